@@ -1,0 +1,236 @@
+//! Commands: wire the pipeline stages to the file system and the terminal.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::build::{self, BuiltLayer};
+use crate::cli::{Cli, Command, GraphFormat};
+use crate::diagnostic::{display_path, Diagnostic, Error, ExitKind, Result};
+use crate::environment::{self, Environment};
+use crate::graph::Graph;
+use crate::param_format::{self, ParamFormat};
+use crate::project::Project;
+use crate::provider::Offline;
+use crate::validate;
+
+pub fn run(cli: Cli) -> Result<()> {
+    let project = Project::discover(cli.project.as_deref())?;
+    match cli.command {
+        Command::Render { env, layers, out, stdout, format } => render(&project, &env, &layers, &cli.set, out, stdout, format),
+        Command::Validate { env } => validate_cmd(&project, env.as_deref(), &cli.set),
+        Command::Graph { env, format } => graph(&project, &env, &cli.set, format),
+        Command::List => {
+            print(&format!("{}{}", envs_text(&project), layers_text(&project)));
+            Ok(())
+        }
+        Command::Envs => {
+            print(&envs_text(&project));
+            Ok(())
+        }
+        Command::Layers => {
+            print(&layers_text(&project));
+            Ok(())
+        }
+    }
+}
+
+fn print(s: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(s.as_bytes());
+    let _ = out.flush();
+}
+
+/// The layers to work on, in dependency order: the named ones (checked), or all.
+pub fn select_layers(project: &Project, env: &Environment, names: &[String]) -> Result<Vec<String>> {
+    let mut errors = Vec::new();
+    for n in names {
+        if let Err(mut e) = project.layer(n) {
+            errors.append(&mut e.diagnostics);
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::configs(errors));
+    }
+    let graph = Graph::of(project, Some(env));
+    let order: Vec<String> = match graph.waves() {
+        Ok(w) => w.into_iter().flatten().collect(),
+        Err(_) => project.layers.keys().cloned().collect(),
+    };
+    Ok(order.into_iter().filter(|l| names.is_empty() || names.contains(l)).collect())
+}
+
+fn offline_build(project: &Project, env: &Environment, layers: &[String]) -> Result<BTreeMap<String, BuiltLayer>> {
+    let mut provider = Offline::new(project.root.clone());
+    build::build(project, env, layers, &mut provider)
+}
+
+fn render(
+    project: &Project,
+    env_name: &str,
+    names: &[String],
+    sets: &[String],
+    out: Option<PathBuf>,
+    stdout: bool,
+    format: Option<ParamFormat>,
+) -> Result<()> {
+    let env = environment::load(project, env_name, sets)?;
+    let layers = select_layers(project, &env, names)?;
+    let built = offline_build(project, &env, &layers)?;
+    // A template that does not parse is still written (to look at), but the command fails.
+    let parse_errors: Vec<Diagnostic> = layers
+        .iter()
+        .filter_map(|l| built[l].template.as_ref().err().map(|e| build::parse_error_diagnostic(project, l, &built[l], e)))
+        .collect();
+    let many = layers.len() > 1;
+    if let Some(fmt) = format {
+        let mut text = String::new();
+        if fmt == ParamFormat::Json && many {
+            let all: serde_json::Map<String, serde_json::Value> = layers
+                .iter()
+                .map(|l| (l.clone(), param_format::to_json(&built[l].shown_parameters())))
+                .collect();
+            text = serde_json::to_string_pretty(&all).unwrap_or_default() + "\n";
+        } else {
+            for l in &layers {
+                if many {
+                    text.push_str(&format!("# {l}\n"));
+                }
+                text.push_str(&param_format::format(fmt, &built[l].shown_parameters()));
+            }
+        }
+        print(&text);
+    } else if stdout {
+        let mut text = String::new();
+        for l in &layers {
+            if many {
+                text.push_str(&format!("# ---- layer {l} ({}) ----\n", built[l].values.stack_name));
+            }
+            text.push_str(&built[l].text);
+            if !built[l].text.ends_with('\n') {
+                text.push('\n');
+            }
+        }
+        print(&text);
+    } else {
+        let dir = out.unwrap_or_else(|| project.root.join("build").join(&env.name));
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let mut summary = String::new();
+        for l in &layers {
+            let b = &built[l];
+            let ext = if project.layers[l].template_name.contains(".json") { "json" } else { "yaml" };
+            let tpath = dir.join(format!("{l}.{ext}"));
+            write_file(&tpath, &b.text)?;
+            let ppath = dir.join(format!("{l}.params.json"));
+            let params = serde_json::to_string_pretty(&param_format::to_json(&b.shown_parameters())).unwrap_or_default() + "\n";
+            write_file(&ppath, &params)?;
+            summary.push_str(&format!(
+                "rendered {l:<12} {}  {}  ({} parameters)\n",
+                display_path(&tpath),
+                display_path(&ppath),
+                b.values.parameters.len()
+            ));
+        }
+        print(&summary);
+    }
+    if !parse_errors.is_empty() {
+        return Err(Error::configs(parse_errors));
+    }
+    Ok(())
+}
+
+/// Write through a temporary file and rename, so a failed run never leaves half a file.
+fn write_file(path: &Path, text: &str) -> Result<()> {
+    let tmp = path.with_extension(format!("{}.tmp", path.extension().and_then(|e| e.to_str()).unwrap_or("")));
+    std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
+fn validate_cmd(project: &Project, env: Option<&str>, sets: &[String]) -> Result<()> {
+    let envs: Vec<String> = match env {
+        Some(e) => vec![e.to_string()],
+        None => project.environment_names(),
+    };
+    let mut findings = Vec::new();
+    let mut summary = String::new();
+    for name in &envs {
+        let env = match environment::load(project, name, sets) {
+            Ok(e) => e,
+            Err(mut e) => {
+                findings.append(&mut e.diagnostics);
+                continue;
+            }
+        };
+        let layers: Vec<String> = project.layers.keys().cloned().collect();
+        let built = match offline_build(project, &env, &layers) {
+            Ok(b) => b,
+            Err(mut e) => {
+                findings.append(&mut e.diagnostics);
+                continue;
+            }
+        };
+        let mut found = validate::validate(project, &env, &built);
+        if found.is_empty() {
+            summary.push_str(&format!("ok: environment `{name}`: {} layers valid\n", layers.len()));
+        }
+        findings.append(&mut found);
+    }
+    print(&summary);
+    if findings.is_empty() {
+        Ok(())
+    } else {
+        let n = findings.len();
+        findings.push(Diagnostic::new(format!("validation failed with {n} finding{}", if n == 1 { "" } else { "s" })));
+        Err(Error { kind: ExitKind::Config, diagnostics: findings })
+    }
+}
+
+fn graph(project: &Project, env_name: &str, sets: &[String], format: GraphFormat) -> Result<()> {
+    let env = environment::load(project, env_name, sets)?;
+    let g = Graph::of(project, Some(&env));
+    let text = match format {
+        GraphFormat::Text => match g.waves() {
+            Ok(w) => g.to_text(&w),
+            Err(cycle) => {
+                return Err(Error::msg(format!("the layers form a dependency cycle: {}", cycle.join(" -> "))))
+            }
+        },
+        GraphFormat::Dot => g.to_dot(&format!("{}-{}", project.name, env.name)),
+        GraphFormat::Mermaid => g.to_mermaid(),
+    };
+    print(&text);
+    Ok(())
+}
+
+fn envs_text(project: &Project) -> String {
+    let mut s = String::from("environments:\n");
+    for name in project.environment_names() {
+        let detail = match environment::load(project, &name, &[]) {
+            Ok(e) => format!(
+                "region {}{}{}",
+                e.region,
+                e.account_id.map(|a| format!(", account {a}")).unwrap_or_default(),
+                if e.protected { ", protected" } else { "" }
+            ),
+            Err(e) => format!("invalid: {}", e.diagnostics.first().map(|d| d.message.clone()).unwrap_or_default()),
+        };
+        s.push_str(&format!("  {name:<12} {detail}\n"));
+    }
+    s
+}
+
+fn layers_text(project: &Project) -> String {
+    let mut s = String::from("layers:\n");
+    for (name, l) in &project.layers {
+        let mut parts = Vec::new();
+        if !l.depends_on.is_empty() {
+            parts.push(format!("depends on {}", l.depends_on.join(", ")));
+        }
+        if !l.capabilities.is_empty() {
+            parts.push(l.capabilities.join(" "));
+        }
+        let desc = l.description.clone().unwrap_or_default();
+        s.push_str(&format!("  {name:<12} {desc}{}{}\n", if parts.is_empty() || desc.is_empty() { "" } else { "  " }, if parts.is_empty() { String::new() } else { format!("[{}]", parts.join("; ")) }));
+    }
+    s
+}

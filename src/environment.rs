@@ -1,0 +1,550 @@
+//! Environment files and their layering.
+//!
+//! Precedence, lowest to highest: each file named in `extends` (in order, each after its own `extends`),
+//! then the environment file itself, then `--set key=value` on the command line. Tables (`tags`,
+//! `values`, `layers.<l>.values`, ...) merge key by key; anything else (a string, a list, a value
+//! reference) is replaced whole by the higher layer.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::diagnostic::{display_path, suggestion, Diagnostic, Error, Location, Result};
+use crate::project::{self, Project};
+use crate::source::{is_reference, Source};
+use crate::toml_error;
+
+/// Names the templates see besides the values; a value may not take one of them.
+pub const RESERVED: &[&str] = &["env", "region", "account_id", "project", "layer", "stack_name", "stack_names", "protected", "tags"];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnvFile {
+    #[serde(default)]
+    extends: Option<Spanned<OneOrMany>>,
+    #[serde(default)]
+    region: Option<Spanned<String>>,
+    #[serde(default)]
+    account_id: Option<Spanned<String>>,
+    #[serde(default)]
+    protected: Option<bool>,
+    #[serde(default)]
+    stack_name: Option<Spanned<String>>,
+    #[serde(default)]
+    tags: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    values: BTreeMap<String, Spanned<toml::Value>>,
+    #[serde(default)]
+    layers: BTreeMap<String, LayerSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct LayerSection {
+    #[serde(default)]
+    values: BTreeMap<String, Spanned<toml::Value>>,
+    #[serde(default)]
+    parameters: BTreeMap<String, Spanned<toml::Value>>,
+    #[serde(default)]
+    tags: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    stack_name: Option<Spanned<String>>,
+}
+
+/// A template value: plain data, possibly with value references inside.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ValueTree {
+    Scalar(toml::Value),
+    List(Vec<ValueTree>),
+    Table(BTreeMap<String, ValueTree>),
+    Ref(Source),
+}
+
+impl ValueTree {
+    fn parse(value: &toml::Value) -> std::result::Result<ValueTree, Diagnostic> {
+        Ok(match value {
+            toml::Value::Table(t) if is_reference(value) => ValueTree::Ref(Source::from_table(t)?),
+            toml::Value::Table(t) => {
+                let mut out = BTreeMap::new();
+                for (k, v) in t {
+                    out.insert(k.clone(), ValueTree::parse(v)?);
+                }
+                ValueTree::Table(out)
+            }
+            toml::Value::Array(a) => ValueTree::List(a.iter().map(ValueTree::parse).collect::<std::result::Result<_, _>>()?),
+            other => ValueTree::Scalar(other.clone()),
+        })
+    }
+
+    /// Every reference inside, depth first.
+    pub fn references(&self) -> Vec<&Source> {
+        let mut out = Vec::new();
+        self.collect(&mut out);
+        out
+    }
+
+    fn collect<'a>(&'a self, out: &mut Vec<&'a Source>) {
+        match self {
+            ValueTree::Ref(s) => out.push(s),
+            ValueTree::List(l) => l.iter().for_each(|v| v.collect(out)),
+            ValueTree::Table(t) => t.values().for_each(|v| v.collect(out)),
+            ValueTree::Scalar(_) => {}
+        }
+    }
+
+    fn merge(self, higher: ValueTree) -> ValueTree {
+        match (self, higher) {
+            (ValueTree::Table(mut lo), ValueTree::Table(hi)) => {
+                for (k, v) in hi {
+                    let merged = match lo.remove(&k) {
+                        Some(old) => old.merge(v),
+                        None => v,
+                    };
+                    lo.insert(k, merged);
+                }
+                ValueTree::Table(lo)
+            }
+            (_, hi) => hi,
+        }
+    }
+}
+
+/// A stack parameter's value: a literal string or a reference.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamValue {
+    Literal(String),
+    Ref(Source),
+}
+
+impl ParamValue {
+    fn parse(value: &toml::Value) -> std::result::Result<ParamValue, Diagnostic> {
+        match value {
+            toml::Value::Table(t) if is_reference(value) => Ok(ParamValue::Ref(Source::from_table(t)?)),
+            toml::Value::Table(_) => Err(Diagnostic::new(
+                "a parameter value must be a string, number, boolean, list or a value reference with `from`",
+            )),
+            other => Ok(ParamValue::Literal(literal_string(other)?)),
+        }
+    }
+}
+
+/// How CloudFormation receives a TOML literal: lists become comma-delimited.
+pub fn literal_string(value: &toml::Value) -> std::result::Result<String, Diagnostic> {
+    Ok(match value {
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Integer(i) => i.to_string(),
+        toml::Value::Float(f) => f.to_string(),
+        toml::Value::Boolean(b) => b.to_string(),
+        toml::Value::Datetime(d) => d.to_string(),
+        toml::Value::Array(items) => {
+            let parts: std::result::Result<Vec<String>, Diagnostic> = items
+                .iter()
+                .map(|i| match i {
+                    toml::Value::Array(_) | toml::Value::Table(_) => {
+                        Err(Diagnostic::new("a list parameter may hold only strings, numbers and booleans"))
+                    }
+                    other => literal_string(other),
+                })
+                .collect();
+            parts?.join(",")
+        }
+        toml::Value::Table(_) => return Err(Diagnostic::new("a table is not a parameter value")),
+    })
+}
+
+/// A value together with where it was set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Setting<T> {
+    pub value: T,
+    pub origin: Location,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LayerSettings {
+    pub values: BTreeMap<String, Setting<ValueTree>>,
+    pub parameters: BTreeMap<String, Setting<ParamValue>>,
+    pub tags: BTreeMap<String, String>,
+    pub stack_name: Option<String>,
+}
+
+/// One environment after layering: what every later stage consumes.
+#[derive(Debug, Clone)]
+pub struct Environment {
+    pub name: String,
+    pub file: PathBuf,
+    pub files: Vec<PathBuf>,
+    pub region: String,
+    pub account_id: Option<String>,
+    pub protected: bool,
+    pub stack_name: String,
+    pub tags: BTreeMap<String, String>,
+    pub values: BTreeMap<String, Setting<ValueTree>>,
+    pub layers: BTreeMap<String, LayerSettings>,
+}
+
+impl Environment {
+    pub fn layer(&self, name: &str) -> LayerSettings {
+        self.layers.get(name).cloned().unwrap_or_default()
+    }
+
+    /// The stack name of a layer: the layer's own override, else the naming pattern.
+    pub fn stack_name_of(&self, project: &str, layer: &str) -> String {
+        if let Some(n) = self.layers.get(layer).and_then(|l| l.stack_name.clone()) {
+            return n;
+        }
+        self.stack_name.replace("{project}", project).replace("{env}", &self.name).replace("{layer}", layer)
+    }
+}
+
+/// Accumulates files, lowest precedence first.
+struct Builder {
+    files: Vec<PathBuf>,
+    region: Option<Setting<String>>,
+    account_id: Option<Setting<String>>,
+    protected: Option<bool>,
+    stack_name: Option<Setting<String>>,
+    tags: BTreeMap<String, String>,
+    values: BTreeMap<String, Setting<ValueTree>>,
+    layers: BTreeMap<String, LayerSettings>,
+    errors: Vec<Diagnostic>,
+}
+
+/// Load environment `name` of `project`, applying `sets` (`key=value`) last.
+pub fn load(project: &Project, name: &str, sets: &[String]) -> Result<Environment> {
+    let known = project.environment_names();
+    let path = project.environments_dir().join(format!("{name}.toml"));
+    if name.starts_with('_') || !path.is_file() {
+        return Err(Error::config(
+            Diagnostic::new(format!("unknown environment `{name}`"))
+                .note(if known.is_empty() {
+                    format!("`{}` holds no environment files", display_path(&project.environments_dir()))
+                } else {
+                    format!("environments of this project: {}", known.join(", "))
+                })
+                .hint_opt(suggestion(name, known.iter().map(|s| s.as_str()))),
+        ));
+    }
+    let mut b = Builder {
+        files: Vec::new(),
+        region: None,
+        account_id: None,
+        protected: None,
+        stack_name: None,
+        tags: BTreeMap::new(),
+        values: BTreeMap::new(),
+        layers: BTreeMap::new(),
+        errors: Vec::new(),
+    };
+    let mut chain = Vec::new();
+    b.apply_file(project, &path, &mut chain)?;
+    for set in sets {
+        b.apply_set(set);
+    }
+    // Layers named in the environment must exist.
+    for (layer, settings) in &b.layers {
+        if !project.layers.contains_key(layer) {
+            let origin = settings
+                .parameters
+                .values()
+                .map(|s| s.origin.clone())
+                .chain(settings.values.values().map(|s| s.origin.clone()))
+                .next()
+                .unwrap_or_else(|| Location::file_only(&path));
+            b.errors.push(
+                Diagnostic::new(format!("environment `{name}` configures layer `{layer}`, which is not a layer"))
+                    .at(origin)
+                    .note(format!("layers: {}", project.layers.keys().cloned().collect::<Vec<_>>().join(", ")))
+                    .hint_opt(suggestion(layer, project.layers.keys().map(|s| s.as_str()))),
+            );
+        }
+    }
+    let region = match b.region.take() {
+        Some(r) => r.value,
+        None => {
+            b.errors.push(
+                Diagnostic::new(format!("environment `{name}` sets no `region`"))
+                    .at(Location::file_only(&path))
+                    .hint("add `region = \"us-east-1\"` (or the region you deploy to) to the file or to a file it extends"),
+            );
+            String::new()
+        }
+    };
+    if let Some(acct) = &b.account_id {
+        if acct.value.len() != 12 || !acct.value.chars().all(|c| c.is_ascii_digit()) {
+            b.errors.push(
+                Diagnostic::new(format!("`account_id` must be 12 digits, found `{}`", acct.value)).at(acct.origin.clone()),
+            );
+        }
+    }
+    if !b.errors.is_empty() {
+        return Err(Error::configs(b.errors));
+    }
+    Ok(Environment {
+        name: name.to_string(),
+        file: path,
+        files: b.files,
+        region,
+        account_id: b.account_id.map(|a| a.value),
+        protected: b.protected.unwrap_or(false),
+        stack_name: b.stack_name.map(|s| s.value).unwrap_or_else(|| project.stack_name.clone()),
+        tags: b.tags,
+        values: b.values,
+        layers: b.layers,
+    })
+}
+
+impl Builder {
+    fn apply_file(&mut self, project: &Project, path: &Path, chain: &mut Vec<PathBuf>) -> Result<()> {
+        if chain.iter().any(|p| p == path) {
+            let cycle: Vec<String> = chain.iter().chain(std::iter::once(&path.to_path_buf())).map(|p| display_path(p)).collect();
+            return Err(Error::config(Diagnostic::new(format!("`extends` forms a cycle: {}", cycle.join(" -> ")))));
+        }
+        let text = project::read(path)?;
+        let file: EnvFile = toml::from_str(&text).map_err(|e| Error::config(toml_error::diagnostic(path, &text, &e)))?;
+        let loc = |span: std::ops::Range<usize>| Location::from_span(path, &text, span);
+        chain.push(path.to_path_buf());
+        if let Some(ext) = &file.extends {
+            let names = match ext.get_ref() {
+                OneOrMany::One(s) => vec![s.clone()],
+                OneOrMany::Many(v) => v.clone(),
+            };
+            for n in names {
+                let parent = project.environments_dir().join(format!("{}.toml", n.trim_end_matches(".toml")));
+                if !parent.is_file() {
+                    return Err(Error::config(
+                        Diagnostic::new(format!("`extends` names `{n}`, but `{}` does not exist", display_path(&parent)))
+                            .at(loc(ext.span())),
+                    ));
+                }
+                self.apply_file(project, &parent, chain)?;
+            }
+        }
+        chain.pop();
+        self.files.push(path.to_path_buf());
+
+        if let Some(r) = file.region {
+            self.region = Some(Setting { origin: loc(r.span()), value: r.into_inner() });
+        }
+        if let Some(a) = file.account_id {
+            self.account_id = Some(Setting { origin: loc(a.span()), value: a.into_inner() });
+        }
+        if let Some(p) = file.protected {
+            self.protected = Some(p);
+        }
+        if let Some(s) = file.stack_name {
+            self.stack_name = Some(Setting { origin: loc(s.span()), value: s.into_inner() });
+        }
+        for (k, v) in file.tags {
+            self.tags.insert(k, v.into_inner());
+        }
+        let values = self.parse_values(&file.values, &loc);
+        merge_values(&mut self.values, values);
+        for (layer, section) in file.layers {
+            let values = self.parse_values(&section.values, &loc);
+            let mut params = BTreeMap::new();
+            for (k, v) in &section.parameters {
+                match ParamValue::parse(v.get_ref()) {
+                    Ok(p) => {
+                        params.insert(k.clone(), Setting { value: p, origin: loc(v.span()) });
+                    }
+                    Err(d) => self.errors.push(located(d, loc(v.span()), format!("parameter `{k}` of layer `{layer}`"))),
+                }
+            }
+            let entry = self.layers.entry(layer).or_default();
+            merge_values(&mut entry.values, values);
+            entry.parameters.extend(params);
+            for (k, v) in section.tags {
+                entry.tags.insert(k, v.into_inner());
+            }
+            if let Some(s) = section.stack_name {
+                entry.stack_name = Some(s.into_inner());
+            }
+        }
+        Ok(())
+    }
+
+    fn parse_values(
+        &mut self,
+        raw: &BTreeMap<String, Spanned<toml::Value>>,
+        loc: &dyn Fn(std::ops::Range<usize>) -> Location,
+    ) -> BTreeMap<String, Setting<ValueTree>> {
+        let mut out = BTreeMap::new();
+        for (k, v) in raw {
+            if RESERVED.contains(&k.as_str()) {
+                self.errors.push(
+                    Diagnostic::new(format!("`{k}` is a reserved name and cannot be a template value"))
+                        .at(loc(v.span()))
+                        .note(format!("reserved: {}", RESERVED.join(", "))),
+                );
+                continue;
+            }
+            match ValueTree::parse(v.get_ref()) {
+                Ok(t) => {
+                    out.insert(k.clone(), Setting { value: t, origin: loc(v.span()) });
+                }
+                Err(d) => self.errors.push(located(d, loc(v.span()), format!("value `{k}`"))),
+            }
+        }
+        out
+    }
+
+    fn apply_set(&mut self, set: &str) {
+        let origin = Location { file: PathBuf::from("<command line>"), line: 0, col: 0, source_line: None, width: 0 };
+        let Some((key, raw)) = set.split_once('=') else {
+            self.errors.push(Diagnostic::new(format!("`--set {set}` needs the form KEY=VALUE")));
+            return;
+        };
+        let key = key.trim();
+        let value = set_value(raw);
+        let path: Vec<&str> = key.split('.').collect();
+        if path.iter().any(|p| p.is_empty()) {
+            self.errors.push(Diagnostic::new(format!("`--set {set}`: `{key}` is not a valid key path")));
+            return;
+        }
+        let text = || match &value {
+            toml::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        match path.as_slice() {
+            ["region"] => self.region = Some(Setting { value: text(), origin }),
+            ["account_id"] => self.account_id = Some(Setting { value: text(), origin }),
+            ["stack_name"] => self.stack_name = Some(Setting { value: text(), origin }),
+            ["protected"] => match value {
+                toml::Value::Boolean(b) => self.protected = Some(b),
+                _ => self.errors.push(Diagnostic::new(format!("`--set {set}`: `protected` must be true or false"))),
+            },
+            ["tags", tag] => {
+                self.tags.insert(tag.to_string(), text());
+            }
+            ["layers", layer, "parameters", param] => {
+                let entry = self.layers.entry(layer.to_string()).or_default();
+                entry.parameters.insert(param.to_string(), Setting { value: ParamValue::Literal(text()), origin });
+            }
+            ["layers", layer, "values", rest @ ..] if !rest.is_empty() => {
+                let tree = nest(rest, ValueTree::Scalar(value));
+                let entry = self.layers.entry(layer.to_string()).or_default();
+                merge_values(&mut entry.values, from_nested(tree, origin));
+            }
+            ["layers", layer, "tags", tag] => {
+                let entry = self.layers.entry(layer.to_string()).or_default();
+                entry.tags.insert(tag.to_string(), text());
+            }
+            ["layers", ..] => self.errors.push(
+                Diagnostic::new(format!("`--set {set}`: cannot set `{key}`"))
+                    .hint("use layers.<layer>.parameters.<Name>, layers.<layer>.values.<key> or layers.<layer>.tags.<Key>"),
+            ),
+            ["values", rest @ ..] if !rest.is_empty() => self.set_value_path(rest, value, origin),
+            [first, ..] if RESERVED.contains(first) => {
+                self.errors.push(Diagnostic::new(format!("`--set {set}`: `{first}` cannot be set")))
+            }
+            rest => self.set_value_path(rest, value, origin),
+        }
+    }
+
+    fn set_value_path(&mut self, path: &[&str], value: toml::Value, origin: Location) {
+        let tree = nest(path, ValueTree::Scalar(value));
+        merge_values(&mut self.values, from_nested(tree, origin));
+    }
+}
+
+/// `--set` values are strings, except `true`, `false` and plain integers (so an image tag like `1e5` stays a string).
+pub fn set_value(raw: &str) -> toml::Value {
+    match raw {
+        "true" => toml::Value::Boolean(true),
+        "false" => toml::Value::Boolean(false),
+        _ => {
+            let digits = raw.strip_prefix('-').unwrap_or(raw);
+            let plain_int = !digits.is_empty()
+                && digits.chars().all(|c| c.is_ascii_digit())
+                && (digits == "0" || !digits.starts_with('0'));
+            match raw.parse::<i64>() {
+                Ok(i) if plain_int => toml::Value::Integer(i),
+                _ => toml::Value::String(raw.to_string()),
+            }
+        }
+    }
+}
+
+fn nest(path: &[&str], leaf: ValueTree) -> (String, ValueTree) {
+    let mut tree = leaf;
+    for key in path[1..].iter().rev() {
+        tree = ValueTree::Table(BTreeMap::from([(key.to_string(), tree)]));
+    }
+    (path[0].to_string(), tree)
+}
+
+fn from_nested((key, tree): (String, ValueTree), origin: Location) -> BTreeMap<String, Setting<ValueTree>> {
+    BTreeMap::from([(key, Setting { value: tree, origin })])
+}
+
+fn merge_values(into: &mut BTreeMap<String, Setting<ValueTree>>, higher: BTreeMap<String, Setting<ValueTree>>) {
+    for (k, v) in higher {
+        let merged = match into.remove(&k) {
+            Some(old) => Setting { value: old.value.merge(v.value), origin: v.origin },
+            None => v,
+        };
+        into.insert(k, merged);
+    }
+}
+
+fn located(d: Diagnostic, origin: Location, what: String) -> Diagnostic {
+    let message = format!("{what}: {}", d.message);
+    Diagnostic { message, location: Some(origin), ..d }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scalar(tree: &ValueTree) -> &toml::Value {
+        match tree {
+            ValueTree::Scalar(v) => v,
+            other => panic!("not a scalar: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn set_values_keep_tags_as_strings() {
+        assert_eq!(set_value("3"), toml::Value::Integer(3));
+        assert_eq!(set_value("-3"), toml::Value::Integer(-3));
+        assert_eq!(set_value("true"), toml::Value::Boolean(true));
+        for s in ["1e5", "007", "1.0", "abc", "", "10.0.0.0/16"] {
+            assert_eq!(set_value(s), toml::Value::String(s.to_string()), "{s}");
+        }
+    }
+
+    #[test]
+    fn tables_merge_and_scalars_replace() {
+        let lo = ValueTree::parse(&toml::from_str::<toml::Value>("a = 1\n[t]\nx = 1\ny = 2").unwrap()).unwrap();
+        let hi = ValueTree::parse(&toml::from_str::<toml::Value>("a = 2\n[t]\ny = 3\nz = 4").unwrap()).unwrap();
+        let ValueTree::Table(m) = lo.merge(hi) else { panic!() };
+        assert_eq!(scalar(&m["a"]), &toml::Value::Integer(2));
+        let ValueTree::Table(t) = &m["t"] else { panic!() };
+        assert_eq!(scalar(&t["x"]), &toml::Value::Integer(1));
+        assert_eq!(scalar(&t["y"]), &toml::Value::Integer(3));
+        assert_eq!(scalar(&t["z"]), &toml::Value::Integer(4));
+    }
+
+    #[test]
+    fn a_reference_replaces_a_table_whole() {
+        let lo = ValueTree::parse(&toml::from_str::<toml::Value>("[v]\nfrom = \"ssm\"\nname = \"/a\"").unwrap()).unwrap();
+        let hi = ValueTree::parse(&toml::from_str::<toml::Value>("[v]\nfrom = \"env\"\nvar = \"X\"").unwrap()).unwrap();
+        let ValueTree::Table(m) = lo.merge(hi) else { panic!() };
+        assert_eq!(m["v"], ValueTree::Ref(Source::Env { var: "X".into(), default: None, secret: false }));
+    }
+
+    #[test]
+    fn list_parameters_are_comma_delimited() {
+        let v: toml::Value = toml::from_str::<toml::Table>("v = [\"a\", 1, true]").unwrap()["v"].clone();
+        assert_eq!(literal_string(&v).unwrap(), "a,1,true");
+    }
+}

@@ -1,0 +1,22 @@
+//! stackc: the pipeline is config -> values -> render -> graph -> validate -> plan -> diff -> deploy.
+//!
+//! Pure stages (no network, no terminal): `source`, `environment`, `values`, `provider` (the seam and its
+//! local and in-memory implementations), `render`, `template`, `graph`, `validate`, `param_format`.
+//! Commands (`commands`) wire the stages to the file system and the terminal.
+
+pub mod build;
+pub mod cli;
+pub mod commands;
+pub mod diagnostic;
+pub mod environment;
+pub mod graph;
+pub mod param_format;
+pub mod project;
+pub mod provider;
+pub mod render;
+pub mod secret;
+pub mod source;
+pub mod template;
+pub mod toml_error;
+pub mod validate;
+pub mod values;

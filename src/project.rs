@@ -1,0 +1,236 @@
+//! The project on disk: `stackc.toml`, the layers under `stacks/`, the environments under `environments/`.
+//! Only small metadata files are read here; templates and environment files are read when a command needs them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::diagnostic::{display_path, suggestion, Diagnostic, Error, Location, Result};
+use crate::toml_error;
+
+pub const PROJECT_FILE: &str = "stackc.toml";
+pub const DEFAULT_STACK_NAME: &str = "{project}-{env}-{layer}";
+const CAPABILITIES: &[&str] = &["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"];
+const TEMPLATE_NAMES: &[&str] = &["template.yaml.j2", "template.yml.j2", "template.json.j2", "template.yaml", "template.json"];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProjectFile {
+    name: String,
+    #[serde(default)]
+    stack_name: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct LayerFile {
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    depends_on: Vec<String>,
+    #[serde(default)]
+    capabilities: Vec<toml::Spanned<String>>,
+}
+
+/// One layer: a template and its metadata.
+#[derive(Debug, Clone)]
+pub struct Layer {
+    pub name: String,
+    pub dir: PathBuf,
+    /// The template's name for the template loader, relative to `stacks/`.
+    pub template_name: String,
+    pub template_path: PathBuf,
+    pub description: Option<String>,
+    pub depends_on: Vec<String>,
+    pub capabilities: Vec<String>,
+    pub metadata_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub root: PathBuf,
+    pub name: String,
+    pub description: Option<String>,
+    pub stack_name: String,
+    pub layers: BTreeMap<String, Layer>,
+}
+
+impl Project {
+    pub fn stacks_dir(&self) -> PathBuf {
+        self.root.join("stacks")
+    }
+
+    pub fn environments_dir(&self) -> PathBuf {
+        self.root.join("environments")
+    }
+
+    /// Find the project: `dir` itself if given, else the current directory or the nearest parent with `stackc.toml`.
+    pub fn discover(dir: Option<&Path>) -> Result<Project> {
+        let root = match dir {
+            Some(d) => {
+                let d = absolute(d)?;
+                if !d.join(PROJECT_FILE).is_file() {
+                    return Err(Error::config(
+                        Diagnostic::new(format!("no `{PROJECT_FILE}` in `{}`", display_path(&d)))
+                            .hint("pass the folder that holds stackc.toml, or run `stackc init` there"),
+                    ));
+                }
+                d
+            }
+            None => {
+                let cwd = std::env::current_dir().map_err(|e| Error::io(Path::new("."), e))?;
+                let mut cur: Option<&Path> = Some(&cwd);
+                let mut found = None;
+                while let Some(c) = cur {
+                    if c.join(PROJECT_FILE).is_file() {
+                        found = Some(c.to_path_buf());
+                        break;
+                    }
+                    cur = c.parent();
+                }
+                found.ok_or_else(|| {
+                    Error::config(
+                        Diagnostic::new(format!(
+                            "no `{PROJECT_FILE}` in `{}` or any parent folder",
+                            cwd.display()
+                        ))
+                        .hint("run stackc inside a project, or pass `-C DIR`"),
+                    )
+                })?
+            }
+        };
+        Project::load(&root)
+    }
+
+    pub fn load(root: &Path) -> Result<Project> {
+        let path = root.join(PROJECT_FILE);
+        let text = read(&path)?;
+        let file: ProjectFile =
+            toml::from_str(&text).map_err(|e| Error::config(toml_error::diagnostic(&path, &text, &e)))?;
+        let mut layers = BTreeMap::new();
+        let stacks = root.join("stacks");
+        let entries = std::fs::read_dir(&stacks).map_err(|e| {
+            Error::config(Diagnostic::new(format!("cannot read the layers folder `{}`: {e}", display_path(&stacks))))
+        })?;
+        let mut dirs: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect();
+        dirs.sort();
+        let mut errors = Vec::new();
+        for dir in dirs {
+            let name = dir.file_name().unwrap_or_default().to_string_lossy().to_string();
+            if name.starts_with('_') || name.starts_with('.') {
+                continue;
+            }
+            match load_layer(&name, &dir) {
+                Ok(layer) => {
+                    layers.insert(name, layer);
+                }
+                Err(mut e) => errors.append(&mut e.diagnostics),
+            }
+        }
+        for layer in layers.values() {
+            for dep in &layer.depends_on {
+                if !layers.contains_key(dep) {
+                    let mut d = Diagnostic::new(format!("layer `{}` depends on `{dep}`, which is not a layer", layer.name));
+                    if let Some(p) = &layer.metadata_path {
+                        d = d.at(Location::file_only(p));
+                    }
+                    errors.push(d.hint_opt(suggestion(dep, layers.keys().map(|s| s.as_str()))));
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Error::configs(errors));
+        }
+        Ok(Project {
+            root: root.to_path_buf(),
+            name: file.name,
+            description: file.description,
+            stack_name: file.stack_name.unwrap_or_else(|| DEFAULT_STACK_NAME.to_string()),
+            layers,
+        })
+    }
+
+    /// The environments: `environments/*.toml` whose name does not start with `_` (those are shared files).
+    pub fn environment_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.environments_dir())
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .filter_map(|e| {
+                        let p = e.path();
+                        let stem = p.file_stem()?.to_string_lossy().to_string();
+                        (p.extension()? == "toml" && !stem.starts_with('_')).then_some(stem)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    pub fn layer(&self, name: &str) -> Result<&Layer> {
+        self.layers.get(name).ok_or_else(|| {
+            let known: Vec<&str> = self.layers.keys().map(|s| s.as_str()).collect();
+            Error::config(
+                Diagnostic::new(format!("unknown layer `{name}`"))
+                    .note(format!("layers of this project: {}", known.join(", ")))
+                    .hint_opt(suggestion(name, known.iter().copied())),
+            )
+        })
+    }
+}
+
+fn load_layer(name: &str, dir: &Path) -> Result<Layer> {
+    let template = TEMPLATE_NAMES.iter().map(|t| dir.join(t)).find(|p| p.is_file()).ok_or_else(|| {
+        Error::config(Diagnostic::new(format!(
+            "layer `{name}` has no template: expected `{}` in `{}`",
+            TEMPLATE_NAMES[0],
+            display_path(dir)
+        )))
+    })?;
+    let meta_path = dir.join("layer.toml");
+    let (meta, metadata_path) = if meta_path.is_file() {
+        let text = read(&meta_path)?;
+        let meta: LayerFile =
+            toml::from_str(&text).map_err(|e| Error::config(toml_error::diagnostic(&meta_path, &text, &e)))?;
+        for cap in &meta.capabilities {
+            if !CAPABILITIES.contains(&cap.get_ref().as_str()) {
+                return Err(Error::config(
+                    Diagnostic::new(format!("unknown capability `{}`", cap.get_ref()))
+                        .at(Location::from_span(&meta_path, &text, cap.span()))
+                        .note(format!("capabilities: {}", CAPABILITIES.join(", ")))
+                        .hint_opt(suggestion(cap.get_ref(), CAPABILITIES.iter().copied())),
+                ));
+            }
+        }
+        (meta, Some(meta_path))
+    } else {
+        (LayerFile::default(), None)
+    };
+    let file_name = template.file_name().unwrap_or_default().to_string_lossy().to_string();
+    Ok(Layer {
+        name: name.to_string(),
+        dir: dir.to_path_buf(),
+        template_name: format!("{name}/{file_name}"),
+        template_path: template,
+        description: meta.description,
+        depends_on: meta.depends_on,
+        capabilities: meta.capabilities.into_iter().map(|c| c.into_inner()).collect(),
+        metadata_path,
+    })
+}
+
+pub fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
+}
+
+fn absolute(p: &Path) -> Result<PathBuf> {
+    let abs = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().map_err(|e| Error::io(p, e))?.join(p)
+    };
+    Ok(abs.canonicalize().unwrap_or(abs))
+}

@@ -1,0 +1,83 @@
+//! Rendering a layer's template with minijinja: strict undefined, templates and shared macros
+//! loaded from `stacks/` on demand.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value as Json};
+
+use crate::diagnostic::{Diagnostic, Error, Location, Result};
+use crate::project::{Layer, Project};
+
+pub struct Renderer {
+    jinja: minijinja::Environment<'static>,
+    stacks: PathBuf,
+}
+
+impl Renderer {
+    pub fn new(project: &Project) -> Renderer {
+        let stacks = project.stacks_dir();
+        let mut jinja = minijinja::Environment::new();
+        jinja.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        jinja.set_keep_trailing_newline(true);
+        jinja.set_trim_blocks(true);
+        jinja.set_lstrip_blocks(true);
+        let dir = stacks.clone();
+        jinja.set_loader(move |name: &str| {
+            if name.split('/').any(|seg| seg == ".." || seg.is_empty()) {
+                return Ok(None);
+            }
+            match std::fs::read_to_string(dir.join(name)) {
+                Ok(text) => Ok(Some(text)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("cannot read template `{name}`: {e}"))),
+            }
+        });
+        Renderer { jinja, stacks }
+    }
+
+    pub fn render(&self, layer: &Layer, context: &Map<String, Json>) -> Result<String> {
+        let template = self.jinja.get_template(&layer.template_name).map_err(|e| self.error(layer, &e))?;
+        template.render(minijinja::Value::from_serialize(context)).map_err(|e| self.error(layer, &e))
+    }
+
+    fn error(&self, layer: &Layer, err: &minijinja::Error) -> Error {
+        let name = err.name().unwrap_or(&layer.template_name).to_string();
+        let path = self.stacks.join(&name);
+        let mut detail = err.detail().map(|d| d.to_string()).unwrap_or_else(|| err.kind().to_string());
+        if err.kind() == minijinja::ErrorKind::UndefinedError && err.detail().is_none() {
+            detail = "undefined value".to_string();
+        }
+        let mut d = Diagnostic::new(format!("layer `{}`: cannot render `{name}`: {detail}", layer.name));
+        if let Some(line) = err.line() {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let loc = match err.range() {
+                Some(range) => {
+                    let line_start: usize = text.split_inclusive('\n').take(line - 1).map(|l| l.len()).sum();
+                    // Ranges from minijinja are byte offsets into the template source.
+                    if range.start >= line_start && range.start <= text.len() {
+                        Location::from_span(&path, &text, range)
+                    } else {
+                        Location::from_line_col(&path, &text, line, 1)
+                    }
+                }
+                None => Location::from_line_col(&path, &text, line, 1),
+            };
+            d = d.at(loc);
+        } else {
+            d = d.at(Location::file_only(&path));
+        }
+        if err.kind() == minijinja::ErrorKind::UndefinedError {
+            d = d.hint("define the value in the environment file under [values] or [layers.<layer>.values]");
+        }
+        let mut source = std::error::Error::source(err);
+        while let Some(cause) = source {
+            d = d.note(format!("caused by: {cause}"));
+            source = cause.source();
+        }
+        Error::config(d)
+    }
+}
+
+pub fn relative<'a>(root: &Path, path: &'a Path) -> &'a Path {
+    path.strip_prefix(root).unwrap_or(path)
+}

@@ -1,0 +1,216 @@
+//! A rendered CloudFormation template, parsed. YAML short-form tags (`!Ref`, `!Sub`, `!GetAtt`, ...)
+//! become the long JSON form (`{"Ref": ..}`, `{"Fn::Sub": ..}`), so later stages see one shape.
+
+use serde_json::{Map, Value as Json};
+
+/// Why a rendered template is not a template, with the 1-based line and column when known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    pub message: String,
+    pub line: Option<usize>,
+    pub col: Option<usize>,
+}
+
+const FN_TAGS: &[&str] = &[
+    "Base64", "Cidr", "FindInMap", "GetAZs", "ImportValue", "Join", "Select", "Split", "Sub", "Transform", "If", "Equals",
+    "And", "Or", "Not", "ToJsonString", "Length", "ForEach",
+];
+
+/// The CloudFormation template shape stackc reads.
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub body: Json,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateParameter {
+    pub name: String,
+    pub kind: String,
+    pub default: Option<Json>,
+    pub no_echo: bool,
+    pub allowed: Vec<Json>,
+}
+
+impl Template {
+    pub fn parse(text: &str) -> Result<Template, ParseError> {
+        let yaml: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| ParseError {
+            message: e.to_string().split(" at line ").next().unwrap_or_default().to_string(),
+            line: e.location().map(|l| l.line()),
+            col: e.location().map(|l| l.column()),
+        })?;
+        let body = convert(yaml).map_err(|message| ParseError { message, line: None, col: None })?;
+        if !body.is_object() {
+            return Err(ParseError { message: "a template must be a mapping at the top level".into(), line: Some(1), col: Some(1) });
+        }
+        Ok(Template { body })
+    }
+
+    pub fn section(&self, name: &str) -> Option<&Map<String, Json>> {
+        self.body.get(name).and_then(|v| v.as_object())
+    }
+
+    pub fn parameters(&self) -> Vec<TemplateParameter> {
+        self.section("Parameters")
+            .map(|m| {
+                m.iter()
+                    .map(|(name, p)| TemplateParameter {
+                        name: name.clone(),
+                        kind: p.get("Type").and_then(|t| t.as_str()).unwrap_or("String").to_string(),
+                        default: p.get("Default").cloned(),
+                        no_echo: p.get("NoEcho").map(truthy).unwrap_or(false),
+                        allowed: p.get("AllowedValues").and_then(|a| a.as_array()).cloned().unwrap_or_default(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn parameter(&self, name: &str) -> Option<TemplateParameter> {
+        self.parameters().into_iter().find(|p| p.name == name)
+    }
+
+    pub fn names(&self, section: &str) -> Vec<String> {
+        self.section(section).map(|m| m.keys().cloned().collect()).unwrap_or_default()
+    }
+
+    pub fn resource_types(&self) -> Vec<(String, String)> {
+        self.section("Resources")
+            .map(|m| {
+                m.iter()
+                    .map(|(n, r)| (n.clone(), r.get("Type").and_then(|t| t.as_str()).unwrap_or_default().to_string()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn transforms(&self) -> Vec<String> {
+        match self.body.get("Transform") {
+            Some(Json::String(s)) => vec![s.clone()],
+            Some(Json::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// CloudFormation accepts `true`, `"true"` and `"True"` for booleans.
+pub fn truthy(v: &Json) -> bool {
+    match v {
+        Json::Bool(b) => *b,
+        Json::String(s) => s.eq_ignore_ascii_case("true"),
+        _ => false,
+    }
+}
+
+fn convert(v: serde_yaml::Value) -> Result<Json, String> {
+    Ok(match v {
+        serde_yaml::Value::Null => Json::Null,
+        serde_yaml::Value::Bool(b) => Json::Bool(b),
+        serde_yaml::Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Json::from(i)
+            } else if let Some(u) = n.as_u64() {
+                Json::from(u)
+            } else {
+                n.as_f64().and_then(serde_json::Number::from_f64).map(Json::Number).unwrap_or(Json::Null)
+            }
+        }
+        serde_yaml::Value::String(s) => Json::String(s),
+        serde_yaml::Value::Sequence(items) => Json::Array(items.into_iter().map(convert).collect::<Result<_, _>>()?),
+        serde_yaml::Value::Mapping(m) => {
+            let mut out = Map::new();
+            for (k, v) in m {
+                let key = match k {
+                    serde_yaml::Value::String(s) => s,
+                    serde_yaml::Value::Number(n) => n.to_string(),
+                    serde_yaml::Value::Bool(b) => b.to_string(),
+                    other => return Err(format!("unsupported mapping key {other:?}")),
+                };
+                out.insert(key, convert(v)?);
+            }
+            Json::Object(out)
+        }
+        serde_yaml::Value::Tagged(tagged) => {
+            let tag = tagged.tag.to_string();
+            let name = tag.trim_start_matches('!');
+            let inner = convert(tagged.value)?;
+            let (key, value) = match name {
+                "Ref" => ("Ref".to_string(), inner),
+                "Condition" => ("Condition".to_string(), inner),
+                "GetAtt" => {
+                    let v = match inner {
+                        Json::String(s) => match s.split_once('.') {
+                            Some((a, b)) => Json::Array(vec![Json::String(a.into()), Json::String(b.into())]),
+                            None => return Err(format!("`!GetAtt {s}` needs the form Resource.Attribute")),
+                        },
+                        other => other,
+                    };
+                    ("Fn::GetAtt".to_string(), v)
+                }
+                n if FN_TAGS.contains(&n) => (format!("Fn::{n}"), inner),
+                _ => return Err(format!("unknown tag `{tag}`")),
+            };
+            let mut m = Map::new();
+            m.insert(key, value);
+            Json::Object(m)
+        }
+    })
+}
+
+/// `${Name}` and `${Name.Attr}` variables of an `Fn::Sub` string (`${!Literal}` is not a variable).
+pub fn sub_variables(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(start) = rest.find("${") {
+        let after = &rest[start + 2..];
+        match after.find('}') {
+            Some(end) => {
+                let var = &after[..end];
+                if !var.starts_with('!') {
+                    out.push(var.trim().to_string());
+                }
+                rest = &after[end + 1..];
+            }
+            None => break,
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn short_forms_become_long_forms() {
+        let t = Template::parse(
+            "Resources:\n  A:\n    Type: X\n    Properties:\n      R: !Ref P\n      G: !GetAtt B.Arn.Deep\n      S: !Sub '${AWS::Region}'\n      J: !Join [',', [!Ref P, !ImportValue x]]\n      I: !If [C, !Ref P, !Ref AWS::NoValue]\n",
+        )
+        .unwrap();
+        let p = &t.body["Resources"]["A"]["Properties"];
+        assert_eq!(p["R"], json!({"Ref": "P"}));
+        assert_eq!(p["G"], json!({"Fn::GetAtt": ["B", "Arn.Deep"]}));
+        assert_eq!(p["S"], json!({"Fn::Sub": "${AWS::Region}"}));
+        assert_eq!(p["J"], json!({"Fn::Join": [",", [{"Ref": "P"}, {"Fn::ImportValue": "x"}]]}));
+        assert_eq!(p["I"]["Fn::If"][2], json!({"Ref": "AWS::NoValue"}));
+    }
+
+    #[test]
+    fn unknown_tags_and_bad_yaml_are_errors_with_position() {
+        let e = Template::parse("Resources:\n  A: !Reff x\n").unwrap_err();
+        assert!(e.message.contains("unknown tag `!Reff`"), "{e:?}");
+        let e = Template::parse("Resources:\n  A: [1, 2\n").unwrap_err();
+        assert!(e.line.is_some(), "{e:?}");
+    }
+
+    #[test]
+    fn json_templates_parse_too() {
+        let t = Template::parse(r#"{"Parameters": {"P": {"Type": "String", "NoEcho": "true"}}, "Resources": {}}"#).unwrap();
+        assert!(t.parameter("P").unwrap().no_echo);
+    }
+
+    #[test]
+    fn sub_variables_skip_literals() {
+        assert_eq!(sub_variables("arn:${AWS::Partition}:s3:::${Bucket}/${!Literal}x${Res.Arn}"), vec!["AWS::Partition", "Bucket", "Res.Arn"]);
+    }
+}

@@ -1,0 +1,453 @@
+//! Offline checks of one environment. Each finding names the file, layer and parameter involved.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value as Json;
+
+use crate::build::{parse_error_diagnostic, BuiltLayer};
+use crate::diagnostic::{suggestion, Diagnostic, Location};
+use crate::environment::{Environment, ValueTree};
+use crate::graph::Graph;
+use crate::project::Project;
+use crate::source::Source;
+use crate::template::{sub_variables, Template};
+use crate::values::Resolved;
+
+pub const PSEUDO_PARAMETERS: &[&str] = &[
+    "AWS::AccountId",
+    "AWS::NotificationARNs",
+    "AWS::NoValue",
+    "AWS::Partition",
+    "AWS::Region",
+    "AWS::StackId",
+    "AWS::StackName",
+    "AWS::URLSuffix",
+];
+
+/// Every finding for `env`, given all its layers built.
+pub fn validate(project: &Project, env: &Environment, built: &BTreeMap<String, BuiltLayer>) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let graph = Graph::of(project, Some(env));
+    if let Err(cycle) = graph.waves() {
+        out.push(
+            Diagnostic::new(format!("the layers form a dependency cycle: {}", cycle.join(" -> ")))
+                .hint("remove one of these `depends_on` entries or `output` references"),
+        );
+    }
+    secret_values_in_templates(env, &mut out);
+    for (name, layer) in built {
+        let template = match &layer.template {
+            Ok(t) => t,
+            Err(e) => {
+                out.push(parse_error_diagnostic(project, name, layer, e));
+                continue;
+            }
+        };
+        let file = project.layers[name].template_path.clone();
+        let at_template = Location::file_only(&file);
+        references(name, template, &at_template, &mut out);
+        parameters(env, name, layer, template, &at_template, &mut out);
+        output_references(env, name, layer, built, &mut out);
+        imports(project, env, name, layer, template, built, &graph, &at_template, &mut out);
+        capabilities(project, name, template, &mut out);
+    }
+    out
+}
+
+fn secret_values_in_templates(env: &Environment, out: &mut Vec<Diagnostic>) {
+    let mut check = |layer: Option<&str>, key: &str, tree: &ValueTree, origin: &Location| {
+        for s in tree.references() {
+            if s.is_secret() {
+                let scope = layer.map(|l| format!("layer `{l}`, ")).unwrap_or_default();
+                out.push(
+                    Diagnostic::new(format!(
+                        "environment `{}`, {scope}value `{key}`: {} is secret and would be rendered into a template body",
+                        env.name,
+                        s.describe()
+                    ))
+                    .at(origin.clone())
+                    .hint("pass secrets as stack parameters declared `NoEcho: true` under [layers.<layer>.parameters]"),
+                );
+            }
+        }
+    };
+    for (k, v) in &env.values {
+        check(None, k, &v.value, &v.origin);
+    }
+    for (l, settings) in &env.layers {
+        for (k, v) in &settings.values {
+            check(Some(l), k, &v.value, &v.origin);
+        }
+    }
+}
+
+/// Ref, GetAtt, Sub and Condition names must exist.
+fn references(layer: &str, t: &Template, at: &Location, out: &mut Vec<Diagnostic>) {
+    let params = t.names("Parameters");
+    let resources = t.names("Resources");
+    let conditions = t.names("Conditions");
+    let mut known: Vec<&str> = params.iter().chain(resources.iter()).map(|s| s.as_str()).collect();
+    known.extend(PSEUDO_PARAMETERS);
+    let is_sam = t.transforms().iter().any(|x| x.starts_with("AWS::Serverless"));
+    let mut found = Vec::new();
+    walk(&t.body, &mut Vec::new(), &mut |path, node| {
+        let Json::Object(m) = node else { return };
+        if m.len() != 1 {
+            return;
+        }
+        let (k, v) = m.iter().next().unwrap();
+        let where_ = path.join(".");
+        match (k.as_str(), v) {
+            ("Ref", Json::String(name)) if !known.contains(&name.as_str()) => {
+                found.push((format!("`Ref: {name}` names no parameter, resource or pseudo parameter"), where_, name.clone(), false));
+            }
+            ("Fn::GetAtt", Json::Array(a)) => {
+                if let Some(Json::String(r)) = a.first() {
+                    if !resources.contains(r) {
+                        found.push((format!("`Fn::GetAtt` names `{r}`, which is not a resource"), where_, r.clone(), true));
+                    }
+                }
+            }
+            ("Fn::Sub", sub) => {
+                let (text, vars) = match sub {
+                    Json::String(s) => (Some(s.as_str()), None),
+                    Json::Array(a) => (a.first().and_then(|s| s.as_str()), a.get(1).and_then(|v| v.as_object())),
+                    _ => (None, None),
+                };
+                for var in text.map(sub_variables).unwrap_or_default() {
+                    let head = var.split('.').next().unwrap_or_default();
+                    let local = vars.is_some_and(|m| m.contains_key(&var) || m.contains_key(head));
+                    let ok = local
+                        || known.contains(&var.as_str())
+                        || (var.contains('.') && resources.iter().any(|r| r == head));
+                    if !ok {
+                        found.push((format!("`Fn::Sub` variable `${{{var}}}` names no parameter, resource or pseudo parameter"), where_.clone(), head.to_string(), false));
+                    }
+                }
+            }
+            ("Condition", Json::String(c)) if !conditions.contains(c) => {
+                found.push((format!("condition `{c}` is not defined under Conditions"), where_, c.clone(), false));
+            }
+            ("Fn::If", Json::Array(a)) => {
+                if let Some(Json::String(c)) = a.first() {
+                    if !conditions.contains(c) {
+                        found.push((format!("`Fn::If` names condition `{c}`, which is not defined"), where_, c.clone(), false));
+                    }
+                }
+            }
+            _ => {}
+        }
+    });
+    for (message, path, name, resource_only) in found {
+        // SAM generates resources (e.g. `<Function>Role`) that exist only after the transform.
+        if is_sam && resources.iter().any(|r| name.starts_with(r.as_str()) && name != *r) {
+            continue;
+        }
+        let candidates: Vec<&str> = if resource_only { resources.iter().map(|s| s.as_str()).collect() } else { known.clone() };
+        out.push(
+            Diagnostic::new(format!("layer `{layer}`: {message}"))
+                .at(at.clone())
+                .note(format!("at {path}"))
+                .hint_opt(suggestion(&name, candidates)),
+        );
+    }
+}
+
+fn walk(node: &Json, path: &mut Vec<String>, f: &mut dyn FnMut(&[String], &Json)) {
+    f(path, node);
+    match node {
+        Json::Object(m) => {
+            for (k, v) in m {
+                path.push(k.clone());
+                walk(v, path, f);
+                path.pop();
+            }
+        }
+        Json::Array(a) => {
+            for (i, v) in a.iter().enumerate() {
+                path.push(i.to_string());
+                walk(v, path, f);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn parameters(env: &Environment, layer: &str, built: &BuiltLayer, t: &Template, at: &Location, out: &mut Vec<Diagnostic>) {
+    let declared = t.parameters();
+    let names: Vec<&str> = declared.iter().map(|p| p.name.as_str()).collect();
+    let given = &built.values.parameters;
+    for p in &declared {
+        let gets = given.get(&p.name);
+        if p.default.is_none() && gets.is_none() {
+            out.push(
+                Diagnostic::new(format!(
+                    "environment `{}`, layer `{layer}`: template parameter `{}` has no Default and gets no value",
+                    env.name, p.name
+                ))
+                .at(Location::file_only(&env.file))
+                .hint(format!("set it under [layers.{layer}.parameters] as `{} = ...`", p.name)),
+            );
+        }
+        let Some(value) = gets else { continue };
+        if value.is_secret() && !p.no_echo {
+            out.push(
+                Diagnostic::new(format!(
+                    "environment `{}`, layer `{layer}`, parameter `{}`: a secret ({}) is passed to a parameter that is not `NoEcho: true`",
+                    env.name,
+                    p.name,
+                    value.shown()
+                ))
+                .at(value.origin.clone())
+                .hint(format!("declare `NoEcho: true` on parameter `{}` in the layer's template", p.name)),
+            );
+        }
+        if let (Resolved::Plain(v), false) = (&value.value, p.allowed.is_empty()) {
+            let allowed: Vec<String> = p.allowed.iter().map(json_scalar).collect();
+            if !allowed.contains(v) {
+                out.push(
+                    Diagnostic::new(format!(
+                        "environment `{}`, layer `{layer}`, parameter `{}`: `{v}` is not one of the AllowedValues ({})",
+                        env.name,
+                        p.name,
+                        allowed.join(", ")
+                    ))
+                    .at(value.origin.clone())
+                    .hint_opt(suggestion(v, allowed.iter().map(|s| s.as_str()))),
+                );
+            }
+        }
+    }
+    for (name, value) in given {
+        if !names.contains(&name.as_str()) {
+            out.push(
+                Diagnostic::new(format!(
+                    "environment `{}`, layer `{layer}`: parameter `{name}` is not declared by the layer's template",
+                    env.name
+                ))
+                .at(value.origin.clone())
+                .note(format!("declared parameters: {}", if names.is_empty() { "none".to_string() } else { names.join(", ") }))
+                .hint_opt(suggestion(name, names.iter().copied())),
+            );
+        }
+    }
+    let _ = at;
+}
+
+fn json_scalar(v: &Json) -> String {
+    match v {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn output_references(env: &Environment, layer: &str, built: &BuiltLayer, all: &BTreeMap<String, BuiltLayer>, out: &mut Vec<Diagnostic>) {
+    for p in built.values.parameters.values() {
+        let Some(Source::Output { layer: from, output }) = &p.source else { continue };
+        let Some(other) = all.get(from) else {
+            out.push(
+                Diagnostic::new(format!(
+                    "environment `{}`, layer `{layer}`, parameter `{}`: `output` names layer `{from}`, which is not a layer",
+                    env.name, p.name
+                ))
+                .at(p.origin.clone())
+                .hint_opt(suggestion(from, all.keys().map(|s| s.as_str()))),
+            );
+            continue;
+        };
+        let Ok(t) = &other.template else { continue };
+        let outputs = t.names("Outputs");
+        if !outputs.contains(output) {
+            out.push(
+                Diagnostic::new(format!(
+                    "environment `{}`, layer `{layer}`, parameter `{}`: layer `{from}` has no Output `{output}`",
+                    env.name, p.name
+                ))
+                .at(p.origin.clone())
+                .note(format!("outputs of `{from}`: {}", if outputs.is_empty() { "none".into() } else { outputs.join(", ") }))
+                .hint_opt(suggestion(output, outputs.iter().map(|s| s.as_str()))),
+            );
+        }
+    }
+}
+
+/// What a template's own references evaluate to, where that is knowable offline.
+struct Static<'a> {
+    stack_name: &'a str,
+    region: &'a str,
+    account: Option<&'a str>,
+    params: BTreeMap<String, String>,
+}
+
+impl Static<'_> {
+    fn eval(&self, v: &Json) -> Option<String> {
+        match v {
+            Json::String(s) => Some(s.clone()),
+            Json::Object(m) if m.len() == 1 => {
+                let (k, arg) = m.iter().next()?;
+                match k.as_str() {
+                    "Ref" => self.var(arg.as_str()?),
+                    "Fn::Sub" => {
+                        let (text, vars) = match arg {
+                            Json::String(s) => (s.as_str(), None),
+                            Json::Array(a) => (a.first()?.as_str()?, a.get(1).and_then(|v| v.as_object())),
+                            _ => return None,
+                        };
+                        let mut result = text.to_string();
+                        for var in sub_variables(text) {
+                            let value = match vars.and_then(|m| m.get(&var)) {
+                                Some(v) => self.eval(v)?,
+                                None => self.var(&var)?,
+                            };
+                            result = result.replace(&format!("${{{var}}}"), &value);
+                        }
+                        Some(result)
+                    }
+                    "Fn::Join" => {
+                        let a = arg.as_array()?;
+                        let sep = a.first()?.as_str()?;
+                        let parts: Option<Vec<String>> = a.get(1)?.as_array()?.iter().map(|p| self.eval(p)).collect();
+                        Some(parts?.join(sep))
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn var(&self, name: &str) -> Option<String> {
+        match name {
+            "AWS::StackName" => Some(self.stack_name.to_string()),
+            "AWS::Region" => Some(self.region.to_string()),
+            "AWS::AccountId" => self.account.map(str::to_string),
+            other => self.params.get(other).cloned(),
+        }
+    }
+}
+
+fn statics<'a>(env: &'a Environment, layer: &'a BuiltLayer) -> Static<'a> {
+    let mut params = BTreeMap::new();
+    if let Ok(t) = &layer.template {
+        for p in t.parameters() {
+            if let Some(d) = &p.default {
+                params.insert(p.name.clone(), json_scalar(d));
+            }
+        }
+    }
+    for (k, p) in &layer.values.parameters {
+        if let Resolved::Plain(v) = &p.value {
+            params.insert(k.clone(), v.clone());
+        } else {
+            params.remove(k);
+        }
+    }
+    Static { stack_name: &layer.values.stack_name, region: &env.region, account: env.account_id.as_deref(), params }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn imports(
+    project: &Project,
+    env: &Environment,
+    layer: &str,
+    built: &BuiltLayer,
+    t: &Template,
+    all: &BTreeMap<String, BuiltLayer>,
+    graph: &Graph,
+    at: &Location,
+    out: &mut Vec<Diagnostic>,
+) {
+    let mut names = Vec::new();
+    walk(&t.body, &mut Vec::new(), &mut |_, node| {
+        if let Json::Object(m) = node {
+            if let (1, Some(arg)) = (m.len(), m.get("Fn::ImportValue")) {
+                names.push(arg.clone());
+            }
+        }
+    });
+    if names.is_empty() {
+        return;
+    }
+    let me = statics(env, built);
+    // Every export of every layer, by statically known name.
+    let mut exports: BTreeMap<String, String> = BTreeMap::new();
+    for (other, b) in all {
+        let Ok(ot) = &b.template else { continue };
+        let s = statics(env, b);
+        if let Some(outputs) = ot.section("Outputs") {
+            for o in outputs.values() {
+                if let Some(name) = o.get("Export").and_then(|e| e.get("Name")).and_then(|n| s.eval(n)) {
+                    exports.insert(name, other.clone());
+                }
+            }
+        }
+    }
+    let mut deps = graph.closure(&[layer.to_string()]);
+    deps.remove(layer);
+    let _ = project;
+    let mut seen = BTreeSet::new();
+    for arg in names {
+        let Some(name) = me.eval(&arg) else { continue };
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        match exports.get(&name) {
+            Some(owner) if deps.contains(owner) => {}
+            Some(owner) => out.push(
+                Diagnostic::new(format!(
+                    "environment `{}`, layer `{layer}`: `Fn::ImportValue {name}` is exported by layer `{owner}`, which `{layer}` does not depend on",
+                    env.name
+                ))
+                .at(at.clone())
+                .hint(format!("add \"{owner}\" to depends_on in stacks/{layer}/layer.toml")),
+            ),
+            None => out.push(
+                Diagnostic::new(format!(
+                    "environment `{}`, layer `{layer}`: `Fn::ImportValue {name}` matches no Export of a layer it depends on",
+                    env.name
+                ))
+                .at(at.clone())
+                .hint_opt(suggestion(&name, exports.keys().map(|s| s.as_str()))),
+            ),
+        }
+    }
+}
+
+fn capabilities(project: &Project, layer: &str, t: &Template, out: &mut Vec<Diagnostic>) {
+    let def = &project.layers[layer];
+    let has = |c: &str| def.capabilities.iter().any(|x| x == c);
+    let at = def.metadata_path.clone().map(|p| Location::file_only(&p)).unwrap_or_else(|| Location::file_only(&def.dir));
+    let iam: Vec<(String, String)> = t.resource_types().into_iter().filter(|(_, ty)| ty.starts_with("AWS::IAM::")).collect();
+    let named = t.section("Resources").is_some_and(|rs| {
+        rs.values().any(|r| {
+            r.get("Type").and_then(|x| x.as_str()).is_some_and(|ty| ty.starts_with("AWS::IAM::"))
+                && r.get("Properties").and_then(|p| p.as_object()).is_some_and(|p| {
+                    ["RoleName", "UserName", "GroupName", "ManagedPolicyName", "InstanceProfileName"].iter().any(|k| p.contains_key(*k))
+                })
+        })
+    });
+    if named && !has("CAPABILITY_NAMED_IAM") {
+        out.push(
+            Diagnostic::new(format!("layer `{layer}`: the template creates named IAM resources but the layer lacks CAPABILITY_NAMED_IAM"))
+                .at(at.clone())
+                .hint("add \"CAPABILITY_NAMED_IAM\" to capabilities in layer.toml"),
+        );
+    } else if !iam.is_empty() && !has("CAPABILITY_IAM") && !has("CAPABILITY_NAMED_IAM") {
+        out.push(
+            Diagnostic::new(format!(
+                "layer `{layer}`: the template creates IAM resources ({}) but the layer lacks CAPABILITY_IAM",
+                iam.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+            ))
+            .at(at.clone())
+            .hint("add \"CAPABILITY_IAM\" to capabilities in layer.toml"),
+        );
+    }
+    if !t.transforms().is_empty() && !has("CAPABILITY_AUTO_EXPAND") {
+        out.push(
+            Diagnostic::new(format!("layer `{layer}`: the template uses a Transform but the layer lacks CAPABILITY_AUTO_EXPAND"))
+                .at(at)
+                .hint("add \"CAPABILITY_AUTO_EXPAND\" to capabilities in layer.toml"),
+        );
+    }
+}
