@@ -21,6 +21,7 @@ impl Renderer {
         jinja.set_keep_trailing_newline(true);
         jinja.set_trim_blocks(true);
         jinja.set_lstrip_blocks(true);
+        jinja.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         let dir = stacks.clone();
         jinja.set_loader(move |name: &str| {
             if name.split('/').any(|seg| seg == ".." || seg.is_empty()) {
