@@ -37,7 +37,7 @@ pub fn build(
     let mut errors = Vec::new();
     for (name, values) in resolved {
         let layer = project.layer(&name)?;
-        match renderer.render(layer, &values.context) {
+        match renderer.render(layer, values.jinja_context()) {
             Ok(text) => {
                 let template = Template::parse(&text);
                 out.insert(name, BuiltLayer { values, text, template });

@@ -140,7 +140,11 @@ fn render(
 }
 
 /// Write through a temporary file and rename, so a failed run never leaves half a file.
+/// A file that already holds `text` is left alone (creating files is the slow part on many disks).
 fn write_file(path: &Path, text: &str) -> Result<()> {
+    if std::fs::read(path).is_ok_and(|old| old == text.as_bytes()) {
+        return Ok(());
+    }
     let tmp = path.with_extension(format!("{}.tmp", path.extension().and_then(|e| e.to_str()).unwrap_or("")));
     std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))

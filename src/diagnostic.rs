@@ -48,6 +48,19 @@ impl Location {
         Location { file: file.to_path_buf(), line, col, source_line: Some(source_line), width }
     }
 
+    /// Like `from_span`, with the line starts of `text` computed once (for files with many settings).
+    pub fn from_span_indexed(file: &Path, text: &str, index: &LineIndex, span: Range<usize>) -> Location {
+        let start = span.start.min(text.len());
+        let line0 = index.starts.partition_point(|&s| s <= start).saturating_sub(1);
+        let line_start = index.starts[line0];
+        let line_end = index.starts.get(line0 + 1).map(|e| e - 1).unwrap_or(text.len()).max(line_start);
+        let col = text[line_start..start].chars().count() + 1;
+        let source_line = text[line_start..line_end].trim_end_matches('\r').to_string();
+        let end = span.end.min(line_end).max(start);
+        let width = text[start..end].chars().count().max(1);
+        Location { file: file.to_path_buf(), line: line0 + 1, col, source_line: Some(source_line), width }
+    }
+
     /// A location from a 1-based line and column into `text`.
     pub fn from_line_col(file: &Path, text: &str, line: usize, col: usize) -> Location {
         let source_line = text.lines().nth(line.saturating_sub(1)).map(|l| l.to_string());
@@ -56,6 +69,19 @@ impl Location {
 
     pub fn file_only(file: &Path) -> Location {
         Location { file: file.to_path_buf(), line: 0, col: 0, source_line: None, width: 0 }
+    }
+}
+
+/// Byte offsets of the starts of the lines of a text.
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> LineIndex {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { starts }
     }
 }
 
@@ -212,6 +238,10 @@ mod tests {
         let loc = Location::from_span(Path::new("e.toml"), text, 6..12);
         assert_eq!((loc.line, loc.col, loc.width), (2, 1, 6));
         assert_eq!(loc.source_line.as_deref(), Some("regoin = \"x\""));
+        let indexed = Location::from_span_indexed(Path::new("e.toml"), text, &LineIndex::new(text), 6..12);
+        assert_eq!(indexed, loc);
+        let last = Location::from_span_indexed(Path::new("e.toml"), "a\nbc", &LineIndex::new("a\nbc"), 3..4);
+        assert_eq!((last.line, last.col, last.source_line.as_deref()), (2, 2, Some("bc")));
     }
 
     #[test]

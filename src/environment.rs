@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::diagnostic::{display_path, suggestion, Diagnostic, Error, Location, Result};
+use crate::diagnostic::{display_path, suggestion, Diagnostic, Error, LineIndex, Location, Result};
 use crate::project::{self, Project};
 use crate::source::{is_reference, Source};
 use crate::toml_error;
@@ -310,7 +310,8 @@ impl Builder {
         }
         let text = project::read(path)?;
         let file: EnvFile = toml::from_str(&text).map_err(|e| Error::config(toml_error::diagnostic(path, &text, &e)))?;
-        let loc = |span: std::ops::Range<usize>| Location::from_span(path, &text, span);
+        let index = LineIndex::new(&text);
+        let loc = |span: std::ops::Range<usize>| Location::from_span_indexed(path, &text, &index, span);
         chain.push(path.to_path_buf());
         if let Some(ext) = &file.extends {
             let names = match ext.get_ref() {

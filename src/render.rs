@@ -3,8 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value as Json};
-
 use crate::diagnostic::{Diagnostic, Error, Location, Result};
 use crate::project::{Layer, Project};
 
@@ -36,9 +34,9 @@ impl Renderer {
         Renderer { jinja, stacks }
     }
 
-    pub fn render(&self, layer: &Layer, context: &Map<String, Json>) -> Result<String> {
+    pub fn render(&self, layer: &Layer, context: minijinja::Value) -> Result<String> {
         let template = self.jinja.get_template(&layer.template_name).map_err(|e| self.error(layer, &e))?;
-        template.render(minijinja::Value::from_serialize(context)).map_err(|e| self.error(layer, &e))
+        template.render(context).map_err(|e| self.error(layer, &e))
     }
 
     fn error(&self, layer: &Layer, err: &minijinja::Error) -> Error {
@@ -47,6 +45,11 @@ impl Renderer {
         let mut detail = err.detail().map(|d| d.to_string()).unwrap_or_else(|| err.kind().to_string());
         if err.kind() == minijinja::ErrorKind::UndefinedError && err.detail().is_none() {
             detail = "undefined value".to_string();
+            if let (Some(range), Ok(text)) = (err.range(), std::fs::read_to_string(&path)) {
+                if let Some(name) = text.get(range) {
+                    detail = format!("`{}` is undefined", name.trim());
+                }
+            }
         }
         let mut d = Diagnostic::new(format!("layer `{}`: cannot render `{name}`: {detail}", layer.name));
         if let Some(line) = err.line() {

@@ -66,7 +66,44 @@ pub struct LayerValues {
     pub layer: String,
     pub stack_name: String,
     pub context: Map<String, Json>,
+    /// Every layer's stack name, shared by all layers (cheap to clone).
+    pub stack_names: minijinja::Value,
     pub parameters: BTreeMap<String, Parameter>,
+}
+
+impl LayerValues {
+    /// What the layer's template is rendered with: the values, the built-ins and `stack_names`.
+    pub fn jinja_context(&self) -> minijinja::Value {
+        jinja_context(&self.context, &self.stack_names)
+    }
+}
+
+fn jinja_context(ctx: &Map<String, Json>, stack_names: &minijinja::Value) -> minijinja::Value {
+    minijinja::context! { stack_names => stack_names.clone(), ..minijinja::Value::from_serialize(ctx) }
+}
+
+/// Evaluates minijinja expressions with strict undefined.
+pub struct Evaluator {
+    jinja: minijinja::Environment<'static>,
+}
+
+impl Default for Evaluator {
+    fn default() -> Self {
+        let mut jinja = minijinja::Environment::new();
+        jinja.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        Evaluator { jinja }
+    }
+}
+
+impl Evaluator {
+    pub fn eval(&self, expr: &str, ctx: minijinja::Value) -> std::result::Result<Json, String> {
+        let compiled = self.jinja.compile_expression(expr).map_err(|e| e.to_string())?;
+        let value = compiled.eval(ctx).map_err(|e| e.to_string())?;
+        if value.is_undefined() {
+            return Err("the expression is undefined".into());
+        }
+        serde_json::to_value(&value).map_err(|e| e.to_string())
+    }
 }
 
 /// Where a reference is used, for error messages.
@@ -131,11 +168,11 @@ pub fn resolve(
         return Err(Error::configs(errors));
     }
 
-    let stack_names: Map<String, Json> = project
-        .layers
-        .keys()
-        .map(|l| (l.clone(), Json::String(env.stack_name_of(&project.name, l))))
-        .collect();
+    let stack_names: BTreeMap<String, String> =
+        project.layers.keys().map(|l| (l.clone(), env.stack_name_of(&project.name, l))).collect();
+    let stack_names = minijinja::Value::from_serialize(&stack_names);
+    let evaluator = Evaluator::default();
+    let eval = |expr: &str, ctx: &Map<String, Json>| evaluator.eval(expr, jinja_context(ctx, &stack_names));
     let mut out = BTreeMap::new();
     for layer in layers {
         let settings = env.layer(layer);
@@ -148,7 +185,6 @@ pub fn resolve(
         context.insert("protected".into(), Json::Bool(env.protected));
         context.insert("layer".into(), Json::String(layer.clone()));
         context.insert("stack_name".into(), Json::String(stack_name.clone()));
-        context.insert("stack_names".into(), Json::Object(stack_names.clone()));
         let mut tags: BTreeMap<String, String> = env.tags.clone();
         tags.extend(settings.tags.clone());
         context.insert("tags".into(), serde_json::to_value(&tags).unwrap_or(Json::Null));
@@ -204,7 +240,7 @@ pub fn resolve(
         // Expressions nested in tables and lists see the top-level values.
         for (key, setting) in &merged {
             if !matches!(setting.value, ValueTree::Ref(Source::Expr { .. })) && has_nested_expr(&setting.value) {
-                match eval_nested(&setting.value, &context, &fetched) {
+                match eval_nested(&setting.value, &context, &fetched, &eval) {
                     Ok(v) => {
                         context.insert(key.clone(), v);
                     }
@@ -250,7 +286,10 @@ pub fn resolve(
                 Parameter { name: name.clone(), source, value, origin: setting.origin.clone() },
             );
         }
-        out.insert(layer.clone(), LayerValues { layer: layer.clone(), stack_name, context, parameters });
+        out.insert(
+            layer.clone(),
+            LayerValues { layer: layer.clone(), stack_name, context, stack_names: stack_names.clone(), parameters },
+        );
     }
     if !errors.is_empty() {
         return Err(Error::configs(errors));
@@ -314,14 +353,21 @@ fn has_nested_expr(tree: &ValueTree) -> bool {
     }
 }
 
-fn eval_nested(tree: &ValueTree, ctx: &Map<String, Json>, fetched: &HashMap<Source, Fetched>) -> std::result::Result<Json, String> {
+type Eval<'a> = dyn Fn(&str, &Map<String, Json>) -> std::result::Result<Json, String> + 'a;
+
+fn eval_nested(
+    tree: &ValueTree,
+    ctx: &Map<String, Json>,
+    fetched: &HashMap<Source, Fetched>,
+    eval: &Eval<'_>,
+) -> std::result::Result<Json, String> {
     Ok(match tree {
         ValueTree::Ref(Source::Expr { expr }) => eval(expr, ctx).map_err(|e| format!("expression `{expr}` failed: {e}"))?,
-        ValueTree::List(items) => Json::Array(items.iter().map(|i| eval_nested(i, ctx, fetched)).collect::<std::result::Result<_, _>>()?),
+        ValueTree::List(items) => Json::Array(items.iter().map(|i| eval_nested(i, ctx, fetched, eval)).collect::<std::result::Result<_, _>>()?),
         ValueTree::Table(t) => {
             let mut m = Map::new();
             for (k, v) in t {
-                m.insert(k.clone(), eval_nested(v, ctx, fetched)?);
+                m.insert(k.clone(), eval_nested(v, ctx, fetched, eval)?);
             }
             Json::Object(m)
         }
@@ -339,18 +385,6 @@ pub fn toml_to_json(v: &toml::Value) -> Json {
         toml::Value::Array(a) => Json::Array(a.iter().map(toml_to_json).collect()),
         toml::Value::Table(t) => Json::Object(t.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect()),
     }
-}
-
-/// Evaluate a minijinja expression with strict undefined.
-pub fn eval(expr: &str, ctx: &Map<String, Json>) -> std::result::Result<Json, String> {
-    let mut jinja = minijinja::Environment::new();
-    jinja.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    let compiled = jinja.compile_expression(expr).map_err(|e| e.to_string())?;
-    let value = compiled.eval(minijinja::Value::from_serialize(ctx)).map_err(|e| e.to_string())?;
-    if value.is_undefined() {
-        return Err("the expression is undefined".into());
-    }
-    serde_json::to_value(&value).map_err(|e| e.to_string())
 }
 
 /// A JSON value as CloudFormation receives a parameter: strings as is, lists comma-delimited.

@@ -1,0 +1,311 @@
+//! The real binary on the shipped project and on small broken projects: exit codes and messages.
+
+mod support;
+
+use support::*;
+
+#[test]
+fn render_writes_every_layer_of_both_environments() {
+    let dir = shipped_copy();
+    for env in ["qa", "prod"] {
+        let run = stackc(dir.path(), &["render", env]);
+        run.ok();
+        for layer in ["networking", "cluster", "service", "db", "ddb", "cicd", "frontend"] {
+            let t = dir.path().join(format!("build/{env}/{layer}.yaml"));
+            let p = dir.path().join(format!("build/{env}/{layer}.params.json"));
+            assert!(t.is_file() && p.is_file(), "{env}/{layer} missing:\n{}", run.stdout);
+            let params: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+            assert!(params.as_array().unwrap().iter().all(|e| e["ParameterKey"].is_string() && e["ParameterValue"].is_string()));
+        }
+    }
+    let qa = std::fs::read_to_string(dir.path().join("build/qa/networking.yaml")).unwrap();
+    let prod = std::fs::read_to_string(dir.path().join("build/prod/networking.yaml")).unwrap();
+    assert!(qa.contains("10.10.0.0/24") && prod.contains("10.20.0.0/22"));
+}
+
+#[test]
+fn render_finds_the_project_from_a_subfolder_and_with_dash_c() {
+    let dir = shipped_copy();
+    stackc(&dir.path().join("stacks/db"), &["render", "qa", "db"]).ok();
+    assert!(dir.path().join("build/qa/db.yaml").is_file());
+    assert!(!dir.path().join("build/qa/networking.yaml").exists(), "only the named layer is rendered");
+    let elsewhere = tempfile::tempdir().unwrap();
+    stackc(elsewhere.path(), &["-C", dir.path().to_str().unwrap(), "render", "prod", "networking"]).ok();
+    assert!(dir.path().join("build/prod/networking.yaml").is_file());
+    stackc(elsewhere.path(), &["render", "qa"]).code(2).stderr_has("no `stackc.toml`");
+}
+
+#[test]
+fn render_out_and_stdout() {
+    let dir = shipped_copy();
+    let out = dir.path().join("elsewhere");
+    stackc(dir.path(), &["render", "qa", "db", "--out", out.to_str().unwrap()]).ok();
+    assert!(out.join("db.yaml").is_file() && out.join("db.params.json").is_file());
+    let run = stackc(dir.path(), &["render", "qa", "networking", "--stdout"]);
+    run.ok().stdout_has("AWS::EC2::VPC");
+    assert!(!dir.path().join("build").exists(), "--stdout writes nothing");
+}
+
+#[test]
+fn render_parameter_formats() {
+    let dir = shipped_copy();
+    let run = stackc(dir.path(), &["render", "qa", "db", "--format", "cfn-toml-v2"]);
+    run.ok().stdout_has("InstanceClass=db.t4g.micro").stdout_has("'MasterUserPassword=<secret from secretsmanager:cruddur/qa/db#password>'");
+    let run = stackc(dir.path(), &["render", "qa", "db", "--format", "cfn-toml-v1"]);
+    run.ok().stdout_has("ParameterKey=InstanceClass,ParameterValue=db.t4g.micro");
+    let run = stackc(dir.path(), &["render", "qa", "db", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&run.ok().stdout).unwrap();
+    assert!(v.as_array().unwrap().iter().any(|p| p["ParameterKey"] == "MultiAZ" && p["ParameterValue"] == "false"));
+    let run = stackc(dir.path(), &["render", "prod", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&run.ok().stdout).unwrap();
+    assert_eq!(v.as_object().unwrap().len(), 7);
+}
+
+#[test]
+fn set_overrides_environment_values() {
+    let dir = shipped_copy();
+    let run = stackc(dir.path(), &["--set", "image_tag=abc 123", "--set", "layers.db.parameters.InstanceClass=db.t3.small", "render", "qa", "service", "db", "--format", "cfn-toml-v2"]);
+    run.ok().stdout_has("'ImageUri=123456789012.dkr.ecr.us-east-1.amazonaws.com/backend-flask:abc 123'").stdout_has("InstanceClass=db.t3.small");
+}
+
+#[test]
+fn shipped_project_validates() {
+    let dir = shipped_copy();
+    stackc(dir.path(), &["validate", "qa"]).ok().stdout_has("ok: environment `qa`");
+    stackc(dir.path(), &["validate", "prod"]).ok();
+    stackc(dir.path(), &["validate"]).ok().stdout_has("`prod`").stdout_has("`qa`");
+}
+
+#[test]
+fn graph_list_envs_layers() {
+    let dir = shipped_copy();
+    let run = stackc(dir.path(), &["graph", "qa"]);
+    run.ok();
+    let waves: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("wave")).collect();
+    assert_eq!(waves.len(), 4, "{}", run.stdout);
+    let pos = |s: &str| run.stdout.find(s).unwrap();
+    assert!(pos("  networking") < pos("  cluster") && pos("  cluster") < pos("  service") && pos("  service") < pos("  db"));
+    stackc(dir.path(), &["graph", "qa", "--format", "dot"]).ok().stdout_has("\"networking\" -> \"cluster\";");
+    stackc(dir.path(), &["graph", "qa", "--format", "mermaid"]).ok().stdout_has("service --> db");
+    stackc(dir.path(), &["list"]).ok().stdout_has("prod").stdout_has("protected").stdout_has("networking");
+    stackc(dir.path(), &["envs"]).ok().stdout_has("qa");
+    stackc(dir.path(), &["layers"]).ok().stdout_has("CAPABILITY_AUTO_EXPAND");
+}
+
+#[test]
+fn unknown_environment_and_layer_list_what_exists() {
+    let dir = shipped_copy();
+    stackc(dir.path(), &["render", "prd"])
+        .code(2)
+        .stderr_has("unknown environment `prd`")
+        .stderr_has("environments of this project: prod, qa")
+        .stderr_has("did you mean `prod`?");
+    stackc(dir.path(), &["render", "qa", "netwrking"])
+        .code(2)
+        .stderr_has("unknown layer `netwrking`")
+        .stderr_has("did you mean `networking`?");
+    stackc(dir.path(), &["render", "_shared"]).code(2).stderr_has("unknown environment `_shared`");
+    stackc(dir.path(), &["frobnicate"]).code(2);
+}
+
+const NET: &str = "Parameters:\n  Cidr:\n    Type: String\nResources:\n  VPC:\n    Type: AWS::EC2::VPC\n    Properties:\n      CidrBlock: !Ref Cidr\nOutputs:\n  VpcId:\n    Value: !Ref VPC\n    Export:\n      Name: !Sub \"${AWS::StackName}-VpcId\"\n";
+
+fn small(env: &str, app_template: &str) -> tempfile::TempDir {
+    project(&[
+        ("stacks/net/template.yaml.j2", NET),
+        ("stacks/app/layer.toml", "depends_on = [\"net\"]\n"),
+        ("stacks/app/template.yaml.j2", app_template),
+        ("environments/qa.toml", env),
+    ])
+}
+
+const APP: &str = "Parameters:\n  VpcId:\n    Type: String\n  Password:\n    Type: String\n    NoEcho: true\nResources:\n  SG:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: x\n      VpcId: !Ref VpcId\n";
+const GOOD_ENV: &str = "region = \"eu-west-1\"\n[layers.net.parameters]\nCidr = \"10.0.0.0/16\"\n[layers.app.parameters]\nVpcId = { from = \"output\", layer = \"net\", output = \"VpcId\" }\nPassword = { from = \"keyring\" }\n";
+
+#[test]
+fn a_small_good_project_validates() {
+    let dir = small(GOOD_ENV, APP);
+    stackc(dir.path(), &["validate", "qa"]).ok();
+}
+
+#[test]
+fn toml_syntax_error_shows_file_line_column_and_caret() {
+    let dir = small("region = \"eu-west-1\"\n[layers.net.parameters]\nCidr = \"10.0.0.0/16\n", APP);
+    let run = stackc(dir.path(), &["render", "qa"]);
+    run.code(2).stderr_has("environments/qa.toml:3:").stderr_has("3 | Cidr = \"10.0.0.0/16").stderr_has("^");
+}
+
+#[test]
+fn unknown_keys_get_did_you_mean() {
+    let dir = small("regoin = \"eu-west-1\"\n", APP);
+    stackc(dir.path(), &["render", "qa"])
+        .code(2)
+        .stderr_has("unknown key `regoin`")
+        .stderr_has("environments/qa.toml:1:1")
+        .stderr_has("did you mean `region`?");
+    let dir = small("region = \"eu-west-1\"\n[layers.app.parameters]\nVpcId = { from = \"output\", layer = \"net\", outptu = \"VpcId\" }\n", APP);
+    stackc(dir.path(), &["render", "qa"]).code(2).stderr_has("unknown key `outptu`").stderr_has("did you mean `output`?").stderr_has("qa.toml:3:");
+    let dir = small("region = \"eu-west-1\"\n[layers.ap.parameters]\nX = \"1\"\n", APP);
+    stackc(dir.path(), &["render", "qa"]).code(2).stderr_has("layer `ap`, which is not a layer").stderr_has("did you mean `app`?");
+    let dir = small("region = \"eu-west-1\"\n[layers.app.parameters]\nP = { from = \"secretmanager\", id = \"x\" }\n", APP);
+    stackc(dir.path(), &["render", "qa"]).code(2).stderr_has("unknown value source `secretmanager`").stderr_has("did you mean `secretsmanager`?");
+}
+
+#[test]
+fn undefined_template_variable_names_file_and_line() {
+    let dir = small(GOOD_ENV, "Resources:\n  SG:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: {{ descripton }}\n");
+    stackc(dir.path(), &["render", "qa", "app"])
+        .code(2)
+        .stderr_has("stacks/app/template.yaml.j2:5:")
+        .stderr_has("undefined")
+        .stderr_has("5 |       GroupDescription: {{ descripton }}");
+}
+
+#[test]
+fn shared_macros_are_usable_from_every_layer() {
+    let dir = small(GOOD_ENV, "{% import \"_lib/m.j2\" as m %}Resources:\n{{ m.sg(\"SG\") }}\n");
+    write(dir.path(), "stacks/_lib/m.j2", "{% macro sg(name) %}\n  {{ name }}:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: from a macro\n{% endmacro %}\n");
+    stackc(dir.path(), &["render", "qa", "app", "--stdout"]).ok().stdout_has("GroupDescription: from a macro");
+}
+
+#[test]
+fn invalid_yaml_after_rendering_is_located() {
+    let dir = small(GOOD_ENV, "Resources:\n  SG: [1, 2\n");
+    stackc(dir.path(), &["validate", "qa"]).code(2).stderr_has("not valid YAML").stderr_has("template.yaml.j2 (rendered):");
+    let dir = small(GOOD_ENV, "Resources:\n  SG:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: !Reff x\n");
+    stackc(dir.path(), &["validate", "qa"]).code(2).stderr_has("unknown tag `!Reff`");
+}
+
+fn findings(env: &str, app: &str) -> support::Run {
+    let dir = small(env, app);
+    let run = stackc(dir.path(), &["validate", "qa"]);
+    run.code(2);
+    run
+}
+
+#[test]
+fn validate_reports_unknown_refs_getatts_and_subs() {
+    let app = "Parameters:\n  VpcId:\n    Type: String\n  Password:\n    Type: String\n    NoEcho: true\nResources:\n  SG:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: !Sub \"${AWS::Regoin} ${Nope}\"\n      VpcId: !Ref VpcID\n  SG2:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: !GetAtt SGG.GroupId\n      VpcId: !Ref AWS::Region\n";
+    let run = findings(GOOD_ENV, app);
+    run.stderr_has("`Ref: VpcID` names no parameter")
+        .stderr_has("did you mean `VpcId`?")
+        .stderr_has("`Fn::GetAtt` names `SGG`")
+        .stderr_has("`${AWS::Regoin}`")
+        .stderr_has("`${Nope}`")
+        .stderr_has("at Resources.SG.Properties.VpcId")
+        .stderr_has("validation failed with 4 findings");
+}
+
+#[test]
+fn validate_reports_parameter_problems() {
+    let env = "region = \"eu-west-1\"\n[layers.net.parameters]\nCidr = \"10.0.0.0/16\"\n[layers.app.parameters]\nVpcid = \"vpc-1\"\nPassword = { from = \"keyring\" }\n";
+    findings(env, APP)
+        .stderr_has("parameter `VpcId` has no Default and gets no value")
+        .stderr_has("parameter `Vpcid` is not declared by the layer's template")
+        .stderr_has("did you mean `VpcId`?")
+        .stderr_has("environments/qa.toml:5:");
+}
+
+#[test]
+fn validate_reports_secrets_in_the_open() {
+    let app = APP.replace("    NoEcho: true\n", "");
+    findings(GOOD_ENV, &app)
+        .stderr_has("parameter `Password`: a secret (<secret from keyring:stackc/demo/qa/app/Password>) is passed to a parameter that is not `NoEcho: true`");
+    let env = format!("{GOOD_ENV}[values]\ndb_password = {{ from = \"secretsmanager\", id = \"demo/db\" }}\n");
+    findings(&env, APP).stderr_has("value `db_password`: <secret from secretsmanager:demo/db> is secret and would be rendered into a template body");
+}
+
+#[test]
+fn validate_reports_unknown_outputs_and_imports() {
+    let env = GOOD_ENV.replace("output = \"VpcId\"", "output = \"VpcID\"");
+    findings(&env, APP).stderr_has("layer `net` has no Output `VpcID`").stderr_has("did you mean `VpcId`?");
+    let app = format!("{APP}  Other:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: x\n      VpcId: !ImportValue demo-qa-net-VpcIdd\n");
+    findings(GOOD_ENV, &app).stderr_has("`Fn::ImportValue demo-qa-net-VpcIdd` matches no Export").stderr_has("did you mean `demo-qa-net-VpcId`?");
+    let ok = format!("{APP}  Other:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: x\n      VpcId: !ImportValue demo-qa-net-VpcId\n");
+    stackc(small(GOOD_ENV, &ok).path(), &["validate", "qa"]).ok();
+}
+
+#[test]
+fn validate_reports_an_import_from_a_layer_not_depended_on() {
+    let dir = small(GOOD_ENV, APP);
+    write(dir.path(), "stacks/other/template.yaml.j2", "Resources:\n  T:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: !ImportValue demo-qa-net-VpcId\n");
+    stackc(dir.path(), &["validate", "qa"]).code(2).stderr_has("exported by layer `net`, which `other` does not depend on");
+}
+
+#[test]
+fn validate_reports_dependency_cycles() {
+    let dir = small(GOOD_ENV, APP);
+    write(dir.path(), "stacks/net/layer.toml", "depends_on = [\"app\"]\n");
+    stackc(dir.path(), &["validate", "qa"]).code(2).stderr_has("dependency cycle").stderr_has("app -> net -> app");
+    stackc(dir.path(), &["graph", "qa"]).code(2).stderr_has("dependency cycle");
+}
+
+#[test]
+fn validate_reports_missing_capabilities() {
+    let app = format!("{APP}  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {{}}\n");
+    findings(GOOD_ENV, &app).stderr_has("lacks CAPABILITY_IAM");
+}
+
+#[test]
+fn layer_metadata_errors() {
+    let dir = small(GOOD_ENV, APP);
+    write(dir.path(), "stacks/app/layer.toml", "depends_on = [\"nett\"]\n");
+    stackc(dir.path(), &["render", "qa"]).code(2).stderr_has("depends on `nett`, which is not a layer").stderr_has("did you mean `net`?");
+    write(dir.path(), "stacks/app/layer.toml", "capabilities = [\"CAPABILITY_IAMM\"]\n");
+    stackc(dir.path(), &["render", "qa"]).code(2).stderr_has("unknown capability").stderr_has("stacks/app/layer.toml:1:");
+}
+
+#[test]
+fn extends_layering_and_cycles() {
+    let dir = small("extends = \"_base\"\n[layers.net.parameters]\nCidr = \"10.1.0.0/16\"\n", APP);
+    write(dir.path(), "environments/_base.toml", "region = \"eu-west-1\"\n[layers.net.parameters]\nCidr = \"10.0.0.0/16\"\n[layers.app.parameters]\nVpcId = \"vpc-base\"\nPassword = \"x\"\n");
+    let run = stackc(dir.path(), &["render", "qa", "--format", "cfn-toml-v2"]);
+    run.ok().stdout_has("Cidr=10.1.0.0/16").stdout_has("VpcId=vpc-base");
+    let run = stackc(dir.path(), &["--set", "layers.net.parameters.Cidr=10.9.0.0/16", "render", "qa", "net", "--format", "cfn-toml-v2"]);
+    run.ok().stdout_has("Cidr=10.9.0.0/16");
+    write(dir.path(), "environments/_base.toml", "extends = \"qa\"\n");
+    stackc(dir.path(), &["render", "qa"]).code(2).stderr_has("`extends` forms a cycle");
+}
+
+#[test]
+fn missing_region_and_bad_account_are_config_errors() {
+    let dir = small("[layers.net.parameters]\nCidr = \"1\"\n", APP);
+    stackc(dir.path(), &["render", "qa"]).code(2).stderr_has("sets no `region`");
+    let dir = small("region = \"eu-west-1\"\naccount_id = \"1234\"\n", APP);
+    stackc(dir.path(), &["render", "qa"]).code(2).stderr_has("`account_id` must be 12 digits");
+}
+
+#[test]
+fn render_never_writes_or_prints_a_secret() {
+    let canary = "canary-7f3a9c1e-never-show";
+    let env = "region = \"eu-west-1\"\n[layers.net.parameters]\nCidr = \"10.0.0.0/16\"\n[layers.app.parameters]\nVpcId = { from = \"output\", layer = \"net\", output = \"VpcId\" }\nPassword = { from = \"env\", var = \"APP_PASSWORD\", secret = true }\n";
+    let dir = small(env, APP);
+    let vars = [("APP_PASSWORD", canary)];
+    let mut seen = String::new();
+    for args in [
+        vec!["render", "qa"],
+        vec!["render", "qa", "--stdout"],
+        vec!["render", "qa", "--format", "json"],
+        vec!["render", "qa", "--format", "cfn-toml-v1"],
+        vec!["render", "qa", "--format", "cfn-toml-v2"],
+        vec!["validate", "qa"],
+        vec!["graph", "qa"],
+    ] {
+        let run = stackc_env(dir.path(), &args, &vars);
+        run.ok();
+        seen.push_str(&run.stdout);
+        seen.push_str(&run.stderr);
+    }
+    // A failing run that names the parameter.
+    let bad = APP.replace("    NoEcho: true\n", "");
+    write(dir.path(), "stacks/app/template.yaml.j2", &bad);
+    let run = stackc_env(dir.path(), &["validate", "qa"], &vars);
+    run.code(2).stderr_has("parameter `Password`");
+    seen.push_str(&run.stdout);
+    seen.push_str(&run.stderr);
+    for (path, text) in files_under(dir.path()) {
+        assert!(!text.contains(canary), "secret written to {path}");
+    }
+    assert!(!seen.contains(canary), "secret printed");
+    assert!(seen.contains("<secret from env:APP_PASSWORD>"), "the description is shown instead");
+}
