@@ -7,6 +7,7 @@
 pub mod build;
 pub mod cli;
 pub mod commands;
+pub mod deploy;
 pub mod diagnostic;
 pub mod environment;
 pub mod graph;

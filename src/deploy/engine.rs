@@ -1,0 +1,789 @@
+//! The deploy engine: plan every selected layer through change sets, then execute them in dependency
+//! order, independent layers at once (bounded), following each stack to the end and explaining failures.
+//! It speaks only to the CloudFormation port, so scripted fakes can drive every path.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use super::plan::{self, Action, Change, LayerPlan};
+use super::port::{ApiValue, ChangeSetRequest, ChangeSetType, CloudFormation, PortError, StackEvent, StackInfo};
+use super::stack_state::{self, classify, StackState};
+
+/// A layer ready to be planned: everything CreateChangeSet needs.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub layer: String,
+    pub stack_name: String,
+    pub template_body: String,
+    /// name, value for the API, value as shown, secret?
+    pub parameters: Vec<PreparedParam>,
+    pub tags: BTreeMap<String, String>,
+    pub capabilities: Vec<String>,
+    pub role_arn: Option<String>,
+    pub termination_protection: bool,
+    pub stack_policy: Option<String>,
+    /// Layers whose outputs this layer needs but which are not deployed (their values are placeholders).
+    pub waiting_for: Vec<String>,
+    /// (logical id, type) of the template's resources, for plans made without a change set.
+    pub resources: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PreparedParam {
+    pub name: String,
+    pub value: ApiValue,
+    pub shown: String,
+    pub secret: bool,
+}
+
+impl Prepared {
+    /// Identifies what would be deployed; secrets enter only through a hash.
+    pub fn digest(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(self.template_body.as_bytes());
+        for p in &self.parameters {
+            h.update(p.name.as_bytes());
+            h.update([0]);
+            match &p.value {
+                ApiValue::Plain(v) => h.update(v.as_bytes()),
+                ApiValue::Secret(s) => h.update(s.expose().as_bytes()),
+                ApiValue::Previous => h.update(b"\x01previous"),
+            }
+            h.update([0]);
+        }
+        for (k, v) in &self.tags {
+            h.update(k.as_bytes());
+            h.update([0]);
+            h.update(v.as_bytes());
+            h.update([0]);
+        }
+        h.update(self.capabilities.join(",").as_bytes());
+        format!("{:x}", h.finalize())
+    }
+}
+
+/// What happened to one layer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Deployed(StackInfo),
+    UpToDate(StackInfo),
+    /// Change set created and kept (`--no-execute`).
+    Pending(String),
+    Failed(String),
+    Skipped(String),
+}
+
+impl Outcome {
+    pub fn ok(&self) -> bool {
+        matches!(self, Outcome::Deployed(_) | Outcome::UpToDate(_) | Outcome::Pending(_))
+    }
+}
+
+/// Where progress goes: one status line per layer, and the stack events as they come.
+pub trait Reporter: Send + Sync {
+    fn status(&self, layer: &str, text: &str);
+    fn event(&self, layer: &str, event: &StackEvent);
+}
+
+/// Discards everything (for tests and quiet runs).
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn status(&self, _: &str, _: &str) {}
+    fn event(&self, _: &str, _: &StackEvent) {}
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub concurrency: usize,
+    /// First poll interval; it grows by half each poll up to `poll_max`.
+    pub poll_initial: Duration,
+    pub poll_max: Duration,
+    /// Give up waiting for one stack operation after this long.
+    pub timeout: Duration,
+    pub recreate: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            concurrency: 4,
+            poll_initial: Duration::from_millis(100),
+            poll_max: Duration::from_secs(5),
+            timeout: Duration::from_secs(3 * 3600),
+            recreate: false,
+        }
+    }
+}
+
+pub struct Engine<'a> {
+    pub cfn: &'a dyn CloudFormation,
+    pub reporter: &'a dyn Reporter,
+    pub settings: Settings,
+}
+
+/// A layer failed to plan: the message says why, in one place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerError(pub String);
+
+impl From<PortError> for LayerError {
+    fn from(e: PortError) -> LayerError {
+        LayerError(e.to_string())
+    }
+}
+
+fn change_set_name() -> String {
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    format!("stackc-{}-{:06}", t.as_secs(), t.subsec_micros())
+}
+
+impl Engine<'_> {
+    fn sleep(&self, attempt: u32) {
+        let factor = 1.5f64.powi(attempt.min(20) as i32);
+        let d = self.settings.poll_initial.mul_f64(factor).min(self.settings.poll_max);
+        if !d.is_zero() {
+            std::thread::sleep(d);
+        }
+    }
+
+    /// Describe, waiting out any operation in progress (never interrupting it).
+    pub fn settled_stack(&self, layer: &str, stack: &str) -> Result<Option<StackInfo>, LayerError> {
+        let start = Instant::now();
+        let mut attempt = 0;
+        loop {
+            let info = self.cfn.describe_stack(stack)?;
+            match info.as_ref().map(|i| classify(Some(&i.status), stack)) {
+                Some(StackState::Busy) => {
+                    let status = info.as_ref().map(|i| i.status.clone()).unwrap_or_default();
+                    if start.elapsed() > self.settings.timeout {
+                        return Err(LayerError(format!(
+                            "stack `{stack}` has been in {status} for longer than the timeout; another operation is still running on it"
+                        )));
+                    }
+                    if attempt == 0 {
+                        self.reporter.status(layer, &format!("waiting: another operation is in progress ({status})"));
+                    }
+                    self.sleep(attempt);
+                    attempt += 1;
+                }
+                _ => return Ok(info),
+            }
+        }
+    }
+
+    /// Plan one layer: create a change set and read what it would do (or plan from the template when
+    /// the layer waits for undeployed dependencies).
+    pub fn plan_layer(&self, p: &Prepared) -> Result<LayerPlan, LayerError> {
+        let existing = self.settled_stack(&p.layer, &p.stack_name)?;
+        let state = classify(existing.as_ref().map(|e| e.status.as_str()), &p.stack_name);
+        let (action, kind) = match &state {
+            StackState::Absent => (Action::Create, ChangeSetType::Create),
+            StackState::Updatable => (Action::Update, ChangeSetType::Update),
+            StackState::FailedCreate if self.settings.recreate => (Action::Recreate, ChangeSetType::Create),
+            StackState::FailedCreate => {
+                let status = existing.as_ref().map(|e| e.status.as_str()).unwrap_or_default();
+                return Err(LayerError(format!(
+                    "stack `{}` is in {status}: its first create failed and CloudFormation rolled it back, so it cannot be \
+                     updated. Run again with --recreate to delete it and create it anew",
+                    p.stack_name
+                )));
+            }
+            StackState::Stuck(why) => return Err(LayerError(why.clone())),
+            StackState::Busy => unreachable!("settled_stack waits"),
+        };
+        let shown: Vec<(String, String, bool)> = p.parameters.iter().map(|x| (x.name.clone(), x.shown.clone(), x.secret)).collect();
+        let old_params = existing.as_ref().filter(|_| action == Action::Update).map(|e| &e.parameters);
+        let old_tags = existing.as_ref().filter(|_| action == Action::Update).map(|e| &e.tags);
+        let mut lp = LayerPlan {
+            layer: p.layer.clone(),
+            stack_name: p.stack_name.clone(),
+            action,
+            changes: Vec::new(),
+            parameters: plan::parameter_changes(old_params, &shown),
+            tags: plan::tag_changes(old_tags, &p.tags),
+            waiting_for: p.waiting_for.clone(),
+            change_set: None,
+            existing: existing.clone(),
+            digest: p.digest(),
+        };
+        if !p.waiting_for.is_empty() || action == Action::Recreate {
+            // No change set can be made yet: inputs are placeholders, or the failed stack must go first.
+            if action != Action::Update {
+                lp.changes = p
+                    .resources
+                    .iter()
+                    .map(|(id, ty)| Change { action: "Add".into(), logical_id: id.clone(), resource_type: ty.clone(), replacement: None })
+                    .collect();
+            }
+            return Ok(lp);
+        }
+        self.reporter.status(&p.layer, "creating change set");
+        let request = ChangeSetRequest {
+            stack_name: p.stack_name.clone(),
+            change_set_name: change_set_name(),
+            kind,
+            template_body: p.template_body.clone(),
+            parameters: p.parameters.iter().map(|x| (x.name.clone(), x.value.clone())).collect(),
+            tags: p.tags.clone(),
+            capabilities: p.capabilities.clone(),
+            role_arn: p.role_arn.clone(),
+            description: format!("stackc {}", p.layer),
+        };
+        let id = match self.cfn.create_change_set(&request) {
+            Ok(id) => id,
+            Err(PortError::NoChanges) => {
+                lp.action = Action::NoChanges;
+                lp.parameters.clear();
+                lp.tags.clear();
+                return Ok(lp);
+            }
+            Err(PortError::Api { message, .. }) if stack_state::is_no_changes_reason(&message) => {
+                lp.action = Action::NoChanges;
+                lp.parameters.clear();
+                lp.tags.clear();
+                return Ok(lp);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let mut attempt = 0;
+        let start = Instant::now();
+        let info = loop {
+            let info = self.cfn.describe_change_set(&p.stack_name, &id)?;
+            if !matches!(info.status.as_str(), "CREATE_PENDING" | "CREATE_IN_PROGRESS") {
+                break info;
+            }
+            if start.elapsed() > self.settings.timeout {
+                return Err(LayerError(format!("change set for `{}` did not finish creating", p.stack_name)));
+            }
+            self.sleep(attempt);
+            attempt += 1;
+        };
+        if info.status == "FAILED" {
+            let reason = info.status_reason.clone().unwrap_or_default();
+            let _ = self.cfn.delete_change_set(&p.stack_name, &id);
+            if stack_state::is_no_changes_reason(&reason) {
+                lp.action = Action::NoChanges;
+                lp.parameters.clear();
+                lp.tags.clear();
+                return Ok(lp);
+            }
+            return Err(LayerError(format!("CloudFormation rejected the change set for `{}`: {reason}", p.stack_name)));
+        }
+        lp.changes = info.changes.iter().map(Change::from).collect();
+        lp.change_set = Some(id);
+        Ok(lp)
+    }
+
+    /// Remove a planned change set (and the empty stack a CREATE change set leaves behind).
+    pub fn discard(&self, lp: &LayerPlan) {
+        if let Some(cs) = &lp.change_set {
+            let _ = self.cfn.delete_change_set(&lp.stack_name, cs);
+            if lp.action == Action::Create {
+                if let Ok(Some(info)) = self.cfn.describe_stack(&lp.stack_name) {
+                    if info.status == "REVIEW_IN_PROGRESS" {
+                        let _ = self.cfn.delete_stack(&lp.stack_name);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Execute a planned change set and follow the stack to the end.
+    pub fn execute(&self, p: &Prepared, lp: &LayerPlan) -> Result<StackInfo, LayerError> {
+        let cs = lp.change_set.as_ref().ok_or_else(|| LayerError("no change set to execute".into()))?;
+        let seen: HashSet<String> = self.cfn.stack_events(&p.stack_name).unwrap_or_default().into_iter().map(|e| e.id).collect();
+        self.reporter.status(&p.layer, if lp.action == Action::Update { "updating" } else { "creating" });
+        if let Err(e) = self.cfn.execute_change_set(&p.stack_name, cs) {
+            let _ = self.cfn.delete_change_set(&p.stack_name, cs);
+            return Err(self.explain_failure(p, &seen, Some(e)));
+        }
+        let info = self.follow(&p.layer, &p.stack_name, seen.clone())?;
+        let Some(info) = info else {
+            return Err(LayerError(format!("stack `{}` disappeared during the deploy", p.stack_name)));
+        };
+        if !stack_state::succeeded(&info.status) {
+            return Err(self.explain_failure(p, &seen, None));
+        }
+        if p.termination_protection && !info.termination_protection {
+            self.cfn.set_termination_protection(&p.stack_name, true)?;
+        }
+        if let Some(policy) = &p.stack_policy {
+            self.cfn.set_stack_policy(&p.stack_name, policy)?;
+        }
+        Ok(info)
+    }
+
+    /// Poll until the stack leaves *_IN_PROGRESS, reporting new events.
+    fn follow(&self, layer: &str, stack: &str, mut seen: HashSet<String>) -> Result<Option<StackInfo>, LayerError> {
+        let start = Instant::now();
+        let mut attempt = 0;
+        loop {
+            let info = self.cfn.describe_stack(stack)?;
+            if let Ok(events) = self.cfn.stack_events(stack) {
+                for e in events.iter().rev() {
+                    if seen.insert(e.id.clone()) {
+                        self.reporter.event(layer, e);
+                    }
+                }
+            }
+            match &info {
+                Some(i) if stack_state::in_progress(&i.status) => {
+                    if start.elapsed() > self.settings.timeout {
+                        return Err(LayerError(format!("stack `{stack}` is still {} after the timeout", i.status)));
+                    }
+                    self.sleep(attempt);
+                    attempt += 1;
+                }
+                _ => return Ok(info),
+            }
+        }
+    }
+
+    /// The failed resource and CloudFormation's reason, root cause first.
+    fn explain_failure(&self, p: &Prepared, before: &HashSet<String>, call: Option<PortError>) -> LayerError {
+        let events = self.cfn.stack_events(&p.stack_name).unwrap_or_default();
+        let mut failed: Vec<&StackEvent> = events
+            .iter()
+            .rev()
+            .filter(|e| !before.contains(&e.id) && e.status.ends_with("_FAILED") && e.logical_id != p.stack_name)
+            .collect();
+        // Consequences name other resources ("Resource creation cancelled"); the root cause comes first.
+        failed.sort_by_key(|e| {
+            let r = e.reason.as_deref().unwrap_or_default().to_ascii_lowercase();
+            r.contains("cancelled") || r.contains("the following resource(s) failed")
+        });
+        let status = self.cfn.describe_stack(&p.stack_name).ok().flatten();
+        let mut msg = String::new();
+        if let Some(root) = failed.first() {
+            msg.push_str(&format!(
+                "{} ({}) failed: {}",
+                root.logical_id,
+                root.resource_type,
+                root.reason.as_deref().unwrap_or("no reason given")
+            ));
+            for other in failed.iter().skip(1).take(5) {
+                msg.push_str(&format!(
+                    "\n  then {} ({}): {}",
+                    other.logical_id,
+                    other.resource_type,
+                    other.reason.as_deref().unwrap_or("no reason given")
+                ));
+            }
+        } else if let Some(e) = &call {
+            msg.push_str(&e.to_string());
+        } else {
+            msg.push_str("the stack operation failed");
+        }
+        if let Some(s) = status {
+            msg.push_str(&format!("\n  stack `{}` is now {}", p.stack_name, s.status));
+            if let Some(r) = &s.status_reason {
+                msg.push_str(&format!(" ({r})"));
+            }
+            if s.status == "ROLLBACK_COMPLETE" {
+                msg.push_str("; fix the cause and run again with --recreate");
+            } else if s.status == "UPDATE_ROLLBACK_COMPLETE" {
+                msg.push_str("; the previous version is back in place, fix the cause and run again");
+            }
+        }
+        LayerError(msg)
+    }
+
+    /// Delete a stack (for --recreate and destroy) and wait until it is gone.
+    pub fn delete(&self, layer: &str, stack: &str) -> Result<(), LayerError> {
+        let seen: HashSet<String> = self.cfn.stack_events(stack).unwrap_or_default().into_iter().map(|e| e.id).collect();
+        self.reporter.status(layer, "deleting");
+        self.cfn.delete_stack(stack)?;
+        match self.follow(layer, stack, seen)? {
+            None => Ok(()),
+            Some(i) if i.status == "DELETE_COMPLETE" => Ok(()),
+            Some(i) => Err(LayerError(format!(
+                "deleting `{stack}` ended in {}{}",
+                i.status,
+                i.status_reason.map(|r| format!(": {r}")).unwrap_or_default()
+            ))),
+        }
+    }
+}
+
+/// Run `work` for every layer in dependency order: a layer starts when all its dependencies (within
+/// `deps`) succeeded; at most `concurrency` at once; dependents of a failure are skipped.
+pub fn schedule<F>(order: &[String], deps: &BTreeMap<String, BTreeSet<String>>, concurrency: usize, work: F) -> BTreeMap<String, Outcome>
+where
+    F: Fn(&str) -> Outcome + Sync,
+{
+    let mut outcomes: BTreeMap<String, Outcome> = BTreeMap::new();
+    let selected: BTreeSet<&String> = order.iter().collect();
+    std::thread::scope(|s| {
+        let (tx, rx) = mpsc::channel::<(String, Outcome)>();
+        let mut running = 0usize;
+        let mut started: BTreeSet<String> = BTreeSet::new();
+        loop {
+            for layer in order {
+                if started.contains(layer) || outcomes.contains_key(layer) {
+                    continue;
+                }
+                let my_deps: Vec<&String> = deps.get(layer).map(|d| d.iter().filter(|x| selected.contains(x)).collect()).unwrap_or_default();
+                if let Some(bad) = my_deps.iter().find(|d| outcomes.get(**d).is_some_and(|o| !o.ok())) {
+                    outcomes.insert(layer.clone(), Outcome::Skipped(format!("`{bad}` did not deploy")));
+                    continue;
+                }
+                if running >= concurrency.max(1) || !my_deps.iter().all(|d| outcomes.contains_key(*d)) {
+                    continue;
+                }
+                started.insert(layer.clone());
+                running += 1;
+                let tx = tx.clone();
+                let work = &work;
+                let name = layer.clone();
+                s.spawn(move || {
+                    let outcome = work(&name);
+                    let _ = tx.send((name, outcome));
+                });
+            }
+            if running == 0 {
+                break;
+            }
+            let (layer, outcome) = rx.recv().expect("a worker reports");
+            running -= 1;
+            outcomes.insert(layer, outcome);
+        }
+    });
+    outcomes
+}
+
+/// A layer's preparation: given the deployed stacks known so far (by layer), build its inputs.
+pub type Prepare<'a> = dyn Fn(&str, &BTreeMap<String, StackInfo>) -> Result<Prepared, LayerError> + Sync + 'a;
+
+impl Engine<'_> {
+    /// Plan every layer of `order` (change sets for those whose inputs are known), at most
+    /// `concurrency` at once. `deployed` holds the stacks that exist now, by layer.
+    pub fn plan_all(
+        &self,
+        order: &[String],
+        deployed: &BTreeMap<String, StackInfo>,
+        prepare: &Prepare<'_>,
+    ) -> BTreeMap<String, Result<(Prepared, LayerPlan), LayerError>> {
+        let results = std::sync::Mutex::new(BTreeMap::new());
+        schedule(order, &BTreeMap::new(), self.settings.concurrency, |layer| {
+            let r = prepare(layer, deployed).and_then(|p| {
+                let lp = self.plan_layer(&p)?;
+                Ok((p, lp))
+            });
+            let ok = r.is_ok();
+            results.lock().unwrap().insert(layer.to_string(), r);
+            if ok {
+                Outcome::Pending(String::new())
+            } else {
+                Outcome::Failed(String::new())
+            }
+        });
+        results.into_inner().unwrap()
+    }
+
+    /// Execute planned layers in dependency order. A layer whose inputs changed since its plan (its
+    /// dependencies' outputs are known now) is planned again first.
+    pub fn execute_all(
+        &self,
+        order: &[String],
+        deps: &BTreeMap<String, BTreeSet<String>>,
+        planned: BTreeMap<String, (Prepared, LayerPlan)>,
+        deployed: BTreeMap<String, StackInfo>,
+        prepare: &Prepare<'_>,
+    ) -> BTreeMap<String, Outcome> {
+        let deployed = std::sync::Mutex::new(deployed);
+        let planned = std::sync::Mutex::new(planned);
+        schedule(order, deps, self.settings.concurrency, |layer| {
+            let Some((_, lp)) = planned.lock().unwrap().remove(layer) else {
+                return Outcome::Failed("no plan".into());
+            };
+            let result = (|| -> Result<(StackInfo, bool), LayerError> {
+                let known = deployed.lock().unwrap().clone();
+                let p = prepare(layer, &known)?;
+                let mut lp = lp;
+                if lp.action == Action::Recreate {
+                    self.delete(layer, &p.stack_name)?;
+                    lp = self.plan_layer(&p)?;
+                } else if p.digest() != lp.digest || !lp.waiting_for.is_empty() {
+                    self.discard(&lp);
+                    self.reporter.status(layer, "inputs are known now: planning again");
+                    lp = self.plan_layer(&p)?;
+                }
+                if lp.action == Action::NoChanges {
+                    self.reporter.status(layer, "up to date");
+                    let info = self
+                        .cfn
+                        .describe_stack(&p.stack_name)?
+                        .ok_or_else(|| LayerError(format!("stack `{}` not found", p.stack_name)))?;
+                    return Ok((info, false));
+                }
+                let info = self.execute(&p, &lp)?;
+                self.reporter.status(layer, &format!("done: {}", info.status));
+                Ok((info, true))
+            })();
+            match result {
+                Ok((info, changed)) => {
+                    deployed.lock().unwrap().insert(layer.to_string(), info.clone());
+                    if !changed {
+                        Outcome::UpToDate(info)
+                    } else {
+                        Outcome::Deployed(info)
+                    }
+                }
+                Err(LayerError(msg)) => {
+                    self.reporter.status(layer, "failed");
+                    Outcome::Failed(msg)
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fake::*;
+    use super::*;
+    use crate::secret::Secret;
+
+    fn settings() -> Settings {
+        Settings { poll_initial: Duration::ZERO, poll_max: Duration::ZERO, timeout: Duration::from_secs(5), ..Settings::default() }
+    }
+
+    fn prepared(layer: &str) -> Prepared {
+        Prepared {
+            layer: layer.into(),
+            stack_name: format!("app-qa-{layer}"),
+            template_body: "Resources: {}".into(),
+            parameters: vec![
+                PreparedParam { name: "Size".into(), value: ApiValue::Plain("s".into()), shown: "s".into(), secret: false },
+                PreparedParam {
+                    name: "Password".into(),
+                    value: ApiValue::Secret(Secret::new("canary-engine")),
+                    shown: "<secret from keyring:x/y>".into(),
+                    secret: true,
+                },
+            ],
+            tags: BTreeMap::from([("Env".to_string(), "qa".to_string())]),
+            capabilities: vec![],
+            role_arn: None,
+            termination_protection: false,
+            stack_policy: None,
+            waiting_for: vec![],
+            resources: vec![("Thing".into(), "AWS::SNS::Topic".into())],
+        }
+    }
+
+    fn engine(fake: &Fake) -> Engine<'_> {
+        Engine { cfn: fake, reporter: &Silent, settings: settings() }
+    }
+
+    #[test]
+    fn a_new_stack_is_created_through_a_create_change_set() {
+        let fake = Fake::new();
+        let e = engine(&fake);
+        let mut p = prepared("db");
+        p.termination_protection = true;
+        let lp = e.plan_layer(&p).unwrap();
+        assert_eq!(lp.action, Action::Create);
+        assert_eq!(lp.changes.len(), 1);
+        assert!(lp.parameters.iter().any(|c| c.name == "Password" && c.new.as_deref() == Some("(secret)")));
+        let info = e.execute(&p, &lp).unwrap();
+        assert_eq!(info.status, "CREATE_COMPLETE");
+        assert!(fake.calls().iter().any(|c| c == "CreateChangeSet app-qa-db Create"));
+        assert!(fake.calls().iter().any(|c| c == "UpdateTerminationProtection app-qa-db true"));
+        assert!(!format!("{lp:?}").contains("canary"));
+    }
+
+    #[test]
+    fn empty_change_sets_are_no_changes_in_both_forms() {
+        let fake = Fake::new().with_stack("app-qa-db", "UPDATE_COMPLETE");
+        fake.script_change_set("app-qa-db", OnChangeSet::FailedNoChanges);
+        fake.script_change_set("app-qa-db", OnChangeSet::ValidationNoChanges);
+        let e = engine(&fake);
+        let p = prepared("db");
+        let first = e.plan_layer(&p).unwrap();
+        assert_eq!(first.action, Action::NoChanges);
+        assert!(fake.calls().iter().any(|c| c.starts_with("DeleteChangeSet")), "the empty change set is deleted");
+        assert_eq!(e.plan_layer(&p).unwrap().action, Action::NoChanges);
+    }
+
+    #[test]
+    fn a_rejected_change_set_is_an_error_with_the_reason() {
+        let fake = Fake::new().with_stack("app-qa-db", "UPDATE_COMPLETE");
+        fake.script_change_set("app-qa-db", OnChangeSet::Rejected("Template format error: bad"));
+        let err = engine(&fake).plan_layer(&prepared("db")).unwrap_err();
+        assert!(err.0.contains("Template format error: bad"), "{}", err.0);
+    }
+
+    #[test]
+    fn a_failed_create_names_the_root_cause_first_and_explains_rollback_complete() {
+        let fake = Fake::new();
+        fake.script_execute("app-qa-db", OnExecute::FailResource("Database", "AWS::RDS::DBInstance", "DB instance class not available"));
+        let e = engine(&fake);
+        let p = prepared("db");
+        let lp = e.plan_layer(&p).unwrap();
+        let err = e.execute(&p, &lp).unwrap_err().0;
+        assert!(err.starts_with("Database (AWS::RDS::DBInstance) failed: DB instance class not available"), "{err}");
+        assert!(err.contains("then Other (AWS::SNS::Topic): Resource creation cancelled"), "{err}");
+        assert!(err.contains("ROLLBACK_COMPLETE") && err.contains("--recreate"), "{err}");
+    }
+
+    #[test]
+    fn rollback_complete_blocks_until_recreate() {
+        let fake = Fake::new().with_stack("app-qa-db", "ROLLBACK_COMPLETE");
+        let err = engine(&fake).plan_layer(&prepared("db")).unwrap_err().0;
+        assert!(err.contains("ROLLBACK_COMPLETE") && err.contains("--recreate"), "{err}");
+        assert!(!fake.calls().iter().any(|c| c.starts_with("CreateChangeSet")));
+
+        let mut e = engine(&fake);
+        e.settings.recreate = true;
+        let p = prepared("db");
+        let lp = e.plan_layer(&p).unwrap();
+        assert_eq!(lp.action, Action::Recreate);
+        let order = vec!["db".to_string()];
+        let prep = |_: &str, _: &BTreeMap<String, StackInfo>| Ok(prepared("db"));
+        let out = e.execute_all(&order, &BTreeMap::new(), BTreeMap::from([("db".to_string(), (p, lp))]), BTreeMap::new(), &prep);
+        assert!(matches!(&out["db"], Outcome::Deployed(i) if i.status == "CREATE_COMPLETE"), "{out:?}");
+        let calls = fake.calls();
+        let del = calls.iter().position(|c| c == "DeleteStack app-qa-db").expect("deleted");
+        let create = calls.iter().position(|c| c == "CreateChangeSet app-qa-db Create").expect("created");
+        assert!(del < create);
+    }
+
+    #[test]
+    fn update_rollback_failed_explains_the_way_out() {
+        let fake = Fake::new().with_stack("app-qa-db", "UPDATE_COMPLETE");
+        fake.script_execute("app-qa-db", OnExecute::FailRollback("Database", "AWS::RDS::DBInstance", "storage full"));
+        let e = engine(&fake);
+        let p = prepared("db");
+        let lp = e.plan_layer(&p).unwrap();
+        let err = e.execute(&p, &lp).unwrap_err().0;
+        assert!(err.starts_with("Database (AWS::RDS::DBInstance) failed: storage full"), "{err}");
+        assert!(err.contains("UPDATE_ROLLBACK_FAILED"), "{err}");
+        let next = e.plan_layer(&p).unwrap_err().0;
+        assert!(next.contains("continue-update-rollback --stack-name app-qa-db"), "{next}");
+    }
+
+    #[test]
+    fn a_failed_update_rolls_back_and_says_so() {
+        let fake = Fake::new().with_stack("app-qa-db", "UPDATE_COMPLETE");
+        fake.script_execute("app-qa-db", OnExecute::FailResource("Database", "AWS::RDS::DBInstance", "invalid engine version"));
+        let e = engine(&fake);
+        let p = prepared("db");
+        let lp = e.plan_layer(&p).unwrap();
+        let err = e.execute(&p, &lp).unwrap_err().0;
+        assert!(err.contains("UPDATE_ROLLBACK_COMPLETE") && err.contains("previous version is back"), "{err}");
+    }
+
+    #[test]
+    fn an_operation_in_progress_is_waited_for_never_clobbered() {
+        let fake = Fake::new().with_stack("app-qa-db", "UPDATE_COMPLETE");
+        fake.busy.lock().unwrap().insert("app-qa-db".into(), ["UPDATE_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"].map(String::from).into());
+        let e = engine(&fake);
+        let lp = e.plan_layer(&prepared("db")).unwrap();
+        assert_eq!(lp.action, Action::Update);
+        let calls = fake.calls();
+        let describes = calls.iter().take_while(|c| !c.starts_with("CreateChangeSet")).filter(|c| c.starts_with("DescribeStacks")).count();
+        assert_eq!(describes, 3, "waited through both in-progress statuses: {calls:?}");
+    }
+
+    #[test]
+    fn an_operation_that_never_finishes_times_out_with_a_clear_message() {
+        let fake = Fake::new().with_stack("app-qa-db", "UPDATE_COMPLETE");
+        fake.busy.lock().unwrap().insert("app-qa-db".into(), std::iter::repeat_n("UPDATE_IN_PROGRESS".to_string(), 100_000).collect());
+        let mut e = engine(&fake);
+        e.settings.timeout = Duration::from_millis(50);
+        let err = e.plan_layer(&prepared("db")).unwrap_err().0;
+        assert!(err.contains("another operation is still running"), "{err}");
+        assert!(!fake.calls().iter().any(|c| c.starts_with("CreateChangeSet")));
+    }
+
+    #[test]
+    fn throttling_becomes_one_clear_sentence() {
+        let fake = Fake::new();
+        *fake.throttle.lock().unwrap() = 1;
+        let err = engine(&fake).plan_layer(&prepared("db")).unwrap_err().0;
+        assert!(err.contains("throttling DescribeStacks") && err.contains("--concurrency"), "{err}");
+    }
+
+    #[test]
+    fn dependents_of_a_failure_are_skipped_and_independent_layers_continue() {
+        let fake = Fake::new();
+        fake.script_execute("app-qa-net", OnExecute::FailResource("VPC", "AWS::EC2::VPC", "CIDR overlaps"));
+        let e = engine(&fake);
+        let order: Vec<String> = ["net", "ddb", "cluster", "service"].map(String::from).to_vec();
+        let deps = BTreeMap::from([
+            ("cluster".to_string(), BTreeSet::from(["net".to_string()])),
+            ("service".to_string(), BTreeSet::from(["cluster".to_string()])),
+        ]);
+        let prep = |l: &str, _: &BTreeMap<String, StackInfo>| Ok(prepared(l));
+        let planned: BTreeMap<String, (Prepared, LayerPlan)> =
+            e.plan_all(&order, &BTreeMap::new(), &prep).into_iter().map(|(k, v)| (k, v.unwrap())).collect();
+        let out = e.execute_all(&order, &deps, planned, BTreeMap::new(), &prep);
+        assert!(matches!(&out["net"], Outcome::Failed(m) if m.contains("CIDR overlaps")), "{out:?}");
+        assert!(matches!(&out["ddb"], Outcome::Deployed(_)));
+        assert!(matches!(&out["cluster"], Outcome::Skipped(m) if m.contains("`net`")));
+        assert!(matches!(&out["service"], Outcome::Skipped(m) if m.contains("`cluster`")));
+        assert!(!fake.calls().iter().any(|c| c.contains("app-qa-cluster") && c.starts_with("Execute")));
+    }
+
+    #[test]
+    fn a_second_run_finishes_the_job() {
+        let fake = Fake::new();
+        fake.script_execute("app-qa-net", OnExecute::FailResource("VPC", "AWS::EC2::VPC", "limit exceeded"));
+        let mut e = engine(&fake);
+        let order: Vec<String> = ["net", "app"].map(String::from).to_vec();
+        let deps = BTreeMap::from([("app".to_string(), BTreeSet::from(["net".to_string()]))]);
+        let prep = |l: &str, _: &BTreeMap<String, StackInfo>| Ok(prepared(l));
+        let run = |e: &Engine| {
+            let planned = e.plan_all(&order, &BTreeMap::new(), &prep).into_iter().map(|(k, v)| (k, v.unwrap())).collect();
+            e.execute_all(&order, &deps, planned, BTreeMap::new(), &prep)
+        };
+        let first = run(&e);
+        assert!(!first["net"].ok() && matches!(first["app"], Outcome::Skipped(_)));
+        e.settings.recreate = true;
+        let second = run(&e);
+        assert!(second.values().all(|o| matches!(o, Outcome::Deployed(_))), "{second:?}");
+    }
+
+    #[test]
+    fn a_layer_whose_inputs_changed_is_planned_again_before_executing() {
+        let fake = Fake::new();
+        let e = engine(&fake);
+        let mut waiting = prepared("app");
+        waiting.waiting_for = vec!["net".into()];
+        let lp = e.plan_layer(&waiting).unwrap();
+        assert_eq!(lp.action, Action::Create);
+        assert!(lp.change_set.is_none(), "no change set while inputs are placeholders");
+        let prep = |l: &str, _: &BTreeMap<String, StackInfo>| Ok(prepared(l));
+        let out = e.execute_all(&["app".to_string()], &BTreeMap::new(), BTreeMap::from([("app".to_string(), (waiting, lp))]), BTreeMap::new(), &prep);
+        assert!(matches!(&out["app"], Outcome::Deployed(_)), "{out:?}");
+    }
+
+    #[test]
+    fn schedule_bounds_concurrency_and_respects_order() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let order: Vec<String> = (0..8).map(|i| format!("l{i}")).collect();
+        let deps = BTreeMap::from([("l7".to_string(), BTreeSet::from(["l0".to_string(), "l1".to_string()]))]);
+        let now = AtomicUsize::new(0);
+        let peak = AtomicUsize::new(0);
+        let finished = Mutex::new(Vec::new());
+        let out = schedule(&order, &deps, 3, |l| {
+            let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+            peak.fetch_max(n, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(20));
+            finished.lock().unwrap().push(l.to_string());
+            now.fetch_sub(1, Ordering::SeqCst);
+            Outcome::Pending(String::new())
+        });
+        assert_eq!(out.len(), 8);
+        assert_eq!(peak.load(Ordering::SeqCst), 3);
+        let f = finished.into_inner().unwrap();
+        let pos = |x: &str| f.iter().position(|y| y == x).unwrap();
+        assert!(pos("l7") > pos("l0") && pos("l7") > pos("l1"));
+    }
+
+    use std::sync::Mutex;
+}

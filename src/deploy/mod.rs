@@ -1,0 +1,10 @@
+//! Deploying through change sets. `port` is the CloudFormation seam, `engine` the decisions and order,
+//! `plan` the data shown to the user, `stack_state` what a stack status means.
+
+pub mod engine;
+pub mod plan;
+pub mod port;
+pub mod stack_state;
+
+#[cfg(test)]
+mod fake;

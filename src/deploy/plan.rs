@@ -1,0 +1,236 @@
+//! A plan: per layer what would change. Computing it is the engine's; this is the data and its text.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::port::{ResourceChange, StackInfo};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Create,
+    Update,
+    /// Delete a stack whose first create failed, then create it.
+    Recreate,
+    NoChanges,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ParamChange {
+    pub name: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+    pub secret: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TagChange {
+    pub key: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerPlan {
+    pub layer: String,
+    pub stack_name: String,
+    pub action: Action,
+    pub changes: Vec<Change>,
+    pub parameters: Vec<ParamChange>,
+    pub tags: Vec<TagChange>,
+    /// Outputs of layers that are not deployed yet: the plan shows placeholders and no change set was made.
+    pub waiting_for: Vec<String>,
+    #[serde(skip)]
+    pub change_set: Option<String>,
+    #[serde(skip)]
+    pub existing: Option<StackInfo>,
+    /// A digest of what was planned (template, parameters, tags), to tell whether a deploy may reuse the change set.
+    #[serde(skip)]
+    pub digest: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub action: String,
+    pub logical_id: String,
+    pub resource_type: String,
+    pub replacement: Option<String>,
+}
+
+impl From<&ResourceChange> for Change {
+    fn from(c: &ResourceChange) -> Change {
+        Change {
+            action: c.action.clone(),
+            logical_id: c.logical_id.clone(),
+            resource_type: c.resource_type.clone(),
+            replacement: c.replacement.clone(),
+        }
+    }
+}
+
+impl LayerPlan {
+    pub fn has_changes(&self) -> bool {
+        self.action != Action::NoChanges
+    }
+}
+
+/// Parameter differences between a deployed stack and what would be deployed. Secrets are never shown.
+pub fn parameter_changes(
+    old: Option<&BTreeMap<String, String>>,
+    new: &[(String, String, bool)],
+) -> Vec<ParamChange> {
+    let mut out = Vec::new();
+    for (name, value, secret) in new {
+        let before = old.and_then(|o| o.get(name)).cloned();
+        if *secret {
+            let shown = Some("(secret)".to_string());
+            if before.is_none() {
+                out.push(ParamChange { name: name.clone(), old: None, new: shown, secret: true });
+            }
+            // A deployed NoEcho value reads back as **** and cannot be compared.
+            continue;
+        }
+        if before.as_deref() != Some(value.as_str()) {
+            out.push(ParamChange { name: name.clone(), old: before, new: Some(value.clone()), secret: false });
+        }
+    }
+    if let Some(old) = old {
+        for (name, value) in old {
+            if !new.iter().any(|(n, _, _)| n == name) {
+                out.push(ParamChange { name: name.clone(), old: Some(value.clone()), new: None, secret: false });
+            }
+        }
+    }
+    out
+}
+
+pub fn tag_changes(old: Option<&BTreeMap<String, String>>, new: &BTreeMap<String, String>) -> Vec<TagChange> {
+    let empty = BTreeMap::new();
+    let old = old.unwrap_or(&empty);
+    let mut out = Vec::new();
+    for (k, v) in new {
+        if old.get(k) != Some(v) {
+            out.push(TagChange { key: k.clone(), old: old.get(k).cloned(), new: Some(v.clone()) });
+        }
+    }
+    for (k, v) in old {
+        if !new.contains_key(k) {
+            out.push(TagChange { key: k.clone(), old: Some(v.clone()), new: None });
+        }
+    }
+    out
+}
+
+/// The whole plan as text, layers in the given order.
+pub fn to_text(env: &str, plans: &[LayerPlan]) -> String {
+    let mut s = String::new();
+    let count = |a: Action| plans.iter().filter(|p| p.action == a).count();
+    for p in plans {
+        let action = match p.action {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Recreate => "recreate (delete the failed stack, then create)",
+            Action::NoChanges => "no changes",
+        };
+        s.push_str(&format!("{} ({}): {action}\n", p.layer, p.stack_name));
+        if !p.waiting_for.is_empty() {
+            s.push_str(&format!(
+                "  planned from the template: {} not deployed yet, their outputs are shown as placeholders\n",
+                p.waiting_for.join(", ")
+            ));
+        }
+        for c in &p.changes {
+            let sign = match c.action.as_str() {
+                "Add" => "+",
+                "Remove" => "-",
+                "Modify" => "~",
+                _ => "*",
+            };
+            let repl = match c.replacement.as_deref() {
+                Some("True") => "  REPLACEMENT",
+                Some("Conditional") => "  may need replacement",
+                _ => "",
+            };
+            s.push_str(&format!("  {sign} {:<32} {}{repl}\n", c.logical_id, c.resource_type));
+        }
+        if !p.parameters.is_empty() {
+            s.push_str("  parameters:\n");
+            for c in &p.parameters {
+                match (&c.old, &c.new) {
+                    (_, Some(n)) if c.secret => s.push_str(&format!("    ~ {}: {n} (masked)\n", c.name)),
+                    (None, Some(n)) => s.push_str(&format!("    + {}: {n}\n", c.name)),
+                    (Some(o), Some(n)) => s.push_str(&format!("    ~ {}: {o} -> {n}\n", c.name)),
+                    (Some(o), None) => s.push_str(&format!("    - {}: {o}\n", c.name)),
+                    (None, None) => {}
+                }
+            }
+        }
+        if !p.tags.is_empty() && p.action != Action::Create {
+            s.push_str("  tags:\n");
+            for t in &p.tags {
+                match (&t.old, &t.new) {
+                    (None, Some(n)) => s.push_str(&format!("    + {}: {n}\n", t.key)),
+                    (Some(o), Some(n)) => s.push_str(&format!("    ~ {}: {o} -> {n}\n", t.key)),
+                    (Some(o), None) => s.push_str(&format!("    - {}: {o}\n", t.key)),
+                    (None, None) => {}
+                }
+            }
+        }
+    }
+    s.push_str(&format!(
+        "plan for {env}: {} to create, {} to update, {} to recreate, {} unchanged\n",
+        count(Action::Create),
+        count(Action::Update),
+        count(Action::Recreate),
+        count(Action::NoChanges)
+    ));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameter_changes_mask_secrets_and_find_changes() {
+        let old = BTreeMap::from([
+            ("A".to_string(), "1".to_string()),
+            ("Gone".to_string(), "x".to_string()),
+            ("Pw".to_string(), "****".to_string()),
+        ]);
+        let new = vec![
+            ("A".to_string(), "2".to_string(), false),
+            ("New".to_string(), "n".to_string(), false),
+            ("Pw".to_string(), "<secret from keyring:s/a>".to_string(), true),
+        ];
+        let c = parameter_changes(Some(&old), &new);
+        assert_eq!(c.len(), 3, "{c:?}");
+        assert_eq!(c[0], ParamChange { name: "A".into(), old: Some("1".into()), new: Some("2".into()), secret: false });
+        assert_eq!(c[1].name, "New");
+        assert_eq!(c[2], ParamChange { name: "Gone".into(), old: Some("x".into()), new: None, secret: false });
+        let first = parameter_changes(None, &new);
+        let pw = first.iter().find(|p| p.name == "Pw").unwrap();
+        assert_eq!(pw.new.as_deref(), Some("(secret)"));
+    }
+
+    #[test]
+    fn text_marks_replacements() {
+        let p = LayerPlan {
+            layer: "db".into(),
+            stack_name: "c-qa-db".into(),
+            action: Action::Update,
+            changes: vec![Change { action: "Modify".into(), logical_id: "Database".into(), resource_type: "AWS::RDS::DBInstance".into(), replacement: Some("True".into()) }],
+            parameters: vec![ParamChange { name: "InstanceClass".into(), old: Some("a".into()), new: Some("b".into()), secret: false }],
+            tags: vec![],
+            waiting_for: vec![],
+            change_set: None,
+            existing: None,
+            digest: String::new(),
+        };
+        let t = to_text("qa", &[p]);
+        assert!(t.contains("~ Database") && t.contains("REPLACEMENT"), "{t}");
+        assert!(t.contains("~ InstanceClass: a -> b"));
+        assert!(t.contains("0 to create, 1 to update"));
+    }
+}

@@ -1,0 +1,134 @@
+//! The CloudFormation port: what the deploy engine needs from CloudFormation, as plain data.
+//! The AWS adapter implements it with the SDK; engine tests implement it with a scripted fake.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::secret::Secret;
+
+/// A parameter value on its way to CloudFormation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiValue {
+    Plain(String),
+    Secret(Secret),
+    /// Keep the value the stack has (UsePreviousValue).
+    Previous,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeSetType {
+    Create,
+    Update,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeSetRequest {
+    pub stack_name: String,
+    pub change_set_name: String,
+    pub kind: ChangeSetType,
+    pub template_body: String,
+    pub parameters: Vec<(String, ApiValue)>,
+    pub tags: BTreeMap<String, String>,
+    pub capabilities: Vec<String>,
+    pub role_arn: Option<String>,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StackInfo {
+    pub name: String,
+    pub id: String,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub outputs: BTreeMap<String, String>,
+    pub parameters: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+    pub last_updated: Option<String>,
+    pub termination_protection: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceChange {
+    /// Add, Modify, Remove, Import, Dynamic
+    pub action: String,
+    pub logical_id: String,
+    pub resource_type: String,
+    /// True, False or Conditional, when CloudFormation says.
+    pub replacement: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeSetInfo {
+    pub id: String,
+    /// CREATE_PENDING, CREATE_IN_PROGRESS, CREATE_COMPLETE, FAILED, ...
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub changes: Vec<ResourceChange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackEvent {
+    pub id: String,
+    pub timestamp: String,
+    pub logical_id: String,
+    pub resource_type: String,
+    pub status: String,
+    pub reason: Option<String>,
+}
+
+/// Why a call failed, sorted into what the engine decides on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PortError {
+    /// "No updates are to be performed" (some endpoints answer CreateChangeSet with this).
+    NoChanges,
+    /// Throttled after the SDK's retries.
+    Throttled { operation: String },
+    /// Missing or expired credentials.
+    Credentials { message: String },
+    /// The endpoint could not be reached.
+    Unreachable { endpoint: String, message: String },
+    /// Another operation is in progress on the stack.
+    InProgress { message: String },
+    /// Anything else CloudFormation said, with the operation that failed.
+    Api { operation: String, code: String, message: String },
+}
+
+impl fmt::Display for PortError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PortError::NoChanges => write!(f, "no updates are to be performed"),
+            PortError::Throttled { operation } => write!(
+                f,
+                "AWS kept throttling {operation} after several retries; wait a minute or lower --concurrency, then run again"
+            ),
+            PortError::Credentials { message } => write!(
+                f,
+                "AWS credentials are missing or expired ({message}); log in again (e.g. `aws sso login`) or pass --profile"
+            ),
+            PortError::Unreachable { endpoint, message } => {
+                write!(f, "cannot reach AWS at {endpoint} ({message}); check the network, --region and --endpoint-url")
+            }
+            PortError::InProgress { message } => write!(f, "another operation is in progress on the stack: {message}"),
+            PortError::Api { operation, code, message } => write!(f, "{operation} failed: {code}: {message}"),
+        }
+    }
+}
+
+pub trait CloudFormation: Send + Sync {
+    /// The stack, or None if there is none with that name (deleted stacks count as none).
+    fn describe_stack(&self, name: &str) -> Result<Option<StackInfo>, PortError>;
+    /// Returns the change set id.
+    fn create_change_set(&self, request: &ChangeSetRequest) -> Result<String, PortError>;
+    fn describe_change_set(&self, stack: &str, change_set: &str) -> Result<ChangeSetInfo, PortError>;
+    fn execute_change_set(&self, stack: &str, change_set: &str) -> Result<(), PortError>;
+    fn delete_change_set(&self, stack: &str, change_set: &str) -> Result<(), PortError>;
+    /// Newest first, as CloudFormation returns them; at least the events of the latest operation.
+    fn stack_events(&self, stack: &str) -> Result<Vec<StackEvent>, PortError>;
+    /// The deployed template body (original, not processed).
+    fn get_template(&self, stack: &str) -> Result<String, PortError>;
+    fn delete_stack(&self, stack: &str) -> Result<(), PortError>;
+    fn set_termination_protection(&self, stack: &str, enabled: bool) -> Result<(), PortError>;
+    fn set_stack_policy(&self, stack: &str, body: &str) -> Result<(), PortError>;
+    /// The account of the credentials in use.
+    fn account_id(&self) -> Result<String, PortError>;
+}

@@ -1,0 +1,143 @@
+"""moto's server with the few corrections stackc's tests need to exercise documented AWS behaviour.
+
+Run: python moto_shim.py PORT   (binds 127.0.0.1:PORT). Each correction is listed here, and each has a
+test of its own in tests/emulator.rs:
+
+1. outputs-after-execute: AWS fills a stack's Outputs and Exports when a change set is executed; moto
+   5.2 only does so for CreateStack/UpdateStack. After ExecuteChangeSet we rebuild the stack's outputs from
+   its new template and register its exports.
+2. imports-in-change-sets: a stack created through a CREATE change set gets no view of the account's
+   exports in moto, so Fn::ImportValue fails at execution; we give it the backend's export table.
+3. placeholder-resources: resource types moto does not model (CloudFront, CodeBuild, CodePipeline, the SAM
+   function, ...) are skipped by moto, and a Ref or GetAtt on them makes moto answer HTTP 500. AWS
+   creates them; we create a placeholder with a physical id, and every attribute reads as a placeholder
+   string, so templates that use them deploy end to end.
+4. delete-in-order: moto gives up deleting a stack whose resources depend on each other (a VPC with a
+   route table, a role with a policy) and drops the stack record; AWS deletes them in dependency order. We
+   finish the delete and record the stack as DELETE_COMPLETE.
+"""
+
+import logging
+import sys
+
+from moto.cloudformation import models, parsing
+from moto.core.common_models import CloudFormationModel
+from moto.moto_api._internal import mock_random
+
+log = logging.getLogger("stackc-shim")
+
+
+class Placeholder(CloudFormationModel):
+    """Stands in for a resource type moto does not model (correction 3)."""
+
+    def __init__(self, physical_id, resource_type, account_id, region_name):
+        self.physical_resource_id = physical_id
+        self.resource_type = resource_type
+        self.account_id = account_id
+        self.region_name = region_name
+
+    @staticmethod
+    def cloudformation_name_type():
+        return ""
+
+    @staticmethod
+    def cloudformation_type():
+        return "Stackc::Shim::Placeholder"
+
+    @classmethod
+    def has_cfn_attr(cls, attr):
+        return True
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        rtype = kwargs.get("ResourceType", "Unknown")
+        service = rtype.split("::")[1].lower() if "::" in rtype else "unknown"
+        physical = f"arn:aws:{service}:{region_name}:{account_id}:placeholder/{resource_name}"
+        if rtype.startswith("AWS::CloudFront::") or rtype.startswith("AWS::S3::"):
+            physical = f"{resource_name}-{mock_random.get_random_hex(8)}".lower()
+        return cls(physical, rtype, account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        return None
+
+    def get_cfn_attribute(self, attribute_name):
+        if attribute_name == "Arn" or attribute_name.endswith("Arn"):
+            return self.physical_resource_id if self.physical_resource_id.startswith("arn:") else f"arn:aws:placeholder:::{self.physical_resource_id}"
+        if attribute_name == "DomainName":
+            return f"{self.physical_resource_id}.cloudfront.net"
+        return f"{self.physical_resource_id}.{attribute_name}"
+
+
+_original_class_from_type = parsing.resource_class_from_type
+
+
+def resource_class_from_type(resource_type):
+    cls = _original_class_from_type(resource_type)
+    if cls is None and resource_type not in parsing.NULL_MODELS:
+        return Placeholder
+    return cls
+
+
+parsing.resource_class_from_type = resource_class_from_type
+
+_original_create_change_set = models.CloudFormationBackend.create_change_set
+
+
+def create_change_set(self, *args, **kwargs):
+    result = _original_create_change_set(self, *args, **kwargs)
+    for stack in self.stacks.values():  # correction 2
+        stack.cross_stack_resources = self.exports
+        stack.resource_map.cross_stack_resources = self.exports
+    return result
+
+
+models.CloudFormationBackend.create_change_set = create_change_set
+
+_original_execute_change_set = models.CloudFormationBackend.execute_change_set
+
+
+def execute_change_set(self, change_set_name, stack_name=None):
+    change_set = self.change_sets.get(change_set_name)
+    if change_set is None:
+        change_set = next((c for c in self.change_sets.values() if c.change_set_name == change_set_name and (stack_name is None or c.stack.name == stack_name or c.stack.stack_id == stack_name)), None)
+    stack = change_set.stack if change_set is not None else None
+    if stack is not None:
+        stack.cross_stack_resources = self.exports
+        stack.resource_map.cross_stack_resources = self.exports
+    _original_execute_change_set(self, change_set_name, stack_name)
+    if stack is not None:  # correction 1
+        stack._parse_template()
+        for export in stack.exports:
+            self.exports.pop(export.name, None)
+        stack.output_map = stack._create_output_map()
+        for export in stack.exports:
+            self.exports[export.name] = export
+
+
+models.CloudFormationBackend.execute_change_set = execute_change_set
+
+_original_stack_delete = models.Stack.delete
+
+
+def stack_delete(self):
+    try:
+        _original_stack_delete(self)
+    except Exception as error:  # correction 4
+        log.warning("stack %s: moto could not delete every resource (%s); finishing as AWS would", self.name, error)
+        self._add_stack_event("DELETE_COMPLETE")
+        self.status = "DELETE_COMPLETE"
+
+
+models.Stack.delete = stack_delete
+
+
+if __name__ == "__main__":
+    from moto.server import main
+
+    port = sys.argv[1] if len(sys.argv) > 1 else "5000"
+    main(["-H", "127.0.0.1", "-p", port])
