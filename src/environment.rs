@@ -17,7 +17,8 @@ use crate::source::{is_reference, Source};
 use crate::toml_error;
 
 /// Names the templates see besides the values; a value may not take one of them.
-pub const RESERVED: &[&str] = &["env", "region", "account_id", "project", "layer", "stack_name", "stack_names", "protected", "tags"];
+pub const RESERVED: &[&str] =
+    &["env", "region", "account_id", "project", "layer", "stack_name", "stack_names", "protected", "tags", "role_arn"];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,6 +33,8 @@ struct EnvFile {
     protected: Option<bool>,
     #[serde(default)]
     stack_name: Option<Spanned<String>>,
+    #[serde(default)]
+    role_arn: Option<Spanned<String>>,
     #[serde(default)]
     tags: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
@@ -186,6 +189,8 @@ pub struct Environment {
     pub account_id: Option<String>,
     pub protected: bool,
     pub stack_name: String,
+    /// The service role CloudFormation uses for this environment's stacks.
+    pub role_arn: Option<String>,
     pub tags: BTreeMap<String, String>,
     pub values: BTreeMap<String, Setting<ValueTree>>,
     pub layers: BTreeMap<String, LayerSettings>,
@@ -212,6 +217,7 @@ struct Builder {
     account_id: Option<Setting<String>>,
     protected: Option<bool>,
     stack_name: Option<Setting<String>>,
+    role_arn: Option<String>,
     tags: BTreeMap<String, String>,
     values: BTreeMap<String, Setting<ValueTree>>,
     layers: BTreeMap<String, LayerSettings>,
@@ -239,6 +245,7 @@ pub fn load(project: &Project, name: &str, sets: &[String]) -> Result<Environmen
         account_id: None,
         protected: None,
         stack_name: None,
+        role_arn: None,
         tags: BTreeMap::new(),
         values: BTreeMap::new(),
         layers: BTreeMap::new(),
@@ -296,6 +303,7 @@ pub fn load(project: &Project, name: &str, sets: &[String]) -> Result<Environmen
         account_id: b.account_id.map(|a| a.value),
         protected: b.protected.unwrap_or(false),
         stack_name: b.stack_name.map(|s| s.value).unwrap_or_else(|| project.stack_name.clone()),
+        role_arn: b.role_arn,
         tags: b.tags,
         values: b.values,
         layers: b.layers,
@@ -343,6 +351,9 @@ impl Builder {
         }
         if let Some(s) = file.stack_name {
             self.stack_name = Some(Setting { origin: loc(s.span()), value: s.into_inner() });
+        }
+        if let Some(r) = file.role_arn {
+            self.role_arn = Some(r.into_inner());
         }
         for (k, v) in file.tags {
             self.tags.insert(k, v.into_inner());
@@ -419,6 +430,7 @@ impl Builder {
             ["region"] => self.region = Some(Setting { value: text(), origin }),
             ["account_id"] => self.account_id = Some(Setting { value: text(), origin }),
             ["stack_name"] => self.stack_name = Some(Setting { value: text(), origin }),
+            ["role_arn"] => self.role_arn = Some(text()),
             ["protected"] => match value {
                 toml::Value::Boolean(b) => self.protected = Some(b),
                 _ => self.errors.push(Diagnostic::new(format!("`--set {set}`: `protected` must be true or false"))),

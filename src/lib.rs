@@ -4,11 +4,13 @@
 //! local and in-memory implementations), `render`, `template`, `graph`, `validate`, `param_format`.
 //! Commands (`commands`) wire the stages to the file system and the terminal.
 
+pub mod aws;
 pub mod build;
 pub mod cli;
 pub mod commands;
 pub mod deploy;
 pub mod diagnostic;
+pub mod diff;
 pub mod environment;
 pub mod graph;
 pub mod param_format;

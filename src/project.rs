@@ -33,6 +33,9 @@ struct LayerFile {
     depends_on: Vec<String>,
     #[serde(default)]
     capabilities: Vec<toml::Spanned<String>>,
+    /// A stack policy file (JSON), relative to the layer's folder.
+    #[serde(default)]
+    stack_policy: Option<String>,
 }
 
 /// One layer: a template and its metadata.
@@ -46,6 +49,7 @@ pub struct Layer {
     pub description: Option<String>,
     pub depends_on: Vec<String>,
     pub capabilities: Vec<String>,
+    pub stack_policy: Option<PathBuf>,
     pub metadata_path: Option<PathBuf>,
 }
 
@@ -205,6 +209,14 @@ fn load_layer(name: &str, dir: &Path) -> Result<Layer> {
                 ));
             }
         }
+        if let Some(policy) = &meta.stack_policy {
+            if !dir.join(policy).is_file() {
+                return Err(Error::config(
+                    Diagnostic::new(format!("layer `{name}`: stack_policy `{policy}` does not exist in `{}`", display_path(dir)))
+                        .at(Location::file_only(&meta_path)),
+                ));
+            }
+        }
         (meta, Some(meta_path))
     } else {
         (LayerFile::default(), None)
@@ -218,6 +230,7 @@ fn load_layer(name: &str, dir: &Path) -> Result<Layer> {
         description: meta.description,
         depends_on: meta.depends_on,
         capabilities: meta.capabilities.into_iter().map(|c| c.into_inner()).collect(),
+        stack_policy: meta.stack_policy.map(|p| dir.join(p)),
         metadata_path,
     })
 }

@@ -1,0 +1,145 @@
+//! The AWS edge: one shared tokio runtime, SDK configuration (credential chain, `--profile`,
+//! `--region`, `--endpoint-url` / `AWS_ENDPOINT_URL`), and the mapping of SDK errors to one sentence.
+//! Everything else in stackc is synchronous and talks to AWS only through `CloudFormation` and `Provider`.
+
+pub mod cloudformation;
+pub mod values;
+
+use std::sync::{Arc, OnceLock};
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+use crate::deploy::port::PortError;
+
+/// Connection settings from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Connection {
+    pub profile: Option<String>,
+    pub region: String,
+    pub endpoint_url: Option<String>,
+}
+
+pub fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime")
+    })
+}
+
+/// Loaded once per region.
+pub struct Aws {
+    pub conn: Connection,
+    configs: std::sync::Mutex<std::collections::HashMap<String, Arc<SdkConfig>>>,
+}
+
+impl Aws {
+    pub fn new(conn: Connection) -> Aws {
+        Aws { conn, configs: Default::default() }
+    }
+
+    pub fn config(&self, region: Option<&str>) -> Arc<SdkConfig> {
+        let region = region.unwrap_or(&self.conn.region).to_string();
+        let mut configs = self.configs.lock().unwrap();
+        if let Some(c) = configs.get(&region) {
+            return c.clone();
+        }
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(region.clone()))
+            .retry_config(RetryConfig::standard().with_max_attempts(8));
+        if let Some(p) = &self.conn.profile {
+            loader = loader.profile_name(p);
+        }
+        if let Some(e) = &self.conn.endpoint_url {
+            loader = loader.endpoint_url(e);
+        }
+        let config = Arc::new(runtime().block_on(loader.load()));
+        configs.insert(region, config.clone());
+        config
+    }
+
+    pub fn endpoint(&self) -> String {
+        self.conn
+            .endpoint_url
+            .clone()
+            .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
+            .unwrap_or_else(|| format!("the {} endpoints", self.conn.region))
+    }
+}
+
+/// One sentence for an SDK error: credentials, throttling, the network, or the service's own message.
+pub fn port_error<E, R>(operation: &str, endpoint: &str, err: aws_sdk_cloudformation::error::SdkError<E, R>) -> PortError
+where
+    E: aws_sdk_cloudformation::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    use aws_sdk_cloudformation::error::{DisplayErrorContext, SdkError};
+    let context = DisplayErrorContext(&err).to_string();
+    match &err {
+        SdkError::ServiceError(service) => {
+            let e = service.err();
+            let code = e.code().unwrap_or("Unknown").to_string();
+            let message = e.message().unwrap_or_default().to_string();
+            classify_code(operation, &code, &message)
+        }
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            if context.to_ascii_lowercase().contains("credential") {
+                PortError::Credentials { message: short(&context) }
+            } else {
+                PortError::Unreachable { endpoint: endpoint.to_string(), message: short(&context) }
+            }
+        }
+        _ => {
+            if context.to_ascii_lowercase().contains("credential") {
+                PortError::Credentials { message: short(&context) }
+            } else {
+                PortError::Api { operation: operation.into(), code: "Error".into(), message: short(&context) }
+            }
+        }
+    }
+}
+
+pub fn classify_code(operation: &str, code: &str, message: &str) -> PortError {
+    match code {
+        "Throttling" | "ThrottlingException" | "TooManyRequestsException" | "RequestLimitExceeded" => {
+            PortError::Throttled { operation: operation.into() }
+        }
+        "ExpiredToken" | "ExpiredTokenException" | "InvalidClientTokenId" | "UnrecognizedClientException"
+        | "SignatureDoesNotMatch" => {
+            PortError::Credentials { message: format!("{code}: {message}") }
+        }
+        _ if message.contains("No updates are to be performed") => PortError::NoChanges,
+        _ if message.contains("is in") && message.contains("_IN_PROGRESS state") => PortError::InProgress { message: message.into() },
+        _ => PortError::Api { operation: operation.into(), code: code.into(), message: message.into() },
+    }
+}
+
+fn short(s: &str) -> String {
+    let s = s.replace('\n', " ");
+    if s.len() > 300 {
+        format!("{}...", &s[..s.char_indices().take_while(|(i, _)| *i < 300).last().map(|(i, _)| i).unwrap_or(0)])
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_become_decisions() {
+        assert!(matches!(classify_code("DescribeStacks", "Throttling", "Rate exceeded"), PortError::Throttled { .. }));
+        assert!(matches!(classify_code("X", "ExpiredToken", "The security token included in the request is expired"), PortError::Credentials { .. }));
+        assert_eq!(classify_code("CreateChangeSet", "ValidationError", "No updates are to be performed."), PortError::NoChanges);
+        assert!(matches!(
+            classify_code("CreateChangeSet", "ValidationError", "Stack:arn is in UPDATE_IN_PROGRESS state and can not be updated."),
+            PortError::InProgress { .. }
+        ));
+        assert!(matches!(classify_code("X", "ValidationError", "Template format error"), PortError::Api { .. }));
+    }
+}
