@@ -25,8 +25,40 @@ pub struct Cli {
     #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
     pub set: Vec<String>,
 
+    /// AWS profile (otherwise the standard credential chain: environment, SSO, ~/.aws, instance role).
+    #[arg(long, global = true, env = "AWS_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Override the environment's region.
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Send AWS calls to this endpoint (a local emulator); `AWS_ENDPOINT_URL` works too.
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DeployArgs {
+    /// The environment, e.g. `qa`.
+    pub env: String,
+    /// Only these layers (default: all). Dependencies that are not named must be deployed already.
+    pub layers: Vec<String>,
+    /// How many layers may run at once.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub concurrency: usize,
+    /// Delete a stack whose first create failed (ROLLBACK_COMPLETE) and create it again.
+    #[arg(long)]
+    pub recreate: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -61,6 +93,66 @@ pub enum Command {
         env: String,
         #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
         format: GraphFormat,
+    },
+    /// Create change sets for every selected layer and show one plan for the environment; execute nothing.
+    ///
+    /// Layers whose dependencies are not deployed yet are planned from their template, with placeholder
+    /// outputs. The change sets are deleted afterwards unless --keep.
+    /// With --detailed-exitcode: 0 no changes, 3 changes pending (1 and 2 as always).
+    Plan {
+        #[command(flatten)]
+        args: DeployArgs,
+        /// Keep the change sets (to review or execute them in the console).
+        #[arg(long)]
+        keep: bool,
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+        /// Exit 3 when changes are pending, 0 when there are none.
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
+    /// Plan, confirm, then execute the change sets layer by layer in dependency order.
+    ///
+    /// Independent layers run at once (up to --concurrency). A protected environment never executes
+    /// without a typed confirmation or --yes; without a terminal and without --yes stackc refuses (exit 2).
+    /// Exit 1 if any layer failed or was skipped.
+    Deploy {
+        #[command(flatten)]
+        args: DeployArgs,
+        /// Execute without asking.
+        #[arg(short, long)]
+        yes: bool,
+        /// Create the change sets and stop (they are kept for review).
+        #[arg(long)]
+        no_execute: bool,
+    },
+    /// Every layer's stack, its status and last update, and whether it differs from what would be rendered now.
+    Status {
+        env: String,
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+    /// The outputs of the environment's stacks (or of one layer).
+    Outputs {
+        env: String,
+        layer: Option<String>,
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+    /// Rendered template and parameters against what is deployed (normalised; secrets masked).
+    Diff {
+        env: String,
+        layers: Vec<String>,
+    },
+    /// Delete the environment's stacks (or the named layers) in reverse dependency order.
+    Destroy {
+        env: String,
+        layers: Vec<String>,
+        /// Delete without asking.
+        #[arg(short, long)]
+        yes: bool,
+        #[arg(long, default_value_t = 4, value_name = "N")]
+        concurrency: usize,
     },
     /// List environments and layers.
     #[command(visible_alias = "ls")]

@@ -12,6 +12,8 @@ pub enum ExitKind {
     Failed,
     /// The user's input or configuration is wrong (exit 2).
     Config,
+    /// `plan --detailed-exitcode` found changes (exit 3).
+    ChangesPending,
 }
 
 impl ExitKind {
@@ -19,6 +21,7 @@ impl ExitKind {
         match self {
             ExitKind::Failed => 1,
             ExitKind::Config => 2,
+            ExitKind::ChangesPending => 3,
         }
     }
 }

@@ -40,7 +40,7 @@ pub trait Provider {
 /// leaves the rest as placeholders. This is what `render` uses by default.
 pub struct Offline {
     pub root: PathBuf,
-    pub vars: Box<dyn Fn(&str) -> Option<String>>,
+    pub vars: Box<dyn Fn(&str) -> Option<String> + Send + Sync>,
 }
 
 impl Offline {

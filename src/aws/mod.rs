@@ -50,7 +50,7 @@ impl Aws {
         }
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region.clone()))
-            .retry_config(RetryConfig::standard().with_max_attempts(8));
+            .retry_config(RetryConfig::standard().with_max_attempts(6).with_max_backoff(std::time::Duration::from_secs(5)));
         if let Some(p) = &self.conn.profile {
             loader = loader.profile_name(p);
         }
@@ -87,10 +87,20 @@ where
             classify_code(operation, &code, &message)
         }
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-            if context.to_ascii_lowercase().contains("credential") {
+            let lower = context.to_ascii_lowercase();
+            if lower.contains("credential") {
                 PortError::Credentials { message: short(&context) }
             } else {
-                PortError::Unreachable { endpoint: endpoint.to_string(), message: short(&context) }
+                let why = if lower.contains("connection refused") {
+                    "connection refused".to_string()
+                } else if lower.contains("dns error") || lower.contains("failed to lookup") {
+                    "the host name does not resolve".to_string()
+                } else if lower.contains("timed out") || lower.contains("timeout") {
+                    "the connection timed out".to_string()
+                } else {
+                    short(&context)
+                };
+                PortError::Unreachable { endpoint: endpoint.to_string(), message: why }
             }
         }
         _ => {

@@ -29,6 +29,8 @@ pub struct Prepared {
     pub waiting_for: Vec<String>,
     /// (logical id, type) of the template's resources, for plans made without a change set.
     pub resources: Vec<(String, String)>,
+    /// The template's parameter defaults, as CloudFormation reports them back.
+    pub defaults: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -202,7 +204,7 @@ impl Engine<'_> {
             stack_name: p.stack_name.clone(),
             action,
             changes: Vec::new(),
-            parameters: plan::parameter_changes(old_params, &shown),
+            parameters: plan::parameter_changes(old_params, &shown, &p.defaults),
             tags: plan::tag_changes(old_tags, &p.tags),
             waiting_for: p.waiting_for.clone(),
             change_set: None,
@@ -572,6 +574,7 @@ mod tests {
             stack_policy: None,
             waiting_for: vec![],
             resources: vec![("Thing".into(), "AWS::SNS::Topic".into())],
+            defaults: BTreeMap::new(),
         }
     }
 

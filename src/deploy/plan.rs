@@ -76,9 +76,11 @@ impl LayerPlan {
 }
 
 /// Parameter differences between a deployed stack and what would be deployed. Secrets are never shown.
+/// `defaults` are the template's parameter defaults: a deployed value that is the default is no change.
 pub fn parameter_changes(
     old: Option<&BTreeMap<String, String>>,
     new: &[(String, String, bool)],
+    defaults: &BTreeMap<String, String>,
 ) -> Vec<ParamChange> {
     let mut out = Vec::new();
     for (name, value, secret) in new {
@@ -95,9 +97,18 @@ pub fn parameter_changes(
             out.push(ParamChange { name: name.clone(), old: before, new: Some(value.clone()), secret: false });
         }
     }
+    for (name, default) in defaults {
+        if new.iter().any(|(n, _, _)| n == name) {
+            continue;
+        }
+        match old.and_then(|o| o.get(name)) {
+            Some(before) if before == default => {}
+            before => out.push(ParamChange { name: name.clone(), old: before.cloned(), new: Some(default.clone()), secret: false }),
+        }
+    }
     if let Some(old) = old {
         for (name, value) in old {
-            if !new.iter().any(|(n, _, _)| n == name) {
+            if !new.iter().any(|(n, _, _)| n == name) && !defaults.contains_key(name) {
                 out.push(ParamChange { name: name.clone(), old: Some(value.clone()), new: None, secret: false });
             }
         }
@@ -158,7 +169,7 @@ pub fn to_text(env: &str, plans: &[LayerPlan]) -> String {
             s.push_str("  parameters:\n");
             for c in &p.parameters {
                 match (&c.old, &c.new) {
-                    (_, Some(n)) if c.secret => s.push_str(&format!("    ~ {}: {n} (masked)\n", c.name)),
+                    (_, Some(_)) if c.secret => s.push_str(&format!("    + {}: (secret, masked)\n", c.name)),
                     (None, Some(n)) => s.push_str(&format!("    + {}: {n}\n", c.name)),
                     (Some(o), Some(n)) => s.push_str(&format!("    ~ {}: {o} -> {n}\n", c.name)),
                     (Some(o), None) => s.push_str(&format!("    - {}: {o}\n", c.name)),
@@ -204,12 +215,18 @@ mod tests {
             ("New".to_string(), "n".to_string(), false),
             ("Pw".to_string(), "<secret from keyring:s/a>".to_string(), true),
         ];
-        let c = parameter_changes(Some(&old), &new);
-        assert_eq!(c.len(), 3, "{c:?}");
+        let defaults = BTreeMap::from([("Port".to_string(), "5432".to_string())]);
+        let mut old = old;
+        old.insert("Port".into(), "5432".into());
+        let c = parameter_changes(Some(&old), &new, &defaults);
+        assert_eq!(c.len(), 3, "a deployed default is no change: {c:?}");
         assert_eq!(c[0], ParamChange { name: "A".into(), old: Some("1".into()), new: Some("2".into()), secret: false });
         assert_eq!(c[1].name, "New");
         assert_eq!(c[2], ParamChange { name: "Gone".into(), old: Some("x".into()), new: None, secret: false });
-        let first = parameter_changes(None, &new);
+        old.insert("Port".into(), "6543".into());
+        let c = parameter_changes(Some(&old), &new, &defaults);
+        assert!(c.contains(&ParamChange { name: "Port".into(), old: Some("6543".into()), new: Some("5432".into()), secret: false }), "{c:?}");
+        let first = parameter_changes(None, &new, &BTreeMap::new());
         let pw = first.iter().find(|p| p.name == "Pw").unwrap();
         assert_eq!(pw.new.as_deref(), Some("(secret)"));
     }

@@ -12,11 +12,17 @@ test of its own in tests/emulator.rs:
    function, ...) are skipped by moto, and a Ref or GetAtt on them makes moto answer HTTP 500. AWS
    creates them; we create a placeholder with a physical id, and every attribute reads as a placeholder
    string, so templates that use them deploy end to end.
+5. create-over-review: a CREATE change set for a stack left in REVIEW_IN_PROGRESS (a create change set
+   that was never executed, or whose execution failed before anything was created) reuses that stack in
+   AWS; moto adds a second stack of the same name. We drop the empty one first.
+6. list-parameters: DescribeStacks returns a CommaDelimitedList parameter as "a,b" in AWS; moto returns the
+   Python repr of a list. We join it back.
 4. delete-in-order: moto gives up deleting a stack whose resources depend on each other (a VPC with a
    route table, a role with a policy) and drops the stack record; AWS deletes them in dependency order. We
    finish the delete and record the stack as DELETE_COMPLETE.
 """
 
+import inspect
 import logging
 import sys
 
@@ -29,6 +35,9 @@ log = logging.getLogger("stackc-shim")
 
 class Placeholder(CloudFormationModel):
     """Stands in for a resource type moto does not model (correction 3)."""
+
+    # moto's model registry files models by the second part of their module name.
+    __module__ = "moto.cloudformation.stackc_shim"
 
     def __init__(self, physical_id, resource_type, account_id, region_name):
         self.physical_resource_id = physical_id
@@ -89,6 +98,15 @@ _original_create_change_set = models.CloudFormationBackend.create_change_set
 
 
 def create_change_set(self, *args, **kwargs):
+    bound = inspect.signature(_original_create_change_set).bind(self, *args, **kwargs).arguments
+    stack_name = bound.get("stack_name")
+    if bound.get("change_set_type") == "CREATE":  # correction 5
+        for sid, stack in list(self.stacks.items()):
+            if stack.name == stack_name and stack.status == "REVIEW_IN_PROGRESS":
+                del self.stacks[sid]
+                for cid, cs in list(self.change_sets.items()):
+                    if cs.stack_id == sid:
+                        del self.change_sets[cid]
     result = _original_create_change_set(self, *args, **kwargs)
     for stack in self.stacks.values():  # correction 2
         stack.cross_stack_resources = self.exports
@@ -134,6 +152,20 @@ def stack_delete(self):
 
 
 models.Stack.delete = stack_delete
+
+
+_original_parameter_list = models.Stack.parameter_list.fget
+
+
+def parameter_list(self):  # correction 6
+    out = _original_parameter_list(self)
+    for p in out:
+        if isinstance(p["ParameterValue"], list):
+            p["ParameterValue"] = ",".join(str(x) for x in p["ParameterValue"])
+    return out
+
+
+models.Stack.parameter_list = property(parameter_list)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,8 @@
 //! Commands: wire the pipeline stages to the file system and the terminal.
 
+mod session;
+mod stacks;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,6 +19,33 @@ use crate::validate;
 
 pub fn run(cli: Cli) -> Result<()> {
     let project = Project::discover(cli.project.as_deref())?;
+    match &cli.command {
+        Command::Plan { args, keep, output, detailed_exitcode } => {
+            let s = session::Session::open(project, &cli, &args.env)?;
+            return stacks::plan(&s, args, *keep, *output, *detailed_exitcode);
+        }
+        Command::Deploy { args, yes, no_execute } => {
+            let s = session::Session::open(project, &cli, &args.env)?;
+            return stacks::deploy(&s, args, *yes, *no_execute);
+        }
+        Command::Status { env, output } => {
+            let s = session::Session::open(project, &cli, env)?;
+            return stacks::status(&s, *output);
+        }
+        Command::Outputs { env, layer, output } => {
+            let s = session::Session::open(project, &cli, env)?;
+            return stacks::outputs(&s, layer.as_deref(), *output);
+        }
+        Command::Diff { env, layers } => {
+            let s = session::Session::open(project, &cli, env)?;
+            return stacks::diff_cmd(&s, layers);
+        }
+        Command::Destroy { env, layers, yes, concurrency } => {
+            let s = session::Session::open(project, &cli, env)?;
+            return stacks::destroy(&s, layers, *yes, *concurrency);
+        }
+        _ => {}
+    }
     match cli.command {
         Command::Render { env, layers, out, stdout, format } => render(&project, &env, &layers, &cli.set, out, stdout, format),
         Command::Validate { env } => validate_cmd(&project, env.as_deref(), &cli.set),
@@ -32,10 +62,13 @@ pub fn run(cli: Cli) -> Result<()> {
             print(&layers_text(&project));
             Ok(())
         }
+        Command::Plan { .. } | Command::Deploy { .. } | Command::Status { .. } | Command::Outputs { .. } | Command::Diff { .. } | Command::Destroy { .. } => {
+            unreachable!("handled above")
+        }
     }
 }
 
-fn print(s: &str) {
+pub(crate) fn print(s: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(s.as_bytes());
     let _ = out.flush();

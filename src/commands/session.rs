@@ -1,0 +1,220 @@
+//! What every AWS command shares: the environment, the AWS clients, the value provider, the order of
+//! layers, and turning a layer into what CreateChangeSet needs.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+use crate::aws::cloudformation::AwsCloudFormation;
+use crate::aws::values::AwsValues;
+use crate::aws::{Aws, Connection};
+use crate::build;
+use crate::cli::Cli;
+use crate::deploy::engine::{schedule, LayerError, Outcome, Prepared, PreparedParam};
+use crate::deploy::port::{ApiValue, CloudFormation, StackInfo};
+use crate::deploy::stack_state::{classify, StackState};
+use crate::diagnostic::{Diagnostic, Error, Result};
+use crate::environment::{self, Environment};
+use crate::graph::Graph;
+use crate::project::Project;
+use crate::secret::{Secret, REDACTED};
+use crate::source::Source;
+use crate::values::{self, Resolved};
+
+pub struct Session {
+    pub project: Project,
+    pub env: Environment,
+    pub cfn: AwsCloudFormation,
+    pub values: Mutex<AwsValues>,
+    pub deployed_view: Arc<Mutex<BTreeMap<String, StackInfo>>>,
+    pub graph: Graph,
+    /// Secret values seen in this run; every line printed passes through `redact`.
+    pub secrets: Mutex<Vec<Secret>>,
+}
+
+impl Session {
+    pub fn open(project: Project, cli: &Cli, env_name: &str) -> Result<Session> {
+        let env = environment::load(&project, env_name, &cli.set)?;
+        let region = cli.region.clone().unwrap_or_else(|| env.region.clone());
+        let aws = Arc::new(Aws::new(Connection { profile: cli.profile.clone(), region, endpoint_url: cli.endpoint_url.clone() }));
+        let cfn = AwsCloudFormation::new(&aws);
+        let deployed_view = Arc::new(Mutex::new(BTreeMap::new()));
+        let values = Mutex::new(AwsValues::new(aws.clone(), project.root.clone(), deployed_view.clone()));
+        let graph = Graph::of(&project, Some(&env));
+        if let Err(cycle) = graph.waves() {
+            return Err(Error::msg(format!("the layers form a dependency cycle: {}", cycle.join(" -> "))));
+        }
+        Ok(Session { project, env, cfn, values, deployed_view, graph, secrets: Mutex::new(Vec::new()) })
+    }
+
+    /// Selected layers (all if none named), in dependency order.
+    pub fn order(&self, names: &[String]) -> Result<Vec<String>> {
+        super::select_layers(&self.project, &self.env, names)
+    }
+
+    pub fn stack_name(&self, layer: &str) -> String {
+        self.env.stack_name_of(&self.project.name, layer)
+    }
+
+    /// One call that fails fast, in one sentence, when AWS cannot be reached or the credentials are bad.
+    pub fn probe(&self) -> Result<()> {
+        let first = self.project.layers.keys().next().map(|l| self.stack_name(l)).unwrap_or_default();
+        match self.cfn.describe_stack(&first) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(Error::failed(Diagnostic::new(e.to_string()))),
+        }
+    }
+
+    /// Refuse to touch an account other than the one the environment names.
+    pub fn check_account(&self) -> Result<()> {
+        self.probe()?;
+        let Some(want) = &self.env.account_id else { return Ok(()) };
+        let have = self.cfn.account_id().map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
+        if &have != want {
+            return Err(Error::config(
+                Diagnostic::new(format!(
+                    "environment `{}` belongs to account {want}, but the credentials in use are for account {have}",
+                    self.env.name
+                ))
+                .hint("switch credentials (e.g. --profile) to the environment's account"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The stacks of `layers` as they are now (absent ones left out), looked up `concurrency` at a time.
+    pub fn describe(&self, layers: &BTreeSet<String>, concurrency: usize) -> Result<BTreeMap<String, StackInfo>> {
+        let found = Mutex::new(BTreeMap::new());
+        let errors = Mutex::new(Vec::new());
+        let order: Vec<String> = layers.iter().cloned().collect();
+        schedule(&order, &BTreeMap::new(), concurrency, |layer| {
+            match self.cfn.describe_stack(&self.stack_name(layer)) {
+                Ok(Some(info)) => {
+                    found.lock().unwrap().insert(layer.to_string(), info);
+                }
+                Ok(None) => {}
+                Err(e) => errors.lock().unwrap().push(e.to_string()),
+            }
+            Outcome::Pending(String::new())
+        });
+        let errors = errors.into_inner().unwrap();
+        if let Some(first) = errors.first() {
+            return Err(Error::failed(Diagnostic::new(first.clone())));
+        }
+        Ok(found.into_inner().unwrap())
+    }
+
+    /// Stacks whose outputs can be used (a healthy, finished stack).
+    pub fn usable(stacks: &BTreeMap<String, StackInfo>) -> BTreeMap<String, StackInfo> {
+        stacks
+            .iter()
+            .filter(|(_, s)| classify(Some(&s.status), &s.name) == StackState::Updatable)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// The resolution phase for the whole selection, before any change set: every missing value at once.
+    pub fn resolve_upfront(&self, layers: &[String]) -> Result<()> {
+        let mut provider = self.values.lock().unwrap();
+        provider.allow_undeployed = true;
+        let resolved = values::resolve(&self.project, &self.env, layers, &mut *provider)?;
+        let mut secrets = self.secrets.lock().unwrap();
+        for lv in resolved.values() {
+            for p in lv.parameters.values() {
+                if let Resolved::Secret(s) = &p.value {
+                    if !s.is_empty() {
+                        secrets.push(s.clone());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Resolve and render one layer with the outputs of `deployed`, ready for CreateChangeSet.
+    pub fn prepare(&self, layer: &str, deployed: &BTreeMap<String, StackInfo>) -> std::result::Result<Prepared, LayerError> {
+        let built = {
+            let mut provider = self.values.lock().unwrap();
+            *self.deployed_view.lock().unwrap() = deployed.clone();
+            provider.allow_undeployed = true;
+            build::build(&self.project, &self.env, &[layer.to_string()], &mut *provider).map_err(|e| LayerError(self.redact(&diagnostics_text(&e))))?
+        };
+        let b = &built[layer];
+        let template = b.template.as_ref().map_err(|e| LayerError(format!("the rendered template does not parse: {}", e.message)))?;
+        let def = &self.project.layers[layer];
+        let mut waiting_for = BTreeSet::new();
+        let mut parameters = Vec::new();
+        for p in b.values.parameters.values() {
+            let value = match &p.value {
+                Resolved::Plain(v) => ApiValue::Plain(v.clone()),
+                Resolved::Secret(s) => {
+                    let mut known = self.secrets.lock().unwrap();
+                    if !known.contains(s) && !s.is_empty() {
+                        known.push(s.clone());
+                    }
+                    ApiValue::Secret(s.clone())
+                }
+                Resolved::Placeholder(d) => {
+                    if let Some(Source::Output { layer: dep, .. }) = &p.source {
+                        waiting_for.insert(dep.clone());
+                    }
+                    ApiValue::Plain(d.clone())
+                }
+            };
+            parameters.push(PreparedParam { name: p.name.clone(), value, shown: p.shown(), secret: p.is_secret() });
+        }
+        let policy = match &def.stack_policy {
+            Some(path) => Some(std::fs::read_to_string(path).map_err(|e| LayerError(format!("cannot read {}: {e}", path.display())))?),
+            None => None,
+        };
+        Ok(Prepared {
+            layer: layer.to_string(),
+            stack_name: b.values.stack_name.clone(),
+            template_body: b.text.clone(),
+            parameters,
+            tags: self.tags(layer),
+            capabilities: def.capabilities.clone(),
+            role_arn: self.env.role_arn.clone(),
+            termination_protection: self.env.protected,
+            stack_policy: policy,
+            waiting_for: waiting_for.into_iter().collect(),
+            resources: template.resource_types(),
+            defaults: template
+                .parameters()
+                .into_iter()
+                .filter_map(|tp| {
+                    let d = tp.default?;
+                    Some((tp.name, match d {
+                        serde_json::Value::String(s) => s,
+                        serde_json::Value::Array(a) => a.iter().map(crate::values::json_param_string).collect::<Vec<_>>().join(","),
+                        other => other.to_string(),
+                    }))
+                })
+                .collect(),
+        })
+    }
+
+    /// Environment tags, then layer tags, then stackc's own.
+    pub fn tags(&self, layer: &str) -> BTreeMap<String, String> {
+        let mut tags = self.env.tags.clone();
+        tags.extend(self.env.layer(layer).tags);
+        tags.insert("stackc:project".into(), self.project.name.clone());
+        tags.insert("stackc:env".into(), self.env.name.clone());
+        tags.insert("stackc:layer".into(), layer.to_string());
+        tags
+    }
+
+    /// Replace every secret value of this run by the redaction mark.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for s in self.secrets.lock().unwrap().iter() {
+            if s.expose().len() >= 4 {
+                out = out.replace(s.expose(), REDACTED);
+            }
+        }
+        out
+    }
+}
+
+pub fn diagnostics_text(e: &Error) -> String {
+    e.diagnostics.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; ")
+}

@@ -1,0 +1,457 @@
+//! The commands that talk to CloudFormation: plan, deploy, status, outputs, diff, destroy.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::session::Session;
+use super::print;
+use crate::cli::{DeployArgs, Output};
+use crate::deploy::engine::{schedule, Engine, LayerError, Outcome, Prepared, Reporter, Settings};
+use crate::deploy::plan::{self, LayerPlan};
+use crate::deploy::port::{CloudFormation, StackEvent, StackInfo};
+use crate::diagnostic::{Diagnostic, Error, ExitKind, Result};
+use crate::diff;
+
+/// Progress on stderr: `[layer] status` lines and stack events, secrets redacted, with elapsed time.
+pub struct Progress<'a> {
+    session: &'a Session,
+    start: Instant,
+    lock: Mutex<()>,
+}
+
+impl<'a> Progress<'a> {
+    pub fn new(session: &'a Session) -> Progress<'a> {
+        Progress { session, start: Instant::now(), lock: Mutex::new(()) }
+    }
+
+    fn line(&self, text: &str) {
+        let _g = self.lock.lock().unwrap();
+        let t = self.start.elapsed().as_secs_f64();
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{t:>7.1}s {}", self.session.redact(text));
+    }
+}
+
+impl Reporter for Progress<'_> {
+    fn status(&self, layer: &str, text: &str) {
+        self.line(&format!("[{layer}] {text}"));
+    }
+
+    fn event(&self, layer: &str, e: &StackEvent) {
+        let reason = e.reason.as_deref().map(|r| format!("  {r}")).unwrap_or_default();
+        self.line(&format!("[{layer}]   {} {} {}{reason}", e.status, e.logical_id, e.resource_type));
+    }
+}
+
+fn settings(args: &DeployArgs) -> Settings {
+    Settings { concurrency: args.concurrency.max(1), recreate: args.recreate, ..Settings::default() }
+}
+
+/// Plan the selected layers. Returns the plans in order, and the deployed stacks known at the start.
+fn make_plan(
+    s: &Session,
+    engine: &Engine,
+    order: &[String],
+    concurrency: usize,
+) -> Result<(Vec<(Prepared, LayerPlan)>, BTreeMap<String, StackInfo>)> {
+    s.resolve_upfront(order)?;
+    let closure: BTreeSet<String> = s.graph.closure(order);
+    let stacks = s.describe(&closure, concurrency)?;
+    let deployed = Session::usable(&stacks);
+    let prepare = |layer: &str, known: &BTreeMap<String, StackInfo>| s.prepare(layer, known);
+    let results = engine.plan_all(order, &deployed, &prepare);
+    let mut plans = Vec::new();
+    let mut errors = Vec::new();
+    for layer in order {
+        match results.get(layer) {
+            Some(Ok(p)) => plans.push(p.clone()),
+            Some(Err(LayerError(msg))) => errors.push(Diagnostic::new(format!("layer `{layer}`: {}", s.redact(msg)))),
+            None => errors.push(Diagnostic::new(format!("layer `{layer}` was not planned"))),
+        }
+    }
+    if !errors.is_empty() {
+        for (_, lp) in &plans {
+            engine.discard(lp);
+        }
+        return Err(Error { kind: ExitKind::Failed, diagnostics: errors });
+    }
+    Ok((plans, stacks))
+}
+
+fn plan_json(env: &str, plans: &[&LayerPlan]) -> serde_json::Value {
+    json!({
+        "environment": env,
+        "changes_pending": plans.iter().any(|p| p.has_changes()),
+        "layers": plans,
+    })
+}
+
+pub fn plan(s: &Session, args: &DeployArgs, keep: bool, output: Output, detailed: bool) -> Result<()> {
+    s.check_account()?;
+    let order = s.order(&args.layers)?;
+    let progress = Progress::new(s);
+    let engine = Engine { cfn: &s.cfn, reporter: &progress, settings: settings(args) };
+    let (plans, _) = make_plan(s, &engine, &order, args.concurrency)?;
+    let lps: Vec<&LayerPlan> = plans.iter().map(|(_, lp)| lp).collect();
+    match output {
+        Output::Json => print(&(serde_json::to_string_pretty(&plan_json(&s.env.name, &lps)).unwrap_or_default() + "\n")),
+        Output::Text => print(&s.redact(&plan::to_text(&s.env.name, &plans.iter().map(|(_, lp)| lp.clone()).collect::<Vec<_>>()))),
+    }
+    for (_, lp) in &plans {
+        if keep {
+            if let Some(cs) = &lp.change_set {
+                eprintln!("kept change set {cs} for {}", lp.stack_name);
+            }
+        } else {
+            engine.discard(lp);
+        }
+    }
+    if detailed && lps.iter().any(|p| p.has_changes()) {
+        return Err(Error { kind: ExitKind::ChangesPending, diagnostics: Vec::new() });
+    }
+    Ok(())
+}
+
+/// Ask on the terminal; a protected environment needs its name typed.
+fn confirm(s: &Session, what: &str) -> Result<bool> {
+    let mut err = std::io::stderr();
+    if s.env.protected {
+        let _ = write!(err, "{what} in protected environment `{}`. Type `{}` to go ahead: ", s.env.name, s.env.name);
+    } else {
+        let _ = write!(err, "{what} in `{}`? [y/N] ", s.env.name);
+    }
+    let _ = err.flush();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| Error::failed(Diagnostic::new(format!("cannot read the answer: {e}"))))?;
+    let answer = line.trim();
+    Ok(if s.env.protected { answer == s.env.name } else { matches!(answer, "y" | "Y" | "yes" | "YES" | "Yes") })
+}
+
+/// Without a terminal and without --yes, refuse before touching anything.
+fn require_confirmation_possible(s: &Session, yes: bool, verb: &str) -> Result<()> {
+    if yes || std::io::stdin().is_terminal() {
+        return Ok(());
+    }
+    let kind = if s.env.protected { "protected environment" } else { "environment" };
+    Err(Error::config(
+        Diagnostic::new(format!(
+            "refusing to {verb} {kind} `{}` without confirmation: there is no terminal to ask on",
+            s.env.name
+        ))
+        .hint(format!("review with `stackc plan {}`, then re-run with --yes", s.env.name)),
+    ))
+}
+
+/// Dependencies outside the selection must be deployed.
+fn check_dependencies(s: &Session, order: &[String], stacks: &BTreeMap<String, StackInfo>) -> Result<()> {
+    let selected: BTreeSet<&String> = order.iter().collect();
+    let usable = Session::usable(stacks);
+    let mut errors = Vec::new();
+    for layer in order {
+        for dep in s.graph.deps.get(layer).into_iter().flatten() {
+            if !selected.contains(dep) && !usable.contains_key(dep) {
+                let state = stacks.get(dep).map(|i| format!("its stack `{}` is {}", i.name, i.status)).unwrap_or_else(|| format!("there is no stack `{}`", s.stack_name(dep)));
+                errors.push(
+                    Diagnostic::new(format!("layer `{layer}` depends on `{dep}`, which is not deployed in `{}` ({state})", s.env.name))
+                        .hint(format!("deploy it first (`stackc deploy {} {dep}`) or include it: `stackc deploy {} {dep} {}`", s.env.name, s.env.name, order.join(" "))),
+                );
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::configs(errors))
+    }
+}
+
+pub fn deploy(s: &Session, args: &DeployArgs, yes: bool, no_execute: bool) -> Result<()> {
+    if !no_execute {
+        require_confirmation_possible(s, yes, "deploy to")?;
+    }
+    s.check_account()?;
+    let order = s.order(&args.layers)?;
+    let progress = Progress::new(s);
+    let engine = Engine { cfn: &s.cfn, reporter: &progress, settings: settings(args) };
+    let closure = s.graph.closure(&order);
+    let before = s.describe(&closure, args.concurrency)?;
+    check_dependencies(s, &order, &before)?;
+    let (plans, stacks) = make_plan(s, &engine, &order, args.concurrency)?;
+    let lps: Vec<LayerPlan> = plans.iter().map(|(_, lp)| lp.clone()).collect();
+    print(&s.redact(&plan::to_text(&s.env.name, &lps)));
+    if !lps.iter().any(|p| p.has_changes()) {
+        print(&format!("environment `{}` is up to date\n", s.env.name));
+        return Ok(());
+    }
+    if no_execute {
+        for lp in &lps {
+            match &lp.change_set {
+                Some(cs) => print(&format!("change set for {}: {cs}\n", lp.stack_name)),
+                None if lp.has_changes() => print(&format!("{}: no change set yet (waits for {})\n", lp.stack_name, lp.waiting_for.join(", "))),
+                None => {}
+            }
+        }
+        return Ok(());
+    }
+    let changes = lps.iter().filter(|p| p.has_changes()).count();
+    if !yes && !confirm(s, &format!("Deploy {changes} layer{}", if changes == 1 { "" } else { "s" }))? {
+        for lp in &lps {
+            engine.discard(lp);
+        }
+        return Err(Error::failed(Diagnostic::new("deploy cancelled; nothing was executed")));
+    }
+    let planned: BTreeMap<String, (Prepared, LayerPlan)> = plans.into_iter().map(|(p, lp)| (p.layer.clone(), (p, lp))).collect();
+    let deployed = Session::usable(&stacks);
+    let prepare = |layer: &str, known: &BTreeMap<String, StackInfo>| s.prepare(layer, known);
+    let outcomes = engine.execute_all(&order, &s.graph.deps, planned, deployed, &prepare);
+    report_outcomes(s, &order, &outcomes)
+}
+
+fn report_outcomes(s: &Session, order: &[String], outcomes: &BTreeMap<String, Outcome>) -> Result<()> {
+    let mut text = String::new();
+    let mut failures = Vec::new();
+    for layer in order {
+        let stack = s.stack_name(layer);
+        match outcomes.get(layer) {
+            Some(Outcome::Deployed(i)) => text.push_str(&format!("{layer:<12} {stack}: {}\n", i.status)),
+            Some(Outcome::UpToDate(_)) => text.push_str(&format!("{layer:<12} {stack}: up to date\n")),
+            Some(Outcome::Pending(cs)) => text.push_str(&format!("{layer:<12} {stack}: change set {cs}\n")),
+            Some(Outcome::Failed(msg)) => {
+                text.push_str(&format!("{layer:<12} {stack}: FAILED\n"));
+                failures.push(Diagnostic::new(format!("layer `{layer}` ({stack}): {}", s.redact(msg))));
+            }
+            Some(Outcome::Skipped(why)) => {
+                text.push_str(&format!("{layer:<12} {stack}: skipped ({why})\n"));
+                failures.push(Diagnostic::new(format!("layer `{layer}` was skipped: {why}")));
+            }
+            None => {}
+        }
+    }
+    print(&text);
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        failures.push(Diagnostic::new("the deploy did not finish; fix the cause and run the same command again"));
+        Err(Error { kind: ExitKind::Failed, diagnostics: failures })
+    }
+}
+
+pub fn status(s: &Session, output: Output) -> Result<()> {
+    s.probe()?;
+    let order = s.order(&[])?;
+    let all: BTreeSet<String> = order.iter().cloned().collect();
+    let stacks = s.describe(&all, 4)?;
+    // Whether what is deployed differs from what would be rendered now (templates and non-secret parameters).
+    let deployed = Session::usable(&stacks);
+    let mut rows = Vec::new();
+    for layer in &order {
+        let stack = s.stack_name(layer);
+        let Some(info) = stacks.get(layer) else {
+            rows.push(json!({"layer": layer, "stack": stack, "status": "NOT_DEPLOYED", "last_updated": null, "in_sync": null}));
+            continue;
+        };
+        let in_sync = match s.prepare(layer, &deployed) {
+            Ok(p) => {
+                let template_same = s.cfn.get_template(&stack).map(|t| diff::templates(&t, &p.template_body).is_empty()).unwrap_or(false);
+                let shown: Vec<(String, String, bool)> = p.parameters.iter().map(|x| (x.name.clone(), x.shown.clone(), x.secret)).collect();
+                let params_same = plan::parameter_changes(Some(&info.parameters), &shown, &p.defaults).iter().all(|c| c.secret);
+                Some(template_same && params_same && p.waiting_for.is_empty())
+            }
+            Err(_) => None,
+        };
+        rows.push(json!({"layer": layer, "stack": stack, "status": info.status, "last_updated": info.last_updated, "in_sync": in_sync}));
+    }
+    match output {
+        Output::Json => print(&(serde_json::to_string_pretty(&json!({"environment": s.env.name, "layers": rows})).unwrap_or_default() + "\n")),
+        Output::Text => {
+            let mut t = String::new();
+            for r in &rows {
+                let sync = match r["in_sync"].as_bool() {
+                    Some(true) => "in sync",
+                    Some(false) => "differs from the project",
+                    None => "",
+                };
+                t.push_str(&format!(
+                    "{:<12} {:<28} {:<22} {:<26} {sync}\n",
+                    r["layer"].as_str().unwrap_or_default(),
+                    r["stack"].as_str().unwrap_or_default(),
+                    r["status"].as_str().unwrap_or_default(),
+                    r["last_updated"].as_str().unwrap_or("-"),
+                ));
+            }
+            print(&t);
+        }
+    }
+    Ok(())
+}
+
+pub fn outputs(s: &Session, layer: Option<&str>, output: Output) -> Result<()> {
+    s.probe()?;
+    let order = match layer {
+        Some(l) => s.order(&[l.to_string()])?,
+        None => s.order(&[])?,
+    };
+    let all: BTreeSet<String> = order.iter().cloned().collect();
+    let stacks = s.describe(&all, 4)?;
+    if layer.is_some() && stacks.is_empty() {
+        return Err(Error::failed(Diagnostic::new(format!("layer `{}` is not deployed in `{}`", order[0], s.env.name))));
+    }
+    let by_layer: BTreeMap<&String, &BTreeMap<String, String>> = order.iter().filter_map(|l| stacks.get(l).map(|i| (l, &i.outputs))).collect();
+    match output {
+        Output::Json => {
+            let v = if let Some(l) = layer { json!(by_layer.get(&l.to_string())) } else { json!(by_layer) };
+            print(&(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"));
+        }
+        Output::Text => {
+            let mut t = String::new();
+            for (l, outs) in by_layer {
+                for (k, v) in outs {
+                    t.push_str(&format!("{l:<12} {k:<28} {}\n", s.redact(v)));
+                }
+            }
+            print(&t);
+        }
+    }
+    Ok(())
+}
+
+pub fn diff_cmd(s: &Session, layers: &[String]) -> Result<()> {
+    s.probe()?;
+    let order = s.order(layers)?;
+    let closure = s.graph.closure(&order);
+    let stacks = s.describe(&closure, 4)?;
+    let deployed = Session::usable(&stacks);
+    s.resolve_upfront(&order)?;
+    let mut text = String::new();
+    for layer in &order {
+        let stack = s.stack_name(layer);
+        let p = s.prepare(layer, &deployed).map_err(|LayerError(m)| Error::failed(Diagnostic::new(format!("layer `{layer}`: {m}"))))?;
+        let Some(info) = stacks.get(layer) else {
+            text.push_str(&format!("{layer} ({stack}): not deployed; it would be created\n"));
+            continue;
+        };
+        let deployed_template = s.cfn.get_template(&stack).map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
+        let lines = diff::templates(&deployed_template, &p.template_body);
+        let shown: Vec<(String, String, bool)> = p.parameters.iter().map(|x| (x.name.clone(), x.shown.clone(), x.secret)).collect();
+        let params: Vec<_> = plan::parameter_changes(Some(&info.parameters), &shown, &p.defaults).into_iter().filter(|c| !c.secret).collect();
+        if lines.is_empty() && params.is_empty() {
+            text.push_str(&format!("{layer} ({stack}): no differences\n"));
+            continue;
+        }
+        text.push_str(&format!("{layer} ({stack}):\n"));
+        if !lines.is_empty() {
+            text.push_str("  template:\n");
+            for l in diff::to_text(&lines, 2).lines() {
+                text.push_str(&format!("    {l}\n"));
+            }
+        }
+        if !params.is_empty() {
+            text.push_str("  parameters:\n");
+            for c in params {
+                text.push_str(&format!(
+                    "    ~ {}: {} -> {}\n",
+                    c.name,
+                    c.old.as_deref().unwrap_or("(none)"),
+                    c.new.as_deref().unwrap_or("(removed)")
+                ));
+            }
+        }
+    }
+    let secret_params: Vec<String> = order
+        .iter()
+        .filter_map(|l| s.prepare(l, &deployed).ok())
+        .flat_map(|p| p.parameters.into_iter().filter(|x| x.secret).map(move |x| format!("{}.{}", p.layer, x.name)))
+        .collect();
+    if !secret_params.is_empty() {
+        text.push_str(&format!("secret parameters are masked and not compared: {}\n", secret_params.join(", ")));
+    }
+    print(&s.redact(&text));
+    Ok(())
+}
+
+pub fn destroy(s: &Session, layers: &[String], yes: bool, concurrency: usize) -> Result<()> {
+    require_confirmation_possible(s, yes, "destroy stacks in")?;
+    s.check_account()?;
+    let order = s.order(layers)?;
+    let all: BTreeSet<String> = s.project.layers.keys().cloned().collect();
+    let stacks = s.describe(&all, concurrency)?;
+    // A layer still needed by a deployed layer outside the selection stays.
+    let selected: BTreeSet<&String> = order.iter().collect();
+    let mut errors = Vec::new();
+    for layer in &order {
+        for (other, deps) in &s.graph.deps {
+            if deps.contains(layer) && !selected.contains(other) && stacks.contains_key(other) {
+                errors.push(
+                    Diagnostic::new(format!("cannot destroy `{layer}`: layer `{other}` depends on it and is still deployed"))
+                        .hint(format!("destroy both: `stackc destroy {} {other} {layer}`", s.env.name)),
+                );
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::configs(errors));
+    }
+    let present: Vec<String> = order.iter().filter(|l| stacks.contains_key(*l)).cloned().collect();
+    if present.is_empty() {
+        print(&format!("nothing to destroy in `{}`\n", s.env.name));
+        return Ok(());
+    }
+    for l in order.iter().rev() {
+        if let Some(i) = stacks.get(l) {
+            print(&format!("{l} ({}): delete\n", i.name));
+        }
+    }
+    if !yes && !confirm(s, &format!("Delete {} stack{}", present.len(), if present.len() == 1 { "" } else { "s" }))? {
+        return Err(Error::failed(Diagnostic::new("destroy cancelled; nothing was deleted")));
+    }
+    // Reverse order: a layer goes when every selected layer that depends on it is gone.
+    let mut dependents: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (layer, deps) in &s.graph.deps {
+        for d in deps {
+            if selected.contains(layer) {
+                dependents.entry(d.clone()).or_default().insert(layer.clone());
+            }
+        }
+    }
+    let reversed: Vec<String> = order.iter().rev().cloned().collect();
+    let progress = Progress::new(s);
+    let engine = Engine { cfn: &s.cfn, reporter: &progress, settings: Settings { concurrency, ..Settings::default() } };
+    let outcomes = schedule(&reversed, &dependents, concurrency, |layer| {
+        let Some(info) = stacks.get(layer) else { return Outcome::UpToDate(StackInfo::default()) };
+        if info.termination_protection {
+            return Outcome::Failed(format!(
+                "stack `{}` has termination protection; turn it off first: `aws cloudformation update-termination-protection --no-enable-termination-protection --stack-name {}`",
+                info.name, info.name
+            ));
+        }
+        match engine.delete(layer, &info.name) {
+            Ok(()) => {
+                progress.status(layer, "deleted");
+                Outcome::Deployed(StackInfo { status: "DELETE_COMPLETE".into(), ..info.clone() })
+            }
+            Err(LayerError(m)) => Outcome::Failed(m),
+        }
+    });
+    let mut text = String::new();
+    let mut failures = Vec::new();
+    for layer in &reversed {
+        match outcomes.get(layer) {
+            Some(Outcome::Deployed(_)) => text.push_str(&format!("{layer:<12} deleted\n")),
+            Some(Outcome::UpToDate(_)) => text.push_str(&format!("{layer:<12} not deployed\n")),
+            Some(Outcome::Failed(m)) => failures.push(Diagnostic::new(format!("layer `{layer}`: {m}"))),
+            Some(Outcome::Skipped(why)) => failures.push(Diagnostic::new(format!("layer `{layer}` was kept: {why}"))),
+            _ => {}
+        }
+    }
+    print(&text);
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Error { kind: ExitKind::Failed, diagnostics: failures })
+    }
+}
+

@@ -1,0 +1,39 @@
+"""Seeds a moto server with the values a test project reads: python seed.py ENDPOINT < spec.json
+
+spec: {"ssm": {"/name": "value"}, "ssm_secure": {"/name": "value"}, "secrets": {"id": "string"},
+       "certificates": [{"domain": "*.example.com", "region": "us-east-1"}], "zones": ["example.com"],
+       "ssm_certificate_arns": {"/name": "*.example.com"}}
+Prints what it created (ARNs, zone ids) as JSON; never the secret values.
+"""
+
+import json
+import sys
+
+import boto3
+
+endpoint = sys.argv[1]
+spec = json.load(sys.stdin)
+kw = dict(endpoint_url=endpoint, aws_access_key_id="x", aws_secret_access_key="x")
+region = spec.get("region", "us-east-1")
+out = {"certificates": {}, "zones": {}}
+ssm = boto3.client("ssm", region_name=region, **kw)
+for name, value in spec.get("ssm", {}).items():
+    ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
+for name, value in spec.get("ssm_secure", {}).items():
+    ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+sm = boto3.client("secretsmanager", region_name=region, **kw)
+for sid, value in spec.get("secrets", {}).items():
+    sm.create_secret(Name=sid, SecretString=value)
+for cert in spec.get("certificates", []):
+    acm = boto3.client("acm", region_name=cert.get("region", region), **kw)
+    arn = acm.request_certificate(DomainName=cert["domain"], SubjectAlternativeNames=cert.get("sans", [cert["domain"]]))["CertificateArn"]
+    acm.describe_certificate(CertificateArn=arn)  # with MOTO_ACM_VALIDATION_WAIT=0 this issues it
+    out["certificates"][cert["domain"]] = arn
+# SSM parameters that hold the ARN of a certificate created above (as a team keeps them).
+for name, domain in spec.get("ssm_certificate_arns", {}).items():
+    ssm.put_parameter(Name=name, Value=out["certificates"][domain], Type="String", Overwrite=True)
+r53 = boto3.client("route53", region_name=region, **kw)
+for zone in spec.get("zones", []):
+    z = r53.create_hosted_zone(Name=zone, CallerReference=zone)["HostedZone"]
+    out["zones"][zone] = z["Id"].split("/")[-1]
+print(json.dumps(out))
