@@ -275,6 +275,14 @@ impl Engine<'_> {
             return Err(LayerError(format!("CloudFormation rejected the change set for `{}`: {reason}", p.stack_name)));
         }
         lp.changes = info.changes.iter().map(Change::from).collect();
+        let visible = lp.parameters.iter().any(|c| !c.secret) || !lp.tags.is_empty();
+        if kind == ChangeSetType::Update && lp.changes.is_empty() && !visible {
+            // Nothing to do: no resource, parameter or tag would change.
+            let _ = self.cfn.delete_change_set(&p.stack_name, &id);
+            lp.action = Action::NoChanges;
+            lp.parameters.clear();
+            return Ok(lp);
+        }
         lp.change_set = Some(id);
         Ok(lp)
     }
@@ -610,6 +618,27 @@ mod tests {
         assert_eq!(first.action, Action::NoChanges);
         assert!(fake.calls().iter().any(|c| c.starts_with("DeleteChangeSet")), "the empty change set is deleted");
         assert_eq!(e.plan_layer(&p).unwrap().action, Action::NoChanges);
+    }
+
+    #[test]
+    fn a_complete_change_set_that_changes_nothing_is_no_changes() {
+        let fake = Fake::new().with_stack("app-qa-db", "UPDATE_COMPLETE");
+        {
+            let mut stacks = fake.stacks.lock().unwrap();
+            let s = stacks.get_mut("app-qa-db").unwrap();
+            s.parameters = BTreeMap::from([("Size".to_string(), "s".to_string()), ("Password".to_string(), "****".to_string())]);
+            s.tags = BTreeMap::from([("Env".to_string(), "qa".to_string())]);
+        }
+        fake.script_change_set("app-qa-db", OnChangeSet::Changes(vec![]));
+        let lp = engine(&fake).plan_layer(&prepared("db")).unwrap();
+        assert_eq!(lp.action, Action::NoChanges);
+        assert!(lp.change_set.is_none());
+        // A parameter change with no resource change is still an update (the stack's parameters change).
+        fake.script_change_set("app-qa-db", OnChangeSet::Changes(vec![]));
+        let mut p = prepared("db");
+        p.parameters[0].value = ApiValue::Plain("m".into());
+        p.parameters[0].shown = "m".into();
+        assert_eq!(engine(&fake).plan_layer(&p).unwrap().action, Action::Update);
     }
 
     #[test]

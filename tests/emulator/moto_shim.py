@@ -17,14 +17,21 @@ test of its own in tests/emulator.rs:
    AWS; moto adds a second stack of the same name. We drop the empty one first.
 6. list-parameters: DescribeStacks returns a CommaDelimitedList parameter as "a,b" in AWS; moto returns the
    Python repr of a list. We join it back.
+7. rollback: when a resource fails, AWS's ExecuteChangeSet still succeeds; the stack then fails
+   asynchronously, rolls back and ends in ROLLBACK_COMPLETE (a first create) or UPDATE_ROLLBACK_COMPLETE,
+   with a *_FAILED event naming the resource and the reason. moto fails the API call itself and leaves the
+   stack half-created in REVIEW_IN_PROGRESS. We record the failing resource, delete what the failed create
+   made, and leave the stack and its events as AWS does.
 4. delete-in-order: moto gives up deleting a stack whose resources depend on each other (a VPC with a
    route table, a role with a policy) and drops the stack record; AWS deletes them in dependency order. We
-   finish the delete and record the stack as DELETE_COMPLETE.
+   finish the delete and record the stack as DELETE_COMPLETE. moto also never deletes a stack's ELBv2
+   target groups, so a stack created again collides with its own old names; we delete them.
 """
 
 import inspect
 import logging
 import sys
+import threading
 
 from moto.cloudformation import models, parsing
 from moto.core.common_models import CloudFormationModel
@@ -116,6 +123,48 @@ def create_change_set(self, *args, **kwargs):
 
 models.CloudFormationBackend.create_change_set = create_change_set
 
+_current = threading.local()  # requests run on several threads
+_original_parse_and_create = parsing.parse_and_create_resource
+_original_parse_and_update = parsing.parse_and_update_resource
+
+
+def _tracked(original, verb):
+    # moto creates resources lazily (a Ref creates its target first), so keep a stack of the resources
+    # being made: when one raises, it is the innermost entry left.
+    def wrapper(logical_id, resource_json, *args, **kwargs):
+        entry = (logical_id, resource_json.get("Type", ""), verb)
+        if not hasattr(_current, "stack"):
+            _current.stack = []
+        _current.stack.append(entry)
+        result = original(logical_id, resource_json, *args, **kwargs)
+        _current.stack.pop()
+        return result
+
+    return wrapper
+
+
+parse_and_create_resource = _tracked(_original_parse_and_create, "CREATE")
+parse_and_update_resource = _tracked(_original_parse_and_update, "UPDATE")
+
+
+parsing.parse_and_create_resource = parse_and_create_resource
+parsing.parse_and_update_resource = parse_and_update_resource
+
+
+def _resource_event(stack, logical_id, rtype, status, reason):
+    event = models.Event(
+        stack_id=stack.stack_id,
+        stack_name=stack.name,
+        logical_resource_id=logical_id,
+        physical_resource_id="",
+        resource_type=rtype,
+        resource_status=status,
+        resource_status_reason=reason,
+        resource_properties=None,
+    )
+    stack.events.append(event)
+
+
 _original_execute_change_set = models.CloudFormationBackend.execute_change_set
 
 
@@ -127,7 +176,33 @@ def execute_change_set(self, change_set_name, stack_name=None):
     if stack is not None:
         stack.cross_stack_resources = self.exports
         stack.resource_map.cross_stack_resources = self.exports
-    _original_execute_change_set(self, change_set_name, stack_name)
+    _current.stack = []
+    try:
+        _original_execute_change_set(self, change_set_name, stack_name)
+    except Exception as error:  # correction 7
+        if stack is None:
+            raise
+        reason = getattr(error, "message", None) or str(error) or type(error).__name__
+        inner = getattr(_current, "stack", None) or [(stack.name, "AWS::CloudFormation::Stack", "CREATE")]
+        logical_id, rtype, verb = inner[-1]
+        creating = change_set.change_set_type == "CREATE"
+        _resource_event(stack, logical_id, rtype, f"{verb}_FAILED", reason)
+        if creating:
+            stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=f"The following resource(s) failed to create: [{logical_id}]. Rollback requested by user.")
+            try:
+                # What the failed apply made is filed under the change set's template.
+                stack.resource_map._resource_json_map = change_set.template_dict.get("Resources", {})
+                stack.resource_map.delete()
+            except Exception as cleanup:
+                log.warning("rollback of %s left resources behind: %s", stack.name, cleanup)
+            stack._add_stack_event("ROLLBACK_COMPLETE")
+            stack.status = "ROLLBACK_COMPLETE"
+        else:
+            stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=f"The following resource(s) failed to update: [{logical_id}].")
+            stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+            stack.status = "UPDATE_ROLLBACK_COMPLETE"
+        change_set.execution_status = "EXECUTE_FAILED"
+        return
     if stack is not None:  # correction 1
         stack._parse_template()
         for export in stack.exports:
@@ -152,6 +227,25 @@ def stack_delete(self):
 
 
 models.Stack.delete = stack_delete
+
+_original_resource_map_delete = parsing.ResourceMap.delete
+
+
+def resource_map_delete(self):
+    from moto.elbv2.models import FakeTargetGroup, elbv2_backends
+
+    groups = [r for r in self._parsed_resources.values() if isinstance(r, FakeTargetGroup)]
+    try:
+        _original_resource_map_delete(self)
+    finally:  # correction 4: the target groups moto leaves behind
+        for group in groups:
+            try:
+                elbv2_backends[self._account_id][self._region_name].delete_target_group(group.arn)
+            except Exception as error:
+                log.warning("target group %s: %s", group.arn, error)
+
+
+parsing.ResourceMap.delete = resource_map_delete
 
 
 _original_parameter_list = models.Stack.parameter_list.fget

@@ -31,7 +31,11 @@ for cert in spec.get("certificates", []):
     out["certificates"][cert["domain"]] = arn
 # SSM parameters that hold the ARN of a certificate created above (as a team keeps them).
 for name, domain in spec.get("ssm_certificate_arns", {}).items():
-    ssm.put_parameter(Name=name, Value=out["certificates"][domain], Type="String", Overwrite=True)
+    arn = out["certificates"].get(domain)
+    if arn is None:  # a certificate seeded earlier
+        acm = boto3.client("acm", region_name=region, **kw)
+        arn = next(c["CertificateArn"] for c in acm.list_certificates()["CertificateSummaryList"] if c["DomainName"] == domain)
+    ssm.put_parameter(Name=name, Value=arn, Type="String", Overwrite=True)
 r53 = boto3.client("route53", region_name=region, **kw)
 for zone in spec.get("zones", []):
     z = r53.create_hosted_zone(Name=zone, CallerReference=zone)["HostedZone"]

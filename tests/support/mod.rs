@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod emulator;
+
 use std::path::{Path, PathBuf};
 
 pub struct Run {
@@ -47,6 +49,7 @@ pub fn stackc_env(dir: &Path, args: &[&str], vars: &[(&str, &str)]) -> Run {
     for (k, v) in vars {
         cmd.env(k, v);
     }
+    cmd.stdin(std::process::Stdio::null());
     let out = cmd.output().expect("run stackc");
     Run {
         code: out.status.code().unwrap_or(-1),

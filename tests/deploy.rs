@@ -1,0 +1,253 @@
+//! The real binary against a fresh emulator per test: the shipped Cruddur project's qa environment
+//! deployed end to end, re-deployed, changed, partly deployed, refused, and destroyed.
+
+mod support;
+
+use support::emulator::Emulator;
+use support::*;
+
+const CANARY: &str = "canary-db-6b1d2f-do-not-print";
+
+fn seed_cruddur_qa(emu: &Emulator) {
+    let spec = serde_json::json!({
+        "ssm": {"/cruddur/qa/codestar-connection-arn": "arn:aws:codestar-connections:us-east-1:123456789012:connection/qa"},
+        "secrets": {"cruddur/qa/db": serde_json::json!({"password": CANARY, "username": "cruddurroot"}).to_string()},
+        "certificates": [{"domain": "*.qa.cruddur.example.com", "region": "us-east-1"}],
+        "ssm_certificate_arns": {"/cruddur/qa/certificate-arn": "*.qa.cruddur.example.com"},
+        "zones": ["qa.cruddur.example.com"],
+    });
+    emu.python("seed.py", &spec.to_string()).ok();
+}
+
+const LAYERS: [&str; 7] = ["networking", "cluster", "service", "db", "ddb", "cicd", "frontend"];
+
+fn assert_no_canary(runs: &[&Run], dir: &std::path::Path) {
+    for r in runs {
+        assert!(!r.stdout.contains(CANARY) && !r.stderr.contains(CANARY), "the secret was printed:\n{}\n{}", r.stdout, r.stderr);
+    }
+    for (path, text) in files_under(dir) {
+        assert!(!text.contains(CANARY), "the secret was written to {path}");
+    }
+}
+
+#[test]
+fn qa_deploys_end_to_end_then_is_up_to_date() {
+    let emu = Emulator::start();
+    seed_cruddur_qa(&emu);
+    let dir = shipped_copy();
+    let first = emu.stackc(dir.path(), &["deploy", "qa", "--yes"]);
+    first.ok();
+    let stacks = emu.stacks();
+    for layer in LAYERS {
+        let s = &stacks[format!("cruddur-qa-{layer}")];
+        assert_eq!(s["status"], "CREATE_COMPLETE", "{layer}: {s}");
+        assert_eq!(s["tags"]["stackc:layer"], layer);
+        assert_eq!(s["tags"]["Environment"], "qa");
+    }
+    // Outputs of networking reached cluster, service and db as parameters.
+    let net = &stacks["cruddur-qa-networking"]["outputs"];
+    assert!(net["VpcId"].as_str().unwrap().starts_with("vpc-"));
+    for layer in ["cluster", "service", "db"] {
+        assert_eq!(stacks[format!("cruddur-qa-{layer}")]["parameters"]["VpcId"], net["VpcId"], "{layer}");
+    }
+    assert_eq!(stacks["cruddur-qa-db"]["parameters"]["SubnetIds"], net["PrivateSubnetIds"]);
+    assert_eq!(stacks["cruddur-qa-service"]["parameters"]["ALBSecurityGroupId"], stacks["cruddur-qa-cluster"]["outputs"]["ALBSecurityGroupId"]);
+    // The secret reached the stack (the emulator echoes NoEcho values; AWS would not).
+    assert_eq!(stacks["cruddur-qa-db"]["parameters"]["MasterUserPassword"], CANARY);
+
+    let second = emu.stackc(dir.path(), &["deploy", "qa", "--yes"]);
+    second.ok().stdout_has("environment `qa` is up to date").stdout_has("7 unchanged");
+    let status = emu.stackc(dir.path(), &["status", "qa"]);
+    status.ok();
+    assert_eq!(status.stdout.matches("in sync").count(), 7, "{}", status.stdout);
+    let outputs = emu.stackc(dir.path(), &["outputs", "qa", "--output", "json"]);
+    let o: serde_json::Value = serde_json::from_str(&outputs.ok().stdout).unwrap();
+    assert_eq!(o["networking"]["VpcId"], net["VpcId"]);
+    let diff = emu.stackc(dir.path(), &["diff", "qa"]);
+    diff.ok().stdout_has("db (cruddur-qa-db): no differences").stdout_has("masked and not compared: db.MasterUserPassword");
+    let plan = emu.stackc(dir.path(), &["plan", "qa", "--detailed-exitcode"]);
+    plan.ok();
+    assert_no_canary(&[&first, &second, &status, &outputs, &diff, &plan], dir.path());
+}
+
+#[test]
+fn a_changed_value_is_planned_exactly_and_applied() {
+    let emu = Emulator::start();
+    seed_cruddur_qa(&emu);
+    let dir = shipped_copy();
+    emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).ok();
+    let set = "layers.service.parameters.DesiredCount=2";
+    let plan = emu.stackc(dir.path(), &["--set", set, "plan", "qa", "--detailed-exitcode"]);
+    plan.code(3).stdout_has("service (cruddur-qa-service): update").stdout_has("~ DesiredCount: 1 -> 2").stdout_has("0 to create, 1 to update, 0 to recreate, 6 unchanged");
+    let changed: Vec<&str> = plan.stdout.lines().filter(|l| l.trim_start().starts_with(['~', '+', '-'])).collect();
+    assert!(changed.iter().all(|l| l.contains("DesiredCount") || l.contains("FargateService")), "only that change: {changed:?}");
+    let json = emu.stackc(dir.path(), &["--set", set, "plan", "qa", "--output", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.ok().stdout).unwrap();
+    assert_eq!(v["changes_pending"], true);
+    let deploy = emu.stackc(dir.path(), &["--set", set, "deploy", "qa", "--yes"]);
+    deploy.ok().stdout_has("service      cruddur-qa-service: UPDATE_COMPLETE");
+    assert_eq!(emu.stacks()["cruddur-qa-service"]["parameters"]["DesiredCount"], "2");
+    emu.stackc(dir.path(), &["--set", set, "plan", "qa", "--detailed-exitcode"]).ok();
+    // No change set is left behind by plan.
+    assert!(!emu.stackc(dir.path(), &["plan", "qa"]).stderr.contains("kept change set"));
+}
+
+#[test]
+fn a_single_layer_reads_its_dependencies_from_deployed_stacks() {
+    let emu = Emulator::start();
+    seed_cruddur_qa(&emu);
+    let dir = shipped_copy();
+    let refused = emu.stackc(dir.path(), &["deploy", "qa", "db", "--yes"]);
+    refused.code(2).stderr_has("layer `db` depends on `networking`, which is not deployed in `qa`").stderr_has("stackc deploy qa networking db");
+    assert_eq!(emu.stacks().as_object().unwrap().len(), 0, "nothing was created");
+    // plan works on an empty account, with placeholders.
+    emu.stackc(dir.path(), &["plan", "qa", "db"]).ok().stdout_has("<output:networking.VpcId>").stdout_has("planned from the template");
+    emu.stackc(dir.path(), &["deploy", "qa", "networking", "cluster", "service", "--yes"]).ok();
+    let db = emu.stackc(dir.path(), &["deploy", "qa", "db", "--yes"]);
+    db.ok();
+    let stacks = emu.stacks();
+    assert_eq!(stacks["cruddur-qa-db"]["parameters"]["ServiceSecurityGroupId"], stacks["cruddur-qa-service"]["outputs"]["ServiceSecurityGroupId"]);
+    assert!(stacks.get("cruddur-qa-cicd").is_none());
+}
+
+#[test]
+fn without_a_terminal_and_without_yes_nothing_changes() {
+    let emu = Emulator::start();
+    seed_cruddur_qa(&emu);
+    let dir = shipped_copy();
+    emu.stackc(dir.path(), &["deploy", "prod"]).code(2).stderr_has("refusing to deploy to protected environment `prod`").stderr_has("--yes");
+    emu.stackc(dir.path(), &["deploy", "qa"]).code(2).stderr_has("refusing to deploy to environment `qa`");
+    emu.stackc(dir.path(), &["destroy", "qa"]).code(2).stderr_has("refusing");
+    assert_eq!(emu.stacks().as_object().unwrap().len(), 0);
+}
+
+#[test]
+fn the_account_guard_refuses_another_account() {
+    let emu = Emulator::start();
+    let dir = shipped_copy();
+    // prod names account 111122223333; the emulator's credentials are for 123456789012.
+    emu.stackc(dir.path(), &["deploy", "prod", "--yes"]).code(2).stderr_has("belongs to account 111122223333").stderr_has("123456789012");
+    assert_eq!(emu.stacks().as_object().unwrap().len(), 0);
+}
+
+#[test]
+fn destroy_removes_layers_in_reverse_order() {
+    let emu = Emulator::start();
+    seed_cruddur_qa(&emu);
+    let dir = shipped_copy();
+    emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).ok();
+    emu.stackc(dir.path(), &["destroy", "qa", "networking", "--yes"]).code(2).stderr_has("cannot destroy `networking`: layer `cluster` depends on it");
+    let run = emu.stackc(dir.path(), &["destroy", "qa", "--yes"]);
+    run.ok();
+    let at = |layer: &str, what: &str| {
+        run.stderr.lines().position(|l| l.contains(&format!("[{layer}] {what}"))).unwrap_or_else(|| panic!("no `{what}` for {layer}:\n{}", run.stderr))
+    };
+    for (later, earlier) in [("networking", "cluster"), ("cluster", "service"), ("service", "db"), ("service", "cicd"), ("cluster", "cicd")] {
+        assert!(at(later, "deleting") > at(earlier, "deleted"), "{later} deleted before {earlier} was gone:\n{}", run.stderr);
+    }
+    assert_eq!(emu.stacks().as_object().unwrap().len(), 0);
+    emu.stackc(dir.path(), &["destroy", "qa", "--yes"]).ok().stdout_has("nothing to destroy");
+}
+
+/// (layer, start, end) of each layer's execution, from the progress lines' timestamps.
+fn spans(stderr: &str) -> Vec<(String, f64, f64)> {
+    let mut out: Vec<(String, f64, f64)> = Vec::new();
+    for line in stderr.lines() {
+        let mut parts = line.split_whitespace();
+        let (Some(t), Some(layer)) = (parts.next(), parts.next()) else { continue };
+        let Ok(t) = t.trim_end_matches('s').parse::<f64>() else { continue };
+        let layer = layer.trim_matches(|c| c == '[' || c == ']').to_string();
+        let rest: Vec<&str> = parts.collect();
+        if rest.first() == Some(&"creating") && rest.len() == 1 {
+            out.push((layer, t, f64::MAX));
+        } else if rest.first() == Some(&"done:") {
+            if let Some(s) = out.iter_mut().find(|s| s.0 == layer) {
+                s.2 = t;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn independent_layers_run_at_once_and_dependents_wait() {
+    let emu = Emulator::start();
+    seed_cruddur_qa(&emu);
+    let dir = shipped_copy();
+    let run = emu.stackc(dir.path(), &["deploy", "qa", "--yes", "--concurrency", "4"]);
+    run.ok();
+    let s = spans(&run.stderr);
+    let get = |l: &str| s.iter().find(|x| x.0 == l).cloned().unwrap_or_else(|| panic!("{l} not in {s:?}\n{}", run.stderr));
+    let wave1: Vec<_> = ["networking", "ddb", "frontend"].iter().map(|l| get(l)).collect();
+    let latest_start = wave1.iter().map(|x| x.1).fold(0.0, f64::max);
+    let earliest_end = wave1.iter().map(|x| x.2).fold(f64::MAX, f64::min);
+    assert!(latest_start <= earliest_end, "wave 1 did not overlap: {wave1:?}");
+    assert!(get("cluster").1 >= get("networking").2, "cluster started before networking finished");
+    assert!(get("db").1 >= get("service").2 && get("cicd").1 >= get("service").2);
+}
+
+#[test]
+fn a_failed_layer_stops_its_dependents_and_a_rerun_finishes() {
+    let emu = Emulator::start();
+    // Everything but a certificate the cluster's HTTPS listener can use.
+    let spec = serde_json::json!({
+        "ssm": {"/cruddur/qa/codestar-connection-arn": "arn:aws:codestar-connections:us-east-1:123456789012:connection/qa",
+                "/cruddur/qa/certificate-arn": "arn:aws:acm:us-east-1:123456789012:certificate/missing"},
+        "secrets": {"cruddur/qa/db": serde_json::json!({"password": CANARY}).to_string()},
+        "certificates": [{"domain": "*.qa.cruddur.example.com", "region": "us-east-1"}],
+        "zones": ["qa.cruddur.example.com"],
+    });
+    emu.python("seed.py", &spec.to_string()).ok();
+    let dir = shipped_copy();
+    let run = emu.stackc(dir.path(), &["deploy", "qa", "--yes"]);
+    run.code(1)
+        .stderr_has("layer `cluster` (cruddur-qa-cluster): HTTPSListener (AWS::ElasticLoadBalancingV2::Listener) failed:")
+        .stderr_has("Supplied certificate was not found")
+        .stderr_has("stack `cruddur-qa-cluster` is now ROLLBACK_COMPLETE")
+        .stderr_has("--recreate")
+        .stderr_has("layer `service` was skipped: `cluster` did not deploy")
+        .stderr_has("run the same command again");
+    run.stdout_has("networking   cruddur-qa-networking: CREATE_COMPLETE").stdout_has("db           cruddur-qa-db: skipped");
+    assert!(emu.stacks().get("cruddur-qa-service").is_none(), "dependents were not started");
+    // Fix the value where it lives, run the same command: it finishes the job.
+    let fix = serde_json::json!({"ssm_certificate_arns": {"/cruddur/qa/certificate-arn": "*.qa.cruddur.example.com"}});
+    emu.python("seed.py", &fix.to_string()).ok();
+    let blocked = emu.stackc(dir.path(), &["deploy", "qa", "--yes"]);
+    blocked.code(1).stderr_has("stack `cruddur-qa-cluster` is in ROLLBACK_COMPLETE").stderr_has("--recreate");
+    let again = emu.stackc(dir.path(), &["deploy", "qa", "--yes", "--recreate"]);
+    again.ok().stdout_has("networking   cruddur-qa-networking: up to date").stdout_has("cluster      cruddur-qa-cluster: CREATE_COMPLETE").stdout_has("db           cruddur-qa-db: CREATE_COMPLETE");
+    again.stdout_has("recreate (delete the failed stack, then create)");
+    assert_no_canary(&[&run, &blocked, &again], dir.path());
+}
+
+#[test]
+fn missing_values_fail_before_any_change_set() {
+    let emu = Emulator::start();
+    let dir = shipped_copy();
+    let run = emu.stackc(dir.path(), &["deploy", "qa", "--yes"]);
+    run.code(2)
+        .stderr_has("<ssm:/cruddur/qa/certificate-arn> could not be resolved: SSM parameter `/cruddur/qa/certificate-arn` does not exist")
+        .stderr_has("<secret from secretsmanager:cruddur/qa/db#password> could not be resolved")
+        .stderr_has("needed by layer `db`, parameter `MasterUserPassword`")
+        .stderr_has("no issued ACM certificate for `*.qa.cruddur.example.com`")
+        .stderr_has("no Route 53 hosted zone named `qa.cruddur.example.com`");
+    assert_eq!(emu.stacks().as_object().unwrap().len(), 0);
+}
+
+#[test]
+fn an_unreachable_endpoint_is_one_sentence() {
+    let dir = shipped_copy();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}");
+    let run = stackc_env(dir.path(), &["status", "qa"], &[("AWS_ENDPOINT_URL", &url), ("AWS_ACCESS_KEY_ID", "x"), ("AWS_SECRET_ACCESS_KEY", "x")]);
+    run.code(1).stderr_has(&format!("cannot reach AWS at {url} (connection refused)"));
+    assert_eq!(run.stderr.lines().filter(|l| l.starts_with("error:")).count(), 1, "{}", run.stderr);
+}
+
+#[test]
+fn shim_corrections_each_hold() {
+    let emu = Emulator::start();
+    let run = emu.python("check_shim.py", "");
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.stdout.matches("ok ").count(), 9, "{}", run.stdout);
+}

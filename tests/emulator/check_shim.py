@@ -1,0 +1,124 @@
+"""Proves each correction of moto_shim.py on its own: python check_shim.py ENDPOINT. Exits non-zero on failure."""
+
+import sys
+
+import boto3
+
+kw = dict(endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+cf = boto3.client("cloudformation", **kw)
+
+EXPORTER = """
+Parameters:
+  Subnets:
+    Type: CommaDelimitedList
+Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+  Dist:
+    Type: AWS::CloudFront::Distribution
+    Properties:
+      DistributionConfig: {Enabled: true}
+Outputs:
+  TopicArn:
+    Value: !Ref Topic
+    Export:
+      Name: !Sub "${AWS::StackName}-TopicArn"
+  DistDomain:
+    Value: !GetAtt Dist.DomainName
+"""
+IMPORTER = """
+Resources:
+  Param:
+    Type: AWS::SSM::Parameter
+    Properties:
+      Name: /shim/imported
+      Type: String
+      Value: !ImportValue exporter-TopicArn
+"""
+VPC = """
+Resources:
+  VPC:
+    Type: AWS::EC2::VPC
+    Properties: {CidrBlock: 10.0.0.0/16}
+  RT:
+    Type: AWS::EC2::RouteTable
+    Properties: {VpcId: !Ref VPC}
+"""
+
+
+def run(stack, body, params=None, kind="CREATE", name="cs1"):
+    cf.create_change_set(StackName=stack, ChangeSetName=name, ChangeSetType=kind, TemplateBody=body,
+                         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in (params or {}).items()])
+    cf.execute_change_set(StackName=stack, ChangeSetName=name)
+    return cf.describe_stacks(StackName=stack)["Stacks"][0]
+
+
+failures = []
+
+
+def check(name, ok, detail=""):
+    print(("ok   " if ok else "FAIL ") + name + (f": {detail}" if detail and not ok else ""))
+    if not ok:
+        failures.append(name)
+
+
+# 3. placeholder-resources: a GetAtt on a type moto does not model answers with a placeholder.
+# 1. outputs-after-execute: outputs and exports exist after ExecuteChangeSet.
+s = run("exporter", EXPORTER, {"Subnets": "subnet-a,subnet-b"})
+outputs = {o["OutputKey"]: o["OutputValue"] for o in s.get("Outputs", [])}
+check("1 outputs-after-execute", "TopicArn" in outputs, str(outputs))
+exports = [e["Name"] for e in cf.list_exports()["Exports"]]
+check("1 exports-after-execute", "exporter-TopicArn" in exports, str(exports))
+check("3 placeholder-resources", outputs.get("DistDomain", "").endswith(".cloudfront.net"), str(outputs))
+# 6. list-parameters
+params = {p["ParameterKey"]: p["ParameterValue"] for p in s["Parameters"]}
+check("6 list-parameters", params.get("Subnets") == "subnet-a,subnet-b", str(params))
+# 2. imports-in-change-sets
+s = run("importer", IMPORTER)
+ssm = boto3.client("ssm", **kw)
+check("2 imports-in-change-sets", s["StackStatus"] == "CREATE_COMPLETE" and ssm.get_parameter(Name="/shim/imported")["Parameter"]["Value"] == outputs["TopicArn"])
+# 5. create-over-review: a CREATE change set never executed, then another one.
+cf.create_change_set(StackName="review", ChangeSetName="first", ChangeSetType="CREATE", TemplateBody=IMPORTER.replace("/shim/imported", "/shim/review"))
+s = run("review", IMPORTER.replace("/shim/imported", "/shim/review"), name="second")
+same_name = [x for x in cf.describe_stacks()["Stacks"] if x["StackName"] == "review"]
+check("5 create-over-review", len(same_name) == 1 and s["StackStatus"] == "CREATE_COMPLETE", str(len(same_name)))
+# 4. delete-in-order
+run("vpc", VPC)
+cf.delete_stack(StackName="vpc")
+live = [x["StackName"] for x in cf.describe_stacks()["Stacks"]]
+deleted = [x for x in cf.list_stacks()["StackSummaries"] if x["StackName"] == "vpc"]
+check("4 delete-in-order", "vpc" not in live and deleted and deleted[0]["StackStatus"] == "DELETE_COMPLETE", str(deleted))
+TG = """
+Resources:
+  VPC:
+    Type: AWS::EC2::VPC
+    Properties: {CidrBlock: 10.1.0.0/16}
+  TG:
+    Type: AWS::ElasticLoadBalancingV2::TargetGroup
+    Properties: {Name: shim-tg, Port: 80, Protocol: HTTP, TargetType: ip, VpcId: !Ref VPC}
+"""
+run("tg", TG)
+cf.delete_stack(StackName="tg")
+again = run("tg", TG, name="cs2")
+check("4 delete-target-groups", again["StackStatus"] == "CREATE_COMPLETE", again["StackStatus"])
+# 7. rollback: a failing resource rolls the first create back to ROLLBACK_COMPLETE with a resource event.
+FAILING = """
+Resources:
+  Good:
+    Type: AWS::SNS::Topic
+  Bad:
+    Type: AWS::ElasticLoadBalancingV2::Listener
+    Properties:
+      LoadBalancerArn: arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/none/0
+      Port: 443
+      Protocol: HTTPS
+      Certificates: [{CertificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/none"}]
+      DefaultActions: [{Type: fixed-response, FixedResponseConfig: {StatusCode: "200"}}]
+"""
+cf.create_change_set(StackName="failing", ChangeSetName="cs1", ChangeSetType="CREATE", TemplateBody=FAILING)
+cf.execute_change_set(StackName="failing", ChangeSetName="cs1")
+s = cf.describe_stacks(StackName="failing")["Stacks"][0]
+events = cf.describe_stack_events(StackName="failing")["StackEvents"]
+failed = [e for e in events if e["ResourceStatus"].endswith("_FAILED")]
+check("7 rollback", s["StackStatus"] == "ROLLBACK_COMPLETE" and failed and failed[0]["LogicalResourceId"] == "Bad", f"{s['StackStatus']} {failed}")
+sys.exit(1 if failures else 0)

@@ -1,0 +1,104 @@
+//! A fresh local AWS emulator per test: moto's server through tests/emulator/moto_shim.py on a free
+//! loopback port, from the venv made by scripts/setup-venv. Dropped, it stops.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{repo, venv, Run};
+
+pub struct Emulator {
+    pub port: u16,
+    child: Child,
+}
+
+impl Emulator {
+    pub fn start() -> Emulator {
+        let python = venv().join("bin/python");
+        assert!(python.is_file(), "no venv at {}: run scripts/setup-venv", venv().display());
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(&python)
+            .arg(repo().join("tests/emulator/moto_shim.py"))
+            .arg(port.to_string())
+            .env("MOTO_ACM_VALIDATION_WAIT", "0")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the emulator");
+        let emu = Emulator { port, child };
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(60) {
+            if emu.get("/moto-api/").is_some() {
+                return emu;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("the emulator did not answer on port {port} within 60 s");
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn get(&self, path: &str) -> Option<String> {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        out.starts_with("HTTP/1.").then_some(out)
+    }
+
+    /// Run a helper script from tests/emulator with the venv's Python.
+    pub fn python(&self, script: &str, stdin: &str) -> Run {
+        let mut child = Command::new(venv().join("bin/python"))
+            .arg(repo().join("tests/emulator").join(script))
+            .arg(self.url())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Every stack as JSON (status, parameters, outputs, tags).
+    pub fn stacks(&self) -> serde_json::Value {
+        let run = self.python("describe.py", "");
+        run.ok();
+        serde_json::from_str(&run.stdout).unwrap()
+    }
+
+    /// stackc against this emulator, with dummy credentials and stdin not a terminal.
+    pub fn stackc(&self, dir: &Path, args: &[&str]) -> Run {
+        let url = self.url();
+        super::stackc_env(
+            dir,
+            args,
+            &[
+                ("AWS_ENDPOINT_URL", url.as_str()),
+                ("AWS_ACCESS_KEY_ID", "testing"),
+                ("AWS_SECRET_ACCESS_KEY", "testing"),
+                ("AWS_REGION", "us-east-1"),
+                ("AWS_CONFIG_FILE", "/dev/null"),
+                ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+                ("AWS_EC2_METADATA_DISABLED", "true"),
+            ],
+        )
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
