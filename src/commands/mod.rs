@@ -17,7 +17,14 @@ use crate::project::Project;
 use crate::provider::Offline;
 use crate::validate;
 
+/// When this process started its work; progress lines count from here.
+pub fn started() -> std::time::Instant {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    *START.get_or_init(std::time::Instant::now)
+}
+
 pub fn run(cli: Cli) -> Result<()> {
+    started();
     let project = Project::discover(cli.project.as_deref())?;
     match &cli.command {
         Command::Plan { args, keep, output, detailed_exitcode } => {

@@ -25,14 +25,14 @@ pub struct Progress<'a> {
 
 impl<'a> Progress<'a> {
     pub fn new(session: &'a Session) -> Progress<'a> {
-        Progress { session, start: Instant::now(), lock: Mutex::new(()) }
+        Progress { session, start: super::started(), lock: Mutex::new(()) }
     }
 
     fn line(&self, text: &str) {
         let _g = self.lock.lock().unwrap();
         let t = self.start.elapsed().as_secs_f64();
         let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "{t:>7.1}s {}", self.session.redact(text));
+        let _ = writeln!(err, "{t:>7.2}s {}", self.session.redact(text));
     }
 }
 
