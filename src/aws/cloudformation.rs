@@ -21,6 +21,11 @@ impl AwsCloudFormation {
         AwsCloudFormation { client: Client::new(&config), sts: aws_sdk_sts::Client::new(&config), endpoint: aws.endpoint() }
     }
 
+    /// Over given clients (tests use mocked ones).
+    pub fn from_clients(client: Client, sts: aws_sdk_sts::Client, endpoint: &str) -> AwsCloudFormation {
+        AwsCloudFormation { client, sts, endpoint: endpoint.to_string() }
+    }
+
     pub fn for_region(aws: &Aws, region: &str) -> AwsCloudFormation {
         let config: Arc<_> = aws.config(Some(region));
         AwsCloudFormation { client: Client::new(&config), sts: aws_sdk_sts::Client::new(&config), endpoint: aws.endpoint() }
@@ -207,4 +212,144 @@ impl CloudFormation for AwsCloudFormation {
 /// Outputs of a stack by name (for `stack-output` references), or None if it does not exist.
 pub fn stack_outputs(cfn: &AwsCloudFormation, stack: &str) -> Result<Option<BTreeMap<String, String>>, PortError> {
     Ok(cfn.describe_stack(stack)?.map(|s| s.outputs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_cloudformation::error::ErrorMetadata;
+    use aws_sdk_cloudformation::operation::create_change_set::{CreateChangeSetError, CreateChangeSetOutput};
+    use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
+    use aws_sdk_cloudformation::operation::describe_stacks::{DescribeStacksError, DescribeStacksOutput};
+    use aws_sdk_cloudformation::types::{Change, ChangeAction, Output, Replacement, Stack, StackStatus};
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    fn sts() -> aws_sdk_sts::Client {
+        let conf = aws_sdk_sts::Config::builder()
+            .behavior_version_latest()
+            .region(aws_sdk_sts::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_sts::config::Credentials::new("a", "b", None, None, "test"))
+            .build();
+        aws_sdk_sts::Client::from_conf(conf)
+    }
+
+    fn adapter(client: Client) -> AwsCloudFormation {
+        AwsCloudFormation::from_clients(client, sts(), "http://mock")
+    }
+
+    fn api_error(code: &str, message: &str) -> ErrorMetadata {
+        ErrorMetadata::builder().code(code).message(message).build()
+    }
+
+    #[test]
+    fn a_missing_stack_is_none_and_a_stack_is_mapped() {
+        let missing = mock!(Client::describe_stacks)
+            .match_requests(|r| r.stack_name() == Some("gone"))
+            .then_error(|| DescribeStacksError::generic(api_error("ValidationError", "Stack with id gone does not exist")));
+        let found = mock!(Client::describe_stacks).match_requests(|r| r.stack_name() == Some("app")).then_output(|| {
+            DescribeStacksOutput::builder()
+                .stacks(
+                    Stack::builder()
+                        .stack_name("app")
+                        .stack_id("arn:stack/app")
+                        .stack_status(StackStatus::UpdateRollbackComplete)
+                        .outputs(Output::builder().output_key("VpcId").output_value("vpc-1").build())
+                        .parameters(aws_sdk_cloudformation::types::Parameter::builder().parameter_key("Pw").parameter_value("****").build())
+                        .enable_termination_protection(true)
+                        .build(),
+                )
+                .build()
+        });
+        let cfn = adapter(mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&missing, &found]));
+        assert_eq!(cfn.describe_stack("gone").unwrap(), None);
+        let s = cfn.describe_stack("app").unwrap().unwrap();
+        assert_eq!(s.status, "UPDATE_ROLLBACK_COMPLETE");
+        assert_eq!(s.outputs["VpcId"], "vpc-1");
+        assert_eq!(s.parameters["Pw"], "****");
+        assert!(s.termination_protection);
+    }
+
+    #[test]
+    fn service_errors_become_decisions() {
+        let cases: Vec<(&str, &str, fn(&PortError) -> bool)> = vec![
+            ("ValidationError", "No updates are to be performed.", |e| *e == PortError::NoChanges),
+            ("Throttling", "Rate exceeded", |e| matches!(e, PortError::Throttled { operation } if operation == "CreateChangeSet")),
+            ("ExpiredToken", "The security token included in the request is expired", |e| matches!(e, PortError::Credentials { .. })),
+            ("ValidationError", "Stack:arn is in UPDATE_IN_PROGRESS state and can not be updated.", |e| matches!(e, PortError::InProgress { .. })),
+            ("ValidationError", "Template format error: unresolved resource", |e| {
+                matches!(e, PortError::Api { operation, code, message } if operation == "CreateChangeSet" && code == "ValidationError" && message.contains("Template format"))
+            }),
+        ];
+        for (code, message, check) in cases {
+            let (code, message) = (code.to_string(), message.to_string());
+            let rule = mock!(Client::create_change_set).then_error(move || CreateChangeSetError::generic(api_error(&code, &message)));
+            let cfn = adapter(mock_client!(aws_sdk_cloudformation, [&rule]));
+            let req = ChangeSetRequest {
+                stack_name: "app".into(),
+                change_set_name: "cs".into(),
+                kind: ChangeSetType::Update,
+                template_body: "{}".into(),
+                parameters: vec![("Pw".into(), ApiValue::Secret(crate::secret::Secret::new("canary-adapter")))],
+                tags: BTreeMap::new(),
+                capabilities: vec![],
+                role_arn: None,
+                description: "d".into(),
+            };
+            let err = cfn.create_change_set(&req).unwrap_err();
+            assert!(check(&err), "{err:?}");
+            assert!(!err.to_string().contains("canary-adapter"));
+        }
+    }
+
+    #[test]
+    fn the_secret_reaches_the_request_and_change_sets_are_paged() {
+        let create = mock!(Client::create_change_set)
+            .match_requests(|r| {
+                r.parameters().iter().any(|p| p.parameter_key() == Some("Pw") && p.parameter_value() == Some("canary-adapter"))
+                    && r.parameters().iter().any(|p| p.parameter_key() == Some("Keep") && p.use_previous_value() == Some(true))
+                    && r.capabilities().len() == 1
+            })
+            .then_output(|| CreateChangeSetOutput::builder().id("arn:cs/1").build());
+        let page = |token: Option<&'static str>, id: &'static str| {
+            DescribeChangeSetOutput::builder()
+                .status(aws_sdk_cloudformation::types::ChangeSetStatus::CreateComplete)
+                .changes(
+                    Change::builder()
+                        .resource_change(
+                            aws_sdk_cloudformation::types::ResourceChange::builder()
+                                .action(ChangeAction::Modify)
+                                .logical_resource_id(id)
+                                .resource_type("AWS::RDS::DBInstance")
+                                .replacement(Replacement::True)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .set_next_token(token.map(str::to_string))
+                .build()
+        };
+        let first = mock!(Client::describe_change_set).match_requests(|r| r.next_token().is_none()).then_output(move || page(Some("t2"), "A"));
+        let second = mock!(Client::describe_change_set).match_requests(|r| r.next_token() == Some("t2")).then_output(move || page(None, "B"));
+        let cfn = adapter(mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&create, &first, &second]));
+        let req = ChangeSetRequest {
+            stack_name: "app".into(),
+            change_set_name: "cs".into(),
+            kind: ChangeSetType::Update,
+            template_body: "{}".into(),
+            parameters: vec![
+                ("Pw".into(), ApiValue::Secret(crate::secret::Secret::new("canary-adapter"))),
+                ("Keep".into(), ApiValue::Previous),
+            ],
+            tags: BTreeMap::new(),
+            capabilities: vec!["CAPABILITY_IAM".into()],
+            role_arn: None,
+            description: "d".into(),
+        };
+        assert_eq!(cfn.create_change_set(&req).unwrap(), "arn:cs/1");
+        let info = cfn.describe_change_set("app", "arn:cs/1").unwrap();
+        let ids: Vec<&str> = info.changes.iter().map(|c| c.logical_id.as_str()).collect();
+        assert_eq!(ids, vec!["A", "B"]);
+        assert_eq!(info.changes[0].replacement.as_deref(), Some("True"));
+        assert_eq!(info.status, "CREATE_COMPLETE");
+    }
 }
