@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::environment::SecretStore;
 use crate::param_format::ParamFormat;
 
 /// stackc: layered CloudFormation deploys from TOML environments and minijinja templates.
@@ -37,8 +38,37 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
 
+    /// Take every password parameter (declared `NoEcho: true`) of the selected layers from this store,
+    /// named by the environment's `[secret_names]` convention (see README).
+    #[arg(long, global = true, value_enum, value_name = "STORE")]
+    pub password_from: Option<SecretStore>,
+
+    /// More detail on stderr (-v: value resolution and API call counts). Secrets are never shown.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Store a secret for a parameter: typed without echo on a terminal, or read from stdin when piped.
+    ///
+    /// Prints where it went, never the value.
+    Set {
+        env: String,
+        layer: String,
+        parameter: String,
+        /// Where to store it (default: the parameter's own secret source in the environment file).
+        #[arg(long, value_enum)]
+        to: Option<SecretStore>,
+        /// Generate a strong random password instead of reading one.
+        #[arg(long)]
+        generate: bool,
+    },
+    /// For every secret the environment needs: does its source exist and can it be read? Values are never shown.
+    Check { env: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -153,6 +183,11 @@ pub enum Command {
         yes: bool,
         #[arg(long, default_value_t = 4, value_name = "N")]
         concurrency: usize,
+    },
+    /// Store secrets and check that an environment's secrets exist.
+    Secret {
+        #[command(subcommand)]
+        command: SecretCommand,
     },
     /// List environments and layers.
     #[command(visible_alias = "ls")]

@@ -41,6 +41,84 @@ struct EnvFile {
     values: BTreeMap<String, Spanned<toml::Value>>,
     #[serde(default)]
     layers: BTreeMap<String, LayerSection>,
+    #[serde(default)]
+    secret_names: Option<SecretNamesFile>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SecretNamesFile {
+    keyring_service: Option<String>,
+    keyring_account: Option<String>,
+    ssm: Option<String>,
+    secretsmanager: Option<String>,
+    secretsmanager_key: Option<String>,
+    env: Option<String>,
+}
+
+/// How `--password-from` and `secret set --to` name a parameter's secret in each store.
+/// Patterns may use {project}, {env}, {layer}, {parameter} and {LAYER}, {PARAMETER} (upper case).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretNames {
+    pub keyring_service: String,
+    pub keyring_account: String,
+    pub ssm: String,
+    pub secretsmanager: String,
+    pub secretsmanager_key: String,
+    pub env: String,
+}
+
+impl Default for SecretNames {
+    fn default() -> SecretNames {
+        SecretNames {
+            keyring_service: "stackc/{project}/{env}".into(),
+            keyring_account: "{layer}/{parameter}".into(),
+            ssm: "/{project}/{env}/{layer}/{parameter}".into(),
+            secretsmanager: "{project}/{env}/{layer}".into(),
+            secretsmanager_key: "{parameter}".into(),
+            env: "STACKC_{LAYER}_{PARAMETER}".into(),
+        }
+    }
+}
+
+impl SecretNames {
+    pub fn fill(pattern: &str, project: &str, env: &str, layer: &str, parameter: &str) -> String {
+        let upper = |s: &str| s.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect::<String>();
+        pattern
+            .replace("{project}", project)
+            .replace("{env}", env)
+            .replace("{layer}", layer)
+            .replace("{parameter}", parameter)
+            .replace("{LAYER}", &upper(layer))
+            .replace("{PARAMETER}", &upper(parameter))
+    }
+
+    /// Where a parameter's secret lives in `kind`, by this convention.
+    pub fn source(&self, kind: SecretStore, project: &str, env: &str, layer: &str, parameter: &str) -> Source {
+        let f = |p: &str| SecretNames::fill(p, project, env, layer, parameter);
+        match kind {
+            SecretStore::Keyring => Source::Keyring { service: Some(f(&self.keyring_service)), account: Some(f(&self.keyring_account)) },
+            SecretStore::Ssm => Source::SsmSecure { name: f(&self.ssm) },
+            SecretStore::SecretsManager => Source::SecretsManager {
+                id: f(&self.secretsmanager),
+                key: Some(f(&self.secretsmanager_key)).filter(|k| !k.is_empty()),
+                version_stage: None,
+            },
+            SecretStore::Env => Source::Env { var: f(&self.env), default: None, secret: true },
+            SecretStore::Prompt => Source::Prompt { message: Some(format!("{env} {layer} {parameter}")) },
+        }
+    }
+}
+
+/// The stores a password can come from on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SecretStore {
+    Keyring,
+    Ssm,
+    #[value(name = "secretsmanager")]
+    SecretsManager,
+    Env,
+    Prompt,
 }
 
 #[derive(Debug, Deserialize)]
@@ -194,9 +272,24 @@ pub struct Environment {
     pub tags: BTreeMap<String, String>,
     pub values: BTreeMap<String, Setting<ValueTree>>,
     pub layers: BTreeMap<String, LayerSettings>,
+    pub secret_names: SecretNames,
 }
 
 impl Environment {
+    /// Point `parameters` of `layer` at `store` by the naming convention (`--password-from`).
+    /// This overrides whatever the environment files say for those parameters.
+    pub fn password_from(&mut self, project: &str, store: SecretStore, layer: &str, parameters: &[String]) {
+        let origin = Location { file: PathBuf::from("<--password-from>"), line: 0, col: 0, source_line: None, width: 0 };
+        for p in parameters {
+            let source = self.secret_names.source(store, project, &self.name, layer, p);
+            self.layers
+                .entry(layer.to_string())
+                .or_default()
+                .parameters
+                .insert(p.clone(), Setting { value: ParamValue::Ref(source), origin: origin.clone() });
+        }
+    }
+
     pub fn layer(&self, name: &str) -> LayerSettings {
         self.layers.get(name).cloned().unwrap_or_default()
     }
@@ -221,6 +314,7 @@ struct Builder {
     tags: BTreeMap<String, String>,
     values: BTreeMap<String, Setting<ValueTree>>,
     layers: BTreeMap<String, LayerSettings>,
+    secret_names: SecretNames,
     errors: Vec<Diagnostic>,
 }
 
@@ -249,6 +343,7 @@ pub fn load(project: &Project, name: &str, sets: &[String]) -> Result<Environmen
         tags: BTreeMap::new(),
         values: BTreeMap::new(),
         layers: BTreeMap::new(),
+        secret_names: SecretNames::default(),
         errors: Vec::new(),
     };
     let mut chain = Vec::new();
@@ -307,6 +402,7 @@ pub fn load(project: &Project, name: &str, sets: &[String]) -> Result<Environmen
         tags: b.tags,
         values: b.values,
         layers: b.layers,
+        secret_names: b.secret_names,
     })
 }
 
@@ -351,6 +447,21 @@ impl Builder {
         }
         if let Some(s) = file.stack_name {
             self.stack_name = Some(Setting { origin: loc(s.span()), value: s.into_inner() });
+        }
+        if let Some(n) = file.secret_names {
+            let d = &mut self.secret_names;
+            for (target, value) in [
+                (&mut d.keyring_service, n.keyring_service),
+                (&mut d.keyring_account, n.keyring_account),
+                (&mut d.ssm, n.ssm),
+                (&mut d.secretsmanager, n.secretsmanager),
+                (&mut d.secretsmanager_key, n.secretsmanager_key),
+                (&mut d.env, n.env),
+            ] {
+                if let Some(v) = value {
+                    *target = v;
+                }
+            }
         }
         if let Some(r) = file.role_arn {
             self.role_arn = Some(r.into_inner());
@@ -553,6 +664,17 @@ mod tests {
         let hi = ValueTree::parse(&toml::from_str::<toml::Value>("[v]\nfrom = \"env\"\nvar = \"X\"").unwrap()).unwrap();
         let ValueTree::Table(m) = lo.merge(hi) else { panic!() };
         assert_eq!(m["v"], ValueTree::Ref(Source::Env { var: "X".into(), default: None, secret: false }));
+    }
+
+    #[test]
+    fn naming_convention_fills_every_store() {
+        let n = SecretNames::default();
+        let src = |k| n.source(k, "cruddur", "prod", "db", "MasterUserPassword").describe();
+        assert_eq!(src(SecretStore::Keyring), "<secret from keyring:stackc/cruddur/prod/db/MasterUserPassword>");
+        assert_eq!(src(SecretStore::Ssm), "<secret from ssm-secure:/cruddur/prod/db/MasterUserPassword>");
+        assert_eq!(src(SecretStore::SecretsManager), "<secret from secretsmanager:cruddur/prod/db#MasterUserPassword>");
+        assert_eq!(src(SecretStore::Env), "<secret from env:STACKC_DB_MASTERUSERPASSWORD>");
+        assert_eq!(src(SecretStore::Prompt), "<secret from prompt:prod db MasterUserPassword>");
     }
 
     #[test]

@@ -349,8 +349,7 @@ impl Provider for AwsValues {
                 Source::StackOutput { stack, output, region } => self.stack_output(stack, output, region.as_deref()),
                 Source::Acm { domain, region } => self.acm(domain, region.as_deref()),
                 Source::Route53 { zone, private } => self.route53(zone, *private),
-                Source::Keyring { .. } => Err(FetchError::new("the OS keyring is not wired into this build yet")),
-                Source::Prompt { .. } => Err(FetchError::new("interactive prompts are not wired into this build yet")),
+                Source::Keyring { .. } | Source::Prompt { .. } => crate::provider::fetch_personal(s),
                 other => self.local.fetch_local(other).unwrap_or_else(|| Err(FetchError::new("unsupported source"))),
             };
             self.cache.insert(s.clone(), r);

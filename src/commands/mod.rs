@@ -1,5 +1,6 @@
 //! Commands: wire the pipeline stages to the file system and the terminal.
 
+mod secrets;
 mod session;
 mod stacks;
 
@@ -8,13 +9,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::build::{self, BuiltLayer};
-use crate::cli::{Cli, Command, GraphFormat};
+use crate::cli::{Cli, Command, GraphFormat, SecretCommand};
 use crate::diagnostic::{display_path, Diagnostic, Error, ExitKind, Result};
 use crate::environment::{self, Environment};
 use crate::graph::Graph;
 use crate::param_format::{self, ParamFormat};
 use crate::project::Project;
-use crate::provider::Offline;
+use crate::environment::SecretStore;
+use crate::provider::{Offline, Placeholders};
 use crate::validate;
 
 /// When this process started its work; progress lines count from here.
@@ -23,40 +25,70 @@ pub fn started() -> std::time::Instant {
     *START.get_or_init(std::time::Instant::now)
 }
 
+/// What every command needs to load an environment.
+pub struct EnvOpts {
+    pub sets: Vec<String>,
+    pub password_from: Option<SecretStore>,
+}
+
+/// Load an environment with `--set`, then `--password-from` on the NoEcho parameters of every layer.
+pub fn load_env(project: &Project, name: &str, opts: &EnvOpts) -> Result<Environment> {
+    let mut env = environment::load(project, name, &opts.sets)?;
+    if let Some(store) = opts.password_from {
+        let layers: Vec<String> = project.layers.keys().cloned().collect();
+        let built = build::build(project, &env, &layers, &mut Placeholders)?;
+        for (layer, b) in &built {
+            if let Ok(t) = &b.template {
+                let secret: Vec<String> = t.parameters().into_iter().filter(|p| p.no_echo).map(|p| p.name).collect();
+                env.password_from(&project.name, store, layer, &secret);
+            }
+        }
+    }
+    Ok(env)
+}
+
 pub fn run(cli: Cli) -> Result<()> {
     started();
+    let opts = EnvOpts { sets: cli.set.clone(), password_from: cli.password_from };
     let project = Project::discover(cli.project.as_deref())?;
     match &cli.command {
         Command::Plan { args, keep, output, detailed_exitcode } => {
-            let s = session::Session::open(project, &cli, &args.env)?;
+            let s = session::Session::open(project, &cli, &opts, &args.env)?;
             return stacks::plan(&s, args, *keep, *output, *detailed_exitcode);
         }
         Command::Deploy { args, yes, no_execute } => {
-            let s = session::Session::open(project, &cli, &args.env)?;
+            let s = session::Session::open(project, &cli, &opts, &args.env)?;
             return stacks::deploy(&s, args, *yes, *no_execute);
         }
         Command::Status { env, output } => {
-            let s = session::Session::open(project, &cli, env)?;
+            let s = session::Session::open(project, &cli, &opts, env)?;
             return stacks::status(&s, *output);
         }
         Command::Outputs { env, layer, output } => {
-            let s = session::Session::open(project, &cli, env)?;
+            let s = session::Session::open(project, &cli, &opts, env)?;
             return stacks::outputs(&s, layer.as_deref(), *output);
         }
         Command::Diff { env, layers } => {
-            let s = session::Session::open(project, &cli, env)?;
+            let s = session::Session::open(project, &cli, &opts, env)?;
             return stacks::diff_cmd(&s, layers);
         }
+        Command::Secret { command } => {
+            let env = match command {
+                SecretCommand::Set { env, .. } | SecretCommand::Check { env } => env,
+            };
+            let s = session::Session::open(project, &cli, &opts, env)?;
+            return secrets::run(&s, command);
+        }
         Command::Destroy { env, layers, yes, concurrency } => {
-            let s = session::Session::open(project, &cli, env)?;
+            let s = session::Session::open(project, &cli, &opts, env)?;
             return stacks::destroy(&s, layers, *yes, *concurrency);
         }
         _ => {}
     }
     match cli.command {
-        Command::Render { env, layers, out, stdout, format } => render(&project, &env, &layers, &cli.set, out, stdout, format),
-        Command::Validate { env } => validate_cmd(&project, env.as_deref(), &cli.set),
-        Command::Graph { env, format } => graph(&project, &env, &cli.set, format),
+        Command::Render { env, layers, out, stdout, format } => render(&project, &env, &layers, &opts, out, stdout, format),
+        Command::Validate { env } => validate_cmd(&project, env.as_deref(), &opts),
+        Command::Graph { env, format } => graph(&project, &env, &opts, format),
         Command::List => {
             print(&format!("{}{}", envs_text(&project), layers_text(&project)));
             Ok(())
@@ -69,7 +101,7 @@ pub fn run(cli: Cli) -> Result<()> {
             print(&layers_text(&project));
             Ok(())
         }
-        Command::Plan { .. } | Command::Deploy { .. } | Command::Status { .. } | Command::Outputs { .. } | Command::Diff { .. } | Command::Destroy { .. } => {
+        Command::Plan { .. } | Command::Deploy { .. } | Command::Secret { .. } | Command::Status { .. } | Command::Outputs { .. } | Command::Diff { .. } | Command::Destroy { .. } => {
             unreachable!("handled above")
         }
     }
@@ -109,12 +141,12 @@ fn render(
     project: &Project,
     env_name: &str,
     names: &[String],
-    sets: &[String],
+    opts: &EnvOpts,
     out: Option<PathBuf>,
     stdout: bool,
     format: Option<ParamFormat>,
 ) -> Result<()> {
-    let env = environment::load(project, env_name, sets)?;
+    let env = load_env(project, env_name, opts)?;
     let layers = select_layers(project, &env, names)?;
     let built = offline_build(project, &env, &layers)?;
     // A template that does not parse is still written (to look at), but the command fails.
@@ -190,7 +222,7 @@ fn write_file(path: &Path, text: &str) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
-fn validate_cmd(project: &Project, env: Option<&str>, sets: &[String]) -> Result<()> {
+fn validate_cmd(project: &Project, env: Option<&str>, opts: &EnvOpts) -> Result<()> {
     let envs: Vec<String> = match env {
         Some(e) => vec![e.to_string()],
         None => project.environment_names(),
@@ -198,7 +230,7 @@ fn validate_cmd(project: &Project, env: Option<&str>, sets: &[String]) -> Result
     let mut findings = Vec::new();
     let mut summary = String::new();
     for name in &envs {
-        let env = match environment::load(project, name, sets) {
+        let env = match load_env(project, name, opts) {
             Ok(e) => e,
             Err(mut e) => {
                 findings.append(&mut e.diagnostics);
@@ -229,8 +261,8 @@ fn validate_cmd(project: &Project, env: Option<&str>, sets: &[String]) -> Result
     }
 }
 
-fn graph(project: &Project, env_name: &str, sets: &[String], format: GraphFormat) -> Result<()> {
-    let env = environment::load(project, env_name, sets)?;
+fn graph(project: &Project, env_name: &str, opts: &EnvOpts, format: GraphFormat) -> Result<()> {
+    let env = load_env(project, env_name, opts)?;
     let g = Graph::of(project, Some(&env));
     let text = match format {
         GraphFormat::Text => match g.waves() {

@@ -13,7 +13,7 @@ use crate::deploy::engine::{schedule, LayerError, Outcome, Prepared, PreparedPar
 use crate::deploy::port::{ApiValue, CloudFormation, StackInfo};
 use crate::deploy::stack_state::{classify, StackState};
 use crate::diagnostic::{Diagnostic, Error, Result};
-use crate::environment::{self, Environment};
+use crate::environment::Environment;
 use crate::graph::Graph;
 use crate::project::Project;
 use crate::secret::{Secret, REDACTED};
@@ -23,6 +23,7 @@ use crate::values::{self, Resolved};
 pub struct Session {
     pub project: Project,
     pub env: Environment,
+    pub aws: Arc<Aws>,
     pub cfn: AwsCloudFormation,
     pub values: Mutex<AwsValues>,
     pub deployed_view: Arc<Mutex<BTreeMap<String, StackInfo>>>,
@@ -32,8 +33,8 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn open(project: Project, cli: &Cli, env_name: &str) -> Result<Session> {
-        let env = environment::load(&project, env_name, &cli.set)?;
+    pub fn open(project: Project, cli: &Cli, opts: &super::EnvOpts, env_name: &str) -> Result<Session> {
+        let env = super::load_env(&project, env_name, opts)?;
         let region = cli.region.clone().unwrap_or_else(|| env.region.clone());
         let aws = Arc::new(Aws::new(Connection { profile: cli.profile.clone(), region, endpoint_url: cli.endpoint_url.clone() }));
         let cfn = AwsCloudFormation::new(&aws);
@@ -43,7 +44,7 @@ impl Session {
         if let Err(cycle) = graph.waves() {
             return Err(Error::msg(format!("the layers form a dependency cycle: {}", cycle.join(" -> "))));
         }
-        Ok(Session { project, env, cfn, values, deployed_view, graph, secrets: Mutex::new(Vec::new()) })
+        Ok(Session { project, env, aws, cfn, values, deployed_view, graph, secrets: Mutex::new(Vec::new()) })
     }
 
     /// Selected layers (all if none named), in dependency order.

@@ -1,0 +1,208 @@
+//! `stackc secret set` and `stackc secret check`.
+
+use std::io::{IsTerminal, Read};
+
+use super::print;
+use super::session::Session;
+use crate::build;
+use crate::cli::SecretCommand;
+use crate::diagnostic::{suggestion, Diagnostic, Error, ExitKind, Result};
+use crate::environment::{ParamValue, SecretStore};
+use crate::provider::{Placeholders, Provider};
+use crate::secret::Secret;
+use crate::source::Source;
+
+pub fn run(s: &Session, command: &SecretCommand) -> Result<()> {
+    match command {
+        SecretCommand::Set { layer, parameter, to, generate, .. } => set(s, layer, parameter, *to, *generate),
+        SecretCommand::Check { .. } => check(s),
+    }
+}
+
+/// The template's declaration of the parameter must exist and be NoEcho.
+fn check_parameter(s: &Session, layer: &str, parameter: &str) -> Result<Option<u64>> {
+    s.project.layer(layer)?;
+    let built = build::build(&s.project, &s.env, &[layer.to_string()], &mut Placeholders)?;
+    let Ok(t) = &built[layer].template else {
+        return Err(Error::msg(format!("layer `{layer}`: the rendered template does not parse; run `stackc validate {}`", s.env.name)));
+    };
+    let params = t.parameters();
+    let Some(p) = params.iter().find(|p| p.name == parameter) else {
+        return Err(Error::config(
+            Diagnostic::new(format!("layer `{layer}` has no parameter `{parameter}`"))
+                .note(format!("its parameters: {}", params.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")))
+                .hint_opt(suggestion(parameter, params.iter().map(|p| p.name.as_str()))),
+        ));
+    };
+    if !p.no_echo {
+        return Err(Error::config(
+            Diagnostic::new(format!("parameter `{parameter}` of layer `{layer}` is not declared `NoEcho: true`; a secret passed to it would show in the console"))
+                .hint("declare `NoEcho: true` on it in the layer's template first"),
+        ));
+    }
+    let min = t.section("Parameters").and_then(|m| m.get(parameter)).and_then(|p| p.get("MinLength")).and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()));
+    Ok(min)
+}
+
+fn set(s: &Session, layer: &str, parameter: &str, to: Option<SecretStore>, generate: bool) -> Result<()> {
+    let min_len = check_parameter(s, layer, parameter)?;
+    let configured = s.env.layer(layer).parameters.get(parameter).and_then(|p| match &p.value {
+        ParamValue::Ref(src) => Some(src.with_defaults(&s.project.name, &s.env.name, layer, parameter)),
+        ParamValue::Literal(_) => None,
+    });
+    let dest = match to {
+        Some(store) => s.env.secret_names.source(store, &s.project.name, &s.env.name, layer, parameter),
+        None => match &configured {
+            Some(src @ (Source::Keyring { .. } | Source::SsmSecure { .. } | Source::SecretsManager { .. })) => src.clone(),
+            _ => {
+                return Err(Error::config(
+                    Diagnostic::new(format!(
+                        "environment `{}` does not take `{layer}.{parameter}` from the keyring, SSM or Secrets Manager; say where to store it",
+                        s.env.name
+                    ))
+                    .hint("add --to keyring, --to ssm or --to secretsmanager"),
+                ))
+            }
+        },
+    };
+    if matches!(dest, Source::Env { .. } | Source::Prompt { .. }) {
+        return Err(Error::msg("`--to env` and `--to prompt` cannot store anything; use keyring, ssm or secretsmanager"));
+    }
+    let value = if generate { generate_password(32)? } else { read_value(&format!("{} {layer} {parameter}", s.env.name))? };
+    if value.is_empty() {
+        return Err(Error::msg("the value is empty; nothing was stored"));
+    }
+    if let Some(min) = min_len {
+        if (value.expose().chars().count() as u64) < min {
+            return Err(Error::config(Diagnostic::new(format!(
+                "the value is shorter than the parameter's MinLength ({min}); nothing was stored"
+            ))));
+        }
+    }
+    let where_ = match &dest {
+        Source::Keyring { service, account } => {
+            let (service, account) = (service.clone().unwrap_or_default(), account.clone().unwrap_or_default());
+            let store = crate::keyring_store::set(&service, &account, &value).map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
+            format!("{} (OS keyring: {})", dest.describe(), store.name())
+        }
+        Source::SsmSecure { name } => {
+            crate::aws::secrets::put_ssm_secure(&s.aws, name, &value).map_err(|e| Error::failed(Diagnostic::new(e)))?;
+            dest.describe()
+        }
+        Source::SecretsManager { id, key, .. } => {
+            crate::aws::secrets::put_secretsmanager(&s.aws, id, key.as_deref(), &value).map_err(|e| Error::failed(Diagnostic::new(e)))?;
+            dest.describe()
+        }
+        _ => unreachable!(),
+    };
+    print(&format!("stored {}{} {layer} {parameter} in {where_}\n", if generate { "a generated password for " } else { "" }, s.env.name));
+    if configured.as_ref() != Some(&dest) {
+        let store = match &dest {
+            Source::Keyring { .. } => "keyring",
+            Source::SsmSecure { .. } => "ssm",
+            _ => "secretsmanager",
+        };
+        eprintln!(
+            "note: environment `{}` takes this parameter from {}; deploy with `--password-from {store}` or point the parameter at {}",
+            s.env.name,
+            configured.map(|c| c.describe()).unwrap_or_else(|| "nowhere".into()),
+            dest.describe()
+        );
+    }
+    Ok(())
+}
+
+/// Typed twice without echo on a terminal, or read whole from stdin when piped.
+fn read_value(what: &str) -> Result<Secret> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(format!("value for {what}: ")).map_err(|e| Error::failed(Diagnostic::new(format!("cannot read from the terminal: {e}"))))?;
+        let again = rpassword::prompt_password("again: ").map_err(|e| Error::failed(Diagnostic::new(format!("cannot read from the terminal: {e}"))))?;
+        if first != again {
+            return Err(Error::msg("the two entries differ; nothing was stored"));
+        }
+        return Ok(Secret::new(first));
+    }
+    let mut buf = String::new();
+    std::io::stdin().read_to_string(&mut buf).map_err(|e| Error::failed(Diagnostic::new(format!("cannot read stdin: {e}"))))?;
+    let trimmed = buf.strip_suffix('\n').unwrap_or(&buf);
+    let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed);
+    Ok(Secret::new(trimmed))
+}
+
+/// Letters, digits and a few symbols RDS and shells accept.
+pub fn generate_password(len: usize) -> Result<Secret> {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789-_.~+=";
+    let mut random = vec![0u8; len * 2];
+    let mut f = std::fs::File::open("/dev/urandom").map_err(|e| Error::failed(Diagnostic::new(format!("no random source: {e}"))))?;
+    f.read_exact(&mut random).map_err(|e| Error::failed(Diagnostic::new(format!("no random source: {e}"))))?;
+    // Rejection sampling keeps the choice uniform.
+    let limit = 256 - (256 % ALPHABET.len());
+    let out: String = random.iter().filter(|b| (**b as usize) < limit).take(len).map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect();
+    if out.len() < len {
+        return generate_password(len);
+    }
+    Ok(Secret::new(out))
+}
+
+fn check(s: &Session) -> Result<()> {
+    let layers: Vec<String> = s.order(&[])?;
+    let mut needs: Vec<(String, String, Source)> = Vec::new();
+    for layer in &layers {
+        for (name, p) in &s.env.layer(layer).parameters {
+            if let ParamValue::Ref(src) = &p.value {
+                let src = src.with_defaults(&s.project.name, &s.env.name, layer, name);
+                if src.is_secret() {
+                    needs.push((layer.clone(), name.clone(), src));
+                }
+            }
+        }
+    }
+    if needs.is_empty() {
+        print(&format!("environment `{}` needs no secrets\n", s.env.name));
+        return Ok(());
+    }
+    let checkable: Vec<Source> = needs.iter().map(|n| n.2.clone()).filter(|src| !matches!(src, Source::Prompt { .. })).collect();
+    let answers = s.values.lock().unwrap().fetch(&checkable);
+    let mut text = String::new();
+    let mut missing = 0;
+    for (layer, name, src) in &needs {
+        let status = match checkable.iter().position(|c| c == src) {
+            None => "asked on the terminal when needed".to_string(),
+            Some(i) => match &answers[i] {
+                Ok(crate::provider::Fetched::Secret(v)) if !v.is_empty() => "ok".to_string(),
+                Ok(_) => {
+                    missing += 1;
+                    "empty".to_string()
+                }
+                Err(e) => {
+                    missing += 1;
+                    format!("MISSING: {}", e.message)
+                }
+            },
+        };
+        text.push_str(&format!("{layer:<12} {name:<24} {:<56} {status}\n", src.describe()));
+    }
+    print(&s.redact(&text));
+    if missing > 0 {
+        return Err(Error {
+            kind: ExitKind::Failed,
+            diagnostics: vec![Diagnostic::new(format!("{missing} secret{} of `{}` cannot be read", if missing == 1 { "" } else { "s" }, s.env.name))
+                .hint(format!("store each with `stackc secret set {} <layer> <parameter>`", s.env.name))],
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_passwords_are_long_and_varied() {
+        let a = generate_password(32).unwrap();
+        let b = generate_password(32).unwrap();
+        assert_eq!(a.expose().len(), 32);
+        assert_ne!(a.expose(), b.expose());
+        assert!(a.expose().chars().all(|c| c.is_ascii_alphanumeric() || "-_.~+=".contains(c)));
+    }
+}
