@@ -110,6 +110,10 @@ pub enum Command {
         /// Print the parameters in this form instead of writing files.
         #[arg(long, value_enum, conflicts_with_all = ["stdout", "out"])]
         format: Option<ParamFormat>,
+        /// Look up the values that are not secret (SSM String, outputs, ACM, Route 53) in AWS;
+        /// secrets stay descriptions.
+        #[arg(long)]
+        resolve: bool,
     },
     /// Check an environment offline (or every environment): templates, references, parameters, secrets.
     ///

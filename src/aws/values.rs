@@ -40,6 +40,11 @@ impl AwsValues {
         AwsValues { aws, local: Offline::new(root), deployed, allow_undeployed: true, cache: HashMap::new(), calls: CallCount::default() }
     }
 
+    /// Distinct references looked up so far in this run.
+    pub fn resolved_count(&self) -> usize {
+        self.cache.len()
+    }
+
     fn ssm(&mut self, names: &[(String, bool)]) -> HashMap<(String, bool), Result<Fetched, FetchError>> {
         let client = aws_sdk_ssm::Client::new(&self.aws.config(None));
         let endpoint = self.aws.endpoint();

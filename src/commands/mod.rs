@@ -52,6 +52,11 @@ pub fn run(cli: Cli) -> Result<()> {
     let opts = EnvOpts { sets: cli.set.clone(), password_from: cli.password_from };
     let project = Project::discover(cli.project.as_deref())?;
     match &cli.command {
+        Command::Render { env, layers, out, stdout, format, resolve: true } => {
+            let s = session::Session::open(project.clone(), &cli, &opts, env)?;
+            s.probe()?;
+            return render(&project, env, layers, &opts, out.clone(), *stdout, *format, Some(&s));
+        }
         Command::Plan { args, keep, output, detailed_exitcode } => {
             let s = session::Session::open(project, &cli, &opts, &args.env)?;
             return stacks::plan(&s, args, *keep, *output, *detailed_exitcode);
@@ -86,7 +91,7 @@ pub fn run(cli: Cli) -> Result<()> {
         _ => {}
     }
     match cli.command {
-        Command::Render { env, layers, out, stdout, format } => render(&project, &env, &layers, &opts, out, stdout, format),
+        Command::Render { env, layers, out, stdout, format, .. } => render(&project, &env, &layers, &opts, out, stdout, format, None),
         Command::Validate { env } => validate_cmd(&project, env.as_deref(), &opts),
         Command::Graph { env, format } => graph(&project, &env, &opts, format),
         Command::List => {
@@ -137,6 +142,7 @@ fn offline_build(project: &Project, env: &Environment, layers: &[String]) -> Res
     build::build(project, env, layers, &mut provider)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn render(
     project: &Project,
     env_name: &str,
@@ -145,10 +151,14 @@ fn render(
     out: Option<PathBuf>,
     stdout: bool,
     format: Option<ParamFormat>,
+    session: Option<&session::Session>,
 ) -> Result<()> {
     let env = load_env(project, env_name, opts)?;
     let layers = select_layers(project, &env, names)?;
-    let built = offline_build(project, &env, &layers)?;
+    let built = match session {
+        None => offline_build(project, &env, &layers)?,
+        Some(s) => s.build_public(&layers)?,
+    };
     // A template that does not parse is still written (to look at), but the command fails.
     let parse_errors: Vec<Diagnostic> = layers
         .iter()

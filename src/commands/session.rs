@@ -30,6 +30,7 @@ pub struct Session {
     pub graph: Graph,
     /// Secret values seen in this run; every line printed passes through `redact`.
     pub secrets: Mutex<Vec<Secret>>,
+    pub verbose: u8,
 }
 
 impl Session {
@@ -44,7 +45,7 @@ impl Session {
         if let Err(cycle) = graph.waves() {
             return Err(Error::msg(format!("the layers form a dependency cycle: {}", cycle.join(" -> "))));
         }
-        Ok(Session { project, env, aws, cfn, values, deployed_view, graph, secrets: Mutex::new(Vec::new()) })
+        Ok(Session { project, env, aws, cfn, values, deployed_view, graph, secrets: Mutex::new(Vec::new()), verbose: cli.verbose })
     }
 
     /// Selected layers (all if none named), in dependency order.
@@ -118,6 +119,8 @@ impl Session {
         let mut provider = self.values.lock().unwrap();
         provider.allow_undeployed = true;
         let resolved = values::resolve(&self.project, &self.env, layers, &mut *provider)?;
+        drop(provider);
+        self.report_calls();
         let mut secrets = self.secrets.lock().unwrap();
         for lv in resolved.values() {
             for p in lv.parameters.values() {
@@ -129,6 +132,40 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// Build `layers` with every value that is not secret looked up in AWS (`render --resolve`).
+    /// Secret references are never fetched: they stay descriptions.
+    pub fn build_public(&self, layers: &[String]) -> Result<BTreeMap<String, build::BuiltLayer>> {
+        let closure = self.graph.closure(layers);
+        let stacks = self.describe(&closure, 4)?;
+        *self.deployed_view.lock().unwrap() = Session::usable(&stacks);
+        let mut provider = self.values.lock().unwrap();
+        provider.allow_undeployed = true;
+        let mut public = PublicOnly(&mut *provider);
+        let built = build::build(&self.project, &self.env, layers, &mut public)?;
+        drop(provider);
+        self.report_calls();
+        Ok(built)
+    }
+
+    /// With -v: how many look-ups the resolution phase made.
+    pub fn report_calls(&self) {
+        if self.verbose == 0 {
+            return;
+        }
+        let p = self.values.lock().unwrap();
+        let c = &p.calls;
+        eprintln!(
+            "resolved {} distinct references: {} SSM GetParameters call{}, {} Secrets Manager BatchGetSecretValue call{}, {} GetSecretValue call{}",
+            p.resolved_count(),
+            c.ssm_get_parameters,
+            plural(c.ssm_get_parameters),
+            c.secrets_batch_get,
+            plural(c.secrets_batch_get),
+            c.secrets_get,
+            plural(c.secrets_get)
+        );
     }
 
     /// Resolve and render one layer with the outputs of `deployed`, ready for CreateChangeSet.
@@ -213,6 +250,24 @@ impl Session {
             }
         }
         out
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Passes only references that are not secret to the provider; secrets stay placeholders.
+struct PublicOnly<'a>(&'a mut AwsValues);
+
+impl crate::provider::Provider for PublicOnly<'_> {
+    fn fetch(&mut self, requests: &[Source]) -> Vec<std::result::Result<crate::provider::Fetched, crate::provider::FetchError>> {
+        let public: Vec<Source> = requests.iter().filter(|s| !s.is_secret()).cloned().collect();
+        let mut answers = self.0.fetch(&public).into_iter();
+        requests
+            .iter()
+            .map(|s| if s.is_secret() { Ok(crate::provider::Fetched::Placeholder) } else { answers.next().unwrap_or(Ok(crate::provider::Fetched::Placeholder)) })
+            .collect()
     }
 }
 
