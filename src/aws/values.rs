@@ -33,11 +33,32 @@ pub struct AwsValues {
     pub allow_undeployed: bool,
     cache: HashMap<Source, Result<Fetched, FetchError>>,
     pub calls: CallCount,
+    /// The version of each secret's source (SSM parameter version, Secrets Manager version id).
+    versions: HashMap<(String, String), String>,
 }
 
 impl AwsValues {
     pub fn new(aws: Arc<Aws>, root: PathBuf, deployed: Arc<Mutex<BTreeMap<String, StackInfo>>>) -> AwsValues {
-        AwsValues { aws, local: Offline::new(root), deployed, allow_undeployed: true, cache: HashMap::new(), calls: CallCount::default() }
+        AwsValues {
+            aws,
+            local: Offline::new(root),
+            deployed,
+            allow_undeployed: true,
+            cache: HashMap::new(),
+            calls: CallCount::default(),
+            versions: HashMap::new(),
+        }
+    }
+
+    /// The version of a secret source's current value, if the store keeps versions.
+    pub fn version_of(&self, source: &Source) -> Option<String> {
+        match source {
+            Source::SsmSecure { name } => self.versions.get(&("ssm".to_string(), name.clone())).cloned(),
+            Source::SecretsManager { id, version_stage, .. } => {
+                self.versions.get(&(format!("sm@{}", version_stage.as_deref().unwrap_or("AWSCURRENT")), id.clone())).cloned()
+            }
+            _ => None,
+        }
     }
 
     /// Distinct references looked up so far in this run.
@@ -59,6 +80,9 @@ impl AwsValues {
                         for p in resp.parameters() {
                             let name = p.name().unwrap_or_default().to_string();
                             let value = p.value().unwrap_or_default().to_string();
+                            if secure {
+                                self.versions.insert(("ssm".to_string(), name.clone()), p.version().to_string());
+                            }
                             let is_secure = p.r#type().map(|t| t.as_str() == "SecureString").unwrap_or(false);
                             let r = if secure {
                                 Ok(Fetched::Secret(Secret::new(value)))
@@ -104,6 +128,9 @@ impl AwsValues {
                         for id in chunk {
                             if *id == name || *id == arn {
                                 out.insert(id.clone(), value.clone());
+                                if let Some(version) = v.version_id() {
+                                    self.versions.insert(("sm@AWSCURRENT".to_string(), id.clone()), version.to_string());
+                                }
                             }
                         }
                     }
@@ -131,7 +158,12 @@ impl AwsValues {
         self.calls.secrets_get += 1;
         let client = aws_sdk_secretsmanager::Client::new(&self.aws.config(None));
         match runtime().block_on(client.get_secret_value().secret_id(id).version_stage(stage).send()) {
-            Ok(v) => v.secret_string().map(str::to_string).ok_or_else(|| FetchError::new("the secret has no string value")),
+            Ok(v) => {
+                if let Some(version) = v.version_id() {
+                    self.versions.insert((format!("sm@{stage}"), id.to_string()), version.to_string());
+                }
+                v.secret_string().map(str::to_string).ok_or_else(|| FetchError::new("the secret has no string value"))
+            }
             Err(e) => {
                 let pe = port_error("GetSecretValue", &self.aws.endpoint(), e);
                 if pe.to_string().contains("ResourceNotFoundException") {

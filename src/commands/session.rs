@@ -114,6 +114,23 @@ impl Session {
             .collect()
     }
 
+    /// The offline checks of `validate`, before anything is sent: every finding at once (exit 2).
+    pub fn preflight(&self) -> Result<()> {
+        let layers: Vec<String> = self.project.layers.keys().cloned().collect();
+        let mut offline = crate::provider::Offline::new(self.project.root.clone());
+        let built = build::build(&self.project, &self.env, &layers, &mut offline)?;
+        let mut findings = crate::validate::validate(&self.project, &self.env, &built);
+        if findings.is_empty() {
+            return Ok(());
+        }
+        let n = findings.len();
+        findings.push(
+            Diagnostic::new(format!("`{}` does not validate ({n} finding{}); nothing was sent to AWS", self.env.name, if n == 1 { "" } else { "s" }))
+                .hint(format!("`stackc validate {}` lists the same findings", self.env.name)),
+        );
+        Err(Error::configs(findings))
+    }
+
     /// The resolution phase for the whole selection, before any change set: every missing value at once.
     pub fn resolve_upfront(&self, layers: &[String]) -> Result<()> {
         let mut provider = self.values.lock().unwrap();
@@ -179,6 +196,17 @@ impl Session {
         let b = &built[layer];
         let template = b.template.as_ref().map_err(|e| LayerError(format!("the rendered template does not parse: {}", e.message)))?;
         let def = &self.project.layers[layer];
+        // The last guard: a secret goes only to a parameter CloudFormation will not show.
+        let declared = template.parameters();
+        for p in b.values.parameters.values().filter(|p| p.is_secret()) {
+            if !declared.iter().any(|d| d.name == p.name && d.no_echo) {
+                return Err(LayerError(format!(
+                    "parameter `{}` gets a secret ({}) but is not declared `NoEcho: true` in the template; refusing to send it",
+                    p.name,
+                    p.shown()
+                )));
+            }
+        }
         let mut waiting_for = BTreeSet::new();
         let mut parameters = Vec::new();
         for p in b.values.parameters.values() {
@@ -198,7 +226,31 @@ impl Session {
                     ApiValue::Plain(d.clone())
                 }
             };
-            parameters.push(PreparedParam { name: p.name.clone(), value, shown: p.shown(), secret: p.is_secret() });
+            let fingerprint = if p.is_secret() {
+                p.source.as_ref().and_then(|src| self.values.lock().unwrap().version_of(src)).map(|v| {
+                    use sha2::Digest;
+                    let h = sha2::Sha256::digest(format!("{}@{v}", p.source.as_ref().map(|s| s.describe()).unwrap_or_default()));
+                    h.iter().take(5).map(|b| format!("{b:02x}")).collect::<String>()
+                })
+            } else {
+                None
+            };
+            parameters.push(PreparedParam { name: p.name.clone(), value, shown: p.shown(), secret: p.is_secret(), fingerprint });
+        }
+        let mut tags = self.tags(layer);
+        let versions: Vec<String> = parameters.iter().filter_map(|p| p.fingerprint.as_ref().map(|f| format!("{}={f}", p.name))).collect();
+        let mut tag = String::new();
+        for v in versions {
+            // Tag values hold 256 characters; a secret left out is reported as "may have changed".
+            if tag.len() + v.len() < 255 {
+                if !tag.is_empty() {
+                    tag.push(';');
+                }
+                tag.push_str(&v);
+            }
+        }
+        if !tag.is_empty() {
+            tags.insert(crate::deploy::plan::SECRET_VERSIONS_TAG.to_string(), tag);
         }
         let policy = match &def.stack_policy {
             Some(path) => Some(std::fs::read_to_string(path).map_err(|e| LayerError(format!("cannot read {}: {e}", path.display())))?),
@@ -209,7 +261,7 @@ impl Session {
             stack_name: b.values.stack_name.clone(),
             template_body: b.text.clone(),
             parameters,
-            tags: self.tags(layer),
+            tags,
             capabilities: def.capabilities.clone(),
             role_arn: self.env.role_arn.clone(),
             termination_protection: self.env.protected,

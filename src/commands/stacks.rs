@@ -58,6 +58,7 @@ fn make_plan(
     order: &[String],
     concurrency: usize,
 ) -> Result<(Vec<(Prepared, LayerPlan)>, BTreeMap<String, StackInfo>)> {
+    s.preflight()?;
     s.resolve_upfront(order)?;
     let closure: BTreeSet<String> = s.graph.closure(order);
     let stacks = s.describe(&closure, concurrency)?;

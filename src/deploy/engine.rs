@@ -39,6 +39,8 @@ pub struct PreparedParam {
     pub value: ApiValue,
     pub shown: String,
     pub secret: bool,
+    /// For a secret: a fingerprint of its source's version, when the source has versions.
+    pub fingerprint: Option<String>,
 }
 
 impl Prepared {
@@ -199,12 +201,28 @@ impl Engine<'_> {
         let shown: Vec<(String, String, bool)> = p.parameters.iter().map(|x| (x.name.clone(), x.shown.clone(), x.secret)).collect();
         let old_params = existing.as_ref().filter(|_| action == Action::Update).map(|e| &e.parameters);
         let old_tags = existing.as_ref().filter(|_| action == Action::Update).map(|e| &e.tags);
+        let mut parameters = plan::parameter_changes(old_params, &shown, &p.defaults);
+        let mut unknown_secrets = false;
+        if action == Action::Update {
+            // A deployed secret reads back as ****; its source version fingerprint tells whether it changed.
+            parameters.retain(|c| !c.secret);
+            for x in p.parameters.iter().filter(|x| x.secret) {
+                match plan::secret_state(old_tags, &x.name, x.fingerprint.as_deref()) {
+                    plan::SecretState::Unchanged => {}
+                    state => {
+                        unknown_secrets |= state == plan::SecretState::Unknown;
+                        let what = if state == plan::SecretState::Changed { "changed" } else { "may have changed" };
+                        parameters.push(plan::ParamChange { name: x.name.clone(), old: Some("(secret)".into()), new: Some(what.into()), secret: true });
+                    }
+                }
+            }
+        }
         let mut lp = LayerPlan {
             layer: p.layer.clone(),
             stack_name: p.stack_name.clone(),
             action,
             changes: Vec::new(),
-            parameters: plan::parameter_changes(old_params, &shown, &p.defaults),
+            parameters,
             tags: plan::tag_changes(old_tags, &p.tags),
             waiting_for: p.waiting_for.clone(),
             change_set: None,
@@ -276,8 +294,8 @@ impl Engine<'_> {
         }
         lp.changes = info.changes.iter().map(Change::from).collect();
         let visible = lp.parameters.iter().any(|c| !c.secret) || !lp.tags.is_empty();
-        if kind == ChangeSetType::Update && lp.changes.is_empty() && !visible {
-            // Nothing to do: no resource, parameter or tag would change.
+        if kind == ChangeSetType::Update && lp.changes.is_empty() && !visible && !unknown_secrets && !lp.parameters.iter().any(|c| c.secret) {
+            // Nothing to do: no resource, parameter, tag or secret would change.
             let _ = self.cfn.delete_change_set(&p.stack_name, &id);
             lp.action = Action::NoChanges;
             lp.parameters.clear();
@@ -567,15 +585,16 @@ mod tests {
             stack_name: format!("app-qa-{layer}"),
             template_body: "Resources: {}".into(),
             parameters: vec![
-                PreparedParam { name: "Size".into(), value: ApiValue::Plain("s".into()), shown: "s".into(), secret: false },
+                PreparedParam { name: "Size".into(), value: ApiValue::Plain("s".into()), shown: "s".into(), secret: false, fingerprint: None },
                 PreparedParam {
                     name: "Password".into(),
                     value: ApiValue::Secret(Secret::new("canary-engine")),
                     shown: "<secret from keyring:x/y>".into(),
                     secret: true,
+                    fingerprint: Some("v1".into()),
                 },
             ],
-            tags: BTreeMap::from([("Env".to_string(), "qa".to_string())]),
+            tags: BTreeMap::from([("Env".to_string(), "qa".to_string()), (plan::SECRET_VERSIONS_TAG.to_string(), "Password=v1".to_string())]),
             capabilities: vec![],
             role_arn: None,
             termination_protection: false,
@@ -627,7 +646,7 @@ mod tests {
             let mut stacks = fake.stacks.lock().unwrap();
             let s = stacks.get_mut("app-qa-db").unwrap();
             s.parameters = BTreeMap::from([("Size".to_string(), "s".to_string()), ("Password".to_string(), "****".to_string())]);
-            s.tags = BTreeMap::from([("Env".to_string(), "qa".to_string())]);
+            s.tags = BTreeMap::from([("Env".to_string(), "qa".to_string()), (plan::SECRET_VERSIONS_TAG.to_string(), "Password=v1".to_string())]);
         }
         fake.script_change_set("app-qa-db", OnChangeSet::Changes(vec![]));
         let lp = engine(&fake).plan_layer(&prepared("db")).unwrap();
@@ -639,6 +658,17 @@ mod tests {
         p.parameters[0].value = ApiValue::Plain("m".into());
         p.parameters[0].shown = "m".into();
         assert_eq!(engine(&fake).plan_layer(&p).unwrap().action, Action::Update);
+        // A secret whose version changed, or cannot be told, is an update even with no visible change.
+        for fp in [Some("v2"), None] {
+            fake.script_change_set("app-qa-db", OnChangeSet::Changes(vec![]));
+            let mut p = prepared("db");
+            p.parameters[1].fingerprint = fp.map(str::to_string);
+            p.tags = BTreeMap::from([("Env".to_string(), "qa".to_string()), (plan::SECRET_VERSIONS_TAG.to_string(), "Password=v1".to_string())]);
+            let lp = engine(&fake).plan_layer(&p).unwrap();
+            assert_eq!(lp.action, Action::Update, "{fp:?}");
+            let pw = lp.parameters.iter().find(|c| c.name == "Password").unwrap();
+            assert_eq!(pw.new.as_deref(), Some(if fp.is_some() { "changed" } else { "may have changed" }));
+        }
     }
 
     #[test]

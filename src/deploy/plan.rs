@@ -75,6 +75,34 @@ impl LayerPlan {
     }
 }
 
+/// The tag that records, per secret parameter, a fingerprint of the *version* of its source (an SSM
+/// parameter version, a Secrets Manager version id), never of the value.
+pub const SECRET_VERSIONS_TAG: &str = "stackc:secret-versions";
+
+/// `Param=fp;Param=fp` from the tag.
+pub fn secret_versions(tags: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    tags.get(SECRET_VERSIONS_TAG)
+        .map(|v| v.split(';').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        .unwrap_or_default()
+}
+
+/// Whether a secret changed, as far as can be told without looking at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretState {
+    Unchanged,
+    Changed,
+    Unknown,
+}
+
+pub fn secret_state(old_tags: Option<&BTreeMap<String, String>>, name: &str, fingerprint: Option<&str>) -> SecretState {
+    let old = old_tags.map(secret_versions).unwrap_or_default();
+    match (old.get(name), fingerprint) {
+        (Some(a), Some(b)) if a == b => SecretState::Unchanged,
+        (Some(_), Some(_)) => SecretState::Changed,
+        _ => SecretState::Unknown,
+    }
+}
+
 /// Parameter differences between a deployed stack and what would be deployed. Secrets are never shown.
 /// `defaults` are the template's parameter defaults: a deployed value that is the default is no change.
 pub fn parameter_changes(
@@ -169,7 +197,8 @@ pub fn to_text(env: &str, plans: &[LayerPlan]) -> String {
             s.push_str("  parameters:\n");
             for c in &p.parameters {
                 match (&c.old, &c.new) {
-                    (_, Some(_)) if c.secret => s.push_str(&format!("    + {}: (secret, masked)\n", c.name)),
+                    (None, Some(_)) if c.secret => s.push_str(&format!("    + {}: (secret, masked)\n", c.name)),
+                    (Some(_), Some(n)) if c.secret => s.push_str(&format!("    ~ {}: (secret, masked) {n}\n", c.name)),
                     (None, Some(n)) => s.push_str(&format!("    + {}: {n}\n", c.name)),
                     (Some(o), Some(n)) => s.push_str(&format!("    ~ {}: {o} -> {n}\n", c.name)),
                     (Some(o), None) => s.push_str(&format!("    - {}: {o}\n", c.name)),

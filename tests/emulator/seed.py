@@ -24,11 +24,25 @@ for name, value in spec.get("ssm_secure", {}).items():
 sm = boto3.client("secretsmanager", region_name=region, **kw)
 for sid, value in spec.get("secrets", {}).items():
     sm.create_secret(Name=sid, SecretString=value)
+# A secret with history: the first value becomes AWSPREVIOUS when the second is put.
+for sid, values in spec.get("secret_versions", {}).items():
+    sm.create_secret(Name=sid, SecretString=values[0])
+    for v in values[1:]:
+        sm.put_secret_value(SecretId=sid, SecretString=v)
+for sid, value in spec.get("secret_updates", {}).items():
+    sm.put_secret_value(SecretId=sid, SecretString=value)
+# Stacks stackc does not manage, with outputs: {"name": {"region": ..., "outputs": {"Key": "Value"}}}
+for name, st in spec.get("stacks", {}).items():
+    body = {"Resources": {"T": {"Type": "AWS::SNS::Topic"}},
+            "Outputs": {k: {"Value": v} for k, v in st.get("outputs", {}).items()}}
+    cf = boto3.client("cloudformation", region_name=st.get("region", region), **kw)
+    cf.create_stack(StackName=name, TemplateBody=json.dumps(body))
 for cert in spec.get("certificates", []):
     acm = boto3.client("acm", region_name=cert.get("region", region), **kw)
     arn = acm.request_certificate(DomainName=cert["domain"], SubjectAlternativeNames=cert.get("sans", [cert["domain"]]))["CertificateArn"]
     acm.describe_certificate(CertificateArn=arn)  # with MOTO_ACM_VALIDATION_WAIT=0 this issues it
-    out["certificates"][cert["domain"]] = arn
+    out["certificates"][cert["domain"] + "@" + cert.get("region", region)] = arn
+    out["certificates"].setdefault(cert["domain"], arn)
 # SSM parameters that hold the ARN of a certificate created above (as a team keeps them).
 for name, domain in spec.get("ssm_certificate_arns", {}).items():
     arn = out["certificates"].get(domain)
@@ -40,4 +54,11 @@ r53 = boto3.client("route53", region_name=region, **kw)
 for zone in spec.get("zones", []):
     z = r53.create_hosted_zone(Name=zone, CallerReference=zone)["HostedZone"]
     out["zones"][zone] = z["Id"].split("/")[-1]
+out["private_zones"] = {}
+for zone in spec.get("private_zones", []):
+    ec2 = boto3.client("ec2", region_name=region, **kw)
+    vpc = ec2.create_vpc(CidrBlock="10.99.0.0/16")["Vpc"]["VpcId"]
+    z = r53.create_hosted_zone(Name=zone, CallerReference=zone + "-private", VPC={"VPCRegion": region, "VPCId": vpc},
+                               HostedZoneConfig={"PrivateZone": True, "Comment": "private"})["HostedZone"]
+    out["private_zones"][zone] = z["Id"].split("/")[-1]
 print(json.dumps(out))

@@ -72,18 +72,36 @@ impl Emulator {
 
     /// Every stack as JSON (status, parameters, outputs, tags).
     pub fn stacks(&self) -> serde_json::Value {
+        self.state()["stacks"].clone()
+    }
+
+    /// Every SSM parameter, decrypted, by name.
+    pub fn ssm(&self) -> serde_json::Value {
+        self.state()["ssm"].clone()
+    }
+
+    fn state(&self) -> serde_json::Value {
         let run = self.python("describe.py", "");
+        run.ok();
+        serde_json::from_str(&run.stdout).unwrap()
+    }
+
+    /// Seed values; returns what was created (certificate ARNs, zone ids).
+    pub fn seed(&self, spec: &serde_json::Value) -> serde_json::Value {
+        let run = self.python("seed.py", &spec.to_string());
         run.ok();
         serde_json::from_str(&run.stdout).unwrap()
     }
 
     /// stackc against this emulator, with dummy credentials and stdin not a terminal.
     pub fn stackc(&self, dir: &Path, args: &[&str]) -> Run {
+        self.stackc_with(dir, args, &[], None)
+    }
+
+    /// Like `stackc`, with more environment variables and, if given, text on stdin.
+    pub fn stackc_with(&self, dir: &Path, args: &[&str], extra: &[(String, String)], stdin: Option<&str>) -> Run {
         let url = self.url();
-        super::stackc_env(
-            dir,
-            args,
-            &[
+        let mut vars: Vec<(String, String)> = [
                 ("AWS_ENDPOINT_URL", url.as_str()),
                 ("AWS_ACCESS_KEY_ID", "testing"),
                 ("AWS_SECRET_ACCESS_KEY", "testing"),
@@ -91,8 +109,12 @@ impl Emulator {
                 ("AWS_CONFIG_FILE", "/dev/null"),
                 ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
                 ("AWS_EC2_METADATA_DISABLED", "true"),
-            ],
-        )
+            ]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        vars.extend(extra.iter().cloned());
+        super::stackc_io(dir, args, &vars, stdin)
     }
 }
 

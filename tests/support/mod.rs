@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod emulator;
+pub mod keyring;
 
 use std::path::{Path, PathBuf};
 
@@ -44,13 +45,24 @@ pub fn stackc(dir: &Path, args: &[&str]) -> Run {
 }
 
 pub fn stackc_env(dir: &Path, args: &[&str], vars: &[(&str, &str)]) -> Run {
+    let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    stackc_io(dir, args, &vars, None)
+}
+
+/// Run stackc with these variables and, if given, this text on stdin (else stdin is empty, not a terminal).
+pub fn stackc_io(dir: &Path, args: &[&str], vars: &[(String, String)], stdin: Option<&str>) -> Run {
+    use std::io::Write;
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_stackc"));
     cmd.current_dir(dir).args(args).env("NO_COLOR", "1");
     for (k, v) in vars {
         cmd.env(k, v);
     }
-    cmd.stdin(std::process::Stdio::null());
-    let out = cmd.output().expect("run stackc");
+    cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("run stackc");
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(input);
+    let out = child.wait_with_output().expect("run stackc");
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
