@@ -281,3 +281,31 @@ fn a_prompt_without_a_terminal_is_an_error_not_a_hang() {
     let run = emu.stackc_with(dir.path(), &["plan", "qa"], &[("STACKC_KEYRING".into(), "keyutils".into())], None);
     run.code(2).stderr_has("`Probe password` must be typed on a terminal, and there is none");
 }
+
+#[test]
+fn keyutils_is_the_fallback_without_a_secret_service() {
+    let dir = project(&[
+        ("stacks/app/template.yaml.j2", "Parameters:\n  Pw:\n    Type: String\n    NoEcho: true\nResources:\n  T:\n    Type: AWS::SNS::Topic\n"),
+        ("environments/qa.toml", "region = \"us-east-1\"\n[layers.app.parameters]\nPw = { from = \"keyring\" }\n"),
+    ]);
+    let bin = env!("CARGO_BIN_EXE_stackc");
+    let script = format!("printf %s canary-keyutils-0123 | {bin} secret set qa app Pw && {bin} secret check qa");
+    let out = std::process::Command::new("keyctl")
+        .args(["session", "-", "sh", "-c", &script])
+        .current_dir(dir.path())
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .env_remove("STACKC_KEYRING")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "x")
+        .env("AWS_SECRET_ACCESS_KEY", "x")
+        .output()
+        .expect("keyctl (Debian package keyutils) runs");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("(OS keyring: kernel keyutils)"), "{stdout}");
+    assert!(stdout.lines().any(|l| l.contains("keyring:stackc/demo/qa/app/Pw>") && l.ends_with(" ok")), "{stdout}");
+    assert!(!stdout.contains("canary-keyutils") && !stderr.contains("canary-keyutils"));
+    // The entry lived in that session's keyring only.
+    let outside = stackc_env(dir.path(), &["secret", "check", "qa"], &[("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus"), ("AWS_REGION", "us-east-1")]);
+    outside.code(1).stdout_has("MISSING");
+}
