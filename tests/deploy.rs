@@ -258,3 +258,33 @@ fn shim_corrections_each_hold() {
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert_eq!(run.stdout.matches("ok ").count(), 9, "{}", run.stdout);
 }
+
+#[test]
+fn missing_credentials_are_one_sentence() {
+    let emu = Emulator::start();
+    let dir = shipped_copy();
+    let url = emu.url();
+    let run = stackc_env(
+        dir.path(),
+        &["status", "qa"],
+        &[("AWS_ENDPOINT_URL", url.as_str()), ("AWS_CONFIG_FILE", "/dev/null"), ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"), ("AWS_EC2_METADATA_DISABLED", "true")],
+    );
+    run.code(1).stderr_has("AWS credentials are missing or expired (none found in the environment").stderr_has("--profile");
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+}
+
+#[test]
+fn no_execute_and_keep_leave_change_sets_for_review() {
+    let emu = Emulator::start();
+    seed_cruddur_qa(&emu);
+    let dir = shipped_copy();
+    let run = emu.stackc(dir.path(), &["deploy", "qa", "--no-execute"]);
+    run.ok().stdout_has("change set for cruddur-qa-networking: arn:").stdout_has("cruddur-qa-db: no change set yet (waits for networking, service)");
+    let stacks = emu.stacks();
+    assert_eq!(stacks["cruddur-qa-networking"]["status"], "REVIEW_IN_PROGRESS", "nothing was executed");
+    assert!(stacks.get("cruddur-qa-db").is_none());
+    emu.stackc(dir.path(), &["plan", "qa", "networking", "--keep"]).ok().stderr_has("kept change set");
+    // A later deploy takes over the stacks left in review.
+    emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).ok();
+    assert_eq!(emu.stacks()["cruddur-qa-networking"]["status"], "CREATE_COMPLETE");
+}

@@ -309,3 +309,37 @@ fn keyutils_is_the_fallback_without_a_secret_service() {
     let outside = stackc_env(dir.path(), &["secret", "check", "qa"], &[("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus"), ("AWS_REGION", "us-east-1")]);
     outside.code(1).stdout_has("MISSING");
 }
+
+#[test]
+fn secret_set_reads_a_terminal_without_echo() {
+    let emu = Emulator::start();
+    let dir = shipped_copy();
+    let typed = "typed-on-a-tty-4242";
+    let spec = serde_json::json!({
+        "argv": [env!("CARGO_BIN_EXE_stackc"), "secret", "set", "qa", "db", "MasterUserPassword", "--to", "ssm"],
+        "cwd": dir.path(),
+        "env": {"AWS_ENDPOINT_URL": emu.url(), "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_REGION": "us-east-1", "NO_COLOR": "1"},
+        "answers": [["value for qa db MasterUserPassword", typed], ["again", typed]],
+    });
+    let run = emu.python("pty_run.py", &spec.to_string());
+    run.ok();
+    let result: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let output = result["output"].as_str().unwrap();
+    assert_eq!(result["code"], 0, "{output}");
+    assert!(output.contains("value for qa db MasterUserPassword") && output.contains("again"), "{output}");
+    assert!(output.contains("stored qa db MasterUserPassword in <secret from ssm-secure:/cruddur/qa/db/MasterUserPassword>"), "{output}");
+    assert!(!output.contains(typed), "the typed value was echoed: {output}");
+    assert_eq!(emu.ssm()["/cruddur/qa/db/MasterUserPassword"], typed);
+    // Two different entries store nothing.
+    let spec = serde_json::json!({
+        "argv": [env!("CARGO_BIN_EXE_stackc"), "secret", "set", "qa", "db", "MasterUserPassword", "--to", "ssm"],
+        "cwd": dir.path(),
+        "env": {"AWS_ENDPOINT_URL": emu.url(), "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_REGION": "us-east-1"},
+        "answers": [["value for", "first-value-1234"], ["again", "other-value-1234"]],
+    });
+    let run = emu.python("pty_run.py", &spec.to_string());
+    let result: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(result["code"], 2, "{}", result["output"]);
+    assert!(result["output"].as_str().unwrap().contains("the two entries differ"));
+    assert_eq!(emu.ssm()["/cruddur/qa/db/MasterUserPassword"], typed);
+}

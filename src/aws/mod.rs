@@ -89,7 +89,11 @@ where
         }
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
             let lower = context.to_ascii_lowercase();
-            if lower.contains("credential") {
+            if lower.contains("no credentials found") {
+                PortError::Credentials {
+                    message: "none found in the environment, ~/.aws profiles, SSO, web identity or instance metadata".into(),
+                }
+            } else if lower.contains("credential") {
                 PortError::Credentials { message: short(&context) }
             } else {
                 let why = if lower.contains("connection refused") {
