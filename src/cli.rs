@@ -193,6 +193,11 @@ pub enum Command {
         #[command(subcommand)]
         command: SecretCommand,
     },
+    /// Print a shell completion script: `stackc completions bash > /etc/bash_completion.d/stackc`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// List environments and layers.
     #[command(visible_alias = "ls")]
     List,

@@ -309,3 +309,10 @@ fn render_never_writes_or_prints_a_secret() {
     assert!(!seen.contains(canary), "secret printed");
     assert!(seen.contains("<secret from env:APP_PASSWORD>"), "the description is shown instead");
 }
+
+#[test]
+fn completions_and_help_need_no_project() {
+    let nowhere = tempfile::tempdir().unwrap();
+    stackc(nowhere.path(), &["completions", "bash"]).ok().stdout_has("_stackc()").stdout_has("deploy");
+    stackc(nowhere.path(), &["deploy", "--help"]).ok().stdout_has("--password-from").stdout_has("protected environment");
+}

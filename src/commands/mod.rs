@@ -49,6 +49,11 @@ pub fn load_env(project: &Project, name: &str, opts: &EnvOpts) -> Result<Environ
 
 pub fn run(cli: Cli) -> Result<()> {
     started();
+    if let Command::Completions { shell } = &cli.command {
+        let mut cmd = <Cli as clap::CommandFactory>::command();
+        clap_complete::generate(*shell, &mut cmd, "stackc", &mut std::io::stdout());
+        return Ok(());
+    }
     let opts = EnvOpts { sets: cli.set.clone(), password_from: cli.password_from };
     let project = Project::discover(cli.project.as_deref())?;
     match &cli.command {
@@ -106,7 +111,7 @@ pub fn run(cli: Cli) -> Result<()> {
             print(&layers_text(&project));
             Ok(())
         }
-        Command::Plan { .. } | Command::Deploy { .. } | Command::Secret { .. } | Command::Status { .. } | Command::Outputs { .. } | Command::Diff { .. } | Command::Destroy { .. } => {
+        Command::Completions { .. } | Command::Plan { .. } | Command::Deploy { .. } | Command::Secret { .. } | Command::Status { .. } | Command::Outputs { .. } | Command::Diff { .. } | Command::Destroy { .. } => {
             unreachable!("handled above")
         }
     }
