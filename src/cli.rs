@@ -193,6 +193,38 @@ pub enum Command {
         #[command(subcommand)]
         command: SecretCommand,
     },
+    /// The differences between two environments: settings (classified for promotion), and whether the
+    /// rendered templates differ. Secret values are never shown; secret sources are compared as written.
+    Envdiff {
+        from: String,
+        to: String,
+        /// Also compare the resolved parameters (values that are not secret, looked up in AWS).
+        #[arg(long)]
+        resolve: bool,
+    },
+    /// Carry what was proven in one environment into another's file: shows the change, then writes it.
+    ///
+    /// Only promotable settings are carried: never a secret source, never a setting pinned to an
+    /// environment (`pinned = [...]` in an environment file), and not a value that names the source
+    /// environment unless --allow-env-names. The target file keeps its comments and formatting.
+    /// The everyday case: `stackc promote qa prod --only image_tag`.
+    Promote {
+        from: String,
+        to: String,
+        /// Only these settings (key paths like `image_tag` or `layers.service.parameters.DesiredCount`,
+        /// or a prefix like `layers.service`).
+        #[arg(long, value_name = "KEY")]
+        only: Vec<String>,
+        /// Show what would change and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write without asking.
+        #[arg(short, long)]
+        yes: bool,
+        /// Also carry values that name the source environment.
+        #[arg(long)]
+        allow_env_names: bool,
+    },
     /// Print a shell completion script: `stackc completions bash > /etc/bash_completion.d/stackc`.
     Completions {
         #[arg(value_enum)]

@@ -43,6 +43,10 @@ struct EnvFile {
     layers: BTreeMap<String, LayerSection>,
     #[serde(default)]
     secret_names: Option<SecretNamesFile>,
+    /// Keys that belong to this environment and are never promoted into it or from it
+    /// (`domain`, `layers.db.parameters.InstanceClass`, `layers.*.parameters.CertificateArn`).
+    #[serde(default)]
+    pinned: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -182,6 +186,16 @@ impl ValueTree {
         }
     }
 
+    /// The value as an environment file writes it.
+    pub fn to_toml(&self) -> toml::Value {
+        match self {
+            ValueTree::Scalar(v) => v.clone(),
+            ValueTree::List(l) => toml::Value::Array(l.iter().map(|v| v.to_toml()).collect()),
+            ValueTree::Table(t) => toml::Value::Table(t.iter().map(|(k, v)| (k.clone(), v.to_toml())).collect()),
+            ValueTree::Ref(s) => s.to_toml(),
+        }
+    }
+
     fn merge(self, higher: ValueTree) -> ValueTree {
         match (self, higher) {
             (ValueTree::Table(mut lo), ValueTree::Table(hi)) => {
@@ -273,6 +287,10 @@ pub struct Environment {
     pub values: BTreeMap<String, Setting<ValueTree>>,
     pub layers: BTreeMap<String, LayerSettings>,
     pub secret_names: SecretNames,
+    /// Key paths pinned to environments (from every file in the layering).
+    pub pinned: Vec<String>,
+    /// Each parameter's value as the files wrote it (`layers.<l>.parameters.<P>` -> TOML).
+    pub raw_parameters: BTreeMap<String, toml::Value>,
 }
 
 impl Environment {
@@ -315,6 +333,8 @@ struct Builder {
     values: BTreeMap<String, Setting<ValueTree>>,
     layers: BTreeMap<String, LayerSettings>,
     secret_names: SecretNames,
+    pinned: Vec<String>,
+    raw_parameters: BTreeMap<String, toml::Value>,
     errors: Vec<Diagnostic>,
 }
 
@@ -344,6 +364,8 @@ pub fn load(project: &Project, name: &str, sets: &[String]) -> Result<Environmen
         values: BTreeMap::new(),
         layers: BTreeMap::new(),
         secret_names: SecretNames::default(),
+        pinned: Vec::new(),
+        raw_parameters: BTreeMap::new(),
         errors: Vec::new(),
     };
     let mut chain = Vec::new();
@@ -403,6 +425,8 @@ pub fn load(project: &Project, name: &str, sets: &[String]) -> Result<Environmen
         values: b.values,
         layers: b.layers,
         secret_names: b.secret_names,
+        pinned: b.pinned,
+        raw_parameters: b.raw_parameters,
     })
 }
 
@@ -448,6 +472,11 @@ impl Builder {
         if let Some(s) = file.stack_name {
             self.stack_name = Some(Setting { origin: loc(s.span()), value: s.into_inner() });
         }
+        for p in file.pinned {
+            if !self.pinned.contains(&p) {
+                self.pinned.push(p);
+            }
+        }
         if let Some(n) = file.secret_names {
             let d = &mut self.secret_names;
             for (target, value) in [
@@ -475,6 +504,7 @@ impl Builder {
             let values = self.parse_values(&section.values, &loc);
             let mut params = BTreeMap::new();
             for (k, v) in &section.parameters {
+                self.raw_parameters.insert(format!("layers.{layer}.parameters.{k}"), v.get_ref().clone());
                 match ParamValue::parse(v.get_ref()) {
                     Ok(p) => {
                         params.insert(k.clone(), Setting { value: p, origin: loc(v.span()) });
@@ -550,6 +580,7 @@ impl Builder {
                 self.tags.insert(tag.to_string(), text());
             }
             ["layers", layer, "parameters", param] => {
+                self.raw_parameters.insert(format!("layers.{layer}.parameters.{param}"), value.clone());
                 let entry = self.layers.entry(layer.to_string()).or_default();
                 entry.parameters.insert(param.to_string(), Setting { value: ParamValue::Literal(text()), origin });
             }

@@ -16,6 +16,7 @@ pub mod graph;
 pub mod keyring_store;
 pub mod param_format;
 pub mod project;
+pub mod promote;
 pub mod provider;
 pub mod render;
 pub mod secret;

@@ -236,6 +236,62 @@ impl Source {
     }
 }
 
+impl Source {
+    /// The reference as an environment file writes it (an inline table with `from`).
+    pub fn to_toml(&self) -> toml::Value {
+        let mut t = toml::Table::new();
+        t.insert("from".into(), self.kind().into());
+        let mut put = |k: &str, v: Option<&String>| {
+            if let Some(v) = v {
+                t.insert(k.into(), toml::Value::String(v.clone()));
+            }
+        };
+        match self {
+            Source::Expr { expr } => put("expr", Some(expr)),
+            Source::Env { var, default, .. } => {
+                put("var", Some(var));
+                put("default", default.as_ref());
+            }
+            Source::File { path, .. } => put("path", Some(path)),
+            Source::Ssm { name } | Source::SsmSecure { name } => put("name", Some(name)),
+            Source::SecretsManager { id, key, version_stage } => {
+                put("id", Some(id));
+                put("key", key.as_ref());
+                put("version_stage", version_stage.as_ref());
+            }
+            Source::Keyring { service, account } => {
+                put("service", service.as_ref());
+                put("account", account.as_ref());
+            }
+            Source::Output { layer, output } => {
+                put("layer", Some(layer));
+                put("output", Some(output));
+            }
+            Source::StackOutput { stack, output, region } => {
+                put("stack", Some(stack));
+                put("output", Some(output));
+                put("region", region.as_ref());
+            }
+            Source::Acm { domain, region } => {
+                put("domain", Some(domain));
+                put("region", region.as_ref());
+            }
+            Source::Route53 { zone, .. } => put("zone", Some(zone)),
+            Source::Prompt { message } => put("message", message.as_ref()),
+        }
+        match self {
+            Source::Env { secret: true, .. } | Source::File { secret: true, .. } => {
+                t.insert("secret".into(), toml::Value::Boolean(true));
+            }
+            Source::Route53 { private: Some(p), .. } => {
+                t.insert("private".into(), toml::Value::Boolean(*p));
+            }
+            _ => {}
+        }
+        toml::Value::Table(t)
+    }
+}
+
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.describe())
@@ -348,6 +404,19 @@ mod tests {
         assert!(e.message.contains("needs `output`"));
         let e = parse(r#"{ from = "ssm", name = 3 }"#).unwrap_err();
         assert!(e.message.contains("must be a string"));
+    }
+
+    #[test]
+    fn references_round_trip_through_toml() {
+        for text in [
+            r#"{ from = "secretsmanager", id = "c/qa/db", key = "password", version_stage = "AWSPREVIOUS" }"#,
+            r#"{ from = "env", var = "PW", default = "d", secret = true }"#,
+            r#"{ from = "route53", zone = "example.com", private = true }"#,
+            r#"{ from = "stack-output", stack = "legacy", output = "Arn", region = "eu-west-1" }"#,
+        ] {
+            let s = parse(text).unwrap();
+            assert_eq!(Source::from_table(s.to_toml().as_table().unwrap()).unwrap(), s, "{text}");
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Commands: wire the pipeline stages to the file system and the terminal.
 
+mod promote_cmd;
 mod secrets;
 mod session;
 mod stacks;
@@ -62,6 +63,14 @@ pub fn run(cli: Cli) -> Result<()> {
             s.probe()?;
             return render(&project, env, layers, &opts, out.clone(), *stdout, *format, Some(&s));
         }
+        Command::Envdiff { from, to, resolve: true } => {
+            let a = session::Session::open(project.clone(), &cli, &opts, from)?;
+            let b = session::Session::open(project.clone(), &cli, &opts, to)?;
+            a.probe()?;
+            let layers: Vec<String> = project.layers.keys().cloned().collect();
+            let resolved = (a.build_public(&layers)?, b.build_public(&layers)?);
+            return promote_cmd::envdiff(&project, from, to, &opts, Some(resolved));
+        }
         Command::Plan { args, keep, output, detailed_exitcode } => {
             let s = session::Session::open(project, &cli, &opts, &args.env)?;
             return stacks::plan(&s, args, *keep, *output, *detailed_exitcode);
@@ -110,6 +119,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Layers => {
             print(&layers_text(&project));
             Ok(())
+        }
+        Command::Envdiff { from, to, .. } => promote_cmd::envdiff(&project, &from, &to, &opts, None),
+        Command::Promote { from, to, only, dry_run, yes, allow_env_names } => {
+            promote_cmd::promote(&project, &from, &to, &opts, &only, dry_run, yes, allow_env_names)
         }
         Command::Completions { .. } | Command::Plan { .. } | Command::Deploy { .. } | Command::Secret { .. } | Command::Status { .. } | Command::Outputs { .. } | Command::Diff { .. } | Command::Destroy { .. } => {
             unreachable!("handled above")

@@ -1,0 +1,83 @@
+//! envdiff and promote on the shipped project: classes, dry runs, formatting kept, idempotence, refusals.
+
+mod support;
+
+use support::*;
+
+#[test]
+fn envdiff_shows_every_difference_with_its_class() {
+    let dir = shipped_copy();
+    let run = stackc(dir.path(), &["envdiff", "qa", "prod"]);
+    run.ok()
+        .stdout_has("~ protected: false -> true")
+        .stdout_has("~ account_id: (none) -> 111122223333")
+        .stdout_has("~ tags.Environment: qa -> prod")
+        .stdout_has("~ image_tag: 2026.11.21-3 -> 2026.11.20-1   [promotable]")
+        .stdout_has("~ domain: qa.cruddur.example.com -> cruddur.example.com   [pinned]")
+        .stdout_has("layers.db.parameters.MasterUserPassword: { from = \"secretsmanager\", id = \"cruddur/qa/db\", key = \"password\" } -> { from = \"keyring\" }   [secret source]")
+        .stdout_has("[names the source environment: it names `qa`]")
+        .stdout_has("networking   templates differ");
+    // The same environment twice: nothing differs.
+    let same = stackc(dir.path(), &["envdiff", "qa", "qa"]);
+    same.ok();
+    assert!(!same.stdout.contains("settings:") && same.stdout.contains("same template; same parameters"), "{}", same.stdout);
+}
+
+#[test]
+fn promote_carries_only_what_was_proven_and_keeps_the_file() {
+    let dir = shipped_copy();
+    let prod = dir.path().join("environments/prod.toml");
+    let before = std::fs::read_to_string(&prod).unwrap();
+    let dry = stackc(dir.path(), &["promote", "qa", "prod", "--dry-run"]);
+    dry.ok()
+        .stdout_has("carry image_tag: 2026.11.20-1 -> 2026.11.21-3   [promotable]")
+        .stdout_has("keep  domain: cruddur.example.com (`qa` has qa.cruddur.example.com)   [pinned]")
+        .stdout_has("keep  layers.db.parameters.MasterUserPassword: { from = \"keyring\" }")
+        .stdout_has("-image_tag = \"2026.11.20-1\"\n+image_tag = \"2026.11.21-3\"")
+        .stdout_has("dry run");
+    dry.stderr_has("not carrying `layers.cicd.parameters.ConnectionArn`: it names `qa`");
+    assert_eq!(std::fs::read_to_string(&prod).unwrap(), before, "--dry-run leaves the file byte-identical");
+
+    stackc(dir.path(), &["promote", "qa", "prod"]).code(2).stderr_has("refusing to change").stderr_has("--yes");
+    assert_eq!(std::fs::read_to_string(&prod).unwrap(), before);
+
+    stackc(dir.path(), &["promote", "qa", "prod", "--yes"]).ok().stdout_has("updated `environments/prod.toml`: 1 setting from `qa`");
+    let after = std::fs::read_to_string(&prod).unwrap();
+    let changed: Vec<(&str, &str)> = before.lines().zip(after.lines()).filter(|(a, b)| a != b).collect();
+    assert_eq!(changed, vec![("image_tag = \"2026.11.20-1\"", "image_tag = \"2026.11.21-3\"")], "only that line changed");
+    assert_eq!(before.lines().count(), after.lines().count());
+    stackc(dir.path(), &["validate", "prod"]).ok();
+    // Twice is a no-op.
+    stackc(dir.path(), &["promote", "qa", "prod", "--yes"]).ok().stdout_has("nothing to promote");
+    assert_eq!(std::fs::read_to_string(&prod).unwrap(), after);
+}
+
+#[test]
+fn promote_only_and_allow_env_names() {
+    let dir = shipped_copy();
+    let prod = dir.path().join("environments/prod.toml");
+    let before = std::fs::read_to_string(&prod).unwrap();
+    stackc(dir.path(), &["promote", "qa", "prod", "--only", "layers.cicd", "--yes"]).ok().stdout_has("nothing to promote");
+    assert_eq!(std::fs::read_to_string(&prod).unwrap(), before);
+    let run = stackc(dir.path(), &["promote", "qa", "prod", "--only", "layers.cicd.parameters.ConnectionArn", "--allow-env-names", "--yes"]);
+    run.ok().stdout_has("carry layers.cicd.parameters.ConnectionArn");
+    let after = std::fs::read_to_string(&prod).unwrap();
+    assert!(after.contains("ConnectionArn = { from = \"ssm\", name = \"/cruddur/qa/codestar-connection-arn\" }"), "{after}");
+    assert!(after.contains("image_tag = \"2026.11.20-1\""), "--only kept the rest");
+    stackc(dir.path(), &["promote", "qa", "prod", "--only", "no_such_key"]).code(2).stderr_has("`no_such_key` is not a setting of `qa`");
+    stackc(dir.path(), &["promote", "qa", "qa"]).code(2);
+}
+
+#[test]
+fn promote_adds_missing_settings_in_a_new_table_and_keeps_comments() {
+    let dir = project(&[
+        ("stacks/app/template.yaml.j2", "Parameters:\n  Size:\n    Type: String\n  Tag:\n    Type: String\nResources:\n  T:\n    Type: AWS::SNS::Topic\n"),
+        ("environments/qa.toml", "region = \"eu-west-1\"\n[values]\nflag = true\n[layers.app.parameters]\nSize = \"s\"\nTag = \"v2\"\n"),
+        ("environments/prod.toml", "# production\nregion = \"eu-west-1\"   # keep me\n\n# sizes live here\n[layers.app.parameters]\nSize = \"s\" # same\n"),
+    ]);
+    stackc(dir.path(), &["promote", "qa", "prod", "--yes"]).ok();
+    let after = std::fs::read_to_string(dir.path().join("environments/prod.toml")).unwrap();
+    assert!(after.starts_with("# production\nregion = \"eu-west-1\"   # keep me\n\n# sizes live here\n[layers.app.parameters]\nSize = \"s\" # same\nTag = \"v2\"\n"), "{after}");
+    assert!(after.contains("[values]\nflag = true\n"), "{after}");
+    stackc(dir.path(), &["render", "prod", "--format", "cfn-toml-v2"]).ok().stdout_has("Tag=v2");
+}
