@@ -52,6 +52,55 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// cfn-toml files (`[deploy]` and `[parameters]`, one per layer, e.g. aws/cfn/<layer>/config.toml).
+    ///
+    /// The layer is named after the file's folder unless --layer; a template next to the file
+    /// (template.yaml) becomes the layer's template when the layer does not exist yet.
+    CfnToml {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The environment to write into.
+        #[arg(long)]
+        env: String,
+        /// The layer (only with one file).
+        #[arg(long)]
+        layer: Option<String>,
+    },
+    /// A samconfig.toml: each config environment becomes a stackc environment.
+    Samconfig {
+        file: PathBuf,
+        /// The layer the SAM application becomes.
+        #[arg(long)]
+        layer: String,
+        /// The SAM template (default: template.yaml next to samconfig.toml).
+        #[arg(long)]
+        template: Option<PathBuf>,
+    },
+    /// A deployed stack: its template, parameters and tags (NoEcho parameters become a secret source).
+    Stack {
+        stack: String,
+        #[arg(long)]
+        env: String,
+        #[arg(long)]
+        layer: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NewCommand {
+    /// A new layer: its template (a skeleton, or --from-template) and layer.toml, and commented
+    /// parameter entries in every environment file.
+    Layer {
+        name: String,
+        #[arg(long, value_name = "FILE")]
+        from_template: Option<PathBuf>,
+        #[arg(long, value_name = "LAYER")]
+        depends_on: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum SecretCommand {
     /// Store a secret for a parameter: typed without echo on a terminal, or read from stdin when piped.
     ///
@@ -224,6 +273,22 @@ pub enum Command {
         /// Also carry values that name the source environment.
         #[arg(long)]
         allow_env_names: bool,
+    },
+    /// Bring existing configuration into the project: cfn-toml files, samconfig.toml, a deployed stack.
+    Import {
+        #[command(subcommand)]
+        source: ImportCommand,
+    },
+    /// Start a project in the current directory (or -C DIR): stackc.toml, stacks/, environments/qa.toml.
+    Init {
+        /// The project's name (default: the directory's).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Add to the project.
+    New {
+        #[command(subcommand)]
+        what: NewCommand,
     },
     /// Print a shell completion script: `stackc completions bash > /etc/bash_completion.d/stackc`.
     Completions {

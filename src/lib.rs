@@ -13,6 +13,7 @@ pub mod diagnostic;
 pub mod diff;
 pub mod environment;
 pub mod graph;
+pub mod import;
 pub mod keyring_store;
 pub mod param_format;
 pub mod project;

@@ -34,7 +34,12 @@ impl Renderer {
         Renderer { jinja, stacks }
     }
 
+    /// A `.j2` template is rendered; a plain `template.yaml`/`.json` (an imported one) is used as written,
+    /// so CloudFormation's own `{{resolve:...}}` references stay untouched.
     pub fn render(&self, layer: &Layer, context: minijinja::Value) -> Result<String> {
+        if !layer.template_name.ends_with(".j2") {
+            return std::fs::read_to_string(&layer.template_path).map_err(|e| Error::io(&layer.template_path, e));
+        }
         let template = self.jinja.get_template(&layer.template_name).map_err(|e| self.error(layer, &e))?;
         template.render(context).map_err(|e| self.error(layer, &e))
     }

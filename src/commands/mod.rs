@@ -1,5 +1,6 @@
 //! Commands: wire the pipeline stages to the file system and the terminal.
 
+mod adopt;
 mod promote_cmd;
 mod secrets;
 mod session;
@@ -10,7 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::build::{self, BuiltLayer};
-use crate::cli::{Cli, Command, GraphFormat, SecretCommand};
+use crate::cli::{Cli, Command, GraphFormat, ImportCommand, NewCommand, SecretCommand};
 use crate::diagnostic::{display_path, Diagnostic, Error, ExitKind, Result};
 use crate::environment::{self, Environment};
 use crate::graph::Graph;
@@ -50,6 +51,11 @@ pub fn load_env(project: &Project, name: &str, opts: &EnvOpts) -> Result<Environ
 
 pub fn run(cli: Cli) -> Result<()> {
     started();
+    if let Command::Init { name } = &cli.command {
+        let dir = cli.project.clone().unwrap_or_else(|| PathBuf::from("."));
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        return adopt::init(&dir, name.as_deref());
+    }
     if let Command::Completions { shell } = &cli.command {
         let mut cmd = <Cli as clap::CommandFactory>::command();
         clap_complete::generate(*shell, &mut cmd, "stackc", &mut std::io::stdout());
@@ -62,6 +68,10 @@ pub fn run(cli: Cli) -> Result<()> {
             let s = session::Session::open(project.clone(), &cli, &opts, env)?;
             s.probe()?;
             return render(&project, env, layers, &opts, out.clone(), *stdout, *format, Some(&s));
+        }
+        Command::Import { source: ImportCommand::Stack { stack, env, layer } } => {
+            let s = session::Session::open(project, &cli, &opts, env)?;
+            return adopt::import_stack(&s, stack, layer);
         }
         Command::Envdiff { from, to, resolve: true } => {
             let a = session::Session::open(project.clone(), &cli, &opts, from)?;
@@ -124,6 +134,14 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Promote { from, to, only, dry_run, yes, allow_env_names } => {
             promote_cmd::promote(&project, &from, &to, &opts, &only, dry_run, yes, allow_env_names)
         }
+        Command::Import { source: ImportCommand::CfnToml { files, env, layer } } => adopt::import_cfn_toml(&project, &files, &env, layer.as_deref()),
+        Command::Import { source: ImportCommand::Samconfig { file, layer, template } } => {
+            adopt::import_samconfig(&project, &file, &layer, template.as_deref())
+        }
+        Command::New { what: NewCommand::Layer { name, from_template, depends_on } } => {
+            adopt::new_layer(&project, &name, from_template.as_deref(), &depends_on)
+        }
+        Command::Import { source: ImportCommand::Stack { .. } } | Command::Init { .. } => unreachable!("handled above"),
         Command::Completions { .. } | Command::Plan { .. } | Command::Deploy { .. } | Command::Secret { .. } | Command::Status { .. } | Command::Outputs { .. } | Command::Diff { .. } | Command::Destroy { .. } => {
             unreachable!("handled above")
         }
