@@ -81,3 +81,21 @@ fn promote_adds_missing_settings_in_a_new_table_and_keeps_comments() {
     assert!(after.contains("[values]\nflag = true\n"), "{after}");
     stackc(dir.path(), &["render", "prod", "--format", "cfn-toml-v2"]).ok().stdout_has("Tag=v2");
 }
+
+#[test]
+fn envdiff_resolve_compares_looked_up_values() {
+    let emu = support::emulator::Emulator::start();
+    let seeded = emu.seed(&serde_json::json!({
+        "ssm": {"/cruddur/qa/codestar-connection-arn": "arn:qa-conn", "/cruddur/prod/codestar-connection-arn": "arn:prod-conn"},
+        "certificates": [{"domain": "*.qa.cruddur.example.com"}, {"domain": "*.cruddur.example.com"}, {"domain": "cruddur.example.com"}],
+        "ssm_certificate_arns": {"/cruddur/qa/certificate-arn": "*.qa.cruddur.example.com"},
+        "zones": ["qa.cruddur.example.com", "cruddur.example.com"],
+    }));
+    let dir = shipped_copy();
+    let run = emu.stackc(dir.path(), &["envdiff", "qa", "prod", "--resolve"]);
+    run.ok().stdout_has("cicd         templates differ").stdout_has("parameters differ: ConnectionArn, GitHubBranch");
+    assert!(!run.stderr.contains("could not be resolved"), "{}", run.stderr);
+    // Resolved, frontend's certificates are real ARNs, and they differ.
+    assert!(run.stdout.contains("frontend     templates differ") && run.stdout.contains("CertificateArn"), "{}", run.stdout);
+    assert!(seeded["certificates"]["cruddur.example.com"].is_string());
+}
