@@ -183,26 +183,7 @@ pub fn split_overrides(s: &str) -> Result<Vec<(String, String)>, String> {
 
 /// The capabilities a template needs.
 pub fn capabilities(t: &Template) -> Vec<String> {
-    let mut caps = Vec::new();
-    let rs = t.section("Resources");
-    let iam = rs.is_some_and(|r| r.values().any(|x| x.get("Type").and_then(|t| t.as_str()).is_some_and(|t| t.starts_with("AWS::IAM::"))));
-    let named = rs.is_some_and(|r| {
-        r.values().any(|x| {
-            x.get("Type").and_then(|t| t.as_str()).is_some_and(|t| t.starts_with("AWS::IAM::"))
-                && x.get("Properties").and_then(|p| p.as_object()).is_some_and(|p| {
-                    ["RoleName", "UserName", "GroupName", "ManagedPolicyName", "InstanceProfileName"].iter().any(|k| p.contains_key(*k))
-                })
-        })
-    });
-    if named {
-        caps.push("CAPABILITY_NAMED_IAM".to_string());
-    } else if iam {
-        caps.push("CAPABILITY_IAM".to_string());
-    }
-    if !t.transforms().is_empty() {
-        caps.push("CAPABILITY_AUTO_EXPAND".to_string());
-    }
-    caps
+    t.needed_capabilities()
 }
 
 /// Write what was imported for `layer` into an environment file's text (new or existing).

@@ -2,8 +2,11 @@
 //! Service (GNOME Keyring, KWallet) with the kernel keyutils store as the fallback for machines without
 //! one. `STACKC_KEYRING=secret-service|keyutils` picks a Linux store explicitly.
 //! Errors never carry the secret (the crate's BadEncoding holds the raw bytes; it is not passed on).
+//! Also here: the other value that lives with the operator, a prompt on the terminal.
 
+use crate::provider::{FetchError, Fetched};
 use crate::secret::Secret;
+use crate::source::Source;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Store {
@@ -112,3 +115,37 @@ pub fn set(service: &str, account: &str, value: &Secret) -> Result<Store, Keyrin
     }
     Err(last)
 }
+
+/// Values that live with the operator: the OS keyring and the terminal.
+pub fn fetch_personal(source: &Source) -> Result<Fetched, FetchError> {
+    match source {
+        Source::Keyring { service, account } => {
+            let (service, account) = (service.as_deref().unwrap_or_default(), account.as_deref().unwrap_or_default());
+            match get(service, account) {
+                Ok((secret, _)) => Ok(Fetched::Secret(secret)),
+                Err(KeyringError::NotFound) => Err(FetchError {
+                    message: format!("the OS keyring has no entry for service `{service}`, account `{account}`"),
+                    hint: Some("store it with `stackc secret set <env> <layer> <parameter> --to keyring`".into()),
+                }),
+                Err(e) => Err(FetchError::new(e.to_string())),
+            }
+        }
+        Source::Prompt { message } => prompt(message.as_deref().unwrap_or("value")).map(Fetched::Secret),
+        _ => Err(FetchError::new("not a keyring or prompt source")),
+    }
+}
+
+/// Ask on the terminal without echo. Without a terminal this is an error, never a hang.
+pub fn prompt(message: &str) -> Result<crate::secret::Secret, FetchError> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() && std::fs::File::open("/dev/tty").is_err() {
+        return Err(FetchError {
+            message: format!("`{message}` must be typed on a terminal, and there is none"),
+            hint: Some("store the value with `stackc secret set` and point the parameter at that source".into()),
+        });
+    }
+    rpassword::prompt_password(format!("{message}: "))
+        .map(crate::secret::Secret::new)
+        .map_err(|e| FetchError::new(format!("cannot read `{message}` from the terminal: {e}")))
+}
+

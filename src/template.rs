@@ -83,6 +83,35 @@ impl Template {
             .unwrap_or_default()
     }
 
+    /// Logical ids of the IAM resources, and whether any of them is given a name.
+    pub fn iam_resources(&self) -> (Vec<String>, bool) {
+        let mut ids = Vec::new();
+        let mut named = false;
+        for (id, r) in self.section("Resources").into_iter().flatten() {
+            if r.get("Type").and_then(|t| t.as_str()).is_some_and(|t| t.starts_with("AWS::IAM::")) {
+                ids.push(id.clone());
+                named |= r.get("Properties").and_then(|p| p.as_object()).is_some_and(|p| {
+                    ["RoleName", "UserName", "GroupName", "ManagedPolicyName", "InstanceProfileName"].iter().any(|k| p.contains_key(*k))
+                });
+            }
+        }
+        (ids, named)
+    }
+
+    /// The capabilities CloudFormation will ask for to deploy this template.
+    pub fn needed_capabilities(&self) -> Vec<String> {
+        let mut caps = Vec::new();
+        match self.iam_resources() {
+            (_, true) => caps.push("CAPABILITY_NAMED_IAM".to_string()),
+            (ids, false) if !ids.is_empty() => caps.push("CAPABILITY_IAM".to_string()),
+            _ => {}
+        }
+        if !self.transforms().is_empty() {
+            caps.push("CAPABILITY_AUTO_EXPAND".to_string());
+        }
+        caps
+    }
+
     pub fn transforms(&self) -> Vec<String> {
         match self.body.get("Transform") {
             Some(Json::String(s)) => vec![s.clone()],

@@ -418,15 +418,7 @@ fn capabilities(project: &Project, layer: &str, t: &Template, out: &mut Vec<Diag
     let def = &project.layers[layer];
     let has = |c: &str| def.capabilities.iter().any(|x| x == c);
     let at = def.metadata_path.clone().map(|p| Location::file_only(&p)).unwrap_or_else(|| Location::file_only(&def.dir));
-    let iam: Vec<(String, String)> = t.resource_types().into_iter().filter(|(_, ty)| ty.starts_with("AWS::IAM::")).collect();
-    let named = t.section("Resources").is_some_and(|rs| {
-        rs.values().any(|r| {
-            r.get("Type").and_then(|x| x.as_str()).is_some_and(|ty| ty.starts_with("AWS::IAM::"))
-                && r.get("Properties").and_then(|p| p.as_object()).is_some_and(|p| {
-                    ["RoleName", "UserName", "GroupName", "ManagedPolicyName", "InstanceProfileName"].iter().any(|k| p.contains_key(*k))
-                })
-        })
-    });
+    let (iam, named) = t.iam_resources();
     if named && !has("CAPABILITY_NAMED_IAM") {
         out.push(
             Diagnostic::new(format!("layer `{layer}`: the template creates named IAM resources but the layer lacks CAPABILITY_NAMED_IAM"))
@@ -437,7 +429,7 @@ fn capabilities(project: &Project, layer: &str, t: &Template, out: &mut Vec<Diag
         out.push(
             Diagnostic::new(format!(
                 "layer `{layer}`: the template creates IAM resources ({}) but the layer lacks CAPABILITY_IAM",
-                iam.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+                iam.join(", ")
             ))
             .at(at.clone())
             .hint("add \"CAPABILITY_IAM\" to capabilities in layer.toml"),

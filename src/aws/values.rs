@@ -386,7 +386,7 @@ impl Provider for AwsValues {
                 Source::StackOutput { stack, output, region } => self.stack_output(stack, output, region.as_deref()),
                 Source::Acm { domain, region } => self.acm(domain, region.as_deref()),
                 Source::Route53 { zone, private } => self.route53(zone, *private),
-                Source::Keyring { .. } | Source::Prompt { .. } => crate::provider::fetch_personal(s),
+                Source::Keyring { .. } | Source::Prompt { .. } => crate::keyring_store::fetch_personal(s),
                 other => self.local.fetch_local(other).unwrap_or_else(|| Err(FetchError::new("unsupported source"))),
             };
             self.cache.insert(s.clone(), r);
