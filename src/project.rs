@@ -36,6 +36,24 @@ struct LayerFile {
     /// A stack policy file (JSON), relative to the layer's folder.
     #[serde(default)]
     stack_policy: Option<String>,
+    #[serde(default)]
+    hooks: Hooks,
+}
+
+/// Commands run around a layer's deploy, from the project root (`sh -c`), with the environment name,
+/// region, stack name and (after deploy) the stack's outputs as STACKC_* variables. Never secrets.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Hooks {
+    /// Before the layer's change set is executed (only when it has changes).
+    #[serde(default)]
+    pub before_deploy: Vec<String>,
+    /// After the layer is deployed or found up to date.
+    #[serde(default)]
+    pub after_deploy: Vec<String>,
+    /// Before the layer's stack is deleted.
+    #[serde(default)]
+    pub before_destroy: Vec<String>,
 }
 
 /// One layer: a template and its metadata.
@@ -50,6 +68,7 @@ pub struct Layer {
     pub depends_on: Vec<String>,
     pub capabilities: Vec<String>,
     pub stack_policy: Option<PathBuf>,
+    pub hooks: Hooks,
     pub metadata_path: Option<PathBuf>,
 }
 
@@ -231,6 +250,7 @@ fn load_layer(name: &str, dir: &Path) -> Result<Layer> {
         depends_on: meta.depends_on,
         capabilities: meta.capabilities.into_iter().map(|c| c.into_inner()).collect(),
         stack_policy: meta.stack_policy.map(|p| dir.join(p)),
+        hooks: meta.hooks,
         metadata_path,
     })
 }

@@ -288,3 +288,43 @@ fn no_execute_and_keep_leave_change_sets_for_review() {
     emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).ok();
     assert_eq!(emu.stacks()["cruddur-qa-networking"]["status"], "CREATE_COMPLETE");
 }
+
+#[test]
+fn hooks_get_outputs_never_secrets_and_fail_the_deploy() {
+    let emu = Emulator::start();
+    let dir = project(&[
+        ("stacks/site/template.yaml", "Parameters:\n  Pw:\n    Type: String\n    NoEcho: true\nResources:\n  Topic:\n    Type: AWS::SNS::Topic\nOutputs:\n  TopicArn:\n    Value: !Ref Topic\n"),
+        (
+            "stacks/site/layer.toml",
+            "[hooks]\nbefore_deploy = [\"echo before > before.txt\"]\nafter_deploy = [\"env > hook-env.txt\", \"echo \\\"$STACKC_ENV $STACKC_REGION $STACKC_STACK_NAME $STACKC_OUTPUT_TopicArn\\\" > after.txt\", \"echo streamed-line\"]\nbefore_destroy = [\"echo bye > destroy.txt\"]\n",
+        ),
+        ("stacks/app/template.yaml", "Resources:\n  Q:\n    Type: AWS::SQS::Queue\n"),
+        ("stacks/app/layer.toml", "depends_on = [\"site\"]\n"),
+        ("environments/qa.toml", "region = \"us-east-1\"\n[layers.site.parameters]\nPw = { from = \"env\", var = \"HOOK_SECRET\", secret = true }\n"),
+    ]);
+    let secret = ("HOOK_SECRET".to_string(), "canary-hook-771".to_string());
+    let run = emu.stackc_with(dir.path(), &["deploy", "qa", "--yes"], &[secret.clone()], None);
+    run.ok().stderr_has("[site] after_deploy: echo streamed-line").stderr_has("[site]   | streamed-line");
+    let root = dir.path();
+    let after = std::fs::read_to_string(root.join("after.txt")).unwrap();
+    let arn = emu.stacks()["demo-qa-site"]["outputs"]["TopicArn"].as_str().unwrap().to_string();
+    assert_eq!(after.trim(), format!("qa us-east-1 demo-qa-site {arn}"));
+    assert!(root.join("before.txt").is_file());
+    let env = std::fs::read_to_string(root.join("hook-env.txt")).unwrap();
+    assert!(!env.contains("canary-hook-771") && !env.contains("HOOK_SECRET"), "a secret reached the hook");
+    assert!(!run.stderr.contains("canary-hook-771") && !run.stdout.contains("canary-hook-771"));
+    // Up to date: after_deploy runs again (hooks are expected to be idempotent), before_deploy does not.
+    std::fs::remove_file(root.join("before.txt")).unwrap();
+    std::fs::remove_file(root.join("after.txt")).unwrap();
+    emu.stackc_with(dir.path(), &["deploy", "qa", "--yes"], &[secret.clone()], None).ok().stdout_has("up to date");
+    assert!(!root.join("before.txt").exists());
+    assert!(root.join("after.txt").is_file());
+    // A failing hook fails the layer and stops its dependents.
+    std::fs::write(root.join("stacks/site/layer.toml"), "[hooks]\nafter_deploy = [\"echo upload failed >&2; exit 3\"]\n").unwrap();
+    let failed = emu.stackc_with(dir.path(), &["deploy", "qa", "--yes", "--set", "tags.Round=2"], &[secret.clone()], None);
+    failed.code(1).stderr_has("the after_deploy hook `echo upload failed >&2; exit 3` failed (exit status 3)").stderr_has("[site]   | upload failed");
+    std::fs::write(root.join("stacks/site/layer.toml"), "[hooks]\nbefore_destroy = [\"echo bye > destroy.txt\"]\n").unwrap();
+    emu.stackc_with(dir.path(), &["destroy", "qa", "--yes"], &[secret], None).ok();
+    assert!(root.join("destroy.txt").is_file());
+    assert_eq!(emu.stacks().as_object().unwrap().len(), 0);
+}

@@ -326,3 +326,78 @@ impl crate::provider::Provider for PublicOnly<'_> {
 pub fn diagnostics_text(e: &Error) -> String {
     e.diagnostics.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; ")
 }
+
+/// Runs layer hooks with `sh -c` from the project root, streaming their output through the progress
+/// lines (secrets scrubbed). They get STACKC_PROJECT, STACKC_ENV, STACKC_REGION, STACKC_LAYER,
+/// STACKC_STACK_NAME, STACKC_OUTPUT_<Key> and STACKC_OUTPUTS_JSON; never a secret: environment variables
+/// that are secret sources of this environment are removed from their environment.
+pub struct ShellHooks<'a> {
+    pub session: &'a Session,
+    pub reporter: &'a dyn crate::deploy::engine::Reporter,
+}
+
+impl crate::deploy::engine::Hooks for ShellHooks<'_> {
+    fn run(&self, layer: &str, phase: crate::deploy::engine::HookPhase, stack: Option<&StackInfo>) -> std::result::Result<(), String> {
+        use crate::deploy::engine::HookPhase;
+        use std::io::BufRead;
+        let s = self.session;
+        let Some(def) = s.project.layers.get(layer) else { return Ok(()) };
+        let (name, commands) = match phase {
+            HookPhase::BeforeDeploy => ("before_deploy", &def.hooks.before_deploy),
+            HookPhase::AfterDeploy => ("after_deploy", &def.hooks.after_deploy),
+            HookPhase::BeforeDestroy => ("before_destroy", &def.hooks.before_destroy),
+        };
+        let secret_vars: Vec<String> = s
+            .env
+            .layers
+            .values()
+            .flat_map(|l| l.parameters.values())
+            .filter_map(|p| match &p.value {
+                crate::environment::ParamValue::Ref(Source::Env { var, secret: true, .. }) => Some(var.clone()),
+                _ => None,
+            })
+            .collect();
+        let outputs = stack.map(|st| st.outputs.clone()).unwrap_or_default();
+        for command in commands {
+            self.reporter.status(layer, &format!("{name}: {command}"));
+            let mut cmd = std::process::Command::new("sh");
+            cmd.arg("-c").arg(command).current_dir(&s.project.root);
+            for v in &secret_vars {
+                cmd.env_remove(v);
+            }
+            cmd.env("STACKC_PROJECT", &s.project.name)
+                .env("STACKC_ENV", &s.env.name)
+                .env("STACKC_REGION", &s.env.region)
+                .env("AWS_REGION", &s.env.region)
+                .env("STACKC_LAYER", layer)
+                .env("STACKC_STACK_NAME", s.stack_name(layer))
+                .env("STACKC_OUTPUTS_JSON", serde_json::to_string(&outputs).unwrap_or_default());
+            for (k, v) in &outputs {
+                let key: String = k.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+                cmd.env(format!("STACKC_OUTPUT_{key}"), v);
+            }
+            cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+            let mut child = cmd.spawn().map_err(|e| format!("{name} hook `{command}` could not start: {e}"))?;
+            let out = child.stdout.take().unwrap();
+            let err = child.stderr.take().unwrap();
+            std::thread::scope(|scope| {
+                scope.spawn(|| {
+                    for line in std::io::BufReader::new(out).lines().map_while(|l| l.ok()) {
+                        self.reporter.status(layer, &format!("  | {}", s.redact(&line)));
+                    }
+                });
+                for line in std::io::BufReader::new(err).lines().map_while(|l| l.ok()) {
+                    self.reporter.status(layer, &format!("  | {}", s.redact(&line)));
+                }
+            });
+            let status = child.wait().map_err(|e| format!("{name} hook `{command}`: {e}"))?;
+            if !status.success() {
+                return Err(format!(
+                    "the {name} hook `{command}` failed ({})",
+                    status.code().map(|c| format!("exit status {c}")).unwrap_or_else(|| "killed by a signal".into())
+                ));
+            }
+        }
+        Ok(())
+    }
+}

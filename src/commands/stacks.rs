@@ -7,10 +7,10 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::session::Session;
+use super::session::{Session, ShellHooks};
 use super::print;
 use crate::cli::{DeployArgs, Output};
-use crate::deploy::engine::{schedule, Engine, LayerError, Outcome, Prepared, Reporter, Settings};
+use crate::deploy::engine::{schedule, Engine, HookPhase, LayerError, NoHooks, Outcome, Prepared, Reporter, Settings};
 use crate::deploy::plan::{self, LayerPlan};
 use crate::deploy::port::{CloudFormation, StackEvent, StackInfo};
 use crate::diagnostic::{Diagnostic, Error, ExitKind, Result};
@@ -95,7 +95,7 @@ pub fn plan(s: &Session, args: &DeployArgs, keep: bool, output: Output, detailed
     s.check_account()?;
     let order = s.order(&args.layers)?;
     let progress = Progress::new(s);
-    let engine = Engine { cfn: &s.cfn, reporter: &progress, settings: settings(args) };
+    let engine = Engine { cfn: &s.cfn, reporter: &progress, settings: settings(args), hooks: &NoHooks };
     let (plans, _) = make_plan(s, &engine, &order, args.concurrency)?;
     let lps: Vec<&LayerPlan> = plans.iter().map(|(_, lp)| lp).collect();
     match output {
@@ -177,16 +177,20 @@ pub fn deploy(s: &Session, args: &DeployArgs, yes: bool, no_execute: bool) -> Re
     s.check_account()?;
     let order = s.order(&args.layers)?;
     let progress = Progress::new(s);
-    let engine = Engine { cfn: &s.cfn, reporter: &progress, settings: settings(args) };
+    let hooks = ShellHooks { session: s, reporter: &progress };
+    let engine = Engine { cfn: &s.cfn, reporter: &progress, settings: settings(args), hooks: &hooks };
     let closure = s.graph.closure(&order);
     let before = s.describe(&closure, args.concurrency)?;
     check_dependencies(s, &order, &before)?;
     let (plans, stacks) = make_plan(s, &engine, &order, args.concurrency)?;
     let lps: Vec<LayerPlan> = plans.iter().map(|(_, lp)| lp.clone()).collect();
     print(&s.redact(&plan::to_text(&s.env.name, &lps)));
+    let after_hooks = order.iter().any(|l| !s.project.layers[l].hooks.after_deploy.is_empty());
     if !lps.iter().any(|p| p.has_changes()) {
         print(&format!("environment `{}` is up to date\n", s.env.name));
-        return Ok(());
+        if !after_hooks || no_execute {
+            return Ok(());
+        }
     }
     if no_execute {
         for lp in &lps {
@@ -199,7 +203,7 @@ pub fn deploy(s: &Session, args: &DeployArgs, yes: bool, no_execute: bool) -> Re
         return Ok(());
     }
     let changes = lps.iter().filter(|p| p.has_changes()).count();
-    if !yes && !confirm(s, &format!("Deploy {changes} layer{}", if changes == 1 { "" } else { "s" }))? {
+    if changes > 0 && !yes && !confirm(s, &format!("Deploy {changes} layer{}", if changes == 1 { "" } else { "s" }))? {
         for lp in &lps {
             engine.discard(lp);
         }
@@ -420,7 +424,8 @@ pub fn destroy(s: &Session, layers: &[String], yes: bool, concurrency: usize) ->
     }
     let reversed: Vec<String> = order.iter().rev().cloned().collect();
     let progress = Progress::new(s);
-    let engine = Engine { cfn: &s.cfn, reporter: &progress, settings: Settings { concurrency, ..Settings::default() } };
+    let hooks = ShellHooks { session: s, reporter: &progress };
+    let engine = Engine { cfn: &s.cfn, reporter: &progress, settings: Settings { concurrency, ..Settings::default() }, hooks: &NoHooks };
     let outcomes = schedule(&reversed, &dependents, concurrency, |layer| {
         let Some(info) = stacks.get(layer) else { return Outcome::UpToDate(StackInfo::default()) };
         if info.termination_protection {
@@ -428,6 +433,9 @@ pub fn destroy(s: &Session, layers: &[String], yes: bool, concurrency: usize) ->
                 "stack `{}` has termination protection; turn it off first: `aws cloudformation update-termination-protection --no-enable-termination-protection --stack-name {}`",
                 info.name, info.name
             ));
+        }
+        if let Err(e) = crate::deploy::engine::Hooks::run(&hooks, layer, HookPhase::BeforeDestroy, Some(info)) {
+            return Outcome::Failed(e);
         }
         match engine.delete(layer, &info.name) {
             Ok(()) => {

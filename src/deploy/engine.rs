@@ -92,6 +92,28 @@ pub trait Reporter: Send + Sync {
     fn event(&self, layer: &str, event: &StackEvent);
 }
 
+/// The moments a layer's hooks run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookPhase {
+    BeforeDeploy,
+    AfterDeploy,
+    BeforeDestroy,
+}
+
+/// Runs a layer's hooks; the engine decides when. An error fails the layer with its message.
+pub trait Hooks: Send + Sync {
+    fn run(&self, layer: &str, phase: HookPhase, stack: Option<&StackInfo>) -> Result<(), String>;
+}
+
+/// No hooks.
+pub struct NoHooks;
+
+impl Hooks for NoHooks {
+    fn run(&self, _: &str, _: HookPhase, _: Option<&StackInfo>) -> Result<(), String> {
+        Ok(())
+    }
+}
+
 /// Discards everything (for tests and quiet runs).
 pub struct Silent;
 
@@ -127,6 +149,7 @@ pub struct Engine<'a> {
     pub cfn: &'a dyn CloudFormation,
     pub reporter: &'a dyn Reporter,
     pub settings: Settings,
+    pub hooks: &'a dyn Hooks,
 }
 
 /// A layer failed to plan: the message says why, in one place.
@@ -545,10 +568,13 @@ impl Engine<'_> {
                         .cfn
                         .describe_stack(&p.stack_name)?
                         .ok_or_else(|| LayerError(format!("stack `{}` not found", p.stack_name)))?;
+                    self.hooks.run(layer, HookPhase::AfterDeploy, Some(&info)).map_err(LayerError)?;
                     return Ok((info, false));
                 }
+                self.hooks.run(layer, HookPhase::BeforeDeploy, lp.existing.as_ref()).map_err(LayerError)?;
                 let info = self.execute(&p, &lp)?;
                 self.reporter.status(layer, &format!("done: {}", info.status));
+                self.hooks.run(layer, HookPhase::AfterDeploy, Some(&info)).map_err(|e| LayerError(format!("deployed, but {e}")))?;
                 Ok((info, true))
             })();
             match result {
@@ -606,7 +632,37 @@ mod tests {
     }
 
     fn engine(fake: &Fake) -> Engine<'_> {
-        Engine { cfn: fake, reporter: &Silent, settings: settings() }
+        Engine { cfn: fake, reporter: &Silent, settings: settings(), hooks: &NoHooks }
+    }
+
+    struct Recorded(Mutex<Vec<String>>, Option<&'static str>);
+
+    impl Hooks for Recorded {
+        fn run(&self, layer: &str, phase: HookPhase, stack: Option<&StackInfo>) -> Result<(), String> {
+            self.0.lock().unwrap().push(format!("{layer} {phase:?} {}", stack.map(|s| s.status.as_str()).unwrap_or("-")));
+            match self.1 {
+                Some(fail) if fail == layer && phase == HookPhase::AfterDeploy => Err(format!("hook of `{layer}` failed")),
+                _ => Ok(()),
+            }
+        }
+    }
+
+    #[test]
+    fn hooks_run_around_deploys_and_a_failing_hook_stops_dependents() {
+        let fake = Fake::new();
+        let hooks = Recorded(Mutex::new(Vec::new()), Some("net"));
+        let e = Engine { cfn: &fake, reporter: &Silent, settings: settings(), hooks: &hooks };
+        let order: Vec<String> = ["net", "ddb", "app"].map(String::from).to_vec();
+        let deps = BTreeMap::from([("app".to_string(), BTreeSet::from(["net".to_string()]))]);
+        let prep = |l: &str, _: &BTreeMap<String, StackInfo>| Ok(prepared(l));
+        let planned = e.plan_all(&order, &BTreeMap::new(), &prep).into_iter().map(|(k, v)| (k, v.unwrap())).collect();
+        let out = e.execute_all(&order, &deps, planned, BTreeMap::new(), &prep);
+        let calls = hooks.0.lock().unwrap().clone();
+        assert!(calls.contains(&"net BeforeDeploy -".to_string()) && calls.contains(&"net AfterDeploy CREATE_COMPLETE".to_string()), "{calls:?}");
+        assert!(calls.contains(&"ddb AfterDeploy CREATE_COMPLETE".to_string()));
+        assert!(matches!(&out["net"], Outcome::Failed(m) if m.contains("deployed, but hook of `net` failed")), "{out:?}");
+        assert!(matches!(&out["app"], Outcome::Skipped(_)));
+        assert!(!calls.iter().any(|c| c.starts_with("app")));
     }
 
     #[test]
