@@ -6,6 +6,7 @@
 
 pub mod aws;
 pub mod build;
+pub mod checks;
 pub mod cli;
 pub mod commands;
 pub mod deploy;

@@ -22,6 +22,8 @@ struct ProjectFile {
     stack_name: Option<String>,
     #[serde(default)]
     description: Option<String>,
+    #[serde(default)]
+    checks: crate::checks::Checks,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -79,6 +81,8 @@ pub struct Project {
     pub description: Option<String>,
     pub stack_name: String,
     pub layers: BTreeMap<String, Layer>,
+    /// Checks of template values (`[checks]` in stackc.toml).
+    pub checks: crate::checks::Checks,
 }
 
 impl Project {
@@ -173,6 +177,7 @@ impl Project {
             description: file.description,
             stack_name: file.stack_name.unwrap_or_else(|| DEFAULT_STACK_NAME.to_string()),
             layers,
+            checks: file.checks,
         })
     }
 

@@ -35,6 +35,7 @@ pub fn validate(project: &Project, env: &Environment, built: &BTreeMap<String, B
         );
     }
     secret_values_in_templates(env, &mut out);
+    value_checks(project, env, built, &mut out);
     for (name, layer) in built {
         let template = match &layer.template {
             Ok(t) => t,
@@ -52,6 +53,26 @@ pub fn validate(project: &Project, env: &Environment, built: &BTreeMap<String, B
         capabilities(project, name, template, &mut out);
     }
     out
+}
+
+/// The `[checks]` of stackc.toml over every layer's template values, each problem once.
+fn value_checks(project: &Project, env: &Environment, built: &BTreeMap<String, BuiltLayer>, out: &mut Vec<Diagnostic>) {
+    let mut seen = BTreeSet::new();
+    for layer in built.values() {
+        for (path, message) in crate::checks::run(&project.checks, &layer.values.context) {
+            if seen.insert((path.clone(), message.clone())) {
+                let top = path.split('.').next().unwrap_or_default();
+                let origin = env
+                    .layers
+                    .get(&layer.values.layer)
+                    .and_then(|l| l.values.get(top))
+                    .or_else(|| env.values.get(top))
+                    .map(|s| s.origin.clone())
+                    .unwrap_or_else(|| Location::file_only(&env.file));
+                out.push(Diagnostic::new(format!("environment `{}`, value `{path}`: {message}", env.name)).at(origin));
+            }
+        }
+    }
 }
 
 fn secret_values_in_templates(env: &Environment, out: &mut Vec<Diagnostic>) {

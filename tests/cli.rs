@@ -316,3 +316,24 @@ fn completions_and_help_need_no_project() {
     stackc(nowhere.path(), &["completions", "bash"]).ok().stdout_has("_stackc()").stdout_has("deploy");
     stackc(nowhere.path(), &["deploy", "--help"]).ok().stdout_has("--password-from").stdout_has("protected environment");
 }
+
+#[test]
+fn value_checks_name_the_environment_and_key() {
+    let dir = shipped_copy();
+    let run = stackc(dir.path(), &["--set", "private_subnets=x", "validate", "qa"]);
+    run.code(2).stderr_has("environment `qa`, value `private_subnets`: `x` is not a CIDR block");
+    let qa = std::fs::read_to_string(dir.path().join("environments/qa.toml")).unwrap();
+    std::fs::write(dir.path().join("environments/qa.toml"), qa.replace("\"10.10.20.0/24\"", "\"10.10.0.0/23\"").replace("\"10.10.24.0/24\"", "\"10.11.0.0/24\"")).unwrap();
+    let run = stackc(dir.path(), &["validate", "qa"]);
+    run.code(2)
+        .stderr_has("value `private_subnets.1`: `10.10.0.0/23` overlaps `10.10.0.0/24` (`public_subnets.0`)")
+        .stderr_has("value `private_subnets.2`: `10.11.0.0/24` is not inside the VPC's 10.10.0.0/16")
+        .stderr_has("environments/qa.toml:");
+    let dir = small(GOOD_ENV, APP);
+    write(dir.path(), "stackc.toml", "name = \"demo\"\n[checks]\nschedule = [\"jobs.*.cron\"]\nport = [\"jobs.*.port\"]\n");
+    write(dir.path(), "environments/qa.toml", &format!("{GOOD_ENV}[values]\njobs = [{{ cron = \"cron(0 12 * * ? *)\", port = 80 }}, {{ cron = \"rate(1 hours)\", port = 0 }}]\n"));
+    stackc(dir.path(), &["validate", "qa"])
+        .code(2)
+        .stderr_has("value `jobs.1.cron`: `rate(1 hours)` is not a valid EventBridge schedule: a rate of 1 takes a singular unit")
+        .stderr_has("value `jobs.1.port`: `0` is not a port");
+}

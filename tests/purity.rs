@@ -4,7 +4,7 @@
 const PURE: &[&str] = &[
     "src/source.rs", "src/environment.rs", "src/values.rs", "src/provider.rs", "src/render.rs", "src/template.rs",
     "src/graph.rs", "src/validate.rs", "src/param_format.rs", "src/diff.rs", "src/promote.rs", "src/import.rs",
-    "src/build.rs", "src/secret.rs", "src/diagnostic.rs", "src/toml_error.rs", "src/project.rs",
+    "src/build.rs", "src/checks.rs", "src/secret.rs", "src/diagnostic.rs", "src/toml_error.rs", "src/project.rs",
     "src/deploy/engine.rs", "src/deploy/plan.rs", "src/deploy/port.rs", "src/deploy/stack_state.rs",
 ];
 const EDGE: &[&str] = &[

@@ -1,0 +1,317 @@
+//! Checks of what systems put in template values: EventBridge schedules, CIDR blocks that must not
+//! overlap within a VPC, port numbers. Declared in stackc.toml `[checks]` by key path (`*` = every item).
+
+use serde::Deserialize;
+use serde_json::{Map, Value as Json};
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Checks {
+    /// Each value is an IPv4 CIDR block.
+    #[serde(default)]
+    pub cidr: Vec<String>,
+    /// Groups `[vpc, subnets...]`: every subnet CIDR lies inside the VPC's and no two overlap.
+    #[serde(default)]
+    pub subnets: Vec<Vec<String>>,
+    /// Each value is an EventBridge schedule: cron(...), rate(...) or at(...).
+    #[serde(default)]
+    pub schedule: Vec<String>,
+    /// Each value is a TCP/UDP port (1-65535).
+    #[serde(default)]
+    pub port: Vec<String>,
+}
+
+/// The values at a key path, with their concrete paths (`tasks.2.cron`).
+pub fn lookup<'a>(ctx: &'a Map<String, Json>, path: &str) -> Vec<(String, &'a Json)> {
+    fn walk<'a>(v: &'a Json, segs: &[&str], at: String, out: &mut Vec<(String, &'a Json)>) {
+        let Some((first, rest)) = segs.split_first() else {
+            out.push((at, v));
+            return;
+        };
+        let join = |k: &str| if at.is_empty() { k.to_string() } else { format!("{at}.{k}") };
+        match (v, *first) {
+            (Json::Array(items), "*") => items.iter().enumerate().for_each(|(i, x)| walk(x, rest, join(&i.to_string()), out)),
+            (Json::Object(m), "*") => m.iter().for_each(|(k, x)| walk(x, rest, join(k), out)),
+            (Json::Array(items), idx) => {
+                if let Some(x) = idx.parse::<usize>().ok().and_then(|i| items.get(i)) {
+                    walk(x, rest, join(idx), out)
+                }
+            }
+            (Json::Object(m), key) => {
+                if let Some(x) = m.get(key) {
+                    walk(x, rest, join(key), out)
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    let segs: Vec<&str> = path.split('.').collect();
+    let root = ctx;
+    if let Some((first, rest)) = segs.split_first() {
+        if *first == "*" {
+            for (k, v) in root {
+                walk(v, rest, k.clone(), &mut out);
+            }
+        } else if let Some(v) = root.get(*first) {
+            walk(v, rest, first.to_string(), &mut out);
+        }
+    }
+    out
+}
+
+fn text(v: &Json) -> String {
+    match v {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Every problem found: (key path, message).
+pub fn run(checks: &Checks, ctx: &Map<String, Json>) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for path in &checks.cidr {
+        for (at, v) in lookup(ctx, path) {
+            let items: Vec<(String, &Json)> = match v {
+                Json::Array(a) => a.iter().enumerate().map(|(i, x)| (format!("{at}.{i}"), x)).collect(),
+                other => vec![(at.clone(), other)],
+            };
+            for (at, x) in items {
+                if let Err(e) = parse_cidr(&text(x)) {
+                    out.push((at, e));
+                }
+            }
+        }
+    }
+    for group in &checks.subnets {
+        let Some((vpc_path, rest)) = group.split_first() else { continue };
+        let vpc = lookup(ctx, vpc_path).first().map(|(at, v)| (at.clone(), text(v)));
+        let vpc_net = vpc.as_ref().and_then(|(_, c)| parse_cidr(c).ok());
+        let mut nets: Vec<(String, String, (u32, u32))> = Vec::new();
+        for p in rest {
+            for (at, v) in lookup(ctx, p) {
+                let items: Vec<(String, String)> = match v {
+                    Json::Array(a) => a.iter().enumerate().map(|(i, x)| (format!("{at}.{i}"), text(x))).collect(),
+                    other => vec![(at.clone(), text(other))],
+                };
+                for (at, c) in items {
+                    match parse_cidr(&c) {
+                        Ok(n) => nets.push((at, c, n)),
+                        Err(e) => out.push((at, e)),
+                    }
+                }
+            }
+        }
+        for (at, c, n) in &nets {
+            if let (Some(v), Some((vat, vc))) = (vpc_net, &vpc) {
+                if !contains(v, *n) {
+                    out.push((at.clone(), format!("`{c}` is not inside the VPC's {vc} (`{vat}`)")));
+                }
+            }
+        }
+        for i in 0..nets.len() {
+            for j in i + 1..nets.len() {
+                if overlaps(nets[i].2, nets[j].2) {
+                    out.push((nets[j].0.clone(), format!("`{}` overlaps `{}` (`{}`)", nets[j].1, nets[i].1, nets[i].0)));
+                }
+            }
+        }
+    }
+    for path in &checks.schedule {
+        for (at, v) in lookup(ctx, path) {
+            if let Err(e) = schedule(&text(v)) {
+                out.push((at, format!("`{}` is not a valid EventBridge schedule: {e}", text(v))));
+            }
+        }
+    }
+    for path in &checks.port {
+        for (at, v) in lookup(ctx, path) {
+            let ok = match v {
+                Json::Number(n) => n.as_u64().is_some_and(|p| (1..=65535).contains(&p)),
+                Json::String(s) => s.parse::<u32>().is_ok_and(|p| (1..=65535).contains(&p)),
+                _ => false,
+            };
+            if !ok {
+                out.push((at, format!("`{}` is not a port (1-65535)", text(v))));
+            }
+        }
+    }
+    out
+}
+
+/// (network address, prefix length) of an IPv4 CIDR block.
+pub fn parse_cidr(s: &str) -> Result<(u32, u32), String> {
+    let (ip, len) = s.split_once('/').ok_or_else(|| format!("`{s}` is not a CIDR block (a.b.c.d/n)"))?;
+    let len: u32 = len.parse().ok().filter(|l| *l <= 32).ok_or_else(|| format!("`{s}`: the prefix length must be 0-32"))?;
+    let octets: Vec<u32> = ip.split('.').map(|o| o.parse::<u32>().ok().filter(|x| *x <= 255)).collect::<Option<Vec<_>>>().filter(|v| v.len() == 4).ok_or_else(|| format!("`{s}` is not a CIDR block (a.b.c.d/n)"))?;
+    let addr = octets.iter().fold(0u32, |a, o| (a << 8) | o);
+    let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+    if addr & !mask != 0 {
+        let net = addr & mask;
+        return Err(format!(
+            "`{s}` has host bits set; the block is {}.{}.{}.{}/{len}",
+            net >> 24,
+            (net >> 16) & 255,
+            (net >> 8) & 255,
+            net & 255
+        ));
+    }
+    Ok((addr, len))
+}
+
+fn range((addr, len): (u32, u32)) -> (u64, u64) {
+    let size = 1u64 << (32 - len);
+    (addr as u64, addr as u64 + size - 1)
+}
+
+fn overlaps(a: (u32, u32), b: (u32, u32)) -> bool {
+    let (a0, a1) = range(a);
+    let (b0, b1) = range(b);
+    a0 <= b1 && b0 <= a1
+}
+
+fn contains(outer: (u32, u32), inner: (u32, u32)) -> bool {
+    let (o0, o1) = range(outer);
+    let (i0, i1) = range(inner);
+    o0 <= i0 && i1 <= o1
+}
+
+/// An EventBridge (Scheduler or rule) schedule expression.
+pub fn schedule(s: &str) -> Result<(), String> {
+    let s = s.trim();
+    if let Some(body) = s.strip_prefix("rate(").and_then(|b| b.strip_suffix(')')) {
+        let (n, unit) = body.trim().split_once(' ').ok_or("rate needs `rate(<value> <unit>)`")?;
+        let n: u64 = n.parse().ok().filter(|n| *n > 0).ok_or("the rate's value must be a positive whole number")?;
+        let singular = ["minute", "hour", "day"];
+        let plural = ["minutes", "hours", "days"];
+        let unit = unit.trim();
+        if n == 1 && !singular.contains(&unit) {
+            return Err(format!("a rate of 1 takes a singular unit (minute, hour or day), not `{unit}`"));
+        }
+        if n > 1 && !plural.contains(&unit) {
+            return Err(format!("a rate of {n} takes a plural unit (minutes, hours or days), not `{unit}`"));
+        }
+        return Ok(());
+    }
+    if let Some(body) = s.strip_prefix("at(").and_then(|b| b.strip_suffix(')')) {
+        let ok = body.len() == 19 && body.as_bytes()[10] == b'T' && body.chars().enumerate().all(|(i, c)| match i {
+            4 | 7 => c == '-',
+            10 => c == 'T',
+            13 | 16 => c == ':',
+            _ => c.is_ascii_digit(),
+        });
+        return if ok { Ok(()) } else { Err("at() takes yyyy-mm-ddThh:mm:ss".into()) };
+    }
+    let body = s.strip_prefix("cron(").and_then(|b| b.strip_suffix(')')).ok_or("use cron(...), rate(...) or at(...)")?;
+    let fields: Vec<&str> = body.split_whitespace().collect();
+    if fields.len() != 6 {
+        return Err(format!("cron takes 6 fields (minutes hours day-of-month month day-of-week year), found {}", fields.len()));
+    }
+    let (dom, dow) = (fields[2], fields[4]);
+    if (dom == "?") == (dow == "?") {
+        return Err("exactly one of day-of-month and day-of-week must be `?`".into());
+    }
+    const MONTHS: [&str; 12] = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
+    const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+    let spec: [(&str, u32, u32); 6] = [("minutes", 0, 59), ("hours", 0, 23), ("day-of-month", 1, 31), ("month", 1, 12), ("day-of-week", 1, 7), ("year", 1970, 2199)];
+    for (i, (field, (name, lo, hi))) in fields.iter().zip(spec).enumerate() {
+        if *field == "*" || (*field == "?" && (i == 2 || i == 4)) {
+            continue;
+        }
+        for part in field.split(',') {
+            let (base, step) = match part.split_once('/') {
+                Some((b, st)) => (b, Some(st)),
+                None => (part, None),
+            };
+            if let Some(st) = step {
+                if st.parse::<u32>().ok().filter(|x| *x > 0).is_none() {
+                    return Err(format!("{name}: `{part}` has a bad increment"));
+                }
+            }
+            let value = |v: &str| -> Result<u32, String> {
+                let upper = v.to_ascii_uppercase();
+                if i == 3 {
+                    if let Some(m) = MONTHS.iter().position(|x| *x == upper) {
+                        return Ok(m as u32 + 1);
+                    }
+                }
+                if i == 4 {
+                    let day = upper.split('#').next().unwrap_or_default();
+                    if let Some(d) = DAYS.iter().position(|x| *x == day) {
+                        return Ok(d as u32 + 1);
+                    }
+                }
+                let digits = v.trim_end_matches(['L', 'W']).split('#').next().unwrap_or_default();
+                if (i == 2 && (v == "L" || v == "LW")) || (i == 4 && v == "L") {
+                    return Ok(lo);
+                }
+                let n: u32 = digits.parse().map_err(|_| format!("{name}: `{v}` is not a value"))?;
+                if n < lo || n > hi {
+                    return Err(format!("{name} must be {lo}-{hi}, found {n}"));
+                }
+                Ok(n)
+            };
+            if base == "*" {
+                continue;
+            }
+            match base.split_once('-') {
+                Some((a, b)) => {
+                    value(a)?;
+                    value(b)?;
+                }
+                None => {
+                    value(base)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules() {
+        for ok in ["cron(0 12 * * ? *)", "cron(15 10 ? * MON-FRI *)", "cron(0/5 8-17 ? * 2-6 *)", "cron(0 18 L * ? 2027)", "cron(0 9 ? * 6#3 *)", "rate(1 hour)", "rate(5 minutes)", "at(2026-12-01T09:00:00)"] {
+            assert_eq!(schedule(ok), Ok(()), "{ok}");
+        }
+        for (bad, why) in [
+            ("cron(0 25 * * ? *)", "hours must be 0-23"),
+            ("cron(0 12 * * * *)", "exactly one of"),
+            ("cron(0 12 * * ?)", "6 fields"),
+            ("rate(1 hours)", "singular"),
+            ("rate(0 minutes)", "positive"),
+            ("every day", "use cron"),
+            ("cron(0 12 ? * FUNDAY *)", "not a value"),
+        ] {
+            let e = schedule(bad).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn cidrs_overlap_and_containment() {
+        assert_eq!(parse_cidr("10.0.0.0/16"), Ok((0x0a000000, 16)));
+        assert!(parse_cidr("10.0.0.1/16").unwrap_err().contains("the block is 10.0.0.0/16"));
+        assert!(parse_cidr("10.0.0.0/33").is_err());
+        assert!(parse_cidr("300.0.0.0/8").is_err());
+        let ctx: Map<String, Json> = serde_json::from_str(r#"{"vpc": "10.0.0.0/16", "public": ["10.0.0.0/24", "10.0.1.0/24"], "private": ["10.0.0.128/25", "10.1.0.0/24"]}"#).unwrap();
+        let checks = Checks { subnets: vec![vec!["vpc".into(), "public".into(), "private".into()]], ..Default::default() };
+        let found = run(&checks, &ctx);
+        assert!(found.iter().any(|(at, m)| at == "private.0" && m.contains("overlaps `10.0.0.0/24` (`public.0`)")), "{found:?}");
+        assert!(found.iter().any(|(at, m)| at == "private.1" && m.contains("not inside the VPC's 10.0.0.0/16")), "{found:?}");
+        assert_eq!(found.len(), 2);
+    }
+
+    #[test]
+    fn ports_and_wildcards() {
+        let ctx: Map<String, Json> = serde_json::from_str(r#"{"services": {"api": {"port": 8080}, "web": {"port": 70000}}, "tasks": [{"cron": "rate(1 day)"}, {"cron": "cron(61 * * * ? *)"}]}"#).unwrap();
+        let checks = Checks { port: vec!["services.*.port".into()], schedule: vec!["tasks.*.cron".into()], ..Default::default() };
+        let found = run(&checks, &ctx);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found.iter().any(|(at, m)| at == "services.web.port" && m.contains("not a port")));
+        assert!(found.iter().any(|(at, m)| at == "tasks.1.cron" && m.contains("minutes must be 0-59")));
+    }
+}
