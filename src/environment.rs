@@ -38,7 +38,7 @@ struct EnvFile {
     #[serde(default)]
     tags: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
-    values: BTreeMap<String, Spanned<toml::Value>>,
+    values: BTreeMap<String, toml::Value>,
     #[serde(default)]
     layers: BTreeMap<String, LayerSection>,
     #[serde(default)]
@@ -136,9 +136,9 @@ enum OneOrMany {
 #[serde(deny_unknown_fields)]
 struct LayerSection {
     #[serde(default)]
-    values: BTreeMap<String, Spanned<toml::Value>>,
+    values: BTreeMap<String, toml::Value>,
     #[serde(default)]
-    parameters: BTreeMap<String, Spanned<toml::Value>>,
+    parameters: BTreeMap<String, toml::Value>,
     #[serde(default)]
     tags: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
@@ -440,6 +440,12 @@ impl Builder {
         let file: EnvFile = toml::from_str(&text).map_err(|e| Error::config(toml_error::diagnostic(path, &text, &e)))?;
         let index = LineIndex::new(&text);
         let loc = |span: std::ops::Range<usize>| Location::from_span_indexed(path, &text, &index, span);
+        // Values may be written as tables (`[values.services.api]`), which toml's Spanned cannot take;
+        // their locations come from toml_edit's spans instead.
+        let spans = toml_edit::ImDocument::parse(text.clone()).ok();
+        let at = |keys: &[&str]| -> Location {
+            spans.as_ref().and_then(|d| span_at(d, keys)).map(&loc).unwrap_or_else(|| Location::file_only(path))
+        };
         chain.push(path.to_path_buf());
         if let Some(ext) = &file.extends {
             let names = match ext.get_ref() {
@@ -498,18 +504,19 @@ impl Builder {
         for (k, v) in file.tags {
             self.tags.insert(k, v.into_inner());
         }
-        let values = self.parse_values(&file.values, &loc);
+        let values = self.parse_values(&file.values, &|k| at(&["values", k]));
         merge_values(&mut self.values, values);
         for (layer, section) in file.layers {
-            let values = self.parse_values(&section.values, &loc);
+            let values = self.parse_values(&section.values, &|k| at(&["layers", &layer, "values", k]));
             let mut params = BTreeMap::new();
             for (k, v) in &section.parameters {
-                self.raw_parameters.insert(format!("layers.{layer}.parameters.{k}"), v.get_ref().clone());
-                match ParamValue::parse(v.get_ref()) {
+                self.raw_parameters.insert(format!("layers.{layer}.parameters.{k}"), v.clone());
+                let origin = at(&["layers", &layer, "parameters", k]);
+                match ParamValue::parse(v) {
                     Ok(p) => {
-                        params.insert(k.clone(), Setting { value: p, origin: loc(v.span()) });
+                        params.insert(k.clone(), Setting { value: p, origin });
                     }
-                    Err(d) => self.errors.push(located(d, loc(v.span()), format!("parameter `{k}` of layer `{layer}`"))),
+                    Err(d) => self.errors.push(located(d, origin, format!("parameter `{k}` of layer `{layer}`"))),
                 }
             }
             let entry = self.layers.entry(layer).or_default();
@@ -527,24 +534,24 @@ impl Builder {
 
     fn parse_values(
         &mut self,
-        raw: &BTreeMap<String, Spanned<toml::Value>>,
-        loc: &dyn Fn(std::ops::Range<usize>) -> Location,
+        raw: &BTreeMap<String, toml::Value>,
+        at: &dyn Fn(&str) -> Location,
     ) -> BTreeMap<String, Setting<ValueTree>> {
         let mut out = BTreeMap::new();
         for (k, v) in raw {
             if RESERVED.contains(&k.as_str()) {
                 self.errors.push(
                     Diagnostic::new(format!("`{k}` is a reserved name and cannot be a template value"))
-                        .at(loc(v.span()))
+                        .at(at(k))
                         .note(format!("reserved: {}", RESERVED.join(", "))),
                 );
                 continue;
             }
-            match ValueTree::parse(v.get_ref()) {
+            match ValueTree::parse(v) {
                 Ok(t) => {
-                    out.insert(k.clone(), Setting { value: t, origin: loc(v.span()) });
+                    out.insert(k.clone(), Setting { value: t, origin: at(k) });
                 }
-                Err(d) => self.errors.push(located(d, loc(v.span()), format!("value `{k}`"))),
+                Err(d) => self.errors.push(located(d, at(k), format!("value `{k}`"))),
             }
         }
         out
@@ -608,6 +615,21 @@ impl Builder {
     fn set_value_path(&mut self, path: &[&str], value: toml::Value, origin: Location) {
         let tree = nest(path, ValueTree::Scalar(value));
         merge_values(&mut self.values, from_nested(tree, origin));
+    }
+}
+
+/// The byte range of the value (or, for a table, its key) at `keys` in a parsed file.
+fn span_at(doc: &toml_edit::ImDocument<String>, keys: &[&str]) -> Option<std::ops::Range<usize>> {
+    let mut item = doc.as_item();
+    let mut key_span = None;
+    for k in keys {
+        let (key, next) = item.as_table_like()?.get_key_value(k)?;
+        key_span = key.span();
+        item = next;
+    }
+    match item {
+        toml_edit::Item::Value(v) => v.span().or(key_span),
+        _ => key_span.or_else(|| item.span()),
     }
 }
 

@@ -337,3 +337,12 @@ fn value_checks_name_the_environment_and_key() {
         .stderr_has("value `jobs.1.cron`: `rate(1 hours)` is not a valid EventBridge schedule: a rate of 1 takes a singular unit")
         .stderr_has("value `jobs.1.port`: `0` is not a port");
 }
+
+#[test]
+fn values_and_parameters_may_be_written_as_tables() {
+    let env = "region = \"eu-west-1\"\n[layers.net.parameters]\nCidr = \"10.0.0.0/16\"\n[layers.app.parameters]\nVpcId = \"vpc-1\"\n[layers.app.parameters.Password]\nfrom = \"keyring\"\n\n[values.services.api]\nport = 8080\n[values.services.web]\nport = 80\n";
+    let dir = small(env, APP);
+    stackc(dir.path(), &["render", "qa", "app", "--format", "cfn-toml-v2"]).ok().stdout_has("'Password=<secret from keyring:stackc/demo/qa/app/Password>'");
+    write(dir.path(), "environments/qa.toml", &env.replace("port = 80\n", "port = 80\nbad = { from = \"nope\" }\n"));
+    stackc(dir.path(), &["render", "qa"]).code(2).stderr_has("value `services`: unknown value source `nope`").stderr_has("environments/qa.toml:9:");
+}

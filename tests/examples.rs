@@ -50,6 +50,9 @@ fn every_example_deploys_qa_to_the_emulator_and_is_destroyed() {
     for example in examples() {
         let name = example.file_name().unwrap().to_string_lossy().to_string();
         let emu = Emulator::start();
+        if let Ok(seed) = std::fs::read_to_string(example.join("emulator.json")) {
+            emu.seed(&serde_json::from_str(&seed).unwrap());
+        }
         let dir = copy(&example);
         let deploy = emu.stackc(dir.path(), &["deploy", "qa", "--yes"]);
         assert_eq!(deploy.code, 0, "{name}:\n{}\n{}", deploy.stdout, deploy.stderr);

@@ -121,4 +121,29 @@ s = cf.describe_stacks(StackName="failing")["Stacks"][0]
 events = cf.describe_stack_events(StackName="failing")["StackEvents"]
 failed = [e for e in events if e["ResourceStatus"].endswith("_FAILED")]
 check("7 rollback", s["StackStatus"] == "ROLLBACK_COMPLETE" and failed and failed[0]["LogicalResourceId"] == "Bad", f"{s['StackStatus']} {failed}")
+# 8. load-balancer-type
+NLB = """
+Resources:
+  VPC:
+    Type: AWS::EC2::VPC
+    Properties: {CidrBlock: 10.2.0.0/16}
+  Subnet:
+    Type: AWS::EC2::Subnet
+    Properties: {VpcId: !Ref VPC, CidrBlock: 10.2.0.0/24}
+  LB:
+    Type: AWS::ElasticLoadBalancingV2::LoadBalancer
+    Properties: {Type: network, Subnets: [!Ref Subnet]}
+  TG:
+    Type: AWS::ElasticLoadBalancingV2::TargetGroup
+    Properties: {Port: 80, Protocol: TCP, TargetType: ip, VpcId: !Ref VPC}
+  Listener:
+    Type: AWS::ElasticLoadBalancingV2::Listener
+    Properties:
+      LoadBalancerArn: !Ref LB
+      Port: 80
+      Protocol: TCP
+      DefaultActions: [{Type: forward, TargetGroupArn: !Ref TG}]
+"""
+s = run("nlb", NLB)
+check("8 load-balancer-type", s["StackStatus"] == "CREATE_COMPLETE", s["StackStatus"])
 sys.exit(1 if failures else 0)

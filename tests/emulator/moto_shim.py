@@ -22,6 +22,9 @@ test of its own in tests/emulator.rs:
    with a *_FAILED event naming the resource and the reason. moto fails the API call itself and leaves the
    stack half-created in REVIEW_IN_PROGRESS. We record the failing resource, delete what the failed create
    made, and leave the stack and its events as AWS does.
+8. load-balancer-type: a load balancer created through CloudFormation with `Type: network` is a Network
+   Load Balancer in AWS; moto ignores the property and makes an application one, which then refuses the
+   TCP and TLS listeners every NLB has. We pass the type on.
 4. delete-in-order: moto gives up deleting a stack whose resources depend on each other (a VPC with a
    route table, a role with a policy) and drops the stack record; AWS deletes them in dependency order. We
    finish the delete and record the stack as DELETE_COMPLETE. moto also never deletes a stack's ELBv2
@@ -260,6 +263,28 @@ def parameter_list(self):  # correction 6
 
 
 models.Stack.parameter_list = property(parameter_list)
+
+
+def _load_balancer_from_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):  # correction 8
+    from moto.elbv2.models import elbv2_backends
+
+    properties = cloudformation_json["Properties"]
+    return elbv2_backends[account_id][region_name].create_load_balancer(
+        resource_name,
+        properties.get("SecurityGroups"),
+        properties.get("Subnets"),
+        scheme=properties.get("Scheme", "internet-facing"),
+        loadbalancer_type=properties.get("Type", "application"),
+    )
+
+
+def _patch_load_balancer():
+    from moto.elbv2.models import FakeLoadBalancer
+
+    FakeLoadBalancer.create_from_cloudformation_json = classmethod(_load_balancer_from_cfn)
+
+
+_patch_load_balancer()
 
 
 if __name__ == "__main__":
