@@ -54,12 +54,22 @@ fn every_example_deploys_qa_to_the_emulator_and_is_destroyed() {
             emu.seed(&serde_json::from_str(&seed).unwrap());
         }
         let dir = copy(&example);
-        let deploy = emu.stackc(dir.path(), &["deploy", "qa", "--yes"]);
+        for extra in ["hooks", "site", "data"] {
+            if example.join(extra).is_dir() {
+                copy_tree(&example.join(extra), &dir.path().join(extra));
+            }
+        }
+        // Hooks written in Python use the venv's (it has boto3).
+        let python = [("STACKC_PYTHON".to_string(), venv().join("bin/python").display().to_string())];
+        let deploy = emu.stackc_with(dir.path(), &["deploy", "qa", "--yes"], &python, None);
         assert_eq!(deploy.code, 0, "{name}:\n{}\n{}", deploy.stdout, deploy.stderr);
         let stacks = emu.stacks();
         assert!(stacks.as_object().unwrap().values().all(|s| s["status"] == "CREATE_COMPLETE"), "{name}: {stacks}");
-        emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).ok().stdout_has("up to date");
-        emu.stackc(dir.path(), &["destroy", "qa", "--yes"]).ok();
+        if name == "mysfits" {
+            mysfits_hooks_did_their_work(&emu);
+        }
+        emu.stackc_with(dir.path(), &["deploy", "qa", "--yes"], &python, None).ok().stdout_has("up to date");
+        emu.stackc_with(dir.path(), &["destroy", "qa", "--yes"], &python, None).ok();
         assert_eq!(emu.stacks().as_object().unwrap().len(), 0, "{name}: stacks left after destroy");
     }
 }
@@ -76,4 +86,20 @@ fn interval_processing_compiles_its_process_list() {
     let shared = std::fs::read_to_string(dir.path().join("environments/_shared.toml")).unwrap();
     std::fs::write(dir.path().join("environments/_shared.toml"), shared.replace("cron(0 2 * * ? *)", "cron(0 2 * * * *)")).unwrap();
     stackc(dir.path(), &["validate", "qa"]).code(2).stderr_has("environment `qa`, value `processes.0.schedule`: `cron(0 2 * * * *)` is not a valid EventBridge schedule");
+}
+
+/// The data layer's hook loaded the seed data; the site layer's hook filled the placeholders from outputs.
+fn mysfits_hooks_did_their_work(emu: &Emulator) {
+    let stacks = emu.stacks();
+    let out = |layer: &str, key: &str| stacks[format!("mysfits-qa-{layer}")]["outputs"][key].as_str().unwrap().to_string();
+    let scan = emu.python("query.py", &serde_json::json!({"service": "dynamodb", "method": "scan", "args": {"TableName": out("data", "TableName")}}).to_string());
+    let scan: serde_json::Value = serde_json::from_str(&scan.ok().stdout).unwrap();
+    assert_eq!(scan["Count"], 5, "{scan}");
+    let get = emu.python("query.py", &serde_json::json!({"service": "s3", "method": "get_object", "args": {"Bucket": out("site", "SiteBucket"), "Key": "index.html"}}).to_string());
+    let page: serde_json::Value = serde_json::from_str(&get.ok().stdout).unwrap();
+    let body = page["Body"].as_str().unwrap();
+    assert!(!body.contains("REPLACE_ME"), "{body}");
+    assert!(body.contains(&format!("var cognitoUserPoolId = '{}'", out("auth", "UserPoolId"))), "{body}");
+    assert!(body.contains(&format!("var mysfitsApiEndpoint = '{}'", out("service", "ApiEndpoint"))), "{body}");
+    assert!(body.contains("var awsRegion = 'us-east-1'"));
 }
