@@ -65,6 +65,9 @@ fn every_example_deploys_qa_to_the_emulator_and_is_destroyed() {
         assert_eq!(deploy.code, 0, "{name}:\n{}\n{}", deploy.stdout, deploy.stderr);
         let stacks = emu.stacks();
         assert!(stacks.as_object().unwrap().values().all(|s| s["status"] == "CREATE_COMPLETE"), "{name}: {stacks}");
+        if example.join("hooks/push_image.sh").is_file() {
+            deploy.stderr_has("no STACKC_IMAGE_CONTEXT: not building an image");
+        }
         if name == "mysfits" {
             mysfits_hooks_did_their_work(&emu);
         }
