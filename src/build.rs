@@ -54,7 +54,8 @@ pub fn build(
 /// A parse error of a rendered template, pointing into the rendered text.
 pub fn parse_error_diagnostic(project: &Project, layer: &str, built: &BuiltLayer, e: &ParseError) -> Diagnostic {
     let path = project.layers.get(layer).map(|l| l.template_path.clone()).unwrap_or_default();
-    let mut d = Diagnostic::new(format!("layer `{layer}`: the rendered template is not valid YAML/JSON: {}", e.message));
+    let mut d =
+        Diagnostic::new(format!("layer `{layer}`: the rendered template is not valid YAML/JSON: {}", e.message));
     if let (Some(line), Some(col)) = (e.line, e.col) {
         let mut loc = Location::from_line_col(&path, &built.text, line, col);
         loc.file = std::path::PathBuf::from(format!("{} (rendered)", path.display()));

@@ -30,7 +30,9 @@ pub fn lookup<'a>(ctx: &'a Map<String, Json>, path: &str) -> Vec<(String, &'a Js
         };
         let join = |k: &str| if at.is_empty() { k.to_string() } else { format!("{at}.{k}") };
         match (v, *first) {
-            (Json::Array(items), "*") => items.iter().enumerate().for_each(|(i, x)| walk(x, rest, join(&i.to_string()), out)),
+            (Json::Array(items), "*") => {
+                items.iter().enumerate().for_each(|(i, x)| walk(x, rest, join(&i.to_string()), out))
+            }
             (Json::Object(m), "*") => m.iter().for_each(|(k, x)| walk(x, rest, join(k), out)),
             (Json::Array(items), idx) => {
                 if let Some(x) = idx.parse::<usize>().ok().and_then(|i| items.get(i)) {
@@ -112,7 +114,10 @@ pub fn run(checks: &Checks, ctx: &Map<String, Json>) -> Vec<(String, String)> {
         for i in 0..nets.len() {
             for j in i + 1..nets.len() {
                 if overlaps(nets[i].2, nets[j].2) {
-                    out.push((nets[j].0.clone(), format!("`{}` overlaps `{}` (`{}`)", nets[j].1, nets[i].1, nets[i].0)));
+                    out.push((
+                        nets[j].0.clone(),
+                        format!("`{}` overlaps `{}` (`{}`)", nets[j].1, nets[i].1, nets[i].0),
+                    ));
                 }
             }
         }
@@ -142,8 +147,14 @@ pub fn run(checks: &Checks, ctx: &Map<String, Json>) -> Vec<(String, String)> {
 /// (network address, prefix length) of an IPv4 CIDR block.
 pub fn parse_cidr(s: &str) -> Result<(u32, u32), String> {
     let (ip, len) = s.split_once('/').ok_or_else(|| format!("`{s}` is not a CIDR block (a.b.c.d/n)"))?;
-    let len: u32 = len.parse().ok().filter(|l| *l <= 32).ok_or_else(|| format!("`{s}`: the prefix length must be 0-32"))?;
-    let octets: Vec<u32> = ip.split('.').map(|o| o.parse::<u32>().ok().filter(|x| *x <= 255)).collect::<Option<Vec<_>>>().filter(|v| v.len() == 4).ok_or_else(|| format!("`{s}` is not a CIDR block (a.b.c.d/n)"))?;
+    let len: u32 =
+        len.parse().ok().filter(|l| *l <= 32).ok_or_else(|| format!("`{s}`: the prefix length must be 0-32"))?;
+    let octets: Vec<u32> = ip
+        .split('.')
+        .map(|o| o.parse::<u32>().ok().filter(|x| *x <= 255))
+        .collect::<Option<Vec<_>>>()
+        .filter(|v| v.len() == 4)
+        .ok_or_else(|| format!("`{s}` is not a CIDR block (a.b.c.d/n)"))?;
     let addr = octets.iter().fold(0u32, |a, o| (a << 8) | o);
     let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
     if addr & !mask != 0 {
@@ -194,18 +205,24 @@ pub fn schedule(s: &str) -> Result<(), String> {
         return Ok(());
     }
     if let Some(body) = s.strip_prefix("at(").and_then(|b| b.strip_suffix(')')) {
-        let ok = body.len() == 19 && body.as_bytes()[10] == b'T' && body.chars().enumerate().all(|(i, c)| match i {
-            4 | 7 => c == '-',
-            10 => c == 'T',
-            13 | 16 => c == ':',
-            _ => c.is_ascii_digit(),
-        });
+        let ok = body.len() == 19
+            && body.as_bytes()[10] == b'T'
+            && body.chars().enumerate().all(|(i, c)| match i {
+                4 | 7 => c == '-',
+                10 => c == 'T',
+                13 | 16 => c == ':',
+                _ => c.is_ascii_digit(),
+            });
         return if ok { Ok(()) } else { Err("at() takes yyyy-mm-ddThh:mm:ss".into()) };
     }
-    let body = s.strip_prefix("cron(").and_then(|b| b.strip_suffix(')')).ok_or("use cron(...), rate(...) or at(...)")?;
+    let body =
+        s.strip_prefix("cron(").and_then(|b| b.strip_suffix(')')).ok_or("use cron(...), rate(...) or at(...)")?;
     let fields: Vec<&str> = body.split_whitespace().collect();
     if fields.len() != 6 {
-        return Err(format!("cron takes 6 fields (minutes hours day-of-month month day-of-week year), found {}", fields.len()));
+        return Err(format!(
+            "cron takes 6 fields (minutes hours day-of-month month day-of-week year), found {}",
+            fields.len()
+        ));
     }
     let (dom, dow) = (fields[2], fields[4]);
     if (dom == "?") == (dow == "?") {
@@ -213,7 +230,14 @@ pub fn schedule(s: &str) -> Result<(), String> {
     }
     const MONTHS: [&str; 12] = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
     const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
-    let spec: [(&str, u32, u32); 6] = [("minutes", 0, 59), ("hours", 0, 23), ("day-of-month", 1, 31), ("month", 1, 12), ("day-of-week", 1, 7), ("year", 1970, 2199)];
+    let spec: [(&str, u32, u32); 6] = [
+        ("minutes", 0, 59),
+        ("hours", 0, 23),
+        ("day-of-month", 1, 31),
+        ("month", 1, 12),
+        ("day-of-week", 1, 7),
+        ("year", 1970, 2199),
+    ];
     for (i, (field, (name, lo, hi))) in fields.iter().zip(spec).enumerate() {
         if *field == "*" || (*field == "?" && (i == 2 || i == 4)) {
             continue;
@@ -274,7 +298,16 @@ mod tests {
 
     #[test]
     fn schedules() {
-        for ok in ["cron(0 12 * * ? *)", "cron(15 10 ? * MON-FRI *)", "cron(0/5 8-17 ? * 2-6 *)", "cron(0 18 L * ? 2027)", "cron(0 9 ? * 6#3 *)", "rate(1 hour)", "rate(5 minutes)", "at(2026-12-01T09:00:00)"] {
+        for ok in [
+            "cron(0 12 * * ? *)",
+            "cron(15 10 ? * MON-FRI *)",
+            "cron(0/5 8-17 ? * 2-6 *)",
+            "cron(0 18 L * ? 2027)",
+            "cron(0 9 ? * 6#3 *)",
+            "rate(1 hour)",
+            "rate(5 minutes)",
+            "at(2026-12-01T09:00:00)",
+        ] {
             assert_eq!(schedule(ok), Ok(()), "{ok}");
         }
         for (bad, why) in [
@@ -298,17 +331,28 @@ mod tests {
         assert!(parse_cidr("10.0.0.0/33").is_err());
         assert!(parse_cidr("300.0.0.0/8").is_err());
         let ctx: Map<String, Json> = serde_json::from_str(r#"{"vpc": "10.0.0.0/16", "public": ["10.0.0.0/24", "10.0.1.0/24"], "private": ["10.0.0.128/25", "10.1.0.0/24"]}"#).unwrap();
-        let checks = Checks { subnets: vec![vec!["vpc".into(), "public".into(), "private".into()]], ..Default::default() };
+        let checks =
+            Checks { subnets: vec![vec!["vpc".into(), "public".into(), "private".into()]], ..Default::default() };
         let found = run(&checks, &ctx);
-        assert!(found.iter().any(|(at, m)| at == "private.0" && m.contains("overlaps `10.0.0.0/24` (`public.0`)")), "{found:?}");
-        assert!(found.iter().any(|(at, m)| at == "private.1" && m.contains("not inside the VPC's 10.0.0.0/16")), "{found:?}");
+        assert!(
+            found.iter().any(|(at, m)| at == "private.0" && m.contains("overlaps `10.0.0.0/24` (`public.0`)")),
+            "{found:?}"
+        );
+        assert!(
+            found.iter().any(|(at, m)| at == "private.1" && m.contains("not inside the VPC's 10.0.0.0/16")),
+            "{found:?}"
+        );
         assert_eq!(found.len(), 2);
     }
 
     #[test]
     fn ports_and_wildcards() {
         let ctx: Map<String, Json> = serde_json::from_str(r#"{"services": {"api": {"port": 8080}, "web": {"port": 70000}}, "tasks": [{"cron": "rate(1 day)"}, {"cron": "cron(61 * * * ? *)"}]}"#).unwrap();
-        let checks = Checks { port: vec!["services.*.port".into()], schedule: vec!["tasks.*.cron".into()], ..Default::default() };
+        let checks = Checks {
+            port: vec!["services.*.port".into()],
+            schedule: vec!["tasks.*.cron".into()],
+            ..Default::default()
+        };
         let found = run(&checks, &ctx);
         assert_eq!(found.len(), 2, "{found:?}");
         assert!(found.iter().any(|(at, m)| at == "services.web.port" && m.contains("not a port")));

@@ -223,10 +223,7 @@ pub enum Command {
         output: Output,
     },
     /// Rendered template and parameters against what is deployed (normalised; secrets masked).
-    Diff {
-        env: String,
-        layers: Vec<String>,
-    },
+    Diff { env: String, layers: Vec<String> },
     /// Delete the environment's stacks (or the named layers) in reverse dependency order.
     Destroy {
         env: String,

@@ -139,11 +139,8 @@ impl fmt::Display for Diagnostic {
                 let pad = " ".repeat(gutter.len());
                 writeln!(f, "{pad} |")?;
                 writeln!(f, "{gutter} | {src}")?;
-                let indent: String = src
-                    .chars()
-                    .take(loc.col.saturating_sub(1))
-                    .map(|c| if c == '\t' { '\t' } else { ' ' })
-                    .collect();
+                let indent: String =
+                    src.chars().take(loc.col.saturating_sub(1)).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
                 writeln!(f, "{pad} | {indent}{}", "^".repeat(loc.width.max(1)))?;
             }
         }

@@ -87,7 +87,9 @@ impl Default for SecretNames {
 
 impl SecretNames {
     pub fn fill(pattern: &str, project: &str, env: &str, layer: &str, parameter: &str) -> String {
-        let upper = |s: &str| s.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect::<String>();
+        let upper = |s: &str| {
+            s.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect::<String>()
+        };
         pattern
             .replace("{project}", project)
             .replace("{env}", env)
@@ -101,7 +103,9 @@ impl SecretNames {
     pub fn source(&self, kind: SecretStore, project: &str, env: &str, layer: &str, parameter: &str) -> Source {
         let f = |p: &str| SecretNames::fill(p, project, env, layer, parameter);
         match kind {
-            SecretStore::Keyring => Source::Keyring { service: Some(f(&self.keyring_service)), account: Some(f(&self.keyring_account)) },
+            SecretStore::Keyring => {
+                Source::Keyring { service: Some(f(&self.keyring_service)), account: Some(f(&self.keyring_account)) }
+            }
             SecretStore::Ssm => Source::SsmSecure { name: f(&self.ssm) },
             SecretStore::SecretsManager => Source::SecretsManager {
                 id: f(&self.secretsmanager),
@@ -165,7 +169,9 @@ impl ValueTree {
                 }
                 ValueTree::Table(out)
             }
-            toml::Value::Array(a) => ValueTree::List(a.iter().map(ValueTree::parse).collect::<std::result::Result<_, _>>()?),
+            toml::Value::Array(a) => {
+                ValueTree::List(a.iter().map(ValueTree::parse).collect::<std::result::Result<_, _>>()?)
+            }
             other => ValueTree::Scalar(other.clone()),
         })
     }
@@ -297,7 +303,8 @@ impl Environment {
     /// Point `parameters` of `layer` at `store` by the naming convention (`--password-from`).
     /// This overrides whatever the environment files say for those parameters.
     pub fn password_from(&mut self, project: &str, store: SecretStore, layer: &str, parameters: &[String]) {
-        let origin = Location { file: PathBuf::from("<--password-from>"), line: 0, col: 0, source_line: None, width: 0 };
+        let origin =
+            Location { file: PathBuf::from("<--password-from>"), line: 0, col: 0, source_line: None, width: 0 };
         for p in parameters {
             let source = self.secret_names.source(store, project, &self.name, layer, p);
             self.layers
@@ -395,9 +402,9 @@ pub fn load(project: &Project, name: &str, sets: &[String]) -> Result<Environmen
         Some(r) => r.value,
         None => {
             b.errors.push(
-                Diagnostic::new(format!("environment `{name}` sets no `region`"))
-                    .at(Location::file_only(&path))
-                    .hint("add `region = \"us-east-1\"` (or the region you deploy to) to the file or to a file it extends"),
+                Diagnostic::new(format!("environment `{name}` sets no `region`")).at(Location::file_only(&path)).hint(
+                    "add `region = \"us-east-1\"` (or the region you deploy to) to the file or to a file it extends",
+                ),
             );
             String::new()
         }
@@ -405,7 +412,8 @@ pub fn load(project: &Project, name: &str, sets: &[String]) -> Result<Environmen
     if let Some(acct) = &b.account_id {
         if acct.value.len() != 12 || !acct.value.chars().all(|c| c.is_ascii_digit()) {
             b.errors.push(
-                Diagnostic::new(format!("`account_id` must be 12 digits, found `{}`", acct.value)).at(acct.origin.clone()),
+                Diagnostic::new(format!("`account_id` must be 12 digits, found `{}`", acct.value))
+                    .at(acct.origin.clone()),
             );
         }
     }
@@ -433,11 +441,13 @@ pub fn load(project: &Project, name: &str, sets: &[String]) -> Result<Environmen
 impl Builder {
     fn apply_file(&mut self, project: &Project, path: &Path, chain: &mut Vec<PathBuf>) -> Result<()> {
         if chain.iter().any(|p| p == path) {
-            let cycle: Vec<String> = chain.iter().chain(std::iter::once(&path.to_path_buf())).map(|p| display_path(p)).collect();
+            let cycle: Vec<String> =
+                chain.iter().chain(std::iter::once(&path.to_path_buf())).map(|p| display_path(p)).collect();
             return Err(Error::config(Diagnostic::new(format!("`extends` forms a cycle: {}", cycle.join(" -> ")))));
         }
         let text = project::read(path)?;
-        let file: EnvFile = toml::from_str(&text).map_err(|e| Error::config(toml_error::diagnostic(path, &text, &e)))?;
+        let file: EnvFile =
+            toml::from_str(&text).map_err(|e| Error::config(toml_error::diagnostic(path, &text, &e)))?;
         let index = LineIndex::new(&text);
         let loc = |span: std::ops::Range<usize>| Location::from_span_indexed(path, &text, &index, span);
         // Values may be written as tables (`[values.services.api]`), which toml's Spanned cannot take;
@@ -456,8 +466,11 @@ impl Builder {
                 let parent = project.environments_dir().join(format!("{}.toml", n.trim_end_matches(".toml")));
                 if !parent.is_file() {
                     return Err(Error::config(
-                        Diagnostic::new(format!("`extends` names `{n}`, but `{}` does not exist", display_path(&parent)))
-                            .at(loc(ext.span())),
+                        Diagnostic::new(format!(
+                            "`extends` names `{n}`, but `{}` does not exist",
+                            display_path(&parent)
+                        ))
+                        .at(loc(ext.span())),
                     ));
                 }
                 self.apply_file(project, &parent, chain)?;
@@ -600,10 +613,9 @@ impl Builder {
                 let entry = self.layers.entry(layer.to_string()).or_default();
                 entry.tags.insert(tag.to_string(), text());
             }
-            ["layers", ..] => self.errors.push(
-                Diagnostic::new(format!("`--set {set}`: cannot set `{key}`"))
-                    .hint("use layers.<layer>.parameters.<Name>, layers.<layer>.values.<key> or layers.<layer>.tags.<Key>"),
-            ),
+            ["layers", ..] => self.errors.push(Diagnostic::new(format!("`--set {set}`: cannot set `{key}`")).hint(
+                "use layers.<layer>.parameters.<Name>, layers.<layer>.values.<key> or layers.<layer>.tags.<Key>",
+            )),
             ["values", rest @ ..] if !rest.is_empty() => self.set_value_path(rest, value, origin),
             [first, ..] if RESERVED.contains(first) => {
                 self.errors.push(Diagnostic::new(format!("`--set {set}`: `{first}` cannot be set")))
@@ -713,7 +725,8 @@ mod tests {
 
     #[test]
     fn a_reference_replaces_a_table_whole() {
-        let lo = ValueTree::parse(&toml::from_str::<toml::Value>("[v]\nfrom = \"ssm\"\nname = \"/a\"").unwrap()).unwrap();
+        let lo =
+            ValueTree::parse(&toml::from_str::<toml::Value>("[v]\nfrom = \"ssm\"\nname = \"/a\"").unwrap()).unwrap();
         let hi = ValueTree::parse(&toml::from_str::<toml::Value>("[v]\nfrom = \"env\"\nvar = \"X\"").unwrap()).unwrap();
         let ValueTree::Table(m) = lo.merge(hi) else { panic!() };
         assert_eq!(m["v"], ValueTree::Ref(Source::Env { var: "X".into(), default: None, secret: false }));

@@ -51,7 +51,9 @@ impl Graph {
             let wave: Vec<String> = self
                 .deps
                 .iter()
-                .filter(|(n, ds)| !done.contains(*n) && ds.iter().all(|d| done.contains(d) || !self.deps.contains_key(d)))
+                .filter(|(n, ds)| {
+                    !done.contains(*n) && ds.iter().all(|d| done.contains(d) || !self.deps.contains_key(d))
+                })
                 .map(|(n, _)| n.clone())
                 .collect();
             if wave.is_empty() {

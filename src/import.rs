@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use toml_edit::{DocumentMut, Item, Table};
 
 use crate::promote::to_edit_value;
-use crate::template::Template;
 
 /// What one source gives a layer of an environment.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -41,9 +40,9 @@ pub fn cfn_toml(text: &str) -> Result<Imported, String> {
             ("parameters", toml::Value::Table(p)) => {
                 for (pk, pv) in p {
                     match pv {
-                        toml::Value::Table(_) | toml::Value::Datetime(_) => {
-                            out.not_carried.push(format!("[parameters].{pk}: a {} is not a parameter value", pv.type_str()))
-                        }
+                        toml::Value::Table(_) | toml::Value::Datetime(_) => out
+                            .not_carried
+                            .push(format!("[parameters].{pk}: a {} is not a parameter value", pv.type_str())),
                         other => {
                             out.parameters.insert(pk.clone(), other.clone());
                         }
@@ -73,7 +72,9 @@ pub fn samconfig(text: &str) -> Result<BTreeMap<String, Imported>, String> {
             for (k, v) in params {
                 match (command.as_str(), k.as_str()) {
                     (_, "region") => imp.region = v.as_str().map(str::to_string),
-                    ("deploy", "stack_name") | ("global", "stack_name") => imp.stack_name = v.as_str().map(str::to_string),
+                    ("deploy", "stack_name") | ("global", "stack_name") => {
+                        imp.stack_name = v.as_str().map(str::to_string)
+                    }
                     ("deploy", "parameter_overrides") | ("global", "parameter_overrides") => {
                         found = true;
                         let pairs = match v {
@@ -106,7 +107,9 @@ pub fn samconfig(text: &str) -> Result<BTreeMap<String, Imported>, String> {
                             }
                         }
                     }
-                    (c, k) if c == "deploy" || c == "global" => imp.not_carried.push(format!("[{env}.{c}.parameters].{k}: not a stackc setting")),
+                    (c, k) if c == "deploy" || c == "global" => {
+                        imp.not_carried.push(format!("[{env}.{c}.parameters].{k}: not a stackc setting"))
+                    }
                     _ => {}
                 }
             }
@@ -181,11 +184,6 @@ pub fn split_overrides(s: &str) -> Result<Vec<(String, String)>, String> {
     Ok(out)
 }
 
-/// The capabilities a template needs.
-pub fn capabilities(t: &Template) -> Vec<String> {
-    t.needed_capabilities()
-}
-
 /// Write what was imported for `layer` into an environment file's text (new or existing).
 pub fn write_env(text: &str, layer: &str, imp: &Imported) -> Result<String, String> {
     let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| e.to_string())?;
@@ -252,8 +250,19 @@ mod tests {
 
     #[test]
     fn overrides_in_both_forms_and_awkward_quoting() {
-        let got = split_overrides(r#"Env=qa Name="my app" Quote='it''s' Json="{\"a\": 1}" Csv=a,b ParameterKey=X,ParameterValue=y z=1=2"#).unwrap();
-        let want = [("Env", "qa"), ("Name", "my app"), ("Quote", "its"), ("Json", "{\"a\": 1}"), ("Csv", "a,b"), ("X", "y"), ("z", "1=2")];
+        let got = split_overrides(
+            r#"Env=qa Name="my app" Quote='it''s' Json="{\"a\": 1}" Csv=a,b ParameterKey=X,ParameterValue=y z=1=2"#,
+        )
+        .unwrap();
+        let want = [
+            ("Env", "qa"),
+            ("Name", "my app"),
+            ("Quote", "its"),
+            ("Json", "{\"a\": 1}"),
+            ("Csv", "a,b"),
+            ("X", "y"),
+            ("z", "1=2"),
+        ];
         assert_eq!(got, want.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect::<Vec<_>>());
         assert!(split_overrides("A=\"open").is_err());
         assert!(split_overrides("novalue").is_err());
@@ -266,7 +275,14 @@ mod tests {
     #[test]
     fn writing_keeps_the_file_and_adds_tables() {
         let text = "# qa, hand kept\nregion = \"us-east-1\" # here\n\n[layers.db.parameters]\n# sizes\nInstanceClass = \"db.t3.micro\"\n";
-        let imp = Imported { stack_name: Some("CrdDb".into()), parameters: BTreeMap::from([("InstanceClass".into(), toml::Value::String("db.t4g.micro".into())), ("Port".into(), toml::Value::Integer(5432))]), ..Default::default() };
+        let imp = Imported {
+            stack_name: Some("CrdDb".into()),
+            parameters: BTreeMap::from([
+                ("InstanceClass".into(), toml::Value::String("db.t4g.micro".into())),
+                ("Port".into(), toml::Value::Integer(5432)),
+            ]),
+            ..Default::default()
+        };
         let out = write_env(text, "db", &imp).unwrap();
         assert!(out.starts_with("# qa, hand kept\nregion = \"us-east-1\" # here\n\n"), "{out}");
         assert!(out.contains("# sizes\nInstanceClass = \"db.t4g.micro\"\nPort = 5432\n"), "{out}");

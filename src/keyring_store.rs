@@ -45,7 +45,9 @@ impl std::fmt::Display for KeyringError {
 fn map(e: keyring::Error) -> KeyringError {
     match e {
         keyring::Error::NoEntry => KeyringError::NotFound,
-        keyring::Error::NoStorageAccess(err) | keyring::Error::PlatformFailure(err) => KeyringError::Unavailable(err.to_string()),
+        keyring::Error::NoStorageAccess(err) | keyring::Error::PlatformFailure(err) => {
+            KeyringError::Unavailable(err.to_string())
+        }
         keyring::Error::BadEncoding(_) => KeyringError::Other("the entry is not UTF-8 text".into()),
         keyring::Error::TooLong(what, max) => KeyringError::Other(format!("{what} is longer than {max}")),
         keyring::Error::Invalid(what, why) => KeyringError::Other(format!("{what} is invalid: {why}")),
@@ -148,4 +150,3 @@ pub fn prompt(message: &str) -> Result<crate::secret::Secret, FetchError> {
         .map(crate::secret::Secret::new)
         .map_err(|e| FetchError::new(format!("cannot read `{message}` from the terminal: {e}")))
 }
-

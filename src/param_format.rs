@@ -32,7 +32,9 @@ pub fn format(format: ParamFormat, params: &[(String, String)]) -> String {
         ParamFormat::CfnTomlV1 => {
             let words: Vec<String> = params
                 .iter()
-                .map(|(k, v)| shell_quote(&format!("ParameterKey={},ParameterValue={}", shorthand_quote(k), shorthand_quote(v))))
+                .map(|(k, v)| {
+                    shell_quote(&format!("ParameterKey={},ParameterValue={}", shorthand_quote(k), shorthand_quote(v)))
+                })
                 .collect();
             format!("{}\n", words.join(" "))
         }
@@ -162,7 +164,11 @@ mod tests {
         assert_eq!(words.len(), awkward().len(), "{line}");
         for (word, (k, v)) in words.iter().zip(awkward()) {
             let parsed = shorthand_parse(word);
-            assert_eq!(parsed, vec![("ParameterKey".to_string(), k.clone()), ("ParameterValue".to_string(), v.clone())], "{word}");
+            assert_eq!(
+                parsed,
+                vec![("ParameterKey".to_string(), k.clone()), ("ParameterValue".to_string(), v.clone())],
+                "{word}"
+            );
         }
     }
 

@@ -12,7 +12,8 @@ use crate::toml_error;
 pub const PROJECT_FILE: &str = "stackc.toml";
 pub const DEFAULT_STACK_NAME: &str = "{project}-{env}-{layer}";
 const CAPABILITIES: &[&str] = &["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"];
-const TEMPLATE_NAMES: &[&str] = &["template.yaml.j2", "template.yml.j2", "template.json.j2", "template.yaml", "template.json"];
+const TEMPLATE_NAMES: &[&str] =
+    &["template.yaml.j2", "template.yml.j2", "template.json.j2", "template.yaml", "template.json"];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -120,11 +121,8 @@ impl Project {
                 }
                 found.ok_or_else(|| {
                     Error::config(
-                        Diagnostic::new(format!(
-                            "no `{PROJECT_FILE}` in `{}` or any parent folder",
-                            cwd.display()
-                        ))
-                        .hint("run stackc inside a project, or pass `-C DIR`"),
+                        Diagnostic::new(format!("no `{PROJECT_FILE}` in `{}` or any parent folder", cwd.display()))
+                            .hint("run stackc inside a project, or pass `-C DIR`"),
                     )
                 })?
             }
@@ -160,7 +158,8 @@ impl Project {
         for layer in layers.values() {
             for dep in &layer.depends_on {
                 if !layers.contains_key(dep) {
-                    let mut d = Diagnostic::new(format!("layer `{}` depends on `{dep}`, which is not a layer", layer.name));
+                    let mut d =
+                        Diagnostic::new(format!("layer `{}` depends on `{dep}`, which is not a layer", layer.name));
                     if let Some(p) = &layer.metadata_path {
                         d = d.at(Location::file_only(p));
                     }
@@ -236,8 +235,11 @@ fn load_layer(name: &str, dir: &Path) -> Result<Layer> {
         if let Some(policy) = &meta.stack_policy {
             if !dir.join(policy).is_file() {
                 return Err(Error::config(
-                    Diagnostic::new(format!("layer `{name}`: stack_policy `{policy}` does not exist in `{}`", display_path(dir)))
-                        .at(Location::file_only(&meta_path)),
+                    Diagnostic::new(format!(
+                        "layer `{name}`: stack_policy `{policy}` does not exist in `{}`",
+                        display_path(dir)
+                    ))
+                    .at(Location::file_only(&meta_path)),
                 ));
             }
         }
@@ -265,10 +267,7 @@ pub fn read(path: &Path) -> Result<String> {
 }
 
 fn absolute(p: &Path) -> Result<PathBuf> {
-    let abs = if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        std::env::current_dir().map_err(|e| Error::io(p, e))?.join(p)
-    };
+    let abs =
+        if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir().map_err(|e| Error::io(p, e))?.join(p) };
     Ok(abs.canonicalize().unwrap_or(abs))
 }

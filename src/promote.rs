@@ -50,7 +50,10 @@ pub struct Difference {
 pub fn settings(project: &Project, env: &Environment) -> BTreeMap<String, Entry> {
     let mut out = BTreeMap::new();
     for (k, v) in &env.values {
-        out.insert(k.clone(), Entry { raw: v.value.to_toml(), secret: v.value.references().iter().any(|s| s.is_secret()) });
+        out.insert(
+            k.clone(),
+            Entry { raw: v.value.to_toml(), secret: v.value.references().iter().any(|s| s.is_secret()) },
+        );
     }
     for layer in project.layers.keys() {
         let settings = env.layer(layer);
@@ -185,7 +188,9 @@ pub fn apply(text: &str, edits: &[(String, toml::Value)]) -> Result<String, Stri
             }
             table = match table.get_mut(seg) {
                 Some(Item::Table(t)) => t,
-                Some(Item::Value(Value::InlineTable(_))) => return Err(format!("`{}` is an inline table; stackc will not rewrite it", parents[..=i].join("."))),
+                Some(Item::Value(Value::InlineTable(_))) => {
+                    return Err(format!("`{}` is an inline table; stackc will not rewrite it", parents[..=i].join(".")))
+                }
                 _ => return Err(format!("`{}` is not a table", parents[..=i].join("."))),
             };
         }

@@ -109,9 +109,6 @@ impl Memory {
 impl Provider for Memory {
     fn fetch(&mut self, requests: &[Source]) -> Vec<Result<Fetched, FetchError>> {
         self.batches.push(requests.to_vec());
-        requests
-            .iter()
-            .map(|s| self.answers.get(s).cloned().ok_or_else(|| FetchError::new("not found")))
-            .collect()
+        requests.iter().map(|s| self.answers.get(s).cloned().ok_or_else(|| FetchError::new("not found"))).collect()
     }
 }

@@ -1,7 +1,7 @@
 //! Rendering a layer's template with minijinja: strict undefined, templates and shared macros
 //! loaded from `stacks/` on demand.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::diagnostic::{Diagnostic, Error, Location, Result};
 use crate::project::{Layer, Project};
@@ -28,7 +28,10 @@ impl Renderer {
             match std::fs::read_to_string(dir.join(name)) {
                 Ok(text) => Ok(Some(text)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("cannot read template `{name}`: {e}"))),
+                Err(e) => Err(minijinja::Error::new(
+                    minijinja::ErrorKind::InvalidOperation,
+                    format!("cannot read template `{name}`: {e}"),
+                )),
             }
         });
         Renderer { jinja, stacks }
@@ -85,8 +88,4 @@ impl Renderer {
         }
         Error::config(d)
     }
-}
-
-pub fn relative<'a>(root: &Path, path: &'a Path) -> &'a Path {
-    path.strip_prefix(root).unwrap_or(path)
 }

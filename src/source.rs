@@ -73,7 +73,10 @@ impl Source {
     /// Secret values are never shown, written or rendered into a template body.
     pub fn is_secret(&self) -> bool {
         match self {
-            Source::SsmSecure { .. } | Source::SecretsManager { .. } | Source::Keyring { .. } | Source::Prompt { .. } => true,
+            Source::SsmSecure { .. }
+            | Source::SecretsManager { .. }
+            | Source::Keyring { .. }
+            | Source::Prompt { .. } => true,
             Source::Env { secret, .. } | Source::File { secret, .. } => *secret,
             _ => false,
         }
@@ -171,7 +174,11 @@ impl Source {
             }
             "env" => {
                 reader.allow(&["var", "default", "secret"])?;
-                Source::Env { var: reader.string("var")?, default: reader.opt_string("default")?, secret: reader.flag("secret")? }
+                Source::Env {
+                    var: reader.string("var")?,
+                    default: reader.opt_string("default")?,
+                    secret: reader.flag("secret")?,
+                }
             }
             "file" => {
                 reader.allow(&["path", "secret"])?;
@@ -328,7 +335,9 @@ impl Fields<'_> {
         match self.table.get(key) {
             None => Ok(None),
             Some(toml::Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
-            Some(toml::Value::String(_)) => Err(Diagnostic::new(format!("`{key}` of a `{}` reference must not be empty", self.kind))),
+            Some(toml::Value::String(_)) => {
+                Err(Diagnostic::new(format!("`{key}` of a `{}` reference must not be empty", self.kind)))
+            }
             Some(other) => Err(Diagnostic::new(format!(
                 "`{key}` of a `{}` reference must be a string, found {}",
                 self.kind,
@@ -338,8 +347,7 @@ impl Fields<'_> {
     }
 
     fn string(&self, key: &str) -> Result<String, Diagnostic> {
-        self.opt_string(key)?
-            .ok_or_else(|| Diagnostic::new(format!("a `{}` reference needs `{key}`", self.kind)))
+        self.opt_string(key)?.ok_or_else(|| Diagnostic::new(format!("a `{}` reference needs `{key}`", self.kind)))
     }
 
     fn opt_flag(&self, key: &str) -> Result<Option<bool>, Diagnostic> {
@@ -373,11 +381,23 @@ mod tests {
             (r#"{ from = "file", path = "x.txt" }"#, "<file:x.txt>", false),
             (r#"{ from = "ssm", name = "/a/b" }"#, "<ssm:/a/b>", false),
             (r#"{ from = "ssm-secure", name = "/a/k" }"#, "<secret from ssm-secure:/a/k>", true),
-            (r#"{ from = "secretsmanager", id = "c/qa/db", key = "password" }"#, "<secret from secretsmanager:c/qa/db#password>", true),
+            (
+                r#"{ from = "secretsmanager", id = "c/qa/db", key = "password" }"#,
+                "<secret from secretsmanager:c/qa/db#password>",
+                true,
+            ),
             (r#"{ from = "keyring", service = "s", account = "a" }"#, "<secret from keyring:s/a>", true),
             (r#"{ from = "output", layer = "networking", output = "VpcId" }"#, "<output:networking.VpcId>", false),
-            (r#"{ from = "stack-output", stack = "legacy", output = "Arn", region = "eu-west-1" }"#, "<stack-output:legacy.Arn@eu-west-1>", false),
-            (r#"{ from = "acm", domain = "*.example.com", region = "us-east-1" }"#, "<acm:*.example.com@us-east-1>", false),
+            (
+                r#"{ from = "stack-output", stack = "legacy", output = "Arn", region = "eu-west-1" }"#,
+                "<stack-output:legacy.Arn@eu-west-1>",
+                false,
+            ),
+            (
+                r#"{ from = "acm", domain = "*.example.com", region = "us-east-1" }"#,
+                "<acm:*.example.com@us-east-1>",
+                false,
+            ),
             (r#"{ from = "route53", zone = "example.com" }"#, "<route53:example.com>", false),
             (r#"{ from = "prompt", message = "DB password" }"#, "<secret from prompt:DB password>", true),
         ];

@@ -12,8 +12,24 @@ pub struct ParseError {
 }
 
 const FN_TAGS: &[&str] = &[
-    "Base64", "Cidr", "FindInMap", "GetAZs", "ImportValue", "Join", "Select", "Split", "Sub", "Transform", "If", "Equals",
-    "And", "Or", "Not", "ToJsonString", "Length", "ForEach",
+    "Base64",
+    "Cidr",
+    "FindInMap",
+    "GetAZs",
+    "ImportValue",
+    "Join",
+    "Select",
+    "Split",
+    "Sub",
+    "Transform",
+    "If",
+    "Equals",
+    "And",
+    "Or",
+    "Not",
+    "ToJsonString",
+    "Length",
+    "ForEach",
 ];
 
 /// The CloudFormation template shape stackc reads.
@@ -40,7 +56,11 @@ impl Template {
         })?;
         let body = convert(yaml).map_err(|message| ParseError { message, line: None, col: None })?;
         if !body.is_object() {
-            return Err(ParseError { message: "a template must be a mapping at the top level".into(), line: Some(1), col: Some(1) });
+            return Err(ParseError {
+                message: "a template must be a mapping at the top level".into(),
+                line: Some(1),
+                col: Some(1),
+            });
         }
         Ok(Template { body })
     }
@@ -91,7 +111,9 @@ impl Template {
             if r.get("Type").and_then(|t| t.as_str()).is_some_and(|t| t.starts_with("AWS::IAM::")) {
                 ids.push(id.clone());
                 named |= r.get("Properties").and_then(|p| p.as_object()).is_some_and(|p| {
-                    ["RoleName", "UserName", "GroupName", "ManagedPolicyName", "InstanceProfileName"].iter().any(|k| p.contains_key(*k))
+                    ["RoleName", "UserName", "GroupName", "ManagedPolicyName", "InstanceProfileName"]
+                        .iter()
+                        .any(|k| p.contains_key(*k))
                 });
             }
         }
@@ -234,12 +256,16 @@ mod tests {
 
     #[test]
     fn json_templates_parse_too() {
-        let t = Template::parse(r#"{"Parameters": {"P": {"Type": "String", "NoEcho": "true"}}, "Resources": {}}"#).unwrap();
+        let t =
+            Template::parse(r#"{"Parameters": {"P": {"Type": "String", "NoEcho": "true"}}, "Resources": {}}"#).unwrap();
         assert!(t.parameter("P").unwrap().no_echo);
     }
 
     #[test]
     fn sub_variables_skip_literals() {
-        assert_eq!(sub_variables("arn:${AWS::Partition}:s3:::${Bucket}/${!Literal}x${Res.Arn}"), vec!["AWS::Partition", "Bucket", "Res.Arn"]);
+        assert_eq!(
+            sub_variables("arn:${AWS::Partition}:s3:::${Bucket}/${!Literal}x${Res.Arn}"),
+            vec!["AWS::Partition", "Bucket", "Res.Arn"]
+        );
     }
 }

@@ -47,9 +47,9 @@ pub fn validate(project: &Project, env: &Environment, built: &BTreeMap<String, B
         let file = project.layers[name].template_path.clone();
         let at_template = Location::file_only(&file);
         references(name, template, &at_template, &mut out);
-        parameters(env, name, layer, template, &at_template, &mut out);
+        parameters(env, name, layer, template, &mut out);
         output_references(env, name, layer, built, &mut out);
-        imports(project, env, name, layer, template, built, &graph, &at_template, &mut out);
+        imports(env, name, layer, template, built, &graph, &at_template, &mut out);
         capabilities(project, name, template, &mut out);
     }
     out
@@ -120,12 +120,22 @@ fn references(layer: &str, t: &Template, at: &Location, out: &mut Vec<Diagnostic
         let where_ = path.join(".");
         match (k.as_str(), v) {
             ("Ref", Json::String(name)) if !known.contains(&name.as_str()) => {
-                found.push((format!("`Ref: {name}` names no parameter, resource or pseudo parameter"), where_, name.clone(), false));
+                found.push((
+                    format!("`Ref: {name}` names no parameter, resource or pseudo parameter"),
+                    where_,
+                    name.clone(),
+                    false,
+                ));
             }
             ("Fn::GetAtt", Json::Array(a)) => {
                 if let Some(Json::String(r)) = a.first() {
                     if !resources.contains(r) {
-                        found.push((format!("`Fn::GetAtt` names `{r}`, which is not a resource"), where_, r.clone(), true));
+                        found.push((
+                            format!("`Fn::GetAtt` names `{r}`, which is not a resource"),
+                            where_,
+                            r.clone(),
+                            true,
+                        ));
                     }
                 }
             }
@@ -142,7 +152,12 @@ fn references(layer: &str, t: &Template, at: &Location, out: &mut Vec<Diagnostic
                         || known.contains(&var.as_str())
                         || (var.contains('.') && resources.iter().any(|r| r == head));
                     if !ok {
-                        found.push((format!("`Fn::Sub` variable `${{{var}}}` names no parameter, resource or pseudo parameter"), where_.clone(), head.to_string(), false));
+                        found.push((
+                            format!("`Fn::Sub` variable `${{{var}}}` names no parameter, resource or pseudo parameter"),
+                            where_.clone(),
+                            head.to_string(),
+                            false,
+                        ));
                     }
                 }
             }
@@ -152,7 +167,12 @@ fn references(layer: &str, t: &Template, at: &Location, out: &mut Vec<Diagnostic
             ("Fn::If", Json::Array(a)) => {
                 if let Some(Json::String(c)) = a.first() {
                     if !conditions.contains(c) {
-                        found.push((format!("`Fn::If` names condition `{c}`, which is not defined"), where_, c.clone(), false));
+                        found.push((
+                            format!("`Fn::If` names condition `{c}`, which is not defined"),
+                            where_,
+                            c.clone(),
+                            false,
+                        ));
                     }
                 }
             }
@@ -164,7 +184,8 @@ fn references(layer: &str, t: &Template, at: &Location, out: &mut Vec<Diagnostic
         if is_sam && resources.iter().any(|r| name.starts_with(r.as_str()) && name != *r) {
             continue;
         }
-        let candidates: Vec<&str> = if resource_only { resources.iter().map(|s| s.as_str()).collect() } else { known.clone() };
+        let candidates: Vec<&str> =
+            if resource_only { resources.iter().map(|s| s.as_str()).collect() } else { known.clone() };
         out.push(
             Diagnostic::new(format!("layer `{layer}`: {message}"))
                 .at(at.clone())
@@ -195,7 +216,7 @@ fn walk(node: &Json, path: &mut Vec<String>, f: &mut dyn FnMut(&[String], &Json)
     }
 }
 
-fn parameters(env: &Environment, layer: &str, built: &BuiltLayer, t: &Template, at: &Location, out: &mut Vec<Diagnostic>) {
+fn parameters(env: &Environment, layer: &str, built: &BuiltLayer, t: &Template, out: &mut Vec<Diagnostic>) {
     let declared = t.parameters();
     let names: Vec<&str> = declared.iter().map(|p| p.name.as_str()).collect();
     let given = &built.values.parameters;
@@ -248,12 +269,14 @@ fn parameters(env: &Environment, layer: &str, built: &BuiltLayer, t: &Template, 
                     env.name
                 ))
                 .at(value.origin.clone())
-                .note(format!("declared parameters: {}", if names.is_empty() { "none".to_string() } else { names.join(", ") }))
+                .note(format!(
+                    "declared parameters: {}",
+                    if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                ))
                 .hint_opt(suggestion(name, names.iter().copied())),
             );
         }
     }
-    let _ = at;
 }
 
 fn json_scalar(v: &Json) -> String {
@@ -263,7 +286,13 @@ fn json_scalar(v: &Json) -> String {
     }
 }
 
-fn output_references(env: &Environment, layer: &str, built: &BuiltLayer, all: &BTreeMap<String, BuiltLayer>, out: &mut Vec<Diagnostic>) {
+fn output_references(
+    env: &Environment,
+    layer: &str,
+    built: &BuiltLayer,
+    all: &BTreeMap<String, BuiltLayer>,
+    out: &mut Vec<Diagnostic>,
+) {
     for p in built.values.parameters.values() {
         let Some(Source::Output { layer: from, output }) = &p.source else { continue };
         let Some(other) = all.get(from) else {
@@ -286,7 +315,10 @@ fn output_references(env: &Environment, layer: &str, built: &BuiltLayer, all: &B
                     env.name, p.name
                 ))
                 .at(p.origin.clone())
-                .note(format!("outputs of `{from}`: {}", if outputs.is_empty() { "none".into() } else { outputs.join(", ") }))
+                .note(format!(
+                    "outputs of `{from}`: {}",
+                    if outputs.is_empty() { "none".into() } else { outputs.join(", ") }
+                ))
                 .hint_opt(suggestion(output, outputs.iter().map(|s| s.as_str()))),
             );
         }
@@ -369,7 +401,6 @@ fn statics<'a>(env: &'a Environment, layer: &'a BuiltLayer) -> Static<'a> {
 
 #[allow(clippy::too_many_arguments)]
 fn imports(
-    project: &Project,
     env: &Environment,
     layer: &str,
     built: &BuiltLayer,
@@ -406,7 +437,6 @@ fn imports(
     }
     let mut deps = graph.closure(&[layer.to_string()]);
     deps.remove(layer);
-    let _ = project;
     let mut seen = BTreeSet::new();
     for arg in names {
         let Some(name) = me.eval(&arg) else { continue };
@@ -438,13 +468,16 @@ fn imports(
 fn capabilities(project: &Project, layer: &str, t: &Template, out: &mut Vec<Diagnostic>) {
     let def = &project.layers[layer];
     let has = |c: &str| def.capabilities.iter().any(|x| x == c);
-    let at = def.metadata_path.clone().map(|p| Location::file_only(&p)).unwrap_or_else(|| Location::file_only(&def.dir));
+    let at =
+        def.metadata_path.clone().map(|p| Location::file_only(&p)).unwrap_or_else(|| Location::file_only(&def.dir));
     let (iam, named) = t.iam_resources();
     if named && !has("CAPABILITY_NAMED_IAM") {
         out.push(
-            Diagnostic::new(format!("layer `{layer}`: the template creates named IAM resources but the layer lacks CAPABILITY_NAMED_IAM"))
-                .at(at.clone())
-                .hint("add \"CAPABILITY_NAMED_IAM\" to capabilities in layer.toml"),
+            Diagnostic::new(format!(
+                "layer `{layer}`: the template creates named IAM resources but the layer lacks CAPABILITY_NAMED_IAM"
+            ))
+            .at(at.clone())
+            .hint("add \"CAPABILITY_NAMED_IAM\" to capabilities in layer.toml"),
         );
     } else if !iam.is_empty() && !has("CAPABILITY_IAM") && !has("CAPABILITY_NAMED_IAM") {
         out.push(
@@ -458,9 +491,11 @@ fn capabilities(project: &Project, layer: &str, t: &Template, out: &mut Vec<Diag
     }
     if !t.transforms().is_empty() && !has("CAPABILITY_AUTO_EXPAND") {
         out.push(
-            Diagnostic::new(format!("layer `{layer}`: the template uses a Transform but the layer lacks CAPABILITY_AUTO_EXPAND"))
-                .at(at)
-                .hint("add \"CAPABILITY_AUTO_EXPAND\" to capabilities in layer.toml"),
+            Diagnostic::new(format!(
+                "layer `{layer}`: the template uses a Transform but the layer lacks CAPABILITY_AUTO_EXPAND"
+            ))
+            .at(at)
+            .hint("add \"CAPABILITY_AUTO_EXPAND\" to capabilities in layer.toml"),
         );
     }
 }

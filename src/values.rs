@@ -135,7 +135,11 @@ pub fn collect(project: &Project, env: &Environment, layers: &[String]) -> BTree
         }
         for (name, setting) in &settings.parameters {
             if let ParamValue::Ref(s) = &setting.value {
-                add(&s.with_defaults(&project.name, &env.name, layer, name), Some(layer), format!("parameter `{name}`"));
+                add(
+                    &s.with_defaults(&project.name, &env.name, layer, name),
+                    Some(layer),
+                    format!("parameter `{name}`"),
+                );
             }
         }
     }
@@ -154,9 +158,10 @@ pub fn resolve(
     let answers = if requests.is_empty() { Vec::new() } else { provider.fetch(&requests) };
     let mut fetched: HashMap<Source, Fetched> = HashMap::new();
     let mut errors = Vec::new();
-    for (source, answer) in requests.iter().zip(answers.into_iter().chain(std::iter::repeat_with(|| {
-        Err(FetchError::new("the provider gave no answer"))
-    }))) {
+    for (source, answer) in requests
+        .iter()
+        .zip(answers.into_iter().chain(std::iter::repeat_with(|| Err(FetchError::new("the provider gave no answer")))))
+    {
         match answer {
             Ok(v) => {
                 fetched.insert(source.clone(), v);
@@ -200,7 +205,9 @@ pub fn resolve(
         let mut pending: Vec<(String, String, Location)> = Vec::new();
         for (key, setting) in &merged {
             match &setting.value {
-                ValueTree::Ref(Source::Expr { expr }) => pending.push((key.clone(), expr.clone(), setting.origin.clone())),
+                ValueTree::Ref(Source::Expr { expr }) => {
+                    pending.push((key.clone(), expr.clone(), setting.origin.clone()))
+                }
                 tree => {
                     context.insert(key.clone(), to_json(tree, &fetched));
                 }
@@ -281,10 +288,8 @@ pub fn resolve(
                     (Some(s), value)
                 }
             };
-            parameters.insert(
-                name.clone(),
-                Parameter { name: name.clone(), source, value, origin: setting.origin.clone() },
-            );
+            parameters
+                .insert(name.clone(), Parameter { name: name.clone(), source, value, origin: setting.origin.clone() });
         }
         out.insert(
             layer.clone(),
@@ -321,14 +326,9 @@ fn missing(env: &Environment, source: &Source, uses: &BTreeSet<Use>, e: &FetchEr
             None => u.what.clone(),
         })
         .collect();
-    Diagnostic::new(format!(
-        "environment `{}`: {} could not be resolved: {}",
-        env.name,
-        source.describe(),
-        e.message
-    ))
-    .note(format!("needed by {}", places.join("; ")))
-    .hint_opt(e.hint.clone())
+    Diagnostic::new(format!("environment `{}`: {} could not be resolved: {}", env.name, source.describe(), e.message))
+        .note(format!("needed by {}", places.join("; ")))
+        .hint_opt(e.hint.clone())
 }
 
 /// A value tree as template data. Secrets are never substituted: they appear as their description.
@@ -362,8 +362,12 @@ fn eval_nested(
     eval: &Eval<'_>,
 ) -> std::result::Result<Json, String> {
     Ok(match tree {
-        ValueTree::Ref(Source::Expr { expr }) => eval(expr, ctx).map_err(|e| format!("expression `{expr}` failed: {e}"))?,
-        ValueTree::List(items) => Json::Array(items.iter().map(|i| eval_nested(i, ctx, fetched, eval)).collect::<std::result::Result<_, _>>()?),
+        ValueTree::Ref(Source::Expr { expr }) => {
+            eval(expr, ctx).map_err(|e| format!("expression `{expr}` failed: {e}"))?
+        }
+        ValueTree::List(items) => Json::Array(
+            items.iter().map(|i| eval_nested(i, ctx, fetched, eval)).collect::<std::result::Result<_, _>>()?,
+        ),
         ValueTree::Table(t) => {
             let mut m = Map::new();
             for (k, v) in t {
@@ -456,7 +460,10 @@ B = { from = "secretsmanager", id = "demo/qa/db", key = "password" }
         assert_eq!(err.diagnostics.len(), 2);
         let all = err.to_string();
         assert!(all.contains("<ssm:/missing-a>") && all.contains("layer `net`, parameter `A`"), "{all}");
-        assert!(all.contains("secretsmanager:demo/qa/db#password") && all.contains("layer `db`, parameter `B`"), "{all}");
+        assert!(
+            all.contains("secretsmanager:demo/qa/db#password") && all.contains("layer `db`, parameter `B`"),
+            "{all}"
+        );
     }
 
     #[test]
@@ -480,7 +487,8 @@ Label = { from = "expr", expr = "env ~ '-' ~ size ~ '-' ~ www" }
 
     #[test]
     fn an_undefined_name_in_an_expression_is_an_error_naming_the_value() {
-        let (_d, project, env) = fixture("region = \"eu-west-1\"\n[values]\nx = { from = \"expr\", expr = \"nope ~ 'a'\" }\n");
+        let (_d, project, env) =
+            fixture("region = \"eu-west-1\"\n[values]\nx = { from = \"expr\", expr = \"nope ~ 'a'\" }\n");
         let err = resolve(&project, &env, &["db".into()], &mut Memory::default()).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("value `x`") && text.contains("qa.toml:3"), "{text}");

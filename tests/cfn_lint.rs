@@ -8,11 +8,7 @@ use support::*;
 #[test]
 fn cfn_lint_reports_nothing_on_the_shipped_project() {
     let lint = venv().join("bin/cfn-lint");
-    assert!(
-        lint.is_file(),
-        "cfn-lint not found at {}: run scripts/setup-venv (or set STACKC_VENV)",
-        lint.display()
-    );
+    assert!(lint.is_file(), "cfn-lint not found at {}: run scripts/setup-venv (or set STACKC_VENV)", lint.display());
     let dir = shipped_copy();
     let mut templates = Vec::new();
     for env in ["qa", "prod"] {
@@ -43,7 +39,8 @@ fn cfn_lint_is_able_to_fail() {
     assert!(lint.is_file(), "run scripts/setup-venv");
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.yaml");
-    std::fs::write(&bad, "Resources:\n  B:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketNmae: x\n").unwrap();
+    std::fs::write(&bad, "Resources:\n  B:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketNmae: x\n")
+        .unwrap();
     let code = std::process::Command::new(&lint).arg(&bad).status().unwrap().code().unwrap_or(-1);
     assert_ne!(code & 2, 0, "cfn-lint should report an error for an unknown property");
 }

@@ -15,7 +15,11 @@ fn render_writes_every_layer_of_both_environments() {
             let p = dir.path().join(format!("build/{env}/{layer}.params.json"));
             assert!(t.is_file() && p.is_file(), "{env}/{layer} missing:\n{}", run.stdout);
             let params: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
-            assert!(params.as_array().unwrap().iter().all(|e| e["ParameterKey"].is_string() && e["ParameterValue"].is_string()));
+            assert!(params
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|e| e["ParameterKey"].is_string() && e["ParameterValue"].is_string()));
         }
     }
     let qa = std::fs::read_to_string(dir.path().join("build/qa/networking.yaml")).unwrap();
@@ -50,7 +54,9 @@ fn render_out_and_stdout() {
 fn render_parameter_formats() {
     let dir = shipped_copy();
     let run = stackc(dir.path(), &["render", "qa", "db", "--format", "cfn-toml-v2"]);
-    run.ok().stdout_has("InstanceClass=db.t4g.micro").stdout_has("'MasterUserPassword=<secret from secretsmanager:cruddur/qa/db#password>'");
+    run.ok()
+        .stdout_has("InstanceClass=db.t4g.micro")
+        .stdout_has("'MasterUserPassword=<secret from secretsmanager:cruddur/qa/db#password>'");
     let run = stackc(dir.path(), &["render", "qa", "db", "--format", "cfn-toml-v1"]);
     run.ok().stdout_has("ParameterKey=InstanceClass,ParameterValue=db.t4g.micro");
     let run = stackc(dir.path(), &["render", "qa", "db", "--format", "json"]);
@@ -64,8 +70,24 @@ fn render_parameter_formats() {
 #[test]
 fn set_overrides_environment_values() {
     let dir = shipped_copy();
-    let run = stackc(dir.path(), &["--set", "image_tag=abc 123", "--set", "layers.db.parameters.InstanceClass=db.t3.small", "render", "qa", "service", "db", "--format", "cfn-toml-v2"]);
-    run.ok().stdout_has("'ImageUri=123456789012.dkr.ecr.us-east-1.amazonaws.com/backend-flask:abc 123'").stdout_has("InstanceClass=db.t3.small");
+    let run = stackc(
+        dir.path(),
+        &[
+            "--set",
+            "image_tag=abc 123",
+            "--set",
+            "layers.db.parameters.InstanceClass=db.t3.small",
+            "render",
+            "qa",
+            "service",
+            "db",
+            "--format",
+            "cfn-toml-v2",
+        ],
+    );
+    run.ok()
+        .stdout_has("'ImageUri=123456789012.dkr.ecr.us-east-1.amazonaws.com/backend-flask:abc 123'")
+        .stdout_has("InstanceClass=db.t3.small");
 }
 
 #[test]
@@ -84,7 +106,9 @@ fn graph_list_envs_layers() {
     let waves: Vec<&str> = run.stdout.lines().filter(|l| l.starts_with("wave")).collect();
     assert_eq!(waves.len(), 4, "{}", run.stdout);
     let pos = |s: &str| run.stdout.find(s).unwrap();
-    assert!(pos("  networking") < pos("  cluster") && pos("  cluster") < pos("  service") && pos("  service") < pos("  db"));
+    assert!(
+        pos("  networking") < pos("  cluster") && pos("  cluster") < pos("  service") && pos("  service") < pos("  db")
+    );
     stackc(dir.path(), &["graph", "qa", "--format", "dot"]).ok().stdout_has("\"networking\" -> \"cluster\";");
     stackc(dir.path(), &["graph", "qa", "--format", "mermaid"]).ok().stdout_has("service --> db");
     stackc(dir.path(), &["list"]).ok().stdout_has("prod").stdout_has("protected").stdout_has("networking");
@@ -144,11 +168,22 @@ fn unknown_keys_get_did_you_mean() {
         .stderr_has("environments/qa.toml:1:1")
         .stderr_has("did you mean `region`?");
     let dir = small("region = \"eu-west-1\"\n[layers.app.parameters]\nVpcId = { from = \"output\", layer = \"net\", outptu = \"VpcId\" }\n", APP);
-    stackc(dir.path(), &["render", "qa"]).code(2).stderr_has("unknown key `outptu`").stderr_has("did you mean `output`?").stderr_has("qa.toml:3:");
+    stackc(dir.path(), &["render", "qa"])
+        .code(2)
+        .stderr_has("unknown key `outptu`")
+        .stderr_has("did you mean `output`?")
+        .stderr_has("qa.toml:3:");
     let dir = small("region = \"eu-west-1\"\n[layers.ap.parameters]\nX = \"1\"\n", APP);
-    stackc(dir.path(), &["render", "qa"]).code(2).stderr_has("layer `ap`, which is not a layer").stderr_has("did you mean `app`?");
-    let dir = small("region = \"eu-west-1\"\n[layers.app.parameters]\nP = { from = \"secretmanager\", id = \"x\" }\n", APP);
-    stackc(dir.path(), &["render", "qa"]).code(2).stderr_has("unknown value source `secretmanager`").stderr_has("did you mean `secretsmanager`?");
+    stackc(dir.path(), &["render", "qa"])
+        .code(2)
+        .stderr_has("layer `ap`, which is not a layer")
+        .stderr_has("did you mean `app`?");
+    let dir =
+        small("region = \"eu-west-1\"\n[layers.app.parameters]\nP = { from = \"secretmanager\", id = \"x\" }\n", APP);
+    stackc(dir.path(), &["render", "qa"])
+        .code(2)
+        .stderr_has("unknown value source `secretmanager`")
+        .stderr_has("did you mean `secretsmanager`?");
 }
 
 #[test]
@@ -171,8 +206,14 @@ fn shared_macros_are_usable_from_every_layer() {
 #[test]
 fn invalid_yaml_after_rendering_is_located() {
     let dir = small(GOOD_ENV, "Resources:\n  SG: [1, 2\n");
-    stackc(dir.path(), &["validate", "qa"]).code(2).stderr_has("not valid YAML").stderr_has("template.yaml.j2 (rendered):");
-    let dir = small(GOOD_ENV, "Resources:\n  SG:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: !Reff x\n");
+    stackc(dir.path(), &["validate", "qa"])
+        .code(2)
+        .stderr_has("not valid YAML")
+        .stderr_has("template.yaml.j2 (rendered):");
+    let dir = small(
+        GOOD_ENV,
+        "Resources:\n  SG:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: !Reff x\n",
+    );
     stackc(dir.path(), &["validate", "qa"]).code(2).stderr_has("unknown tag `!Reff`");
 }
 
@@ -220,7 +261,9 @@ fn validate_reports_unknown_outputs_and_imports() {
     let env = GOOD_ENV.replace("output = \"VpcId\"", "output = \"VpcID\"");
     findings(&env, APP).stderr_has("layer `net` has no Output `VpcID`").stderr_has("did you mean `VpcId`?");
     let app = format!("{APP}  Other:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: x\n      VpcId: !ImportValue demo-qa-net-VpcIdd\n");
-    findings(GOOD_ENV, &app).stderr_has("`Fn::ImportValue demo-qa-net-VpcIdd` matches no Export").stderr_has("did you mean `demo-qa-net-VpcId`?");
+    findings(GOOD_ENV, &app)
+        .stderr_has("`Fn::ImportValue demo-qa-net-VpcIdd` matches no Export")
+        .stderr_has("did you mean `demo-qa-net-VpcId`?");
     let ok = format!("{APP}  Other:\n    Type: AWS::EC2::SecurityGroup\n    Properties:\n      GroupDescription: x\n      VpcId: !ImportValue demo-qa-net-VpcId\n");
     stackc(small(GOOD_ENV, &ok).path(), &["validate", "qa"]).ok();
 }
@@ -229,7 +272,9 @@ fn validate_reports_unknown_outputs_and_imports() {
 fn validate_reports_an_import_from_a_layer_not_depended_on() {
     let dir = small(GOOD_ENV, APP);
     write(dir.path(), "stacks/other/template.yaml.j2", "Resources:\n  T:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: !ImportValue demo-qa-net-VpcId\n");
-    stackc(dir.path(), &["validate", "qa"]).code(2).stderr_has("exported by layer `net`, which `other` does not depend on");
+    stackc(dir.path(), &["validate", "qa"])
+        .code(2)
+        .stderr_has("exported by layer `net`, which `other` does not depend on");
 }
 
 #[test]
@@ -242,7 +287,8 @@ fn validate_reports_dependency_cycles() {
 
 #[test]
 fn validate_reports_missing_capabilities() {
-    let app = format!("{APP}  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {{}}\n");
+    let app =
+        format!("{APP}  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {{}}\n");
     findings(GOOD_ENV, &app).stderr_has("lacks CAPABILITY_IAM");
 }
 
@@ -250,9 +296,15 @@ fn validate_reports_missing_capabilities() {
 fn layer_metadata_errors() {
     let dir = small(GOOD_ENV, APP);
     write(dir.path(), "stacks/app/layer.toml", "depends_on = [\"nett\"]\n");
-    stackc(dir.path(), &["render", "qa"]).code(2).stderr_has("depends on `nett`, which is not a layer").stderr_has("did you mean `net`?");
+    stackc(dir.path(), &["render", "qa"])
+        .code(2)
+        .stderr_has("depends on `nett`, which is not a layer")
+        .stderr_has("did you mean `net`?");
     write(dir.path(), "stacks/app/layer.toml", "capabilities = [\"CAPABILITY_IAMM\"]\n");
-    stackc(dir.path(), &["render", "qa"]).code(2).stderr_has("unknown capability").stderr_has("stacks/app/layer.toml:1:");
+    stackc(dir.path(), &["render", "qa"])
+        .code(2)
+        .stderr_has("unknown capability")
+        .stderr_has("stacks/app/layer.toml:1:");
 }
 
 #[test]
@@ -261,7 +313,10 @@ fn extends_layering_and_cycles() {
     write(dir.path(), "environments/_base.toml", "region = \"eu-west-1\"\n[layers.net.parameters]\nCidr = \"10.0.0.0/16\"\n[layers.app.parameters]\nVpcId = \"vpc-base\"\nPassword = \"x\"\n");
     let run = stackc(dir.path(), &["render", "qa", "--format", "cfn-toml-v2"]);
     run.ok().stdout_has("Cidr=10.1.0.0/16").stdout_has("VpcId=vpc-base");
-    let run = stackc(dir.path(), &["--set", "layers.net.parameters.Cidr=10.9.0.0/16", "render", "qa", "net", "--format", "cfn-toml-v2"]);
+    let run = stackc(
+        dir.path(),
+        &["--set", "layers.net.parameters.Cidr=10.9.0.0/16", "render", "qa", "net", "--format", "cfn-toml-v2"],
+    );
     run.ok().stdout_has("Cidr=10.9.0.0/16");
     write(dir.path(), "environments/_base.toml", "extends = \"qa\"\n");
     stackc(dir.path(), &["render", "qa"]).code(2).stderr_has("`extends` forms a cycle");
@@ -314,7 +369,10 @@ fn render_never_writes_or_prints_a_secret() {
 fn completions_and_help_need_no_project() {
     let nowhere = tempfile::tempdir().unwrap();
     stackc(nowhere.path(), &["completions", "bash"]).ok().stdout_has("_stackc()").stdout_has("deploy");
-    stackc(nowhere.path(), &["deploy", "--help"]).ok().stdout_has("--password-from").stdout_has("protected environment");
+    stackc(nowhere.path(), &["deploy", "--help"])
+        .ok()
+        .stdout_has("--password-from")
+        .stdout_has("protected environment");
 }
 
 #[test]
@@ -323,14 +381,22 @@ fn value_checks_name_the_environment_and_key() {
     let run = stackc(dir.path(), &["--set", "private_subnets=x", "validate", "qa"]);
     run.code(2).stderr_has("environment `qa`, value `private_subnets`: `x` is not a CIDR block");
     let qa = std::fs::read_to_string(dir.path().join("environments/qa.toml")).unwrap();
-    std::fs::write(dir.path().join("environments/qa.toml"), qa.replace("\"10.10.20.0/24\"", "\"10.10.0.0/23\"").replace("\"10.10.24.0/24\"", "\"10.11.0.0/24\"")).unwrap();
+    std::fs::write(
+        dir.path().join("environments/qa.toml"),
+        qa.replace("\"10.10.20.0/24\"", "\"10.10.0.0/23\"").replace("\"10.10.24.0/24\"", "\"10.11.0.0/24\""),
+    )
+    .unwrap();
     let run = stackc(dir.path(), &["validate", "qa"]);
     run.code(2)
         .stderr_has("value `private_subnets.1`: `10.10.0.0/23` overlaps `10.10.0.0/24` (`public_subnets.0`)")
         .stderr_has("value `private_subnets.2`: `10.11.0.0/24` is not inside the VPC's 10.10.0.0/16")
         .stderr_has("environments/qa.toml:");
     let dir = small(GOOD_ENV, APP);
-    write(dir.path(), "stackc.toml", "name = \"demo\"\n[checks]\nschedule = [\"jobs.*.cron\"]\nport = [\"jobs.*.port\"]\n");
+    write(
+        dir.path(),
+        "stackc.toml",
+        "name = \"demo\"\n[checks]\nschedule = [\"jobs.*.cron\"]\nport = [\"jobs.*.port\"]\n",
+    );
     write(dir.path(), "environments/qa.toml", &format!("{GOOD_ENV}[values]\njobs = [{{ cron = \"cron(0 12 * * ? *)\", port = 80 }}, {{ cron = \"rate(1 hours)\", port = 0 }}]\n"));
     stackc(dir.path(), &["validate", "qa"])
         .code(2)
@@ -342,7 +408,12 @@ fn value_checks_name_the_environment_and_key() {
 fn values_and_parameters_may_be_written_as_tables() {
     let env = "region = \"eu-west-1\"\n[layers.net.parameters]\nCidr = \"10.0.0.0/16\"\n[layers.app.parameters]\nVpcId = \"vpc-1\"\n[layers.app.parameters.Password]\nfrom = \"keyring\"\n\n[values.services.api]\nport = 8080\n[values.services.web]\nport = 80\n";
     let dir = small(env, APP);
-    stackc(dir.path(), &["render", "qa", "app", "--format", "cfn-toml-v2"]).ok().stdout_has("'Password=<secret from keyring:stackc/demo/qa/app/Password>'");
+    stackc(dir.path(), &["render", "qa", "app", "--format", "cfn-toml-v2"])
+        .ok()
+        .stdout_has("'Password=<secret from keyring:stackc/demo/qa/app/Password>'");
     write(dir.path(), "environments/qa.toml", &env.replace("port = 80\n", "port = 80\nbad = { from = \"nope\" }\n"));
-    stackc(dir.path(), &["render", "qa"]).code(2).stderr_has("value `services`: unknown value source `nope`").stderr_has("environments/qa.toml:9:");
+    stackc(dir.path(), &["render", "qa"])
+        .code(2)
+        .stderr_has("value `services`: unknown value source `nope`")
+        .stderr_has("environments/qa.toml:9:");
 }

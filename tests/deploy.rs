@@ -23,7 +23,12 @@ const LAYERS: [&str; 7] = ["networking", "cluster", "service", "db", "ddb", "cic
 
 fn assert_no_canary(runs: &[&Run], dir: &std::path::Path) {
     for r in runs {
-        assert!(!r.stdout.contains(CANARY) && !r.stderr.contains(CANARY), "the secret was printed:\n{}\n{}", r.stdout, r.stderr);
+        assert!(
+            !r.stdout.contains(CANARY) && !r.stderr.contains(CANARY),
+            "the secret was printed:\n{}\n{}",
+            r.stdout,
+            r.stderr
+        );
     }
     for (path, text) in files_under(dir) {
         assert!(!text.contains(CANARY), "the secret was written to {path}");
@@ -51,7 +56,10 @@ fn qa_deploys_end_to_end_then_is_up_to_date() {
         assert_eq!(stacks[format!("cruddur-qa-{layer}")]["parameters"]["VpcId"], net["VpcId"], "{layer}");
     }
     assert_eq!(stacks["cruddur-qa-db"]["parameters"]["SubnetIds"], net["PrivateSubnetIds"]);
-    assert_eq!(stacks["cruddur-qa-service"]["parameters"]["ALBSecurityGroupId"], stacks["cruddur-qa-cluster"]["outputs"]["ALBSecurityGroupId"]);
+    assert_eq!(
+        stacks["cruddur-qa-service"]["parameters"]["ALBSecurityGroupId"],
+        stacks["cruddur-qa-cluster"]["outputs"]["ALBSecurityGroupId"]
+    );
     // The secret reached the stack (the emulator echoes NoEcho values; AWS would not).
     assert_eq!(stacks["cruddur-qa-db"]["parameters"]["MasterUserPassword"], CANARY);
 
@@ -64,15 +72,23 @@ fn qa_deploys_end_to_end_then_is_up_to_date() {
     let o: serde_json::Value = serde_json::from_str(&outputs.ok().stdout).unwrap();
     assert_eq!(o["networking"]["VpcId"], net["VpcId"]);
     let diff = emu.stackc(dir.path(), &["diff", "qa"]);
-    diff.ok().stdout_has("db (cruddur-qa-db): no differences").stdout_has("masked and not compared: db.MasterUserPassword");
+    diff.ok()
+        .stdout_has("db (cruddur-qa-db): no differences")
+        .stdout_has("masked and not compared: db.MasterUserPassword");
     let plan = emu.stackc(dir.path(), &["plan", "qa", "--detailed-exitcode"]);
     plan.ok();
     // A new version of the secret: the plan says it changed, without showing it. (Applying it is covered
     // in tests/secrets.rs; moto cannot update an RDS instance in place.)
     let rotated = format!("{CANARY}-rotated");
-    emu.seed(&serde_json::json!({"secret_updates": {"cruddur/qa/db": serde_json::json!({"password": rotated}).to_string()}}));
+    emu.seed(
+        &serde_json::json!({"secret_updates": {"cruddur/qa/db": serde_json::json!({"password": rotated}).to_string()}}),
+    );
     let changed = emu.stackc(dir.path(), &["plan", "qa", "--detailed-exitcode"]);
-    changed.code(3).stdout_has("db (cruddur-qa-db): update").stdout_has("~ MasterUserPassword: (secret, masked) changed").stdout_has("6 unchanged");
+    changed
+        .code(3)
+        .stdout_has("db (cruddur-qa-db): update")
+        .stdout_has("~ MasterUserPassword: (secret, masked) changed")
+        .stdout_has("6 unchanged");
     assert!(!changed.stdout.contains("rotated") && !changed.stderr.contains("rotated"));
     assert_no_canary(&[&first, &second, &status, &outputs, &diff, &plan, &changed], dir.path());
 }
@@ -85,9 +101,15 @@ fn a_changed_value_is_planned_exactly_and_applied() {
     emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).ok();
     let set = "layers.service.parameters.DesiredCount=2";
     let plan = emu.stackc(dir.path(), &["--set", set, "plan", "qa", "--detailed-exitcode"]);
-    plan.code(3).stdout_has("service (cruddur-qa-service): update").stdout_has("~ DesiredCount: 1 -> 2").stdout_has("0 to create, 1 to update, 0 to recreate, 6 unchanged");
+    plan.code(3)
+        .stdout_has("service (cruddur-qa-service): update")
+        .stdout_has("~ DesiredCount: 1 -> 2")
+        .stdout_has("0 to create, 1 to update, 0 to recreate, 6 unchanged");
     let changed: Vec<&str> = plan.stdout.lines().filter(|l| l.trim_start().starts_with(['~', '+', '-'])).collect();
-    assert!(changed.iter().all(|l| l.contains("DesiredCount") || l.contains("FargateService")), "only that change: {changed:?}");
+    assert!(
+        changed.iter().all(|l| l.contains("DesiredCount") || l.contains("FargateService")),
+        "only that change: {changed:?}"
+    );
     let json = emu.stackc(dir.path(), &["--set", set, "plan", "qa", "--output", "json"]);
     let v: serde_json::Value = serde_json::from_str(&json.ok().stdout).unwrap();
     assert_eq!(v["changes_pending"], true);
@@ -105,15 +127,24 @@ fn a_single_layer_reads_its_dependencies_from_deployed_stacks() {
     seed_cruddur_qa(&emu);
     let dir = shipped_copy();
     let refused = emu.stackc(dir.path(), &["deploy", "qa", "db", "--yes"]);
-    refused.code(2).stderr_has("layer `db` depends on `networking`, which is not deployed in `qa`").stderr_has("stackc deploy qa networking db");
+    refused
+        .code(2)
+        .stderr_has("layer `db` depends on `networking`, which is not deployed in `qa`")
+        .stderr_has("stackc deploy qa networking db");
     assert_eq!(emu.stacks().as_object().unwrap().len(), 0, "nothing was created");
     // plan works on an empty account, with placeholders.
-    emu.stackc(dir.path(), &["plan", "qa", "db"]).ok().stdout_has("<output:networking.VpcId>").stdout_has("planned from the template");
+    emu.stackc(dir.path(), &["plan", "qa", "db"])
+        .ok()
+        .stdout_has("<output:networking.VpcId>")
+        .stdout_has("planned from the template");
     emu.stackc(dir.path(), &["deploy", "qa", "networking", "cluster", "service", "--yes"]).ok();
     let db = emu.stackc(dir.path(), &["deploy", "qa", "db", "--yes"]);
     db.ok();
     let stacks = emu.stacks();
-    assert_eq!(stacks["cruddur-qa-db"]["parameters"]["ServiceSecurityGroupId"], stacks["cruddur-qa-service"]["outputs"]["ServiceSecurityGroupId"]);
+    assert_eq!(
+        stacks["cruddur-qa-db"]["parameters"]["ServiceSecurityGroupId"],
+        stacks["cruddur-qa-service"]["outputs"]["ServiceSecurityGroupId"]
+    );
     assert!(stacks.get("cruddur-qa-cicd").is_none());
 }
 
@@ -122,7 +153,10 @@ fn without_a_terminal_and_without_yes_nothing_changes() {
     let emu = Emulator::start();
     seed_cruddur_qa(&emu);
     let dir = shipped_copy();
-    emu.stackc(dir.path(), &["deploy", "prod"]).code(2).stderr_has("refusing to deploy to protected environment `prod`").stderr_has("--yes");
+    emu.stackc(dir.path(), &["deploy", "prod"])
+        .code(2)
+        .stderr_has("refusing to deploy to protected environment `prod`")
+        .stderr_has("--yes");
     emu.stackc(dir.path(), &["deploy", "qa"]).code(2).stderr_has("refusing to deploy to environment `qa`");
     emu.stackc(dir.path(), &["destroy", "qa"]).code(2).stderr_has("refusing");
     assert_eq!(emu.stacks().as_object().unwrap().len(), 0);
@@ -133,7 +167,10 @@ fn the_account_guard_refuses_another_account() {
     let emu = Emulator::start();
     let dir = shipped_copy();
     // prod names account 111122223333; the emulator's credentials are for 123456789012.
-    emu.stackc(dir.path(), &["deploy", "prod", "--yes"]).code(2).stderr_has("belongs to account 111122223333").stderr_has("123456789012");
+    emu.stackc(dir.path(), &["deploy", "prod", "--yes"])
+        .code(2)
+        .stderr_has("belongs to account 111122223333")
+        .stderr_has("123456789012");
     assert_eq!(emu.stacks().as_object().unwrap().len(), 0);
 }
 
@@ -143,14 +180,25 @@ fn destroy_removes_layers_in_reverse_order() {
     seed_cruddur_qa(&emu);
     let dir = shipped_copy();
     emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).ok();
-    emu.stackc(dir.path(), &["destroy", "qa", "networking", "--yes"]).code(2).stderr_has("cannot destroy `networking`: layer `cluster` depends on it");
+    emu.stackc(dir.path(), &["destroy", "qa", "networking", "--yes"])
+        .code(2)
+        .stderr_has("cannot destroy `networking`: layer `cluster` depends on it");
     let run = emu.stackc(dir.path(), &["destroy", "qa", "--yes"]);
     run.ok();
     let at = |layer: &str, what: &str| {
-        run.stderr.lines().position(|l| l.contains(&format!("[{layer}] {what}"))).unwrap_or_else(|| panic!("no `{what}` for {layer}:\n{}", run.stderr))
+        run.stderr
+            .lines()
+            .position(|l| l.contains(&format!("[{layer}] {what}")))
+            .unwrap_or_else(|| panic!("no `{what}` for {layer}:\n{}", run.stderr))
     };
-    for (later, earlier) in [("networking", "cluster"), ("cluster", "service"), ("service", "db"), ("service", "cicd"), ("cluster", "cicd")] {
-        assert!(at(later, "deleting") > at(earlier, "deleted"), "{later} deleted before {earlier} was gone:\n{}", run.stderr);
+    for (later, earlier) in
+        [("networking", "cluster"), ("cluster", "service"), ("service", "db"), ("service", "cicd"), ("cluster", "cicd")]
+    {
+        assert!(
+            at(later, "deleting") > at(earlier, "deleted"),
+            "{later} deleted before {earlier} was gone:\n{}",
+            run.stderr
+        );
     }
     assert_eq!(emu.stacks().as_object().unwrap().len(), 0);
     emu.stackc(dir.path(), &["destroy", "qa", "--yes"]).ok().stdout_has("nothing to destroy");
@@ -184,7 +232,8 @@ fn independent_layers_run_at_once_and_dependents_wait() {
     let run = emu.stackc(dir.path(), &["deploy", "qa", "--yes", "--concurrency", "4"]);
     run.ok();
     let s = spans(&run.stderr);
-    let get = |l: &str| s.iter().find(|x| x.0 == l).cloned().unwrap_or_else(|| panic!("{l} not in {s:?}\n{}", run.stderr));
+    let get =
+        |l: &str| s.iter().find(|x| x.0 == l).cloned().unwrap_or_else(|| panic!("{l} not in {s:?}\n{}", run.stderr));
     let wave1: Vec<_> = ["networking", "ddb", "frontend"].iter().map(|l| get(l)).collect();
     let latest_start = wave1.iter().map(|x| x.1).fold(0.0, f64::max);
     let earliest_end = wave1.iter().map(|x| x.2).fold(f64::MAX, f64::min);
@@ -208,13 +257,16 @@ fn a_failed_layer_stops_its_dependents_and_a_rerun_finishes() {
     let dir = shipped_copy();
     let run = emu.stackc(dir.path(), &["deploy", "qa", "--yes"]);
     run.code(1)
-        .stderr_has("layer `cluster` (cruddur-qa-cluster): HTTPSListener (AWS::ElasticLoadBalancingV2::Listener) failed:")
+        .stderr_has(
+            "layer `cluster` (cruddur-qa-cluster): HTTPSListener (AWS::ElasticLoadBalancingV2::Listener) failed:",
+        )
         .stderr_has("Supplied certificate was not found")
         .stderr_has("stack `cruddur-qa-cluster` is now ROLLBACK_COMPLETE")
         .stderr_has("--recreate")
         .stderr_has("layer `service` was skipped: `cluster` did not deploy")
         .stderr_has("run the same command again");
-    run.stdout_has("networking   cruddur-qa-networking: CREATE_COMPLETE").stdout_has("db           cruddur-qa-db: skipped");
+    run.stdout_has("networking   cruddur-qa-networking: CREATE_COMPLETE")
+        .stdout_has("db           cruddur-qa-db: skipped");
     assert!(emu.stacks().get("cruddur-qa-service").is_none(), "dependents were not started");
     // Fix the value where it lives, run the same command: it finishes the job.
     let fix = serde_json::json!({"ssm_certificate_arns": {"/cruddur/qa/certificate-arn": "*.qa.cruddur.example.com"}});
@@ -222,7 +274,11 @@ fn a_failed_layer_stops_its_dependents_and_a_rerun_finishes() {
     let blocked = emu.stackc(dir.path(), &["deploy", "qa", "--yes"]);
     blocked.code(1).stderr_has("stack `cruddur-qa-cluster` is in ROLLBACK_COMPLETE").stderr_has("--recreate");
     let again = emu.stackc(dir.path(), &["deploy", "qa", "--yes", "--recreate"]);
-    again.ok().stdout_has("networking   cruddur-qa-networking: up to date").stdout_has("cluster      cruddur-qa-cluster: CREATE_COMPLETE").stdout_has("db           cruddur-qa-db: CREATE_COMPLETE");
+    again
+        .ok()
+        .stdout_has("networking   cruddur-qa-networking: up to date")
+        .stdout_has("cluster      cruddur-qa-cluster: CREATE_COMPLETE")
+        .stdout_has("db           cruddur-qa-db: CREATE_COMPLETE");
     again.stdout_has("recreate (delete the failed stack, then create)");
     assert_no_canary(&[&run, &blocked, &again], dir.path());
 }
@@ -246,7 +302,11 @@ fn an_unreachable_endpoint_is_one_sentence() {
     let dir = shipped_copy();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let url = format!("http://127.0.0.1:{port}");
-    let run = stackc_env(dir.path(), &["status", "qa"], &[("AWS_ENDPOINT_URL", &url), ("AWS_ACCESS_KEY_ID", "x"), ("AWS_SECRET_ACCESS_KEY", "x")]);
+    let run = stackc_env(
+        dir.path(),
+        &["status", "qa"],
+        &[("AWS_ENDPOINT_URL", &url), ("AWS_ACCESS_KEY_ID", "x"), ("AWS_SECRET_ACCESS_KEY", "x")],
+    );
     run.code(1).stderr_has(&format!("cannot reach AWS at {url} (connection refused)"));
     assert_eq!(run.stderr.lines().filter(|l| l.starts_with("error:")).count(), 1, "{}", run.stderr);
 }
@@ -267,9 +327,16 @@ fn missing_credentials_are_one_sentence() {
     let run = stackc_env(
         dir.path(),
         &["status", "qa"],
-        &[("AWS_ENDPOINT_URL", url.as_str()), ("AWS_CONFIG_FILE", "/dev/null"), ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"), ("AWS_EC2_METADATA_DISABLED", "true")],
+        &[
+            ("AWS_ENDPOINT_URL", url.as_str()),
+            ("AWS_CONFIG_FILE", "/dev/null"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ],
     );
-    run.code(1).stderr_has("AWS credentials are missing or expired (none found in the environment").stderr_has("--profile");
+    run.code(1)
+        .stderr_has("AWS credentials are missing or expired (none found in the environment")
+        .stderr_has("--profile");
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
 }
 
@@ -279,7 +346,9 @@ fn no_execute_and_keep_leave_change_sets_for_review() {
     seed_cruddur_qa(&emu);
     let dir = shipped_copy();
     let run = emu.stackc(dir.path(), &["deploy", "qa", "--no-execute"]);
-    run.ok().stdout_has("change set for cruddur-qa-networking: arn:").stdout_has("cruddur-qa-db: no change set yet (waits for networking, service)");
+    run.ok()
+        .stdout_has("change set for cruddur-qa-networking: arn:")
+        .stdout_has("cruddur-qa-db: no change set yet (waits for networking, service)");
     let stacks = emu.stacks();
     assert_eq!(stacks["cruddur-qa-networking"]["status"], "REVIEW_IN_PROGRESS", "nothing was executed");
     assert!(stacks.get("cruddur-qa-db").is_none());
@@ -320,10 +389,19 @@ fn hooks_get_outputs_never_secrets_and_fail_the_deploy() {
     assert!(!root.join("before.txt").exists());
     assert!(root.join("after.txt").is_file());
     // A failing hook fails the layer and stops its dependents.
-    std::fs::write(root.join("stacks/site/layer.toml"), "[hooks]\nafter_deploy = [\"echo upload failed >&2; exit 3\"]\n").unwrap();
-    let failed = emu.stackc_with(dir.path(), &["deploy", "qa", "--yes", "--set", "tags.Round=2"], &[secret.clone()], None);
-    failed.code(1).stderr_has("the after_deploy hook `echo upload failed >&2; exit 3` failed (exit status 3)").stderr_has("[site]   | upload failed");
-    std::fs::write(root.join("stacks/site/layer.toml"), "[hooks]\nbefore_destroy = [\"echo bye > destroy.txt\"]\n").unwrap();
+    std::fs::write(
+        root.join("stacks/site/layer.toml"),
+        "[hooks]\nafter_deploy = [\"echo upload failed >&2; exit 3\"]\n",
+    )
+    .unwrap();
+    let failed =
+        emu.stackc_with(dir.path(), &["deploy", "qa", "--yes", "--set", "tags.Round=2"], &[secret.clone()], None);
+    failed
+        .code(1)
+        .stderr_has("the after_deploy hook `echo upload failed >&2; exit 3` failed (exit status 3)")
+        .stderr_has("[site]   | upload failed");
+    std::fs::write(root.join("stacks/site/layer.toml"), "[hooks]\nbefore_destroy = [\"echo bye > destroy.txt\"]\n")
+        .unwrap();
     emu.stackc_with(dir.path(), &["destroy", "qa", "--yes"], &[secret], None).ok();
     assert!(root.join("destroy.txt").is_file());
     assert_eq!(emu.stacks().as_object().unwrap().len(), 0);

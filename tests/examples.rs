@@ -7,7 +7,12 @@ use support::emulator::Emulator;
 use support::*;
 
 fn examples() -> Vec<std::path::PathBuf> {
-    let mut out: Vec<_> = std::fs::read_dir(repo().join("examples")).unwrap().filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.join("stackc.toml").is_file()).collect();
+    let mut out: Vec<_> = std::fs::read_dir(repo().join("examples"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.join("stackc.toml").is_file())
+        .collect();
     out.sort();
     assert!(!out.is_empty());
     out
@@ -37,7 +42,11 @@ fn every_example_renders_validates_and_lints_clean() {
             stackc(dir.path(), &["validate", env]).ok();
             stackc(dir.path(), &["render", env]).ok();
         }
-        let templates: Vec<_> = files_under(&dir.path().join("build")).into_iter().filter(|(p, _)| p.ends_with(".yaml")).map(|(p, _)| dir.path().join("build").join(p)).collect();
+        let templates: Vec<_> = files_under(&dir.path().join("build"))
+            .into_iter()
+            .filter(|(p, _)| p.ends_with(".yaml"))
+            .map(|(p, _)| dir.path().join("build").join(p))
+            .collect();
         assert!(!templates.is_empty());
         let out = std::process::Command::new(&lint).args(&templates).output().unwrap();
         let code = out.status.code().unwrap_or(-1);
@@ -82,20 +91,36 @@ fn interval_processing_compiles_its_process_list() {
     let dir = copy(&repo().join("examples/interval-processing"));
     let run = stackc(dir.path(), &["render", "qa", "processing", "--stdout"]);
     run.ok();
-    for p in ["FileGeneration", "NightlyDataChange", "HourlyDataChange", "HalfHourlyDataChange", "QuarterHourlyDataChange"] {
-        assert!(run.stdout.contains(&format!("  Task{p}:\n")) && run.stdout.contains(&format!("  Schedule{p}:\n")), "{p}");
+    for p in
+        ["FileGeneration", "NightlyDataChange", "HourlyDataChange", "HalfHourlyDataChange", "QuarterHourlyDataChange"]
+    {
+        assert!(
+            run.stdout.contains(&format!("  Task{p}:\n")) && run.stdout.contains(&format!("  Schedule{p}:\n")),
+            "{p}"
+        );
     }
     assert!(run.stdout.contains("ScheduleExpression: \"rate(15 minutes)\""));
     let shared = std::fs::read_to_string(dir.path().join("environments/_shared.toml")).unwrap();
-    std::fs::write(dir.path().join("environments/_shared.toml"), shared.replace("cron(0 2 * * ? *)", "cron(0 2 * * * *)")).unwrap();
-    stackc(dir.path(), &["validate", "qa"]).code(2).stderr_has("environment `qa`, value `processes.0.schedule`: `cron(0 2 * * * *)` is not a valid EventBridge schedule");
+    std::fs::write(
+        dir.path().join("environments/_shared.toml"),
+        shared.replace("cron(0 2 * * ? *)", "cron(0 2 * * * *)"),
+    )
+    .unwrap();
+    stackc(dir.path(), &["validate", "qa"]).code(2).stderr_has(
+        "environment `qa`, value `processes.0.schedule`: `cron(0 2 * * * *)` is not a valid EventBridge schedule",
+    );
 }
 
 /// The data layer's hook loaded the seed data; the site layer's hook filled the placeholders from outputs.
 fn mysfits_hooks_did_their_work(emu: &Emulator) {
     let stacks = emu.stacks();
-    let out = |layer: &str, key: &str| stacks[format!("mysfits-qa-{layer}")]["outputs"][key].as_str().unwrap().to_string();
-    let scan = emu.python("query.py", &serde_json::json!({"service": "dynamodb", "method": "scan", "args": {"TableName": out("data", "TableName")}}).to_string());
+    let out =
+        |layer: &str, key: &str| stacks[format!("mysfits-qa-{layer}")]["outputs"][key].as_str().unwrap().to_string();
+    let scan = emu.python(
+        "query.py",
+        &serde_json::json!({"service": "dynamodb", "method": "scan", "args": {"TableName": out("data", "TableName")}})
+            .to_string(),
+    );
     let scan: serde_json::Value = serde_json::from_str(&scan.ok().stdout).unwrap();
     assert_eq!(scan["Count"], 5, "{scan}");
     let get = emu.python("query.py", &serde_json::json!({"service": "s3", "method": "get_object", "args": {"Bucket": out("site", "SiteBucket"), "Key": "index.html"}}).to_string());

@@ -14,7 +14,11 @@ const DB_TEMPLATE: &str = "Parameters:\n  VpcId:\n    Type: String\n  InstanceCl
 fn rendered(dir: &std::path::Path, env: &str, layer: &str) -> BTreeMap<String, String> {
     let run = stackc(dir, &["render", env, layer, "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&run.ok().stdout).unwrap();
-    v.as_array().unwrap().iter().map(|p| (p["ParameterKey"].as_str().unwrap().to_string(), p["ParameterValue"].as_str().unwrap().to_string())).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["ParameterKey"].as_str().unwrap().to_string(), p["ParameterValue"].as_str().unwrap().to_string()))
+        .collect()
 }
 
 #[test]
@@ -28,7 +32,9 @@ fn seed_000s_cfn_toml_layout_moves_in_one_command_per_layer() {
     stackc(root, &["init", "--name", "cruddur"]).ok();
     stackc(root, &["init"]).code(2).stderr_has("already holds a stackc project");
     let net = stackc(root, &["import", "cfn-toml", "aws/cfn/networking/config.toml", "--env", "qa"]);
-    net.ok().stdout_has("imported layer `networking` into environment `qa`: 3 parameters, stack `CrdNet`").stderr_has("not carried: [deploy].bucket");
+    net.ok()
+        .stdout_has("imported layer `networking` into environment `qa`: 3 parameters, stack `CrdNet`")
+        .stderr_has("not carried: [deploy].bucket");
     stackc(root, &["import", "cfn-toml", "aws/cfn/db/config.toml", "--env", "qa"]).ok();
     stackc(root, &["validate", "qa"]).ok();
     // The same parameters as cfn-toml would have passed, values with quotes, commas and spaces intact.
@@ -37,7 +43,10 @@ fn seed_000s_cfn_toml_layout_moves_in_one_command_per_layer() {
     assert_eq!(net["Azs"], "us-east-1a,us-east-1b");
     assert_eq!(net.len(), 3);
     let db = rendered(root, "qa", "db");
-    assert_eq!(db, BTreeMap::from([("Note".to_string(), "a b, c".to_string()), ("VpcId".to_string(), "vpc-0123".to_string())]));
+    assert_eq!(
+        db,
+        BTreeMap::from([("Note".to_string(), "a b, c".to_string()), ("VpcId".to_string(), "vpc-0123".to_string())])
+    );
     // The existing stacks keep their names; the imported template is used as written.
     stackc(root, &["list"]).ok().stdout_has("db").stdout_has("networking");
     let t = stackc(root, &["render", "qa", "db", "--stdout"]);
@@ -45,11 +54,15 @@ fn seed_000s_cfn_toml_layout_moves_in_one_command_per_layer() {
     let env = std::fs::read_to_string(root.join("environments/qa.toml")).unwrap();
     assert!(env.contains("[layers.networking]\nstack_name = \"CrdNet\""), "{env}");
     // Importing again changes nothing.
-    stackc(root, &["import", "cfn-toml", "aws/cfn/networking/config.toml", "aws/cfn/db/config.toml", "--env", "qa"]).ok();
+    stackc(root, &["import", "cfn-toml", "aws/cfn/networking/config.toml", "aws/cfn/db/config.toml", "--env", "qa"])
+        .ok();
     assert_eq!(std::fs::read_to_string(root.join("environments/qa.toml")).unwrap(), env);
-    stackc(root, &["import", "cfn-toml", "aws/cfn/db/config.toml", "--env", "qa", "--layer", "x", "--layer", "y"]).code(2);
+    stackc(root, &["import", "cfn-toml", "aws/cfn/db/config.toml", "--env", "qa", "--layer", "x", "--layer", "y"])
+        .code(2);
     write(root, "bad/config.toml", "[deploy]\nregion = \n");
-    stackc(root, &["import", "cfn-toml", "bad/config.toml", "--env", "qa"]).code(2).stderr_has("is not a cfn-toml file");
+    stackc(root, &["import", "cfn-toml", "bad/config.toml", "--env", "qa"])
+        .code(2)
+        .stderr_has("is not a cfn-toml file");
 }
 
 #[test]
@@ -82,17 +95,25 @@ fn new_layer_writes_commented_entries_into_every_environment() {
     let dir = shipped_copy();
     let prod = std::fs::read_to_string(dir.path().join("environments/prod.toml")).unwrap();
     write(dir.path(), "queue.yaml", "Parameters:\n  RetentionSeconds:\n    Type: Number\n    Default: 345600\n    Description: How long messages stay\n  Mode:\n    Type: String\n    AllowedValues: [fifo, standard]\n  Token:\n    Type: String\n    NoEcho: true\nResources:\n  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n      MessageRetentionPeriod: !Ref RetentionSeconds\n");
-    let run = stackc(dir.path(), &["new", "layer", "queue", "--from-template", "queue.yaml", "--depends-on", "networking"]);
+    let run =
+        stackc(dir.path(), &["new", "layer", "queue", "--from-template", "queue.yaml", "--depends-on", "networking"]);
     run.ok().stdout_has("parameter entries added, commented, to: prod, qa");
     let after = std::fs::read_to_string(dir.path().join("environments/prod.toml")).unwrap();
     assert!(after.starts_with(&prod), "the existing file is kept as it was");
     assert!(after.contains("# [layers.queue.parameters]\n# RetentionSeconds = \"345600\"   # Number; default 345600; How long messages stay\n"), "{after}");
     assert!(after.contains("# Mode = \"\"   # String; one of fifo, standard\n"), "{after}");
-    assert!(after.contains("# Token = { from = \"keyring\" }   # String; NoEcho: a secret, give it a secret source\n"), "{after}");
-    assert!(std::fs::read_to_string(dir.path().join("stacks/queue/layer.toml")).unwrap().contains("depends_on = [\"networking\"]"));
+    assert!(
+        after.contains("# Token = { from = \"keyring\" }   # String; NoEcho: a secret, give it a secret source\n"),
+        "{after}"
+    );
+    assert!(std::fs::read_to_string(dir.path().join("stacks/queue/layer.toml"))
+        .unwrap()
+        .contains("depends_on = [\"networking\"]"));
     stackc(dir.path(), &["graph", "qa"]).ok().stdout_has("queue  <- networking");
     stackc(dir.path(), &["new", "layer", "queue"]).code(2).stderr_has("exists already");
-    stackc(dir.path(), &["new", "layer", "x", "--depends-on", "netwrk"]).code(2).stderr_has("did you mean `networking`?");
+    stackc(dir.path(), &["new", "layer", "x", "--depends-on", "netwrk"])
+        .code(2)
+        .stderr_has("did you mean `networking`?");
     // A new layer from the skeleton renders and validates once its environments are set.
     stackc(dir.path(), &["new", "layer", "extra"]).ok();
     stackc(dir.path(), &["validate", "qa"]).code(2).stderr_has("parameter `Mode` has no Default");
@@ -107,7 +128,13 @@ fn a_deployed_stack_is_adopted_with_its_parameters_and_tags() {
         ("environments/qa.toml", "region = \"us-east-1\"\n[tags]\nOwner = \"team-a\"\n[layers.db]\nstack_name = \"hand-made-db\"\n[layers.db.parameters]\nSize = \"large\"\nLabel = \"made, by \\\"hand\\\"\"\nPassword = { from = \"env\", var = \"LEGACY_PW\", secret = true }\n"),
     ]);
     let url = emu.url();
-    let vars = [("AWS_ENDPOINT_URL", url.as_str()), ("AWS_ACCESS_KEY_ID", "x"), ("AWS_SECRET_ACCESS_KEY", "x"), ("AWS_REGION", "us-east-1"), ("LEGACY_PW", "legacy-canary-991")];
+    let vars = [
+        ("AWS_ENDPOINT_URL", url.as_str()),
+        ("AWS_ACCESS_KEY_ID", "x"),
+        ("AWS_SECRET_ACCESS_KEY", "x"),
+        ("AWS_REGION", "us-east-1"),
+        ("LEGACY_PW", "legacy-canary-991"),
+    ];
     stackc_env(legacy.path(), &["deploy", "qa", "--yes"], &vars).ok();
     // A new project adopts it.
     let dir = tempfile::tempdir().unwrap();
@@ -118,7 +145,11 @@ fn a_deployed_stack_is_adopted_with_its_parameters_and_tags() {
     assert!(env.contains("stack_name = \"hand-made-db\""), "{env}");
     assert!(env.contains("Password = { from = \"keyring\" }"), "{env}");
     assert!(env.contains("Owner = \"team-a\"") && !env.contains("stackc:"), "{env}");
-    assert!(!env.contains("legacy-canary-991") && !run.stdout.contains("legacy-canary-991") && !run.stderr.contains("legacy-canary-991"));
+    assert!(
+        !env.contains("legacy-canary-991")
+            && !run.stdout.contains("legacy-canary-991")
+            && !run.stderr.contains("legacy-canary-991")
+    );
     for (path, text) in files_under(dir.path()) {
         assert!(!text.contains("legacy-canary-991"), "secret written to {path}");
     }

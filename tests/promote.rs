@@ -20,7 +20,11 @@ fn envdiff_shows_every_difference_with_its_class() {
     // The same environment twice: nothing differs.
     let same = stackc(dir.path(), &["envdiff", "qa", "qa"]);
     same.ok();
-    assert!(!same.stdout.contains("settings:") && same.stdout.contains("same template; same parameters"), "{}", same.stdout);
+    assert!(
+        !same.stdout.contains("settings:") && same.stdout.contains("same template; same parameters"),
+        "{}",
+        same.stdout
+    );
 }
 
 #[test]
@@ -41,10 +45,16 @@ fn promote_carries_only_what_was_proven_and_keeps_the_file() {
     stackc(dir.path(), &["promote", "qa", "prod"]).code(2).stderr_has("refusing to change").stderr_has("--yes");
     assert_eq!(std::fs::read_to_string(&prod).unwrap(), before);
 
-    stackc(dir.path(), &["promote", "qa", "prod", "--yes"]).ok().stdout_has("updated `environments/prod.toml`: 1 setting from `qa`");
+    stackc(dir.path(), &["promote", "qa", "prod", "--yes"])
+        .ok()
+        .stdout_has("updated `environments/prod.toml`: 1 setting from `qa`");
     let after = std::fs::read_to_string(&prod).unwrap();
     let changed: Vec<(&str, &str)> = before.lines().zip(after.lines()).filter(|(a, b)| a != b).collect();
-    assert_eq!(changed, vec![("image_tag = \"2026.11.20-1\"", "image_tag = \"2026.11.21-3\"")], "only that line changed");
+    assert_eq!(
+        changed,
+        vec![("image_tag = \"2026.11.20-1\"", "image_tag = \"2026.11.21-3\"")],
+        "only that line changed"
+    );
     assert_eq!(before.lines().count(), after.lines().count());
     stackc(dir.path(), &["validate", "prod"]).ok();
     // Twice is a no-op.
@@ -57,14 +67,24 @@ fn promote_only_and_allow_env_names() {
     let dir = shipped_copy();
     let prod = dir.path().join("environments/prod.toml");
     let before = std::fs::read_to_string(&prod).unwrap();
-    stackc(dir.path(), &["promote", "qa", "prod", "--only", "layers.cicd", "--yes"]).ok().stdout_has("nothing to promote");
+    stackc(dir.path(), &["promote", "qa", "prod", "--only", "layers.cicd", "--yes"])
+        .ok()
+        .stdout_has("nothing to promote");
     assert_eq!(std::fs::read_to_string(&prod).unwrap(), before);
-    let run = stackc(dir.path(), &["promote", "qa", "prod", "--only", "layers.cicd.parameters.ConnectionArn", "--allow-env-names", "--yes"]);
+    let run = stackc(
+        dir.path(),
+        &["promote", "qa", "prod", "--only", "layers.cicd.parameters.ConnectionArn", "--allow-env-names", "--yes"],
+    );
     run.ok().stdout_has("carry layers.cicd.parameters.ConnectionArn");
     let after = std::fs::read_to_string(&prod).unwrap();
-    assert!(after.contains("ConnectionArn = { from = \"ssm\", name = \"/cruddur/qa/codestar-connection-arn\" }"), "{after}");
+    assert!(
+        after.contains("ConnectionArn = { from = \"ssm\", name = \"/cruddur/qa/codestar-connection-arn\" }"),
+        "{after}"
+    );
     assert!(after.contains("image_tag = \"2026.11.20-1\""), "--only kept the rest");
-    stackc(dir.path(), &["promote", "qa", "prod", "--only", "no_such_key"]).code(2).stderr_has("`no_such_key` is not a setting of `qa`");
+    stackc(dir.path(), &["promote", "qa", "prod", "--only", "no_such_key"])
+        .code(2)
+        .stderr_has("`no_such_key` is not a setting of `qa`");
     stackc(dir.path(), &["promote", "qa", "qa"]).code(2);
 }
 
@@ -96,6 +116,10 @@ fn envdiff_resolve_compares_looked_up_values() {
     run.ok().stdout_has("cicd         templates differ").stdout_has("parameters differ: ConnectionArn, GitHubBranch");
     assert!(!run.stderr.contains("could not be resolved"), "{}", run.stderr);
     // Resolved, frontend's certificates are real ARNs, and they differ.
-    assert!(run.stdout.contains("frontend     templates differ") && run.stdout.contains("CertificateArn"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("frontend     templates differ") && run.stdout.contains("CertificateArn"),
+        "{}",
+        run.stdout
+    );
     assert!(seeded["certificates"]["cruddur.example.com"].is_string());
 }

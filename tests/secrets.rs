@@ -57,7 +57,10 @@ ZonePublic = { from = "route53", zone = "example.com" }
 ZonePrivate = { from = "route53", zone = "example.com", private = true }
 "#;
     project(&[
-        ("stacks/base/template.yaml.j2", "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\nOutputs:\n  TopicArn:\n    Value: !Ref Topic\n"),
+        (
+            "stacks/base/template.yaml.j2",
+            "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\nOutputs:\n  TopicArn:\n    Value: !Ref Topic\n",
+        ),
         ("stacks/probe/layer.toml", "depends_on = [\"base\"]\n"),
         ("stacks/probe/template.yaml.j2", &t),
         ("environments/qa.toml", env),
@@ -82,7 +85,9 @@ fn seed_probe(emu: &Emulator) -> serde_json::Value {
 }
 
 fn seed_west_stack(emu: &Emulator) {
-    emu.seed(&serde_json::json!({"stacks": {"legacy": {"region": "us-west-2", "outputs": {"Endpoint": "legacy-west"}}}}));
+    emu.seed(
+        &serde_json::json!({"stacks": {"legacy": {"region": "us-west-2", "outputs": {"Endpoint": "legacy-west"}}}}),
+    );
 }
 
 #[test]
@@ -93,8 +98,14 @@ fn every_source_resolves_and_reaches_the_stack() {
     seed_west_stack(&emu);
     let dir = probe_project();
     // Stored by one process...
-    let set = emu.stackc_with(dir.path(), &["secret", "set", "qa", "probe", "Kr"], &kr.vars(), Some(&format!("{KR_CANARY}\n")));
-    set.ok().stdout_has("stored qa probe Kr in <secret from keyring:stackc/demo/qa/probe/Kr> (OS keyring: Secret Service)");
+    let set = emu.stackc_with(
+        dir.path(),
+        &["secret", "set", "qa", "probe", "Kr"],
+        &kr.vars(),
+        Some(&format!("{KR_CANARY}\n")),
+    );
+    set.ok()
+        .stdout_has("stored qa probe Kr in <secret from keyring:stackc/demo/qa/probe/Kr> (OS keyring: Secret Service)");
     // ...deployed by the next.
     let deploy = emu.stackc_with(dir.path(), &["deploy", "qa", "--yes"], &kr.vars(), None);
     deploy.ok();
@@ -156,13 +167,24 @@ fn the_canary_appears_nowhere() {
     update.ok();
     runs.push(update);
     // Failures that name the secret's parameter.
-    let bad = run(&["-vv", "--set", "layers.probe.parameters.Plain=x", "deploy", "qa", "--yes", "--password-from", "ssm"], None);
+    let bad = run(
+        &["-vv", "--set", "layers.probe.parameters.Plain=x", "deploy", "qa", "--yes", "--password-from", "ssm"],
+        None,
+    );
     assert_ne!(bad.code, 0, "{}\n{}", bad.stdout, bad.stderr);
     assert!(bad.stderr.contains("parameter `Kr`") || bad.stderr.contains("probe/Kr"), "{}", bad.stderr);
     runs.push(bad);
-    std::fs::write(dir.path().join("stacks/probe/template.yaml.j2"), std::fs::read_to_string(dir.path().join("stacks/probe/template.yaml.j2")).unwrap().replace("  Kr:\n    Type: String\n    NoEcho: true\n", "  Kr:\n    Type: String\n")).unwrap();
+    std::fs::write(
+        dir.path().join("stacks/probe/template.yaml.j2"),
+        std::fs::read_to_string(dir.path().join("stacks/probe/template.yaml.j2"))
+            .unwrap()
+            .replace("  Kr:\n    Type: String\n    NoEcho: true\n", "  Kr:\n    Type: String\n"),
+    )
+    .unwrap();
     let leak = run(&["-vv", "deploy", "qa", "--yes"], None);
-    leak.code(2).stderr_has("is passed to a parameter that is not `NoEcho: true`").stderr_has("nothing was sent to AWS");
+    leak.code(2)
+        .stderr_has("is passed to a parameter that is not `NoEcho: true`")
+        .stderr_has("nothing was sent to AWS");
     runs.push(leak);
     let invalid = run(&["validate", "qa"], None);
     invalid.code(2).stderr_has("parameter `Kr`: a secret (<secret from keyring:stackc/demo/qa/probe/Kr>) is passed to a parameter that is not `NoEcho: true`");
@@ -170,7 +192,12 @@ fn the_canary_appears_nowhere() {
 
     for canary in [SSM_CANARY, SM_CANARY, KR_CANARY] {
         for r in &runs {
-            assert!(!r.stdout.contains(canary) && !r.stderr.contains(canary), "{canary} printed:\n{}\n{}", r.stdout, r.stderr);
+            assert!(
+                !r.stdout.contains(canary) && !r.stderr.contains(canary),
+                "{canary} printed:\n{}\n{}",
+                r.stdout,
+                r.stderr
+            );
         }
         for (path, text) in files_under(dir.path()).into_iter().chain(files_under(tmp.path())) {
             assert!(!text.contains(canary), "{canary} written to {path}");
@@ -223,13 +250,30 @@ fn password_from_keyring_feeds_the_cruddur_db_layer() {
     emu.stackc_with(dir.path(), &["deploy", "qa", "networking", "cluster", "service", "db", "--yes"], &kr.vars(), None)
         .code(2)
         .stderr_has("secretsmanager:cruddur/qa/db#password");
-    let set = emu.stackc_with(dir.path(), &["secret", "set", "qa", "db", "MasterUserPassword", "--to", "keyring"], &kr.vars(), Some("kr-password-0123456789\n"));
-    set.ok().stdout_has("<secret from keyring:stackc/cruddur/qa/db/MasterUserPassword>").stderr_has("--password-from keyring");
-    let render = emu.stackc_with(dir.path(), &["render", "qa", "db", "--format", "cfn-toml-v2", "--password-from", "keyring"], &kr.vars(), None);
+    let set = emu.stackc_with(
+        dir.path(),
+        &["secret", "set", "qa", "db", "MasterUserPassword", "--to", "keyring"],
+        &kr.vars(),
+        Some("kr-password-0123456789\n"),
+    );
+    set.ok()
+        .stdout_has("<secret from keyring:stackc/cruddur/qa/db/MasterUserPassword>")
+        .stderr_has("--password-from keyring");
+    let render = emu.stackc_with(
+        dir.path(),
+        &["render", "qa", "db", "--format", "cfn-toml-v2", "--password-from", "keyring"],
+        &kr.vars(),
+        None,
+    );
     render.ok().stdout_has("'MasterUserPassword=<secret from keyring:stackc/cruddur/qa/db/MasterUserPassword>'");
     let check = emu.stackc_with(dir.path(), &["secret", "check", "qa", "--password-from", "keyring"], &kr.vars(), None);
     check.ok().stdout_has("MasterUserPassword").stdout_has(" ok");
-    let deploy = emu.stackc_with(dir.path(), &["deploy", "qa", "networking", "cluster", "service", "db", "--yes", "--password-from", "keyring"], &kr.vars(), None);
+    let deploy = emu.stackc_with(
+        dir.path(),
+        &["deploy", "qa", "networking", "cluster", "service", "db", "--yes", "--password-from", "keyring"],
+        &kr.vars(),
+        None,
+    );
     deploy.ok();
     assert_eq!(emu.stacks()["cruddur-qa-db"]["parameters"]["MasterUserPassword"], "kr-password-0123456789");
     assert!(!deploy.stdout.contains("kr-password") && !deploy.stderr.contains("kr-password"));
@@ -241,12 +285,22 @@ fn secret_set_and_check() {
     emu.seed(&serde_json::json!({"secrets": {"cruddur/qa/db": serde_json::json!({"username": "keep-me", "password": "old"}).to_string()}}));
     let dir = shipped_copy();
     // The environment's own source: one key of a JSON secret, the other keys kept.
-    let set = emu.stackc_with(dir.path(), &["secret", "set", "qa", "db", "MasterUserPassword", "--generate"], &[], None);
+    let set =
+        emu.stackc_with(dir.path(), &["secret", "set", "qa", "db", "MasterUserPassword", "--generate"], &[], None);
     set.ok().stdout_has("stored a generated password for qa db MasterUserPassword in <secret from secretsmanager:cruddur/qa/db#password>");
     let check = emu.stackc(dir.path(), &["secret", "check", "qa"]);
     check.ok();
-    assert!(check.stdout.lines().any(|l| l.contains("secretsmanager:cruddur/qa/db#password>") && l.ends_with(" ok")), "{}", check.stdout);
-    let ssm_set = emu.stackc_with(dir.path(), &["secret", "set", "qa", "db", "MasterUserPassword", "--to", "ssm"], &[], Some("typed-into-a-pipe-123\n"));
+    assert!(
+        check.stdout.lines().any(|l| l.contains("secretsmanager:cruddur/qa/db#password>") && l.ends_with(" ok")),
+        "{}",
+        check.stdout
+    );
+    let ssm_set = emu.stackc_with(
+        dir.path(),
+        &["secret", "set", "qa", "db", "MasterUserPassword", "--to", "ssm"],
+        &[],
+        Some("typed-into-a-pipe-123\n"),
+    );
     ssm_set.ok().stdout_has("<secret from ssm-secure:/cruddur/qa/db/MasterUserPassword>");
     assert_eq!(emu.ssm()["/cruddur/qa/db/MasterUserPassword"], "typed-into-a-pipe-123");
     emu.stackc_with(dir.path(), &["secret", "set", "qa", "db", "MasterUserPasswd"], &[], Some("x"))
@@ -264,9 +318,20 @@ fn secret_set_and_check() {
         .stderr_has("MinLength (12)");
     let missing = emu.stackc(dir.path(), &["secret", "check", "qa", "--password-from", "ssm"]);
     missing.ok();
-    assert!(missing.stdout.lines().any(|l| l.contains("ssm-secure:/cruddur/qa/db/MasterUserPassword>") && l.ends_with(" ok")), "{}", missing.stdout);
+    assert!(
+        missing
+            .stdout
+            .lines()
+            .any(|l| l.contains("ssm-secure:/cruddur/qa/db/MasterUserPassword>") && l.ends_with(" ok")),
+        "{}",
+        missing.stdout
+    );
     let absent = emu.stackc(dir.path(), &["secret", "check", "qa", "--password-from", "secretsmanager"]);
-    absent.code(1).stdout_has("MISSING: Secrets Manager secret `cruddur/qa/db` has no key `MasterUserPassword`".replace("Secrets Manager secret `cruddur/qa/db` has no key", "secret `cruddur/qa/db` has no key").as_str());
+    absent.code(1).stdout_has(
+        "MISSING: Secrets Manager secret `cruddur/qa/db` has no key `MasterUserPassword`"
+            .replace("Secrets Manager secret `cruddur/qa/db` has no key", "secret `cruddur/qa/db` has no key")
+            .as_str(),
+    );
 }
 
 #[test]
@@ -275,7 +340,9 @@ fn a_prompt_without_a_terminal_is_an_error_not_a_hang() {
     let dir = probe_project();
     std::fs::write(
         dir.path().join("environments/qa.toml"),
-        std::fs::read_to_string(dir.path().join("environments/qa.toml")).unwrap().replace("Kr = { from = \"keyring\" }", "Kr = { from = \"prompt\", message = \"Probe password\" }"),
+        std::fs::read_to_string(dir.path().join("environments/qa.toml"))
+            .unwrap()
+            .replace("Kr = { from = \"keyring\" }", "Kr = { from = \"prompt\", message = \"Probe password\" }"),
     )
     .unwrap();
     let run = emu.stackc_with(dir.path(), &["plan", "qa"], &[("STACKC_KEYRING".into(), "keyutils".into())], None);
@@ -285,7 +352,10 @@ fn a_prompt_without_a_terminal_is_an_error_not_a_hang() {
 #[test]
 fn keyutils_is_the_fallback_without_a_secret_service() {
     let dir = project(&[
-        ("stacks/app/template.yaml.j2", "Parameters:\n  Pw:\n    Type: String\n    NoEcho: true\nResources:\n  T:\n    Type: AWS::SNS::Topic\n"),
+        (
+            "stacks/app/template.yaml.j2",
+            "Parameters:\n  Pw:\n    Type: String\n    NoEcho: true\nResources:\n  T:\n    Type: AWS::SNS::Topic\n",
+        ),
         ("environments/qa.toml", "region = \"us-east-1\"\n[layers.app.parameters]\nPw = { from = \"keyring\" }\n"),
     ]);
     let bin = env!("CARGO_BIN_EXE_stackc");
@@ -306,7 +376,11 @@ fn keyutils_is_the_fallback_without_a_secret_service() {
     assert!(stdout.lines().any(|l| l.contains("keyring:stackc/demo/qa/app/Pw>") && l.ends_with(" ok")), "{stdout}");
     assert!(!stdout.contains("canary-keyutils") && !stderr.contains("canary-keyutils"));
     // The entry lived in that session's keyring only.
-    let outside = stackc_env(dir.path(), &["secret", "check", "qa"], &[("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus"), ("AWS_REGION", "us-east-1")]);
+    let outside = stackc_env(
+        dir.path(),
+        &["secret", "check", "qa"],
+        &[("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus"), ("AWS_REGION", "us-east-1")],
+    );
     outside.code(1).stdout_has("MISSING");
 }
 
@@ -327,7 +401,11 @@ fn secret_set_reads_a_terminal_without_echo() {
     let output = result["output"].as_str().unwrap();
     assert_eq!(result["code"], 0, "{output}");
     assert!(output.contains("value for qa db MasterUserPassword") && output.contains("again"), "{output}");
-    assert!(output.contains("stored qa db MasterUserPassword in <secret from ssm-secure:/cruddur/qa/db/MasterUserPassword>"), "{output}");
+    assert!(
+        output
+            .contains("stored qa db MasterUserPassword in <secret from ssm-secure:/cruddur/qa/db/MasterUserPassword>"),
+        "{output}"
+    );
     assert!(!output.contains(typed), "the typed value was echoed: {output}");
     assert_eq!(emu.ssm()["/cruddur/qa/db/MasterUserPassword"], typed);
     // Two different entries store nothing.

@@ -1,6 +1,5 @@
 //! The CloudFormation port over the AWS SDK.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use aws_sdk_cloudformation::types::{Capability, ChangeSetType as SdkChangeSetType, Parameter, Tag, TemplateStage};
@@ -18,7 +17,11 @@ pub struct AwsCloudFormation {
 impl AwsCloudFormation {
     pub fn new(aws: &Aws) -> AwsCloudFormation {
         let config = aws.config(None);
-        AwsCloudFormation { client: Client::new(&config), sts: aws_sdk_sts::Client::new(&config), endpoint: aws.endpoint() }
+        AwsCloudFormation {
+            client: Client::new(&config),
+            sts: aws_sdk_sts::Client::new(&config),
+            endpoint: aws.endpoint(),
+        }
     }
 
     /// Over given clients (tests use mocked ones).
@@ -28,7 +31,11 @@ impl AwsCloudFormation {
 
     pub fn for_region(aws: &Aws, region: &str) -> AwsCloudFormation {
         let config: Arc<_> = aws.config(Some(region));
-        AwsCloudFormation { client: Client::new(&config), sts: aws_sdk_sts::Client::new(&config), endpoint: aws.endpoint() }
+        AwsCloudFormation {
+            client: Client::new(&config),
+            sts: aws_sdk_sts::Client::new(&config),
+            endpoint: aws.endpoint(),
+        }
     }
 
     fn err<E, R>(&self, op: &str, e: aws_sdk_cloudformation::error::SdkError<E, R>) -> PortError
@@ -71,7 +78,9 @@ impl CloudFormation for AwsCloudFormation {
             parameters: s
                 .parameters()
                 .iter()
-                .filter_map(|p| Some((p.parameter_key()?.to_string(), p.parameter_value().unwrap_or_default().to_string())))
+                .filter_map(|p| {
+                    Some((p.parameter_key()?.to_string(), p.parameter_value().unwrap_or_default().to_string()))
+                })
                 .collect(),
             tags: s.tags().iter().filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string()))).collect(),
             last_updated: s.last_updated_time().or(s.creation_time()).map(|t| t.to_string()),
@@ -121,7 +130,14 @@ impl CloudFormation for AwsCloudFormation {
         let mut token: Option<String> = None;
         loop {
             let out = runtime()
-                .block_on(self.client.describe_change_set().stack_name(stack).change_set_name(change_set).set_next_token(token.clone()).send())
+                .block_on(
+                    self.client
+                        .describe_change_set()
+                        .stack_name(stack)
+                        .change_set_name(change_set)
+                        .set_next_token(token.clone())
+                        .send(),
+                )
                 .map_err(|e| self.err("DescribeChangeSet", e))?;
             for c in out.changes() {
                 if let Some(rc) = c.resource_change() {
@@ -185,13 +201,21 @@ impl CloudFormation for AwsCloudFormation {
     }
 
     fn delete_stack(&self, stack: &str) -> Result<(), PortError> {
-        runtime().block_on(self.client.delete_stack().stack_name(stack).send()).map_err(|e| self.err("DeleteStack", e))?;
+        runtime()
+            .block_on(self.client.delete_stack().stack_name(stack).send())
+            .map_err(|e| self.err("DeleteStack", e))?;
         Ok(())
     }
 
     fn set_termination_protection(&self, stack: &str, enabled: bool) -> Result<(), PortError> {
         runtime()
-            .block_on(self.client.update_termination_protection().stack_name(stack).enable_termination_protection(enabled).send())
+            .block_on(
+                self.client
+                    .update_termination_protection()
+                    .stack_name(stack)
+                    .enable_termination_protection(enabled)
+                    .send(),
+            )
             .map_err(|e| self.err("UpdateTerminationProtection", e))?;
         Ok(())
     }
@@ -204,18 +228,17 @@ impl CloudFormation for AwsCloudFormation {
     }
 
     fn account_id(&self) -> Result<String, PortError> {
-        let out = runtime().block_on(self.sts.get_caller_identity().send()).map_err(|e| port_error("GetCallerIdentity", &self.endpoint, e))?;
+        let out = runtime()
+            .block_on(self.sts.get_caller_identity().send())
+            .map_err(|e| port_error("GetCallerIdentity", &self.endpoint, e))?;
         Ok(out.account().unwrap_or_default().to_string())
     }
 }
 
-/// Outputs of a stack by name (for `stack-output` references), or None if it does not exist.
-pub fn stack_outputs(cfn: &AwsCloudFormation, stack: &str) -> Result<Option<BTreeMap<String, String>>, PortError> {
-    Ok(cfn.describe_stack(stack)?.map(|s| s.outputs))
-}
-
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
     use aws_sdk_cloudformation::error::ErrorMetadata;
     use aws_sdk_cloudformation::operation::create_change_set::{CreateChangeSetError, CreateChangeSetOutput};
@@ -243,23 +266,30 @@ mod tests {
 
     #[test]
     fn a_missing_stack_is_none_and_a_stack_is_mapped() {
-        let missing = mock!(Client::describe_stacks)
-            .match_requests(|r| r.stack_name() == Some("gone"))
-            .then_error(|| DescribeStacksError::generic(api_error("ValidationError", "Stack with id gone does not exist")));
-        let found = mock!(Client::describe_stacks).match_requests(|r| r.stack_name() == Some("app")).then_output(|| {
-            DescribeStacksOutput::builder()
-                .stacks(
-                    Stack::builder()
-                        .stack_name("app")
-                        .stack_id("arn:stack/app")
-                        .stack_status(StackStatus::UpdateRollbackComplete)
-                        .outputs(Output::builder().output_key("VpcId").output_value("vpc-1").build())
-                        .parameters(aws_sdk_cloudformation::types::Parameter::builder().parameter_key("Pw").parameter_value("****").build())
-                        .enable_termination_protection(true)
-                        .build(),
-                )
-                .build()
-        });
+        let missing =
+            mock!(Client::describe_stacks).match_requests(|r| r.stack_name() == Some("gone")).then_error(|| {
+                DescribeStacksError::generic(api_error("ValidationError", "Stack with id gone does not exist"))
+            });
+        let found =
+            mock!(Client::describe_stacks).match_requests(|r| r.stack_name() == Some("app")).then_output(|| {
+                DescribeStacksOutput::builder()
+                    .stacks(
+                        Stack::builder()
+                            .stack_name("app")
+                            .stack_id("arn:stack/app")
+                            .stack_status(StackStatus::UpdateRollbackComplete)
+                            .outputs(Output::builder().output_key("VpcId").output_value("vpc-1").build())
+                            .parameters(
+                                aws_sdk_cloudformation::types::Parameter::builder()
+                                    .parameter_key("Pw")
+                                    .parameter_value("****")
+                                    .build(),
+                            )
+                            .enable_termination_protection(true)
+                            .build(),
+                    )
+                    .build()
+            });
         let cfn = adapter(mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&missing, &found]));
         assert_eq!(cfn.describe_stack("gone").unwrap(), None);
         let s = cfn.describe_stack("app").unwrap().unwrap();
@@ -273,16 +303,27 @@ mod tests {
     fn service_errors_become_decisions() {
         let cases: Vec<(&str, &str, fn(&PortError) -> bool)> = vec![
             ("ValidationError", "No updates are to be performed.", |e| *e == PortError::NoChanges),
-            ("Throttling", "Rate exceeded", |e| matches!(e, PortError::Throttled { operation } if operation == "CreateChangeSet")),
-            ("ExpiredToken", "The security token included in the request is expired", |e| matches!(e, PortError::Credentials { .. })),
-            ("ValidationError", "Stack:arn is in UPDATE_IN_PROGRESS state and can not be updated.", |e| matches!(e, PortError::InProgress { .. })),
-            ("ValidationError", "Template format error: unresolved resource", |e| {
-                matches!(e, PortError::Api { operation, code, message } if operation == "CreateChangeSet" && code == "ValidationError" && message.contains("Template format"))
+            (
+                "Throttling",
+                "Rate exceeded",
+                |e| matches!(e, PortError::Throttled { operation } if operation == "CreateChangeSet"),
+            ),
+            ("ExpiredToken", "The security token included in the request is expired", |e| {
+                matches!(e, PortError::Credentials { .. })
             }),
+            ("ValidationError", "Stack:arn is in UPDATE_IN_PROGRESS state and can not be updated.", |e| {
+                matches!(e, PortError::InProgress { .. })
+            }),
+            (
+                "ValidationError",
+                "Template format error: unresolved resource",
+                |e| matches!(e, PortError::Api { operation, code, message } if operation == "CreateChangeSet" && code == "ValidationError" && message.contains("Template format")),
+            ),
         ];
         for (code, message, check) in cases {
             let (code, message) = (code.to_string(), message.to_string());
-            let rule = mock!(Client::create_change_set).then_error(move || CreateChangeSetError::generic(api_error(&code, &message)));
+            let rule = mock!(Client::create_change_set)
+                .then_error(move || CreateChangeSetError::generic(api_error(&code, &message)));
             let cfn = adapter(mock_client!(aws_sdk_cloudformation, [&rule]));
             let req = ChangeSetRequest {
                 stack_name: "app".into(),
@@ -305,8 +346,12 @@ mod tests {
     fn the_secret_reaches_the_request_and_change_sets_are_paged() {
         let create = mock!(Client::create_change_set)
             .match_requests(|r| {
-                r.parameters().iter().any(|p| p.parameter_key() == Some("Pw") && p.parameter_value() == Some("canary-adapter"))
-                    && r.parameters().iter().any(|p| p.parameter_key() == Some("Keep") && p.use_previous_value() == Some(true))
+                r.parameters()
+                    .iter()
+                    .any(|p| p.parameter_key() == Some("Pw") && p.parameter_value() == Some("canary-adapter"))
+                    && r.parameters()
+                        .iter()
+                        .any(|p| p.parameter_key() == Some("Keep") && p.use_previous_value() == Some(true))
                     && r.capabilities().len() == 1
             })
             .then_output(|| CreateChangeSetOutput::builder().id("arn:cs/1").build());
@@ -328,8 +373,12 @@ mod tests {
                 .set_next_token(token.map(str::to_string))
                 .build()
         };
-        let first = mock!(Client::describe_change_set).match_requests(|r| r.next_token().is_none()).then_output(move || page(Some("t2"), "A"));
-        let second = mock!(Client::describe_change_set).match_requests(|r| r.next_token() == Some("t2")).then_output(move || page(None, "B"));
+        let first = mock!(Client::describe_change_set)
+            .match_requests(|r| r.next_token().is_none())
+            .then_output(move || page(Some("t2"), "A"));
+        let second = mock!(Client::describe_change_set)
+            .match_requests(|r| r.next_token() == Some("t2"))
+            .then_output(move || page(None, "B"));
         let cfn = adapter(mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&create, &first, &second]));
         let req = ChangeSetRequest {
             stack_name: "app".into(),

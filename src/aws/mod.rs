@@ -24,11 +24,7 @@ pub struct Connection {
 pub fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RT.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("a tokio runtime")
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime")
     })
 }
 
@@ -49,9 +45,10 @@ impl Aws {
         if let Some(c) = configs.get(&region) {
             return c.clone();
         }
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(region.clone()))
-            .retry_config(RetryConfig::standard().with_max_attempts(6).with_max_backoff(std::time::Duration::from_secs(5)));
+        let mut loader =
+            aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.clone())).retry_config(
+                RetryConfig::standard().with_max_attempts(6).with_max_backoff(std::time::Duration::from_secs(5)),
+            );
         if let Some(p) = &self.conn.profile {
             loader = loader.profile_name(p);
         }
@@ -73,7 +70,11 @@ impl Aws {
 }
 
 /// One sentence for an SDK error: credentials, throttling, the network, or the service's own message.
-pub fn port_error<E, R>(operation: &str, endpoint: &str, err: aws_sdk_cloudformation::error::SdkError<E, R>) -> PortError
+pub fn port_error<E, R>(
+    operation: &str,
+    endpoint: &str,
+    err: aws_sdk_cloudformation::error::SdkError<E, R>,
+) -> PortError
 where
     E: aws_sdk_cloudformation::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
@@ -91,7 +92,8 @@ where
             let lower = context.to_ascii_lowercase();
             if lower.contains("no credentials found") {
                 PortError::Credentials {
-                    message: "none found in the environment, ~/.aws profiles, SSO, web identity or instance metadata".into(),
+                    message: "none found in the environment, ~/.aws profiles, SSO, web identity or instance metadata"
+                        .into(),
                 }
             } else if lower.contains("credential") {
                 PortError::Credentials { message: short(&context) }
@@ -123,12 +125,15 @@ pub fn classify_code(operation: &str, code: &str, message: &str) -> PortError {
         "Throttling" | "ThrottlingException" | "TooManyRequestsException" | "RequestLimitExceeded" => {
             PortError::Throttled { operation: operation.into() }
         }
-        "ExpiredToken" | "ExpiredTokenException" | "InvalidClientTokenId" | "UnrecognizedClientException"
-        | "SignatureDoesNotMatch" => {
-            PortError::Credentials { message: format!("{code}: {message}") }
-        }
+        "ExpiredToken"
+        | "ExpiredTokenException"
+        | "InvalidClientTokenId"
+        | "UnrecognizedClientException"
+        | "SignatureDoesNotMatch" => PortError::Credentials { message: format!("{code}: {message}") },
         _ if message.contains("No updates are to be performed") => PortError::NoChanges,
-        _ if message.contains("is in") && message.contains("_IN_PROGRESS state") => PortError::InProgress { message: message.into() },
+        _ if message.contains("is in") && message.contains("_IN_PROGRESS state") => {
+            PortError::InProgress { message: message.into() }
+        }
         _ => PortError::Api { operation: operation.into(), code: code.into(), message: message.into() },
     }
 }
@@ -149,10 +154,20 @@ mod tests {
     #[test]
     fn codes_become_decisions() {
         assert!(matches!(classify_code("DescribeStacks", "Throttling", "Rate exceeded"), PortError::Throttled { .. }));
-        assert!(matches!(classify_code("X", "ExpiredToken", "The security token included in the request is expired"), PortError::Credentials { .. }));
-        assert_eq!(classify_code("CreateChangeSet", "ValidationError", "No updates are to be performed."), PortError::NoChanges);
         assert!(matches!(
-            classify_code("CreateChangeSet", "ValidationError", "Stack:arn is in UPDATE_IN_PROGRESS state and can not be updated."),
+            classify_code("X", "ExpiredToken", "The security token included in the request is expired"),
+            PortError::Credentials { .. }
+        ));
+        assert_eq!(
+            classify_code("CreateChangeSet", "ValidationError", "No updates are to be performed."),
+            PortError::NoChanges
+        );
+        assert!(matches!(
+            classify_code(
+                "CreateChangeSet",
+                "ValidationError",
+                "Stack:arn is in UPDATE_IN_PROGRESS state and can not be updated."
+            ),
             PortError::InProgress { .. }
         ));
         assert!(matches!(classify_code("X", "ValidationError", "Template format error"), PortError::Api { .. }));

@@ -38,7 +38,11 @@ pub fn put_secretsmanager(aws: &Arc<Aws>, id: &str, key: Option<&str>, value: &S
             let mut obj = match &existing {
                 Some(s) if !s.is_empty() => match serde_json::from_str::<serde_json::Value>(s.expose()) {
                     Ok(serde_json::Value::Object(m)) => m,
-                    _ => return Err(format!("secret `{id}` exists but is not a JSON object, so stackc will not replace it with one")),
+                    _ => {
+                        return Err(format!(
+                            "secret `{id}` exists but is not a JSON object, so stackc will not replace it with one"
+                        ))
+                    }
                 },
                 _ => serde_json::Map::new(),
             };

@@ -54,9 +54,10 @@ impl AwsValues {
     pub fn version_of(&self, source: &Source) -> Option<String> {
         match source {
             Source::SsmSecure { name } => self.versions.get(&("ssm".to_string(), name.clone())).cloned(),
-            Source::SecretsManager { id, version_stage, .. } => {
-                self.versions.get(&(format!("sm@{}", version_stage.as_deref().unwrap_or("AWSCURRENT")), id.clone())).cloned()
-            }
+            Source::SecretsManager { id, version_stage, .. } => self
+                .versions
+                .get(&(format!("sm@{}", version_stage.as_deref().unwrap_or("AWSCURRENT")), id.clone()))
+                .cloned(),
             _ => None,
         }
     }
@@ -74,7 +75,10 @@ impl AwsValues {
             let wanted: Vec<&String> = names.iter().filter(|(_, s)| *s == secure).map(|(n, _)| n).collect();
             for chunk in wanted.chunks(SSM_BATCH) {
                 self.calls.ssm_get_parameters += 1;
-                let req = client.get_parameters().set_names(Some(chunk.iter().map(|s| s.to_string()).collect())).with_decryption(secure);
+                let req = client
+                    .get_parameters()
+                    .set_names(Some(chunk.iter().map(|s| s.to_string()).collect()))
+                    .with_decryption(secure);
                 match runtime().block_on(req.send()) {
                     Ok(resp) => {
                         for p in resp.parameters() {
@@ -89,7 +93,9 @@ impl AwsValues {
                             } else if is_secure {
                                 Err(FetchError {
                                     message: format!("`{name}` is a SecureString"),
-                                    hint: Some("use `from = \"ssm-secure\"` for it (and pass it to a NoEcho parameter)".into()),
+                                    hint: Some(
+                                        "use `from = \"ssm-secure\"` for it (and pass it to a NoEcho parameter)".into(),
+                                    ),
                                 })
                             } else {
                                 Ok(Fetched::Plain(value))
@@ -124,19 +130,29 @@ impl AwsValues {
                     for v in resp.secret_values() {
                         let name = v.name().unwrap_or_default().to_string();
                         let arn = v.arn().unwrap_or_default().to_string();
-                        let value = v.secret_string().map(str::to_string).ok_or_else(|| FetchError::new("the secret has no string value (binary secrets are not supported)"));
+                        let value = v.secret_string().map(str::to_string).ok_or_else(|| {
+                            FetchError::new("the secret has no string value (binary secrets are not supported)")
+                        });
                         for id in chunk {
                             if *id == name || *id == arn {
                                 out.insert(id.clone(), value.clone());
                                 if let Some(version) = v.version_id() {
-                                    self.versions.insert(("sm@AWSCURRENT".to_string(), id.clone()), version.to_string());
+                                    self.versions
+                                        .insert(("sm@AWSCURRENT".to_string(), id.clone()), version.to_string());
                                 }
                             }
                         }
                     }
                     for e in resp.errors() {
                         if let Some(id) = e.secret_id() {
-                            out.insert(id.to_string(), Err(FetchError::new(format!("{}: {}", e.error_code().unwrap_or("Error"), e.message().unwrap_or_default()))));
+                            out.insert(
+                                id.to_string(),
+                                Err(FetchError::new(format!(
+                                    "{}: {}",
+                                    e.error_code().unwrap_or("Error"),
+                                    e.message().unwrap_or_default()
+                                ))),
+                            );
                         }
                     }
                     for id in chunk {
@@ -185,7 +201,9 @@ impl AwsValues {
                 .list_certificates()
                 .certificate_statuses(aws_sdk_acm::types::CertificateStatus::Issued)
                 .set_next_token(token);
-            let resp = runtime().block_on(req.send()).map_err(|e| FetchError::new(port_error("ListCertificates", &self.aws.endpoint(), e).to_string()))?;
+            let resp = runtime()
+                .block_on(req.send())
+                .map_err(|e| FetchError::new(port_error("ListCertificates", &self.aws.endpoint(), e).to_string()))?;
             for c in resp.certificate_summary_list() {
                 let arn = c.certificate_arn().unwrap_or_default().to_string();
                 let mut names: Vec<String> = c.subject_alternative_name_summaries().to_vec();
@@ -237,21 +255,34 @@ impl AwsValues {
             .hosted_zones()
             .iter()
             .filter(|z| z.name().eq_ignore_ascii_case(&want))
-            .map(|z| (z.id().trim_start_matches("/hostedzone/").to_string(), z.config().map(|c| c.private_zone()).unwrap_or(false)))
+            .map(|z| {
+                (
+                    z.id().trim_start_matches("/hostedzone/").to_string(),
+                    z.config().map(|c| c.private_zone()).unwrap_or(false),
+                )
+            })
             .collect();
         let pick: Vec<&(String, bool)> = match private {
             Some(p) => candidates.iter().filter(|(_, is_private)| *is_private == p).collect(),
             // Unless told, the public zone is the one records for the world go into.
             None => {
                 let public: Vec<&(String, bool)> = candidates.iter().filter(|(_, p)| !p).collect();
-                if public.is_empty() { candidates.iter().collect() } else { public }
+                if public.is_empty() {
+                    candidates.iter().collect()
+                } else {
+                    public
+                }
             }
         };
         match pick.as_slice() {
             [one] => Ok(Fetched::Plain(one.0.clone())),
             [] => Err(FetchError::new(format!(
                 "no {}Route 53 hosted zone named `{zone}`",
-                match private { Some(true) => "private ", Some(false) => "public ", None => "" }
+                match private {
+                    Some(true) => "private ",
+                    Some(false) => "public ",
+                    None => "",
+                }
             ))),
             many => Err(FetchError::new(format!(
                 "{} hosted zones are named `{zone}` ({}); add `private = true` or `false`",
@@ -269,7 +300,11 @@ impl AwsValues {
                 None => Err(FetchError::new(format!(
                     "stack `{}` (layer `{layer}`) has no output `{output}`; it has: {}",
                     stack.name,
-                    if stack.outputs.is_empty() { "none".to_string() } else { stack.outputs.keys().cloned().collect::<Vec<_>>().join(", ") }
+                    if stack.outputs.is_empty() {
+                        "none".to_string()
+                    } else {
+                        stack.outputs.keys().cloned().collect::<Vec<_>>().join(", ")
+                    }
                 ))),
             },
             None if self.allow_undeployed => Ok(Fetched::Placeholder),
@@ -287,7 +322,10 @@ impl AwsValues {
         };
         match cfn.describe_stack(stack) {
             Ok(Some(s)) => s.outputs.get(output).cloned().map(Fetched::Plain).ok_or_else(|| {
-                FetchError::new(format!("stack `{stack}` has no output `{output}`; it has: {}", s.outputs.keys().cloned().collect::<Vec<_>>().join(", ")))
+                FetchError::new(format!(
+                    "stack `{stack}` has no output `{output}`; it has: {}",
+                    s.outputs.keys().cloned().collect::<Vec<_>>().join(", ")
+                ))
             }),
             Ok(None) => Err(FetchError::new(format!("stack `{stack}` does not exist"))),
             Err(e) => Err(FetchError::new(e.to_string())),
@@ -369,18 +407,23 @@ impl Provider for AwsValues {
         let secrets = if secret_ids.is_empty() { HashMap::new() } else { self.secrets(&secret_ids) };
         for s in &todo {
             let r = match s {
-                Source::Ssm { name } => ssm.get(&(name.clone(), false)).cloned().unwrap_or_else(|| Err(not_found_ssm(name, false))),
-                Source::SsmSecure { name } => ssm.get(&(name.clone(), true)).cloned().unwrap_or_else(|| Err(not_found_ssm(name, true))),
+                Source::Ssm { name } => {
+                    ssm.get(&(name.clone(), false)).cloned().unwrap_or_else(|| Err(not_found_ssm(name, false)))
+                }
+                Source::SsmSecure { name } => {
+                    ssm.get(&(name.clone(), true)).cloned().unwrap_or_else(|| Err(not_found_ssm(name, true)))
+                }
                 Source::SecretsManager { id, key, version_stage } => {
                     let whole = match version_stage {
                         Some(stage) => self.secret_with_stage(id, stage),
                         None => secrets.get(id).cloned().unwrap_or_else(|| Err(not_found_secret(id))),
                     };
-                    whole.and_then(|w| match key {
-                        Some(k) => json_key(&w, k, id),
-                        None => Ok(w),
-                    })
-                    .map(|v| Fetched::Secret(Secret::new(v)))
+                    whole
+                        .and_then(|w| match key {
+                            Some(k) => json_key(&w, k, id),
+                            None => Ok(w),
+                        })
+                        .map(|v| Fetched::Secret(Secret::new(v)))
                 }
                 Source::Output { layer, output } => self.layer_output(layer, output),
                 Source::StackOutput { stack, output, region } => self.stack_output(stack, output, region.as_deref()),
@@ -391,7 +434,10 @@ impl Provider for AwsValues {
             };
             self.cache.insert(s.clone(), r);
         }
-        requests.iter().map(|s| self.cache.get(s).cloned().unwrap_or_else(|| Err(FetchError::new("not fetched")))).collect()
+        requests
+            .iter()
+            .map(|s| self.cache.get(s).cloned().unwrap_or_else(|| Err(FetchError::new("not fetched"))))
+            .collect()
     }
 }
 

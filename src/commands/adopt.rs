@@ -22,8 +22,17 @@ pub fn init(dir: &Path, name: Option<&str>) -> Result<()> {
     if dir.join(PROJECT_FILE).exists() {
         return Err(Error::config(Diagnostic::new(format!("`{}` already holds a stackc project", display_path(dir)))));
     }
-    let default = dir.canonicalize().ok().and_then(|d| d.file_name().map(|n| n.to_string_lossy().to_string())).unwrap_or_else(|| "app".into());
-    let name: String = name.map(str::to_string).unwrap_or(default).chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c.to_ascii_lowercase() } else { '-' }).collect();
+    let default = dir
+        .canonicalize()
+        .ok()
+        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().to_string()))
+        .unwrap_or_else(|| "app".into());
+    let name: String = name
+        .map(str::to_string)
+        .unwrap_or(default)
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c.to_ascii_lowercase() } else { '-' })
+        .collect();
     write_new(&dir.join(PROJECT_FILE), &format!("# A stackc project: layers in stacks/, environments in environments/.\nname = \"{name}\"\n# Stack names; {{project}}, {{env}} and {{layer}} are replaced.\nstack_name = \"{{project}}-{{env}}-{{layer}}\"\n"))?;
     write_new(
         &dir.join("environments/qa.toml"),
@@ -47,13 +56,20 @@ fn commented_parameters(layer: &str, t: &Template) -> String {
     let mut s = format!("\n# Parameters of layer `{layer}` (from its template); uncomment and set what this environment needs.\n# [layers.{layer}.parameters]\n");
     let section = t.section("Parameters");
     for p in params {
-        let desc = section.and_then(|m| m.get(&p.name)).and_then(|x| x.get("Description")).and_then(|d| d.as_str()).unwrap_or_default();
+        let desc = section
+            .and_then(|m| m.get(&p.name))
+            .and_then(|x| x.get("Description"))
+            .and_then(|d| d.as_str())
+            .unwrap_or_default();
         let mut about = vec![p.kind.clone()];
         if let Some(d) = &p.default {
             about.push(format!("default {}", crate::values::json_param_string(d)));
         }
         if !p.allowed.is_empty() {
-            about.push(format!("one of {}", p.allowed.iter().map(crate::values::json_param_string).collect::<Vec<_>>().join(", ")));
+            about.push(format!(
+                "one of {}",
+                p.allowed.iter().map(crate::values::json_param_string).collect::<Vec<_>>().join(", ")
+            ));
         }
         if p.no_echo {
             about.push("NoEcho: a secret, give it a secret source".into());
@@ -73,8 +89,13 @@ fn commented_parameters(layer: &str, t: &Template) -> String {
 }
 
 pub fn new_layer(project: &Project, name: &str, from: Option<&Path>, depends_on: &[String]) -> Result<()> {
-    if name.starts_with('_') || name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        return Err(Error::msg(format!("`{name}` is not a layer name (letters, digits, - and _; not starting with _)")));
+    if name.starts_with('_')
+        || name.is_empty()
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(Error::msg(format!(
+            "`{name}` is not a layer name (letters, digits, - and _; not starting with _)"
+        )));
     }
     let dir = project.stacks_dir().join(name);
     if dir.exists() {
@@ -100,13 +121,19 @@ pub fn new_layer(project: &Project, name: &str, from: Option<&Path>, depends_on:
         (false, false) => "template.yaml",
     };
     write_new(&dir.join(file_name), &text)?;
-    let caps = parsed.as_ref().map(import::capabilities).unwrap_or_default();
+    let caps = parsed.as_ref().map(Template::needed_capabilities).unwrap_or_default();
     let mut meta = format!("description = \"{name}\"\n");
     if !depends_on.is_empty() {
-        meta.push_str(&format!("depends_on = [{}]\n", depends_on.iter().map(|d| format!("\"{d}\"")).collect::<Vec<_>>().join(", ")));
+        meta.push_str(&format!(
+            "depends_on = [{}]\n",
+            depends_on.iter().map(|d| format!("\"{d}\"")).collect::<Vec<_>>().join(", ")
+        ));
     }
     if !caps.is_empty() {
-        meta.push_str(&format!("capabilities = [{}]\n", caps.iter().map(|d| format!("\"{d}\"")).collect::<Vec<_>>().join(", ")));
+        meta.push_str(&format!(
+            "capabilities = [{}]\n",
+            caps.iter().map(|d| format!("\"{d}\"")).collect::<Vec<_>>().join(", ")
+        ));
     }
     write_new(&dir.join("layer.toml"), &meta)?;
     let entries = match &parsed {
@@ -150,7 +177,7 @@ fn adopt(project: &Project, env: &str, layer: &str, template: Option<(&str, Stri
         };
         let mut caps = imp.capabilities.clone();
         if let Ok(t) = Template::parse(&text) {
-            for c in import::capabilities(&t) {
+            for c in t.needed_capabilities() {
                 if !caps.contains(&c) {
                     caps.push(c);
                 }
@@ -159,7 +186,10 @@ fn adopt(project: &Project, env: &str, layer: &str, template: Option<(&str, Stri
         write_new(&dir.join(file_name), &text)?;
         let mut meta = format!("description = \"{layer} (imported)\"\n");
         if !caps.is_empty() {
-            meta.push_str(&format!("capabilities = [{}]\n", caps.iter().map(|d| format!("\"{d}\"")).collect::<Vec<_>>().join(", ")));
+            meta.push_str(&format!(
+                "capabilities = [{}]\n",
+                caps.iter().map(|d| format!("\"{d}\"")).collect::<Vec<_>>().join(", ")
+            ));
         }
         write_new(&dir.join("layer.toml"), &meta)?;
     }
@@ -170,10 +200,15 @@ fn adopt(project: &Project, env: &str, layer: &str, template: Option<(&str, Stri
             eprintln!("note: not carried: region {r}: environment `{env}` already deploys to {have}; change it there if it should move");
         }
     }
-    let new = import::write_env(&old, layer, imp).map_err(|e| Error::config(Diagnostic::new(format!("cannot edit `{}`: {e}", display_path(&path)))))?;
+    let new = import::write_env(&old, layer, imp)
+        .map_err(|e| Error::config(Diagnostic::new(format!("cannot edit `{}`: {e}", display_path(&path)))))?;
     write_new(&path, &new)?;
     let stack = imp.stack_name.as_deref().map(|s| format!(", stack `{s}`")).unwrap_or_default();
-    print(&format!("imported layer `{layer}` into environment `{env}`: {} parameter{}{stack}\n", imp.parameters.len(), if imp.parameters.len() == 1 { "" } else { "s" }));
+    print(&format!(
+        "imported layer `{layer}` into environment `{env}`: {} parameter{}{stack}\n",
+        imp.parameters.len(),
+        if imp.parameters.len() == 1 { "" } else { "s" }
+    ));
     for n in &imp.not_carried {
         eprintln!("note: not carried: {n}");
     }
@@ -182,7 +217,9 @@ fn adopt(project: &Project, env: &str, layer: &str, template: Option<(&str, Stri
 
 fn sibling_template(file: &Path) -> Option<(&'static str, String)> {
     let dir = file.parent()?;
-    for (name, target) in [("template.yaml", "template.yaml"), ("template.yml", "template.yaml"), ("template.json", "template.json")] {
+    for (name, target) in
+        [("template.yaml", "template.yaml"), ("template.yml", "template.yaml"), ("template.json", "template.json")]
+    {
         if let Ok(t) = std::fs::read_to_string(dir.join(name)) {
             return Some((target, t));
         }
@@ -196,7 +233,9 @@ pub fn import_cfn_toml(project: &Project, files: &[PathBuf], env: &str, layer: O
     }
     for f in files {
         let text = project::read(f)?;
-        let imp = import::cfn_toml(&text).map_err(|e| Error::config(Diagnostic::new(format!("`{}` is not a cfn-toml file: {e}", display_path(f)))))?;
+        let imp = import::cfn_toml(&text).map_err(|e| {
+            Error::config(Diagnostic::new(format!("`{}` is not a cfn-toml file: {e}", display_path(f))))
+        })?;
         let name = match layer {
             Some(l) => l.to_string(),
             None => f
@@ -212,9 +251,13 @@ pub fn import_cfn_toml(project: &Project, files: &[PathBuf], env: &str, layer: O
 
 pub fn import_samconfig(project: &Project, file: &Path, layer: &str, template: Option<&Path>) -> Result<()> {
     let text = project::read(file)?;
-    let envs = import::samconfig(&text).map_err(|e| Error::config(Diagnostic::new(format!("`{}`: {e}", display_path(file)))))?;
+    let envs = import::samconfig(&text)
+        .map_err(|e| Error::config(Diagnostic::new(format!("`{}`: {e}", display_path(file)))))?;
     if envs.is_empty() {
-        return Err(Error::config(Diagnostic::new(format!("`{}` has no [<env>.deploy.parameters]", display_path(file)))));
+        return Err(Error::config(Diagnostic::new(format!(
+            "`{}` has no [<env>.deploy.parameters]",
+            display_path(file)
+        ))));
     }
     let tpl = match template {
         Some(t) => Some(("template.yaml", project::read(t)?)),
@@ -228,16 +271,22 @@ pub fn import_samconfig(project: &Project, file: &Path, layer: &str, template: O
 
 pub fn import_stack(s: &Session, stack: &str, layer: &str) -> Result<()> {
     s.probe()?;
-    let info = s.cfn.describe_stack(stack).map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?.ok_or_else(|| Error::failed(Diagnostic::new(format!("there is no stack `{stack}`"))))?;
+    let info = s
+        .cfn
+        .describe_stack(stack)
+        .map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?
+        .ok_or_else(|| Error::failed(Diagnostic::new(format!("there is no stack `{stack}`"))))?;
     let body = s.cfn.get_template(stack).map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
-    let t = Template::parse(&body).map_err(|e| Error::failed(Diagnostic::new(format!("the stack's template does not parse: {}", e.message))))?;
+    let t = Template::parse(&body)
+        .map_err(|e| Error::failed(Diagnostic::new(format!("the stack's template does not parse: {}", e.message))))?;
     let is_json = serde_json::from_str::<serde_json::Value>(&body).is_ok();
     let mut imp = Imported { stack_name: Some(stack.to_string()), ..Default::default() };
     let mut secrets = Vec::new();
     for p in t.parameters() {
         if p.no_echo {
             // Never the value (AWS shows ****): the user stores it where the source points.
-            imp.parameters.insert(p.name.clone(), crate::source::Source::Keyring { service: None, account: None }.to_toml());
+            imp.parameters
+                .insert(p.name.clone(), crate::source::Source::Keyring { service: None, account: None }.to_toml());
             secrets.push(p.name.clone());
             continue;
         }
@@ -255,7 +304,10 @@ pub fn import_stack(s: &Session, stack: &str, layer: &str) -> Result<()> {
     }
     adopt(&s.project, &s.env.name, layer, Some((if is_json { "template.json" } else { "template.yaml" }, body)), &imp)?;
     for p in secrets {
-        eprintln!("note: `{p}` is NoEcho; its value was not imported. Store it: `stackc secret set {} {layer} {p}`", s.env.name);
+        eprintln!(
+            "note: `{p}` is NoEcho; its value was not imported. Store it: `stackc secret set {} {layer} {p}`",
+            s.env.name
+        );
     }
     Ok(())
 }

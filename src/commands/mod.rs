@@ -13,11 +13,11 @@ use std::path::{Path, PathBuf};
 use crate::build::{self, BuiltLayer};
 use crate::cli::{Cli, Command, GraphFormat, ImportCommand, NewCommand, SecretCommand};
 use crate::diagnostic::{display_path, Diagnostic, Error, ExitKind, Result};
+use crate::environment::SecretStore;
 use crate::environment::{self, Environment};
 use crate::graph::Graph;
 use crate::param_format::{self, ParamFormat};
 use crate::project::Project;
-use crate::environment::SecretStore;
 use crate::provider::{Offline, Placeholders};
 use crate::validate;
 
@@ -115,7 +115,9 @@ pub fn run(cli: Cli) -> Result<()> {
         _ => {}
     }
     match cli.command {
-        Command::Render { env, layers, out, stdout, format, .. } => render(&project, &env, &layers, &opts, out, stdout, format, None),
+        Command::Render { env, layers, out, stdout, format, .. } => {
+            render(&project, &env, &layers, &opts, out, stdout, format, None)
+        }
         Command::Validate { env } => validate_cmd(&project, env.as_deref(), &opts),
         Command::Graph { env, format } => graph(&project, &env, &opts, format),
         Command::List => {
@@ -134,7 +136,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Promote { from, to, only, dry_run, yes, allow_env_names } => {
             promote_cmd::promote(&project, &from, &to, &opts, &only, dry_run, yes, allow_env_names)
         }
-        Command::Import { source: ImportCommand::CfnToml { files, env, layer } } => adopt::import_cfn_toml(&project, &files, &env, layer.as_deref()),
+        Command::Import { source: ImportCommand::CfnToml { files, env, layer } } => {
+            adopt::import_cfn_toml(&project, &files, &env, layer.as_deref())
+        }
         Command::Import { source: ImportCommand::Samconfig { file, layer, template } } => {
             adopt::import_samconfig(&project, &file, &layer, template.as_deref())
         }
@@ -142,7 +146,14 @@ pub fn run(cli: Cli) -> Result<()> {
             adopt::new_layer(&project, &name, from_template.as_deref(), &depends_on)
         }
         Command::Import { source: ImportCommand::Stack { .. } } | Command::Init { .. } => unreachable!("handled above"),
-        Command::Completions { .. } | Command::Plan { .. } | Command::Deploy { .. } | Command::Secret { .. } | Command::Status { .. } | Command::Outputs { .. } | Command::Diff { .. } | Command::Destroy { .. } => {
+        Command::Completions { .. }
+        | Command::Plan { .. }
+        | Command::Deploy { .. }
+        | Command::Secret { .. }
+        | Command::Status { .. }
+        | Command::Outputs { .. }
+        | Command::Diff { .. }
+        | Command::Destroy { .. } => {
             unreachable!("handled above")
         }
     }
@@ -198,16 +209,16 @@ fn render(
     // A template that does not parse is still written (to look at), but the command fails.
     let parse_errors: Vec<Diagnostic> = layers
         .iter()
-        .filter_map(|l| built[l].template.as_ref().err().map(|e| build::parse_error_diagnostic(project, l, &built[l], e)))
+        .filter_map(|l| {
+            built[l].template.as_ref().err().map(|e| build::parse_error_diagnostic(project, l, &built[l], e))
+        })
         .collect();
     let many = layers.len() > 1;
     if let Some(fmt) = format {
         let mut text = String::new();
         if fmt == ParamFormat::Json && many {
-            let all: serde_json::Map<String, serde_json::Value> = layers
-                .iter()
-                .map(|l| (l.clone(), param_format::to_json(&built[l].shown_parameters())))
-                .collect();
+            let all: serde_json::Map<String, serde_json::Value> =
+                layers.iter().map(|l| (l.clone(), param_format::to_json(&built[l].shown_parameters()))).collect();
             text = serde_json::to_string_pretty(&all).unwrap_or_default() + "\n";
         } else {
             for l in &layers {
@@ -240,7 +251,8 @@ fn render(
             let tpath = dir.join(format!("{l}.{ext}"));
             write_file(&tpath, &b.text)?;
             let ppath = dir.join(format!("{l}.params.json"));
-            let params = serde_json::to_string_pretty(&param_format::to_json(&b.shown_parameters())).unwrap_or_default() + "\n";
+            let params =
+                serde_json::to_string_pretty(&param_format::to_json(&b.shown_parameters())).unwrap_or_default() + "\n";
             write_file(&ppath, &params)?;
             summary.push_str(&format!(
                 "rendered {l:<12} {}  {}  ({} parameters)\n",
@@ -352,7 +364,11 @@ fn layers_text(project: &Project) -> String {
             parts.push(l.capabilities.join(" "));
         }
         let desc = l.description.clone().unwrap_or_default();
-        s.push_str(&format!("  {name:<12} {desc}{}{}\n", if parts.is_empty() || desc.is_empty() { "" } else { "  " }, if parts.is_empty() { String::new() } else { format!("[{}]", parts.join("; ")) }));
+        s.push_str(&format!(
+            "  {name:<12} {desc}{}{}\n",
+            if parts.is_empty() || desc.is_empty() { "" } else { "  " },
+            if parts.is_empty() { String::new() } else { format!("[{}]", parts.join("; ")) }
+        ));
     }
     s
 }

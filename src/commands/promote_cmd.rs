@@ -32,7 +32,13 @@ fn diff_line(d: &Difference) -> String {
     format!("  {sign} {}: {} -> {}   [{}]\n", d.path, show(&d.from), show(&d.to), class_label(&d.class))
 }
 
-pub fn envdiff(project: &Project, from: &str, to: &str, opts: &EnvOpts, resolved: Option<(BTreeMap<String, build::BuiltLayer>, BTreeMap<String, build::BuiltLayer>)>) -> Result<()> {
+pub fn envdiff(
+    project: &Project,
+    from: &str,
+    to: &str,
+    opts: &EnvOpts,
+    resolved: Option<(BTreeMap<String, build::BuiltLayer>, BTreeMap<String, build::BuiltLayer>)>,
+) -> Result<()> {
     let a = load_env(project, from, opts)?;
     let b = load_env(project, to, opts)?;
     let mut t = format!("{from} -> {to}\n");
@@ -51,7 +57,11 @@ pub fn envdiff(project: &Project, from: &str, to: &str, opts: &EnvOpts, resolved
     let tag_keys: std::collections::BTreeSet<&String> = a.tags.keys().chain(b.tags.keys()).collect();
     for k in tag_keys {
         if a.tags.get(k) != b.tags.get(k) {
-            general.push_str(&format!("  ~ tags.{k}: {} -> {}\n", a.tags.get(k).map(String::as_str).unwrap_or("(not set)"), b.tags.get(k).map(String::as_str).unwrap_or("(not set)")));
+            general.push_str(&format!(
+                "  ~ tags.{k}: {} -> {}\n",
+                a.tags.get(k).map(String::as_str).unwrap_or("(not set)"),
+                b.tags.get(k).map(String::as_str).unwrap_or("(not set)")
+            ));
         }
     }
     if !general.is_empty() {
@@ -80,10 +90,21 @@ pub fn envdiff(project: &Project, from: &str, to: &str, opts: &EnvOpts, resolved
         let params: Vec<String> = {
             let pa: BTreeMap<String, String> = ba[l].shown_parameters().into_iter().collect();
             let pb: BTreeMap<String, String> = bb[l].shown_parameters().into_iter().collect();
-            pa.keys().chain(pb.keys()).collect::<std::collections::BTreeSet<_>>().into_iter().filter(|k| pa.get(*k) != pb.get(*k)).cloned().collect()
+            pa.keys()
+                .chain(pb.keys())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .filter(|k| pa.get(*k) != pb.get(*k))
+                .cloned()
+                .collect()
         };
-        let template = if changed == 0 { "same template".to_string() } else { format!("templates differ ({changed} lines)") };
-        let params = if params.is_empty() { "same parameters".to_string() } else { format!("parameters differ: {}", params.join(", ")) };
+        let template =
+            if changed == 0 { "same template".to_string() } else { format!("templates differ ({changed} lines)") };
+        let params = if params.is_empty() {
+            "same parameters".to_string()
+        } else {
+            format!("parameters differ: {}", params.join(", "))
+        };
         t.push_str(&format!("  {l:<12} {template}; {params}\n"));
     }
     print(&t);
@@ -91,45 +112,87 @@ pub fn envdiff(project: &Project, from: &str, to: &str, opts: &EnvOpts, resolved
 }
 
 #[allow(clippy::too_many_arguments)]
-pub fn promote(project: &Project, from: &str, to: &str, opts: &EnvOpts, only: &[String], dry_run: bool, yes: bool, allow_env_names: bool) -> Result<()> {
+pub fn promote(
+    project: &Project,
+    from: &str,
+    to: &str,
+    opts: &EnvOpts,
+    only: &[String],
+    dry_run: bool,
+    yes: bool,
+    allow_env_names: bool,
+) -> Result<()> {
     if from == to {
         return Err(Error::msg("promote needs two different environments"));
     }
     let source = load_env(project, from, opts)?;
     let target = load_env(project, to, opts)?;
     let selected = |path: &str| only.is_empty() || only.iter().any(|o| path == o || path.starts_with(&format!("{o}.")));
-    let diffs: Vec<Difference> = promote::differences(project, &source, &target).into_iter().filter(|d| d.from.is_some() && selected(&d.path)).collect();
+    let diffs: Vec<Difference> = promote::differences(project, &source, &target)
+        .into_iter()
+        .filter(|d| d.from.is_some() && selected(&d.path))
+        .collect();
     for o in only {
-        if !diffs.iter().any(|d| d.path == *o || d.path.starts_with(&format!("{o}."))) && !promote::settings(project, &source).keys().any(|k| k == o || k.starts_with(&format!("{o}."))) {
+        if !diffs.iter().any(|d| d.path == *o || d.path.starts_with(&format!("{o}.")))
+            && !promote::settings(project, &source).keys().any(|k| k == o || k.starts_with(&format!("{o}.")))
+        {
             return Err(Error::config(Diagnostic::new(format!("`{o}` is not a setting of `{from}`"))));
         }
     }
-    let carry = |d: &Difference| matches!(d.class, Class::Promotable) || (allow_env_names && matches!(d.class, Class::NamesSource(_)));
+    let carry = |d: &Difference| {
+        matches!(d.class, Class::Promotable) || (allow_env_names && matches!(d.class, Class::NamesSource(_)))
+    };
     let mut text = String::new();
     let show = |e: &Option<promote::Entry>| e.as_ref().map(|e| e.shown()).unwrap_or_else(|| "(not set)".into());
     for d in &diffs {
         if carry(d) {
-            text.push_str(&format!("  carry {}: {} -> {}   [{}]\n", d.path, show(&d.to), show(&d.from), class_label(&d.class)));
+            text.push_str(&format!(
+                "  carry {}: {} -> {}   [{}]\n",
+                d.path,
+                show(&d.to),
+                show(&d.from),
+                class_label(&d.class)
+            ));
         } else {
-            text.push_str(&format!("  keep  {}: {} (`{from}` has {})   [{}]\n", d.path, show(&d.to), show(&d.from), class_label(&d.class)));
+            text.push_str(&format!(
+                "  keep  {}: {} (`{from}` has {})   [{}]\n",
+                d.path,
+                show(&d.to),
+                show(&d.from),
+                class_label(&d.class)
+            ));
         }
     }
-    let refused: Vec<&Difference> = diffs.iter().filter(|d| matches!(d.class, Class::NamesSource(_)) && !allow_env_names).collect();
-    let edits: Vec<(String, toml::Value)> = diffs.iter().filter(|d| carry(d)).map(|d| (d.path.clone(), d.from.clone().unwrap().raw)).collect();
+    let refused: Vec<&Difference> =
+        diffs.iter().filter(|d| matches!(d.class, Class::NamesSource(_)) && !allow_env_names).collect();
+    let edits: Vec<(String, toml::Value)> =
+        diffs.iter().filter(|d| carry(d)).map(|d| (d.path.clone(), d.from.clone().unwrap().raw)).collect();
     let file = target.file.clone();
     let old = project::read(&file)?;
-    let new = promote::apply(&old, &edits).map_err(|e| Error::config(Diagnostic::new(format!("cannot edit `{}`: {e}", display_path(&file)))))?;
+    let new = promote::apply(&old, &edits)
+        .map_err(|e| Error::config(Diagnostic::new(format!("cannot edit `{}`: {e}", display_path(&file)))))?;
     if !text.is_empty() {
-        print(&format!("promote `{from}` into `{to}` ({} to carry):\n{text}", diffs.iter().filter(|d| carry(d)).count()));
+        print(&format!(
+            "promote `{from}` into `{to}` ({} to carry):\n{text}",
+            diffs.iter().filter(|d| carry(d)).count()
+        ));
     }
     for d in &refused {
-        eprintln!("note: not carrying `{}`: {}; pass --allow-env-names to carry it anyway", d.path, class_label(&d.class).trim_start_matches("names the source environment: "));
+        eprintln!(
+            "note: not carrying `{}`: {}; pass --allow-env-names to carry it anyway",
+            d.path,
+            class_label(&d.class).trim_start_matches("names the source environment: ")
+        );
     }
     if edits.is_empty() || old == new {
         print(&format!("nothing to promote: `{to}` already has every promotable setting of `{from}`\n"));
         return Ok(());
     }
-    let udiff = TextDiff::from_lines(&old, &new).unified_diff().context_radius(2).header(&display_path(&file), &display_path(&file)).to_string();
+    let udiff = TextDiff::from_lines(&old, &new)
+        .unified_diff()
+        .context_radius(2)
+        .header(&display_path(&file), &display_path(&file))
+        .to_string();
     print(&udiff);
     if dry_run {
         print(&format!("dry run: `{}` was not changed\n", display_path(&file)));
@@ -138,12 +201,21 @@ pub fn promote(project: &Project, from: &str, to: &str, opts: &EnvOpts, only: &[
     if !yes {
         if !std::io::stdin().is_terminal() {
             return Err(Error::config(
-                Diagnostic::new(format!("refusing to change `{}` without confirmation: there is no terminal to ask on", display_path(&file)))
-                    .hint("review with --dry-run, then re-run with --yes"),
+                Diagnostic::new(format!(
+                    "refusing to change `{}` without confirmation: there is no terminal to ask on",
+                    display_path(&file)
+                ))
+                .hint("review with --dry-run, then re-run with --yes"),
             ));
         }
         let mut err = std::io::stderr();
-        let _ = write!(err, "Write these {} change{} to {}? [y/N] ", edits.len(), if edits.len() == 1 { "" } else { "s" }, display_path(&file));
+        let _ = write!(
+            err,
+            "Write these {} change{} to {}? [y/N] ",
+            edits.len(),
+            if edits.len() == 1 { "" } else { "s" },
+            display_path(&file)
+        );
         let _ = err.flush();
         let mut line = String::new();
         let _ = std::io::stdin().lock().read_line(&mut line);
@@ -159,7 +231,11 @@ pub fn promote(project: &Project, from: &str, to: &str, opts: &EnvOpts, only: &[
         let _ = std::fs::write(&file, &old);
         return Err(e);
     }
-    print(&format!("updated `{}`: {} setting{} from `{from}`\n", display_path(&file), edits.len(), if edits.len() == 1 { "" } else { "s" }));
+    print(&format!(
+        "updated `{}`: {} setting{} from `{from}`\n",
+        display_path(&file),
+        edits.len(),
+        if edits.len() == 1 { "" } else { "s" }
+    ));
     Ok(())
 }
-

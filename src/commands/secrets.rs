@@ -24,13 +24,19 @@ fn check_parameter(s: &Session, layer: &str, parameter: &str) -> Result<Option<u
     s.project.layer(layer)?;
     let built = build::build(&s.project, &s.env, &[layer.to_string()], &mut Placeholders)?;
     let Ok(t) = &built[layer].template else {
-        return Err(Error::msg(format!("layer `{layer}`: the rendered template does not parse; run `stackc validate {}`", s.env.name)));
+        return Err(Error::msg(format!(
+            "layer `{layer}`: the rendered template does not parse; run `stackc validate {}`",
+            s.env.name
+        )));
     };
     let params = t.parameters();
     let Some(p) = params.iter().find(|p| p.name == parameter) else {
         return Err(Error::config(
             Diagnostic::new(format!("layer `{layer}` has no parameter `{parameter}`"))
-                .note(format!("its parameters: {}", params.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")))
+                .note(format!(
+                    "its parameters: {}",
+                    params.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+                ))
                 .hint_opt(suggestion(parameter, params.iter().map(|p| p.name.as_str()))),
         ));
     };
@@ -40,7 +46,11 @@ fn check_parameter(s: &Session, layer: &str, parameter: &str) -> Result<Option<u
                 .hint("declare `NoEcho: true` on it in the layer's template first"),
         ));
     }
-    let min = t.section("Parameters").and_then(|m| m.get(parameter)).and_then(|p| p.get("MinLength")).and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()));
+    let min = t
+        .section("Parameters")
+        .and_then(|m| m.get(parameter))
+        .and_then(|p| p.get("MinLength"))
+        .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()));
     Ok(min)
 }
 
@@ -66,9 +76,12 @@ fn set(s: &Session, layer: &str, parameter: &str, to: Option<SecretStore>, gener
         },
     };
     if matches!(dest, Source::Env { .. } | Source::Prompt { .. }) {
-        return Err(Error::msg("`--to env` and `--to prompt` cannot store anything; use keyring, ssm or secretsmanager"));
+        return Err(Error::msg(
+            "`--to env` and `--to prompt` cannot store anything; use keyring, ssm or secretsmanager",
+        ));
     }
-    let value = if generate { generate_password(32)? } else { read_value(&format!("{} {layer} {parameter}", s.env.name))? };
+    let value =
+        if generate { generate_password(32)? } else { read_value(&format!("{} {layer} {parameter}", s.env.name))? };
     if value.is_empty() {
         return Err(Error::msg("the value is empty; nothing was stored"));
     }
@@ -82,7 +95,8 @@ fn set(s: &Session, layer: &str, parameter: &str, to: Option<SecretStore>, gener
     let where_ = match &dest {
         Source::Keyring { service, account } => {
             let (service, account) = (service.clone().unwrap_or_default(), account.clone().unwrap_or_default());
-            let store = crate::keyring_store::set(&service, &account, &value).map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
+            let store = crate::keyring_store::set(&service, &account, &value)
+                .map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
             format!("{} (OS keyring: {})", dest.describe(), store.name())
         }
         Source::SsmSecure { name } => {
@@ -90,12 +104,17 @@ fn set(s: &Session, layer: &str, parameter: &str, to: Option<SecretStore>, gener
             dest.describe()
         }
         Source::SecretsManager { id, key, .. } => {
-            crate::aws::secrets::put_secretsmanager(&s.aws, id, key.as_deref(), &value).map_err(|e| Error::failed(Diagnostic::new(e)))?;
+            crate::aws::secrets::put_secretsmanager(&s.aws, id, key.as_deref(), &value)
+                .map_err(|e| Error::failed(Diagnostic::new(e)))?;
             dest.describe()
         }
         _ => unreachable!(),
     };
-    print(&format!("stored {}{} {layer} {parameter} in {where_}\n", if generate { "a generated password for " } else { "" }, s.env.name));
+    print(&format!(
+        "stored {}{} {layer} {parameter} in {where_}\n",
+        if generate { "a generated password for " } else { "" },
+        s.env.name
+    ));
     if configured.as_ref() != Some(&dest) {
         let store = match &dest {
             Source::Keyring { .. } => "keyring",
@@ -115,15 +134,19 @@ fn set(s: &Session, layer: &str, parameter: &str, to: Option<SecretStore>, gener
 /// Typed twice without echo on a terminal, or read whole from stdin when piped.
 fn read_value(what: &str) -> Result<Secret> {
     if std::io::stdin().is_terminal() {
-        let first = rpassword::prompt_password(format!("value for {what}: ")).map_err(|e| Error::failed(Diagnostic::new(format!("cannot read from the terminal: {e}"))))?;
-        let again = rpassword::prompt_password("again: ").map_err(|e| Error::failed(Diagnostic::new(format!("cannot read from the terminal: {e}"))))?;
+        let first = rpassword::prompt_password(format!("value for {what}: "))
+            .map_err(|e| Error::failed(Diagnostic::new(format!("cannot read from the terminal: {e}"))))?;
+        let again = rpassword::prompt_password("again: ")
+            .map_err(|e| Error::failed(Diagnostic::new(format!("cannot read from the terminal: {e}"))))?;
         if first != again {
             return Err(Error::msg("the two entries differ; nothing was stored"));
         }
         return Ok(Secret::new(first));
     }
     let mut buf = String::new();
-    std::io::stdin().read_to_string(&mut buf).map_err(|e| Error::failed(Diagnostic::new(format!("cannot read stdin: {e}"))))?;
+    std::io::stdin()
+        .read_to_string(&mut buf)
+        .map_err(|e| Error::failed(Diagnostic::new(format!("cannot read stdin: {e}"))))?;
     let trimmed = buf.strip_suffix('\n').unwrap_or(&buf);
     let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed);
     Ok(Secret::new(trimmed))
@@ -133,11 +156,17 @@ fn read_value(what: &str) -> Result<Secret> {
 pub fn generate_password(len: usize) -> Result<Secret> {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789-_.~+=";
     let mut random = vec![0u8; len * 2];
-    let mut f = std::fs::File::open("/dev/urandom").map_err(|e| Error::failed(Diagnostic::new(format!("no random source: {e}"))))?;
+    let mut f = std::fs::File::open("/dev/urandom")
+        .map_err(|e| Error::failed(Diagnostic::new(format!("no random source: {e}"))))?;
     f.read_exact(&mut random).map_err(|e| Error::failed(Diagnostic::new(format!("no random source: {e}"))))?;
     // Rejection sampling keeps the choice uniform.
     let limit = 256 - (256 % ALPHABET.len());
-    let out: String = random.iter().filter(|b| (**b as usize) < limit).take(len).map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect();
+    let out: String = random
+        .iter()
+        .filter(|b| (**b as usize) < limit)
+        .take(len)
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect();
     if out.len() < len {
         return generate_password(len);
     }
@@ -161,7 +190,8 @@ fn check(s: &Session) -> Result<()> {
         print(&format!("environment `{}` needs no secrets\n", s.env.name));
         return Ok(());
     }
-    let checkable: Vec<Source> = needs.iter().map(|n| n.2.clone()).filter(|src| !matches!(src, Source::Prompt { .. })).collect();
+    let checkable: Vec<Source> =
+        needs.iter().map(|n| n.2.clone()).filter(|src| !matches!(src, Source::Prompt { .. })).collect();
     let answers = s.values.lock().unwrap().fetch(&checkable);
     let mut text = String::new();
     let mut missing = 0;
@@ -186,8 +216,12 @@ fn check(s: &Session) -> Result<()> {
     if missing > 0 {
         return Err(Error {
             kind: ExitKind::Failed,
-            diagnostics: vec![Diagnostic::new(format!("{missing} secret{} of `{}` cannot be read", if missing == 1 { "" } else { "s" }, s.env.name))
-                .hint(format!("store each with `stackc secret set {} <layer> <parameter>`", s.env.name))],
+            diagnostics: vec![Diagnostic::new(format!(
+                "{missing} secret{} of `{}` cannot be read",
+                if missing == 1 { "" } else { "s" },
+                s.env.name
+            ))
+            .hint(format!("store each with `stackc secret set {} <layer> <parameter>`", s.env.name))],
         });
     }
     Ok(())

@@ -37,7 +37,11 @@ impl Session {
     pub fn open(project: Project, cli: &Cli, opts: &super::EnvOpts, env_name: &str) -> Result<Session> {
         let env = super::load_env(&project, env_name, opts)?;
         let region = cli.region.clone().unwrap_or_else(|| env.region.clone());
-        let aws = Arc::new(Aws::new(Connection { profile: cli.profile.clone(), region, endpoint_url: cli.endpoint_url.clone() }));
+        let aws = Arc::new(Aws::new(Connection {
+            profile: cli.profile.clone(),
+            region,
+            endpoint_url: cli.endpoint_url.clone(),
+        }));
         let cfn = AwsCloudFormation::new(&aws);
         let deployed_view = Arc::new(Mutex::new(BTreeMap::new()));
         let values = Mutex::new(AwsValues::new(aws.clone(), project.root.clone(), deployed_view.clone()));
@@ -45,7 +49,17 @@ impl Session {
         if let Err(cycle) = graph.waves() {
             return Err(Error::msg(format!("the layers form a dependency cycle: {}", cycle.join(" -> "))));
         }
-        Ok(Session { project, env, aws, cfn, values, deployed_view, graph, secrets: Mutex::new(Vec::new()), verbose: cli.verbose })
+        Ok(Session {
+            project,
+            env,
+            aws,
+            cfn,
+            values,
+            deployed_view,
+            graph,
+            secrets: Mutex::new(Vec::new()),
+            verbose: cli.verbose,
+        })
     }
 
     /// Selected layers (all if none named), in dependency order.
@@ -125,8 +139,12 @@ impl Session {
         }
         let n = findings.len();
         findings.push(
-            Diagnostic::new(format!("`{}` does not validate ({n} finding{}); nothing was sent to AWS", self.env.name, if n == 1 { "" } else { "s" }))
-                .hint(format!("`stackc validate {}` lists the same findings", self.env.name)),
+            Diagnostic::new(format!(
+                "`{}` does not validate ({n} finding{}); nothing was sent to AWS",
+                self.env.name,
+                if n == 1 { "" } else { "s" }
+            ))
+            .hint(format!("`stackc validate {}` lists the same findings", self.env.name)),
         );
         Err(Error::configs(findings))
     }
@@ -186,15 +204,23 @@ impl Session {
     }
 
     /// Resolve and render one layer with the outputs of `deployed`, ready for CreateChangeSet.
-    pub fn prepare(&self, layer: &str, deployed: &BTreeMap<String, StackInfo>) -> std::result::Result<Prepared, LayerError> {
+    pub fn prepare(
+        &self,
+        layer: &str,
+        deployed: &BTreeMap<String, StackInfo>,
+    ) -> std::result::Result<Prepared, LayerError> {
         let built = {
             let mut provider = self.values.lock().unwrap();
             *self.deployed_view.lock().unwrap() = deployed.clone();
             provider.allow_undeployed = true;
-            build::build(&self.project, &self.env, &[layer.to_string()], &mut *provider).map_err(|e| LayerError(self.redact(&diagnostics_text(&e))))?
+            build::build(&self.project, &self.env, &[layer.to_string()], &mut *provider)
+                .map_err(|e| LayerError(self.redact(&diagnostics_text(&e))))?
         };
         let b = &built[layer];
-        let template = b.template.as_ref().map_err(|e| LayerError(format!("the rendered template does not parse: {}", e.message)))?;
+        let template = b
+            .template
+            .as_ref()
+            .map_err(|e| LayerError(format!("the rendered template does not parse: {}", e.message)))?;
         let def = &self.project.layers[layer];
         // The last guard: a secret goes only to a parameter CloudFormation will not show.
         let declared = template.parameters();
@@ -229,16 +255,26 @@ impl Session {
             let fingerprint = if p.is_secret() {
                 p.source.as_ref().and_then(|src| self.values.lock().unwrap().version_of(src)).map(|v| {
                     use sha2::Digest;
-                    let h = sha2::Sha256::digest(format!("{}@{v}", p.source.as_ref().map(|s| s.describe()).unwrap_or_default()));
+                    let h = sha2::Sha256::digest(format!(
+                        "{}@{v}",
+                        p.source.as_ref().map(|s| s.describe()).unwrap_or_default()
+                    ));
                     h.iter().take(5).map(|b| format!("{b:02x}")).collect::<String>()
                 })
             } else {
                 None
             };
-            parameters.push(PreparedParam { name: p.name.clone(), value, shown: p.shown(), secret: p.is_secret(), fingerprint });
+            parameters.push(PreparedParam {
+                name: p.name.clone(),
+                value,
+                shown: p.shown(),
+                secret: p.is_secret(),
+                fingerprint,
+            });
         }
         let mut tags = self.tags(layer);
-        let versions: Vec<String> = parameters.iter().filter_map(|p| p.fingerprint.as_ref().map(|f| format!("{}={f}", p.name))).collect();
+        let versions: Vec<String> =
+            parameters.iter().filter_map(|p| p.fingerprint.as_ref().map(|f| format!("{}={f}", p.name))).collect();
         let mut tag = String::new();
         for v in versions {
             // Tag values hold 256 characters; a secret left out is reported as "may have changed".
@@ -253,7 +289,10 @@ impl Session {
             tags.insert(crate::deploy::plan::SECRET_VERSIONS_TAG.to_string(), tag);
         }
         let policy = match &def.stack_policy {
-            Some(path) => Some(std::fs::read_to_string(path).map_err(|e| LayerError(format!("cannot read {}: {e}", path.display())))?),
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .map_err(|e| LayerError(format!("cannot read {}: {e}", path.display())))?,
+            ),
             None => None,
         };
         Ok(Prepared {
@@ -273,11 +312,16 @@ impl Session {
                 .into_iter()
                 .filter_map(|tp| {
                     let d = tp.default?;
-                    Some((tp.name, match d {
-                        serde_json::Value::String(s) => s,
-                        serde_json::Value::Array(a) => a.iter().map(crate::values::json_param_string).collect::<Vec<_>>().join(","),
-                        other => other.to_string(),
-                    }))
+                    Some((
+                        tp.name,
+                        match d {
+                            serde_json::Value::String(s) => s,
+                            serde_json::Value::Array(a) => {
+                                a.iter().map(crate::values::json_param_string).collect::<Vec<_>>().join(",")
+                            }
+                            other => other.to_string(),
+                        },
+                    ))
                 })
                 .collect(),
         })
@@ -306,19 +350,32 @@ impl Session {
 }
 
 fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
 }
 
 /// Passes only references that are not secret to the provider; secrets stay placeholders.
 struct PublicOnly<'a>(&'a mut AwsValues);
 
 impl crate::provider::Provider for PublicOnly<'_> {
-    fn fetch(&mut self, requests: &[Source]) -> Vec<std::result::Result<crate::provider::Fetched, crate::provider::FetchError>> {
+    fn fetch(
+        &mut self,
+        requests: &[Source],
+    ) -> Vec<std::result::Result<crate::provider::Fetched, crate::provider::FetchError>> {
         let public: Vec<Source> = requests.iter().filter(|s| !s.is_secret()).cloned().collect();
         let mut answers = self.0.fetch(&public).into_iter();
         requests
             .iter()
-            .map(|s| if s.is_secret() { Ok(crate::provider::Fetched::Placeholder) } else { answers.next().unwrap_or(Ok(crate::provider::Fetched::Placeholder)) })
+            .map(|s| {
+                if s.is_secret() {
+                    Ok(crate::provider::Fetched::Placeholder)
+                } else {
+                    answers.next().unwrap_or(Ok(crate::provider::Fetched::Placeholder))
+                }
+            })
             .collect()
     }
 }
@@ -337,7 +394,12 @@ pub struct ShellHooks<'a> {
 }
 
 impl crate::deploy::engine::Hooks for ShellHooks<'_> {
-    fn run(&self, layer: &str, phase: crate::deploy::engine::HookPhase, stack: Option<&StackInfo>) -> std::result::Result<(), String> {
+    fn run(
+        &self,
+        layer: &str,
+        phase: crate::deploy::engine::HookPhase,
+        stack: Option<&StackInfo>,
+    ) -> std::result::Result<(), String> {
         use crate::deploy::engine::HookPhase;
         use std::io::BufRead;
         let s = self.session;
@@ -376,7 +438,9 @@ impl crate::deploy::engine::Hooks for ShellHooks<'_> {
                 let key: String = k.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
                 cmd.env(format!("STACKC_OUTPUT_{key}"), v);
             }
-            cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+            cmd.stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
             let mut child = cmd.spawn().map_err(|e| format!("{name} hook `{command}` could not start: {e}"))?;
             let out = child.stdout.take().unwrap();
             let err = child.stderr.take().unwrap();

@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::session::{Session, ShellHooks};
 use super::print;
+use super::session::{Session, ShellHooks};
 use crate::cli::{DeployArgs, Output};
 use crate::deploy::engine::{schedule, Engine, HookPhase, LayerError, NoHooks, Outcome, Prepared, Reporter, Settings};
 use crate::deploy::plan::{self, LayerPlan};
@@ -99,8 +99,12 @@ pub fn plan(s: &Session, args: &DeployArgs, keep: bool, output: Output, detailed
     let (plans, _) = make_plan(s, &engine, &order, args.concurrency)?;
     let lps: Vec<&LayerPlan> = plans.iter().map(|(_, lp)| lp).collect();
     match output {
-        Output::Json => print(&(serde_json::to_string_pretty(&plan_json(&s.env.name, &lps)).unwrap_or_default() + "\n")),
-        Output::Text => print(&s.redact(&plan::to_text(&s.env.name, &plans.iter().map(|(_, lp)| lp.clone()).collect::<Vec<_>>()))),
+        Output::Json => {
+            print(&(serde_json::to_string_pretty(&plan_json(&s.env.name, &lps)).unwrap_or_default() + "\n"))
+        }
+        Output::Text => {
+            print(&s.redact(&plan::to_text(&s.env.name, &plans.iter().map(|(_, lp)| lp.clone()).collect::<Vec<_>>())))
+        }
     }
     for (_, lp) in &plans {
         if keep {
@@ -127,7 +131,10 @@ fn confirm(s: &Session, what: &str) -> Result<bool> {
     }
     let _ = err.flush();
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).map_err(|e| Error::failed(Diagnostic::new(format!("cannot read the answer: {e}"))))?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::failed(Diagnostic::new(format!("cannot read the answer: {e}"))))?;
     let answer = line.trim();
     Ok(if s.env.protected { answer == s.env.name } else { matches!(answer, "y" | "Y" | "yes" | "YES" | "Yes") })
 }
@@ -155,10 +162,21 @@ fn check_dependencies(s: &Session, order: &[String], stacks: &BTreeMap<String, S
     for layer in order {
         for dep in s.graph.deps.get(layer).into_iter().flatten() {
             if !selected.contains(dep) && !usable.contains_key(dep) {
-                let state = stacks.get(dep).map(|i| format!("its stack `{}` is {}", i.name, i.status)).unwrap_or_else(|| format!("there is no stack `{}`", s.stack_name(dep)));
+                let state = stacks
+                    .get(dep)
+                    .map(|i| format!("its stack `{}` is {}", i.name, i.status))
+                    .unwrap_or_else(|| format!("there is no stack `{}`", s.stack_name(dep)));
                 errors.push(
-                    Diagnostic::new(format!("layer `{layer}` depends on `{dep}`, which is not deployed in `{}` ({state})", s.env.name))
-                        .hint(format!("deploy it first (`stackc deploy {} {dep}`) or include it: `stackc deploy {} {dep} {}`", s.env.name, s.env.name, order.join(" "))),
+                    Diagnostic::new(format!(
+                        "layer `{layer}` depends on `{dep}`, which is not deployed in `{}` ({state})",
+                        s.env.name
+                    ))
+                    .hint(format!(
+                        "deploy it first (`stackc deploy {} {dep}`) or include it: `stackc deploy {} {dep} {}`",
+                        s.env.name,
+                        s.env.name,
+                        order.join(" ")
+                    )),
                 );
             }
         }
@@ -196,7 +214,9 @@ pub fn deploy(s: &Session, args: &DeployArgs, yes: bool, no_execute: bool) -> Re
         for lp in &lps {
             match &lp.change_set {
                 Some(cs) => print(&format!("change set for {}: {cs}\n", lp.stack_name)),
-                None if lp.has_changes() => print(&format!("{}: no change set yet (waits for {})\n", lp.stack_name, lp.waiting_for.join(", "))),
+                None if lp.has_changes() => {
+                    print(&format!("{}: no change set yet (waits for {})\n", lp.stack_name, lp.waiting_for.join(", ")))
+                }
                 None => {}
             }
         }
@@ -209,7 +229,8 @@ pub fn deploy(s: &Session, args: &DeployArgs, yes: bool, no_execute: bool) -> Re
         }
         return Err(Error::failed(Diagnostic::new("deploy cancelled; nothing was executed")));
     }
-    let planned: BTreeMap<String, (Prepared, LayerPlan)> = plans.into_iter().map(|(p, lp)| (p.layer.clone(), (p, lp))).collect();
+    let planned: BTreeMap<String, (Prepared, LayerPlan)> =
+        plans.into_iter().map(|(p, lp)| (p.layer.clone(), (p, lp))).collect();
     let deployed = Session::usable(&stacks);
     let prepare = |layer: &str, known: &BTreeMap<String, StackInfo>| s.prepare(layer, known);
     let outcomes = engine.execute_all(&order, &s.graph.deps, planned, deployed, &prepare);
@@ -261,9 +282,15 @@ pub fn status(s: &Session, output: Output) -> Result<()> {
         };
         let in_sync = match s.prepare(layer, &deployed) {
             Ok(p) => {
-                let template_same = s.cfn.get_template(&stack).map(|t| diff::templates(&t, &p.template_body).is_empty()).unwrap_or(false);
-                let shown: Vec<(String, String, bool)> = p.parameters.iter().map(|x| (x.name.clone(), x.shown.clone(), x.secret)).collect();
-                let params_same = plan::parameter_changes(Some(&info.parameters), &shown, &p.defaults).iter().all(|c| c.secret);
+                let template_same = s
+                    .cfn
+                    .get_template(&stack)
+                    .map(|t| diff::templates(&t, &p.template_body).is_empty())
+                    .unwrap_or(false);
+                let shown: Vec<(String, String, bool)> =
+                    p.parameters.iter().map(|x| (x.name.clone(), x.shown.clone(), x.secret)).collect();
+                let params_same =
+                    plan::parameter_changes(Some(&info.parameters), &shown, &p.defaults).iter().all(|c| c.secret);
                 Some(template_same && params_same && p.waiting_for.is_empty())
             }
             Err(_) => None,
@@ -271,7 +298,10 @@ pub fn status(s: &Session, output: Output) -> Result<()> {
         rows.push(json!({"layer": layer, "stack": stack, "status": info.status, "last_updated": info.last_updated, "in_sync": in_sync}));
     }
     match output {
-        Output::Json => print(&(serde_json::to_string_pretty(&json!({"environment": s.env.name, "layers": rows})).unwrap_or_default() + "\n")),
+        Output::Json => print(
+            &(serde_json::to_string_pretty(&json!({"environment": s.env.name, "layers": rows})).unwrap_or_default()
+                + "\n"),
+        ),
         Output::Text => {
             let mut t = String::new();
             for r in &rows {
@@ -303,9 +333,13 @@ pub fn outputs(s: &Session, layer: Option<&str>, output: Output) -> Result<()> {
     let all: BTreeSet<String> = order.iter().cloned().collect();
     let stacks = s.describe(&all, 4)?;
     if layer.is_some() && stacks.is_empty() {
-        return Err(Error::failed(Diagnostic::new(format!("layer `{}` is not deployed in `{}`", order[0], s.env.name))));
+        return Err(Error::failed(Diagnostic::new(format!(
+            "layer `{}` is not deployed in `{}`",
+            order[0], s.env.name
+        ))));
     }
-    let by_layer: BTreeMap<&String, &BTreeMap<String, String>> = order.iter().filter_map(|l| stacks.get(l).map(|i| (l, &i.outputs))).collect();
+    let by_layer: BTreeMap<&String, &BTreeMap<String, String>> =
+        order.iter().filter_map(|l| stacks.get(l).map(|i| (l, &i.outputs))).collect();
     match output {
         Output::Json => {
             let v = if let Some(l) = layer { json!(by_layer.get(&l.to_string())) } else { json!(by_layer) };
@@ -334,15 +368,22 @@ pub fn diff_cmd(s: &Session, layers: &[String]) -> Result<()> {
     let mut text = String::new();
     for layer in &order {
         let stack = s.stack_name(layer);
-        let p = s.prepare(layer, &deployed).map_err(|LayerError(m)| Error::failed(Diagnostic::new(format!("layer `{layer}`: {m}"))))?;
+        let p = s
+            .prepare(layer, &deployed)
+            .map_err(|LayerError(m)| Error::failed(Diagnostic::new(format!("layer `{layer}`: {m}"))))?;
         let Some(info) = stacks.get(layer) else {
             text.push_str(&format!("{layer} ({stack}): not deployed; it would be created\n"));
             continue;
         };
-        let deployed_template = s.cfn.get_template(&stack).map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
+        let deployed_template =
+            s.cfn.get_template(&stack).map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
         let lines = diff::templates(&deployed_template, &p.template_body);
-        let shown: Vec<(String, String, bool)> = p.parameters.iter().map(|x| (x.name.clone(), x.shown.clone(), x.secret)).collect();
-        let params: Vec<_> = plan::parameter_changes(Some(&info.parameters), &shown, &p.defaults).into_iter().filter(|c| !c.secret).collect();
+        let shown: Vec<(String, String, bool)> =
+            p.parameters.iter().map(|x| (x.name.clone(), x.shown.clone(), x.secret)).collect();
+        let params: Vec<_> = plan::parameter_changes(Some(&info.parameters), &shown, &p.defaults)
+            .into_iter()
+            .filter(|c| !c.secret)
+            .collect();
         if lines.is_empty() && params.is_empty() {
             text.push_str(&format!("{layer} ({stack}): no differences\n"));
             continue;
@@ -391,8 +432,10 @@ pub fn destroy(s: &Session, layers: &[String], yes: bool, concurrency: usize) ->
         for (other, deps) in &s.graph.deps {
             if deps.contains(layer) && !selected.contains(other) && stacks.contains_key(other) {
                 errors.push(
-                    Diagnostic::new(format!("cannot destroy `{layer}`: layer `{other}` depends on it and is still deployed"))
-                        .hint(format!("destroy both: `stackc destroy {} {other} {layer}`", s.env.name)),
+                    Diagnostic::new(format!(
+                        "cannot destroy `{layer}`: layer `{other}` depends on it and is still deployed"
+                    ))
+                    .hint(format!("destroy both: `stackc destroy {} {other} {layer}`", s.env.name)),
                 );
             }
         }
@@ -425,7 +468,12 @@ pub fn destroy(s: &Session, layers: &[String], yes: bool, concurrency: usize) ->
     let reversed: Vec<String> = order.iter().rev().cloned().collect();
     let progress = Progress::new(s);
     let hooks = ShellHooks { session: s, reporter: &progress };
-    let engine = Engine { cfn: &s.cfn, reporter: &progress, settings: Settings { concurrency, ..Settings::default() }, hooks: &NoHooks };
+    let engine = Engine {
+        cfn: &s.cfn,
+        reporter: &progress,
+        settings: Settings { concurrency, ..Settings::default() },
+        hooks: &NoHooks,
+    };
     let outcomes = schedule(&reversed, &dependents, concurrency, |layer| {
         let Some(info) = stacks.get(layer) else { return Outcome::UpToDate(StackInfo::default()) };
         if info.termination_protection {
@@ -463,4 +511,3 @@ pub fn destroy(s: &Session, layers: &[String], yes: bool, concurrency: usize) ->
         Err(Error { kind: ExitKind::Failed, diagnostics: failures })
     }
 }
-

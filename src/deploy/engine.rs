@@ -221,7 +221,8 @@ impl Engine<'_> {
             StackState::Stuck(why) => return Err(LayerError(why.clone())),
             StackState::Busy => unreachable!("settled_stack waits"),
         };
-        let shown: Vec<(String, String, bool)> = p.parameters.iter().map(|x| (x.name.clone(), x.shown.clone(), x.secret)).collect();
+        let shown: Vec<(String, String, bool)> =
+            p.parameters.iter().map(|x| (x.name.clone(), x.shown.clone(), x.secret)).collect();
         let old_params = existing.as_ref().filter(|_| action == Action::Update).map(|e| &e.parameters);
         let old_tags = existing.as_ref().filter(|_| action == Action::Update).map(|e| &e.tags);
         let mut parameters = plan::parameter_changes(old_params, &shown, &p.defaults);
@@ -235,7 +236,12 @@ impl Engine<'_> {
                     state => {
                         unknown_secrets |= state == plan::SecretState::Unknown;
                         let what = if state == plan::SecretState::Changed { "changed" } else { "may have changed" };
-                        parameters.push(plan::ParamChange { name: x.name.clone(), old: Some("(secret)".into()), new: Some(what.into()), secret: true });
+                        parameters.push(plan::ParamChange {
+                            name: x.name.clone(),
+                            old: Some("(secret)".into()),
+                            new: Some(what.into()),
+                            secret: true,
+                        });
                     }
                 }
             }
@@ -258,7 +264,12 @@ impl Engine<'_> {
                 lp.changes = p
                     .resources
                     .iter()
-                    .map(|(id, ty)| Change { action: "Add".into(), logical_id: id.clone(), resource_type: ty.clone(), replacement: None })
+                    .map(|(id, ty)| Change {
+                        action: "Add".into(),
+                        logical_id: id.clone(),
+                        resource_type: ty.clone(),
+                        replacement: None,
+                    })
                     .collect();
             }
             return Ok(lp);
@@ -317,7 +328,12 @@ impl Engine<'_> {
         }
         lp.changes = info.changes.iter().map(Change::from).collect();
         let visible = lp.parameters.iter().any(|c| !c.secret) || !lp.tags.is_empty();
-        if kind == ChangeSetType::Update && lp.changes.is_empty() && !visible && !unknown_secrets && !lp.parameters.iter().any(|c| c.secret) {
+        if kind == ChangeSetType::Update
+            && lp.changes.is_empty()
+            && !visible
+            && !unknown_secrets
+            && !lp.parameters.iter().any(|c| c.secret)
+        {
             // Nothing to do: no resource, parameter, tag or secret would change.
             let _ = self.cfn.delete_change_set(&p.stack_name, &id);
             lp.action = Action::NoChanges;
@@ -345,7 +361,8 @@ impl Engine<'_> {
     /// Execute a planned change set and follow the stack to the end.
     pub fn execute(&self, p: &Prepared, lp: &LayerPlan) -> Result<StackInfo, LayerError> {
         let cs = lp.change_set.as_ref().ok_or_else(|| LayerError("no change set to execute".into()))?;
-        let seen: HashSet<String> = self.cfn.stack_events(&p.stack_name).unwrap_or_default().into_iter().map(|e| e.id).collect();
+        let seen: HashSet<String> =
+            self.cfn.stack_events(&p.stack_name).unwrap_or_default().into_iter().map(|e| e.id).collect();
         self.reporter.status(&p.layer, if lp.action == Action::Update { "updating" } else { "creating" });
         if let Err(e) = self.cfn.execute_change_set(&p.stack_name, cs) {
             let _ = self.cfn.delete_change_set(&p.stack_name, cs);
@@ -444,7 +461,8 @@ impl Engine<'_> {
 
     /// Delete a stack (for --recreate and destroy) and wait until it is gone.
     pub fn delete(&self, layer: &str, stack: &str) -> Result<(), LayerError> {
-        let seen: HashSet<String> = self.cfn.stack_events(stack).unwrap_or_default().into_iter().map(|e| e.id).collect();
+        let seen: HashSet<String> =
+            self.cfn.stack_events(stack).unwrap_or_default().into_iter().map(|e| e.id).collect();
         self.reporter.status(layer, "deleting");
         self.cfn.delete_stack(stack)?;
         match self.follow(layer, stack, seen)? {
@@ -461,7 +479,12 @@ impl Engine<'_> {
 
 /// Run `work` for every layer in dependency order: a layer starts when all its dependencies (within
 /// `deps`) succeeded; at most `concurrency` at once; dependents of a failure are skipped.
-pub fn schedule<F>(order: &[String], deps: &BTreeMap<String, BTreeSet<String>>, concurrency: usize, work: F) -> BTreeMap<String, Outcome>
+pub fn schedule<F>(
+    order: &[String],
+    deps: &BTreeMap<String, BTreeSet<String>>,
+    concurrency: usize,
+    work: F,
+) -> BTreeMap<String, Outcome>
 where
     F: Fn(&str) -> Outcome + Sync,
 {
@@ -476,7 +499,8 @@ where
                 if started.contains(layer) || outcomes.contains_key(layer) {
                     continue;
                 }
-                let my_deps: Vec<&String> = deps.get(layer).map(|d| d.iter().filter(|x| selected.contains(x)).collect()).unwrap_or_default();
+                let my_deps: Vec<&String> =
+                    deps.get(layer).map(|d| d.iter().filter(|x| selected.contains(x)).collect()).unwrap_or_default();
                 if let Some(bad) = my_deps.iter().find(|d| outcomes.get(**d).is_some_and(|o| !o.ok())) {
                     outcomes.insert(layer.clone(), Outcome::Skipped(format!("`{bad}` did not deploy")));
                     continue;
@@ -574,7 +598,9 @@ impl Engine<'_> {
                 self.hooks.run(layer, HookPhase::BeforeDeploy, lp.existing.as_ref()).map_err(LayerError)?;
                 let info = self.execute(&p, &lp)?;
                 self.reporter.status(layer, &format!("done: {}", info.status));
-                self.hooks.run(layer, HookPhase::AfterDeploy, Some(&info)).map_err(|e| LayerError(format!("deployed, but {e}")))?;
+                self.hooks
+                    .run(layer, HookPhase::AfterDeploy, Some(&info))
+                    .map_err(|e| LayerError(format!("deployed, but {e}")))?;
                 Ok((info, true))
             })();
             match result {
@@ -602,7 +628,12 @@ mod tests {
     use crate::secret::Secret;
 
     fn settings() -> Settings {
-        Settings { poll_initial: Duration::ZERO, poll_max: Duration::ZERO, timeout: Duration::from_secs(5), ..Settings::default() }
+        Settings {
+            poll_initial: Duration::ZERO,
+            poll_max: Duration::ZERO,
+            timeout: Duration::from_secs(5),
+            ..Settings::default()
+        }
     }
 
     fn prepared(layer: &str) -> Prepared {
@@ -611,7 +642,13 @@ mod tests {
             stack_name: format!("app-qa-{layer}"),
             template_body: "Resources: {}".into(),
             parameters: vec![
-                PreparedParam { name: "Size".into(), value: ApiValue::Plain("s".into()), shown: "s".into(), secret: false, fingerprint: None },
+                PreparedParam {
+                    name: "Size".into(),
+                    value: ApiValue::Plain("s".into()),
+                    shown: "s".into(),
+                    secret: false,
+                    fingerprint: None,
+                },
                 PreparedParam {
                     name: "Password".into(),
                     value: ApiValue::Secret(Secret::new("canary-engine")),
@@ -620,7 +657,10 @@ mod tests {
                     fingerprint: Some("v1".into()),
                 },
             ],
-            tags: BTreeMap::from([("Env".to_string(), "qa".to_string()), (plan::SECRET_VERSIONS_TAG.to_string(), "Password=v1".to_string())]),
+            tags: BTreeMap::from([
+                ("Env".to_string(), "qa".to_string()),
+                (plan::SECRET_VERSIONS_TAG.to_string(), "Password=v1".to_string()),
+            ]),
             capabilities: vec![],
             role_arn: None,
             termination_protection: false,
@@ -639,9 +679,14 @@ mod tests {
 
     impl Hooks for Recorded {
         fn run(&self, layer: &str, phase: HookPhase, stack: Option<&StackInfo>) -> Result<(), String> {
-            self.0.lock().unwrap().push(format!("{layer} {phase:?} {}", stack.map(|s| s.status.as_str()).unwrap_or("-")));
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("{layer} {phase:?} {}", stack.map(|s| s.status.as_str()).unwrap_or("-")));
             match self.1 {
-                Some(fail) if fail == layer && phase == HookPhase::AfterDeploy => Err(format!("hook of `{layer}` failed")),
+                Some(fail) if fail == layer && phase == HookPhase::AfterDeploy => {
+                    Err(format!("hook of `{layer}` failed"))
+                }
                 _ => Ok(()),
             }
         }
@@ -658,9 +703,16 @@ mod tests {
         let planned = e.plan_all(&order, &BTreeMap::new(), &prep).into_iter().map(|(k, v)| (k, v.unwrap())).collect();
         let out = e.execute_all(&order, &deps, planned, BTreeMap::new(), &prep);
         let calls = hooks.0.lock().unwrap().clone();
-        assert!(calls.contains(&"net BeforeDeploy -".to_string()) && calls.contains(&"net AfterDeploy CREATE_COMPLETE".to_string()), "{calls:?}");
+        assert!(
+            calls.contains(&"net BeforeDeploy -".to_string())
+                && calls.contains(&"net AfterDeploy CREATE_COMPLETE".to_string()),
+            "{calls:?}"
+        );
         assert!(calls.contains(&"ddb AfterDeploy CREATE_COMPLETE".to_string()));
-        assert!(matches!(&out["net"], Outcome::Failed(m) if m.contains("deployed, but hook of `net` failed")), "{out:?}");
+        assert!(
+            matches!(&out["net"], Outcome::Failed(m) if m.contains("deployed, but hook of `net` failed")),
+            "{out:?}"
+        );
         assert!(matches!(&out["app"], Outcome::Skipped(_)));
         assert!(!calls.iter().any(|c| c.starts_with("app")));
     }
@@ -701,8 +753,12 @@ mod tests {
         {
             let mut stacks = fake.stacks.lock().unwrap();
             let s = stacks.get_mut("app-qa-db").unwrap();
-            s.parameters = BTreeMap::from([("Size".to_string(), "s".to_string()), ("Password".to_string(), "****".to_string())]);
-            s.tags = BTreeMap::from([("Env".to_string(), "qa".to_string()), (plan::SECRET_VERSIONS_TAG.to_string(), "Password=v1".to_string())]);
+            s.parameters =
+                BTreeMap::from([("Size".to_string(), "s".to_string()), ("Password".to_string(), "****".to_string())]);
+            s.tags = BTreeMap::from([
+                ("Env".to_string(), "qa".to_string()),
+                (plan::SECRET_VERSIONS_TAG.to_string(), "Password=v1".to_string()),
+            ]);
         }
         fake.script_change_set("app-qa-db", OnChangeSet::Changes(vec![]));
         let lp = engine(&fake).plan_layer(&prepared("db")).unwrap();
@@ -719,7 +775,10 @@ mod tests {
             fake.script_change_set("app-qa-db", OnChangeSet::Changes(vec![]));
             let mut p = prepared("db");
             p.parameters[1].fingerprint = fp.map(str::to_string);
-            p.tags = BTreeMap::from([("Env".to_string(), "qa".to_string()), (plan::SECRET_VERSIONS_TAG.to_string(), "Password=v1".to_string())]);
+            p.tags = BTreeMap::from([
+                ("Env".to_string(), "qa".to_string()),
+                (plan::SECRET_VERSIONS_TAG.to_string(), "Password=v1".to_string()),
+            ]);
             let lp = engine(&fake).plan_layer(&p).unwrap();
             assert_eq!(lp.action, Action::Update, "{fp:?}");
             let pw = lp.parameters.iter().find(|c| c.name == "Password").unwrap();
@@ -738,7 +797,10 @@ mod tests {
     #[test]
     fn a_failed_create_names_the_root_cause_first_and_explains_rollback_complete() {
         let fake = Fake::new();
-        fake.script_execute("app-qa-db", OnExecute::FailResource("Database", "AWS::RDS::DBInstance", "DB instance class not available"));
+        fake.script_execute(
+            "app-qa-db",
+            OnExecute::FailResource("Database", "AWS::RDS::DBInstance", "DB instance class not available"),
+        );
         let e = engine(&fake);
         let p = prepared("db");
         let lp = e.plan_layer(&p).unwrap();
@@ -762,7 +824,13 @@ mod tests {
         assert_eq!(lp.action, Action::Recreate);
         let order = vec!["db".to_string()];
         let prep = |_: &str, _: &BTreeMap<String, StackInfo>| Ok(prepared("db"));
-        let out = e.execute_all(&order, &BTreeMap::new(), BTreeMap::from([("db".to_string(), (p, lp))]), BTreeMap::new(), &prep);
+        let out = e.execute_all(
+            &order,
+            &BTreeMap::new(),
+            BTreeMap::from([("db".to_string(), (p, lp))]),
+            BTreeMap::new(),
+            &prep,
+        );
         assert!(matches!(&out["db"], Outcome::Deployed(i) if i.status == "CREATE_COMPLETE"), "{out:?}");
         let calls = fake.calls();
         let del = calls.iter().position(|c| c == "DeleteStack app-qa-db").expect("deleted");
@@ -787,7 +855,10 @@ mod tests {
     #[test]
     fn a_failed_update_rolls_back_and_says_so() {
         let fake = Fake::new().with_stack("app-qa-db", "UPDATE_COMPLETE");
-        fake.script_execute("app-qa-db", OnExecute::FailResource("Database", "AWS::RDS::DBInstance", "invalid engine version"));
+        fake.script_execute(
+            "app-qa-db",
+            OnExecute::FailResource("Database", "AWS::RDS::DBInstance", "invalid engine version"),
+        );
         let e = engine(&fake);
         let p = prepared("db");
         let lp = e.plan_layer(&p).unwrap();
@@ -798,19 +869,29 @@ mod tests {
     #[test]
     fn an_operation_in_progress_is_waited_for_never_clobbered() {
         let fake = Fake::new().with_stack("app-qa-db", "UPDATE_COMPLETE");
-        fake.busy.lock().unwrap().insert("app-qa-db".into(), ["UPDATE_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"].map(String::from).into());
+        fake.busy.lock().unwrap().insert(
+            "app-qa-db".into(),
+            ["UPDATE_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"].map(String::from).into(),
+        );
         let e = engine(&fake);
         let lp = e.plan_layer(&prepared("db")).unwrap();
         assert_eq!(lp.action, Action::Update);
         let calls = fake.calls();
-        let describes = calls.iter().take_while(|c| !c.starts_with("CreateChangeSet")).filter(|c| c.starts_with("DescribeStacks")).count();
+        let describes = calls
+            .iter()
+            .take_while(|c| !c.starts_with("CreateChangeSet"))
+            .filter(|c| c.starts_with("DescribeStacks"))
+            .count();
         assert_eq!(describes, 3, "waited through both in-progress statuses: {calls:?}");
     }
 
     #[test]
     fn an_operation_that_never_finishes_times_out_with_a_clear_message() {
         let fake = Fake::new().with_stack("app-qa-db", "UPDATE_COMPLETE");
-        fake.busy.lock().unwrap().insert("app-qa-db".into(), std::iter::repeat_n("UPDATE_IN_PROGRESS".to_string(), 100_000).collect());
+        fake.busy
+            .lock()
+            .unwrap()
+            .insert("app-qa-db".into(), std::iter::repeat_n("UPDATE_IN_PROGRESS".to_string(), 100_000).collect());
         let mut e = engine(&fake);
         e.settings.timeout = Duration::from_millis(50);
         let err = e.plan_layer(&prepared("db")).unwrap_err().0;
@@ -856,7 +937,8 @@ mod tests {
         let deps = BTreeMap::from([("app".to_string(), BTreeSet::from(["net".to_string()]))]);
         let prep = |l: &str, _: &BTreeMap<String, StackInfo>| Ok(prepared(l));
         let run = |e: &Engine| {
-            let planned = e.plan_all(&order, &BTreeMap::new(), &prep).into_iter().map(|(k, v)| (k, v.unwrap())).collect();
+            let planned =
+                e.plan_all(&order, &BTreeMap::new(), &prep).into_iter().map(|(k, v)| (k, v.unwrap())).collect();
             e.execute_all(&order, &deps, planned, BTreeMap::new(), &prep)
         };
         let first = run(&e);
@@ -876,7 +958,13 @@ mod tests {
         assert_eq!(lp.action, Action::Create);
         assert!(lp.change_set.is_none(), "no change set while inputs are placeholders");
         let prep = |l: &str, _: &BTreeMap<String, StackInfo>| Ok(prepared(l));
-        let out = e.execute_all(&["app".to_string()], &BTreeMap::new(), BTreeMap::from([("app".to_string(), (waiting, lp))]), BTreeMap::new(), &prep);
+        let out = e.execute_all(
+            &["app".to_string()],
+            &BTreeMap::new(),
+            BTreeMap::from([("app".to_string(), (waiting, lp))]),
+            BTreeMap::new(),
+            &prep,
+        );
         assert!(matches!(&out["app"], Outcome::Deployed(_)), "{out:?}");
     }
 

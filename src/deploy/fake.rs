@@ -128,12 +128,21 @@ impl CloudFormation for Fake {
             .and_then(|q| q.pop_front())
             .unwrap_or(OnChangeSet::Changes(vec![("Add", "Thing", "AWS::SNS::Topic", None)]));
         if let OnChangeSet::ValidationNoChanges = on {
-            return Err(PortError::Api { operation: "CreateChangeSet".into(), code: "ValidationError".into(), message: "No updates are to be performed.".into() });
+            return Err(PortError::Api {
+                operation: "CreateChangeSet".into(),
+                code: "ValidationError".into(),
+                message: "No updates are to be performed.".into(),
+            });
         }
         if r.kind == ChangeSetType::Create && !self.stacks.lock().unwrap().contains_key(&r.stack_name) {
             self.stacks.lock().unwrap().insert(
                 r.stack_name.clone(),
-                StackInfo { name: r.stack_name.clone(), id: format!("id-{}", r.stack_name), status: "REVIEW_IN_PROGRESS".into(), ..Default::default() },
+                StackInfo {
+                    name: r.stack_name.clone(),
+                    id: format!("id-{}", r.stack_name),
+                    status: "REVIEW_IN_PROGRESS".into(),
+                    ..Default::default()
+                },
             );
         }
         let id = format!("cs-{}", self.next_id());
@@ -162,19 +171,19 @@ impl CloudFormation for Fake {
 
     fn describe_change_set(&self, stack: &str, cs: &str) -> Result<ChangeSetInfo, PortError> {
         self.call(format!("DescribeChangeSet {stack}"))?;
-        self.change_sets
-            .lock()
-            .unwrap()
-            .get(cs)
-            .map(|(_, i)| i.clone())
-            .ok_or(PortError::Api { operation: "DescribeChangeSet".into(), code: "ChangeSetNotFound".into(), message: cs.into() })
+        self.change_sets.lock().unwrap().get(cs).map(|(_, i)| i.clone()).ok_or(PortError::Api {
+            operation: "DescribeChangeSet".into(),
+            code: "ChangeSetNotFound".into(),
+            message: cs.into(),
+        })
     }
 
     fn execute_change_set(&self, stack: &str, cs: &str) -> Result<(), PortError> {
         self.call(format!("ExecuteChangeSet {stack}"))?;
         let (req, _) = self.change_sets.lock().unwrap().remove(cs).expect("executing a known change set");
         let creating = req.kind == ChangeSetType::Create;
-        let on = self.on_execute.lock().unwrap().get_mut(stack).and_then(|q| q.pop_front()).unwrap_or(OnExecute::Succeed);
+        let on =
+            self.on_execute.lock().unwrap().get_mut(stack).and_then(|q| q.pop_front()).unwrap_or(OnExecute::Succeed);
         let (verb, done) = if creating { ("CREATE", "CREATE_COMPLETE") } else { ("UPDATE", "UPDATE_COMPLETE") };
         self.event(stack, stack, "AWS::CloudFormation::Stack", &format!("{verb}_IN_PROGRESS"), Some("User Initiated"));
         match on {
@@ -187,7 +196,15 @@ impl CloudFormation for Fake {
                 s.parameters = req
                     .parameters
                     .iter()
-                    .map(|(k, v)| (k.clone(), match v { ApiValue::Plain(p) => p.clone(), _ => "****".into() }))
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            match v {
+                                ApiValue::Plain(p) => p.clone(),
+                                _ => "****".into(),
+                            },
+                        )
+                    })
                     .collect();
                 s.tags = req.tags.clone();
                 s.outputs = BTreeMap::from([("Out".to_string(), format!("{stack}-out"))]);
@@ -195,9 +212,21 @@ impl CloudFormation for Fake {
             OnExecute::FailResource(logical, ty, reason) | OnExecute::FailRollback(logical, ty, reason) => {
                 let rollback_fails = matches!(on, OnExecute::FailRollback(..));
                 self.event(stack, logical, ty, &format!("{verb}_FAILED"), Some(reason));
-                self.event(stack, "Other", "AWS::SNS::Topic", &format!("{verb}_FAILED"), Some("Resource creation cancelled"));
+                self.event(
+                    stack,
+                    "Other",
+                    "AWS::SNS::Topic",
+                    &format!("{verb}_FAILED"),
+                    Some("Resource creation cancelled"),
+                );
                 if creating {
-                    self.event(stack, stack, "AWS::CloudFormation::Stack", "ROLLBACK_IN_PROGRESS", Some("The following resource(s) failed to create: [Database]."));
+                    self.event(
+                        stack,
+                        stack,
+                        "AWS::CloudFormation::Stack",
+                        "ROLLBACK_IN_PROGRESS",
+                        Some("The following resource(s) failed to create: [Database]."),
+                    );
                     self.event(stack, stack, "AWS::CloudFormation::Stack", "ROLLBACK_COMPLETE", None);
                     self.set_status(stack, "ROLLBACK_COMPLETE");
                 } else if rollback_fails {

@@ -82,7 +82,9 @@ pub const SECRET_VERSIONS_TAG: &str = "stackc:secret-versions";
 /// `Param=fp;Param=fp` from the tag.
 pub fn secret_versions(tags: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     tags.get(SECRET_VERSIONS_TAG)
-        .map(|v| v.split(';').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        .map(|v| {
+            v.split(';').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        })
         .unwrap_or_default()
 }
 
@@ -131,7 +133,12 @@ pub fn parameter_changes(
         }
         match old.and_then(|o| o.get(name)) {
             Some(before) if before == default => {}
-            before => out.push(ParamChange { name: name.clone(), old: before.cloned(), new: Some(default.clone()), secret: false }),
+            before => out.push(ParamChange {
+                name: name.clone(),
+                old: before.cloned(),
+                new: Some(default.clone()),
+                secret: false,
+            }),
         }
     }
     if let Some(old) = old {
@@ -254,7 +261,15 @@ mod tests {
         assert_eq!(c[2], ParamChange { name: "Gone".into(), old: Some("x".into()), new: None, secret: false });
         old.insert("Port".into(), "6543".into());
         let c = parameter_changes(Some(&old), &new, &defaults);
-        assert!(c.contains(&ParamChange { name: "Port".into(), old: Some("6543".into()), new: Some("5432".into()), secret: false }), "{c:?}");
+        assert!(
+            c.contains(&ParamChange {
+                name: "Port".into(),
+                old: Some("6543".into()),
+                new: Some("5432".into()),
+                secret: false
+            }),
+            "{c:?}"
+        );
         let first = parameter_changes(None, &new, &BTreeMap::new());
         let pw = first.iter().find(|p| p.name == "Pw").unwrap();
         assert_eq!(pw.new.as_deref(), Some("(secret)"));
@@ -266,8 +281,18 @@ mod tests {
             layer: "db".into(),
             stack_name: "c-qa-db".into(),
             action: Action::Update,
-            changes: vec![Change { action: "Modify".into(), logical_id: "Database".into(), resource_type: "AWS::RDS::DBInstance".into(), replacement: Some("True".into()) }],
-            parameters: vec![ParamChange { name: "InstanceClass".into(), old: Some("a".into()), new: Some("b".into()), secret: false }],
+            changes: vec![Change {
+                action: "Modify".into(),
+                logical_id: "Database".into(),
+                resource_type: "AWS::RDS::DBInstance".into(),
+                replacement: Some("True".into()),
+            }],
+            parameters: vec![ParamChange {
+                name: "InstanceClass".into(),
+                old: Some("a".into()),
+                new: Some("b".into()),
+                secret: false,
+            }],
             tags: vec![],
             waiting_for: vec![],
             change_set: None,

@@ -46,7 +46,9 @@ pub fn in_progress(status: &str) -> bool {
 /// CloudFormation's ways of saying a change set has nothing to do.
 pub fn is_no_changes_reason(reason: &str) -> bool {
     let r = reason.to_ascii_lowercase();
-    r.contains("didn't contain changes") || r.contains("no updates are to be performed") || r.contains("does not contain changes")
+    r.contains("didn't contain changes")
+        || r.contains("no updates are to be performed")
+        || r.contains("does not contain changes")
 }
 
 #[cfg(test)]
@@ -68,7 +70,9 @@ mod tests {
 
     #[test]
     fn no_changes_in_both_wordings() {
-        assert!(is_no_changes_reason("The submitted information didn't contain changes. Submit different information to create a change set."));
+        assert!(is_no_changes_reason(
+            "The submitted information didn't contain changes. Submit different information to create a change set."
+        ));
         assert!(is_no_changes_reason("No updates are to be performed."));
         assert!(!is_no_changes_reason("Template format error"));
     }

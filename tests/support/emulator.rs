@@ -102,17 +102,17 @@ impl Emulator {
     pub fn stackc_with(&self, dir: &Path, args: &[&str], extra: &[(String, String)], stdin: Option<&str>) -> Run {
         let url = self.url();
         let mut vars: Vec<(String, String)> = [
-                ("AWS_ENDPOINT_URL", url.as_str()),
-                ("AWS_ACCESS_KEY_ID", "testing"),
-                ("AWS_SECRET_ACCESS_KEY", "testing"),
-                ("AWS_REGION", "us-east-1"),
-                ("AWS_CONFIG_FILE", "/dev/null"),
-                ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
-                ("AWS_EC2_METADATA_DISABLED", "true"),
-            ]
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+            ("AWS_ENDPOINT_URL", url.as_str()),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_CONFIG_FILE", "/dev/null"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
         vars.extend(extra.iter().cloned());
         super::stackc_io(dir, args, &vars, stdin)
     }

@@ -15,7 +15,13 @@ impl KeyringService {
     pub fn start() -> KeyringService {
         for tool in ["dbus-daemon", "gnome-keyring-daemon"] {
             assert!(
-                Command::new("sh").arg("-c").arg(format!("command -v {tool}")).stdout(Stdio::null()).status().unwrap().success(),
+                Command::new("sh")
+                    .arg("-c")
+                    .arg(format!("command -v {tool}"))
+                    .stdout(Stdio::null())
+                    .status()
+                    .unwrap()
+                    .success(),
                 "`{tool}` is missing: install the Debian packages dbus and gnome-keyring (scripts/setup-system does)"
             );
         }
@@ -46,7 +52,14 @@ impl KeyringService {
         for _ in 0..100 {
             // Ask the bus first (asking the service itself would make the bus start another, locked one).
             let owned = Command::new("dbus-send")
-                .args(["--session", "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner", "string:org.freedesktop.secrets"])
+                .args([
+                    "--session",
+                    "--print-reply",
+                    "--dest=org.freedesktop.DBus",
+                    "/org/freedesktop/DBus",
+                    "org.freedesktop.DBus.NameHasOwner",
+                    "string:org.freedesktop.secrets",
+                ])
                 .envs(svc.vars())
                 .stderr(Stdio::null())
                 .output()
@@ -69,7 +82,10 @@ impl KeyringService {
                 .envs(svc.vars())
                 .stderr(Stdio::null())
                 .output()
-                .map(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("/org/freedesktop/secrets/collection/"))
+                .map(|o| {
+                    o.status.success()
+                        && String::from_utf8_lossy(&o.stdout).contains("/org/freedesktop/secrets/collection/")
+                })
                 .unwrap_or(false);
             if ok {
                 return svc;
@@ -77,7 +93,14 @@ impl KeyringService {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
         let probe = Command::new("dbus-send")
-            .args(["--session", "--print-reply", "--dest=org.freedesktop.secrets", "/org/freedesktop/secrets", "org.freedesktop.Secret.Service.ReadAlias", "string:default"])
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.secrets",
+                "/org/freedesktop/secrets",
+                "org.freedesktop.Secret.Service.ReadAlias",
+                "string:default",
+            ])
             .envs(svc.vars())
             .output()
             .unwrap();
