@@ -421,3 +421,26 @@ fn secret_set_reads_a_terminal_without_echo() {
     assert!(result["output"].as_str().unwrap().contains("the two entries differ"));
     assert_eq!(emu.ssm()["/cruddur/qa/db/MasterUserPassword"], typed);
 }
+
+#[test]
+fn status_and_diff_never_ask_for_a_secret() {
+    let emu = Emulator::start();
+    let dir = project(&[
+        ("stacks/app/template.yaml", "Parameters:\n  Pw:\n    Type: String\n    NoEcho: true\n  Size:\n    Type: String\nResources:\n  T:\n    Type: AWS::SNS::Topic\n"),
+        ("environments/qa.toml", "region = \"us-east-1\"\n[layers.app.parameters]\nPw = { from = \"env\", var = \"APP_PW\", secret = true }\nSize = \"s\"\n"),
+    ]);
+    let pw = [("APP_PW".to_string(), "status-canary-123".to_string())];
+    emu.stackc_with(dir.path(), &["deploy", "qa", "--yes"], &pw, None).ok();
+    // Now the password would have to be typed: status and diff must not need it.
+    std::fs::write(
+        dir.path().join("environments/qa.toml"),
+        "region = \"us-east-1\"\n[layers.app.parameters]\nPw = { from = \"prompt\" }\nSize = \"m\"\n",
+    )
+    .unwrap();
+    emu.stackc(dir.path(), &["status", "qa"]).ok().stdout_has("differs from the project");
+    emu.stackc(dir.path(), &["diff", "qa"])
+        .ok()
+        .stdout_has("~ Size: s -> m")
+        .stdout_has("masked and not compared: app.Pw");
+    emu.stackc(dir.path(), &["plan", "qa"]).code(2).stderr_has("must be typed on a terminal");
+}

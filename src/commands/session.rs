@@ -209,12 +209,36 @@ impl Session {
         layer: &str,
         deployed: &BTreeMap<String, StackInfo>,
     ) -> std::result::Result<Prepared, LayerError> {
+        self.prepare_with(layer, deployed, false)
+    }
+
+    /// Like `prepare`, but secrets are not fetched (they stay descriptions): for `status` and `diff`,
+    /// which compare and never send, so they neither prompt nor need the keyring.
+    pub fn prepare_public(
+        &self,
+        layer: &str,
+        deployed: &BTreeMap<String, StackInfo>,
+    ) -> std::result::Result<Prepared, LayerError> {
+        self.prepare_with(layer, deployed, true)
+    }
+
+    fn prepare_with(
+        &self,
+        layer: &str,
+        deployed: &BTreeMap<String, StackInfo>,
+        public: bool,
+    ) -> std::result::Result<Prepared, LayerError> {
         let built = {
             let mut provider = self.values.lock().unwrap();
             *self.deployed_view.lock().unwrap() = deployed.clone();
             provider.allow_undeployed = true;
-            build::build(&self.project, &self.env, &[layer.to_string()], &mut *provider)
-                .map_err(|e| LayerError(self.redact(&diagnostics_text(&e))))?
+            let layers = [layer.to_string()];
+            let result = if public {
+                build::build(&self.project, &self.env, &layers, &mut PublicOnly(&mut *provider))
+            } else {
+                build::build(&self.project, &self.env, &layers, &mut *provider)
+            };
+            result.map_err(|e| LayerError(self.redact(&diagnostics_text(&e))))?
         };
         let b = &built[layer];
         let template = b

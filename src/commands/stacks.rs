@@ -280,7 +280,7 @@ pub fn status(s: &Session, output: Output) -> Result<()> {
             rows.push(json!({"layer": layer, "stack": stack, "status": "NOT_DEPLOYED", "last_updated": null, "in_sync": null}));
             continue;
         };
-        let in_sync = match s.prepare(layer, &deployed) {
+        let in_sync = match s.prepare_public(layer, &deployed) {
             Ok(p) => {
                 let template_same = s
                     .cfn
@@ -364,12 +364,13 @@ pub fn diff_cmd(s: &Session, layers: &[String]) -> Result<()> {
     let closure = s.graph.closure(&order);
     let stacks = s.describe(&closure, 4)?;
     let deployed = Session::usable(&stacks);
-    s.resolve_upfront(&order)?;
+    // Every value that is not secret must resolve (all problems at once); secrets are not fetched.
+    s.build_public(&order)?;
     let mut text = String::new();
     for layer in &order {
         let stack = s.stack_name(layer);
         let p = s
-            .prepare(layer, &deployed)
+            .prepare_public(layer, &deployed)
             .map_err(|LayerError(m)| Error::failed(Diagnostic::new(format!("layer `{layer}`: {m}"))))?;
         let Some(info) = stacks.get(layer) else {
             text.push_str(&format!("{layer} ({stack}): not deployed; it would be created\n"));
@@ -409,7 +410,7 @@ pub fn diff_cmd(s: &Session, layers: &[String]) -> Result<()> {
     }
     let secret_params: Vec<String> = order
         .iter()
-        .filter_map(|l| s.prepare(l, &deployed).ok())
+        .filter_map(|l| s.prepare_public(l, &deployed).ok())
         .flat_map(|p| p.parameters.into_iter().filter(|x| x.secret).map(move |x| format!("{}.{}", p.layer, x.name)))
         .collect();
     if !secret_params.is_empty() {
