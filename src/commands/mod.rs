@@ -254,11 +254,12 @@ fn render(
             let params =
                 serde_json::to_string_pretty(&param_format::to_json(&b.shown_parameters())).unwrap_or_default() + "\n";
             write_file(&ppath, &params)?;
+            let n = b.values.parameters.len();
             summary.push_str(&format!(
-                "rendered {l:<12} {}  {}  ({} parameters)\n",
+                "rendered {l:<12} {}  {}  ({n} parameter{})\n",
                 display_path(&tpath),
                 display_path(&ppath),
-                b.values.parameters.len()
+                if n == 1 { "" } else { "s" }
             ));
         }
         print(&summary);
