@@ -51,18 +51,16 @@ fn settings(args: &DeployArgs) -> Settings {
     Settings { concurrency: args.concurrency.max(1), recreate: args.recreate, ..Settings::default() }
 }
 
-/// Plan the selected layers. Returns the plans in order, and the deployed stacks known at the start.
+/// Plan the selected layers, given the stacks of the layers and their dependencies as they are now.
 fn make_plan(
     s: &Session,
     engine: &Engine,
     order: &[String],
-    concurrency: usize,
-) -> Result<(Vec<(Prepared, LayerPlan)>, BTreeMap<String, StackInfo>)> {
+    stacks: &BTreeMap<String, StackInfo>,
+) -> Result<Vec<(Prepared, LayerPlan)>> {
     s.preflight()?;
     s.resolve_upfront(order)?;
-    let closure: BTreeSet<String> = s.graph.closure(order);
-    let stacks = s.describe(&closure, concurrency)?;
-    let deployed = Session::usable(&stacks);
+    let deployed = Session::usable(stacks);
     let prepare = |layer: &str, known: &BTreeMap<String, StackInfo>| s.prepare(layer, known);
     let results = engine.plan_all(order, &deployed, &prepare);
     let mut plans = Vec::new();
@@ -80,7 +78,7 @@ fn make_plan(
         }
         return Err(Error { kind: ExitKind::Failed, diagnostics: errors });
     }
-    Ok((plans, stacks))
+    Ok(plans)
 }
 
 fn plan_json(env: &str, plans: &[&LayerPlan]) -> serde_json::Value {
@@ -96,7 +94,8 @@ pub fn plan(s: &Session, args: &DeployArgs, keep: bool, output: Output, detailed
     let order = s.order(&args.layers)?;
     let progress = Progress::new(s);
     let engine = Engine { cfn: &s.cfn, reporter: &progress, settings: settings(args), hooks: &NoHooks };
-    let (plans, _) = make_plan(s, &engine, &order, args.concurrency)?;
+    let stacks = s.describe(&s.graph.closure(&order), args.concurrency)?;
+    let plans = make_plan(s, &engine, &order, &stacks)?;
     let lps: Vec<&LayerPlan> = plans.iter().map(|(_, lp)| lp).collect();
     match output {
         Output::Json => {
@@ -198,9 +197,9 @@ pub fn deploy(s: &Session, args: &DeployArgs, yes: bool, no_execute: bool) -> Re
     let hooks = ShellHooks { session: s, reporter: &progress };
     let engine = Engine { cfn: &s.cfn, reporter: &progress, settings: settings(args), hooks: &hooks };
     let closure = s.graph.closure(&order);
-    let before = s.describe(&closure, args.concurrency)?;
-    check_dependencies(s, &order, &before)?;
-    let (plans, stacks) = make_plan(s, &engine, &order, args.concurrency)?;
+    let stacks = s.describe(&closure, args.concurrency)?;
+    check_dependencies(s, &order, &stacks)?;
+    let plans = make_plan(s, &engine, &order, &stacks)?;
     let lps: Vec<LayerPlan> = plans.iter().map(|(_, lp)| lp.clone()).collect();
     print(&s.redact(&plan::to_text(&s.env.name, &lps)));
     let after_hooks = order.iter().any(|l| !s.project.layers[l].hooks.after_deploy.is_empty());

@@ -48,66 +48,53 @@ impl KeyringService {
             .expect("start gnome-keyring-daemon");
         daemon.stdin.take().unwrap().write_all(b"stackc-test-keyring").unwrap();
         svc.daemon = Some(daemon);
-        // Wait until the Secret Service answers on the bus.
-        for _ in 0..100 {
-            // Ask the bus first (asking the service itself would make the bus start another, locked one).
-            let owned = Command::new("dbus-send")
-                .args([
-                    "--session",
-                    "--print-reply",
-                    "--dest=org.freedesktop.DBus",
-                    "/org/freedesktop/DBus",
-                    "org.freedesktop.DBus.NameHasOwner",
-                    "string:org.freedesktop.secrets",
-                ])
+        // Wait until the Secret Service answers on the bus. Ask the bus first: asking the service itself
+        // would make the bus start another, locked one.
+        let send = |dest: &str, path: &str, method: &str, arg: &str| {
+            Command::new("dbus-send")
+                .args(["--session", "--print-reply", &format!("--dest={dest}"), path, method, arg])
                 .envs(svc.vars())
-                .stderr(Stdio::null())
                 .output()
-                .map(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"))
-                .unwrap_or(false);
-            if !owned {
+                .map(|o| {
+                    (
+                        o.status.success(),
+                        String::from_utf8_lossy(&o.stdout).into_owned(),
+                        String::from_utf8_lossy(&o.stderr).into_owned(),
+                    )
+                })
+                .unwrap_or((false, String::new(), String::new()))
+        };
+        let owner = || {
+            send(
+                "org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.NameHasOwner",
+                "string:org.freedesktop.secrets",
+            )
+        };
+        let alias = || {
+            send(
+                "org.freedesktop.secrets",
+                "/org/freedesktop/secrets",
+                "org.freedesktop.Secret.Service.ReadAlias",
+                "string:default",
+            )
+        };
+        for _ in 0..100 {
+            if !owner().1.contains("boolean true") {
                 std::thread::sleep(std::time::Duration::from_millis(50));
                 continue;
             }
             // Ready when the default collection exists and is unlocked.
-            let ok = Command::new("dbus-send")
-                .args([
-                    "--session",
-                    "--print-reply",
-                    "--dest=org.freedesktop.secrets",
-                    "/org/freedesktop/secrets",
-                    "org.freedesktop.Secret.Service.ReadAlias",
-                    "string:default",
-                ])
-                .envs(svc.vars())
-                .stderr(Stdio::null())
-                .output()
-                .map(|o| {
-                    o.status.success()
-                        && String::from_utf8_lossy(&o.stdout).contains("/org/freedesktop/secrets/collection/")
-                })
-                .unwrap_or(false);
-            if ok {
+            let (ok, out, _) = alias();
+            if ok && out.contains("/org/freedesktop/secrets/collection/") {
                 return svc;
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        let probe = Command::new("dbus-send")
-            .args([
-                "--session",
-                "--print-reply",
-                "--dest=org.freedesktop.secrets",
-                "/org/freedesktop/secrets",
-                "org.freedesktop.Secret.Service.ReadAlias",
-                "string:default",
-            ])
-            .envs(svc.vars())
-            .output()
-            .unwrap();
+        let (_, out, err) = alias();
         panic!(
-            "the Secret Service did not come up: {}{}\n{}",
-            String::from_utf8_lossy(&probe.stdout),
-            String::from_utf8_lossy(&probe.stderr),
+            "the Secret Service did not come up: {out}{err}\n{}",
             std::fs::read_to_string(svc.home.path().join("gnome-keyring.log")).unwrap_or_default()
         );
     }
