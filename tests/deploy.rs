@@ -78,7 +78,7 @@ fn qa_deploys_end_to_end_then_is_up_to_date() {
     let plan = emu.stackc(dir.path(), &["plan", "qa", "--detailed-exitcode"]);
     plan.ok();
     // A new version of the secret: the plan says it changed, without showing it. (Applying it is covered
-    // in tests/secrets.rs; moto cannot update an RDS instance in place.)
+    // in tests/secrets.rs, the_keyring_deploy_after_a_full_qa_deploy.)
     let rotated = format!("{CANARY}-rotated");
     emu.seed(
         &serde_json::json!({"secret_updates": {"cruddur/qa/db": serde_json::json!({"password": rotated}).to_string()}}),
@@ -316,7 +316,7 @@ fn shim_corrections_each_hold() {
     let emu = Emulator::start();
     let run = emu.python("check_shim.py", "");
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    assert_eq!(run.stdout.matches("ok ").count(), 10, "{}", run.stdout);
+    assert_eq!(run.stdout.matches("ok ").count(), 11, "{}", run.stdout);
 }
 
 #[test]

@@ -279,6 +279,56 @@ fn password_from_keyring_feeds_the_cruddur_db_layer() {
     assert!(!deploy.stdout.contains("kr-password") && !deploy.stderr.contains("kr-password"));
 }
 
+/// The headline use, exactly: `stackc deploy qa db --password-from keyring` once all of qa is deployed
+/// (the password moves from Secrets Manager to the keyring, and the RDS instance is updated in place).
+#[test]
+fn the_keyring_deploy_after_a_full_qa_deploy() {
+    let emu = Emulator::start();
+    let kr = KeyringService::start();
+    let (sm_password, kr_password) = ("sm-canary-5c1e0a-not-printed", "kr-canary-77d2b9-not-printed");
+    emu.seed(&serde_json::json!({
+        "ssm": {"/cruddur/qa/codestar-connection-arn": "arn:aws:codestar-connections:us-east-1:123456789012:connection/qa"},
+        "secrets": {"cruddur/qa/db": serde_json::json!({"password": sm_password, "username": "cruddurroot"}).to_string()},
+        "certificates": [{"domain": "*.qa.cruddur.example.com"}],
+        "ssm_certificate_arns": {"/cruddur/qa/certificate-arn": "*.qa.cruddur.example.com"},
+        "zones": ["qa.cruddur.example.com"],
+    }));
+    let dir = shipped_copy();
+    let full = emu.stackc_with(dir.path(), &["deploy", "qa", "--yes"], &kr.vars(), None);
+    full.ok();
+    let endpoint_before = emu.stacks()["cruddur-qa-db"]["outputs"]["Endpoint"].clone();
+    assert!(endpoint_before.as_str().is_some_and(|e| !e.is_empty()), "{endpoint_before}");
+    let set = emu.stackc_with(
+        dir.path(),
+        &["secret", "set", "qa", "db", "MasterUserPassword", "--to", "keyring"],
+        &kr.vars(),
+        Some(&format!("{kr_password}\n")),
+    );
+    set.ok();
+    let deploy =
+        emu.stackc_with(dir.path(), &["deploy", "qa", "db", "--password-from", "keyring", "--yes"], &kr.vars(), None);
+    deploy.ok().stdout_has("db (cruddur-qa-db): update").stdout_has("~ MasterUserPassword: (secret, masked)");
+    let stacks = emu.stacks();
+    let db = &stacks["cruddur-qa-db"];
+    assert_eq!(db["status"], "UPDATE_COMPLETE", "{db}");
+    assert_eq!(db["parameters"]["MasterUserPassword"], kr_password);
+    assert_eq!(db["outputs"]["Endpoint"], endpoint_before, "the instance was updated in place, not lost");
+    // Every command still works afterwards (the emulator used to answer HTTP 500 from here on).
+    let status = emu.stackc_with(dir.path(), &["status", "qa"], &kr.vars(), None);
+    status.ok();
+    assert_eq!(status.stdout.matches("cruddur-qa-").count(), 7, "{}", status.stdout);
+    let outputs = emu.stackc_with(dir.path(), &["outputs", "qa", "db"], &kr.vars(), None);
+    outputs.ok().stdout_has("Endpoint");
+    for run in [&full, &set, &deploy, &status, &outputs] {
+        for secret in [sm_password, kr_password] {
+            assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret), "{}{}", run.stdout, run.stderr);
+        }
+    }
+    for (path, text) in files_under(dir.path()) {
+        assert!(!text.contains(sm_password) && !text.contains(kr_password), "a secret was written to {path}");
+    }
+}
+
 #[test]
 fn secret_set_and_check() {
     let emu = Emulator::start();

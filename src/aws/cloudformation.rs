@@ -38,10 +38,13 @@ impl AwsCloudFormation {
         }
     }
 
-    fn err<E, R>(&self, op: &str, e: aws_sdk_cloudformation::error::SdkError<E, R>) -> PortError
+    fn err<E>(
+        &self,
+        op: &str,
+        e: aws_sdk_cloudformation::error::SdkError<E, aws_sdk_cloudformation::config::http::HttpResponse>,
+    ) -> PortError
     where
         E: aws_sdk_cloudformation::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: std::fmt::Debug + Send + Sync + 'static,
     {
         port_error(op, &self.endpoint, e)
     }
@@ -340,6 +343,28 @@ mod tests {
             assert!(check(&err), "{err:?}");
             assert!(!err.to_string().contains("canary-adapter"));
         }
+    }
+
+    #[test]
+    fn an_answer_without_an_error_code_names_the_operation_and_the_status() {
+        use aws_sdk_cloudformation::config::http::HttpResponse;
+        use aws_smithy_types::body::SdkBody;
+        let html = mock!(Client::describe_stacks).then_http_response(|| {
+            HttpResponse::new(500.try_into().unwrap(), SdkBody::from("<html><body>Internal Server Error</body></html>"))
+        });
+        let cfn = adapter(mock_client!(aws_sdk_cloudformation, [&html]));
+        let err = cfn.describe_stack("app").unwrap_err();
+        assert!(matches!(err, PortError::ServiceFault { status: Some(500), .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(text.starts_with("DescribeStacks failed: "), "{text}");
+        assert!(text.contains("HTTP 500") && text.contains("run the same command again"), "{text}");
+        assert!(!text.contains("Unknown"), "{text}");
+
+        let garbled = mock!(Client::describe_stacks)
+            .then_http_response(|| HttpResponse::new(200.try_into().unwrap(), SdkBody::from("not xml at all <<<")));
+        let cfn = adapter(mock_client!(aws_sdk_cloudformation, [&garbled]));
+        let text = cfn.describe_stack("app").unwrap_err().to_string();
+        assert!(text.contains("DescribeStacks failed") && text.contains("HTTP 200"), "{text}");
     }
 
     #[test]

@@ -70,23 +70,32 @@ impl Aws {
 }
 
 /// One sentence for an SDK error: credentials, throttling, the network, or the service's own message.
-pub fn port_error<E, R>(
+pub fn port_error<E>(
     operation: &str,
     endpoint: &str,
-    err: aws_sdk_cloudformation::error::SdkError<E, R>,
+    err: aws_sdk_cloudformation::error::SdkError<E, aws_sdk_cloudformation::config::http::HttpResponse>,
 ) -> PortError
 where
     E: aws_sdk_cloudformation::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
     use aws_sdk_cloudformation::error::{DisplayErrorContext, SdkError};
     let context = DisplayErrorContext(&err).to_string();
+    let status = err.raw_response().map(|r| r.status().as_u16());
     match &err {
         SdkError::ServiceError(service) => {
             let e = service.err();
-            let code = e.code().unwrap_or("Unknown").to_string();
-            let message = e.message().unwrap_or_default().to_string();
-            classify_code(operation, &code, &message)
+            match e.code() {
+                // An answer with no error code the SDK could read (an HTML page from a proxy, a crashed
+                // handler): say what was answered, never "Unknown: ".
+                None => PortError::ServiceFault { operation: operation.into(), endpoint: endpoint.into(), status },
+                Some(code) => {
+                    let message = e.message().filter(|m| !m.trim().is_empty()).unwrap_or("(no message)").to_string();
+                    classify_code(operation, code, &message)
+                }
+            }
+        }
+        SdkError::ResponseError(_) => {
+            PortError::ServiceFault { operation: operation.into(), endpoint: endpoint.into(), status }
         }
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
             let lower = context.to_ascii_lowercase();

@@ -89,6 +89,9 @@ pub enum PortError {
     Unreachable { endpoint: String, message: String },
     /// Another operation is in progress on the stack.
     InProgress { message: String },
+    /// The service answered with something that is not an error it could explain (an HTTP 5xx with no
+    /// error code, or a body that does not parse).
+    ServiceFault { operation: String, endpoint: String, status: Option<u16> },
     /// Anything else CloudFormation said, with the operation that failed.
     Api { operation: String, code: String, message: String },
 }
@@ -109,6 +112,22 @@ impl fmt::Display for PortError {
                 write!(f, "cannot reach AWS at {endpoint} ({message}); check the network, --region and --endpoint-url")
             }
             PortError::InProgress { message } => write!(f, "another operation is in progress on the stack: {message}"),
+            PortError::ServiceFault { operation, endpoint, status } => {
+                let answer = match status {
+                    Some(code) => format!("HTTP {code}"),
+                    None => "an unreadable response".to_string(),
+                };
+                let side = match status {
+                    Some(code) if *code < 500 => "the answer did not parse as an AWS error (a proxy or a wrong --endpoint-url?)",
+                    _ => "this is a fault on the service's side, not in your project",
+                };
+                write!(
+                    f,
+                    "{operation} failed: {endpoint} answered {answer} with no error code or message; {side}. \
+                     Nothing more was sent: run the same command again in a minute, and if it persists check the \
+                     service's health and `stackc status <env>`"
+                )
+            }
             PortError::Api { operation, code, message } => write!(f, "{operation} failed: {code}: {message}"),
         }
     }

@@ -146,4 +146,27 @@ Resources:
 """
 s = run("nlb", NLB)
 check("8 load-balancer-type", s["StackStatus"] == "CREATE_COMPLETE", s["StackStatus"])
+# 9. update-in-place: an RDS instance whose password changes stays in the stack.
+DB = """
+Parameters:
+  Password: {Type: String, NoEcho: true}
+Resources:
+  Database:
+    Type: AWS::RDS::DBInstance
+    Properties:
+      Engine: postgres
+      DBInstanceClass: db.t3.micro
+      AllocatedStorage: "20"
+      MasterUsername: root
+      MasterUserPassword: !Ref Password
+Outputs:
+  Endpoint:
+    Value: {"Fn::GetAtt": [Database, Endpoint.Address]}
+"""
+run("db", DB, {"Password": "first-password"})
+s = run("db", DB, {"Password": "second-password"}, kind="UPDATE", name="cs2")
+rds = boto3.client("rds", **kw)
+instances = rds.describe_db_instances()["DBInstances"]
+outputs = {o["OutputKey"]: o["OutputValue"] for o in s.get("Outputs", [])}
+check("9 update-in-place", s["StackStatus"] == "UPDATE_COMPLETE" and len(instances) == 1 and outputs.get("Endpoint"), f"{s['StackStatus']} {len(instances)} {outputs}")
 sys.exit(1 if failures else 0)

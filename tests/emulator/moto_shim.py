@@ -25,6 +25,10 @@ test of its own in tests/emulator.rs:
 8. load-balancer-type: a load balancer created through CloudFormation with `Type: network` is a Network
    Load Balancer in AWS; moto ignores the property and makes an application one, which then refuses the
    TCP and TLS listeners every NLB has. We pass the type on.
+9. update-in-place: moto has no update for some resource types (RDS DBInstance among them) and, on an
+   update of one, forgets the resource: the stack then answers HTTP 500 on every call ("Fn::GetAtt
+   references undefined resource"). AWS updates such a resource in place (a new master password, say). We
+   keep the existing resource and apply the new properties to it where moto's model has a matching field.
 4. delete-in-order: moto gives up deleting a stack whose resources depend on each other (a VPC with a
    route table, a role with a policy) and drops the stack record; AWS deletes them in dependency order. We
    finish the delete and record the stack as DELETE_COMPLETE. moto also never deletes a stack's ELBv2
@@ -147,7 +151,22 @@ def _tracked(original, verb):
 
 
 parse_and_create_resource = _tracked(_original_parse_and_create, "CREATE")
-parse_and_update_resource = _tracked(_original_parse_and_update, "UPDATE")
+def _update_in_place(logical_id, resource_json, resources_map, *args, **kwargs):  # correction 9
+    original = resources_map._parsed_resources.get(logical_id)
+    updated = _original_parse_and_update(logical_id, resource_json, resources_map, *args, **kwargs)
+    if updated is not None or original is None:
+        return updated
+    properties = resource_json.get("Properties", {}) or {}
+    for key, value in properties.items():
+        if not isinstance(value, (str, int, bool)):
+            continue
+        snake = "".join("_" + c.lower() if c.isupper() else c for c in key).lstrip("_")
+        if hasattr(original, snake) and isinstance(getattr(original, snake), (str, int, bool, type(None))):
+            setattr(original, snake, value)
+    return original
+
+
+parse_and_update_resource = _tracked(_update_in_place, "UPDATE")
 
 
 parsing.parse_and_create_resource = parse_and_create_resource
