@@ -14,6 +14,8 @@ pub enum ExitKind {
     Config,
     /// `plan --detailed-exitcode` found changes (exit 3).
     ChangesPending,
+    /// `diff` showed a difference (exit 1, as `git diff --exit-code`; nothing failed).
+    Differs,
 }
 
 impl ExitKind {
@@ -22,6 +24,7 @@ impl ExitKind {
             ExitKind::Failed => 1,
             ExitKind::Config => 2,
             ExitKind::ChangesPending => 3,
+            ExitKind::Differs => 1,
         }
     }
 }

@@ -24,6 +24,7 @@ pub mod render;
 pub mod secret;
 pub mod source;
 pub mod template;
+pub mod text;
 pub mod toml_error;
 pub mod validate;
 pub mod values;

@@ -489,7 +489,7 @@ fn status_and_diff_never_ask_for_a_secret() {
     .unwrap();
     emu.stackc(dir.path(), &["status", "qa"]).ok().stdout_has("differs from the project");
     emu.stackc(dir.path(), &["diff", "qa"])
-        .ok()
+        .code(1)
         .stdout_has("~ Size: s -> m")
         .stdout_has("masked and not compared: app.Pw");
     emu.stackc(dir.path(), &["plan", "qa"]).code(2).stderr_has("must be typed on a terminal");

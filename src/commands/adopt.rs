@@ -10,6 +10,7 @@ use crate::diagnostic::{display_path, Diagnostic, Error, Result};
 use crate::import::{self, Imported};
 use crate::project::{self, Project, PROJECT_FILE};
 use crate::template::Template;
+use crate::text::count;
 
 fn write_new(path: &Path, text: &str) -> Result<()> {
     if let Some(dir) = path.parent() {
@@ -205,9 +206,8 @@ fn adopt(project: &Project, env: &str, layer: &str, template: Option<(&str, Stri
     write_new(&path, &new)?;
     let stack = imp.stack_name.as_deref().map(|s| format!(", stack `{s}`")).unwrap_or_default();
     print(&format!(
-        "imported layer `{layer}` into environment `{env}`: {} parameter{}{stack}\n",
-        imp.parameters.len(),
-        if imp.parameters.len() == 1 { "" } else { "s" }
+        "imported layer `{layer}` into environment `{env}`: {}{stack}\n",
+        count(imp.parameters.len(), "parameter")
     ));
     for n in &imp.not_carried {
         eprintln!("note: not carried: {n}");

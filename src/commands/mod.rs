@@ -19,6 +19,7 @@ use crate::graph::Graph;
 use crate::param_format::{self, ParamFormat};
 use crate::project::Project;
 use crate::provider::{Offline, Placeholders};
+use crate::text::count;
 use crate::validate;
 
 /// When this process started its work; progress lines count from here.
@@ -256,10 +257,10 @@ fn render(
             write_file(&ppath, &params)?;
             let n = b.values.parameters.len();
             summary.push_str(&format!(
-                "rendered {l:<12} {}  {}  ({n} parameter{})\n",
+                "rendered {l:<12} {}  {}  ({})\n",
                 display_path(&tpath),
                 display_path(&ppath),
-                if n == 1 { "" } else { "s" }
+                count(n, "parameter")
             ));
         }
         print(&summary);
@@ -315,7 +316,7 @@ fn validate_cmd(project: &Project, env: Option<&str>, opts: &EnvOpts) -> Result<
         Ok(())
     } else {
         let n = findings.len();
-        findings.push(Diagnostic::new(format!("validation failed with {n} finding{}", if n == 1 { "" } else { "s" })));
+        findings.push(Diagnostic::new(format!("validation failed with {}", count(n, "finding"))));
         Err(Error { kind: ExitKind::Config, diagnostics: findings })
     }
 }

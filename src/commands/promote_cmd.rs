@@ -12,6 +12,7 @@ use crate::diff;
 use crate::project::{self, Project};
 use crate::promote::{self, Class, Difference};
 use crate::provider::Offline;
+use crate::text::count;
 
 fn class_label(c: &Class) -> String {
     match c {
@@ -209,13 +210,7 @@ pub fn promote(
             ));
         }
         let mut err = std::io::stderr();
-        let _ = write!(
-            err,
-            "Write these {} change{} to {}? [y/N] ",
-            edits.len(),
-            if edits.len() == 1 { "" } else { "s" },
-            display_path(&file)
-        );
+        let _ = write!(err, "Write these {} to {}? [y/N] ", count(edits.len(), "change"), display_path(&file));
         let _ = err.flush();
         let mut line = String::new();
         let _ = std::io::stdin().lock().read_line(&mut line);
@@ -231,11 +226,6 @@ pub fn promote(
         let _ = std::fs::write(&file, &old);
         return Err(e);
     }
-    print(&format!(
-        "updated `{}`: {} setting{} from `{from}`\n",
-        display_path(&file),
-        edits.len(),
-        if edits.len() == 1 { "" } else { "s" }
-    ));
+    print(&format!("updated `{}`: {} from `{from}`\n", display_path(&file), count(edits.len(), "setting")));
     Ok(())
 }

@@ -11,6 +11,7 @@ use crate::environment::{ParamValue, SecretStore};
 use crate::provider::{Placeholders, Provider};
 use crate::secret::Secret;
 use crate::source::Source;
+use crate::text::count;
 
 pub fn run(s: &Session, command: &SecretCommand) -> Result<()> {
     match command {
@@ -217,8 +218,8 @@ fn check(s: &Session) -> Result<()> {
         return Err(Error {
             kind: ExitKind::Failed,
             diagnostics: vec![Diagnostic::new(format!(
-                "{missing} secret{} of `{}` cannot be read",
-                if missing == 1 { "" } else { "s" },
+                "{} of `{}` cannot be read",
+                count(missing, "secret"),
                 s.env.name
             ))
             .hint(format!("store each with `stackc secret set {} <layer> <parameter>`", s.env.name))],

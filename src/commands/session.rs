@@ -18,6 +18,7 @@ use crate::graph::Graph;
 use crate::project::Project;
 use crate::secret::{Secret, REDACTED};
 use crate::source::Source;
+use crate::text::{count, plural};
 use crate::values::{self, Resolved};
 
 pub struct Session {
@@ -140,9 +141,9 @@ impl Session {
         let n = findings.len();
         findings.push(
             Diagnostic::new(format!(
-                "`{}` does not validate ({n} finding{}); nothing was sent to AWS",
+                "`{}` does not validate ({}); nothing was sent to AWS",
                 self.env.name,
-                if n == 1 { "" } else { "s" }
+                count(n, "finding")
             ))
             .hint(format!("`stackc validate {}` lists the same findings", self.env.name)),
         );
@@ -192,14 +193,14 @@ impl Session {
         let p = self.values.lock().unwrap();
         let c = &p.calls;
         eprintln!(
-            "resolved {} distinct references: {} SSM GetParameters call{}, {} Secrets Manager BatchGetSecretValue call{}, {} GetSecretValue call{}",
+            "resolved {} distinct references: {} SSM GetParameters {}, {} Secrets Manager BatchGetSecretValue {}, {} GetSecretValue {}",
             p.resolved_count(),
             c.ssm_get_parameters,
-            plural(c.ssm_get_parameters),
+            plural(c.ssm_get_parameters, "call"),
             c.secrets_batch_get,
-            plural(c.secrets_batch_get),
+            plural(c.secrets_batch_get, "call"),
             c.secrets_get,
-            plural(c.secrets_get)
+            plural(c.secrets_get, "call")
         );
     }
 
@@ -370,14 +371,6 @@ impl Session {
             }
         }
         out
-    }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
     }
 }
 

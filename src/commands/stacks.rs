@@ -15,6 +15,7 @@ use crate::deploy::plan::{self, LayerPlan};
 use crate::deploy::port::{CloudFormation, StackEvent, StackInfo};
 use crate::diagnostic::{Diagnostic, Error, ExitKind, Result};
 use crate::diff;
+use crate::text::count;
 
 /// Progress on stderr: `[layer] status` lines and stack events, secrets redacted, with elapsed time.
 pub struct Progress<'a> {
@@ -222,7 +223,7 @@ pub fn deploy(s: &Session, args: &DeployArgs, yes: bool, no_execute: bool) -> Re
         return Ok(());
     }
     let changes = lps.iter().filter(|p| p.has_changes()).count();
-    if changes > 0 && !yes && !confirm(s, &format!("Deploy {changes} layer{}", if changes == 1 { "" } else { "s" }))? {
+    if changes > 0 && !yes && !confirm(s, &format!("Deploy {}", count(changes, "layer")))? {
         for lp in &lps {
             engine.discard(lp);
         }
@@ -265,12 +266,49 @@ fn report_outcomes(s: &Session, order: &[String], outcomes: &BTreeMap<String, Ou
     }
 }
 
+/// What differs between a deployed stack and the project without reading any secret: the normalised
+/// template, the parameters that are not secret, the tags (but the secret-version tag) and missing
+/// dependencies. `status` and `diff` use it; `plan` decides with the same `plan::reasons`.
+struct Comparison {
+    template: Vec<diff::Line>,
+    parameters: Vec<plan::ParamChange>,
+    tags: Vec<plan::TagChange>,
+    waiting_for: Vec<String>,
+    secrets: Vec<String>,
+}
+
+impl Comparison {
+    fn of(s: &Session, info: &StackInfo, p: &Prepared) -> std::result::Result<Comparison, String> {
+        let deployed = s.cfn.get_template(&p.stack_name).map_err(|e| e.to_string())?;
+        let shown: Vec<(String, String, bool)> =
+            p.parameters.iter().map(|x| (x.name.clone(), x.shown.clone(), x.secret)).collect();
+        let parameters = plan::parameter_changes(Some(&info.parameters), &shown, &p.defaults)
+            .into_iter()
+            .filter(|c| !c.secret)
+            .collect();
+        let without_versions = |t: &BTreeMap<String, String>| -> BTreeMap<String, String> {
+            t.iter().filter(|(k, _)| *k != plan::SECRET_VERSIONS_TAG).map(|(k, v)| (k.clone(), v.clone())).collect()
+        };
+        let tags = plan::tag_changes(Some(&without_versions(&info.tags)), &without_versions(&p.tags));
+        Ok(Comparison {
+            template: diff::templates(&deployed, &p.template_body),
+            parameters,
+            tags,
+            waiting_for: p.waiting_for.clone(),
+            secrets: p.parameters.iter().filter(|x| x.secret).map(|x| x.name.clone()).collect(),
+        })
+    }
+
+    fn reasons(&self) -> Vec<String> {
+        plan::reasons(!self.template.is_empty(), &self.parameters, &self.tags, &self.waiting_for)
+    }
+}
+
 pub fn status(s: &Session, output: Output) -> Result<()> {
     s.probe()?;
     let order = s.order(&[])?;
     let all: BTreeSet<String> = order.iter().cloned().collect();
     let stacks = s.describe(&all, 4)?;
-    // Whether what is deployed differs from what would be rendered now (templates and non-secret parameters).
     let deployed = Session::usable(&stacks);
     let mut rows = Vec::new();
     for layer in &order {
@@ -279,22 +317,17 @@ pub fn status(s: &Session, output: Output) -> Result<()> {
             rows.push(json!({"layer": layer, "stack": stack, "status": "NOT_DEPLOYED", "last_updated": null, "in_sync": null}));
             continue;
         };
-        let in_sync = match s.prepare_public(layer, &deployed) {
-            Ok(p) => {
-                let template_same = s
-                    .cfn
-                    .get_template(&stack)
-                    .map(|t| diff::templates(&t, &p.template_body).is_empty())
-                    .unwrap_or(false);
-                let shown: Vec<(String, String, bool)> =
-                    p.parameters.iter().map(|x| (x.name.clone(), x.shown.clone(), x.secret)).collect();
-                let params_same =
-                    plan::parameter_changes(Some(&info.parameters), &shown, &p.defaults).iter().all(|c| c.secret);
-                Some(template_same && params_same && p.waiting_for.is_empty())
-            }
-            Err(_) => None,
+        let compared =
+            s.prepare_public(layer, &deployed).map_err(|LayerError(m)| m).and_then(|p| Comparison::of(s, info, &p));
+        let (in_sync, differs, note) = match &compared {
+            Ok(c) => (Some(c.reasons().is_empty()), c.reasons(), None),
+            Err(why) => (None, Vec::new(), Some(why.clone())),
         };
-        rows.push(json!({"layer": layer, "stack": stack, "status": info.status, "last_updated": info.last_updated, "in_sync": in_sync}));
+        let secrets = compared.as_ref().map(|c| c.secrets.clone()).unwrap_or_default();
+        rows.push(json!({
+            "layer": layer, "stack": stack, "status": info.status, "last_updated": info.last_updated,
+            "in_sync": in_sync, "differs": differs, "secrets_not_compared": secrets, "unknown_because": note,
+        }));
     }
     match output {
         Output::Json => print(
@@ -305,9 +338,14 @@ pub fn status(s: &Session, output: Output) -> Result<()> {
             let mut t = String::new();
             for r in &rows {
                 let sync = match r["in_sync"].as_bool() {
-                    Some(true) => "in sync",
-                    Some(false) => "differs from the project",
-                    None => "",
+                    Some(true) => "in sync".to_string(),
+                    Some(false) => {
+                        let why: Vec<&str> =
+                            r["differs"].as_array().into_iter().flatten().filter_map(|x| x.as_str()).collect();
+                        format!("differs from the project: {}", why.join("; "))
+                    }
+                    None if r["status"] == "NOT_DEPLOYED" => String::new(),
+                    None => format!("not compared: {}", r["unknown_because"].as_str().unwrap_or_default()),
                 };
                 t.push_str(&format!(
                     "{:<12} {:<28} {:<22} {:<26} {sync}\n",
@@ -317,7 +355,26 @@ pub fn status(s: &Session, output: Output) -> Result<()> {
                     r["last_updated"].as_str().unwrap_or("-"),
                 ));
             }
-            print(&t);
+            let secrets: Vec<String> = rows
+                .iter()
+                .flat_map(|r| {
+                    let layer = r["layer"].as_str().unwrap_or_default().to_string();
+                    r["secrets_not_compared"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|x| x.as_str())
+                        .map(move |x| format!("{layer}.{x}"))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            if !secrets.is_empty() {
+                t.push_str(&format!(
+                    "secret parameters are not read by status (`stackc plan` compares their versions): {}\n",
+                    secrets.join(", ")
+                ));
+            }
+            print(&s.redact(&t));
         }
     }
     Ok(())
@@ -357,6 +414,7 @@ pub fn outputs(s: &Session, layer: Option<&str>, output: Output) -> Result<()> {
     Ok(())
 }
 
+/// Prints what differs; exits 1 when anything does (a layer not deployed counts), like `git diff --exit-code`.
 pub fn diff_cmd(s: &Session, layers: &[String]) -> Result<()> {
     s.probe()?;
     let order = s.order(layers)?;
@@ -366,56 +424,68 @@ pub fn diff_cmd(s: &Session, layers: &[String]) -> Result<()> {
     // Every value that is not secret must resolve (all problems at once); secrets are not fetched.
     s.build_public(&order)?;
     let mut text = String::new();
+    let mut differing = 0;
+    let mut secret_params = Vec::new();
     for layer in &order {
         let stack = s.stack_name(layer);
         let p = s
             .prepare_public(layer, &deployed)
             .map_err(|LayerError(m)| Error::failed(Diagnostic::new(format!("layer `{layer}`: {m}"))))?;
+        secret_params.extend(p.parameters.iter().filter(|x| x.secret).map(|x| format!("{layer}.{}", x.name)));
         let Some(info) = stacks.get(layer) else {
             text.push_str(&format!("{layer} ({stack}): not deployed; it would be created\n"));
+            differing += 1;
             continue;
         };
-        let deployed_template =
-            s.cfn.get_template(&stack).map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
-        let lines = diff::templates(&deployed_template, &p.template_body);
-        let shown: Vec<(String, String, bool)> =
-            p.parameters.iter().map(|x| (x.name.clone(), x.shown.clone(), x.secret)).collect();
-        let params: Vec<_> = plan::parameter_changes(Some(&info.parameters), &shown, &p.defaults)
-            .into_iter()
-            .filter(|c| !c.secret)
-            .collect();
-        if lines.is_empty() && params.is_empty() {
+        let c = Comparison::of(s, info, &p).map_err(|m| Error::failed(Diagnostic::new(m)))?;
+        if c.reasons().is_empty() {
             text.push_str(&format!("{layer} ({stack}): no differences\n"));
             continue;
         }
+        differing += 1;
         text.push_str(&format!("{layer} ({stack}):\n"));
-        if !lines.is_empty() {
+        if !c.waiting_for.is_empty() {
+            text.push_str(&format!(
+                "  waits for {} (not deployed): their outputs are placeholders\n",
+                c.waiting_for.join(", ")
+            ));
+        }
+        if !c.template.is_empty() {
             text.push_str("  template:\n");
-            for l in diff::to_text(&lines, 2).lines() {
+            for l in diff::to_text(&c.template, 2).lines() {
                 text.push_str(&format!("    {l}\n"));
             }
         }
-        if !params.is_empty() {
+        if !c.parameters.is_empty() {
             text.push_str("  parameters:\n");
-            for c in params {
+            for ch in &c.parameters {
                 text.push_str(&format!(
                     "    ~ {}: {} -> {}\n",
-                    c.name,
-                    c.old.as_deref().unwrap_or("(none)"),
-                    c.new.as_deref().unwrap_or("(removed)")
+                    ch.name,
+                    ch.old.as_deref().unwrap_or("(none)"),
+                    ch.new.as_deref().unwrap_or("(removed)")
+                ));
+            }
+        }
+        if !c.tags.is_empty() {
+            text.push_str("  tags:\n");
+            for t in &c.tags {
+                text.push_str(&format!(
+                    "    ~ {}: {} -> {}\n",
+                    t.key,
+                    t.old.as_deref().unwrap_or("(none)"),
+                    t.new.as_deref().unwrap_or("(removed)")
                 ));
             }
         }
     }
-    let secret_params: Vec<String> = order
-        .iter()
-        .filter_map(|l| s.prepare_public(l, &deployed).ok())
-        .flat_map(|p| p.parameters.into_iter().filter(|x| x.secret).map(move |x| format!("{}.{}", p.layer, x.name)))
-        .collect();
     if !secret_params.is_empty() {
         text.push_str(&format!("secret parameters are masked and not compared: {}\n", secret_params.join(", ")));
     }
     print(&s.redact(&text));
+    if differing > 0 {
+        return Err(Error { kind: ExitKind::Differs, diagnostics: Vec::new() });
+    }
     Ok(())
 }
 
@@ -453,7 +523,7 @@ pub fn destroy(s: &Session, layers: &[String], yes: bool, concurrency: usize) ->
             print(&format!("{l} ({}): delete\n", i.name));
         }
     }
-    if !yes && !confirm(s, &format!("Delete {} stack{}", present.len(), if present.len() == 1 { "" } else { "s" }))? {
+    if !yes && !confirm(s, &format!("Delete {}", count(present.len(), "stack")))? {
         return Err(Error::failed(Diagnostic::new("destroy cancelled; nothing was deleted")));
     }
     // Reverse order: a layer goes when every selected layer that depends on it is gone.

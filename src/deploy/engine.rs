@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use super::plan::{self, Action, Change, LayerPlan};
 use super::port::{ApiValue, ChangeSetRequest, ChangeSetType, CloudFormation, PortError, StackEvent, StackInfo};
 use super::stack_state::{self, classify, StackState};
+use crate::diff;
 
 /// A layer ready to be planned: everything CreateChangeSet needs.
 #[derive(Debug, Clone)]
@@ -246,6 +247,11 @@ impl Engine<'_> {
                 }
             }
         }
+        // Outputs, conditions, metadata and the description change with no resource change: compare the
+        // deployed template itself (normalised), as `status` does.
+        let template_changed = action == Action::Update
+            && p.waiting_for.is_empty()
+            && self.cfn.get_template(&p.stack_name).map_or(true, |t| !diff::templates(&t, &p.template_body).is_empty());
         let mut lp = LayerPlan {
             layer: p.layer.clone(),
             stack_name: p.stack_name.clone(),
@@ -254,6 +260,7 @@ impl Engine<'_> {
             parameters,
             tags: plan::tag_changes(old_tags, &p.tags),
             waiting_for: p.waiting_for.clone(),
+            template_changed,
             change_set: None,
             existing: existing.clone(),
             digest: p.digest(),
@@ -327,14 +334,12 @@ impl Engine<'_> {
             return Err(LayerError(format!("CloudFormation rejected the change set for `{}`: {reason}", p.stack_name)));
         }
         lp.changes = info.changes.iter().map(Change::from).collect();
-        let visible = lp.parameters.iter().any(|c| !c.secret) || !lp.tags.is_empty();
         if kind == ChangeSetType::Update
             && lp.changes.is_empty()
-            && !visible
             && !unknown_secrets
-            && !lp.parameters.iter().any(|c| c.secret)
+            && plan::reasons(lp.template_changed, &lp.parameters, &lp.tags, &lp.waiting_for).is_empty()
         {
-            // Nothing to do: no resource, parameter, tag or secret would change.
+            // Nothing to do: no resource, template, parameter, tag or secret would change.
             let _ = self.cfn.delete_change_set(&p.stack_name, &id);
             lp.action = Action::NoChanges;
             lp.parameters.clear();
@@ -770,6 +775,19 @@ mod tests {
         p.parameters[0].value = ApiValue::Plain("m".into());
         p.parameters[0].shown = "m".into();
         assert_eq!(engine(&fake).plan_layer(&p).unwrap().action, Action::Update);
+        // A template change with no resource change (a new output) is an update, shown as such.
+        fake.script_change_set("app-qa-db", OnChangeSet::Changes(vec![]));
+        let mut p = prepared("db");
+        p.template_body = "Resources: {}\nOutputs:\n  Size:\n    Value: s\n".into();
+        let lp = engine(&fake).plan_layer(&p).unwrap();
+        assert_eq!(lp.action, Action::Update);
+        assert!(lp.template_changed && lp.change_set.is_some());
+        assert!(plan::to_text("qa", &[lp]).contains("template: changes outside resources"));
+        // Formatting alone is no change.
+        fake.script_change_set("app-qa-db", OnChangeSet::Changes(vec![]));
+        let mut p = prepared("db");
+        p.template_body = "{\"Resources\": {}}".into();
+        assert_eq!(engine(&fake).plan_layer(&p).unwrap().action, Action::NoChanges);
         // A secret whose version changed, or cannot be told, is an update even with no visible change.
         for fp in [Some("v2"), None] {
             fake.script_change_set("app-qa-db", OnChangeSet::Changes(vec![]));
@@ -894,6 +912,9 @@ mod tests {
             .insert("app-qa-db".into(), std::iter::repeat_n("UPDATE_IN_PROGRESS".to_string(), 100_000).collect());
         let mut e = engine(&fake);
         e.settings.timeout = Duration::from_millis(50);
+        // Real polls (1 ms), so the queue of busy answers outlasts the timeout on any machine.
+        e.settings.poll_initial = Duration::from_millis(1);
+        e.settings.poll_max = Duration::from_millis(1);
         let err = e.plan_layer(&prepared("db")).unwrap_err().0;
         assert!(err.contains("another operation is still running"), "{err}");
         assert!(!fake.calls().iter().any(|c| c.starts_with("CreateChangeSet")));

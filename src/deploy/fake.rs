@@ -38,6 +38,8 @@ pub struct Fake {
     pub throttle: Mutex<u32>,
     pub change_sets: Mutex<BTreeMap<String, (ChangeSetRequest, ChangeSetInfo)>>,
     pub calls: Mutex<Vec<String>>,
+    /// Deployed template bodies by stack (a stack made by `with_stack` holds "Resources: {}").
+    pub templates: Mutex<BTreeMap<String, String>>,
     pub account: String,
     counter: Mutex<u64>,
 }
@@ -52,6 +54,7 @@ impl Fake {
             name.into(),
             StackInfo { name: name.into(), id: format!("id-{name}"), status: status.into(), ..Default::default() },
         );
+        self.templates.lock().unwrap().insert(name.into(), "Resources: {}".into());
         self
     }
 
@@ -188,6 +191,7 @@ impl CloudFormation for Fake {
         self.event(stack, stack, "AWS::CloudFormation::Stack", &format!("{verb}_IN_PROGRESS"), Some("User Initiated"));
         match on {
             OnExecute::Succeed => {
+                self.templates.lock().unwrap().insert(stack.into(), req.template_body.clone());
                 self.event(stack, "Thing", "AWS::SNS::Topic", &format!("{verb}_COMPLETE"), None);
                 self.event(stack, stack, "AWS::CloudFormation::Stack", done, None);
                 let mut stacks = self.stacks.lock().unwrap();
@@ -257,7 +261,7 @@ impl CloudFormation for Fake {
 
     fn get_template(&self, stack: &str) -> Result<String, PortError> {
         self.call(format!("GetTemplate {stack}"))?;
-        Ok(String::new())
+        Ok(self.templates.lock().unwrap().get(stack).cloned().unwrap_or_default())
     }
 
     fn delete_stack(&self, stack: &str) -> Result<(), PortError> {

@@ -41,6 +41,9 @@ pub struct LayerPlan {
     pub tags: Vec<TagChange>,
     /// Outputs of layers that are not deployed yet: the plan shows placeholders and no change set was made.
     pub waiting_for: Vec<String>,
+    /// The deployed template differs from the rendered one (after normalising), which matters on its own
+    /// when no resource changes: new outputs, conditions, metadata or a description.
+    pub template_changed: bool,
     #[serde(skip)]
     pub change_set: Option<String>,
     #[serde(skip)]
@@ -168,6 +171,32 @@ pub fn tag_changes(old: Option<&BTreeMap<String, String>>, new: &BTreeMap<String
     out
 }
 
+/// Why a deployed stack differs from the project, in the words `plan` and `status` share; empty when
+/// nothing the caller could compare differs.
+pub fn reasons(
+    template_changed: bool,
+    parameters: &[ParamChange],
+    tags: &[TagChange],
+    waiting_for: &[String],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if !waiting_for.is_empty() {
+        out.push(format!("waits for {}", waiting_for.join(", ")));
+    }
+    if template_changed {
+        out.push("template".to_string());
+    }
+    let names: Vec<&str> = parameters.iter().map(|c| c.name.as_str()).collect();
+    if !names.is_empty() {
+        out.push(format!("{} {}", crate::text::plural(names.len(), "parameter"), names.join(", ")));
+    }
+    let keys: Vec<&str> = tags.iter().map(|t| t.key.as_str()).collect();
+    if !keys.is_empty() {
+        out.push(format!("{} {}", crate::text::plural(keys.len(), "tag"), keys.join(", ")));
+    }
+    out
+}
+
 /// The whole plan as text, layers in the given order.
 pub fn to_text(env: &str, plans: &[LayerPlan]) -> String {
     let mut s = String::new();
@@ -185,6 +214,9 @@ pub fn to_text(env: &str, plans: &[LayerPlan]) -> String {
                 "  planned from the template: {} not deployed yet, their outputs are shown as placeholders\n",
                 p.waiting_for.join(", ")
             ));
+        }
+        if p.template_changed && p.changes.is_empty() && p.action == Action::Update {
+            s.push_str("  template: changes outside resources (outputs, conditions, metadata or description)\n");
         }
         for c in &p.changes {
             let sign = match c.action.as_str() {
@@ -295,6 +327,7 @@ mod tests {
             }],
             tags: vec![],
             waiting_for: vec![],
+            template_changed: false,
             change_set: None,
             existing: None,
             digest: String::new(),
@@ -303,5 +336,17 @@ mod tests {
         assert!(t.contains("~ Database") && t.contains("REPLACEMENT"), "{t}");
         assert!(t.contains("~ InstanceClass: a -> b"));
         assert!(t.contains("0 to create, 1 to update"));
+    }
+
+    #[test]
+    fn reasons_name_what_differs() {
+        assert!(reasons(false, &[], &[], &[]).is_empty());
+        let p = |n: &str| ParamChange { name: n.into(), old: Some("a".into()), new: Some("b".into()), secret: false };
+        let t = TagChange { key: "Owner".into(), old: None, new: Some("x".into()) };
+        assert_eq!(
+            reasons(true, &[p("A"), p("B")], &[t], &["networking".into()]),
+            vec!["waits for networking", "template", "parameters A, B", "tag Owner"]
+        );
+        assert_eq!(reasons(false, &[p("A")], &[], &[]), vec!["parameter A"]);
     }
 }

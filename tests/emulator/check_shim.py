@@ -169,4 +169,14 @@ rds = boto3.client("rds", **kw)
 instances = rds.describe_db_instances()["DBInstances"]
 outputs = {o["OutputKey"]: o["OutputValue"] for o in s.get("Outputs", [])}
 check("9 update-in-place", s["StackStatus"] == "UPDATE_COMPLETE" and len(instances) == 1 and outputs.get("Endpoint"), f"{s['StackStatus']} {len(instances)} {outputs}")
+# 10. tags-in-change-sets: a change set that changes only the stack's tags is made and applied.
+TAGGED = "Parameters:\n  Size:\n    Type: String\nResources:\n  Topic:\n    Type: AWS::SNS::Topic\n"
+SIZE = [{"ParameterKey": "Size", "ParameterValue": "s"}]
+cf.create_change_set(StackName="tagged", ChangeSetName="cs1", ChangeSetType="CREATE", TemplateBody=TAGGED, Parameters=SIZE, Tags=[{"Key": "Owner", "Value": "a"}])
+cf.execute_change_set(StackName="tagged", ChangeSetName="cs1")
+cf.create_change_set(StackName="tagged", ChangeSetName="cs2", ChangeSetType="UPDATE", TemplateBody=TAGGED, Parameters=SIZE, Tags=[{"Key": "Owner", "Value": "b"}])
+check("10 tags-in-change-sets (made)", cf.describe_change_set(StackName="tagged", ChangeSetName="cs2")["Status"] == "CREATE_COMPLETE")
+cf.execute_change_set(StackName="tagged", ChangeSetName="cs2")
+tags = {t["Key"]: t["Value"] for t in cf.describe_stacks(StackName="tagged")["Stacks"][0].get("Tags", [])}
+check("10 tags-in-change-sets", tags == {"Owner": "b"}, str(tags))
 sys.exit(1 if failures else 0)

@@ -29,6 +29,10 @@ test of its own in tests/emulator.rs:
    update of one, forgets the resource: the stack then answers HTTP 500 on every call ("Fn::GetAtt
    references undefined resource"). AWS updates such a resource in place (a new master password, say). We
    keep the existing resource and apply the new properties to it where moto's model has a matching field.
+10. tags-in-change-sets: AWS treats a change of stack tags as an update (a change set with only new tags
+   executes and the stack then carries them); moto answers "No updates are to be performed." when the
+   template and parameters are the same, and never applies a change set's tags. We let a tag change
+   through and apply the tags on execute.
 4. delete-in-order: moto gives up deleting a stack whose resources depend on each other (a VPC with a
    route table, a role with a policy) and drops the stack record; AWS deletes them in dependency order. We
    finish the delete and record the stack as DELETE_COMPLETE. moto also never deletes a stack's ELBv2
@@ -40,7 +44,7 @@ import logging
 import sys
 import threading
 
-from moto.cloudformation import models, parsing
+from moto.cloudformation import models, parsing, responses
 from moto.core.common_models import CloudFormationModel
 from moto.moto_api._internal import mock_random
 
@@ -122,6 +126,10 @@ def create_change_set(self, *args, **kwargs):
                     if cs.stack_id == sid:
                         del self.change_sets[cid]
     result = _original_create_change_set(self, *args, **kwargs)
+    if bound.get("change_set_type") == "UPDATE":  # correction 10
+        for cs in self.change_sets.values():
+            if cs.status == "FAILED" and "didn't contain changes" in (cs.status_reason or "") and cs.tags and cs.tags != (cs.stack.tags or {}):
+                cs.status, cs.execution_status, cs.status_reason = "CREATE_COMPLETE", "AVAILABLE", None
     for stack in self.stacks.values():  # correction 2
         stack.cross_stack_resources = self.exports
         stack.resource_map.cross_stack_resources = self.exports
@@ -225,6 +233,8 @@ def execute_change_set(self, change_set_name, stack_name=None):
             stack.status = "UPDATE_ROLLBACK_COMPLETE"
         change_set.execution_status = "EXECUTE_FAILED"
         return
+    if stack is not None and change_set.tags:  # correction 10
+        stack.tags = dict(change_set.tags)
     if stack is not None:  # correction 1
         stack._parse_template()
         for export in stack.exports:
@@ -235,6 +245,18 @@ def execute_change_set(self, change_set_name, stack_name=None):
 
 
 models.CloudFormationBackend.execute_change_set = execute_change_set
+
+_original_validate_update = responses.CloudFormationResponse._validate_different_update
+
+
+def _validate_different_update(self, incoming_params, stack_body, old_stack):  # correction 10
+    tags = {t["Key"]: t["Value"] for t in (self._get_param("Tags", []) or [])}
+    if tags and tags != (old_stack.tags or {}):
+        return None
+    return _original_validate_update(self, incoming_params, stack_body, old_stack)
+
+
+responses.CloudFormationResponse._validate_different_update = _validate_different_update
 
 _original_stack_delete = models.Stack.delete
 
