@@ -140,30 +140,39 @@ pub struct DeployArgs {
     pub recreate: bool,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct RenderArgs {
+    /// The environment, e.g. `qa`.
+    pub env: String,
+    /// Only these layers (default: all).
+    pub layers: Vec<String>,
+    /// Write into DIR/<layer>.yaml instead of build/<env>/.
+    #[arg(long, value_name = "DIR", conflicts_with = "stdout")]
+    pub out: Option<PathBuf>,
+    /// Print the rendered templates instead of writing files.
+    #[arg(long)]
+    pub stdout: bool,
+    /// Print the parameters in this form instead of writing files. The cfn-toml forms are for the AWS
+    /// CLI, so a value that is only a description (not looked up: add --resolve) is refused, and so is a
+    /// secret (never printed: add --omit-secrets).
+    #[arg(long, value_enum, conflicts_with_all = ["stdout", "out"])]
+    pub format: Option<ParamFormat>,
+    /// Look up the values that are not secret (SSM String, outputs, ACM, Route 53) in AWS;
+    /// secrets stay descriptions.
+    #[arg(long)]
+    pub resolve: bool,
+    /// With a cfn-toml --format: leave secret parameters out (cfn-toml-v2: `aws cloudformation deploy`
+    /// keeps the deployed value; cfn-toml-v1: `UsePreviousValue=true`).
+    #[arg(long, requires = "format")]
+    pub omit_secrets: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Render templates and parameter files of an environment (offline; secrets appear as descriptions).
     ///
     /// Writes build/<env>/<layer>.yaml and build/<env>/<layer>.params.json under the project root.
-    Render {
-        /// The environment, e.g. `qa`.
-        env: String,
-        /// Only these layers (default: all).
-        layers: Vec<String>,
-        /// Write into DIR/<layer>.yaml instead of build/<env>/.
-        #[arg(long, value_name = "DIR", conflicts_with = "stdout")]
-        out: Option<PathBuf>,
-        /// Print the rendered templates instead of writing files.
-        #[arg(long)]
-        stdout: bool,
-        /// Print the parameters in this form instead of writing files.
-        #[arg(long, value_enum, conflicts_with_all = ["stdout", "out"])]
-        format: Option<ParamFormat>,
-        /// Look up the values that are not secret (SSM String, outputs, ACM, Route 53) in AWS;
-        /// secrets stay descriptions.
-        #[arg(long)]
-        resolve: bool,
-    },
+    Render(RenderArgs),
     /// Check an environment offline (or every environment): templates, references, parameters, secrets.
     ///
     /// Exits 2 when there is any finding.

@@ -45,6 +45,25 @@ pub fn format(format: ParamFormat, params: &[(String, String)]) -> String {
     }
 }
 
+/// Like `format`, plus parameters that keep their deployed value: `UsePreviousValue=true` in the
+/// create/update-stack shorthand; left out for `deploy --parameter-overrides` (which keeps them) and JSON.
+pub fn format_keeping(format_: ParamFormat, params: &[(String, String)], keep: &[String]) -> String {
+    let text = format(format_, params);
+    if format_ != ParamFormat::CfnTomlV1 || keep.is_empty() {
+        return text;
+    }
+    let mut line = text.trim_end_matches('\n').to_string();
+    for k in keep {
+        let word = shell_quote(&format!("ParameterKey={},UsePreviousValue=true", shorthand_quote(k)));
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&word);
+    }
+    line.push('\n');
+    line
+}
+
 /// A value for the AWS CLI shorthand parser: bare when harmless, else double-quoted with `\` escapes.
 pub fn shorthand_quote(v: &str) -> String {
     let harmless = !v.is_empty()
@@ -76,6 +95,18 @@ pub fn shell_quote(v: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kept_parameters_use_the_previous_value_in_the_shorthand_only() {
+        let params = vec![("Size".to_string(), "a b".to_string())];
+        let keep = vec!["Pw".to_string()];
+        assert_eq!(
+            format_keeping(ParamFormat::CfnTomlV1, &params, &keep),
+            "'ParameterKey=Size,ParameterValue=\"a b\"' ParameterKey=Pw,UsePreviousValue=true\n"
+        );
+        assert_eq!(format_keeping(ParamFormat::CfnTomlV1, &[], &keep), "ParameterKey=Pw,UsePreviousValue=true\n");
+        assert_eq!(format_keeping(ParamFormat::CfnTomlV2, &params, &keep), "'Size=a b'\n");
+    }
 
     /// Split a command line the way a POSIX shell does for the quoting used here.
     fn shell_split(s: &str) -> Vec<String> {

@@ -448,3 +448,40 @@ fn plan_status_and_diff_agree_on_outputs_and_tags() {
     emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).ok();
     agree(false, "");
 }
+
+/// The README's AWS CLI example, taken from README.md and run as written (stackc and the venv's `aws`
+/// on PATH) once networking is deployed: cluster is created with the looked-up outputs.
+#[test]
+fn the_readme_cli_example_runs_as_written() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let after = &readme[readme.find("`--format cfn-toml-v1` prints").expect("the README's cfn-toml section")..];
+    let start = after.find("```sh\n").unwrap() + 6;
+    let block = &after[start..start + after[start..].find("```").unwrap()];
+    assert!(block.contains("--format cfn-toml-v2"), "{block}");
+    let emu = Emulator::start();
+    seed_cruddur_qa(&emu);
+    let dir = shipped_copy();
+    emu.stackc(dir.path(), &["deploy", "qa", "networking", "--yes"]).ok();
+    let bin = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_stackc"), bin.path().join("stackc")).unwrap();
+    let path = format!("{}:{}:{}", bin.path().display(), venv().join("bin").display(), std::env::var("PATH").unwrap());
+    let out = std::process::Command::new("sh")
+        .args(["-c", &format!("set -e\n{block}")])
+        .current_dir(dir.path())
+        .env("PATH", path)
+        .env("AWS_ENDPOINT_URL", emu.url())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "the README block failed:\n{block}\n{text}");
+    let stacks = emu.stacks();
+    let cluster = &stacks["cruddur-qa-cluster"];
+    assert_eq!(cluster["status"], "CREATE_COMPLETE", "{cluster}");
+    assert_eq!(cluster["parameters"]["VpcId"], stacks["cruddur-qa-networking"]["outputs"]["VpcId"]);
+}

@@ -145,12 +145,13 @@ fn the_canary_appears_nowhere() {
         vec!["-vv", "render", "qa"],
         vec!["-vv", "render", "qa", "--resolve"],
         vec!["-vv", "render", "qa", "--stdout"],
-        vec!["-vv", "render", "qa", "--format", "cfn-toml-v1"],
+        vec!["-vv", "render", "qa", "--format", "json"],
         vec!["-vv", "validate", "qa"],
         vec!["-vv", "plan", "qa"],
         vec!["-vv", "plan", "qa", "--output", "json"],
         vec!["-vv", "deploy", "qa", "--yes"],
         vec!["-vv", "deploy", "qa", "--yes"],
+        vec!["-vv", "render", "qa", "--resolve", "--format", "cfn-toml-v1", "--omit-secrets"],
         vec!["-vv", "diff", "qa"],
         vec!["-vv", "status", "qa"],
         vec!["-vv", "status", "qa", "--output", "json"],
@@ -265,7 +266,14 @@ fn password_from_keyring_feeds_the_cruddur_db_layer() {
         &kr.vars(),
         None,
     );
-    render.ok().stdout_has("'MasterUserPassword=<secret from keyring:stackc/cruddur/qa/db/MasterUserPassword>'");
+    render.code(2).stderr_has("never prints a secret: db.MasterUserPassword");
+    let render = emu.stackc_with(
+        dir.path(),
+        &["render", "qa", "db", "--format", "json", "--password-from", "keyring"],
+        &kr.vars(),
+        None,
+    );
+    render.ok().stdout_has("\"<secret from keyring:stackc/cruddur/qa/db/MasterUserPassword>\"");
     let check = emu.stackc_with(dir.path(), &["secret", "check", "qa", "--password-from", "keyring"], &kr.vars(), None);
     check.ok().stdout_has("MasterUserPassword").stdout_has(" ok");
     let deploy = emu.stackc_with(

@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::build::{self, BuiltLayer};
-use crate::cli::{Cli, Command, GraphFormat, ImportCommand, NewCommand, SecretCommand};
+use crate::cli::{Cli, Command, GraphFormat, ImportCommand, NewCommand, RenderArgs, SecretCommand};
 use crate::diagnostic::{display_path, Diagnostic, Error, ExitKind, Result};
 use crate::environment::SecretStore;
 use crate::environment::{self, Environment};
@@ -65,10 +65,10 @@ pub fn run(cli: Cli) -> Result<()> {
     let opts = EnvOpts { sets: cli.set.clone(), password_from: cli.password_from };
     let project = Project::discover(cli.project.as_deref())?;
     match &cli.command {
-        Command::Render { env, layers, out, stdout, format, resolve: true } => {
-            let s = session::Session::open(project.clone(), &cli, &opts, env)?;
+        Command::Render(args) if args.resolve => {
+            let s = session::Session::open(project.clone(), &cli, &opts, &args.env)?;
             s.probe()?;
-            return render(&project, env, layers, &opts, out.clone(), *stdout, *format, Some(&s));
+            return render(&project, args, &opts, Some(&s));
         }
         Command::Import { source: ImportCommand::Stack { stack, env, layer } } => {
             let s = session::Session::open(project, &cli, &opts, env)?;
@@ -116,9 +116,7 @@ pub fn run(cli: Cli) -> Result<()> {
         _ => {}
     }
     match cli.command {
-        Command::Render { env, layers, out, stdout, format, .. } => {
-            render(&project, &env, &layers, &opts, out, stdout, format, None)
-        }
+        Command::Render(args) => render(&project, &args, &opts, None),
         Command::Validate { env } => validate_cmd(&project, env.as_deref(), &opts),
         Command::Graph { env, format } => graph(&project, &env, &opts, format),
         Command::List => {
@@ -190,17 +188,8 @@ fn offline_build(project: &Project, env: &Environment, layers: &[String]) -> Res
     build::build(project, env, layers, &mut provider)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn render(
-    project: &Project,
-    env_name: &str,
-    names: &[String],
-    opts: &EnvOpts,
-    out: Option<PathBuf>,
-    stdout: bool,
-    format: Option<ParamFormat>,
-    session: Option<&session::Session>,
-) -> Result<()> {
+fn render(project: &Project, args: &RenderArgs, opts: &EnvOpts, session: Option<&session::Session>) -> Result<()> {
+    let RenderArgs { env: env_name, layers: names, out, stdout, format, resolve, omit_secrets } = args;
     let env = load_env(project, env_name, opts)?;
     let layers = select_layers(project, &env, names)?;
     let built = match session {
@@ -215,7 +204,10 @@ fn render(
         })
         .collect();
     let many = layers.len() > 1;
-    if let Some(fmt) = format {
+    if let Some(fmt) = *format {
+        if fmt != ParamFormat::Json {
+            for_the_cli(&layers, &built, fmt, *resolve, *omit_secrets)?;
+        }
         let mut text = String::new();
         if fmt == ParamFormat::Json && many {
             let all: serde_json::Map<String, serde_json::Value> =
@@ -226,11 +218,15 @@ fn render(
                 if many {
                     text.push_str(&format!("# {l}\n"));
                 }
-                text.push_str(&param_format::format(fmt, &built[l].shown_parameters()));
+                let (secret, public): (Vec<_>, Vec<_>) =
+                    built[l].values.parameters.values().partition(|p| p.is_secret() && fmt != ParamFormat::Json);
+                let public: Vec<(String, String)> = public.iter().map(|p| (p.name.clone(), p.shown())).collect();
+                let kept: Vec<String> = secret.iter().map(|p| p.name.clone()).collect();
+                text.push_str(&param_format::format_keeping(fmt, &public, &kept));
             }
         }
         print(&text);
-    } else if stdout {
+    } else if *stdout {
         let mut text = String::new();
         for l in &layers {
             if many {
@@ -243,7 +239,7 @@ fn render(
         }
         print(&text);
     } else {
-        let dir = out.unwrap_or_else(|| project.root.join("build").join(&env.name));
+        let dir = out.clone().unwrap_or_else(|| project.root.join("build").join(&env.name));
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let mut summary = String::new();
         for l in &layers {
@@ -269,6 +265,60 @@ fn render(
         return Err(Error::configs(parse_errors));
     }
     Ok(())
+}
+
+/// The cfn-toml forms go straight to the AWS CLI: every value must be real. A description of a value
+/// that was not looked up is refused (add --resolve), and so is a secret (never printed) unless
+/// --omit-secrets leaves it out.
+fn for_the_cli(
+    layers: &[String],
+    built: &BTreeMap<String, BuiltLayer>,
+    fmt: ParamFormat,
+    resolved: bool,
+    omit_secrets: bool,
+) -> Result<()> {
+    let flag = if fmt == ParamFormat::CfnTomlV1 { "cfn-toml-v1" } else { "cfn-toml-v2" };
+    let mut unresolved = Vec::new();
+    let mut secrets = Vec::new();
+    for l in layers {
+        for p in built[l].values.parameters.values() {
+            if p.is_secret() {
+                secrets.push(format!("{l}.{}", p.name));
+            } else if matches!(p.value, crate::values::Resolved::Placeholder(_)) {
+                unresolved.push(format!("{l}.{} ({})", p.name, p.shown()));
+            }
+        }
+    }
+    let mut diagnostics = Vec::new();
+    if !unresolved.is_empty() {
+        let how = if resolved {
+            "they could not be looked up (is the layer they come from deployed?)"
+        } else {
+            "they were not looked up: add --resolve to read them from AWS"
+        };
+        diagnostics.push(Diagnostic::new(format!(
+            "--format {flag} prints values for the AWS CLI, and {} only a description here: {}; {how}",
+            if unresolved.len() == 1 {
+                "1 parameter has".to_string()
+            } else {
+                format!("{} parameters have", unresolved.len())
+            },
+            unresolved.join(", ")
+        )));
+    }
+    if !secrets.is_empty() && !omit_secrets {
+        diagnostics.push(Diagnostic::new(format!(
+            "--format {flag} never prints a secret: {}; add --omit-secrets to leave {} out (the deployed stack keeps \
+             its value), or deploy with `stackc deploy`",
+            secrets.join(", "),
+            if secrets.len() == 1 { "it" } else { "them" }
+        )));
+    }
+    if diagnostics.is_empty() {
+        Ok(())
+    } else {
+        Err(Error { kind: ExitKind::Config, diagnostics })
+    }
 }
 
 /// Write through a temporary file and rename, so a failed run never leaves half a file.
