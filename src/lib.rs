@@ -9,6 +9,7 @@ pub mod build;
 pub mod checks;
 pub mod cli;
 pub mod commands;
+pub mod constraints;
 pub mod deploy;
 pub mod diagnostic;
 pub mod diff;

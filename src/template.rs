@@ -45,6 +45,7 @@ pub struct TemplateParameter {
     pub default: Option<Json>,
     pub no_echo: bool,
     pub allowed: Vec<Json>,
+    pub constraints: crate::constraints::Constraints,
 }
 
 impl Template {
@@ -79,6 +80,7 @@ impl Template {
                         default: p.get("Default").cloned(),
                         no_echo: p.get("NoEcho").map(truthy).unwrap_or(false),
                         allowed: p.get("AllowedValues").and_then(|a| a.as_array()).cloned().unwrap_or_default(),
+                        constraints: crate::constraints::Constraints::of(p),
                     })
                     .collect()
             })

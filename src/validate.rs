@@ -245,21 +245,7 @@ fn parameters(env: &Environment, layer: &str, built: &BuiltLayer, t: &Template, 
                 .hint(format!("declare `NoEcho: true` on parameter `{}` in the layer's template", p.name)),
             );
         }
-        if let (Resolved::Plain(v), false) = (&value.value, p.allowed.is_empty()) {
-            let allowed: Vec<String> = p.allowed.iter().map(json_scalar).collect();
-            if !allowed.contains(v) {
-                out.push(
-                    Diagnostic::new(format!(
-                        "environment `{}`, layer `{layer}`, parameter `{}`: `{v}` is not one of the AllowedValues ({})",
-                        env.name,
-                        p.name,
-                        allowed.join(", ")
-                    ))
-                    .at(value.origin.clone())
-                    .hint_opt(suggestion(v, allowed.iter().map(|s| s.as_str()))),
-                );
-            }
-        }
+        out.extend(constraint_findings(&env.name, layer, p, value));
     }
     for (name, value) in given {
         if !names.contains(&name.as_str()) {
@@ -277,6 +263,34 @@ fn parameters(env: &Environment, layer: &str, built: &BuiltLayer, t: &Template, 
             );
         }
     }
+}
+
+/// The template's constraints on one parameter against the value it gets. A secret is checked like
+/// any value but never shown; a value not known here (a description) is not checked.
+pub fn constraint_findings(
+    env: &str,
+    layer: &str,
+    p: &crate::template::TemplateParameter,
+    value: &crate::values::Parameter,
+) -> Vec<Diagnostic> {
+    let (shown, text) = match &value.value {
+        Resolved::Plain(v) if !value.is_secret() => (format!("`{v}`"), v.as_str()),
+        Resolved::Plain(v) => (format!("the secret {}", value.shown()), v.as_str()),
+        Resolved::Secret(s) => (format!("the secret {}", value.shown()), s.expose()),
+        Resolved::Placeholder(_) => return Vec::new(),
+    };
+    let violations = p.constraints.violations(text);
+    if violations.is_empty() {
+        return Vec::new();
+    }
+    let allowed: Vec<&str> = p.constraints.allowed_values.iter().map(String::as_str).collect();
+    vec![Diagnostic::new(format!(
+        "environment `{env}`, layer `{layer}`, parameter `{}`: {shown} {}",
+        p.name,
+        violations.join("; ")
+    ))
+    .at(value.origin.clone())
+    .hint_opt(if value.is_secret() { None } else { suggestion(text, allowed.into_iter()) })]
 }
 
 fn json_scalar(v: &Json) -> String {

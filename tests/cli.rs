@@ -464,3 +464,32 @@ fn values_and_parameters_may_be_written_as_tables() {
         .stderr_has("value `services`: unknown value source `nope`")
         .stderr_has("environments/qa.toml:9:");
 }
+
+/// Every constraint a template declares is checked against the value it gets, each finding with the
+/// environment, layer, parameter and the line that sets it; a secret is checked but never shown.
+#[test]
+fn template_constraints_are_checked_with_locations() {
+    let template = "Parameters:\n  Name:\n    Type: String\n    AllowedPattern: '[a-z][a-z0-9-]*'\n    ConstraintDescription: lower-case letters, digits and dashes\n  Size:\n    Type: Number\n    MinValue: 1\n    MaxValue: 10\n  Ports:\n    Type: List<Number>\n    MaxValue: 65535\n  Zones:\n    Type: CommaDelimitedList\n    AllowedValues: [a, b, c]\n  Subnets:\n    Type: List<AWS::EC2::Subnet::Id>\n  Tag:\n    Type: String\n    MaxLength: 5\n  Pw:\n    Type: String\n    NoEcho: true\n    MinLength: 12\nResources:\n  T:\n    Type: AWS::SNS::Topic\n";
+    let good = "region = \"eu-west-1\"\n[layers.app.parameters]\nName = \"web-1\"\nSize = 3\nPorts = \"80,443\"\nZones = \"a,c\"\nSubnets = \"subnet-1,subnet-2\"\nTag = \"v1\"\nPw = { from = \"env\", var = \"APP_PW\", secret = true }\n";
+    let dir = project(&[("stacks/app/template.yaml", template), ("environments/qa.toml", good)]);
+    let long_pw = [("APP_PW", "long-enough-canary-pw")];
+    stackc_env(dir.path(), &["validate", "qa"], &long_pw).ok();
+    let bad = "region = \"eu-west-1\"\n[layers.app.parameters]\nName = \"Web_1\"\nSize = 11\nPorts = \"80,70000\"\nZones = \"a,d\"\nSubnets = \"subnet-1,sg-2\"\nTag = \"v1.2.3\"\nPw = { from = \"env\", var = \"APP_PW\", secret = true }\n";
+    write(dir.path(), "environments/qa.toml", bad);
+    let short_pw = [("APP_PW", "short-cnry")];
+    let run = stackc_env(dir.path(), &["validate", "qa"], &short_pw);
+    run.code(2)
+        .stderr_has("environment `qa`, layer `app`, parameter `Name`: `Web_1` does not match AllowedPattern `[a-z][a-z0-9-]*`; the template says: lower-case letters, digits and dashes")
+        .stderr_has("environments/qa.toml:3:")
+        .stderr_has("parameter `Size`: `11` is greater than MaxValue 10")
+        .stderr_has("environments/qa.toml:4:")
+        .stderr_has("parameter `Ports`: `80,70000` item 2 is greater than MaxValue 65535")
+        .stderr_has("parameter `Zones`: `a,d` item 2 is not one of the AllowedValues (a, b, c)")
+        .stderr_has("parameter `Subnets`: `subnet-1,sg-2` item 2 is not a AWS::EC2::Subnet::Id")
+        .stderr_has("parameter `Tag`: `v1.2.3` is longer than MaxLength 5")
+        .stderr_has("parameter `Pw`: the secret <secret from env:APP_PW> is shorter than MinLength 12 (10 characters)")
+        .stderr_has("validation failed with 7 findings");
+    assert!(!run.stderr.contains("short-cnry") && !run.stdout.contains("short-cnry"), "{}", run.stderr);
+    // render still works (it checks nothing), deploy-style commands refuse before AWS (preflight).
+    stackc_env(dir.path(), &["render", "qa"], &short_pw).ok();
+}

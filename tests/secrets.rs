@@ -373,7 +373,15 @@ fn secret_set_and_check() {
         .stderr_has("empty");
     emu.stackc_with(dir.path(), &["secret", "set", "qa", "db", "MasterUserPassword"], &[], Some("short"))
         .code(2)
-        .stderr_has("MinLength (12)");
+        .stderr_has("the value is shorter than MinLength 12 (5 characters)");
+    let at = emu.stackc_with(
+        dir.path(),
+        &["secret", "set", "qa", "db", "MasterUserPassword"],
+        &[],
+        Some("has-an-@-sign-canary"),
+    );
+    at.code(2).stderr_has("does not match AllowedPattern").stderr_has("nothing was stored");
+    assert!(!at.stderr.contains("has-an-@"), "{}", at.stderr);
     let missing = emu.stackc(dir.path(), &["secret", "check", "qa", "--password-from", "ssm"]);
     missing.ok();
     assert!(
@@ -501,4 +509,28 @@ fn status_and_diff_never_ask_for_a_secret() {
         .stdout_has("~ Size: s -> m")
         .stdout_has("masked and not compared: app.Pw");
     emu.stackc(dir.path(), &["plan", "qa"]).code(2).stderr_has("must be typed on a terminal");
+}
+
+/// A resolved secret that breaks the template's constraints stops the run before any change set,
+/// named by environment, layer and parameter, and never shown.
+#[test]
+fn a_resolved_secret_that_breaks_a_constraint_stops_before_aws() {
+    let emu = Emulator::start();
+    let bad = "short-cnry";
+    emu.seed(&serde_json::json!({
+        "ssm": {"/cruddur/qa/codestar-connection-arn": "arn:aws:codestar-connections:us-east-1:123456789012:connection/qa"},
+        "secrets": {"cruddur/qa/db": serde_json::json!({"password": bad}).to_string()},
+        "certificates": [{"domain": "*.qa.cruddur.example.com"}],
+        "ssm_certificate_arns": {"/cruddur/qa/certificate-arn": "*.qa.cruddur.example.com"},
+        "zones": ["qa.cruddur.example.com"],
+    }));
+    let dir = shipped_copy();
+    for args in [vec!["plan", "qa"], vec!["deploy", "qa", "--yes"]] {
+        let run = emu.stackc(dir.path(), &args);
+        run.code(2)
+            .stderr_has("environment `qa`, layer `db`, parameter `MasterUserPassword`: the secret <secret from secretsmanager:cruddur/qa/db#password> is shorter than MinLength 12 (10 characters)")
+            .stderr_has("nothing was sent to AWS");
+        assert!(!run.stdout.contains(bad) && !run.stderr.contains(bad), "{}{}", run.stdout, run.stderr);
+    }
+    assert!(emu.stacks().as_object().is_none_or(|m| m.is_empty()), "no stack was made: {}", emu.stacks());
 }

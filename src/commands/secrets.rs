@@ -6,6 +6,7 @@ use super::print;
 use super::session::Session;
 use crate::build;
 use crate::cli::SecretCommand;
+use crate::constraints::Constraints;
 use crate::diagnostic::{suggestion, Diagnostic, Error, ExitKind, Result};
 use crate::environment::{ParamValue, SecretStore};
 use crate::provider::{Placeholders, Provider};
@@ -21,7 +22,7 @@ pub fn run(s: &Session, command: &SecretCommand) -> Result<()> {
 }
 
 /// The template's declaration of the parameter must exist and be NoEcho.
-fn check_parameter(s: &Session, layer: &str, parameter: &str) -> Result<Option<u64>> {
+fn check_parameter(s: &Session, layer: &str, parameter: &str) -> Result<Constraints> {
     s.project.layer(layer)?;
     let built = build::build(&s.project, &s.env, &[layer.to_string()], &mut Placeholders)?;
     let Ok(t) = &built[layer].template else {
@@ -47,16 +48,11 @@ fn check_parameter(s: &Session, layer: &str, parameter: &str) -> Result<Option<u
                 .hint("declare `NoEcho: true` on it in the layer's template first"),
         ));
     }
-    let min = t
-        .section("Parameters")
-        .and_then(|m| m.get(parameter))
-        .and_then(|p| p.get("MinLength"))
-        .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()));
-    Ok(min)
+    Ok(p.constraints.clone())
 }
 
 fn set(s: &Session, layer: &str, parameter: &str, to: Option<SecretStore>, generate: bool) -> Result<()> {
-    let min_len = check_parameter(s, layer, parameter)?;
+    let constraints = check_parameter(s, layer, parameter)?;
     let configured = s.env.layer(layer).parameters.get(parameter).and_then(|p| match &p.value {
         ParamValue::Ref(src) => Some(src.with_defaults(&s.project.name, &s.env.name, layer, parameter)),
         ParamValue::Literal(_) => None,
@@ -81,17 +77,20 @@ fn set(s: &Session, layer: &str, parameter: &str, to: Option<SecretStore>, gener
             "`--to env` and `--to prompt` cannot store anything; use keyring, ssm or secretsmanager",
         ));
     }
-    let value =
-        if generate { generate_password(32)? } else { read_value(&format!("{} {layer} {parameter}", s.env.name))? };
+    let value = if generate {
+        generate_password(&constraints)?
+    } else {
+        read_value(&format!("{} {layer} {parameter}", s.env.name))?
+    };
     if value.is_empty() {
         return Err(Error::msg("the value is empty; nothing was stored"));
     }
-    if let Some(min) = min_len {
-        if (value.expose().chars().count() as u64) < min {
-            return Err(Error::config(Diagnostic::new(format!(
-                "the value is shorter than the parameter's MinLength ({min}); nothing was stored"
-            ))));
-        }
+    let violations = constraints.violations(value.expose());
+    if !violations.is_empty() {
+        return Err(Error::config(Diagnostic::new(format!(
+            "layer `{layer}`, parameter `{parameter}`: the value {}; nothing was stored",
+            violations.join("; ")
+        ))));
     }
     let where_ = match &dest {
         Source::Keyring { service, account } => {
@@ -153,25 +152,38 @@ fn read_value(what: &str) -> Result<Secret> {
     Ok(Secret::new(trimmed))
 }
 
-/// Letters, digits and a few symbols RDS and shells accept.
-pub fn generate_password(len: usize) -> Result<Secret> {
-    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789-_.~+=";
-    let mut random = vec![0u8; len * 2];
+/// 32 characters (or what MinLength/MaxLength allow) of letters and digits, with a few symbols RDS and
+/// shells accept if the parameter's AllowedPattern needs them, from the OS's random source.
+pub fn generate_password(constraints: &Constraints) -> Result<Secret> {
     let mut f = std::fs::File::open("/dev/urandom")
         .map_err(|e| Error::failed(Diagnostic::new(format!("no random source: {e}"))))?;
-    f.read_exact(&mut random).map_err(|e| Error::failed(Diagnostic::new(format!("no random source: {e}"))))?;
-    // Rejection sampling keeps the choice uniform.
-    let limit = 256 - (256 % ALPHABET.len());
-    let out: String = random
-        .iter()
-        .filter(|b| (**b as usize) < limit)
-        .take(len)
-        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
-        .collect();
-    if out.len() < len {
-        return generate_password(len);
+    let mut buf = [0u8; 4096];
+    let mut used = buf.len();
+    let mut failed = None;
+    let mut random = || {
+        if used == buf.len() {
+            if let Err(e) = f.read_exact(&mut buf) {
+                failed = Some(e.to_string());
+            }
+            used = 0;
+        }
+        used += 1;
+        buf[used - 1]
+    };
+    let value = constraints.generate(32, &mut random);
+    if let Some(e) = failed {
+        return Err(Error::failed(Diagnostic::new(format!("no random source: {e}"))));
     }
-    Ok(Secret::new(out))
+    match value {
+        Some(v) => Ok(Secret::new(v)),
+        None => Err(Error::config(Diagnostic::new(format!(
+            "cannot generate a value that meets the parameter's constraints (AllowedPattern `{}`, length {}..{}); \
+             type one instead (without --generate)",
+            constraints.allowed_pattern.as_deref().unwrap_or("none"),
+            constraints.min_length.unwrap_or(1),
+            constraints.max_length.map(|m| m.to_string()).unwrap_or_default()
+        )))),
+    }
 }
 
 fn check(s: &Session) -> Result<()> {
@@ -234,10 +246,18 @@ mod tests {
 
     #[test]
     fn generated_passwords_are_long_and_varied() {
-        let a = generate_password(32).unwrap();
-        let b = generate_password(32).unwrap();
+        let none = Constraints::default();
+        let a = generate_password(&none).unwrap();
+        let b = generate_password(&none).unwrap();
         assert_eq!(a.expose().len(), 32);
         assert_ne!(a.expose(), b.expose());
-        assert!(a.expose().chars().all(|c| c.is_ascii_alphanumeric() || "-_.~+=".contains(c)));
+        assert!(a.expose().chars().all(|c| c.is_ascii_alphanumeric()));
+        // The RDS-style constraint of the shipped db layer, and a narrow one.
+        let rds =
+            Constraints::of(&serde_json::json!({"MinLength": 12, "MaxLength": 20, "AllowedPattern": "[a-zA-Z0-9]*"}));
+        let c = generate_password(&rds).unwrap();
+        assert_eq!(c.expose().len(), 20);
+        let narrow = Constraints::of(&serde_json::json!({"AllowedPattern": "[0-9]{6}"}));
+        assert!(generate_password(&narrow).is_err_and(|e| e.diagnostics[0].to_string().contains("type one instead")));
     }
 }

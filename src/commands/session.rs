@@ -32,6 +32,8 @@ pub struct Session {
     /// Secret values seen in this run; every line printed passes through `redact`.
     pub secrets: Mutex<Vec<Secret>>,
     pub verbose: u8,
+    /// Each layer's template parameters, from the offline build of `preflight`.
+    declared: Mutex<BTreeMap<String, Vec<crate::template::TemplateParameter>>>,
 }
 
 impl Session {
@@ -59,6 +61,7 @@ impl Session {
             deployed_view,
             graph,
             secrets: Mutex::new(Vec::new()),
+            declared: Mutex::new(BTreeMap::new()),
             verbose: cli.verbose,
         })
     }
@@ -134,6 +137,8 @@ impl Session {
         let layers: Vec<String> = self.project.layers.keys().cloned().collect();
         let mut offline = crate::provider::Offline::new(self.project.root.clone());
         let built = build::build(&self.project, &self.env, &layers, &mut offline)?;
+        *self.declared.lock().unwrap() =
+            built.iter().filter_map(|(l, b)| b.template.as_ref().ok().map(|t| (l.clone(), t.parameters()))).collect();
         let mut findings = crate::validate::validate(&self.project, &self.env, &built);
         if findings.is_empty() {
             return Ok(());
@@ -157,6 +162,24 @@ impl Session {
         let resolved = values::resolve(&self.project, &self.env, layers, &mut *provider)?;
         drop(provider);
         self.report_calls();
+        // The template's constraints against the values as resolved (secrets included, never shown).
+        let declared = self.declared.lock().unwrap();
+        let mut findings = Vec::new();
+        for (layer, lv) in &resolved {
+            for decl in declared.get(layer).into_iter().flatten() {
+                if let Some(value) = lv.parameters.get(&decl.name) {
+                    findings.extend(crate::validate::constraint_findings(&self.env.name, layer, decl, value));
+                }
+            }
+        }
+        if !findings.is_empty() {
+            let n = findings.len();
+            findings.push(Diagnostic::new(format!(
+                "{} break the templates' constraints; nothing was sent to AWS",
+                if n == 1 { "1 resolved value would".to_string() } else { format!("{n} resolved values would") }
+            )));
+            return Err(Error::configs(findings));
+        }
         let mut secrets = self.secrets.lock().unwrap();
         for lv in resolved.values() {
             for p in lv.parameters.values() {
