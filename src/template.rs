@@ -210,6 +210,55 @@ fn convert(v: serde_yaml::Value) -> Result<Json, String> {
 }
 
 /// `${Name}` and `${Name.Attr}` variables of an `Fn::Sub` string (`${!Literal}` is not a variable).
+/// Names of the parameters a piece of template refers to by `Ref` or as a `Fn::Sub` variable (not the
+/// ones a `Fn::Sub` variable map redefines).
+pub fn parameters_referenced(node: &Json) -> Vec<String> {
+    let mut out = Vec::new();
+    match node {
+        Json::Object(m) if m.len() == 1 => {
+            let (k, v) = m.iter().next().unwrap();
+            match (k.as_str(), v) {
+                ("Ref", Json::String(name)) => out.push(name.clone()),
+                ("Fn::Sub", Json::String(text)) => out.extend(sub_variables(text)),
+                ("Fn::Sub", Json::Array(a)) => {
+                    let local = a.get(1).and_then(|v| v.as_object());
+                    if let Some(text) = a.first().and_then(|t| t.as_str()) {
+                        out.extend(
+                            sub_variables(text).into_iter().filter(|v| !local.is_some_and(|m| m.contains_key(v))),
+                        );
+                    }
+                    if let Some(m) = local {
+                        m.values().for_each(|v| out.extend(parameters_referenced(v)));
+                    }
+                }
+                (_, v) => out.extend(parameters_referenced(v)),
+            }
+        }
+        Json::Object(m) => m.values().for_each(|v| out.extend(parameters_referenced(v))),
+        Json::Array(a) => a.iter().for_each(|v| out.extend(parameters_referenced(v))),
+        _ => {}
+    }
+    out
+}
+
+impl Template {
+    /// Outputs whose value or export name carries a `NoEcho` parameter: (output, parameter). CloudFormation
+    /// would show such a value in clear to anyone who can describe the stack (cfn-lint W2010).
+    pub fn outputs_exposing_no_echo(&self) -> Vec<(String, String)> {
+        let secret: Vec<String> = self.parameters().into_iter().filter(|p| p.no_echo).map(|p| p.name).collect();
+        let mut out = Vec::new();
+        for (name, output) in self.section("Outputs").into_iter().flatten() {
+            let mut seen = parameters_referenced(output);
+            seen.sort();
+            seen.dedup();
+            for p in seen.into_iter().filter(|p| secret.contains(p)) {
+                out.push((name.clone(), p));
+            }
+        }
+        out
+    }
+}
+
 pub fn sub_variables(s: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = s;
@@ -233,6 +282,16 @@ pub fn sub_variables(s: &str) -> Vec<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn outputs_that_carry_a_no_echo_parameter_are_found() {
+        let t = Template::parse(
+            "Parameters:\n  Pw:\n    Type: String\n    NoEcho: true\n  Name:\n    Type: String\nResources:\n  T:\n    Type: AWS::SNS::Topic\nOutputs:\n  Plain:\n    Value: !Ref Pw\n  Url:\n    Value: !Sub 'postgres://root:${Pw}@host'\n  Joined:\n    Value: !Join ['', [a, !Ref Pw]]\n  Exported:\n    Value: !Ref T\n    Export:\n      Name: !Sub '${Pw}-x'\n  Fine:\n    Value: !Ref Name\n  Shadowed:\n    Value: !Sub ['${Pw}', {Pw: !Ref Name}]\n  Escaped:\n    Value: !Sub '${!Pw}'\n",
+        )
+        .unwrap();
+        let found: Vec<String> = t.outputs_exposing_no_echo().into_iter().map(|(o, _)| o).collect();
+        assert_eq!(found, vec!["Plain", "Url", "Joined", "Exported"]);
+    }
 
     #[test]
     fn short_forms_become_long_forms() {

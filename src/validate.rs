@@ -51,6 +51,20 @@ pub fn validate(project: &Project, env: &Environment, built: &BTreeMap<String, B
         output_references(env, name, layer, built, &mut out);
         imports(env, name, layer, template, built, &graph, &at_template, &mut out);
         capabilities(project, name, template, &mut out);
+        for (output, parameter) in template.outputs_exposing_no_echo() {
+            out.push(
+                Diagnostic::new(format!(
+                    "environment `{}`, layer `{name}`: output `{output}` carries the NoEcho parameter `{parameter}`; \
+                     CloudFormation would show the secret in clear to anyone who can describe the stack",
+                    env.name
+                ))
+                .at(at_template.clone())
+                .hint(format!(
+                    "remove the output, or have consumers read the secret from where it lives (a dynamic reference such as \
+                     {{{{resolve:secretsmanager:...}}}}) instead of from `{output}`"
+                )),
+            );
+        }
     }
     out
 }

@@ -534,3 +534,56 @@ fn a_resolved_secret_that_breaks_a_constraint_stops_before_aws() {
     }
     assert!(emu.stacks().as_object().is_none_or(|m| m.is_empty()), "no stack was made: {}", emu.stacks());
 }
+
+/// An output that carries a NoEcho parameter would hand the secret to anyone who can describe the
+/// stack: validate and deploy refuse it, and `outputs` masks it on a stack deployed by other means.
+#[test]
+fn a_secret_in_an_output_is_refused_and_masked() {
+    let emu = Emulator::start();
+    let canary = "output-canary-4411aa";
+    let template = "Parameters:\n  Pw:\n    Type: String\n    NoEcho: true\nResources:\n  T:\n    Type: AWS::SNS::Topic\nOutputs:\n  TopicArn:\n    Value: !Ref T\n  Url:\n    Value: !Sub 'postgres://root:${Pw}@db'\n";
+    let dir = project(&[
+        ("stacks/app/template.yaml", template),
+        ("environments/qa.toml", "region = \"us-east-1\"\n[layers.app.parameters]\nPw = { from = \"env\", var = \"APP_PW\", secret = true }\n"),
+    ]);
+    let pw = [("APP_PW".to_string(), canary.to_string())];
+    let validate = emu.stackc_with(dir.path(), &["validate", "qa"], &pw, None);
+    validate
+        .code(2)
+        .stderr_has("environment `qa`, layer `app`: output `Url` carries the NoEcho parameter `Pw`")
+        .stderr_has("stacks/app/template.yaml");
+    let deploy = emu.stackc_with(dir.path(), &["deploy", "qa", "--yes"], &pw, None);
+    deploy.code(2).stderr_has("output `Url` carries the NoEcho parameter `Pw`").stderr_has("nothing was sent to AWS");
+    assert!(emu.stacks().as_object().is_none_or(|m| m.is_empty()));
+    // Deployed anyway, with the AWS CLI: stackc masks the output.
+    let aws = std::process::Command::new(venv().join("bin/aws"))
+        .args(["cloudformation", "deploy", "--stack-name", "demo-qa-app", "--template-file"])
+        .arg(dir.path().join("stacks/app/template.yaml"))
+        .args(["--parameter-overrides", &format!("Pw={canary}")])
+        .envs([
+            ("AWS_ENDPOINT_URL", emu.url().as_str()),
+            ("AWS_ACCESS_KEY_ID", "x"),
+            ("AWS_SECRET_ACCESS_KEY", "x"),
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+        ])
+        .output()
+        .unwrap();
+    assert!(aws.status.success(), "{}", String::from_utf8_lossy(&aws.stderr));
+    assert!(
+        emu.stacks()["demo-qa-app"]["outputs"]["Url"].as_str().unwrap().contains(canary),
+        "the setup leaks, as meant"
+    );
+    let text = emu.stackc(dir.path(), &["outputs", "qa"]);
+    text.ok()
+        .stdout_has("Url")
+        .stdout_has("********")
+        .stdout_has("TopicArn")
+        .stderr_has("masked app.Url (it carries the NoEcho parameter `Pw`)");
+    let json = emu.stackc(dir.path(), &["outputs", "qa", "app", "--output", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.ok().stdout).unwrap();
+    assert_eq!(v["Url"], "********");
+    assert!(v["TopicArn"].as_str().unwrap().starts_with("arn:"));
+    for run in [&validate, &deploy, &text, &json] {
+        assert!(!run.stdout.contains(canary) && !run.stderr.contains(canary), "{}{}", run.stdout, run.stderr);
+    }
+}

@@ -394,8 +394,32 @@ pub fn outputs(s: &Session, layer: Option<&str>, output: Output) -> Result<()> {
             order[0], s.env.name
         ))));
     }
-    let by_layer: BTreeMap<&String, &BTreeMap<String, String>> =
-        order.iter().filter_map(|l| stacks.get(l).map(|i| (l, &i.outputs))).collect();
+    // An output that carries a NoEcho parameter would show a secret: masked, with a note.
+    let mut masked_notes = Vec::new();
+    let by_layer: BTreeMap<&String, BTreeMap<String, String>> = order
+        .iter()
+        .filter_map(|l| stacks.get(l).map(|i| (l, i)))
+        .map(|(l, info)| {
+            let mut outs = info.outputs.clone();
+            let exposing = s
+                .cfn
+                .get_template(&info.name)
+                .ok()
+                .and_then(|t| crate::template::Template::parse(&t).ok())
+                .map(|t| t.outputs_exposing_no_echo())
+                .unwrap_or_default();
+            for (output, parameter) in exposing {
+                if let Some(v) = outs.get_mut(&output) {
+                    *v = crate::secret::REDACTED.to_string();
+                    masked_notes.push(format!("{l}.{output} (it carries the NoEcho parameter `{parameter}`)"));
+                }
+            }
+            (l, outs)
+        })
+        .collect();
+    if !masked_notes.is_empty() {
+        eprintln!("note: masked {}; remove such outputs (`stackc validate` refuses them)", masked_notes.join(", "));
+    }
     match output {
         Output::Json => {
             let v = if let Some(l) = layer { json!(by_layer.get(&l.to_string())) } else { json!(by_layer) };
@@ -405,7 +429,7 @@ pub fn outputs(s: &Session, layer: Option<&str>, output: Output) -> Result<()> {
             let mut t = String::new();
             for (l, outs) in by_layer {
                 for (k, v) in outs {
-                    t.push_str(&format!("{l:<12} {k:<28} {}\n", s.redact(v)));
+                    t.push_str(&format!("{l:<12} {k:<28} {}\n", s.redact(&v)));
                 }
             }
             print(&t);
