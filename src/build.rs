@@ -24,6 +24,39 @@ impl BuiltLayer {
     }
 }
 
+/// Where `env`'s artifacts go.
+pub fn artifact_target(project: &Project, env: &Environment) -> crate::package::Target {
+    crate::package::Target {
+        bucket: env.artifact_bucket.clone(),
+        prefix: env.artifact_prefix.clone().unwrap_or_else(|| format!("stackc/{}/", project.name)),
+        region: env.region.clone(),
+    }
+}
+
+/// Package a built layer: local code and nested templates become artifacts (nested templates rendered
+/// with the layer's values), and a template over the body limit goes by URL. Uploads nothing.
+pub fn package_layer(
+    project: &Project,
+    env: &Environment,
+    layer: &str,
+    built: &BuiltLayer,
+) -> std::result::Result<crate::package::Packaged, Vec<String>> {
+    let Ok(template) = &built.template else {
+        return Ok(crate::package::Packaged { body: built.text.clone(), template_key: None, artifacts: Vec::new() });
+    };
+    let def = project.layer(layer).map_err(|e| vec![e.to_string()])?;
+    let renderer = Renderer::new(project);
+    let context = built.values.jinja_context();
+    let nested = |path: &std::path::Path| renderer.render_file(def, path, context.clone());
+    let packager = crate::package::Packager {
+        target: artifact_target(project, env),
+        root: project.root.clone(),
+        nested: &nested,
+        max_depth: 5,
+    };
+    packager.package(&built.text, &template.body, &def.dir)
+}
+
 /// Resolve and render `layers` of `env`. Render errors of all layers are reported together.
 pub fn build(
     project: &Project,

@@ -243,6 +243,23 @@ pub enum Command {
         #[arg(long, default_value_t = 4, value_name = "N")]
         concurrency: usize,
     },
+    /// Make the environment's artifact bucket for packaged code and templates: versioned, encrypted
+    /// (SSE-S3), all public access blocked. Named `artifact_bucket` if the environment sets it, else
+    /// `stackc-<account>-<region>`, which is then written into the environment's file.
+    Bootstrap {
+        env: String,
+        /// Use this bucket name (and record it).
+        #[arg(long)]
+        bucket: Option<String>,
+    },
+    /// Upload what the templates need (code, nested and oversized templates) and write the templates as
+    /// they are deployed, with their parameters, into build/<env>/ (or --out).
+    Package {
+        env: String,
+        layers: Vec<String>,
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Store secrets and check that an environment's secrets exist.
     Secret {
         #[command(subcommand)]

@@ -35,6 +35,12 @@ struct EnvFile {
     stack_name: Option<Spanned<String>>,
     #[serde(default)]
     role_arn: Option<Spanned<String>>,
+    /// Where packaged artifacts (code, nested and large templates) go; `stackc bootstrap` makes it.
+    #[serde(default)]
+    artifact_bucket: Option<Spanned<String>>,
+    /// The start of every artifact key (default `stackc/<project>/`).
+    #[serde(default)]
+    artifact_prefix: Option<Spanned<String>>,
     #[serde(default)]
     tags: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
@@ -289,6 +295,9 @@ pub struct Environment {
     pub stack_name: String,
     /// The service role CloudFormation uses for this environment's stacks.
     pub role_arn: Option<String>,
+    /// The S3 bucket for packaged artifacts, and the prefix of their keys.
+    pub artifact_bucket: Option<String>,
+    pub artifact_prefix: Option<String>,
     pub tags: BTreeMap<String, String>,
     pub values: BTreeMap<String, Setting<ValueTree>>,
     pub layers: BTreeMap<String, LayerSettings>,
@@ -336,6 +345,8 @@ struct Builder {
     protected: Option<bool>,
     stack_name: Option<Setting<String>>,
     role_arn: Option<String>,
+    artifact_bucket: Option<String>,
+    artifact_prefix: Option<String>,
     tags: BTreeMap<String, String>,
     values: BTreeMap<String, Setting<ValueTree>>,
     layers: BTreeMap<String, LayerSettings>,
@@ -367,6 +378,8 @@ pub fn load(project: &Project, name: &str, sets: &[String]) -> Result<Environmen
         protected: None,
         stack_name: None,
         role_arn: None,
+        artifact_bucket: None,
+        artifact_prefix: None,
         tags: BTreeMap::new(),
         values: BTreeMap::new(),
         layers: BTreeMap::new(),
@@ -429,6 +442,8 @@ pub fn load(project: &Project, name: &str, sets: &[String]) -> Result<Environmen
         protected: b.protected.unwrap_or(false),
         stack_name: b.stack_name.map(|s| s.value).unwrap_or_else(|| project.stack_name.clone()),
         role_arn: b.role_arn,
+        artifact_bucket: b.artifact_bucket,
+        artifact_prefix: b.artifact_prefix,
         tags: b.tags,
         values: b.values,
         layers: b.layers,
@@ -514,6 +529,12 @@ impl Builder {
         if let Some(r) = file.role_arn {
             self.role_arn = Some(r.into_inner());
         }
+        if let Some(r) = file.artifact_bucket {
+            self.artifact_bucket = Some(r.into_inner());
+        }
+        if let Some(r) = file.artifact_prefix {
+            self.artifact_prefix = Some(r.into_inner());
+        }
         for (k, v) in file.tags {
             self.tags.insert(k, v.into_inner());
         }
@@ -592,6 +613,8 @@ impl Builder {
             ["account_id"] => self.account_id = Some(Setting { value: text(), origin }),
             ["stack_name"] => self.stack_name = Some(Setting { value: text(), origin }),
             ["role_arn"] => self.role_arn = Some(text()),
+            ["artifact_bucket"] => self.artifact_bucket = Some(text()),
+            ["artifact_prefix"] => self.artifact_prefix = Some(text()),
             ["protected"] => match value {
                 toml::Value::Boolean(b) => self.protected = Some(b),
                 _ => self.errors.push(Diagnostic::new(format!("`--set {set}`: `protected` must be true or false"))),

@@ -17,6 +17,7 @@ pub mod environment;
 pub mod graph;
 pub mod import;
 pub mod keyring_store;
+pub mod package;
 pub mod param_format;
 pub mod project;
 pub mod promote;

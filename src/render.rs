@@ -47,6 +47,26 @@ impl Renderer {
         template.render(context).map_err(|e| self.error(layer, &e))
     }
 
+    /// Another template file of the project (a nested stack's), rendered with a layer's context when it
+    /// ends in `.j2`, read as written otherwise. It must be under `stacks/`.
+    pub fn render_file(
+        &self,
+        layer: &Layer,
+        path: &std::path::Path,
+        context: minijinja::Value,
+    ) -> std::result::Result<String, String> {
+        let name = path
+            .strip_prefix(&self.stacks)
+            .map_err(|_| format!("`{}` is not under {}", path.display(), self.stacks.display()))?
+            .to_string_lossy()
+            .replace('\\', "/");
+        if !name.ends_with(".j2") {
+            return std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()));
+        }
+        let template = self.jinja.get_template(&name).map_err(|e| self.error(layer, &e).to_string())?;
+        template.render(context).map_err(|e| self.error(layer, &e).to_string())
+    }
+
     fn error(&self, layer: &Layer, err: &minijinja::Error) -> Error {
         let name = err.name().unwrap_or(&layer.template_name).to_string();
         let path = self.stacks.join(&name);

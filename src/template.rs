@@ -136,6 +136,16 @@ impl Template {
         caps
     }
 
+    /// What to acknowledge when deploying: the layer's own capabilities, plus CAPABILITY_AUTO_EXPAND when
+    /// the template uses a Transform (SAM, AWS::Include, a macro). Only IAM needs the user's say-so.
+    pub fn capabilities_to_send(&self, declared: &[String]) -> Vec<String> {
+        let mut caps = declared.to_vec();
+        if !self.transforms().is_empty() && !caps.iter().any(|c| c == "CAPABILITY_AUTO_EXPAND") {
+            caps.push("CAPABILITY_AUTO_EXPAND".to_string());
+        }
+        caps
+    }
+
     pub fn transforms(&self) -> Vec<String> {
         match self.body.get("Transform") {
             Some(Json::String(s)) => vec![s.clone()],

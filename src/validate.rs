@@ -51,6 +51,7 @@ pub fn validate(project: &Project, env: &Environment, built: &BTreeMap<String, B
         output_references(env, name, layer, built, &mut out);
         imports(env, name, layer, template, built, &graph, &at_template, &mut out);
         capabilities(project, name, template, &mut out);
+        packaging(project, env, name, layer, &at_template, &mut out);
         for (output, parameter) in template.outputs_exposing_no_echo() {
             out.push(
                 Diagnostic::new(format!(
@@ -276,6 +277,50 @@ fn parameters(env: &Environment, layer: &str, built: &BuiltLayer, t: &Template, 
                 .hint_opt(suggestion(name, names.iter().copied())),
             );
         }
+    }
+}
+
+/// What packaging needs: local paths that exist inside the project, and a bucket when anything goes to S3.
+fn packaging(
+    project: &Project,
+    env: &Environment,
+    name: &str,
+    layer: &BuiltLayer,
+    at: &Location,
+    out: &mut Vec<Diagnostic>,
+) {
+    match crate::build::package_layer(project, env, name, layer) {
+        Err(errors) => {
+            for e in errors {
+                out.push(Diagnostic::new(format!("environment `{}`, layer `{name}`: {e}", env.name)).at(at.clone()));
+            }
+        }
+        Ok(p) if !p.artifacts.is_empty() && env.artifact_bucket.is_none() => {
+            let what: Vec<String> = p
+                .artifacts
+                .iter()
+                .map(|a| {
+                    if a.source == "template" {
+                        format!("the template ({} bytes)", a.bytes.len())
+                    } else {
+                        format!("`{}`", a.source)
+                    }
+                })
+                .collect();
+            out.push(
+                Diagnostic::new(format!(
+                    "environment `{}`, layer `{name}`: {} must go to S3, and the environment sets no `artifact_bucket`",
+                    env.name,
+                    what.join(", ")
+                ))
+                .at(Location::file_only(&env.file))
+                .hint(format!(
+                    "run `stackc bootstrap {}`, which makes a bucket and sets it, or set `artifact_bucket = \"...\"`",
+                    env.name
+                )),
+            );
+        }
+        Ok(_) => {}
     }
 }
 
@@ -517,13 +562,5 @@ fn capabilities(project: &Project, layer: &str, t: &Template, out: &mut Vec<Diag
             .hint("add \"CAPABILITY_IAM\" to capabilities in layer.toml"),
         );
     }
-    if !t.transforms().is_empty() && !has("CAPABILITY_AUTO_EXPAND") {
-        out.push(
-            Diagnostic::new(format!(
-                "layer `{layer}`: the template uses a Transform but the layer lacks CAPABILITY_AUTO_EXPAND"
-            ))
-            .at(at)
-            .hint("add \"CAPABILITY_AUTO_EXPAND\" to capabilities in layer.toml"),
-        );
-    }
+    // CAPABILITY_AUTO_EXPAND is inferred from a Transform (see `Template::capabilities_to_send`).
 }

@@ -15,6 +15,7 @@ fn seed_cruddur_qa(emu: &Emulator) {
         "certificates": [{"domain": "*.qa.cruddur.example.com", "region": "us-east-1"}],
         "ssm_certificate_arns": {"/cruddur/qa/certificate-arn": "*.qa.cruddur.example.com"},
         "zones": ["qa.cruddur.example.com"],
+        "buckets": ["cruddur-qa-artifacts"],
     });
     emu.python("seed.py", &spec.to_string()).ok();
 }
@@ -252,6 +253,7 @@ fn a_failed_layer_stops_its_dependents_and_a_rerun_finishes() {
         "secrets": {"cruddur/qa/db": serde_json::json!({"password": CANARY}).to_string()},
         "certificates": [{"domain": "*.qa.cruddur.example.com", "region": "us-east-1"}],
         "zones": ["qa.cruddur.example.com"],
+        "buckets": ["cruddur-qa-artifacts"],
     });
     emu.python("seed.py", &spec.to_string()).ok();
     let dir = shipped_copy();

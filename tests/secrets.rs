@@ -300,6 +300,7 @@ fn the_keyring_deploy_after_a_full_qa_deploy() {
         "certificates": [{"domain": "*.qa.cruddur.example.com"}],
         "ssm_certificate_arns": {"/cruddur/qa/certificate-arn": "*.qa.cruddur.example.com"},
         "zones": ["qa.cruddur.example.com"],
+        "buckets": ["cruddur-qa-artifacts"],
     }));
     let dir = shipped_copy();
     let full = emu.stackc_with(dir.path(), &["deploy", "qa", "--yes"], &kr.vars(), None);

@@ -116,11 +116,14 @@ impl CloudFormation for AwsCloudFormation {
                 ChangeSetType::Create => SdkChangeSetType::Create,
                 ChangeSetType::Update => SdkChangeSetType::Update,
             })
-            .template_body(&r.template_body)
             .set_parameters(Some(params))
             .set_tags(Some(tags))
             .set_capabilities(Some(r.capabilities.iter().map(|c| Capability::from(c.as_str())).collect()))
             .description(&r.description);
+        req = match &r.template_url {
+            Some(url) => req.template_url(url),
+            None => req.template_body(&r.template_body),
+        };
         if let Some(role) = &r.role_arn {
             req = req.role_arn(role);
         }
@@ -333,6 +336,7 @@ mod tests {
                 change_set_name: "cs".into(),
                 kind: ChangeSetType::Update,
                 template_body: "{}".into(),
+                template_url: None,
                 parameters: vec![("Pw".into(), ApiValue::Secret(crate::secret::Secret::new("canary-adapter")))],
                 tags: BTreeMap::new(),
                 capabilities: vec![],
@@ -410,6 +414,7 @@ mod tests {
             change_set_name: "cs".into(),
             kind: ChangeSetType::Update,
             template_body: "{}".into(),
+            template_url: None,
             parameters: vec![
                 ("Pw".into(), ApiValue::Secret(crate::secret::Secret::new("canary-adapter"))),
                 ("Keep".into(), ApiValue::Previous),

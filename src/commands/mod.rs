@@ -1,6 +1,7 @@
 //! Commands: wire the pipeline stages to the file system and the terminal.
 
 mod adopt;
+mod artifacts;
 mod promote_cmd;
 mod secrets;
 mod session;
@@ -113,6 +114,14 @@ pub fn run(cli: Cli) -> Result<()> {
             let s = session::Session::open(project, &cli, &opts, env)?;
             return stacks::destroy(&s, layers, *yes, *concurrency);
         }
+        Command::Bootstrap { env, bucket } => {
+            let s = session::Session::open(project, &cli, &opts, env)?;
+            return artifacts::bootstrap(&s, bucket.as_deref());
+        }
+        Command::Package { env, layers, out } => {
+            let s = session::Session::open(project, &cli, &opts, env)?;
+            return artifacts::package(&s, layers, out.as_deref());
+        }
         _ => {}
     }
     match cli.command {
@@ -152,7 +161,9 @@ pub fn run(cli: Cli) -> Result<()> {
         | Command::Status { .. }
         | Command::Outputs { .. }
         | Command::Diff { .. }
-        | Command::Destroy { .. } => {
+        | Command::Destroy { .. }
+        | Command::Bootstrap { .. }
+        | Command::Package { .. } => {
             unreachable!("handled above")
         }
     }
@@ -258,6 +269,23 @@ fn render(project: &Project, args: &RenderArgs, opts: &EnvOpts, session: Option<
                 display_path(&ppath),
                 count(n, "parameter")
             ));
+            // What a deploy would upload (content-addressed: an unchanged artifact is not sent again).
+            match build::package_layer(project, &env, l, b) {
+                Ok(p) => {
+                    let target = build::artifact_target(project, &env);
+                    for line in crate::package::summary(l, &p, &target) {
+                        summary.push_str(&format!(
+                            "  would upload {}\n",
+                            line.split_once(": ").map_or(line.as_str(), |x| x.1)
+                        ));
+                    }
+                }
+                Err(errors) => {
+                    for e in errors {
+                        summary.push_str(&format!("  cannot package: {e}\n"));
+                    }
+                }
+            }
         }
         print(&summary);
     }
@@ -323,7 +351,7 @@ fn for_the_cli(
 
 /// Write through a temporary file and rename, so a failed run never leaves half a file.
 /// A file that already holds `text` is left alone (creating files is the slow part on many disks).
-fn write_file(path: &Path, text: &str) -> Result<()> {
+pub(crate) fn write_file(path: &Path, text: &str) -> Result<()> {
     if std::fs::read(path).is_ok_and(|old| old == text.as_bytes()) {
         return Ok(());
     }

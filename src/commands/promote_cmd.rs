@@ -50,6 +50,7 @@ pub fn envdiff(
         ("account_id", opt(&a.account_id), opt(&b.account_id)),
         ("protected", a.protected.to_string(), b.protected.to_string()),
         ("role_arn", opt(&a.role_arn), opt(&b.role_arn)),
+        ("artifact_bucket", opt(&a.artifact_bucket), opt(&b.artifact_bucket)),
     ] {
         if x != y {
             general.push_str(&format!("  ~ {what}: {x} -> {y}\n"));

@@ -34,6 +34,7 @@ pub struct Session {
     pub verbose: u8,
     /// Each layer's template parameters, from the offline build of `preflight`.
     declared: Mutex<BTreeMap<String, Vec<crate::template::TemplateParameter>>>,
+    s3: std::sync::OnceLock<crate::aws::s3::S3>,
 }
 
 impl Session {
@@ -62,6 +63,7 @@ impl Session {
             graph,
             secrets: Mutex::new(Vec::new()),
             declared: Mutex::new(BTreeMap::new()),
+            s3: std::sync::OnceLock::new(),
             verbose: cli.verbose,
         })
     }
@@ -336,6 +338,33 @@ impl Session {
         if !tag.is_empty() {
             tags.insert(crate::deploy::plan::SECRET_VERSIONS_TAG.to_string(), tag);
         }
+        // Local code, nested templates and an oversized body go to the artifact bucket (uploaded only by
+        // a run that deploys; `status` and `diff` compute the same keys without sending anything).
+        let target = build::artifact_target(&self.project, &self.env);
+        let packaged = build::package_layer(&self.project, &self.env, layer, b)
+            .map_err(|errors| LayerError(format!("cannot package the template: {}", errors.join("; "))))?;
+        if !packaged.artifacts.is_empty() {
+            let Some(bucket) = &target.bucket else {
+                return Err(LayerError(format!(
+                    "the template needs an artifact bucket ({}), and environment `{}` sets no `artifact_bucket`: run \
+                     `stackc bootstrap {}` or set one",
+                    packaged.artifacts.iter().map(|a| a.source.as_str()).collect::<Vec<_>>().join(", "),
+                    self.env.name,
+                    self.env.name
+                )));
+            };
+            if !public {
+                let done = self.s3().upload(bucket, &packaged.artifacts).map_err(LayerError)?;
+                if self.verbose > 0 || done.sent > 0 {
+                    eprintln!(
+                        "[{layer}] artifacts: {} uploaded ({}), {} already in s3://{bucket}",
+                        done.sent,
+                        crate::package::human_bytes(done.bytes),
+                        done.present
+                    );
+                }
+            }
+        }
         let policy = match &def.stack_policy {
             Some(path) => Some(
                 std::fs::read_to_string(path)
@@ -346,10 +375,11 @@ impl Session {
         Ok(Prepared {
             layer: layer.to_string(),
             stack_name: b.values.stack_name.clone(),
-            template_body: b.text.clone(),
+            template_body: packaged.body,
+            template_url: packaged.template_key.as_ref().map(|k| target.https_url(k)),
             parameters,
             tags,
-            capabilities: def.capabilities.clone(),
+            capabilities: template.capabilities_to_send(&def.capabilities),
             role_arn: self.env.role_arn.clone(),
             termination_protection: self.env.protected,
             stack_policy: policy,
@@ -386,6 +416,11 @@ impl Session {
     }
 
     /// Replace every secret value of this run by the redaction mark.
+    /// The artifact bucket's client, made on first use.
+    pub fn s3(&self) -> &crate::aws::s3::S3 {
+        self.s3.get_or_init(|| crate::aws::s3::S3::new(&self.aws))
+    }
+
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_string();
         for s in self.secrets.lock().unwrap().iter() {

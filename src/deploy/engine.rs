@@ -19,6 +19,8 @@ pub struct Prepared {
     pub layer: String,
     pub stack_name: String,
     pub template_body: String,
+    /// Where CloudFormation reads the template from when it is over the body limit (already uploaded).
+    pub template_url: Option<String>,
     /// name, value for the API, value as shown, secret?
     pub parameters: Vec<PreparedParam>,
     pub tags: BTreeMap<String, String>,
@@ -287,6 +289,7 @@ impl Engine<'_> {
             change_set_name: change_set_name(),
             kind,
             template_body: p.template_body.clone(),
+            template_url: p.template_url.clone(),
             parameters: p.parameters.iter().map(|x| (x.name.clone(), x.value.clone())).collect(),
             tags: p.tags.clone(),
             capabilities: p.capabilities.clone(),
@@ -646,6 +649,7 @@ mod tests {
             layer: layer.into(),
             stack_name: format!("app-qa-{layer}"),
             template_body: "Resources: {}".into(),
+            template_url: None,
             parameters: vec![
                 PreparedParam {
                     name: "Size".into(),

@@ -27,6 +27,8 @@ pub struct ChangeSetRequest {
     pub change_set_name: String,
     pub kind: ChangeSetType,
     pub template_body: String,
+    /// Set when the template is too large for the body: CloudFormation reads it from here instead.
+    pub template_url: Option<String>,
     pub parameters: Vec<(String, ApiValue)>,
     pub tags: BTreeMap<String, String>,
     pub capabilities: Vec<String>,

@@ -2,7 +2,7 @@
 
 spec: {"ssm": {"/name": "value"}, "ssm_secure": {"/name": "value"}, "secrets": {"id": "string"},
        "certificates": [{"domain": "*.example.com", "region": "us-east-1"}], "zones": ["example.com"],
-       "ssm_certificate_arns": {"/name": "*.example.com"}}
+       "ssm_certificate_arns": {"/name": "*.example.com"}, "buckets": ["name"]}
 Prints what it created (ARNs, zone ids) as JSON; never the secret values.
 """
 
@@ -50,6 +50,9 @@ for name, domain in spec.get("ssm_certificate_arns", {}).items():
         acm = boto3.client("acm", region_name=region, **kw)
         arn = next(c["CertificateArn"] for c in acm.list_certificates()["CertificateSummaryList"] if c["DomainName"] == domain)
     ssm.put_parameter(Name=name, Value=arn, Type="String", Overwrite=True)
+s3 = boto3.client("s3", region_name=region, **kw)
+for bucket in spec.get("buckets", []):
+    s3.create_bucket(Bucket=bucket)
 r53 = boto3.client("route53", region_name=region, **kw)
 for zone in spec.get("zones", []):
     z = r53.create_hosted_zone(Name=zone, CallerReference=zone)["HostedZone"]

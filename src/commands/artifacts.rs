@@ -1,0 +1,128 @@
+//! `bootstrap` (the artifact bucket) and `package` (upload, and write the templates as deployed).
+
+use std::path::Path;
+
+use super::session::Session;
+use super::{print, write_file};
+use crate::build;
+use crate::deploy::port::CloudFormation;
+use crate::diagnostic::{display_path, Diagnostic, Error, Result};
+use crate::package::human_bytes;
+use crate::text::count;
+
+/// S3 bucket names: 3-63 characters of lower-case letters, digits, dots and dashes.
+fn check_bucket_name(name: &str) -> Result<()> {
+    let ok = (3..=63).contains(&name.len())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::config(Diagnostic::new(format!(
+            "`{name}` is not a valid S3 bucket name (3 to 63 lower-case letters, digits, dots and dashes)"
+        ))))
+    }
+}
+
+pub fn bootstrap(s: &Session, bucket: Option<&str>) -> Result<()> {
+    s.check_account()?;
+    let name = match (bucket, &s.env.artifact_bucket) {
+        (Some(b), _) => b.to_string(),
+        (None, Some(b)) => b.clone(),
+        (None, None) => {
+            let account = s.cfn.account_id().map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
+            format!("stackc-{account}-{}", s.env.region)
+        }
+    };
+    check_bucket_name(&name)?;
+    let created = s.s3().bootstrap_bucket(&name, &s.env.region).map_err(|e| Error::failed(Diagnostic::new(e)))?;
+    let mut text = format!(
+        "{} s3://{name} in {}: versioned, encrypted (SSE-S3), public access blocked\n",
+        if created { "created" } else { "updated" },
+        s.env.region
+    );
+    if s.env.artifact_bucket.as_deref() != Some(name.as_str()) {
+        record_bucket(&s.env.file, &name)?;
+        text.push_str(&format!("set artifact_bucket = \"{name}\" in {}\n", display_path(&s.env.file)));
+    }
+    print(&text);
+    Ok(())
+}
+
+/// Write `artifact_bucket` into the environment's own file, keeping its comments and layout.
+fn record_bucket(file: &Path, name: &str) -> Result<()> {
+    let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
+    let mut doc: toml_edit::DocumentMut =
+        text.parse().map_err(|e: toml_edit::TomlError| Error::msg(format!("{}: {e}", display_path(file))))?;
+    doc["artifact_bucket"] = toml_edit::value(name);
+    write_file(file, &doc.to_string())
+}
+
+pub fn package(s: &Session, names: &[String], out: Option<&Path>) -> Result<()> {
+    s.probe()?;
+    let order = s.order(names)?;
+    let built = s.build_public(&order)?;
+    let target = build::artifact_target(&s.project, &s.env);
+    let dir = out.map(Path::to_path_buf).unwrap_or_else(|| s.project.root.join("build").join(&s.env.name));
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let mut summary = String::new();
+    let mut errors = Vec::new();
+    let (mut sent, mut bytes, mut present) = (0, 0, 0);
+    for layer in &order {
+        let b = &built[layer];
+        let packaged = match build::package_layer(&s.project, &s.env, layer, b) {
+            Ok(p) => p,
+            Err(e) => {
+                errors.extend(e.into_iter().map(|e| Diagnostic::new(format!("layer `{layer}`: {e}"))));
+                continue;
+            }
+        };
+        if !packaged.artifacts.is_empty() {
+            let Some(bucket) = &target.bucket else {
+                errors.push(
+                    Diagnostic::new(format!(
+                        "layer `{layer}` needs an artifact bucket, and environment `{}` sets no `artifact_bucket`",
+                        s.env.name
+                    ))
+                    .hint(format!("run `stackc bootstrap {}`", s.env.name)),
+                );
+                continue;
+            };
+            let done = s.s3().upload(bucket, &packaged.artifacts).map_err(|e| Error::failed(Diagnostic::new(e)))?;
+            sent += done.sent;
+            bytes += done.bytes;
+            present += done.present;
+        }
+        let rewritten = packaged.body != b.text;
+        let ext = if rewritten || s.project.layers[layer].template_name.contains(".json") { "json" } else { "yaml" };
+        let tpath = dir.join(format!("{layer}.{ext}"));
+        write_file(&tpath, &packaged.body)?;
+        let ppath = dir.join(format!("{layer}.params.json"));
+        let params =
+            serde_json::to_string_pretty(&crate::param_format::to_json(&b.shown_parameters())).unwrap_or_default();
+        write_file(&ppath, &(params + "\n"))?;
+        let url = packaged
+            .template_key
+            .as_ref()
+            .map(|k| format!("  (deployed from {})", target.https_url(k)))
+            .unwrap_or_default();
+        summary.push_str(&format!(
+            "packaged {layer:<12} {}  {}{url}\n",
+            display_path(&tpath),
+            count(packaged.artifacts.len(), "artifact"),
+        ));
+    }
+    summary.push_str(&format!(
+        "uploaded {} ({}); {} already in the bucket\n",
+        count(sent, "artifact"),
+        human_bytes(bytes),
+        present
+    ));
+    print(&s.redact(&summary));
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::configs(errors))
+    }
+}

@@ -1,0 +1,629 @@
+//! Packaging: what CloudFormation cannot take from a template body. Local code folders and files named by
+//! a template (`CodeUri`, `Code`, `ContentUri`, `DefinitionUri`, `TemplateURL`, `Location`,
+//! `BodyS3Location`, `DefinitionS3Location`, `AWS::Include`) become S3 objects, and a template over the
+//! 51,200-byte body limit goes by TemplateURL.
+//!
+//! Everything here is pure: the template is rewritten in place and the artifacts to upload are returned
+//! with their keys. A key is the SHA-256 of the artifact's bytes, and folders are zipped
+//! deterministically (sorted entries, fixed timestamps and modes), so the same content gives the same key
+//! and an unchanged layer stays a no-op. Uploading is the edge's (`aws::s3`).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Component, Path, PathBuf};
+
+use serde_json::{json, Value as Json};
+use sha2::{Digest, Sha256};
+
+/// The largest template CloudFormation takes in the request body.
+pub const BODY_LIMIT: usize = 51_200;
+/// The largest template CloudFormation takes from S3.
+pub const URL_LIMIT: usize = 1_048_576;
+
+/// Names, in a folder being zipped, that differ between machines and never belong in a deployment.
+const SKIPPED: &[&str] = &[".git", "__pycache__", ".DS_Store", ".aws-sam"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A folder (or a single file) zipped here.
+    Zip,
+    /// A file uploaded as it is (an existing .zip or .jar, an OpenAPI or state machine definition).
+    File,
+    /// A template (nested stack, or a layer's own template over the body limit).
+    Template,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifact {
+    /// Where it came from, for messages: the path as the template wrote it, or `template`.
+    pub source: String,
+    pub key: String,
+    pub bytes: Vec<u8>,
+    pub kind: Kind,
+}
+
+/// Where artifacts go: the bucket (None while it is unknown, e.g. offline; keys are still computed) and
+/// the prefix every key starts with.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub bucket: Option<String>,
+    pub prefix: String,
+    pub region: String,
+}
+
+impl Target {
+    fn bucket(&self) -> &str {
+        self.bucket.as_deref().unwrap_or("<artifact_bucket>")
+    }
+
+    fn s3_uri(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.bucket())
+    }
+
+    /// The form CloudFormation takes for TemplateURL.
+    pub fn https_url(&self, key: &str) -> String {
+        format!("https://{}.s3.{}.amazonaws.com/{key}", self.bucket(), self.region)
+    }
+}
+
+/// How a property names its artifact once uploaded.
+#[derive(Debug, Clone, Copy)]
+enum Form {
+    /// `s3://bucket/key`
+    S3Uri,
+    /// `{S3Bucket, S3Key}` (Lambda code)
+    LambdaCode,
+    /// `{Bucket, Key}`
+    BucketKey,
+    /// `https://bucket.s3.region.amazonaws.com/key`, the target rendered and packaged as a template.
+    TemplateUrl,
+}
+
+/// (resource type, property, form, zip a folder?)
+const PROPERTIES: &[(&str, &str, Form, bool)] = &[
+    ("AWS::Serverless::Function", "CodeUri", Form::S3Uri, true),
+    ("AWS::Serverless::LayerVersion", "ContentUri", Form::S3Uri, true),
+    ("AWS::Serverless::Api", "DefinitionUri", Form::S3Uri, false),
+    ("AWS::Serverless::HttpApi", "DefinitionUri", Form::S3Uri, false),
+    ("AWS::Serverless::StateMachine", "DefinitionUri", Form::S3Uri, false),
+    ("AWS::Serverless::Application", "Location", Form::TemplateUrl, false),
+    ("AWS::Lambda::Function", "Code", Form::LambdaCode, true),
+    ("AWS::Lambda::LayerVersion", "Content", Form::LambdaCode, true),
+    ("AWS::CloudFormation::Stack", "TemplateURL", Form::TemplateUrl, false),
+    ("AWS::ApiGateway::RestApi", "BodyS3Location", Form::BucketKey, false),
+    ("AWS::StepFunctions::StateMachine", "DefinitionS3Location", Form::BucketKey, false),
+];
+
+/// A value that names something local: a string that is not an S3 or web address.
+fn local_path(v: &Json) -> Option<&str> {
+    let s = v.as_str()?;
+    let remote = ["s3://", "http://", "https://"].iter().any(|p| s.starts_with(p));
+    (!remote && !s.is_empty()).then_some(s)
+}
+
+/// Renders (or reads) a nested template file; given the file's path, returns its text.
+pub type NestedRenderer<'a> = dyn Fn(&Path) -> Result<String, String> + 'a;
+
+pub struct Packager<'a> {
+    pub target: Target,
+    /// Local paths must stay inside this folder (the project).
+    pub root: PathBuf,
+    pub nested: &'a NestedRenderer<'a>,
+    /// Nested templates may nest; this bounds the depth (and catches a template that names itself).
+    pub max_depth: usize,
+}
+
+/// A layer's template after packaging.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Packaged {
+    /// The body to send (rewritten when anything was replaced), or the text as rendered.
+    pub body: String,
+    /// Set when the body is too large to send: the key of the uploaded template.
+    pub template_key: Option<String>,
+    pub artifacts: Vec<Artifact>,
+}
+
+impl Packaged {
+    pub fn upload_bytes(&self) -> usize {
+        self.artifacts.iter().map(|a| a.bytes.len()).sum()
+    }
+}
+
+impl Packager<'_> {
+    /// Package a template whose text is `text` and whose local paths are relative to `dir`.
+    pub fn package(&self, text: &str, template: &Json, dir: &Path) -> Result<Packaged, Vec<String>> {
+        self.package_at(text, template, dir, 0)
+    }
+
+    fn package_at(&self, text: &str, template: &Json, dir: &Path, depth: usize) -> Result<Packaged, Vec<String>> {
+        let mut body = template.clone();
+        let mut artifacts = Vec::new();
+        let mut errors = Vec::new();
+        if let Some(resources) = body.get_mut("Resources").and_then(|r| r.as_object_mut()) {
+            for (id, resource) in resources.iter_mut() {
+                let ty = resource.get("Type").and_then(|t| t.as_str()).unwrap_or_default().to_string();
+                for (_, prop, form, zip) in PROPERTIES.iter().filter(|(t, ..)| *t == ty) {
+                    let Some(value) = resource.get_mut("Properties").and_then(|p| p.get_mut(*prop)) else { continue };
+                    let Some(path) = local_path(value).map(str::to_string) else { continue };
+                    let what = format!("resource `{id}` ({ty}) property `{prop}`");
+                    match self.artifact(&path, dir, *form, *zip, depth) {
+                        Ok(mut made) => {
+                            let main = made.remove(0);
+                            *value = match form {
+                                Form::S3Uri => json!(self.target.s3_uri(&main.key)),
+                                Form::LambdaCode => json!({"S3Bucket": self.target.bucket(), "S3Key": main.key}),
+                                Form::BucketKey => json!({"Bucket": self.target.bucket(), "Key": main.key}),
+                                Form::TemplateUrl => json!(self.target.https_url(&main.key)),
+                            };
+                            artifacts.push(main);
+                            artifacts.extend(made);
+                        }
+                        Err(e) => errors.push(format!("{what}: {e}")),
+                    }
+                }
+            }
+        }
+        self.includes(&mut body, dir, &mut artifacts, &mut errors);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let body = if artifacts.is_empty() {
+            text.to_string()
+        } else {
+            serde_json::to_string_pretty(&body).unwrap_or_default() + "\n"
+        };
+        let mut template_key = None;
+        if body.len() > BODY_LIMIT && depth == 0 {
+            if body.len() > URL_LIMIT {
+                return Err(vec![format!(
+                    "the template is {} bytes, over CloudFormation's limit of {URL_LIMIT} bytes even from S3; split the layer (a nested stack per part)",
+                    body.len()
+                )]);
+            }
+            let a = Artifact {
+                source: "template".into(),
+                key: self.key(body.as_bytes(), "template"),
+                bytes: body.as_bytes().to_vec(),
+                kind: Kind::Template,
+            };
+            template_key = Some(a.key.clone());
+            artifacts.push(a);
+        }
+        // The same artifact named twice is uploaded once.
+        let mut seen = std::collections::BTreeSet::new();
+        artifacts.retain(|a| seen.insert(a.key.clone()));
+        Ok(Packaged { body, template_key, artifacts })
+    }
+
+    /// `Fn::Transform: {Name: AWS::Include, Parameters: {Location: path}}` anywhere in the template.
+    fn includes(&self, node: &mut Json, dir: &Path, artifacts: &mut Vec<Artifact>, errors: &mut Vec<String>) {
+        match node {
+            Json::Object(m) => {
+                if let Some(Json::Object(t)) = m.get_mut("Fn::Transform") {
+                    if t.get("Name").and_then(|n| n.as_str()) == Some("AWS::Include") {
+                        if let Some(loc) = t.get_mut("Parameters").and_then(|p| p.get_mut("Location")) {
+                            if let Some(path) = local_path(loc).map(str::to_string) {
+                                match self.file_artifact(&path, dir, Kind::File) {
+                                    Ok(a) => {
+                                        *loc = json!(self.target.s3_uri(&a.key));
+                                        artifacts.push(a);
+                                    }
+                                    Err(e) => errors.push(format!("AWS::Include `{path}`: {e}")),
+                                }
+                            }
+                        }
+                    }
+                }
+                for v in m.values_mut() {
+                    self.includes(v, dir, artifacts, errors);
+                }
+            }
+            Json::Array(a) => a.iter_mut().for_each(|v| self.includes(v, dir, artifacts, errors)),
+            _ => {}
+        }
+    }
+
+    fn key(&self, bytes: &[u8], ext: &str) -> String {
+        let digest = Sha256::digest(bytes);
+        let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+        format!("{}{hex}.{ext}", self.target.prefix)
+    }
+
+    /// The path, checked: it exists and stays inside the project.
+    fn resolve(&self, path: &str, dir: &Path) -> Result<PathBuf, String> {
+        let joined = dir.join(path);
+        let normal = normalise(&joined);
+        if !normal.starts_with(normalise(&self.root)) {
+            return Err(format!("`{path}` is outside the project; only paths inside it are packaged"));
+        }
+        if !normal.exists() {
+            return Err(format!("`{path}` does not exist (relative to {})", crate::diagnostic::display_path(dir)));
+        }
+        Ok(normal)
+    }
+
+    /// The artifacts one property names: the first is the one the property points at.
+    fn artifact(&self, path: &str, dir: &Path, form: Form, zip: bool, depth: usize) -> Result<Vec<Artifact>, String> {
+        if let Form::TemplateUrl = form {
+            if depth + 1 > self.max_depth {
+                return Err(format!(
+                    "nested templates go deeper than {} levels (does one include itself?)",
+                    self.max_depth
+                ));
+            }
+            let file = self.resolve(path, dir)?;
+            if file.is_dir() {
+                return Err(format!("`{path}` is a folder; a nested stack names a template file"));
+            }
+            let text = (self.nested)(&file)?;
+            let parsed = crate::template::Template::parse(&text).map_err(|e| {
+                format!(
+                    "the nested template `{path}` does not parse: {}{}",
+                    e.message,
+                    e.line.map(|l| format!(" (line {l})")).unwrap_or_default()
+                )
+            })?;
+            let inner = self
+                .package_at(&text, &parsed.body, file.parent().unwrap_or(dir), depth + 1)
+                .map_err(|e| format!("in the nested template `{path}`: {}", e.join("; ")))?;
+            if inner.body.len() > URL_LIMIT {
+                return Err(format!(
+                    "the nested template `{path}` is {} bytes, over the {URL_LIMIT}-byte limit",
+                    inner.body.len()
+                ));
+            }
+            let main = Artifact {
+                source: path.to_string(),
+                key: self.key(inner.body.as_bytes(), "template"),
+                bytes: inner.body.into_bytes(),
+                kind: Kind::Template,
+            };
+            let mut out = vec![main];
+            out.extend(inner.artifacts);
+            return Ok(out);
+        }
+        let file = self.resolve(path, dir)?;
+        let as_is = file.extension().and_then(|e| e.to_str()).is_some_and(|e| e == "zip" || e == "jar");
+        if zip && !as_is {
+            let bytes = zip_path(&file)?;
+            return Ok(vec![Artifact {
+                source: path.to_string(),
+                key: self.key(&bytes, "zip"),
+                bytes,
+                kind: Kind::Zip,
+            }]);
+        }
+        Ok(vec![self.file_artifact(path, dir, Kind::File)?])
+    }
+
+    fn file_artifact(&self, path: &str, dir: &Path, kind: Kind) -> Result<Artifact, String> {
+        let file = self.resolve(path, dir)?;
+        if file.is_dir() {
+            return Err(format!("`{path}` is a folder; a file is expected here"));
+        }
+        let bytes = std::fs::read(&file).map_err(|e| format!("cannot read `{path}`: {e}"))?;
+        let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("bin").to_string();
+        Ok(Artifact { source: path.to_string(), key: self.key(&bytes, &ext), bytes, kind })
+    }
+}
+
+/// `a/./b/../c` -> `a/c`, without touching the file system (so links cannot be used to escape).
+fn normalise(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The files of a folder (or the one file), sorted by their path inside the zip.
+fn files_of(path: &Path) -> Result<Vec<(String, PathBuf)>, String> {
+    if path.is_file() {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file").to_string();
+        return Ok(vec![(name, path.to_path_buf())]);
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![(String::new(), path.to_path_buf())];
+    while let Some((prefix, dir)) = stack.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+            let name = entry.file_name().to_string_lossy().to_string();
+            if SKIPPED.contains(&name.as_str()) || name.ends_with(".pyc") {
+                continue;
+            }
+            let full = entry.path();
+            let inner = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+            if full.is_dir() {
+                stack.push((inner, full));
+            } else {
+                out.push((inner, full));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// A zip of the folder (or file) whose bytes depend only on the files' names, contents and whether they
+/// are executable.
+pub fn zip_path(path: &Path) -> Result<Vec<u8>, String> {
+    let files = files_of(path)?;
+    let mut entries = Vec::with_capacity(files.len());
+    for (name, full) in files {
+        let data = std::fs::read(&full).map_err(|e| format!("cannot read {}: {e}", full.display()))?;
+        entries.push((name, data, is_executable(&full)));
+    }
+    zip_entries(&entries)
+}
+
+#[cfg(unix)]
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(_: &Path) -> bool {
+    false
+}
+
+/// A zip archive (deflate) of (name, data, executable) entries, in the order given, with every timestamp
+/// at 1980-01-01 00:00 and modes 0644/0755.
+pub fn zip_entries(entries: &[(String, Vec<u8>, bool)]) -> Result<Vec<u8>, String> {
+    if entries.len() > u16::MAX as usize {
+        return Err(format!("{} files are more than a zip without ZIP64 holds (65,535)", entries.len()));
+    }
+    const DOS_DATE: u16 = 1 << 5 | 1; // 1980-01-01
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for (name, data, exec) in entries {
+        let mut crc = flate2::Crc::new();
+        crc.update(data);
+        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(6));
+        enc.write_all(data).map_err(|e| e.to_string())?;
+        let compressed = enc.finish().map_err(|e| e.to_string())?;
+        let (method, stored): (u16, &[u8]) =
+            if compressed.len() < data.len() { (8, &compressed) } else { (0, data.as_slice()) };
+        if out.len() > u32::MAX as usize || data.len() > u32::MAX as usize {
+            return Err("the archive would exceed 4 GiB".into());
+        }
+        let offset = out.len() as u32;
+        let flags: u16 = 0x0800; // names are UTF-8
+        let mut local = Vec::new();
+        local.extend(0x0403_4b50u32.to_le_bytes());
+        local.extend(20u16.to_le_bytes());
+        local.extend(flags.to_le_bytes());
+        local.extend(method.to_le_bytes());
+        local.extend(0u16.to_le_bytes());
+        local.extend(DOS_DATE.to_le_bytes());
+        local.extend(crc.sum().to_le_bytes());
+        local.extend((stored.len() as u32).to_le_bytes());
+        local.extend((data.len() as u32).to_le_bytes());
+        local.extend((name.len() as u16).to_le_bytes());
+        local.extend(0u16.to_le_bytes());
+        local.extend(name.as_bytes());
+        out.extend(local);
+        out.extend(stored);
+        let mode: u32 = if *exec { 0o100755 } else { 0o100644 };
+        central.extend(0x0201_4b50u32.to_le_bytes());
+        central.extend((3u16 << 8 | 20).to_le_bytes()); // made by Unix, spec 2.0
+        central.extend(20u16.to_le_bytes());
+        central.extend(flags.to_le_bytes());
+        central.extend(method.to_le_bytes());
+        central.extend(0u16.to_le_bytes());
+        central.extend(DOS_DATE.to_le_bytes());
+        central.extend(crc.sum().to_le_bytes());
+        central.extend((stored.len() as u32).to_le_bytes());
+        central.extend((data.len() as u32).to_le_bytes());
+        central.extend((name.len() as u16).to_le_bytes());
+        central.extend([0u8; 8]); // extra, comment, disk, internal attributes
+        central.extend((mode << 16).to_le_bytes());
+        central.extend(offset.to_le_bytes());
+        central.extend(name.as_bytes());
+    }
+    let cd_offset = out.len() as u32;
+    let cd_size = central.len() as u32;
+    out.extend(central);
+    out.extend(0x0605_4b50u32.to_le_bytes());
+    out.extend([0u8; 4]);
+    out.extend((entries.len() as u16).to_le_bytes());
+    out.extend((entries.len() as u16).to_le_bytes());
+    out.extend(cd_size.to_le_bytes());
+    out.extend(cd_offset.to_le_bytes());
+    out.extend(0u16.to_le_bytes());
+    Ok(out)
+}
+
+/// What `render` says would be uploaded, one line per artifact.
+pub fn summary(layer: &str, packaged: &Packaged, target: &Target) -> Vec<String> {
+    let mut by_source: BTreeMap<&str, &Artifact> = BTreeMap::new();
+    for a in &packaged.artifacts {
+        by_source.entry(a.source.as_str()).or_insert(a);
+    }
+    packaged
+        .artifacts
+        .iter()
+        .map(|a| {
+            let what = match a.kind {
+                Kind::Zip => "zip of",
+                Kind::File => "file",
+                Kind::Template => "template",
+            };
+            format!(
+                "{layer}: {what} {} ({}) -> s3://{}/{}",
+                if a.kind == Kind::Template && a.source == "template" { "(over the body limit)" } else { &a.source },
+                human_bytes(a.bytes.len()),
+                target.bucket(),
+                a.key
+            )
+        })
+        .collect()
+}
+
+pub fn human_bytes(n: usize) -> String {
+    if n < 1024 {
+        format!("{n} B")
+    } else if n < 1024 * 1024 {
+        format!("{:.1} KiB", n as f64 / 1024.0)
+    } else {
+        format!("{:.1} MiB", n as f64 / (1024.0 * 1024.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target() -> Target {
+        Target { bucket: Some("arts".into()), prefix: "stackc/demo/".into(), region: "eu-west-1".into() }
+    }
+
+    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (p, c) in files {
+            let path = dir.path().join(p);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, c).unwrap();
+        }
+        dir
+    }
+
+    fn no_nested(_: &Path) -> Result<String, String> {
+        Err("no nested templates here".into())
+    }
+
+    #[test]
+    fn zips_are_the_same_for_the_same_content() {
+        let a =
+            tree(&[("src/index.py", "print(1)\n"), ("src/lib/util.py", "x = 1\n"), ("src/__pycache__/x.pyc", "junk")]);
+        let b = tree(&[("src/lib/util.py", "x = 1\n"), ("src/index.py", "print(1)\n")]);
+        let za = zip_path(&a.path().join("src")).unwrap();
+        let zb = zip_path(&b.path().join("src")).unwrap();
+        assert_eq!(za, zb, "order of creation, timestamps and caches do not matter");
+        std::fs::write(b.path().join("src/index.py"), "print(2)\n").unwrap();
+        assert_ne!(za, zip_path(&b.path().join("src")).unwrap());
+        // The archive lists both files, in order, and ends with the end-of-central-directory record.
+        let text = String::from_utf8_lossy(&za);
+        assert!(text.find("index.py").unwrap() < text.find("lib/util.py").unwrap());
+        assert!(!text.contains("__pycache__"));
+        assert_eq!(&za[za.len() - 22..za.len() - 18], &0x0605_4b50u32.to_le_bytes());
+        assert_eq!(u16::from_le_bytes([za[za.len() - 12], za[za.len() - 11]]), 2);
+    }
+
+    #[test]
+    fn code_paths_become_s3_locations_by_content() {
+        let dir = tree(&[
+            ("stacks/fn/src/index.py", "def handler(e, c): pass\n"),
+            ("stacks/fn/api.yaml", "openapi: 3.0.0\n"),
+        ]);
+        let layer = dir.path().join("stacks/fn");
+        let t = serde_json::json!({
+            "Transform": "AWS::Serverless-2016-10-31",
+            "Resources": {
+                "F": {"Type": "AWS::Serverless::Function", "Properties": {"CodeUri": "src/", "Handler": "index.handler"}},
+                "G": {"Type": "AWS::Lambda::Function", "Properties": {"Code": "./src"}},
+                "Api": {"Type": "AWS::Serverless::Api", "Properties": {"DefinitionUri": "api.yaml"}},
+                "Remote": {"Type": "AWS::Serverless::Function", "Properties": {"CodeUri": "s3://b/k.zip"}},
+                "Inline": {"Type": "AWS::Lambda::Function", "Properties": {"Code": {"ZipFile": "x"}}}
+            }
+        });
+        let p = Packager { target: target(), root: dir.path().into(), nested: &no_nested, max_depth: 3 };
+        let out = p.package("original text", &t, &layer).unwrap();
+        let body: Json = serde_json::from_str(&out.body).unwrap();
+        let uri = body["Resources"]["F"]["Properties"]["CodeUri"].as_str().unwrap();
+        assert!(uri.starts_with("s3://arts/stackc/demo/") && uri.ends_with(".zip"), "{uri}");
+        let g = &body["Resources"]["G"]["Properties"]["Code"];
+        assert_eq!(g["S3Bucket"], "arts");
+        assert_eq!(format!("s3://arts/{}", g["S3Key"].as_str().unwrap()), uri, "the same folder is one artifact");
+        assert!(body["Resources"]["Api"]["Properties"]["DefinitionUri"].as_str().unwrap().ends_with(".yaml"));
+        assert_eq!(body["Resources"]["Remote"]["Properties"]["CodeUri"], "s3://b/k.zip");
+        assert_eq!(out.artifacts.len(), 2, "{:?}", out.artifacts.iter().map(|a| &a.source).collect::<Vec<_>>());
+        assert_eq!(out.template_key, None);
+        // Nothing local: the text is sent as rendered.
+        let plain = serde_json::json!({"Resources": {"T": {"Type": "AWS::SNS::Topic"}}});
+        assert_eq!(p.package("as rendered", &plain, &layer).unwrap().body, "as rendered");
+    }
+
+    #[test]
+    fn missing_and_escaping_paths_are_errors_naming_the_resource() {
+        let dir = tree(&[("stacks/fn/x", "")]);
+        let outside = tree(&[("secret.txt", "no")]);
+        let layer = dir.path().join("stacks/fn");
+        let rel_outside = format!("../../../{}/secret.txt", outside.path().file_name().unwrap().to_str().unwrap());
+        let t = serde_json::json!({"Resources": {
+            "F": {"Type": "AWS::Serverless::Function", "Properties": {"CodeUri": "nope/"}},
+            "G": {"Type": "AWS::Lambda::Function", "Properties": {"Code": rel_outside}}
+        }});
+        let p = Packager { target: target(), root: dir.path().into(), nested: &no_nested, max_depth: 3 };
+        let errors = p.package("", &t, &layer).unwrap_err();
+        assert!(
+            errors[0].contains("resource `F` (AWS::Serverless::Function) property `CodeUri`: `nope/` does not exist"),
+            "{errors:?}"
+        );
+        assert!(errors[1].contains("is outside the project"), "{errors:?}");
+    }
+
+    #[test]
+    fn nested_templates_are_rendered_packaged_and_linked() {
+        let dir = tree(&[("stacks/app/nested/child.yaml", "ignored"), ("stacks/app/nested/code/f.py", "pass\n")]);
+        let layer = dir.path().join("stacks/app");
+        let render = |p: &Path| -> Result<String, String> {
+            assert!(p.ends_with("nested/child.yaml"));
+            Ok("Resources:\n  F:\n    Type: AWS::Lambda::Function\n    Properties:\n      Code: code\n".into())
+        };
+        let t = serde_json::json!({"Resources": {"Child": {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": "nested/child.yaml"}}}});
+        let p = Packager { target: target(), root: dir.path().into(), nested: &render, max_depth: 3 };
+        let out = p.package("", &t, &layer).unwrap();
+        let body: Json = serde_json::from_str(&out.body).unwrap();
+        let url = body["Resources"]["Child"]["Properties"]["TemplateURL"].as_str().unwrap();
+        assert!(
+            url.starts_with("https://arts.s3.eu-west-1.amazonaws.com/stackc/demo/") && url.ends_with(".template"),
+            "{url}"
+        );
+        assert_eq!(out.artifacts.len(), 2);
+        let child: Json = serde_json::from_slice(&out.artifacts[0].bytes).unwrap();
+        assert_eq!(
+            child["Resources"]["F"]["Properties"]["Code"]["S3Bucket"], "arts",
+            "the child's own code was packaged"
+        );
+        // A template that names itself is stopped.
+        let selfish = |_: &Path| -> Result<String, String> {
+            Ok("Resources:\n  Again:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: child.yaml\n".into())
+        };
+        let p = Packager { target: target(), root: dir.path().into(), nested: &selfish, max_depth: 3 };
+        let err = p.package("", &t, &layer).unwrap_err();
+        assert!(err[0].contains("deeper than 3 levels"), "{err:?}");
+    }
+
+    #[test]
+    fn a_large_template_goes_by_url_and_a_huge_one_is_refused() {
+        let dir = tree(&[]);
+        let p = Packager { target: target(), root: dir.path().into(), nested: &no_nested, max_depth: 3 };
+        let t = serde_json::json!({"Resources": {}});
+        let big = "x".repeat(BODY_LIMIT + 1);
+        let out = p.package(&big, &t, dir.path()).unwrap();
+        let key = out.template_key.clone().unwrap();
+        assert_eq!(out.artifacts[0].key, key);
+        assert_eq!(out.artifacts[0].bytes.len(), BODY_LIMIT + 1);
+        assert_eq!(p.package("small", &t, dir.path()).unwrap().template_key, None);
+        let huge = "x".repeat(URL_LIMIT + 1);
+        assert!(p.package(&huge, &t, dir.path()).unwrap_err()[0].contains("over CloudFormation's limit"));
+    }
+
+    #[test]
+    fn includes_are_uploaded() {
+        let dir = tree(&[("stacks/a/snippet.yaml", "Type: AWS::SNS::Topic\n")]);
+        let t = serde_json::json!({"Resources": {"T": {"Fn::Transform": {"Name": "AWS::Include", "Parameters": {"Location": "snippet.yaml"}}}}});
+        let p = Packager { target: target(), root: dir.path().into(), nested: &no_nested, max_depth: 3 };
+        let out = p.package("", &t, &dir.path().join("stacks/a")).unwrap();
+        assert!(out.body.contains("s3://arts/stackc/demo/"), "{}", out.body);
+        assert_eq!(out.artifacts[0].kind, Kind::File);
+    }
+}
