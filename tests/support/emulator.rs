@@ -86,6 +86,14 @@ impl Emulator {
         serde_json::from_str(&run.stdout).unwrap()
     }
 
+    /// One AWS call, for assertions: the response as JSON.
+    pub fn query(&self, service: &str, method: &str, args: serde_json::Value) -> serde_json::Value {
+        let run = self
+            .python("query.py", &serde_json::json!({"service": service, "method": method, "args": args}).to_string());
+        run.ok();
+        serde_json::from_str(&run.stdout).unwrap()
+    }
+
     /// Seed values; returns what was created (certificate ARNs, zone ids).
     pub fn seed(&self, spec: &serde_json::Value) -> serde_json::Value {
         let run = self.python("seed.py", &spec.to_string());

@@ -1,0 +1,185 @@
+//! Packaging against the emulator: the artifact bucket, local code, nested stacks and templates over the
+//! body limit, each deployed and then deployed again as a no-op.
+
+mod support;
+
+use std::time::Instant;
+
+use support::emulator::Emulator;
+use support::*;
+
+const FUNCTION: &str = "Transform: AWS::Serverless-2016-10-31\nParameters:\n  Size:\n    Type: String\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: python3.12\n      Handler: index.handler\n      CodeUri: src/\n  Raw:\n    Type: AWS::Lambda::Function\n    Properties:\n      Runtime: python3.12\n      Handler: index.handler\n      Role: !GetAtt Role.Arn\n      Code: src\n  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument:\n        Version: '2012-10-17'\n        Statement:\n          - Effect: Allow\n            Principal: {Service: lambda.amazonaws.com}\n            Action: sts:AssumeRole\n  Child:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: nested/child.yaml.j2\n      Parameters:\n        Size: !Ref Size\nOutputs:\n  ChildTopic:\n    Value: !GetAtt Child.Outputs.TopicArn\n";
+const CHILD: &str = "Parameters:\n  Size:\n    Type: String\nResources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: {{ env }}-child-{{ size }}\nOutputs:\n  TopicArn:\n    Value: !Ref Topic\n";
+
+fn code_project(bucket: Option<&str>) -> tempfile::TempDir {
+    let env = format!(
+        "# qa: the test environment\nregion = \"us-east-1\"\n{}[values]\nsize = \"s\"\n[layers.app.parameters]\nSize = \"s\"\n",
+        bucket.map(|b| format!("artifact_bucket = \"{b}\"\n")).unwrap_or_default()
+    );
+    let dir = project(&[
+        ("stacks/app/template.yaml", FUNCTION),
+        ("stacks/app/layer.toml", "capabilities = [\"CAPABILITY_IAM\"]\n"),
+        ("stacks/app/nested/child.yaml.j2", CHILD),
+        ("stacks/app/src/index.py", "def handler(event, context):\n    return 'ok'\n"),
+        ("stacks/app/src/lib/util.py", "X = 1\n"),
+        ("environments/qa.toml", &env),
+    ]);
+    dir
+}
+
+#[test]
+fn bootstrap_makes_a_private_versioned_encrypted_bucket_and_records_it() {
+    let emu = Emulator::start();
+    let dir = code_project(None);
+    // Without a bucket, validate says what needs one and how to get it.
+    stackc(dir.path(), &["validate", "qa"])
+        .code(2)
+        .stderr_has("environment `qa`, layer `app`: `src/`, `nested/child.yaml.j2` must go to S3")
+        .stderr_has("run `stackc bootstrap qa`");
+    let run = emu.stackc(dir.path(), &["bootstrap", "qa"]);
+    let bucket = "stackc-123456789012-us-east-1";
+    run.ok()
+        .stdout_has(&format!(
+            "created s3://{bucket} in us-east-1: versioned, encrypted (SSE-S3), public access blocked"
+        ))
+        .stdout_has("set artifact_bucket = \"stackc-123456789012-us-east-1\" in environments/qa.toml");
+    let env = std::fs::read_to_string(dir.path().join("environments/qa.toml")).unwrap();
+    assert!(env.starts_with("# qa: the test environment\nregion = \"us-east-1\"\n"), "{env}");
+    assert!(env.contains(&format!("artifact_bucket = \"{bucket}\"")), "{env}");
+    let args = serde_json::json!({"Bucket": bucket});
+    assert_eq!(emu.query("s3", "get_bucket_versioning", args.clone())["Status"], "Enabled");
+    let sse = emu.query("s3", "get_bucket_encryption", args.clone());
+    assert_eq!(
+        sse["ServerSideEncryptionConfiguration"]["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"],
+        "AES256"
+    );
+    let block = &emu.query("s3", "get_public_access_block", args)["PublicAccessBlockConfiguration"];
+    for k in ["BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"] {
+        assert_eq!(block[k], true, "{k}: {block}");
+    }
+    // Again: the bucket is kept, its settings applied again, the file untouched.
+    emu.stackc(dir.path(), &["bootstrap", "qa"]).ok().stdout_has(&format!("updated s3://{bucket}"));
+    assert_eq!(std::fs::read_to_string(dir.path().join("environments/qa.toml")).unwrap(), env);
+    stackc(dir.path(), &["validate", "qa"]).ok();
+    emu.stackc(dir.path(), &["bootstrap", "qa", "--bucket", "Not_Valid"])
+        .code(2)
+        .stderr_has("not a valid S3 bucket name");
+}
+
+#[test]
+fn local_code_and_a_nested_stack_deploy_and_redeploy_as_a_no_op() {
+    let emu = Emulator::start();
+    emu.seed(&serde_json::json!({"buckets": ["arts"]}));
+    let dir = code_project(Some("arts"));
+    let render = stackc(dir.path(), &["render", "qa"]);
+    render.ok().stdout_has("would upload zip of src/").stdout_has("would upload template nested/child.yaml.j2");
+    let first = emu.stackc(dir.path(), &["deploy", "qa", "--yes"]);
+    first.ok().stderr_has("[app] artifacts: 2 uploaded");
+    let stacks = emu.stacks();
+    let app = &stacks["demo-qa-app"];
+    assert_eq!(app["status"], "CREATE_COMPLETE", "{app}");
+    // The nested template was rendered with the environment's values and created as its own stack.
+    let child = stacks.as_object().unwrap().iter().find(|(n, _)| n.as_str() != "demo-qa-app").map(|(_, s)| s.clone());
+    assert!(child.is_some(), "the nested stack exists: {stacks}");
+    let topics = emu.query("sns", "list_topics", serde_json::json!({}));
+    assert!(topics.to_string().contains("qa-child-s"), "{topics}");
+    let objects = emu.query("s3", "list_objects_v2", serde_json::json!({"Bucket": "arts"}));
+    let keys: Vec<&str> = objects["Contents"].as_array().unwrap().iter().map(|o| o["Key"].as_str().unwrap()).collect();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert!(keys.iter().all(|k| k.starts_with("stackc/demo/")), "{keys:?}");
+    let bytes: u64 = objects["Contents"].as_array().unwrap().iter().map(|o| o["Size"].as_u64().unwrap()).sum();
+    eprintln!("uploaded {bytes} bytes in {} objects", keys.len());
+    // The deployed template names the uploaded code.
+    let body = emu.query("cloudformation", "get_template", serde_json::json!({"StackName": "demo-qa-app"}))
+        ["TemplateBody"]
+        .to_string();
+    assert!(
+        body.contains("s3://arts/stackc/demo/")
+            && body.contains("https://arts.s3.us-east-1.amazonaws.com/stackc/demo/"),
+        "{body}"
+    );
+    // Again, unchanged: nothing uploaded, nothing to do.
+    let t = Instant::now();
+    let again = emu.stackc(dir.path(), &["deploy", "qa", "--yes"]);
+    eprintln!("no-op redeploy: {} ms", t.elapsed().as_millis());
+    again.ok().stdout_has("environment `qa` is up to date");
+    assert!(!again.stderr.contains("uploaded"), "{}", again.stderr);
+    emu.stackc(dir.path(), &["status", "qa"]).ok().stdout_has("in sync");
+    emu.stackc(dir.path(), &["diff", "qa"]).ok().stdout_has("no differences");
+    // A code change: a new key, one upload, an update.
+    write(dir.path(), "stacks/app/src/index.py", "def handler(event, context):\n    return 'changed'\n");
+    // (A plan needs the new code in S3 for its change set, so the plan uploads it; the deploy finds it there.)
+    emu.stackc(dir.path(), &["plan", "qa", "--detailed-exitcode"])
+        .code(3)
+        .stdout_has("app (demo-qa-app): update")
+        .stderr_has("[app] artifacts: 1 uploaded");
+    let deploy = emu.stackc(dir.path(), &["deploy", "qa", "--yes"]);
+    deploy.ok();
+    assert!(!deploy.stderr.contains("uploaded"), "{}", deploy.stderr);
+    assert_eq!(emu.stacks()["demo-qa-app"]["status"], "UPDATE_COMPLETE");
+}
+
+#[test]
+fn a_60_kb_template_deploys_from_s3() {
+    let emu = Emulator::start();
+    emu.seed(&serde_json::json!({"buckets": ["arts"]}));
+    // 120 topics with long descriptions of their purpose: about 60 KB of template.
+    let mut t = String::from("Resources:\n");
+    for i in 0..120 {
+        t.push_str(&format!(
+            "  Topic{i}:\n    Type: AWS::SNS::Topic\n    Metadata:\n      Purpose: \"{}\"\n    Properties:\n      DisplayName: topic-{i}\n",
+            "x".repeat(440)
+        ));
+    }
+    assert!(t.len() > 55_000 && t.len() < 70_000, "{}", t.len());
+    let dir = project(&[
+        ("stacks/big/template.yaml", &t),
+        ("environments/qa.toml", "region = \"us-east-1\"\nartifact_bucket = \"arts\"\n"),
+    ]);
+    stackc(dir.path(), &["render", "qa"]).ok().stdout_has("would upload template (over the body limit)");
+    let run = emu.stackc(dir.path(), &["deploy", "qa", "--yes"]);
+    run.ok().stderr_has("[big] artifacts: 1 uploaded");
+    assert_eq!(emu.stacks()["demo-qa-big"]["status"], "CREATE_COMPLETE");
+    let topics = emu.query("sns", "list_topics", serde_json::json!({}));
+    assert_eq!(
+        topics["Topics"].as_array().unwrap().len(),
+        100,
+        "list_topics pages at 100: {}",
+        topics["Topics"].as_array().unwrap().len()
+    );
+    emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).ok().stdout_has("is up to date");
+    // Without a bucket: refused before anything is sent, with the way out.
+    write(dir.path(), "environments/qa.toml", "region = \"us-east-1\"\n");
+    emu.stackc(dir.path(), &["deploy", "qa", "--yes"])
+        .code(2)
+        .stderr_has("the template (")
+        .stderr_has("must go to S3, and the environment sets no `artifact_bucket`");
+}
+
+#[test]
+fn package_writes_the_deployable_set_with_valid_zips() {
+    let emu = Emulator::start();
+    emu.seed(&serde_json::json!({"buckets": ["arts"]}));
+    let dir = code_project(Some("arts"));
+    std::fs::create_dir_all(dir.path().join("stacks/app/src/__pycache__")).unwrap();
+    write(dir.path(), "stacks/app/src/__pycache__/index.cpython-312.pyc", "machine-specific");
+    let run = emu.stackc(dir.path(), &["package", "qa"]);
+    run.ok().stdout_has("packaged app").stdout_has("uploaded 2 artifacts");
+    let packaged: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("build/qa/app.json")).unwrap()).unwrap();
+    let uri = packaged["Resources"]["Fn"]["Properties"]["CodeUri"].as_str().unwrap().to_string();
+    let key = uri.trim_start_matches("s3://arts/").to_string();
+    assert_eq!(packaged["Resources"]["Raw"]["Properties"]["Code"]["S3Key"], key.as_str());
+    // The uploaded zip is a valid archive with the code and without the cache.
+    let check = format!(
+        "import boto3, io, zipfile, sys\ns3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='x', aws_secret_access_key='x')\nz = zipfile.ZipFile(io.BytesIO(s3.get_object(Bucket='arts', Key='{key}')['Body'].read()))\nassert z.testzip() is None\nprint(sorted(z.namelist()))\nprint(z.read('index.py').decode())\n"
+    );
+    let script = dir.path().join("check_zip.py");
+    std::fs::write(&script, check).unwrap();
+    let out = std::process::Command::new(venv().join("bin/python")).arg(&script).arg(emu.url()).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.starts_with("['index.py', 'lib/util.py']\n") && text.contains("return 'ok'"), "{text}");
+    // Packaging again sends nothing.
+    emu.stackc(dir.path(), &["package", "qa"]).ok().stdout_has("uploaded 0 artifacts (0 B); 2 already in the bucket");
+}
