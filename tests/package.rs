@@ -8,12 +8,17 @@ use std::time::Instant;
 use support::emulator::Emulator;
 use support::*;
 
-const FUNCTION: &str = "Transform: AWS::Serverless-2016-10-31\nParameters:\n  Size:\n    Type: String\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: python3.12\n      Handler: index.handler\n      CodeUri: src/\n  Raw:\n    Type: AWS::Lambda::Function\n    Properties:\n      Runtime: python3.12\n      Handler: index.handler\n      Role: !GetAtt Role.Arn\n      Code: src\n  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument:\n        Version: '2012-10-17'\n        Statement:\n          - Effect: Allow\n            Principal: {Service: lambda.amazonaws.com}\n            Action: sts:AssumeRole\n  Child:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: nested/child.yaml.j2\n      Parameters:\n        Size: !Ref Size\nOutputs:\n  ChildTopic:\n    Value: !GetAtt Child.Outputs.TopicArn\n";
+const CANARY: &str = "pkg-canary-93e1c0";
+const FUNCTION: &str = "Transform: AWS::Serverless-2016-10-31\nParameters:\n  Token:\n    Type: String\n    NoEcho: true\n  Size:\n    Type: String\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: python3.12\n      Handler: index.handler\n      CodeUri: src/\n  Raw:\n    Type: AWS::Lambda::Function\n    Properties:\n      Runtime: python3.12\n      Handler: index.handler\n      Role: !GetAtt Role.Arn\n      Code: src\n  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument:\n        Version: '2012-10-17'\n        Statement:\n          - Effect: Allow\n            Principal: {Service: lambda.amazonaws.com}\n            Action: sts:AssumeRole\n  Child:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: nested/child.yaml.j2\n      Parameters:\n        Size: !Ref Size\nOutputs:\n  ChildTopic:\n    Value: !GetAtt Child.Outputs.TopicArn\n";
 const CHILD: &str = "Parameters:\n  Size:\n    Type: String\nResources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: {{ env }}-child-{{ size }}\nOutputs:\n  TopicArn:\n    Value: !Ref Topic\n";
+
+fn token() -> Vec<(String, String)> {
+    vec![("APP_TOKEN".to_string(), CANARY.to_string())]
+}
 
 fn code_project(bucket: Option<&str>) -> tempfile::TempDir {
     let env = format!(
-        "# qa: the test environment\nregion = \"us-east-1\"\n{}[values]\nsize = \"s\"\n[layers.app.parameters]\nSize = \"s\"\n",
+        "# qa: the test environment\nregion = \"us-east-1\"\n{}[values]\nsize = \"s\"\n[layers.app.parameters]\nSize = \"s\"\nToken = {{ from = \"env\", var = \"APP_TOKEN\", secret = true }}\n",
         bucket.map(|b| format!("artifact_bucket = \"{b}\"\n")).unwrap_or_default()
     );
     let dir = project(&[
@@ -32,11 +37,11 @@ fn bootstrap_makes_a_private_versioned_encrypted_bucket_and_records_it() {
     let emu = Emulator::start();
     let dir = code_project(None);
     // Without a bucket, validate says what needs one and how to get it.
-    stackc(dir.path(), &["validate", "qa"])
+    stackc_env(dir.path(), &["validate", "qa"], &[("APP_TOKEN", CANARY)])
         .code(2)
         .stderr_has("environment `qa`, layer `app`: `src/`, `nested/child.yaml.j2` must go to S3")
         .stderr_has("run `stackc bootstrap qa`");
-    let run = emu.stackc(dir.path(), &["bootstrap", "qa"]);
+    let run = emu.stackc_with(dir.path(), &["bootstrap", "qa"], &token(), None);
     let bucket = "stackc-123456789012-us-east-1";
     run.ok()
         .stdout_has(&format!(
@@ -58,10 +63,12 @@ fn bootstrap_makes_a_private_versioned_encrypted_bucket_and_records_it() {
         assert_eq!(block[k], true, "{k}: {block}");
     }
     // Again: the bucket is kept, its settings applied again, the file untouched.
-    emu.stackc(dir.path(), &["bootstrap", "qa"]).ok().stdout_has(&format!("updated s3://{bucket}"));
+    emu.stackc_with(dir.path(), &["bootstrap", "qa"], &token(), None)
+        .ok()
+        .stdout_has(&format!("updated s3://{bucket}"));
     assert_eq!(std::fs::read_to_string(dir.path().join("environments/qa.toml")).unwrap(), env);
-    stackc(dir.path(), &["validate", "qa"]).ok();
-    emu.stackc(dir.path(), &["bootstrap", "qa", "--bucket", "Not_Valid"])
+    stackc_env(dir.path(), &["validate", "qa"], &[("APP_TOKEN", CANARY)]).ok();
+    emu.stackc_with(dir.path(), &["bootstrap", "qa", "--bucket", "Not_Valid"], &token(), None)
         .code(2)
         .stderr_has("not a valid S3 bucket name");
 }
@@ -71,9 +78,11 @@ fn local_code_and_a_nested_stack_deploy_and_redeploy_as_a_no_op() {
     let emu = Emulator::start();
     emu.seed(&serde_json::json!({"buckets": ["arts"]}));
     let dir = code_project(Some("arts"));
-    let render = stackc(dir.path(), &["render", "qa"]);
+    let render = stackc_env(dir.path(), &["render", "qa"], &[("APP_TOKEN", CANARY)]);
     render.ok().stdout_has("would upload zip of src/").stdout_has("would upload template nested/child.yaml.j2");
-    let first = emu.stackc(dir.path(), &["deploy", "qa", "--yes"]);
+    let token = token();
+    let mut runs = vec![render];
+    let first = emu.stackc_with(dir.path(), &["deploy", "qa", "--yes"], &token, None);
     first.ok().stderr_has("[app] artifacts: 2 uploaded");
     let stacks = emu.stacks();
     let app = &stacks["demo-qa-app"];
@@ -100,23 +109,37 @@ fn local_code_and_a_nested_stack_deploy_and_redeploy_as_a_no_op() {
     );
     // Again, unchanged: nothing uploaded, nothing to do.
     let t = Instant::now();
-    let again = emu.stackc(dir.path(), &["deploy", "qa", "--yes"]);
+    let again = emu.stackc_with(dir.path(), &["deploy", "qa", "--yes"], &token, None);
     eprintln!("no-op redeploy: {} ms", t.elapsed().as_millis());
     again.ok().stdout_has("environment `qa` is up to date");
+    assert_eq!(emu.stacks()["demo-qa-app"]["parameters"]["Token"], CANARY, "the secret reached the stack");
     assert!(!again.stderr.contains("uploaded"), "{}", again.stderr);
-    emu.stackc(dir.path(), &["status", "qa"]).ok().stdout_has("in sync");
-    emu.stackc(dir.path(), &["diff", "qa"]).ok().stdout_has("no differences");
+    emu.stackc_with(dir.path(), &["status", "qa"], &token, None).ok().stdout_has("in sync");
+    emu.stackc_with(dir.path(), &["diff", "qa"], &token, None).ok().stdout_has("no differences");
     // A code change: a new key, one upload, an update.
     write(dir.path(), "stacks/app/src/index.py", "def handler(event, context):\n    return 'changed'\n");
     // (A plan needs the new code in S3 for its change set, so the plan uploads it; the deploy finds it there.)
-    emu.stackc(dir.path(), &["plan", "qa", "--detailed-exitcode"])
-        .code(3)
-        .stdout_has("app (demo-qa-app): update")
-        .stderr_has("[app] artifacts: 1 uploaded");
-    let deploy = emu.stackc(dir.path(), &["deploy", "qa", "--yes"]);
+    let plan = emu.stackc_with(dir.path(), &["plan", "qa", "--detailed-exitcode"], &token, None);
+    plan.code(3).stdout_has("app (demo-qa-app): update").stderr_has("[app] artifacts: 1 uploaded");
+    let deploy = emu.stackc_with(dir.path(), &["deploy", "qa", "--yes"], &token, None);
     deploy.ok();
     assert!(!deploy.stderr.contains("uploaded"), "{}", deploy.stderr);
     assert_eq!(emu.stacks()["demo-qa-app"]["status"], "UPDATE_COMPLETE");
+    let package = emu.stackc_with(dir.path(), &["package", "qa"], &token, None);
+    package.ok();
+    runs.extend([first, again, plan, deploy, package]);
+    // The secret is in no output, no file, and no uploaded object.
+    for r in &runs {
+        assert!(!r.stdout.contains(CANARY) && !r.stderr.contains(CANARY), "{}{}", r.stdout, r.stderr);
+    }
+    for (path, text) in files_under(dir.path()) {
+        assert!(!text.contains(CANARY), "the secret was written to {path}");
+    }
+    let objects = emu.query("s3", "list_objects_v2", serde_json::json!({"Bucket": "arts"}));
+    for o in objects["Contents"].as_array().unwrap() {
+        let got = emu.query("s3", "get_object", serde_json::json!({"Bucket": "arts", "Key": o["Key"]}));
+        assert!(!got["Body"].as_str().unwrap_or_default().contains(CANARY), "the secret was uploaded in {}", o["Key"]);
+    }
 }
 
 #[test]
@@ -163,7 +186,7 @@ fn package_writes_the_deployable_set_with_valid_zips() {
     let dir = code_project(Some("arts"));
     std::fs::create_dir_all(dir.path().join("stacks/app/src/__pycache__")).unwrap();
     write(dir.path(), "stacks/app/src/__pycache__/index.cpython-312.pyc", "machine-specific");
-    let run = emu.stackc(dir.path(), &["package", "qa"]);
+    let run = emu.stackc_with(dir.path(), &["package", "qa"], &token(), None);
     run.ok().stdout_has("packaged app").stdout_has("uploaded 2 artifacts");
     let packaged: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("build/qa/app.json")).unwrap()).unwrap();
@@ -181,5 +204,7 @@ fn package_writes_the_deployable_set_with_valid_zips() {
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.starts_with("['index.py', 'lib/util.py']\n") && text.contains("return 'ok'"), "{text}");
     // Packaging again sends nothing.
-    emu.stackc(dir.path(), &["package", "qa"]).ok().stdout_has("uploaded 0 artifacts (0 B); 2 already in the bucket");
+    emu.stackc_with(dir.path(), &["package", "qa"], &token(), None)
+        .ok()
+        .stdout_has("uploaded 0 artifacts (0 B); 2 already in the bucket");
 }
