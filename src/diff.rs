@@ -36,7 +36,7 @@ pub fn normalise(v: &Json) -> Json {
 /// Normalised YAML text of a template, or the text itself if it does not parse.
 pub fn canonical(text: &str) -> String {
     match Template::parse(text) {
-        Ok(t) => serde_yaml::to_string(&normalise(&t.body)).unwrap_or_else(|_| text.to_string()),
+        Ok(t) => yaml_serde::to_string(&normalise(&t.body)).unwrap_or_else(|_| text.to_string()),
         Err(_) => text.to_string(),
     }
 }

@@ -50,7 +50,15 @@ pub struct TemplateParameter {
 
 impl Template {
     pub fn parse(text: &str) -> Result<Template, ParseError> {
-        let yaml: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| ParseError {
+        // The YAML parser slows down badly on very deep flow nesting; no template needs it.
+        if let Some(line) = too_deep(text, 256) {
+            return Err(ParseError {
+                message: "brackets nest more than 256 levels deep".into(),
+                line: Some(line),
+                col: None,
+            });
+        }
+        let yaml: yaml_serde::Value = yaml_serde::from_str(text).map_err(|e| ParseError {
             message: e.to_string().split(" at line ").next().unwrap_or_default().to_string(),
             line: e.location().map(|l| l.line()),
             col: e.location().map(|l| l.column()),
@@ -164,11 +172,11 @@ pub fn truthy(v: &Json) -> bool {
     }
 }
 
-fn convert(v: serde_yaml::Value) -> Result<Json, String> {
+fn convert(v: yaml_serde::Value) -> Result<Json, String> {
     Ok(match v {
-        serde_yaml::Value::Null => Json::Null,
-        serde_yaml::Value::Bool(b) => Json::Bool(b),
-        serde_yaml::Value::Number(n) => {
+        yaml_serde::Value::Null => Json::Null,
+        yaml_serde::Value::Bool(b) => Json::Bool(b),
+        yaml_serde::Value::Number(n) => {
             if let Some(i) = n.as_i64() {
                 Json::from(i)
             } else if let Some(u) = n.as_u64() {
@@ -177,22 +185,22 @@ fn convert(v: serde_yaml::Value) -> Result<Json, String> {
                 n.as_f64().and_then(serde_json::Number::from_f64).map(Json::Number).unwrap_or(Json::Null)
             }
         }
-        serde_yaml::Value::String(s) => Json::String(s),
-        serde_yaml::Value::Sequence(items) => Json::Array(items.into_iter().map(convert).collect::<Result<_, _>>()?),
-        serde_yaml::Value::Mapping(m) => {
+        yaml_serde::Value::String(s) => Json::String(s),
+        yaml_serde::Value::Sequence(items) => Json::Array(items.into_iter().map(convert).collect::<Result<_, _>>()?),
+        yaml_serde::Value::Mapping(m) => {
             let mut out = Map::new();
             for (k, v) in m {
                 let key = match k {
-                    serde_yaml::Value::String(s) => s,
-                    serde_yaml::Value::Number(n) => n.to_string(),
-                    serde_yaml::Value::Bool(b) => b.to_string(),
+                    yaml_serde::Value::String(s) => s,
+                    yaml_serde::Value::Number(n) => n.to_string(),
+                    yaml_serde::Value::Bool(b) => b.to_string(),
                     other => return Err(format!("unsupported mapping key {other:?}")),
                 };
                 out.insert(key, convert(v)?);
             }
             Json::Object(out)
         }
-        serde_yaml::Value::Tagged(tagged) => {
+        yaml_serde::Value::Tagged(tagged) => {
             let tag = tagged.tag.to_string();
             let name = tag.trim_start_matches('!');
             let inner = convert(tagged.value)?;
@@ -269,6 +277,31 @@ impl Template {
     }
 }
 
+/// The line where `[`/`{` nesting (outside quotes) first goes deeper than `limit`, if it does.
+fn too_deep(text: &str, limit: usize) -> Option<usize> {
+    let (mut depth, mut line, mut quote) = (0usize, 1usize, None::<char>);
+    for c in text.chars() {
+        match (quote, c) {
+            (_, '\n') => {
+                line += 1;
+                quote = None;
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '[' | '{') => {
+                depth += 1;
+                if depth > limit {
+                    return Some(line);
+                }
+            }
+            (None, ']' | '}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
 pub fn sub_variables(s: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = s;
@@ -292,6 +325,28 @@ pub fn sub_variables(s: &str) -> Vec<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn hostile_yaml_is_an_error_not_a_hang() {
+        // "Billion laughs": each level repeats the one before ten times (10^9 nodes if expanded).
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let p = i - 1;
+            bomb.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        bomb.push_str("Resources: *a9\n");
+        let start = std::time::Instant::now();
+        let err = Template::parse(&bomb).unwrap_err();
+        assert!(start.elapsed() < std::time::Duration::from_secs(2), "{:?}", start.elapsed());
+        assert!(!err.message.is_empty());
+        // Deep nesting.
+        let deep = format!("Resources: {}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let start = std::time::Instant::now();
+        assert!(Template::parse(&deep).is_err());
+        assert!(start.elapsed() < std::time::Duration::from_secs(2), "{:?}", start.elapsed());
+    }
 
     #[test]
     fn outputs_that_carry_a_no_echo_parameter_are_found() {
