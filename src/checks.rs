@@ -89,7 +89,7 @@ pub fn run(checks: &Checks, ctx: &Map<String, Json>) -> Vec<(String, String)> {
         let Some((vpc_path, rest)) = group.split_first() else { continue };
         let vpc = lookup(ctx, vpc_path).first().map(|(at, v)| (at.clone(), text(v)));
         let vpc_net = vpc.as_ref().and_then(|(_, c)| parse_cidr(c).ok());
-        let mut nets: Vec<(String, String, (u32, u32))> = Vec::new();
+        let mut nets: Vec<(String, String, Block)> = Vec::new();
         for p in rest {
             for (at, v) in lookup(ctx, p) {
                 let items: Vec<(String, String)> = match v {
@@ -106,7 +106,8 @@ pub fn run(checks: &Checks, ctx: &Map<String, Json>) -> Vec<(String, String)> {
         }
         for (at, c, n) in &nets {
             if let (Some(v), Some((vat, vc))) = (vpc_net, &vpc) {
-                if !contains(v, *n) {
+                // An IPv6 subnet of a dual-stack VPC is checked against the VPC's IPv6 block, not this one.
+                if v.v6 == n.v6 && !contains(v, *n) {
                     out.push((at.clone(), format!("`{c}` is not inside the VPC's {vc} (`{vat}`)")));
                 }
             }
@@ -144,47 +145,78 @@ pub fn run(checks: &Checks, ctx: &Map<String, Json>) -> Vec<(String, String)> {
     out
 }
 
-/// (network address, prefix length) of an IPv4 CIDR block.
-pub fn parse_cidr(s: &str) -> Result<(u32, u32), String> {
-    let (ip, len) = s.split_once('/').ok_or_else(|| format!("`{s}` is not a CIDR block (a.b.c.d/n)"))?;
-    let len: u32 =
-        len.parse().ok().filter(|l| *l <= 32).ok_or_else(|| format!("`{s}`: the prefix length must be 0-32"))?;
-    let octets: Vec<u32> = ip
-        .split('.')
-        .map(|o| o.parse::<u32>().ok().filter(|x| *x <= 255))
-        .collect::<Option<Vec<_>>>()
-        .filter(|v| v.len() == 4)
-        .ok_or_else(|| format!("`{s}` is not a CIDR block (a.b.c.d/n)"))?;
-    let addr = octets.iter().fold(0u32, |a, o| (a << 8) | o);
-    let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
-    if addr & !mask != 0 {
-        let net = addr & mask;
-        return Err(format!(
-            "`{s}` has host bits set; the block is {}.{}.{}.{}/{len}",
-            net >> 24,
-            (net >> 16) & 255,
-            (net >> 8) & 255,
-            net & 255
-        ));
+/// A CIDR block: the family, its network address (IPv4 in the low 32 bits) and prefix length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Block {
+    pub v6: bool,
+    pub addr: u128,
+    pub len: u32,
+}
+
+impl Block {
+    fn bits(&self) -> u32 {
+        if self.v6 {
+            128
+        } else {
+            32
+        }
     }
-    Ok((addr, len))
+
+    fn range(&self) -> (u128, u128) {
+        let host = self.bits() - self.len;
+        let size_minus_one = if host == 128 { u128::MAX } else { (1u128 << host) - 1 };
+        (self.addr, self.addr + size_minus_one)
+    }
+
+    fn show(&self, addr: u128) -> String {
+        if self.v6 {
+            format!("{}/{}", std::net::Ipv6Addr::from(addr), self.len)
+        } else {
+            format!("{}/{}", std::net::Ipv4Addr::from(addr as u32), self.len)
+        }
+    }
 }
 
-fn range((addr, len): (u32, u32)) -> (u64, u64) {
-    let size = 1u64 << (32 - len);
-    (addr as u64, addr as u64 + size - 1)
+/// An IPv4 (`a.b.c.d/n`) or IPv6 (`2001:db8::/56`) CIDR block, with no host bits set.
+pub fn parse_cidr(s: &str) -> Result<Block, String> {
+    let (ip, len) = s
+        .split_once('/')
+        .ok_or_else(|| format!("`{s}` is not a CIDR block (a.b.c.d/n, or an IPv6 block like 2001:db8::/56)"))?;
+    let (v6, addr): (bool, u128) = if ip.contains(':') {
+        let a: std::net::Ipv6Addr = ip.parse().map_err(|_| format!("`{s}`: `{ip}` is not an IPv6 address"))?;
+        (true, u128::from(a))
+    } else {
+        // Strict dotted quad: four decimal octets (no octal or shortened forms).
+        let octets: Vec<u32> = ip
+            .split('.')
+            .map(|o| {
+                o.parse::<u32>().ok().filter(|x| *x <= 255 && o.len() <= 3 && !(o.len() > 1 && o.starts_with('0')))
+            })
+            .collect::<Option<Vec<_>>>()
+            .filter(|v| v.len() == 4)
+            .ok_or_else(|| format!("`{s}` is not a CIDR block (a.b.c.d/n, or an IPv6 block like 2001:db8::/56)"))?;
+        (false, octets.iter().fold(0u32, |a, o| (a << 8) | o) as u128)
+    };
+    let max = if v6 { 128 } else { 32 };
+    let len: u32 =
+        len.parse().ok().filter(|l| *l <= max).ok_or_else(|| format!("`{s}`: the prefix length must be 0-{max}"))?;
+    let block = Block { v6, addr, len };
+    let host = max - len;
+    let host_mask = if host == 128 { u128::MAX } else { (1u128 << host) - 1 };
+    if addr & host_mask != 0 {
+        return Err(format!("`{s}` has host bits set; the block is {}", block.show(addr & !host_mask)));
+    }
+    Ok(block)
 }
 
-fn overlaps(a: (u32, u32), b: (u32, u32)) -> bool {
-    let (a0, a1) = range(a);
-    let (b0, b1) = range(b);
-    a0 <= b1 && b0 <= a1
+fn overlaps(a: Block, b: Block) -> bool {
+    let ((a0, a1), (b0, b1)) = (a.range(), b.range());
+    a.v6 == b.v6 && a0 <= b1 && b0 <= a1
 }
 
-fn contains(outer: (u32, u32), inner: (u32, u32)) -> bool {
-    let (o0, o1) = range(outer);
-    let (i0, i1) = range(inner);
-    o0 <= i0 && i1 <= o1
+fn contains(outer: Block, inner: Block) -> bool {
+    let ((o0, o1), (i0, i1)) = (outer.range(), inner.range());
+    outer.v6 == inner.v6 && o0 <= i0 && i1 <= o1
 }
 
 /// An EventBridge (Scheduler or rule) schedule expression.
@@ -205,15 +237,33 @@ pub fn schedule(s: &str) -> Result<(), String> {
         return Ok(());
     }
     if let Some(body) = s.strip_prefix("at(").and_then(|b| b.strip_suffix(')')) {
-        let ok = body.len() == 19
-            && body.as_bytes()[10] == b'T'
+        let shaped = body.len() == 19
             && body.chars().enumerate().all(|(i, c)| match i {
                 4 | 7 => c == '-',
                 10 => c == 'T',
                 13 | 16 => c == ':',
                 _ => c.is_ascii_digit(),
             });
-        return if ok { Ok(()) } else { Err("at() takes yyyy-mm-ddThh:mm:ss".into()) };
+        if !shaped {
+            return Err("at() takes yyyy-mm-ddThh:mm:ss".into());
+        }
+        let n = |r: std::ops::Range<usize>| body[r].parse::<u32>().unwrap_or(0);
+        let (year, month, day, hour, minute, second) = (n(0..4), n(5..7), n(8..10), n(11..13), n(14..16), n(17..19));
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        let days = match month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => return Err(format!("at(): month {month} is not 1-12")),
+        };
+        if day == 0 || day > days {
+            return Err(format!("at(): {year}-{month:02} has no day {day}"));
+        }
+        if hour > 23 || minute > 59 || second > 59 {
+            return Err(format!("at(): {hour:02}:{minute:02}:{second:02} is not a time of day"));
+        }
+        return Ok(());
     }
     let body =
         s.strip_prefix("cron(").and_then(|b| b.strip_suffix(')')).ok_or("use cron(...), rate(...) or at(...)")?;
@@ -307,6 +357,7 @@ mod tests {
             "rate(1 hour)",
             "rate(5 minutes)",
             "at(2026-12-01T09:00:00)",
+            "at(2028-02-29T23:59:59)",
         ] {
             assert_eq!(schedule(ok), Ok(()), "{ok}");
         }
@@ -318,6 +369,11 @@ mod tests {
             ("rate(0 minutes)", "positive"),
             ("every day", "use cron"),
             ("cron(0 12 ? * FUNDAY *)", "not a value"),
+            ("at(2026-02-30T09:00:00)", "2026-02 has no day 30"),
+            ("at(2027-02-29T09:00:00)", "has no day 29"),
+            ("at(2026-13-01T09:00:00)", "month 13"),
+            ("at(2026-12-01T24:00:00)", "not a time of day"),
+            ("at(2026-12-01 09:00:00)", "yyyy-mm-ddThh:mm:ss"),
         ] {
             let e = schedule(bad).unwrap_err();
             assert!(e.contains(why), "{bad}: {e}");
@@ -326,7 +382,8 @@ mod tests {
 
     #[test]
     fn cidrs_overlap_and_containment() {
-        assert_eq!(parse_cidr("10.0.0.0/16"), Ok((0x0a000000, 16)));
+        assert_eq!(parse_cidr("10.0.0.0/16"), Ok(Block { v6: false, addr: 0x0a000000, len: 16 }));
+        assert!(parse_cidr("010.0.0.0/16").is_err() && parse_cidr("10.0.0/16").is_err());
         assert!(parse_cidr("10.0.0.1/16").unwrap_err().contains("the block is 10.0.0.0/16"));
         assert!(parse_cidr("10.0.0.0/33").is_err());
         assert!(parse_cidr("300.0.0.0/8").is_err());
@@ -343,6 +400,24 @@ mod tests {
             "{found:?}"
         );
         assert_eq!(found.len(), 2);
+    }
+
+    #[test]
+    fn ipv6_blocks_are_understood() {
+        let b = parse_cidr("2001:db8::/56").unwrap();
+        assert!(b.v6 && b.len == 56);
+        assert!(parse_cidr("2001:db8::1/64").unwrap_err().contains("host bits set; the block is 2001:db8::/64"));
+        assert!(parse_cidr("2001:db8::/129").unwrap_err().contains("0-128"));
+        assert!(parse_cidr("2001:zz8::/56").unwrap_err().contains("not an IPv6 address"));
+        let ctx: Map<String, Json> = serde_json::from_str(r#"{"vpc": "10.0.0.0/16", "subnets": ["10.0.0.0/24", "2001:db8:0:1::/64", "2001:db8:0:1::/64", "2001:db8::/56"]}"#).unwrap();
+        let checks = Checks { subnets: vec![vec!["vpc".into(), "subnets".into()]], ..Default::default() };
+        let found = run(&checks, &ctx);
+        // The IPv6 subnets are not held to the IPv4 VPC block, never overlap IPv4 ones, but overlap each other.
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(found.iter().any(|(at, m)| at == "subnets.2" && m.contains("overlaps `2001:db8:0:1::/64`")));
+        assert!(found
+            .iter()
+            .any(|(at, m)| at == "subnets.3" && m.contains("overlaps `2001:db8:0:1::/64` (`subnets.1`)")));
     }
 
     #[test]

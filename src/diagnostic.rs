@@ -39,9 +39,20 @@ pub struct Location {
     pub width: usize,
 }
 
+/// `i`, or the start of the character it falls inside, within `text`.
+fn char_floor(text: &str, i: usize) -> usize {
+    let mut i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
 impl Location {
     /// A location from a byte span into `text`.
     pub fn from_span(file: &Path, text: &str, span: Range<usize>) -> Location {
+        // Spans from parsers can point inside a multi-byte character: move them to its start.
+        let span = char_floor(text, span.start)..char_floor(text, span.end);
         let start = span.start.min(text.len());
         let before = &text[..start];
         let line = before.matches('\n').count() + 1;
@@ -56,6 +67,7 @@ impl Location {
 
     /// Like `from_span`, with the line starts of `text` computed once (for files with many settings).
     pub fn from_span_indexed(file: &Path, text: &str, index: &LineIndex, span: Range<usize>) -> Location {
+        let span = char_floor(text, span.start)..char_floor(text, span.end);
         let start = span.start.min(text.len());
         let line0 = index.starts.partition_point(|&s| s <= start).saturating_sub(1);
         let line_start = index.starts[line0];
@@ -234,6 +246,19 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spans_inside_a_character_do_not_panic() {
+        let text = "ab\nxé🙂z\n";
+        for start in 0..text.len() + 3 {
+            for end in start..text.len() + 3 {
+                let l = Location::from_span(Path::new("f"), text, start..end);
+                assert!(l.line >= 1 && l.col >= 1);
+                let idx = LineIndex::new(text);
+                Location::from_span_indexed(Path::new("f"), text, &idx, start..end);
+            }
+        }
+    }
 
     #[test]
     fn span_maps_to_line_and_column() {

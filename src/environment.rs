@@ -478,6 +478,14 @@ impl Builder {
                 OneOrMany::Many(v) => v.clone(),
             };
             for n in names {
+                if n.is_empty() || n.contains(['/', '\\']) || n.starts_with('.') {
+                    return Err(Error::config(
+                        Diagnostic::new(format!(
+                            "`extends` names environment files by name (like `_shared`), not by path: `{n}`"
+                        ))
+                        .at(loc(ext.span())),
+                    ));
+                }
                 let parent = project.environments_dir().join(format!("{}.toml", n.trim_end_matches(".toml")));
                 if !parent.is_file() {
                     return Err(Error::config(

@@ -182,7 +182,12 @@ impl Source {
             }
             "file" => {
                 reader.allow(&["path", "secret"])?;
-                Source::File { path: reader.string("path")?, secret: reader.flag("secret")? }
+                let path = reader.string("path")?;
+                if let Some(why) = leaves_the_project(&path) {
+                    return Err(Diagnostic::new(format!("a `file` reference's `path` must stay inside the project: `{path}` {why}"))
+                        .hint("keep a secret that lives outside the repository in the keyring, SSM or Secrets Manager, or pass it with `{ from = \"env\", ... }`"));
+                }
+                Source::File { path, secret: reader.flag("secret")? }
             }
             "ssm" => {
                 reader.allow(&["name"])?;
@@ -361,6 +366,26 @@ impl Fields<'_> {
     fn flag(&self, key: &str) -> Result<bool, Diagnostic> {
         Ok(self.opt_flag(key)?.unwrap_or(false))
     }
+}
+
+/// Why a project-relative path would leave the project, if it would: absolute, or `..` past the root.
+pub fn leaves_the_project(path: &str) -> Option<&'static str> {
+    let p = std::path::Path::new(path);
+    if p.is_absolute() || path.starts_with('~') || (cfg!(windows) && path.contains(':')) {
+        return Some("is absolute");
+    }
+    let mut depth: i64 = 0;
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => depth -= 1,
+            std::path::Component::Normal(_) => depth += 1,
+            _ => {}
+        }
+        if depth < 0 {
+            return Some("goes above the project root");
+        }
+    }
+    None
 }
 
 #[cfg(test)]

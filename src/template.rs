@@ -55,7 +55,7 @@ impl Template {
             return Err(ParseError {
                 message: "brackets nest more than 256 levels deep".into(),
                 line: Some(line),
-                col: None,
+                col: Some(1),
             });
         }
         let yaml: yaml_serde::Value = yaml_serde::from_str(text).map_err(|e| ParseError {

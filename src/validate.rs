@@ -52,6 +52,7 @@ pub fn validate(project: &Project, env: &Environment, built: &BTreeMap<String, B
         imports(env, name, layer, template, built, &graph, &at_template, &mut out);
         capabilities(project, name, template, &mut out);
         packaging(project, env, name, layer, &at_template, &mut out);
+        hard_limits(&env.name, name, &layer.values.stack_name, template, &at_template, &mut out);
         for (output, parameter) in template.outputs_exposing_no_echo() {
             out.push(
                 Diagnostic::new(format!(
@@ -275,6 +276,46 @@ fn parameters(env: &Environment, layer: &str, built: &BuiltLayer, t: &Template, 
                     if names.is_empty() { "none".to_string() } else { names.join(", ") }
                 ))
                 .hint_opt(suggestion(name, names.iter().copied())),
+            );
+        }
+    }
+}
+
+/// CloudFormation's quotas and naming rules that no setting lifts, so a deploy would fail on them.
+fn hard_limits(env: &str, layer: &str, stack: &str, t: &Template, at: &Location, out: &mut Vec<Diagnostic>) {
+    let valid_stack = stack.len() <= 128
+        && stack.starts_with(|c: char| c.is_ascii_alphabetic())
+        && stack.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !valid_stack {
+        out.push(
+            Diagnostic::new(format!(
+                "environment `{env}`, layer `{layer}`: `{stack}` is not a valid stack name (a letter, then letters, digits \
+                 and dashes, at most 128 characters)"
+            ))
+            .hint("change `stack_name` in stackc.toml, the environment file, or the layer's section"),
+        );
+    }
+    for (section, limit) in [("Resources", 500), ("Parameters", 200), ("Outputs", 200), ("Mappings", 200)] {
+        let names = t.names(section);
+        if names.len() > limit {
+            out.push(
+                Diagnostic::new(format!(
+                    "environment `{env}`, layer `{layer}`: the template has {} {section}; CloudFormation allows {limit}",
+                    names.len()
+                ))
+                .at(at.clone())
+                .hint("split the layer, or move part of it into a nested stack"),
+            );
+        }
+        for name in
+            names.iter().filter(|n| n.is_empty() || n.len() > 255 || !n.chars().all(|c| c.is_ascii_alphanumeric()))
+        {
+            out.push(
+                Diagnostic::new(format!(
+                    "environment `{env}`, layer `{layer}`: `{name}` in {section} is not a valid logical ID (letters and \
+                     digits only, at most 255)"
+                ))
+                .at(at.clone()),
             );
         }
     }

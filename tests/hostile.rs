@@ -1,0 +1,266 @@
+//! Hostile and broken input: every case is a clear error (exit 2) naming where, in bounded time, never a
+//! panic or a hang. The property test at the end throws mutated environment files, value references and
+//! templates at the real binary.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::*;
+
+const TOPIC: &str = "Resources:\n  T:\n    Type: AWS::SNS::Topic\n";
+
+fn one_layer(template: &str, env: &str) -> tempfile::TempDir {
+    project(&[("stacks/app/template.yaml.j2", template), ("environments/qa.toml", env)])
+}
+
+/// Runs stackc and checks it ends in time, with exit 2, and no panic.
+fn refused(dir: &std::path::Path, args: &[&str]) -> Run {
+    let start = Instant::now();
+    let run = stackc(dir, args);
+    assert!(start.elapsed() < Duration::from_secs(20), "took {:?}", start.elapsed());
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    run.code(2);
+    run
+}
+
+#[test]
+fn runaway_templates_stop_with_the_place() {
+    let env = "region = \"us-east-1\"\n";
+    let forever = "Resources:\n  T:\n    Type: AWS::SNS::Topic\n    Metadata:\n      X: \"{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}\"\n";
+    refused(one_layer(forever, env).path(), &["render", "qa"])
+        .stderr_has("layer `app`: cannot render")
+        .stderr_has("stacks/app/template.yaml.j2:5:")
+        .stderr_has("rendering stopped after");
+    let repeated =
+        "Resources:\n  T:\n    Type: AWS::SNS::Topic\n    Metadata:\n      X: \"{{ 'x' * 1000000000000 }}\"\n";
+    refused(one_layer(repeated, env).path(), &["render", "qa"]).stderr_has("stacks/app/template.yaml.j2:5:");
+    let recursive = "{% macro m(n) %}{{ m(n + 1) }}{% endmacro %}Resources: {{ m(0) }}\n";
+    refused(one_layer(recursive, env).path(), &["render", "qa"]).stderr_has("layer `app`");
+}
+
+#[test]
+fn includes_cannot_leave_stacks() {
+    let env = "region = \"us-east-1\"\n";
+    for include in ["../../etc/passwd", "/etc/passwd", "../environments/qa.toml"] {
+        let t = format!("{{% include \"{include}\" %}}\n{TOPIC}");
+        refused(one_layer(&t, env).path(), &["render", "qa"]).stderr_has("layer `app`: cannot render");
+    }
+}
+
+#[test]
+fn extends_cannot_name_paths_or_loop() {
+    for ext in ["../../etc/x", "/tmp/x", "sub/env", ".hidden"] {
+        let env = format!("extends = \"{ext}\"\nregion = \"us-east-1\"\n");
+        refused(one_layer(TOPIC, &env).path(), &["validate", "qa"])
+            .stderr_has("`extends` names environment files by name")
+            .stderr_has("environments/qa.toml:1:");
+    }
+    let dir = one_layer(TOPIC, "extends = \"_a\"\nregion = \"us-east-1\"\n");
+    write(dir.path(), "environments/_a.toml", "extends = \"_b\"\n");
+    write(dir.path(), "environments/_b.toml", "extends = \"_a\"\n");
+    refused(dir.path(), &["validate", "qa"]).stderr_has("`extends` forms a cycle");
+}
+
+#[test]
+fn file_sources_stay_in_the_project() {
+    let template = "Parameters:\n  P:\n    Type: String\nResources:\n  T:\n    Type: AWS::SNS::Topic\n";
+    for path in ["../outside.txt", "/etc/hostname", "a/../../outside.txt"] {
+        let env =
+            format!("region = \"us-east-1\"\n[layers.app.parameters]\nP = {{ from = \"file\", path = \"{path}\" }}\n");
+        refused(one_layer(template, &env).path(), &["validate", "qa"])
+            .stderr_has("a `file` reference's `path` must stay inside the project")
+            .stderr_has("environments/qa.toml:3:");
+    }
+    // A link inside the project that leads out is caught when it is read.
+    let env = "region = \"us-east-1\"\n[layers.app.parameters]\nP = { from = \"file\", path = \"link.txt\" }\n";
+    let dir = one_layer(template, env);
+    let outside = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(outside.path(), "outside-canary").unwrap();
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("link.txt")).unwrap();
+    let run = refused(dir.path(), &["render", "qa", "--format", "json"]);
+    run.stderr_has("leads outside the project");
+    assert!(!run.stdout.contains("outside-canary") && !run.stderr.contains("outside-canary"));
+}
+
+#[test]
+fn yaml_bombs_and_deep_nesting_are_errors() {
+    let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..9 {
+        let p = i - 1;
+        bomb.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+    }
+    bomb.push_str("Resources: *a8\n");
+    let dir = project(&[("stacks/app/template.yaml", &bomb), ("environments/qa.toml", "region = \"us-east-1\"\n")]);
+    refused(dir.path(), &["validate", "qa"]).stderr_has("layer `app`");
+    let deep = format!("Resources: {}{}\n", "[".repeat(50_000), "]".repeat(50_000));
+    let dir = project(&[("stacks/app/template.yaml", &deep), ("environments/qa.toml", "region = \"us-east-1\"\n")]);
+    refused(dir.path(), &["validate", "qa"])
+        .stderr_has("nest more than 256 levels")
+        .stderr_has("stacks/app/template.yaml (rendered):1:1");
+}
+
+#[test]
+fn cloudformation_hard_limits_are_findings() {
+    let mut t = String::from("Parameters:\n");
+    for i in 0..201 {
+        t.push_str(&format!("  P{i}:\n    Type: String\n    Default: x\n"));
+    }
+    t.push_str("Resources:\n");
+    for i in 0..501 {
+        t.push_str(&format!("  T{i}:\n    Type: AWS::SNS::Topic\n"));
+    }
+    t.push_str("  Bad_Name:\n    Type: AWS::SNS::Topic\n");
+    let env = "region = \"us-east-1\"\nstack_name = \"9-{project}_{env}\"\n";
+    let dir = project(&[("stacks/app/template.yaml", &t), ("environments/qa.toml", env)]);
+    refused(dir.path(), &["validate", "qa"])
+        .stderr_has("the template has 502 Resources; CloudFormation allows 500")
+        .stderr_has("the template has 201 Parameters; CloudFormation allows 200")
+        .stderr_has("`Bad_Name` in Resources is not a valid logical ID")
+        .stderr_has("`9-demo_qa` is not a valid stack name");
+}
+
+#[test]
+fn bad_schedules_and_cidrs_are_named() {
+    let dir = project(&[
+        ("stackc.toml", "name = \"demo\"\n[checks]\nschedule = [\"jobs.*.at\"]\ncidr = [\"blocks\"]\n"),
+        ("stacks/app/template.yaml.j2", TOPIC),
+        (
+            "environments/qa.toml",
+            "region = \"us-east-1\"\n[values]\njobs = [{ at = \"at(2026-02-30T09:00:00)\" }, { at = \"at(2026-03-01T09:00:00)\" }]\nblocks = [\"2001:db8::/56\", \"2001:db8::1/64\", \"10.0.0.0/8\"]\n",
+        ),
+    ]);
+    refused(dir.path(), &["validate", "qa"])
+        .stderr_has("value `jobs.0.at`: `at(2026-02-30T09:00:00)` is not a valid EventBridge schedule: at(): 2026-02 has no day 30")
+        .stderr_has("`2001:db8::1/64` has host bits set; the block is 2001:db8::/64")
+        .stderr_has("validation failed with 2 findings");
+}
+
+/// A small deterministic generator (xorshift), so a failure names the case that made it.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+        from[(self.next() % from.len() as u64) as usize]
+    }
+}
+
+/// Mutates a valid input: deletes, duplicates or inserts troublesome pieces at random places.
+fn mutate(rng: &mut Rng, text: &str) -> String {
+    const PIECES: &[&str] = &[
+        "\"",
+        "'",
+        "{",
+        "}",
+        "[",
+        "]",
+        "=",
+        "\n",
+        "{{",
+        "}}",
+        "{%",
+        "%}",
+        "\\",
+        "\u{0}",
+        "é",
+        "🙂",
+        "..",
+        "/",
+        "[[",
+        "]]",
+        "from = \"",
+        "!Ref",
+        "*a",
+        "&a",
+        ":",
+        "- ",
+        "\t",
+        "#",
+        "inf",
+        "nan",
+        "-0",
+        "1e999",
+        "0x10",
+    ];
+    let mut s: Vec<char> = text.chars().collect();
+    for _ in 0..(1 + rng.next() % 4) {
+        let at = (rng.next() % (s.len() as u64 + 1)) as usize;
+        match rng.next() % 3 {
+            0 if !s.is_empty() => {
+                let end = (at + 1 + (rng.next() % 8) as usize).min(s.len());
+                s.drain(at.min(s.len())..end);
+            }
+            1 => {
+                let piece = rng.pick(PIECES);
+                for (i, c) in piece.chars().enumerate() {
+                    s.insert(at + i, c);
+                }
+            }
+            _ => {
+                let end = (at + (rng.next() % 16) as usize).min(s.len());
+                let copy: Vec<char> = s[at.min(end)..end].to_vec();
+                for (i, c) in copy.into_iter().enumerate() {
+                    s.insert(at + i, c);
+                }
+            }
+        }
+    }
+    s.into_iter().collect()
+}
+
+#[test]
+fn mutated_inputs_never_panic_and_errors_say_where() {
+    let env = "extends = \"_base\"\nregion = \"us-east-1\"\n[tags]\nOwner = \"a\"\n[values]\nname = \"web\"\nports = [80, 443]\n[layers.app.parameters]\nSize = { from = \"expr\", expr = \"name ~ '-1'\" }\nPw = { from = \"env\", var = \"PW\", secret = true }\nVpc = { from = \"output\", layer = \"net\", output = \"VpcId\" }\n";
+    let base = "[values]\nname = \"base\"\n";
+    let template = "Parameters:\n  Size:\n    Type: String\n  Pw:\n    Type: String\n    NoEcho: true\n  Vpc:\n    Type: String\nResources:\n{% for p in ports %}  Topic{{ p }}:\n    Type: AWS::SNS::Topic\n    Properties:\n      DisplayName: !Sub \"${AWS::StackName}-{{ name }}-{{ p }}\"\n{% endfor %}";
+    let net = "Resources:\n  V:\n    Type: AWS::EC2::VPC\n    Properties: {CidrBlock: 10.0.0.0/16}\nOutputs:\n  VpcId:\n    Value: !Ref V\n";
+    let seed: u64 = std::env::var("STACKC_FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5eed_1234_abcd);
+    let cases: u64 = std::env::var("STACKC_FUZZ_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(300);
+    let mut rng = Rng(seed);
+    let dir = project(&[
+        ("stacks/app/layer.toml", "depends_on = [\"net\"]\n"),
+        ("stacks/net/template.yaml", net),
+        ("environments/_base.toml", base),
+    ]);
+    let mut failures = Vec::new();
+    for case in 0..cases {
+        let (which, mutated) = match case % 3 {
+            0 => ("environments/qa.toml", mutate(&mut rng, env)),
+            1 => ("stacks/app/template.yaml.j2", mutate(&mut rng, template)),
+            _ => ("environments/_base.toml", mutate(&mut rng, base)),
+        };
+        write(dir.path(), "environments/qa.toml", if which == "environments/qa.toml" { &mutated } else { env });
+        write(dir.path(), "stacks/app/template.yaml.j2", if which.starts_with("stacks") { &mutated } else { template });
+        write(dir.path(), "environments/_base.toml", if which == "environments/_base.toml" { &mutated } else { base });
+        let start = Instant::now();
+        let run = stackc_env(dir.path(), &["validate", "qa"], &[("PW", "fuzz-canary-secret")]);
+        let took = start.elapsed();
+        let problem = if run.stderr.contains("panicked") || run.code > 2 || run.code < 0 {
+            Some(format!("exit {} (panic or signal)", run.code))
+        } else if took > Duration::from_secs(10) {
+            Some(format!("took {took:?}"))
+        } else if run.code == 2 && !run.stderr.contains("error:") {
+            Some("exit 2 without an error".into())
+        } else if run.code == 2
+            && !(run.stderr.contains(".toml") || run.stderr.contains("template.yaml") || run.stderr.contains("layer `"))
+        {
+            Some("an error that names no file or layer".into())
+        } else if run.stdout.contains("fuzz-canary-secret") || run.stderr.contains("fuzz-canary-secret") {
+            Some("the secret was printed".into())
+        } else {
+            None
+        };
+        if let Some(p) = problem {
+            failures
+                .push(format!("case {case} ({which}): {p}\n--- input ---\n{mutated}\n--- stderr ---\n{}", run.stderr));
+        }
+    }
+    assert!(failures.is_empty(), "{} of {cases} cases failed (seed {seed}):\n{}", failures.len(), failures.join("\n"));
+}
