@@ -4,7 +4,6 @@
 //! local and in-memory implementations), `render`, `template`, `graph`, `validate`, `param_format`.
 //! Commands (`commands`) wire the stages to the file system and the terminal.
 
-pub mod aws;
 pub mod build;
 pub mod checks;
 pub mod cli;
@@ -13,10 +12,10 @@ pub mod constraints;
 pub mod deploy;
 pub mod diagnostic;
 pub mod diff;
+pub mod edge;
 pub mod environment;
 pub mod graph;
 pub mod import;
-pub mod keyring_store;
 pub mod package;
 pub mod param_format;
 pub mod project;

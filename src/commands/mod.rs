@@ -14,12 +14,13 @@ use std::path::{Path, PathBuf};
 use crate::build::{self, BuiltLayer};
 use crate::cli::{Cli, Command, GraphFormat, ImportCommand, NewCommand, RenderArgs, SecretCommand};
 use crate::diagnostic::{display_path, Diagnostic, Error, ExitKind, Result};
+use crate::edge::local::Offline;
 use crate::environment::SecretStore;
 use crate::environment::{self, Environment};
 use crate::graph::Graph;
 use crate::param_format::{self, ParamFormat};
 use crate::project::Project;
-use crate::provider::{Offline, Placeholders};
+use crate::provider::Placeholders;
 use crate::text::count;
 use crate::validate;
 

@@ -9,9 +9,9 @@ use super::{load_env, print, EnvOpts};
 use crate::build;
 use crate::diagnostic::{display_path, Diagnostic, Error, Result};
 use crate::diff;
+use crate::edge::local::Offline;
 use crate::project::{self, Project};
 use crate::promote::{self, Class, Difference};
-use crate::provider::Offline;
 use crate::text::count;
 
 fn class_label(c: &Class) -> String {

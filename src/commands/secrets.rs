@@ -95,16 +95,17 @@ fn set(s: &Session, layer: &str, parameter: &str, to: Option<SecretStore>, gener
     let where_ = match &dest {
         Source::Keyring { service, account } => {
             let (service, account) = (service.clone().unwrap_or_default(), account.clone().unwrap_or_default());
-            let store = crate::keyring_store::set(&service, &account, &value)
+            let store = crate::edge::keyring::set(&service, &account, &value)
                 .map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
             format!("{} (OS keyring: {})", dest.describe(), store.name())
         }
         Source::SsmSecure { name } => {
-            crate::aws::secrets::put_ssm_secure(&s.aws, name, &value).map_err(|e| Error::failed(Diagnostic::new(e)))?;
+            crate::edge::aws::secrets::put_ssm_secure(&s.aws, name, &value)
+                .map_err(|e| Error::failed(Diagnostic::new(e)))?;
             dest.describe()
         }
         Source::SecretsManager { id, key, .. } => {
-            crate::aws::secrets::put_secretsmanager(&s.aws, id, key.as_deref(), &value)
+            crate::edge::aws::secrets::put_secretsmanager(&s.aws, id, key.as_deref(), &value)
                 .map_err(|e| Error::failed(Diagnostic::new(e)))?;
             dest.describe()
         }

@@ -4,15 +4,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
-use crate::aws::cloudformation::AwsCloudFormation;
-use crate::aws::values::AwsValues;
-use crate::aws::{Aws, Connection};
 use crate::build;
 use crate::cli::Cli;
 use crate::deploy::engine::{schedule, LayerError, Outcome, Prepared, PreparedParam};
 use crate::deploy::port::{ApiValue, CloudFormation, StackInfo};
 use crate::deploy::stack_state::{classify, StackState};
 use crate::diagnostic::{Diagnostic, Error, Result};
+use crate::edge::aws::cloudformation::AwsCloudFormation;
+use crate::edge::aws::values::AwsValues;
+use crate::edge::aws::{Aws, Connection};
+use crate::edge::sources::Sources;
 use crate::environment::Environment;
 use crate::graph::Graph;
 use crate::project::Project;
@@ -26,7 +27,7 @@ pub struct Session {
     pub env: Environment,
     pub aws: Arc<Aws>,
     pub cfn: AwsCloudFormation,
-    pub values: Mutex<AwsValues>,
+    pub values: Mutex<Sources>,
     pub deployed_view: Arc<Mutex<BTreeMap<String, StackInfo>>>,
     pub graph: Graph,
     /// Secret values seen in this run; every line printed passes through `redact`.
@@ -34,7 +35,7 @@ pub struct Session {
     pub verbose: u8,
     /// Each layer's template parameters, from the offline build of `preflight`.
     declared: Mutex<BTreeMap<String, Vec<crate::template::TemplateParameter>>>,
-    s3: std::sync::OnceLock<crate::aws::s3::S3>,
+    s3: std::sync::OnceLock<crate::edge::aws::s3::S3>,
 }
 
 impl Session {
@@ -48,7 +49,10 @@ impl Session {
         }));
         let cfn = AwsCloudFormation::new(&aws);
         let deployed_view = Arc::new(Mutex::new(BTreeMap::new()));
-        let values = Mutex::new(AwsValues::new(aws.clone(), project.root.clone(), deployed_view.clone()));
+        let values = Mutex::new(Sources::new(
+            AwsValues::new(aws.clone(), deployed_view.clone()),
+            crate::edge::local::Offline::new(project.root.clone()),
+        ));
         let graph = Graph::of(&project, Some(&env));
         if let Err(cycle) = graph.waves() {
             return Err(Error::msg(format!("the layers form a dependency cycle: {}", cycle.join(" -> "))));
@@ -137,7 +141,7 @@ impl Session {
     /// The offline checks of `validate`, before anything is sent: every finding at once (exit 2).
     pub fn preflight(&self) -> Result<()> {
         let layers: Vec<String> = self.project.layers.keys().cloned().collect();
-        let mut offline = crate::provider::Offline::new(self.project.root.clone());
+        let mut offline = crate::edge::local::Offline::new(self.project.root.clone());
         let built = build::build(&self.project, &self.env, &layers, &mut offline)?;
         *self.declared.lock().unwrap() =
             built.iter().filter_map(|(l, b)| b.template.as_ref().ok().map(|t| (l.clone(), t.parameters()))).collect();
@@ -160,7 +164,7 @@ impl Session {
     /// The resolution phase for the whole selection, before any change set: every missing value at once.
     pub fn resolve_upfront(&self, layers: &[String]) -> Result<()> {
         let mut provider = self.values.lock().unwrap();
-        provider.allow_undeployed = true;
+        provider.aws.allow_undeployed = true;
         let resolved = values::resolve(&self.project, &self.env, layers, &mut *provider)?;
         drop(provider);
         self.report_calls();
@@ -202,7 +206,7 @@ impl Session {
         let stacks = self.describe(&closure, 4)?;
         *self.deployed_view.lock().unwrap() = Session::usable(&stacks);
         let mut provider = self.values.lock().unwrap();
-        provider.allow_undeployed = true;
+        provider.aws.allow_undeployed = true;
         let mut public = PublicOnly(&mut *provider);
         let built = build::build(&self.project, &self.env, layers, &mut public)?;
         drop(provider);
@@ -216,7 +220,7 @@ impl Session {
             return;
         }
         let p = self.values.lock().unwrap();
-        let c = &p.calls;
+        let c = &p.aws.calls;
         eprintln!(
             "resolved {} distinct references: {} SSM GetParameters {}, {} Secrets Manager BatchGetSecretValue {}, {} GetSecretValue {}",
             p.resolved_count(),
@@ -257,7 +261,7 @@ impl Session {
         let built = {
             let mut provider = self.values.lock().unwrap();
             *self.deployed_view.lock().unwrap() = deployed.clone();
-            provider.allow_undeployed = true;
+            provider.aws.allow_undeployed = true;
             let layers = [layer.to_string()];
             let result = if public {
                 build::build(&self.project, &self.env, &layers, &mut PublicOnly(&mut *provider))
@@ -303,7 +307,7 @@ impl Session {
                 }
             };
             let fingerprint = if p.is_secret() {
-                p.source.as_ref().and_then(|src| self.values.lock().unwrap().version_of(src)).map(|v| {
+                p.source.as_ref().and_then(|src| self.values.lock().unwrap().aws.version_of(src)).map(|v| {
                     use sha2::Digest;
                     let h = sha2::Sha256::digest(format!(
                         "{}@{v}",
@@ -416,9 +420,19 @@ impl Session {
     }
 
     /// Replace every secret value of this run by the redaction mark.
+    /// The hooks of this environment's layers, reporting through `reporter`.
+    pub fn hooks<'a>(
+        &'a self,
+        reporter: &'a dyn crate::deploy::engine::Reporter,
+        stack_name: &'a (dyn Fn(&str) -> String + Sync),
+        redact: &'a (dyn Fn(&str) -> String + Sync),
+    ) -> crate::edge::hooks::ShellHooks<'a> {
+        crate::edge::hooks::ShellHooks { project: &self.project, env: &self.env, stack_name, redact, reporter }
+    }
+
     /// The artifact bucket's client, made on first use.
-    pub fn s3(&self) -> &crate::aws::s3::S3 {
-        self.s3.get_or_init(|| crate::aws::s3::S3::new(&self.aws))
+    pub fn s3(&self) -> &crate::edge::aws::s3::S3 {
+        self.s3.get_or_init(|| crate::edge::aws::s3::S3::new(&self.aws))
     }
 
     pub fn redact(&self, text: &str) -> String {
@@ -433,7 +447,7 @@ impl Session {
 }
 
 /// Passes only references that are not secret to the provider; secrets stay placeholders.
-struct PublicOnly<'a>(&'a mut AwsValues);
+struct PublicOnly<'a>(&'a mut Sources);
 
 impl crate::provider::Provider for PublicOnly<'_> {
     fn fetch(
@@ -457,86 +471,4 @@ impl crate::provider::Provider for PublicOnly<'_> {
 
 pub fn diagnostics_text(e: &Error) -> String {
     e.diagnostics.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; ")
-}
-
-/// Runs layer hooks with `sh -c` from the project root, streaming their output through the progress
-/// lines (secrets scrubbed). They get STACKC_PROJECT, STACKC_ENV, STACKC_REGION, STACKC_LAYER,
-/// STACKC_STACK_NAME, STACKC_OUTPUT_<Key> and STACKC_OUTPUTS_JSON; never a secret: environment variables
-/// that are secret sources of this environment are removed from their environment.
-pub struct ShellHooks<'a> {
-    pub session: &'a Session,
-    pub reporter: &'a dyn crate::deploy::engine::Reporter,
-}
-
-impl crate::deploy::engine::Hooks for ShellHooks<'_> {
-    fn run(
-        &self,
-        layer: &str,
-        phase: crate::deploy::engine::HookPhase,
-        stack: Option<&StackInfo>,
-    ) -> std::result::Result<(), String> {
-        use crate::deploy::engine::HookPhase;
-        use std::io::BufRead;
-        let s = self.session;
-        let Some(def) = s.project.layers.get(layer) else { return Ok(()) };
-        let (name, commands) = match phase {
-            HookPhase::BeforeDeploy => ("before_deploy", &def.hooks.before_deploy),
-            HookPhase::AfterDeploy => ("after_deploy", &def.hooks.after_deploy),
-            HookPhase::BeforeDestroy => ("before_destroy", &def.hooks.before_destroy),
-        };
-        let secret_vars: Vec<String> = s
-            .env
-            .layers
-            .values()
-            .flat_map(|l| l.parameters.values())
-            .filter_map(|p| match &p.value {
-                crate::environment::ParamValue::Ref(Source::Env { var, secret: true, .. }) => Some(var.clone()),
-                _ => None,
-            })
-            .collect();
-        let outputs = stack.map(|st| st.outputs.clone()).unwrap_or_default();
-        for command in commands {
-            self.reporter.status(layer, &format!("{name}: {command}"));
-            let mut cmd = std::process::Command::new("sh");
-            cmd.arg("-c").arg(command).current_dir(&s.project.root);
-            for v in &secret_vars {
-                cmd.env_remove(v);
-            }
-            cmd.env("STACKC_PROJECT", &s.project.name)
-                .env("STACKC_ENV", &s.env.name)
-                .env("STACKC_REGION", &s.env.region)
-                .env("AWS_REGION", &s.env.region)
-                .env("STACKC_LAYER", layer)
-                .env("STACKC_STACK_NAME", s.stack_name(layer))
-                .env("STACKC_OUTPUTS_JSON", serde_json::to_string(&outputs).unwrap_or_default());
-            for (k, v) in &outputs {
-                let key: String = k.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
-                cmd.env(format!("STACKC_OUTPUT_{key}"), v);
-            }
-            cmd.stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped());
-            let mut child = cmd.spawn().map_err(|e| format!("{name} hook `{command}` could not start: {e}"))?;
-            let out = child.stdout.take().unwrap();
-            let err = child.stderr.take().unwrap();
-            std::thread::scope(|scope| {
-                scope.spawn(|| {
-                    for line in std::io::BufReader::new(out).lines().map_while(|l| l.ok()) {
-                        self.reporter.status(layer, &format!("  | {}", s.redact(&line)));
-                    }
-                });
-                for line in std::io::BufReader::new(err).lines().map_while(|l| l.ok()) {
-                    self.reporter.status(layer, &format!("  | {}", s.redact(&line)));
-                }
-            });
-            let status = child.wait().map_err(|e| format!("{name} hook `{command}`: {e}"))?;
-            if !status.success() {
-                return Err(format!(
-                    "the {name} hook `{command}` failed ({})",
-                    status.code().map(|c| format!("exit status {c}")).unwrap_or_else(|| "killed by a signal".into())
-                ));
-            }
-        }
-        Ok(())
-    }
 }

@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::print;
-use super::session::{Session, ShellHooks};
+use super::session::Session;
 use crate::cli::{DeployArgs, Output};
 use crate::deploy::engine::{schedule, Engine, HookPhase, LayerError, NoHooks, Outcome, Prepared, Reporter, Settings};
 use crate::deploy::plan::{self, LayerPlan};
@@ -195,7 +195,8 @@ pub fn deploy(s: &Session, args: &DeployArgs, yes: bool, no_execute: bool) -> Re
     s.check_account()?;
     let order = s.order(&args.layers)?;
     let progress = Progress::new(s);
-    let hooks = ShellHooks { session: s, reporter: &progress };
+    let (stack_name, redact) = (|l: &str| s.stack_name(l), |t: &str| s.redact(t));
+    let hooks = s.hooks(&progress, &stack_name, &redact);
     let engine = Engine { cfn: &s.cfn, reporter: &progress, settings: settings(args), hooks: &hooks };
     let closure = s.graph.closure(&order);
     let stacks = s.describe(&closure, args.concurrency)?;
@@ -561,7 +562,8 @@ pub fn destroy(s: &Session, layers: &[String], yes: bool, concurrency: usize) ->
     }
     let reversed: Vec<String> = order.iter().rev().cloned().collect();
     let progress = Progress::new(s);
-    let hooks = ShellHooks { session: s, reporter: &progress };
+    let (stack_name, redact) = (|l: &str| s.stack_name(l), |t: &str| s.redact(t));
+    let hooks = s.hooks(&progress, &stack_name, &redact);
     let engine = Engine {
         cfn: &s.cfn,
         reporter: &progress,

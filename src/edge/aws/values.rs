@@ -3,13 +3,12 @@
 //! `Secret` and are never logged.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use super::cloudformation::AwsCloudFormation;
 use super::{port_error, runtime, Aws};
 use crate::deploy::port::{CloudFormation, StackInfo};
-use crate::provider::{FetchError, Fetched, Offline, Provider};
+use crate::provider::{FetchError, Fetched, Provider};
 use crate::secret::Secret;
 use crate::source::Source;
 
@@ -26,7 +25,6 @@ pub struct CallCount {
 
 pub struct AwsValues {
     aws: Arc<Aws>,
-    local: Offline,
     /// Stacks of this environment's layers, by layer, as known now (deploy fills it as layers finish).
     pub deployed: Arc<Mutex<BTreeMap<String, StackInfo>>>,
     /// Layers whose stacks are missing: their outputs are placeholders instead of errors.
@@ -38,10 +36,9 @@ pub struct AwsValues {
 }
 
 impl AwsValues {
-    pub fn new(aws: Arc<Aws>, root: PathBuf, deployed: Arc<Mutex<BTreeMap<String, StackInfo>>>) -> AwsValues {
+    pub fn new(aws: Arc<Aws>, deployed: Arc<Mutex<BTreeMap<String, StackInfo>>>) -> AwsValues {
         AwsValues {
             aws,
-            local: Offline::new(root),
             deployed,
             allow_undeployed: true,
             cache: HashMap::new(),
@@ -429,8 +426,7 @@ impl Provider for AwsValues {
                 Source::StackOutput { stack, output, region } => self.stack_output(stack, output, region.as_deref()),
                 Source::Acm { domain, region } => self.acm(domain, region.as_deref()),
                 Source::Route53 { zone, private } => self.route53(zone, *private),
-                Source::Keyring { .. } | Source::Prompt { .. } => crate::keyring_store::fetch_personal(s),
-                other => self.local.fetch_local(other).unwrap_or_else(|| Err(FetchError::new("unsupported source"))),
+                _ => Err(FetchError::new("not a source held in AWS")),
             };
             self.cache.insert(s.clone(), r);
         }

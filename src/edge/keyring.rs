@@ -118,8 +118,8 @@ pub fn set(service: &str, account: &str, value: &Secret) -> Result<Store, Keyrin
     Err(last)
 }
 
-/// Values that live with the operator: the OS keyring and the terminal.
-pub fn fetch_personal(source: &Source) -> Result<Fetched, FetchError> {
+/// A value from the OS keyring.
+pub fn fetch(source: &Source) -> Result<Fetched, FetchError> {
     match source {
         Source::Keyring { service, account } => {
             let (service, account) = (service.as_deref().unwrap_or_default(), account.as_deref().unwrap_or_default());
@@ -132,21 +132,6 @@ pub fn fetch_personal(source: &Source) -> Result<Fetched, FetchError> {
                 Err(e) => Err(FetchError::new(e.to_string())),
             }
         }
-        Source::Prompt { message } => prompt(message.as_deref().unwrap_or("value")).map(Fetched::Secret),
-        _ => Err(FetchError::new("not a keyring or prompt source")),
+        _ => Err(FetchError::new("not a keyring source")),
     }
-}
-
-/// Ask on the terminal without echo. Without a terminal this is an error, never a hang.
-pub fn prompt(message: &str) -> Result<crate::secret::Secret, FetchError> {
-    use std::io::IsTerminal;
-    if !std::io::stdin().is_terminal() && std::fs::File::open("/dev/tty").is_err() {
-        return Err(FetchError {
-            message: format!("`{message}` must be typed on a terminal, and there is none"),
-            hint: Some("store the value with `stackc secret set` and point the parameter at that source".into()),
-        });
-    }
-    rpassword::prompt_password(format!("{message}: "))
-        .map(crate::secret::Secret::new)
-        .map_err(|e| FetchError::new(format!("cannot read `{message}` from the terminal: {e}")))
 }

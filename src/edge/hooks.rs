@@ -1,0 +1,88 @@
+//! Layer hooks: shell commands run around a layer's deploy or delete.
+
+use std::io::BufRead;
+
+use crate::deploy::engine::{HookPhase, Hooks, Reporter};
+use crate::deploy::port::StackInfo;
+use crate::environment::{Environment, ParamValue};
+use crate::project::Project;
+use crate::source::Source;
+
+/// Runs layer hooks with `sh -c` from the project root, streaming their output through the progress
+/// lines (secrets scrubbed). They get STACKC_PROJECT, STACKC_ENV, STACKC_REGION, STACKC_LAYER,
+/// STACKC_STACK_NAME, STACKC_OUTPUT_<Key> and STACKC_OUTPUTS_JSON; never a secret: environment variables
+/// that are secret sources of this environment are removed from their environment.
+pub struct ShellHooks<'a> {
+    pub project: &'a Project,
+    pub env: &'a Environment,
+    /// The stack name of a layer.
+    pub stack_name: &'a (dyn Fn(&str) -> String + Sync),
+    /// Scrubs the run's secret values from a line.
+    pub redact: &'a (dyn Fn(&str) -> String + Sync),
+    pub reporter: &'a dyn Reporter,
+}
+
+impl Hooks for ShellHooks<'_> {
+    fn run(&self, layer: &str, phase: HookPhase, stack: Option<&StackInfo>) -> std::result::Result<(), String> {
+        let Some(def) = self.project.layers.get(layer) else { return Ok(()) };
+        let (name, commands) = match phase {
+            HookPhase::BeforeDeploy => ("before_deploy", &def.hooks.before_deploy),
+            HookPhase::AfterDeploy => ("after_deploy", &def.hooks.after_deploy),
+            HookPhase::BeforeDestroy => ("before_destroy", &def.hooks.before_destroy),
+        };
+        let secret_vars: Vec<String> = self
+            .env
+            .layers
+            .values()
+            .flat_map(|l| l.parameters.values())
+            .filter_map(|p| match &p.value {
+                ParamValue::Ref(Source::Env { var, secret: true, .. }) => Some(var.clone()),
+                _ => None,
+            })
+            .collect();
+        let outputs = stack.map(|st| st.outputs.clone()).unwrap_or_default();
+        for command in commands {
+            self.reporter.status(layer, &format!("{name}: {command}"));
+            let mut cmd = std::process::Command::new("sh");
+            cmd.arg("-c").arg(command).current_dir(&self.project.root);
+            for v in &secret_vars {
+                cmd.env_remove(v);
+            }
+            cmd.env("STACKC_PROJECT", &self.project.name)
+                .env("STACKC_ENV", &self.env.name)
+                .env("STACKC_REGION", &self.env.region)
+                .env("AWS_REGION", &self.env.region)
+                .env("STACKC_LAYER", layer)
+                .env("STACKC_STACK_NAME", (self.stack_name)(layer))
+                .env("STACKC_OUTPUTS_JSON", serde_json::to_string(&outputs).unwrap_or_default());
+            for (k, v) in &outputs {
+                let key: String = k.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+                cmd.env(format!("STACKC_OUTPUT_{key}"), v);
+            }
+            cmd.stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            let mut child = cmd.spawn().map_err(|e| format!("{name} hook `{command}` could not start: {e}"))?;
+            let out = child.stdout.take().unwrap();
+            let err = child.stderr.take().unwrap();
+            std::thread::scope(|scope| {
+                scope.spawn(|| {
+                    for line in std::io::BufReader::new(out).lines().map_while(|l| l.ok()) {
+                        self.reporter.status(layer, &format!("  | {}", (self.redact)(&line)));
+                    }
+                });
+                for line in std::io::BufReader::new(err).lines().map_while(|l| l.ok()) {
+                    self.reporter.status(layer, &format!("  | {}", (self.redact)(&line)));
+                }
+            });
+            let status = child.wait().map_err(|e| format!("{name} hook `{command}`: {e}"))?;
+            if !status.success() {
+                return Err(format!(
+                    "the {name} hook `{command}` failed ({})",
+                    status.code().map(|c| format!("exit status {c}")).unwrap_or_else(|| "killed by a signal".into())
+                ));
+            }
+        }
+        Ok(())
+    }
+}
