@@ -1,8 +1,8 @@
-//! stackc: the pipeline is config -> values -> render -> graph -> validate -> plan -> diff -> deploy.
+//! stackc: the pipeline is config -> values -> render -> graph -> validate -> package -> plan -> diff -> deploy.
 //!
-//! Pure stages (no network, no terminal): `source`, `environment`, `values`, `provider` (the seam and its
-//! local and in-memory implementations), `render`, `template`, `graph`, `validate`, `param_format`.
-//! Commands (`commands`) wire the stages to the file system and the terminal.
+//! Every module is pure (no network, no terminal, no process environment) but two places: `edge` holds
+//! the adapters (AWS, the keyring, this machine's variables, files and terminal, the hook runner) and
+//! `commands` wires the stages to them and to the user. `tests/purity.rs` checks that by place.
 
 pub mod build;
 pub mod checks;
