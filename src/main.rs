@@ -1,4 +1,3 @@
-use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -15,14 +14,7 @@ fn main() -> ExitCode {
     match stackc::commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            let stderr = std::io::stderr();
-            let colour = stderr.is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            let mut out = stderr.lock();
-            for d in &err.diagnostics {
-                let text = d.to_string();
-                let text = if colour { text.replacen("error:", "\x1b[1;31merror\x1b[0m:", 1) } else { text };
-                let _ = write!(out, "{text}");
-            }
+            stackc::commands::printer().errors(&err);
             ExitCode::from(err.kind.code() as u8)
         }
     }

@@ -140,7 +140,8 @@ pub fn new_layer(project: &Project, name: &str, from: Option<&Path>, depends_on:
     let entries = match &parsed {
         Some(t) => commented_parameters(name, t),
         None => {
-            eprintln!("note: the template uses minijinja, so its parameters were not listed in the environment files");
+            super::printer()
+                .note("the template uses minijinja, so its parameters were not listed in the environment files");
             String::new()
         }
     };
@@ -198,7 +199,7 @@ fn adopt(project: &Project, env: &str, layer: &str, template: Option<(&str, Stri
     let old = if path.exists() { project::read(&path)? } else { String::new() };
     if let (Some(r), Ok(existing)) = (&imp.region, toml::from_str::<toml::Table>(&old)) {
         if let Some(have) = existing.get("region").and_then(|v| v.as_str()).filter(|h| *h != r) {
-            eprintln!("note: not carried: region {r}: environment `{env}` already deploys to {have}; change it there if it should move");
+            super::printer().note(&format!("not carried: region {r}: environment `{env}` already deploys to {have}; change it there if it should move"));
         }
     }
     let new = import::write_env(&old, layer, imp)
@@ -210,7 +211,7 @@ fn adopt(project: &Project, env: &str, layer: &str, template: Option<(&str, Stri
         count(imp.parameters.len(), "parameter")
     ));
     for n in &imp.not_carried {
-        eprintln!("note: not carried: {n}");
+        super::printer().note(&format!("not carried: {n}"));
     }
     Ok(())
 }
@@ -304,10 +305,10 @@ pub fn import_stack(s: &Session, stack: &str, layer: &str) -> Result<()> {
     }
     adopt(&s.project, &s.env.name, layer, Some((if is_json { "template.json" } else { "template.yaml" }, body)), &imp)?;
     for p in secrets {
-        eprintln!(
-            "note: `{p}` is NoEcho; its value was not imported. Store it: `stackc secret set {} {layer} {p}`",
+        super::printer().note(&format!(
+            "`{p}` is NoEcho; its value was not imported. Store it: `stackc secret set {} {layer} {p}`",
             s.env.name
-        );
+        ));
     }
     Ok(())
 }

@@ -119,7 +119,7 @@ pub fn package(s: &Session, names: &[String], out: Option<&Path>) -> Result<()> 
         human_bytes(bytes),
         present
     ));
-    print(&s.redact(&summary));
+    print(&(summary));
     if errors.is_empty() {
         Ok(())
     } else {

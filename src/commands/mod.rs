@@ -1,6 +1,8 @@
 //! Commands: wire the pipeline stages to the file system and the terminal.
 
 mod adopt;
+mod printer;
+pub use printer::printer;
 mod artifacts;
 mod promote_cmd;
 mod secrets;
@@ -8,7 +10,6 @@ mod session;
 mod stacks;
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::build::{self, BuiltLayer};
@@ -54,6 +55,7 @@ pub fn load_env(project: &Project, name: &str, opts: &EnvOpts) -> Result<Environ
 
 pub fn run(cli: Cli) -> Result<()> {
     started();
+    printer().set_verbose(cli.verbose);
     if let Command::Init { name } = &cli.command {
         let dir = cli.project.clone().unwrap_or_else(|| PathBuf::from("."));
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
@@ -170,10 +172,9 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// A result on stdout, through the printer (scrubbed of the run's secrets).
 pub(crate) fn print(s: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(s.as_bytes());
-    let _ = out.flush();
+    printer().out(s);
 }
 
 /// The layers to work on, in dependency order: the named ones (checked), or all.

@@ -1,7 +1,7 @@
 //! `stackc envdiff` and `stackc promote`.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 
 use similar::TextDiff;
 
@@ -180,11 +180,11 @@ pub fn promote(
         ));
     }
     for d in &refused {
-        eprintln!(
-            "note: not carrying `{}`: {}; pass --allow-env-names to carry it anyway",
+        super::printer().note(&format!(
+            "not carrying `{}`: {}; pass --allow-env-names to carry it anyway",
             d.path,
             class_label(&d.class).trim_start_matches("names the source environment: ")
-        );
+        ));
     }
     if edits.is_empty() || old == new {
         print(&format!("nothing to promote: `{to}` already has every promotable setting of `{from}`\n"));
@@ -210,12 +210,10 @@ pub fn promote(
                 .hint("review with --dry-run, then re-run with --yes"),
             ));
         }
-        let mut err = std::io::stderr();
-        let _ = write!(err, "Write these {} to {}? [y/N] ", count(edits.len(), "change"), display_path(&file));
-        let _ = err.flush();
-        let mut line = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut line);
-        if !matches!(line.trim(), "y" | "Y" | "yes") {
+        let line = super::printer()
+            .ask(&format!("Write these {} to {}? [y/N] ", count(edits.len(), "change"), display_path(&file)))
+            .unwrap_or_default();
+        if !matches!(line.as_str(), "y" | "Y" | "yes") {
             return Err(Error::failed(Diagnostic::new("promote cancelled; nothing was written")));
         }
     }

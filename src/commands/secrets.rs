@@ -122,12 +122,12 @@ fn set(s: &Session, layer: &str, parameter: &str, to: Option<SecretStore>, gener
             Source::SsmSecure { .. } => "ssm",
             _ => "secretsmanager",
         };
-        eprintln!(
-            "note: environment `{}` takes this parameter from {}; deploy with `--password-from {store}` or point the parameter at {}",
+        super::printer().note(&format!(
+            "environment `{}` takes this parameter from {}; deploy with `--password-from {store}` or point the parameter at {}",
             s.env.name,
             configured.map(|c| c.describe()).unwrap_or_else(|| "nowhere".into()),
             dest.describe()
-        );
+        ));
     }
     Ok(())
 }
@@ -226,7 +226,7 @@ fn check(s: &Session) -> Result<()> {
         };
         text.push_str(&format!("{layer:<12} {name:<24} {:<56} {status}\n", src.describe()));
     }
-    print(&s.redact(&text));
+    print(&(text));
     if missing > 0 {
         return Err(Error {
             kind: ExitKind::Failed,

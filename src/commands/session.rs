@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
+use super::printer;
 use crate::build;
 use crate::cli::Cli;
 use crate::deploy::engine::{schedule, LayerError, Outcome, Prepared, PreparedParam};
@@ -17,7 +18,6 @@ use crate::edge::sources::Sources;
 use crate::environment::Environment;
 use crate::graph::Graph;
 use crate::project::Project;
-use crate::secret::{Secret, REDACTED};
 use crate::source::Source;
 use crate::text::{count, plural};
 use crate::values::{self, Resolved};
@@ -30,8 +30,6 @@ pub struct Session {
     pub values: Mutex<Sources>,
     pub deployed_view: Arc<Mutex<BTreeMap<String, StackInfo>>>,
     pub graph: Graph,
-    /// Secret values seen in this run; every line printed passes through `redact`.
-    pub secrets: Mutex<Vec<Secret>>,
     pub verbose: u8,
     /// Each layer's template parameters, from the offline build of `preflight`.
     declared: Mutex<BTreeMap<String, Vec<crate::template::TemplateParameter>>>,
@@ -65,7 +63,6 @@ impl Session {
             values,
             deployed_view,
             graph,
-            secrets: Mutex::new(Vec::new()),
             declared: Mutex::new(BTreeMap::new()),
             s3: std::sync::OnceLock::new(),
             verbose: cli.verbose,
@@ -168,6 +165,14 @@ impl Session {
         let resolved = values::resolve(&self.project, &self.env, layers, &mut *provider)?;
         drop(provider);
         self.report_calls();
+        // From here on every printed line is scrubbed of these values.
+        for lv in resolved.values() {
+            for p in lv.parameters.values() {
+                if let Resolved::Secret(s) = &p.value {
+                    printer().add_secret(s);
+                }
+            }
+        }
         // The template's constraints against the values as resolved (secrets included, never shown).
         let declared = self.declared.lock().unwrap();
         let mut findings = Vec::new();
@@ -185,16 +190,6 @@ impl Session {
                 if n == 1 { "1 resolved value would".to_string() } else { format!("{n} resolved values would") }
             )));
             return Err(Error::configs(findings));
-        }
-        let mut secrets = self.secrets.lock().unwrap();
-        for lv in resolved.values() {
-            for p in lv.parameters.values() {
-                if let Resolved::Secret(s) = &p.value {
-                    if !s.is_empty() {
-                        secrets.push(s.clone());
-                    }
-                }
-            }
         }
         Ok(())
     }
@@ -221,7 +216,7 @@ impl Session {
         }
         let p = self.values.lock().unwrap();
         let c = &p.aws.calls;
-        eprintln!(
+        printer().line(&format!(
             "resolved {} distinct references: {} SSM GetParameters {}, {} Secrets Manager BatchGetSecretValue {}, {} GetSecretValue {}",
             p.resolved_count(),
             c.ssm_get_parameters,
@@ -230,7 +225,7 @@ impl Session {
             plural(c.secrets_batch_get, "call"),
             c.secrets_get,
             plural(c.secrets_get, "call")
-        );
+        ));
     }
 
     /// Resolve and render one layer with the outputs of `deployed`, ready for CreateChangeSet.
@@ -293,10 +288,7 @@ impl Session {
             let value = match &p.value {
                 Resolved::Plain(v) => ApiValue::Plain(v.clone()),
                 Resolved::Secret(s) => {
-                    let mut known = self.secrets.lock().unwrap();
-                    if !known.contains(s) && !s.is_empty() {
-                        known.push(s.clone());
-                    }
+                    printer().add_secret(s);
                     ApiValue::Secret(s.clone())
                 }
                 Resolved::Placeholder(d) => {
@@ -359,13 +351,16 @@ impl Session {
             };
             if !public {
                 let done = self.s3().upload(bucket, &packaged.artifacts).map_err(LayerError)?;
-                if self.verbose > 0 || done.sent > 0 {
-                    eprintln!(
-                        "[{layer}] artifacts: {} uploaded ({}), {} already in s3://{bucket}",
-                        done.sent,
-                        crate::package::human_bytes(done.bytes),
-                        done.present
-                    );
+                let said = format!(
+                    "[{layer}] artifacts: {} uploaded ({}), {} already in s3://{bucket}",
+                    done.sent,
+                    crate::package::human_bytes(done.bytes),
+                    done.present
+                );
+                if done.sent > 0 {
+                    printer().line(&said);
+                } else {
+                    printer().detail(1, &said);
                 }
             }
         }
@@ -435,14 +430,9 @@ impl Session {
         self.s3.get_or_init(|| crate::edge::aws::s3::S3::new(&self.aws))
     }
 
+    /// `text` without the secret values this run has seen (the printer does this to everything it prints).
     pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for s in self.secrets.lock().unwrap().iter() {
-            if s.expose().len() >= 4 {
-                out = out.replace(s.expose(), REDACTED);
-            }
-        }
-        out
+        printer().scrub(text)
     }
 }
 

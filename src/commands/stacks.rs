@@ -1,14 +1,14 @@
 //! The commands that talk to CloudFormation: plan, deploy, status, outputs, diff, destroy.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::time::Instant;
 
 use serde_json::json;
 
-use super::print;
 use super::session::Session;
+use super::{print, printer};
 use crate::cli::{DeployArgs, Output};
 use crate::deploy::engine::{schedule, Engine, HookPhase, LayerError, NoHooks, Outcome, Prepared, Reporter, Settings};
 use crate::deploy::plan::{self, LayerPlan};
@@ -18,26 +18,24 @@ use crate::diff;
 use crate::text::count;
 
 /// Progress on stderr: `[layer] status` lines and stack events, secrets redacted, with elapsed time.
-pub struct Progress<'a> {
-    session: &'a Session,
+pub struct Progress {
     start: Instant,
     lock: Mutex<()>,
 }
 
-impl<'a> Progress<'a> {
-    pub fn new(session: &'a Session) -> Progress<'a> {
-        Progress { session, start: super::started(), lock: Mutex::new(()) }
+impl Progress {
+    pub fn new() -> Progress {
+        Progress { start: super::started(), lock: Mutex::new(()) }
     }
 
     fn line(&self, text: &str) {
         let _g = self.lock.lock().unwrap();
         let t = self.start.elapsed().as_secs_f64();
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "{t:>7.2}s {}", self.session.redact(text));
+        printer().line(&format!("{t:>7.2}s {text}"));
     }
 }
 
-impl Reporter for Progress<'_> {
+impl Reporter for Progress {
     fn status(&self, layer: &str, text: &str) {
         self.line(&format!("[{layer}] {text}"));
     }
@@ -93,7 +91,7 @@ fn plan_json(env: &str, plans: &[&LayerPlan]) -> serde_json::Value {
 pub fn plan(s: &Session, args: &DeployArgs, keep: bool, output: Output, detailed: bool) -> Result<()> {
     s.check_account()?;
     let order = s.order(&args.layers)?;
-    let progress = Progress::new(s);
+    let progress = Progress::new();
     let engine = Engine { cfn: &s.cfn, reporter: &progress, settings: settings(args), hooks: &NoHooks };
     let stacks = s.describe(&s.graph.closure(&order), args.concurrency)?;
     let plans = make_plan(s, &engine, &order, &stacks)?;
@@ -103,13 +101,13 @@ pub fn plan(s: &Session, args: &DeployArgs, keep: bool, output: Output, detailed
             print(&(serde_json::to_string_pretty(&plan_json(&s.env.name, &lps)).unwrap_or_default() + "\n"))
         }
         Output::Text => {
-            print(&s.redact(&plan::to_text(&s.env.name, &plans.iter().map(|(_, lp)| lp.clone()).collect::<Vec<_>>())))
+            print(&(plan::to_text(&s.env.name, &plans.iter().map(|(_, lp)| lp.clone()).collect::<Vec<_>>())))
         }
     }
     for (_, lp) in &plans {
         if keep {
             if let Some(cs) = &lp.change_set {
-                eprintln!("kept change set {cs} for {}", lp.stack_name);
+                printer().line(&format!("kept change set {cs} for {}", lp.stack_name));
             }
         } else {
             engine.discard(lp);
@@ -123,19 +121,14 @@ pub fn plan(s: &Session, args: &DeployArgs, keep: bool, output: Output, detailed
 
 /// Ask on the terminal; a protected environment needs its name typed.
 fn confirm(s: &Session, what: &str) -> Result<bool> {
-    let mut err = std::io::stderr();
-    if s.env.protected {
-        let _ = write!(err, "{what} in protected environment `{}`. Type `{}` to go ahead: ", s.env.name, s.env.name);
+    let question = if s.env.protected {
+        format!("{what} in protected environment `{}`. Type `{}` to go ahead: ", s.env.name, s.env.name)
     } else {
-        let _ = write!(err, "{what} in `{}`? [y/N] ", s.env.name);
-    }
-    let _ = err.flush();
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| Error::failed(Diagnostic::new(format!("cannot read the answer: {e}"))))?;
-    let answer = line.trim();
+        format!("{what} in `{}`? [y/N] ", s.env.name)
+    };
+    let answer =
+        printer().ask(&question).map_err(|e| Error::failed(Diagnostic::new(format!("cannot read the answer: {e}"))))?;
+    let answer = answer.as_str();
     Ok(if s.env.protected { answer == s.env.name } else { matches!(answer, "y" | "Y" | "yes" | "YES" | "Yes") })
 }
 
@@ -194,7 +187,7 @@ pub fn deploy(s: &Session, args: &DeployArgs, yes: bool, no_execute: bool) -> Re
     }
     s.check_account()?;
     let order = s.order(&args.layers)?;
-    let progress = Progress::new(s);
+    let progress = Progress::new();
     let (stack_name, redact) = (|l: &str| s.stack_name(l), |t: &str| s.redact(t));
     let hooks = s.hooks(&progress, &stack_name, &redact);
     let engine = Engine { cfn: &s.cfn, reporter: &progress, settings: settings(args), hooks: &hooks };
@@ -203,7 +196,7 @@ pub fn deploy(s: &Session, args: &DeployArgs, yes: bool, no_execute: bool) -> Re
     check_dependencies(s, &order, &stacks)?;
     let plans = make_plan(s, &engine, &order, &stacks)?;
     let lps: Vec<LayerPlan> = plans.iter().map(|(_, lp)| lp.clone()).collect();
-    print(&s.redact(&plan::to_text(&s.env.name, &lps)));
+    print(&(plan::to_text(&s.env.name, &lps)));
     let after_hooks = order.iter().any(|l| !s.project.layers[l].hooks.after_deploy.is_empty());
     if !lps.iter().any(|p| p.has_changes()) {
         print(&format!("environment `{}` is up to date\n", s.env.name));
@@ -375,7 +368,7 @@ pub fn status(s: &Session, output: Output) -> Result<()> {
                     secrets.join(", ")
                 ));
             }
-            print(&s.redact(&t));
+            print(&(t));
         }
     }
     Ok(())
@@ -419,7 +412,8 @@ pub fn outputs(s: &Session, layer: Option<&str>, output: Output) -> Result<()> {
         })
         .collect();
     if !masked_notes.is_empty() {
-        eprintln!("note: masked {}; remove such outputs (`stackc validate` refuses them)", masked_notes.join(", "));
+        printer()
+            .note(&format!("masked {}; remove such outputs (`stackc validate` refuses them)", masked_notes.join(", ")));
     }
     match output {
         Output::Json => {
@@ -507,7 +501,7 @@ pub fn diff_cmd(s: &Session, layers: &[String]) -> Result<()> {
     if !secret_params.is_empty() {
         text.push_str(&format!("secret parameters are masked and not compared: {}\n", secret_params.join(", ")));
     }
-    print(&s.redact(&text));
+    print(&(text));
     if differing > 0 {
         return Err(Error { kind: ExitKind::Differs, diagnostics: Vec::new() });
     }
@@ -561,7 +555,7 @@ pub fn destroy(s: &Session, layers: &[String], yes: bool, concurrency: usize) ->
         }
     }
     let reversed: Vec<String> = order.iter().rev().cloned().collect();
-    let progress = Progress::new(s);
+    let progress = Progress::new();
     let (stack_name, redact) = (|l: &str| s.stack_name(l), |t: &str| s.redact(t));
     let hooks = s.hooks(&progress, &stack_name, &redact);
     let engine = Engine {

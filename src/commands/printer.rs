@@ -1,0 +1,170 @@
+//! The one printer: everything stackc says goes through it. Results go to stdout (text, or JSON with
+//! `--output json`); notes, progress and errors go to stderr. Every line is scrubbed of the secret
+//! values this run has seen, `-v` lines appear only when asked for, and `error:` is coloured only on a
+//! terminal (never with NO_COLOR or TERM=dumb).
+
+use std::io::{IsTerminal, Write};
+use std::sync::{Mutex, OnceLock};
+
+use crate::diagnostic::Error;
+use crate::secret::{Secret, REDACTED};
+
+pub struct Printer {
+    secrets: Mutex<Vec<Secret>>,
+    verbose: std::sync::atomic::AtomicU8,
+    colour: bool,
+    /// Tests capture what would be written: (stdout, stderr).
+    capture: Option<Mutex<(String, String)>>,
+}
+
+static PRINTER: OnceLock<Printer> = OnceLock::new();
+
+/// The process's printer.
+pub fn printer() -> &'static Printer {
+    PRINTER.get_or_init(|| Printer::new(colour_on_stderr(), None))
+}
+
+fn colour_on_stderr() -> bool {
+    std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none()
+        && std::env::var("TERM").map_or(true, |t| t != "dumb")
+}
+
+impl Printer {
+    fn new(colour: bool, capture: Option<Mutex<(String, String)>>) -> Printer {
+        Printer { secrets: Mutex::new(Vec::new()), verbose: Default::default(), colour, capture }
+    }
+
+    pub fn set_verbose(&self, level: u8) {
+        self.verbose.store(level, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn verbosity(&self) -> u8 {
+        self.verbose.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// From now on, this value is replaced by `********` in everything printed.
+    pub fn add_secret(&self, secret: &Secret) {
+        if secret.expose().len() >= 4 {
+            let mut known = self.secrets.lock().unwrap();
+            if !known.iter().any(|k| k.expose() == secret.expose()) {
+                known.push(secret.clone());
+            }
+        }
+    }
+
+    pub fn scrub(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for s in self.secrets.lock().unwrap().iter() {
+            out = out.replace(s.expose(), REDACTED);
+        }
+        out
+    }
+
+    fn write(&self, to_stdout: bool, text: &str) {
+        let text = self.scrub(text);
+        if let Some(c) = &self.capture {
+            let mut c = c.lock().unwrap();
+            if to_stdout { &mut c.0 } else { &mut c.1 }.push_str(&text);
+            return;
+        }
+        if to_stdout {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
+        } else {
+            let _ = std::io::stderr().lock().write_all(text.as_bytes());
+        }
+    }
+
+    /// A result, on stdout.
+    pub fn out(&self, text: &str) {
+        self.write(true, text);
+    }
+
+    /// A result as JSON, on stdout.
+    pub fn json(&self, value: &serde_json::Value) {
+        self.write(true, &(serde_json::to_string_pretty(value).unwrap_or_default() + "\n"));
+    }
+
+    /// A line on stderr (progress, a hook's output).
+    pub fn line(&self, text: &str) {
+        self.write(false, &format!("{text}\n"));
+    }
+
+    /// `note: ...` on stderr.
+    pub fn note(&self, text: &str) {
+        self.line(&format!("note: {text}"));
+    }
+
+    /// A line for `-v` (level 1) or `-vv` (2) only.
+    pub fn detail(&self, level: u8, text: &str) {
+        if self.verbosity() >= level {
+            self.line(text);
+        }
+    }
+
+    /// A question on stderr, and the line typed in answer (trimmed).
+    pub fn ask(&self, question: &str) -> std::io::Result<String> {
+        use std::io::BufRead;
+        self.write(false, question);
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        Ok(line.trim().to_string())
+    }
+
+    /// An error's diagnostics on stderr.
+    pub fn errors(&self, err: &Error) {
+        for d in &err.diagnostics {
+            let text = d.to_string();
+            let text = if self.colour { text.replacen("error:", "\x1b[1;31merror\x1b[0m:", 1) } else { text };
+            self.write(false, &text);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::Diagnostic;
+
+    fn capturing(colour: bool) -> Printer {
+        Printer::new(colour, Some(Mutex::new((String::new(), String::new()))))
+    }
+
+    fn captured(p: &Printer) -> (String, String) {
+        p.capture.as_ref().unwrap().lock().unwrap().clone()
+    }
+
+    #[test]
+    fn every_path_scrubs_known_secrets() {
+        let p = capturing(false);
+        p.add_secret(&Secret::new("hunter2-canary"));
+        p.add_secret(&Secret::new("abc")); // too short to scrub safely
+        p.out("out hunter2-canary\n");
+        p.json(&serde_json::json!({"v": "x hunter2-canary"}));
+        p.line("line hunter2-canary");
+        p.note("note hunter2-canary");
+        p.set_verbose(1);
+        p.detail(1, "detail hunter2-canary");
+        p.detail(2, "hidden");
+        p.errors(&Error::msg("failed with hunter2-canary"));
+        let (out, err) = captured(&p);
+        assert!(!out.contains("hunter2") && !err.contains("hunter2"), "{out}{err}");
+        assert_eq!(out.matches(REDACTED).count(), 2);
+        assert_eq!(err.matches(REDACTED).count(), 4, "{err}");
+        assert!(err.contains("note: note ********") && !err.contains("hidden"));
+        assert!(out.contains("\"v\": \"x ********\""));
+    }
+
+    #[test]
+    fn errors_are_coloured_only_when_asked() {
+        let plain = capturing(false);
+        plain.errors(&Error::config(Diagnostic::new("bad")));
+        assert!(captured(&plain).1.starts_with("error: bad"));
+        let coloured = capturing(true);
+        coloured.errors(&Error::config(Diagnostic::new("bad")));
+        assert!(captured(&coloured).1.starts_with("\x1b[1;31merror\x1b[0m: bad"));
+    }
+}
