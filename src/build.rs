@@ -24,6 +24,9 @@ impl BuiltLayer {
     }
 }
 
+/// Layers built (resolved and rendered) by this process: `-vv` reports it, so a run's cost is visible.
+pub static BUILDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// Where `env`'s artifacts go.
 pub fn artifact_target(project: &Project, env: &Environment) -> crate::package::Target {
     crate::package::Target {
@@ -64,6 +67,7 @@ pub fn build(
     layers: &[String],
     provider: &mut dyn Provider,
 ) -> Result<BTreeMap<String, BuiltLayer>> {
+    BUILDS.fetch_add(layers.len(), std::sync::atomic::Ordering::Relaxed);
     let resolved = values::resolve(project, env, layers, provider)?;
     let renderer = Renderer::new(project);
     let mut out = BTreeMap::new();

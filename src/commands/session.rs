@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use super::printer;
 use crate::build;
 use crate::cli::Cli;
-use crate::deploy::engine::{schedule, LayerError, Outcome, Prepared, PreparedParam};
-use crate::deploy::port::{ApiValue, CloudFormation, StackInfo};
+use crate::deploy::engine::{schedule, LayerError, Outcome, Prepared};
+use crate::deploy::port::{CloudFormation, StackInfo};
 use crate::deploy::stack_state::{classify, StackState};
 use crate::diagnostic::{Diagnostic, Error, Result};
 use crate::edge::aws::cloudformation::AwsCloudFormation;
@@ -20,7 +20,7 @@ use crate::graph::Graph;
 use crate::project::Project;
 use crate::source::Source;
 use crate::text::{count, plural};
-use crate::values::{self, Resolved};
+use crate::values::Resolved;
 
 pub struct Session {
     pub project: Project,
@@ -31,8 +31,9 @@ pub struct Session {
     pub deployed_view: Arc<Mutex<BTreeMap<String, StackInfo>>>,
     pub graph: Graph,
     pub verbose: u8,
-    /// Each layer's template parameters, from the offline build of `preflight`.
-    declared: Mutex<BTreeMap<String, Vec<crate::template::TemplateParameter>>>,
+    /// Layers built (resolved and rendered, secrets included) in this run, with the outputs of their
+    /// dependencies they were built from: a layer is built again only when those change.
+    built: Mutex<BTreeMap<String, (InputsKey, build::BuiltLayer)>>,
     s3: std::sync::OnceLock<crate::edge::aws::s3::S3>,
 }
 
@@ -63,7 +64,7 @@ impl Session {
             values,
             deployed_view,
             graph,
-            declared: Mutex::new(BTreeMap::new()),
+            built: Mutex::new(BTreeMap::new()),
             s3: std::sync::OnceLock::new(),
             verbose: cli.verbose,
         })
@@ -140,8 +141,7 @@ impl Session {
         let layers: Vec<String> = self.project.layers.keys().cloned().collect();
         let mut offline = crate::edge::local::Offline::new(self.project.root.clone());
         let built = build::build(&self.project, &self.env, &layers, &mut offline)?;
-        *self.declared.lock().unwrap() =
-            built.iter().filter_map(|(l, b)| b.template.as_ref().ok().map(|t| (l.clone(), t.parameters()))).collect();
+
         let mut findings = crate::validate::validate(&self.project, &self.env, &built);
         if findings.is_empty() {
             return Ok(());
@@ -158,28 +158,32 @@ impl Session {
         Err(Error::configs(findings))
     }
 
-    /// The resolution phase for the whole selection, before any change set: every missing value at once.
-    pub fn resolve_upfront(&self, layers: &[String]) -> Result<()> {
-        let mut provider = self.values.lock().unwrap();
-        provider.aws.allow_undeployed = true;
-        let resolved = values::resolve(&self.project, &self.env, layers, &mut *provider)?;
-        drop(provider);
+    /// The resolution phase for the whole selection, before any change set: every value resolved and every
+    /// layer rendered once (every missing value reported at once), then checked against its template's
+    /// constraints. What it builds is kept for planning and deploying.
+    pub fn resolve_upfront(&self, layers: &[String], deployed: &BTreeMap<String, StackInfo>) -> Result<()> {
+        let built = {
+            let mut provider = self.values.lock().unwrap();
+            *self.deployed_view.lock().unwrap() = deployed.clone();
+            provider.aws.allow_undeployed = true;
+            build::build(&self.project, &self.env, layers, &mut *provider)?
+        };
         self.report_calls();
         // From here on every printed line is scrubbed of these values.
-        for lv in resolved.values() {
-            for p in lv.parameters.values() {
+        for b in built.values() {
+            for p in b.values.parameters.values() {
                 if let Resolved::Secret(s) = &p.value {
                     printer().add_secret(s);
                 }
             }
         }
         // The template's constraints against the values as resolved (secrets included, never shown).
-        let declared = self.declared.lock().unwrap();
         let mut findings = Vec::new();
-        for (layer, lv) in &resolved {
-            for decl in declared.get(layer).into_iter().flatten() {
-                if let Some(value) = lv.parameters.get(&decl.name) {
-                    findings.extend(crate::validate::constraint_findings(&self.env.name, layer, decl, value));
+        for (layer, b) in &built {
+            let Ok(template) = &b.template else { continue };
+            for decl in template.parameters() {
+                if let Some(value) = b.values.parameters.get(&decl.name) {
+                    findings.extend(crate::validate::constraint_findings(&self.env.name, layer, &decl, value));
                 }
             }
         }
@@ -191,7 +195,22 @@ impl Session {
             )));
             return Err(Error::configs(findings));
         }
+        let mut cache = self.built.lock().unwrap();
+        for (layer, b) in built {
+            cache.insert(layer.clone(), (self.inputs_key(&layer, deployed), b));
+        }
         Ok(())
+    }
+
+    /// What a layer's values depend on in AWS that can change during a run: its dependencies' stacks.
+    fn inputs_key(&self, layer: &str, deployed: &BTreeMap<String, StackInfo>) -> InputsKey {
+        self.graph
+            .deps
+            .get(layer)
+            .into_iter()
+            .flatten()
+            .map(|d| (d.clone(), deployed.get(d).map(|i| i.outputs.clone())))
+            .collect()
     }
 
     /// Build `layers` with every value that is not secret looked up in AWS (`render --resolve`).
@@ -253,7 +272,50 @@ impl Session {
         deployed: &BTreeMap<String, StackInfo>,
         public: bool,
     ) -> std::result::Result<Prepared, LayerError> {
-        let built = {
+        let b = self.build_layer(layer, deployed, public)?;
+        let version_of = |src: &Source| self.values.lock().unwrap().aws.version_of(src);
+        let (prepared, artifacts) = crate::deploy::prepare::prepare(&self.project, &self.env, layer, &b, &version_of)?;
+        for p in b.values.parameters.values() {
+            if let Resolved::Secret(secret) = &p.value {
+                printer().add_secret(secret);
+            }
+        }
+        // Artifacts go up only in a run that deploys; `status` and `diff` compute the same keys.
+        if !public && !artifacts.is_empty() {
+            let bucket = self.env.artifact_bucket.as_deref().unwrap_or_default();
+            let done = self.s3().upload(bucket, &artifacts).map_err(LayerError)?;
+            let said = format!(
+                "[{layer}] artifacts: {} uploaded ({}), {} already in s3://{bucket}",
+                done.sent,
+                crate::package::human_bytes(done.bytes),
+                done.present
+            );
+            if done.sent > 0 {
+                printer().line(&said);
+            } else {
+                printer().detail(1, &said);
+            }
+        }
+        Ok(prepared)
+    }
+
+    /// A layer resolved and rendered for `deployed`: from this run's cache while its dependencies' stacks
+    /// are as they were, else built now. Public builds (no secrets fetched) are never cached.
+    fn build_layer(
+        &self,
+        layer: &str,
+        deployed: &BTreeMap<String, StackInfo>,
+        public: bool,
+    ) -> std::result::Result<build::BuiltLayer, LayerError> {
+        let key = self.inputs_key(layer, deployed);
+        if !public {
+            if let Some((k, b)) = self.built.lock().unwrap().get(layer) {
+                if *k == key {
+                    return Ok(b.clone());
+                }
+            }
+        }
+        let mut built = {
             let mut provider = self.values.lock().unwrap();
             *self.deployed_view.lock().unwrap() = deployed.clone();
             provider.aws.allow_undeployed = true;
@@ -265,153 +327,11 @@ impl Session {
             };
             result.map_err(|e| LayerError(self.redact(&diagnostics_text(&e))))?
         };
-        let b = &built[layer];
-        let template = b
-            .template
-            .as_ref()
-            .map_err(|e| LayerError(format!("the rendered template does not parse: {}", e.message)))?;
-        let def = &self.project.layers[layer];
-        // The last guard: a secret goes only to a parameter CloudFormation will not show.
-        let declared = template.parameters();
-        for p in b.values.parameters.values().filter(|p| p.is_secret()) {
-            if !declared.iter().any(|d| d.name == p.name && d.no_echo) {
-                return Err(LayerError(format!(
-                    "parameter `{}` gets a secret ({}) but is not declared `NoEcho: true` in the template; refusing to send it",
-                    p.name,
-                    p.shown()
-                )));
-            }
+        let b = built.remove(layer).ok_or_else(|| LayerError("the layer was not built".into()))?;
+        if !public {
+            self.built.lock().unwrap().insert(layer.to_string(), (key, b.clone()));
         }
-        let mut waiting_for = BTreeSet::new();
-        let mut parameters = Vec::new();
-        for p in b.values.parameters.values() {
-            let value = match &p.value {
-                Resolved::Plain(v) => ApiValue::Plain(v.clone()),
-                Resolved::Secret(s) => {
-                    printer().add_secret(s);
-                    ApiValue::Secret(s.clone())
-                }
-                Resolved::Placeholder(d) => {
-                    if let Some(Source::Output { layer: dep, .. }) = &p.source {
-                        waiting_for.insert(dep.clone());
-                    }
-                    ApiValue::Plain(d.clone())
-                }
-            };
-            let fingerprint = if p.is_secret() {
-                p.source.as_ref().and_then(|src| self.values.lock().unwrap().aws.version_of(src)).map(|v| {
-                    use sha2::Digest;
-                    let h = sha2::Sha256::digest(format!(
-                        "{}@{v}",
-                        p.source.as_ref().map(|s| s.describe()).unwrap_or_default()
-                    ));
-                    h.iter().take(5).map(|b| format!("{b:02x}")).collect::<String>()
-                })
-            } else {
-                None
-            };
-            parameters.push(PreparedParam {
-                name: p.name.clone(),
-                value,
-                shown: p.shown(),
-                secret: p.is_secret(),
-                fingerprint,
-            });
-        }
-        let mut tags = self.tags(layer);
-        let versions: Vec<String> =
-            parameters.iter().filter_map(|p| p.fingerprint.as_ref().map(|f| format!("{}={f}", p.name))).collect();
-        let mut tag = String::new();
-        for v in versions {
-            // Tag values hold 256 characters; a secret left out is reported as "may have changed".
-            if tag.len() + v.len() < 255 {
-                if !tag.is_empty() {
-                    tag.push(';');
-                }
-                tag.push_str(&v);
-            }
-        }
-        if !tag.is_empty() {
-            tags.insert(crate::deploy::plan::SECRET_VERSIONS_TAG.to_string(), tag);
-        }
-        // Local code, nested templates and an oversized body go to the artifact bucket (uploaded only by
-        // a run that deploys; `status` and `diff` compute the same keys without sending anything).
-        let target = build::artifact_target(&self.project, &self.env);
-        let packaged = build::package_layer(&self.project, &self.env, layer, b)
-            .map_err(|errors| LayerError(format!("cannot package the template: {}", errors.join("; "))))?;
-        if !packaged.artifacts.is_empty() {
-            let Some(bucket) = &target.bucket else {
-                return Err(LayerError(format!(
-                    "the template needs an artifact bucket ({}), and environment `{}` sets no `artifact_bucket`: run \
-                     `stackc bootstrap {}` or set one",
-                    packaged.artifacts.iter().map(|a| a.source.as_str()).collect::<Vec<_>>().join(", "),
-                    self.env.name,
-                    self.env.name
-                )));
-            };
-            if !public {
-                let done = self.s3().upload(bucket, &packaged.artifacts).map_err(LayerError)?;
-                let said = format!(
-                    "[{layer}] artifacts: {} uploaded ({}), {} already in s3://{bucket}",
-                    done.sent,
-                    crate::package::human_bytes(done.bytes),
-                    done.present
-                );
-                if done.sent > 0 {
-                    printer().line(&said);
-                } else {
-                    printer().detail(1, &said);
-                }
-            }
-        }
-        let policy = match &def.stack_policy {
-            Some(path) => Some(
-                std::fs::read_to_string(path)
-                    .map_err(|e| LayerError(format!("cannot read {}: {e}", path.display())))?,
-            ),
-            None => None,
-        };
-        Ok(Prepared {
-            layer: layer.to_string(),
-            stack_name: b.values.stack_name.clone(),
-            template_body: packaged.body,
-            template_url: packaged.template_key.as_ref().map(|k| target.https_url(k)),
-            parameters,
-            tags,
-            capabilities: template.capabilities_to_send(&def.capabilities),
-            role_arn: self.env.role_arn.clone(),
-            termination_protection: self.env.protected,
-            stack_policy: policy,
-            waiting_for: waiting_for.into_iter().collect(),
-            resources: template.resource_types(),
-            defaults: template
-                .parameters()
-                .into_iter()
-                .filter_map(|tp| {
-                    let d = tp.default?;
-                    Some((
-                        tp.name,
-                        match d {
-                            serde_json::Value::String(s) => s,
-                            serde_json::Value::Array(a) => {
-                                a.iter().map(crate::values::json_param_string).collect::<Vec<_>>().join(",")
-                            }
-                            other => other.to_string(),
-                        },
-                    ))
-                })
-                .collect(),
-        })
-    }
-
-    /// Environment tags, then layer tags, then stackc's own.
-    pub fn tags(&self, layer: &str) -> BTreeMap<String, String> {
-        let mut tags = self.env.tags.clone();
-        tags.extend(self.env.layer(layer).tags);
-        tags.insert("stackc:project".into(), self.project.name.clone());
-        tags.insert("stackc:env".into(), self.env.name.clone());
-        tags.insert("stackc:layer".into(), layer.to_string());
-        tags
+        Ok(b)
     }
 
     /// Replace every secret value of this run by the redaction mark.
@@ -435,6 +355,9 @@ impl Session {
         printer().scrub(text)
     }
 }
+
+/// The outputs of a layer's dependencies (None: not deployed) a build used.
+type InputsKey = Vec<(String, Option<BTreeMap<String, String>>)>;
 
 /// Passes only references that are not secret to the provider; secrets stay placeholders.
 struct PublicOnly<'a>(&'a mut Sources);

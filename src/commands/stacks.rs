@@ -58,8 +58,8 @@ fn make_plan(
     stacks: &BTreeMap<String, StackInfo>,
 ) -> Result<Vec<(Prepared, LayerPlan)>> {
     s.preflight()?;
-    s.resolve_upfront(order)?;
     let deployed = Session::usable(stacks);
+    s.resolve_upfront(order, &deployed)?;
     let prepare = |layer: &str, known: &BTreeMap<String, StackInfo>| s.prepare(layer, known);
     let results = engine.plan_all(order, &deployed, &prepare);
     let mut plans = Vec::new();
@@ -232,6 +232,14 @@ pub fn deploy(s: &Session, args: &DeployArgs, yes: bool, no_execute: bool) -> Re
 }
 
 fn report_outcomes(s: &Session, order: &[String], outcomes: &BTreeMap<String, Outcome>) -> Result<()> {
+    printer().detail(
+        2,
+        &format!(
+            "this run built {} (resolved and rendered) for {}",
+            count(crate::build::BUILDS.load(std::sync::atomic::Ordering::Relaxed), "layer"),
+            count(order.len(), "selected layer")
+        ),
+    );
     let mut text = String::new();
     let mut failures = Vec::new();
     for layer in order {

@@ -4,6 +4,7 @@
 pub mod engine;
 pub mod plan;
 pub mod port;
+pub mod prepare;
 pub mod stack_state;
 
 #[cfg(test)]
