@@ -208,7 +208,8 @@ impl ValueTree {
         }
     }
 
-    fn merge(self, higher: ValueTree) -> ValueTree {
+    /// `higher` over `self`: tables merge key by key, anything else is replaced whole.
+    pub fn merge(self, higher: ValueTree) -> ValueTree {
         match (self, higher) {
             (ValueTree::Table(mut lo), ValueTree::Table(hi)) => {
                 for (k, v) in hi {
@@ -458,7 +459,10 @@ impl Builder {
         if chain.iter().any(|p| p == path) {
             let cycle: Vec<String> =
                 chain.iter().chain(std::iter::once(&path.to_path_buf())).map(|p| display_path(p)).collect();
-            return Err(Error::config(Diagnostic::new(format!("`extends` forms a cycle: {}", cycle.join(" -> ")))));
+            return Err(Error::config(Diagnostic::new(format!(
+                "`extends` forms a cycle: {}",
+                crate::graph::path(&cycle)
+            ))));
         }
         let text = project::read(path)?;
         let file: EnvFile =
@@ -706,7 +710,8 @@ fn from_nested((key, tree): (String, ValueTree), origin: Location) -> BTreeMap<S
     BTreeMap::from([(key, Setting { value: tree, origin })])
 }
 
-fn merge_values(into: &mut BTreeMap<String, Setting<ValueTree>>, higher: BTreeMap<String, Setting<ValueTree>>) {
+/// `higher` over `into`, key by key (the one merge rule, used for files, `--set` and layer values).
+pub fn merge_values(into: &mut BTreeMap<String, Setting<ValueTree>>, higher: BTreeMap<String, Setting<ValueTree>>) {
     for (k, v) in higher {
         let merged = match into.remove(&k) {
             Some(old) => Setting { value: old.value.merge(v.value), origin: v.origin },

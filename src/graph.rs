@@ -1,5 +1,15 @@
 //! The layer dependency graph: waves of layers that can run together, cycles, pictures.
 
+/// A cycle or chain as people read it: `a -> b -> a`.
+pub fn path(names: &[String]) -> String {
+    names.join(" -> ")
+}
+
+/// The one message for layers that depend on each other in a circle.
+pub fn cycle_message(cycle: &[String]) -> String {
+    format!("the layers form a dependency cycle: {}", path(cycle))
+}
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::environment::{Environment, ParamValue};

@@ -30,7 +30,7 @@ pub fn validate(project: &Project, env: &Environment, built: &BTreeMap<String, B
     let graph = Graph::of(project, Some(env));
     if let Err(cycle) = graph.waves() {
         out.push(
-            Diagnostic::new(format!("the layers form a dependency cycle: {}", cycle.join(" -> ")))
+            Diagnostic::new(crate::graph::cycle_message(&cycle))
                 .hint("remove one of these `depends_on` entries or `output` references"),
         );
     }

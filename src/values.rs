@@ -195,13 +195,7 @@ pub fn resolve(
         context.insert("tags".into(), serde_json::to_value(&tags).unwrap_or(Json::Null));
 
         let mut merged: BTreeMap<String, Setting<ValueTree>> = env.values.clone();
-        for (k, v) in settings.values {
-            let value = match merged.remove(&k) {
-                Some(old) => Setting { value: merge_tree(old.value, v.value), origin: v.origin },
-                None => v,
-            };
-            merged.insert(k, value);
-        }
+        crate::environment::merge_values(&mut merged, settings.values);
         let mut pending: Vec<(String, String, Location)> = Vec::new();
         for (key, setting) in &merged {
             match &setting.value {
@@ -300,22 +294,6 @@ pub fn resolve(
         return Err(Error::configs(errors));
     }
     Ok(out)
-}
-
-fn merge_tree(lo: ValueTree, hi: ValueTree) -> ValueTree {
-    match (lo, hi) {
-        (ValueTree::Table(mut l), ValueTree::Table(h)) => {
-            for (k, v) in h {
-                let m = match l.remove(&k) {
-                    Some(o) => merge_tree(o, v),
-                    None => v,
-                };
-                l.insert(k, m);
-            }
-            ValueTree::Table(l)
-        }
-        (_, h) => h,
-    }
 }
 
 fn missing(env: &Environment, source: &Source, uses: &BTreeSet<Use>, e: &FetchError) -> Diagnostic {

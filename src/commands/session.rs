@@ -54,7 +54,7 @@ impl Session {
         ));
         let graph = Graph::of(&project, Some(&env));
         if let Err(cycle) = graph.waves() {
-            return Err(Error::msg(format!("the layers form a dependency cycle: {}", cycle.join(" -> "))));
+            return Err(Error::msg(crate::graph::cycle_message(&cycle)));
         }
         Ok(Session {
             project,
