@@ -10,7 +10,7 @@ use serde_json::json;
 use super::session::Session;
 use super::{print, printer};
 use crate::cli::{DeployArgs, Output};
-use crate::deploy::engine::{schedule, Engine, HookPhase, LayerError, NoHooks, Outcome, Prepared, Reporter, Settings};
+use crate::deploy::engine::{Engine, LayerError, NoHooks, Outcome, Prepared, Reporter, Settings};
 use crate::deploy::plan::{self, LayerPlan};
 use crate::deploy::port::{CloudFormation, StackEvent, StackInfo};
 use crate::diagnostic::{Diagnostic, Error, ExitKind, Result};
@@ -522,25 +522,21 @@ pub fn destroy(s: &Session, layers: &[String], yes: bool, concurrency: usize) ->
     let order = s.order(layers)?;
     let all: BTreeSet<String> = s.project.layers.keys().cloned().collect();
     let stacks = s.describe(&all, concurrency)?;
-    // A layer still needed by a deployed layer outside the selection stays.
-    let selected: BTreeSet<&String> = order.iter().collect();
-    let mut errors = Vec::new();
-    for layer in &order {
-        for (other, deps) in &s.graph.deps {
-            if deps.contains(layer) && !selected.contains(other) && stacks.contains_key(other) {
-                errors.push(
+    let needed = crate::deploy::engine::still_needed(&order, &s.graph.deps, &stacks);
+    if !needed.is_empty() {
+        return Err(Error::configs(
+            needed
+                .into_iter()
+                .map(|(layer, other)| {
                     Diagnostic::new(format!(
                         "cannot destroy `{layer}`: layer `{other}` depends on it and is still deployed"
                     ))
-                    .hint(format!("destroy both: `stackc destroy {} {other} {layer}`", s.env.name)),
-                );
-            }
-        }
+                    .hint(format!("destroy both: `stackc destroy {} {other} {layer}`", s.env.name))
+                })
+                .collect(),
+        ));
     }
-    if !errors.is_empty() {
-        return Err(Error::configs(errors));
-    }
-    let present: Vec<String> = order.iter().filter(|l| stacks.contains_key(*l)).cloned().collect();
+    let present: Vec<&String> = order.iter().filter(|l| stacks.contains_key(*l)).collect();
     if present.is_empty() {
         print(&format!("nothing to destroy in `{}`\n", s.env.name));
         return Ok(());
@@ -553,16 +549,6 @@ pub fn destroy(s: &Session, layers: &[String], yes: bool, concurrency: usize) ->
     if !yes && !confirm(s, &format!("Delete {}", count(present.len(), "stack")))? {
         return Err(Error::failed(Diagnostic::new("destroy cancelled; nothing was deleted")));
     }
-    // Reverse order: a layer goes when every selected layer that depends on it is gone.
-    let mut dependents: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (layer, deps) in &s.graph.deps {
-        for d in deps {
-            if selected.contains(layer) {
-                dependents.entry(d.clone()).or_default().insert(layer.clone());
-            }
-        }
-    }
-    let reversed: Vec<String> = order.iter().rev().cloned().collect();
     let progress = Progress::new();
     let (stack_name, redact) = (|l: &str| s.stack_name(l), |t: &str| s.redact(t));
     let hooks = s.hooks(&progress, &stack_name, &redact);
@@ -570,30 +556,12 @@ pub fn destroy(s: &Session, layers: &[String], yes: bool, concurrency: usize) ->
         cfn: &s.cfn,
         reporter: &progress,
         settings: Settings { concurrency, ..Settings::default() },
-        hooks: &NoHooks,
+        hooks: &hooks,
     };
-    let outcomes = schedule(&reversed, &dependents, concurrency, |layer| {
-        let Some(info) = stacks.get(layer) else { return Outcome::UpToDate(StackInfo::default()) };
-        if info.termination_protection {
-            return Outcome::Failed(format!(
-                "stack `{}` has termination protection; turn it off first: `aws cloudformation update-termination-protection --no-enable-termination-protection --stack-name {}`",
-                info.name, info.name
-            ));
-        }
-        if let Err(e) = crate::deploy::engine::Hooks::run(&hooks, layer, HookPhase::BeforeDestroy, Some(info)) {
-            return Outcome::Failed(e);
-        }
-        match engine.delete(layer, &info.name) {
-            Ok(()) => {
-                progress.status(layer, "deleted");
-                Outcome::Deployed(StackInfo { status: "DELETE_COMPLETE".into(), ..info.clone() })
-            }
-            Err(LayerError(m)) => Outcome::Failed(m),
-        }
-    });
+    let outcomes = engine.destroy_all(&order, &s.graph.deps, &stacks);
     let mut text = String::new();
     let mut failures = Vec::new();
-    for layer in &reversed {
+    for layer in order.iter().rev() {
         match outcomes.get(layer) {
             Some(Outcome::Deployed(_)) => text.push_str(&format!("{layer:<12} deleted\n")),
             Some(Outcome::UpToDate(_)) => text.push_str(&format!("{layer:<12} not deployed\n")),

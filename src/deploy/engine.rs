@@ -485,6 +485,65 @@ impl Engine<'_> {
     }
 }
 
+/// Layers of `order` (a selection to delete) that a deployed layer outside the selection still needs:
+/// (layer, the layer that needs it).
+pub fn still_needed(
+    order: &[String],
+    deps: &BTreeMap<String, BTreeSet<String>>,
+    deployed: &BTreeMap<String, StackInfo>,
+) -> Vec<(String, String)> {
+    let selected: BTreeSet<&String> = order.iter().collect();
+    let mut out = Vec::new();
+    for layer in order {
+        for (other, ds) in deps {
+            if ds.contains(layer) && !selected.contains(other) && deployed.contains_key(other) {
+                out.push((layer.clone(), other.clone()));
+            }
+        }
+    }
+    out
+}
+
+impl Engine<'_> {
+    /// Delete the stacks of `order` in reverse dependency order: a layer goes once every selected layer
+    /// that depends on it is gone, after its before_destroy hooks. A stack with termination protection
+    /// is not touched (and the layers it depends on stay); a layer with no stack is `UpToDate`.
+    pub fn destroy_all(
+        &self,
+        order: &[String],
+        deps: &BTreeMap<String, BTreeSet<String>>,
+        deployed: &BTreeMap<String, StackInfo>,
+    ) -> BTreeMap<String, Outcome> {
+        let selected: BTreeSet<&String> = order.iter().collect();
+        let mut dependents: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (layer, ds) in deps.iter().filter(|(l, _)| selected.contains(l)) {
+            for d in ds {
+                dependents.entry(d.clone()).or_default().insert(layer.clone());
+            }
+        }
+        let reversed: Vec<String> = order.iter().rev().cloned().collect();
+        schedule(&reversed, &dependents, self.settings.concurrency, |layer| {
+            let Some(info) = deployed.get(layer) else { return Outcome::UpToDate(StackInfo::default()) };
+            if info.termination_protection {
+                return Outcome::Failed(format!(
+                    "stack `{}` has termination protection; turn it off first: `aws cloudformation update-termination-protection --no-enable-termination-protection --stack-name {}`",
+                    info.name, info.name
+                ));
+            }
+            if let Err(e) = self.hooks.run(layer, HookPhase::BeforeDestroy, Some(info)) {
+                return Outcome::Failed(e);
+            }
+            match self.delete(layer, &info.name) {
+                Ok(()) => {
+                    self.reporter.status(layer, "deleted");
+                    Outcome::Deployed(StackInfo { status: "DELETE_COMPLETE".into(), ..info.clone() })
+                }
+                Err(LayerError(m)) => Outcome::Failed(m),
+            }
+        })
+    }
+}
+
 /// Run `work` for every layer in dependency order: a layer starts when all its dependencies (within
 /// `deps`) succeeded; at most `concurrency` at once; dependents of a failure are skipped.
 pub fn schedule<F>(
@@ -724,6 +783,43 @@ mod tests {
         );
         assert!(matches!(&out["app"], Outcome::Skipped(_)));
         assert!(!calls.iter().any(|c| c.starts_with("app")));
+    }
+
+    #[test]
+    fn destroy_goes_in_reverse_and_keeps_what_a_protected_stack_needs() {
+        let fake = Fake::new()
+            .with_stack("app-qa-net", "CREATE_COMPLETE")
+            .with_stack("app-qa-db", "CREATE_COMPLETE")
+            .with_stack("app-qa-app", "CREATE_COMPLETE")
+            .with_stack("app-qa-cache", "CREATE_COMPLETE");
+        let hooks = Recorded(Mutex::new(Vec::new()), None);
+        let e = Engine { cfn: &fake, reporter: &Silent, settings: settings(), hooks: &hooks };
+        let order: Vec<String> = ["net", "db", "cache", "app", "gone"].map(String::from).to_vec();
+        let deps = BTreeMap::from([
+            ("db".to_string(), BTreeSet::from(["net".to_string()])),
+            ("app".to_string(), BTreeSet::from(["db".to_string()])),
+            ("cache".to_string(), BTreeSet::from(["net".to_string()])),
+        ]);
+        let mut deployed: BTreeMap<String, StackInfo> = ["net", "db", "cache", "app"]
+            .iter()
+            .map(|l| (l.to_string(), fake.describe_stack(&format!("app-qa-{l}")).unwrap().unwrap()))
+            .collect();
+        deployed.get_mut("cache").unwrap().termination_protection = true;
+        let out = e.destroy_all(&order, &deps, &deployed);
+        assert!(matches!(&out["app"], Outcome::Deployed(i) if i.status == "DELETE_COMPLETE"), "{out:?}");
+        assert!(matches!(&out["db"], Outcome::Deployed(_)));
+        assert!(matches!(&out["cache"], Outcome::Failed(m) if m.contains("termination protection")), "{out:?}");
+        assert!(matches!(&out["net"], Outcome::Skipped(_)), "net stays: the protected cache needs it: {out:?}");
+        assert!(matches!(&out["gone"], Outcome::UpToDate(_)));
+        let calls = fake.calls();
+        let pos = |stack: &str| calls.iter().position(|c| c == &format!("DeleteStack {stack}")).unwrap();
+        assert!(pos("app-qa-app") < pos("app-qa-db"), "{calls:?}");
+        assert!(!calls.iter().any(|c| c == "DeleteStack app-qa-net" || c == "DeleteStack app-qa-cache"));
+        let ran = hooks.0.lock().unwrap().clone();
+        assert!(ran.contains(&"app BeforeDestroy CREATE_COMPLETE".to_string()), "{ran:?}");
+        // The guard: a deployed layer outside the selection still needs net.
+        let needed = still_needed(&["net".to_string()], &deps, &deployed);
+        assert_eq!(needed, vec![("net".to_string(), "cache".to_string()), ("net".to_string(), "db".to_string())]);
     }
 
     #[test]
