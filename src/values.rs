@@ -153,138 +153,24 @@ pub fn resolve(
     layers: &[String],
     provider: &mut dyn Provider,
 ) -> Result<BTreeMap<String, LayerValues>> {
-    let needed = collect(project, env, layers);
-    let requests: Vec<Source> = needed.keys().cloned().collect();
-    let answers = if requests.is_empty() { Vec::new() } else { provider.fetch(&requests) };
-    let mut fetched: HashMap<Source, Fetched> = HashMap::new();
-    let mut errors = Vec::new();
-    for (source, answer) in requests
-        .iter()
-        .zip(answers.into_iter().chain(std::iter::repeat_with(|| Err(FetchError::new("the provider gave no answer")))))
-    {
-        match answer {
-            Ok(v) => {
-                fetched.insert(source.clone(), v);
-            }
-            Err(e) => errors.push(missing(env, source, &needed[source], &e)),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(Error::configs(errors));
-    }
-
+    let fetched = fetch_all(env, collect(project, env, layers), provider)?;
     let stack_names: BTreeMap<String, String> =
         project.layers.keys().map(|l| (l.clone(), env.stack_name_of(&project.name, l))).collect();
     let stack_names = minijinja::Value::from_serialize(&stack_names);
     let evaluator = Evaluator::default();
     let eval = |expr: &str, ctx: &Map<String, Json>| evaluator.eval(expr, jinja_context(ctx, &stack_names));
     let mut out = BTreeMap::new();
+    let mut errors = Vec::new();
     for layer in layers {
         let settings = env.layer(layer);
         let stack_name = env.stack_name_of(&project.name, layer);
-        let mut context = Map::new();
-        context.insert("project".into(), Json::String(project.name.clone()));
-        context.insert("env".into(), Json::String(env.name.clone()));
-        context.insert("region".into(), Json::String(env.region.clone()));
-        context.insert("account_id".into(), env.account_id.clone().map(Json::String).unwrap_or(Json::Null));
-        context.insert("protected".into(), Json::Bool(env.protected));
-        context.insert("layer".into(), Json::String(layer.clone()));
-        context.insert("stack_name".into(), Json::String(stack_name.clone()));
-        let mut tags: BTreeMap<String, String> = env.tags.clone();
-        tags.extend(settings.tags.clone());
-        context.insert("tags".into(), serde_json::to_value(&tags).unwrap_or(Json::Null));
-
+        let mut context = builtins(project, env, layer, &stack_name, &settings.tags);
         let mut merged: BTreeMap<String, Setting<ValueTree>> = env.values.clone();
         crate::environment::merge_values(&mut merged, settings.values);
-        let mut pending: Vec<(String, String, Location)> = Vec::new();
-        for (key, setting) in &merged {
-            match &setting.value {
-                ValueTree::Ref(Source::Expr { expr }) => {
-                    pending.push((key.clone(), expr.clone(), setting.origin.clone()))
-                }
-                tree => {
-                    context.insert(key.clone(), to_json(tree, &fetched));
-                }
-            }
-        }
-        // Expressions may use each other: evaluate in passes until nothing more succeeds.
-        loop {
-            let before = pending.len();
-            let mut still = Vec::new();
-            let mut last_errors = Vec::new();
-            for (key, expr, origin) in pending {
-                match eval(&expr, &context) {
-                    Ok(v) => {
-                        context.insert(key, v);
-                    }
-                    Err(e) => {
-                        last_errors.push(
-                            Diagnostic::new(format!(
-                                "environment `{}`, layer `{layer}`, value `{key}`: expression `{expr}` failed: {e}",
-                                env.name
-                            ))
-                            .at(origin.clone()),
-                        );
-                        still.push((key, expr, origin));
-                    }
-                }
-            }
-            pending = still;
-            if pending.is_empty() {
-                break;
-            }
-            if pending.len() == before {
-                errors.extend(last_errors);
-                break;
-            }
-        }
-        // Expressions nested in tables and lists see the top-level values.
-        for (key, setting) in &merged {
-            if !matches!(setting.value, ValueTree::Ref(Source::Expr { .. })) && has_nested_expr(&setting.value) {
-                match eval_nested(&setting.value, &context, &fetched, &eval) {
-                    Ok(v) => {
-                        context.insert(key.clone(), v);
-                    }
-                    Err(e) => errors.push(
-                        Diagnostic::new(format!("environment `{}`, layer `{layer}`, value `{key}`: {e}", env.name))
-                            .at(setting.origin.clone()),
-                    ),
-                }
-            }
-        }
-
-        let mut parameters = BTreeMap::new();
-        for (name, setting) in &settings.parameters {
-            let (source, value) = match &setting.value {
-                ParamValue::Literal(s) => (None, Resolved::Plain(s.clone())),
-                ParamValue::Ref(Source::Expr { expr }) => match eval(expr, &context) {
-                    Ok(v) => (Some(Source::Expr { expr: expr.clone() }), Resolved::Plain(json_param_string(&v))),
-                    Err(e) => {
-                        errors.push(
-                            Diagnostic::new(format!(
-                                "environment `{}`, layer `{layer}`, parameter `{name}`: expression `{expr}` failed: {e}",
-                                env.name
-                            ))
-                            .at(setting.origin.clone()),
-                        );
-                        continue;
-                    }
-                },
-                ParamValue::Ref(s) => {
-                    let s = s.with_defaults(&project.name, &env.name, layer, name);
-                    let value = match fetched.get(&s) {
-                        Some(Fetched::Plain(v)) => Resolved::Plain(v.clone()),
-                        Some(Fetched::Secret(v)) if s.is_secret() => Resolved::Secret(v.clone()),
-                        // A secret-typed answer for a source not declared secret is still a secret.
-                        Some(Fetched::Secret(v)) => Resolved::Secret(v.clone()),
-                        Some(Fetched::Placeholder) | None => Resolved::Placeholder(s.describe()),
-                    };
-                    (Some(s), value)
-                }
-            };
-            parameters
-                .insert(name.clone(), Parameter { name: name.clone(), source, value, origin: setting.origin.clone() });
-        }
+        let at = |what: String| format!("environment `{}`, layer `{layer}`, {what}", env.name);
+        errors.extend(template_values(&merged, &fetched, &eval, &mut context, &at));
+        let (parameters, mut failed) = parameters(project, env, layer, &settings.parameters, &fetched, &context, &eval);
+        errors.append(&mut failed);
         out.insert(
             layer.clone(),
             LayerValues { layer: layer.clone(), stack_name, context, stack_names: stack_names.clone(), parameters },
@@ -294,6 +180,159 @@ pub fn resolve(
         return Err(Error::configs(errors));
     }
     Ok(out)
+}
+
+/// One provider call for every distinct reference; every reference that fails is reported at once.
+fn fetch_all(
+    env: &Environment,
+    needed: BTreeMap<Source, BTreeSet<Use>>,
+    provider: &mut dyn Provider,
+) -> Result<HashMap<Source, Fetched>> {
+    let requests: Vec<Source> = needed.keys().cloned().collect();
+    let answers = if requests.is_empty() { Vec::new() } else { provider.fetch(&requests) };
+    let mut fetched = HashMap::new();
+    let mut errors = Vec::new();
+    let no_answer = std::iter::repeat_with(|| Err(FetchError::new("the provider gave no answer")));
+    for (source, answer) in requests.iter().zip(answers.into_iter().chain(no_answer)) {
+        match answer {
+            Ok(v) => {
+                fetched.insert(source.clone(), v);
+            }
+            Err(e) => errors.push(missing(env, source, &needed[source], &e)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(fetched)
+    } else {
+        Err(Error::configs(errors))
+    }
+}
+
+/// The names every template sees besides the values.
+fn builtins(
+    project: &Project,
+    env: &Environment,
+    layer: &str,
+    stack_name: &str,
+    layer_tags: &BTreeMap<String, String>,
+) -> Map<String, Json> {
+    let mut context = Map::new();
+    context.insert("project".into(), Json::String(project.name.clone()));
+    context.insert("env".into(), Json::String(env.name.clone()));
+    context.insert("region".into(), Json::String(env.region.clone()));
+    context.insert("account_id".into(), env.account_id.clone().map(Json::String).unwrap_or(Json::Null));
+    context.insert("protected".into(), Json::Bool(env.protected));
+    context.insert("layer".into(), Json::String(layer.to_string()));
+    context.insert("stack_name".into(), Json::String(stack_name.to_string()));
+    let mut tags: BTreeMap<String, String> = env.tags.clone();
+    tags.extend(layer_tags.clone());
+    context.insert("tags".into(), serde_json::to_value(&tags).unwrap_or(Json::Null));
+    context
+}
+
+/// The template values of a layer into `context`: plain and fetched ones first, then expressions (which
+/// may use each other: evaluated in passes until nothing more succeeds), then expressions nested in
+/// tables and lists (which see the top-level values). Returns what failed.
+fn template_values(
+    merged: &BTreeMap<String, Setting<ValueTree>>,
+    fetched: &HashMap<Source, Fetched>,
+    eval: &dyn Fn(&str, &Map<String, Json>) -> std::result::Result<Json, String>,
+    context: &mut Map<String, Json>,
+    at: &dyn Fn(String) -> String,
+) -> Vec<Diagnostic> {
+    let mut errors = Vec::new();
+    let mut pending: Vec<(String, String, Location)> = Vec::new();
+    for (key, setting) in merged {
+        match &setting.value {
+            ValueTree::Ref(Source::Expr { expr }) => pending.push((key.clone(), expr.clone(), setting.origin.clone())),
+            tree => {
+                context.insert(key.clone(), to_json(tree, fetched));
+            }
+        }
+    }
+    loop {
+        let before = pending.len();
+        let mut still = Vec::new();
+        let mut last_errors = Vec::new();
+        for (key, expr, origin) in pending {
+            match eval(&expr, context) {
+                Ok(v) => {
+                    context.insert(key, v);
+                }
+                Err(e) => {
+                    last_errors.push(
+                        Diagnostic::new(at(format!("value `{key}`: expression `{expr}` failed: {e}")))
+                            .at(origin.clone()),
+                    );
+                    still.push((key, expr, origin));
+                }
+            }
+        }
+        pending = still;
+        if pending.is_empty() {
+            break;
+        }
+        if pending.len() == before {
+            errors.extend(last_errors);
+            break;
+        }
+    }
+    for (key, setting) in merged {
+        if !matches!(setting.value, ValueTree::Ref(Source::Expr { .. })) && has_nested_expr(&setting.value) {
+            match eval_nested(&setting.value, context, fetched, eval) {
+                Ok(v) => {
+                    context.insert(key.clone(), v);
+                }
+                Err(e) => errors.push(Diagnostic::new(at(format!("value `{key}`: {e}"))).at(setting.origin.clone())),
+            }
+        }
+    }
+    errors
+}
+
+/// A layer's stack parameters: literals, expressions over the context, and fetched references (a
+/// reference not resolved in this run is a placeholder showing its source).
+fn parameters(
+    project: &Project,
+    env: &Environment,
+    layer: &str,
+    settings: &BTreeMap<String, Setting<ParamValue>>,
+    fetched: &HashMap<Source, Fetched>,
+    context: &Map<String, Json>,
+    eval: &dyn Fn(&str, &Map<String, Json>) -> std::result::Result<Json, String>,
+) -> (BTreeMap<String, Parameter>, Vec<Diagnostic>) {
+    let mut out = BTreeMap::new();
+    let mut errors = Vec::new();
+    for (name, setting) in settings {
+        let (source, value) = match &setting.value {
+            ParamValue::Literal(s) => (None, Resolved::Plain(s.clone())),
+            ParamValue::Ref(Source::Expr { expr }) => match eval(expr, context) {
+                Ok(v) => (Some(Source::Expr { expr: expr.clone() }), Resolved::Plain(json_param_string(&v))),
+                Err(e) => {
+                    errors.push(
+                        Diagnostic::new(format!(
+                            "environment `{}`, layer `{layer}`, parameter `{name}`: expression `{expr}` failed: {e}",
+                            env.name
+                        ))
+                        .at(setting.origin.clone()),
+                    );
+                    continue;
+                }
+            },
+            ParamValue::Ref(s) => {
+                let s = s.with_defaults(&project.name, &env.name, layer, name);
+                let value = match fetched.get(&s) {
+                    Some(Fetched::Plain(v)) => Resolved::Plain(v.clone()),
+                    // A secret-typed answer is a secret, whatever the source was declared.
+                    Some(Fetched::Secret(v)) => Resolved::Secret(v.clone()),
+                    Some(Fetched::Placeholder) | None => Resolved::Placeholder(s.describe()),
+                };
+                (Some(s), value)
+            }
+        };
+        out.insert(name.clone(), Parameter { name: name.clone(), source, value, origin: setting.origin.clone() });
+    }
+    (out, errors)
 }
 
 fn missing(env: &Environment, source: &Source, uses: &BTreeSet<Use>, e: &FetchError) -> Diagnostic {

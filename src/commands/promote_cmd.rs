@@ -10,6 +10,7 @@ use crate::build;
 use crate::diagnostic::{display_path, Diagnostic, Error, Result};
 use crate::diff;
 use crate::edge::local::Offline;
+use crate::environment::Environment;
 use crate::project::{self, Project};
 use crate::promote::{self, Class, Difference};
 use crate::text::count;
@@ -113,6 +114,22 @@ pub fn envdiff(
     Ok(())
 }
 
+/// What `promote --only` and `--allow-env-names` select from the differences.
+struct Selection<'a> {
+    only: &'a [String],
+    allow_env_names: bool,
+}
+
+impl Selection<'_> {
+    fn named(&self, path: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|o| path == o || path.starts_with(&format!("{o}.")))
+    }
+
+    fn carries(&self, d: &Difference) -> bool {
+        matches!(d.class, Class::Promotable) || (self.allow_env_names && matches!(d.class, Class::NamesSource(_)))
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 pub fn promote(
     project: &Project,
@@ -129,102 +146,115 @@ pub fn promote(
     }
     let source = load_env(project, from, opts)?;
     let target = load_env(project, to, opts)?;
-    let selected = |path: &str| only.is_empty() || only.iter().any(|o| path == o || path.starts_with(&format!("{o}.")));
+    let pick = Selection { only, allow_env_names };
     let diffs: Vec<Difference> = promote::differences(project, &source, &target)
         .into_iter()
-        .filter(|d| d.from.is_some() && selected(&d.path))
+        .filter(|d| d.from.is_some() && pick.named(&d.path))
         .collect();
-    for o in only {
-        if !diffs.iter().any(|d| d.path == *o || d.path.starts_with(&format!("{o}.")))
-            && !promote::settings(project, &source).keys().any(|k| k == o || k.starts_with(&format!("{o}.")))
-        {
-            return Err(Error::config(Diagnostic::new(format!("`{o}` is not a setting of `{from}`"))));
-        }
-    }
-    let carry = |d: &Difference| {
-        matches!(d.class, Class::Promotable) || (allow_env_names && matches!(d.class, Class::NamesSource(_)))
-    };
-    let mut text = String::new();
-    let show = |e: &Option<promote::Entry>| e.as_ref().map(|e| e.shown()).unwrap_or_else(|| "(not set)".into());
-    for d in &diffs {
-        if carry(d) {
-            text.push_str(&format!(
-                "  carry {}: {} -> {}   [{}]\n",
-                d.path,
-                show(&d.to),
-                show(&d.from),
-                class_label(&d.class)
-            ));
-        } else {
-            text.push_str(&format!(
-                "  keep  {}: {} (`{from}` has {})   [{}]\n",
-                d.path,
-                show(&d.to),
-                show(&d.from),
-                class_label(&d.class)
-            ));
-        }
-    }
-    let refused: Vec<&Difference> =
-        diffs.iter().filter(|d| matches!(d.class, Class::NamesSource(_)) && !allow_env_names).collect();
+    check_only(project, &source, only, &diffs)?;
+    print_choices(from, to, &diffs, &pick);
     let edits: Vec<(String, toml::Value)> =
-        diffs.iter().filter(|d| carry(d)).map(|d| (d.path.clone(), d.from.clone().unwrap().raw)).collect();
+        diffs.iter().filter(|d| pick.carries(d)).map(|d| (d.path.clone(), d.from.clone().unwrap().raw)).collect();
     let file = target.file.clone();
     let old = project::read(&file)?;
     let new = promote::apply(&old, &edits)
         .map_err(|e| Error::config(Diagnostic::new(format!("cannot edit `{}`: {e}", display_path(&file)))))?;
-    if !text.is_empty() {
-        print(&format!(
-            "promote `{from}` into `{to}` ({} to carry):\n{text}",
-            diffs.iter().filter(|d| carry(d)).count()
-        ));
+    if edits.is_empty() || old == new {
+        print(&format!("nothing to promote: `{to}` already has every promotable setting of `{from}`\n"));
+        return Ok(());
     }
-    for d in &refused {
+    print(
+        &TextDiff::from_lines(&old, &new)
+            .unified_diff()
+            .context_radius(2)
+            .header(&display_path(&file), &display_path(&file))
+            .to_string(),
+    );
+    if dry_run {
+        print(&format!("dry run: `{}` was not changed\n", display_path(&file)));
+        return Ok(());
+    }
+    if !yes {
+        confirm_write(&file, edits.len())?;
+    }
+    write_checked(project, to, &file, &old, &new)?;
+    print(&format!("updated `{}`: {} from `{from}`\n", display_path(&file), count(edits.len(), "setting")));
+    Ok(())
+}
+
+/// Every `--only` key must name a setting of the source environment.
+fn check_only(project: &Project, source: &Environment, only: &[String], diffs: &[Difference]) -> Result<()> {
+    let settings = promote::settings(project, source);
+    for o in only {
+        let prefix = format!("{o}.");
+        if !diffs.iter().any(|d| d.path == *o || d.path.starts_with(&prefix))
+            && !settings.keys().any(|k| k == o || k.starts_with(&prefix))
+        {
+            return Err(Error::config(Diagnostic::new(format!("`{o}` is not a setting of `{}`", source.name))));
+        }
+    }
+    Ok(())
+}
+
+/// Each difference, carried or kept and why; a note for each refused because it names the source.
+fn print_choices(from: &str, to: &str, diffs: &[Difference], pick: &Selection) {
+    let show = |e: &Option<promote::Entry>| e.as_ref().map(|e| e.shown()).unwrap_or_else(|| "(not set)".into());
+    let mut text = String::new();
+    for d in diffs {
+        let label = class_label(&d.class);
+        if pick.carries(d) {
+            text.push_str(&format!("  carry {}: {} -> {}   [{label}]\n", d.path, show(&d.to), show(&d.from)));
+        } else {
+            text.push_str(&format!(
+                "  keep  {}: {} (`{from}` has {})   [{label}]\n",
+                d.path,
+                show(&d.to),
+                show(&d.from)
+            ));
+        }
+    }
+    if !text.is_empty() {
+        let n = diffs.iter().filter(|d| pick.carries(d)).count();
+        print(&format!("promote `{from}` into `{to}` ({n} to carry):\n{text}"));
+    }
+    for d in diffs.iter().filter(|d| matches!(d.class, Class::NamesSource(_)) && !pick.allow_env_names) {
         super::printer().note(&format!(
             "not carrying `{}`: {}; pass --allow-env-names to carry it anyway",
             d.path,
             class_label(&d.class).trim_start_matches("names the source environment: ")
         ));
     }
-    if edits.is_empty() || old == new {
-        print(&format!("nothing to promote: `{to}` already has every promotable setting of `{from}`\n"));
-        return Ok(());
+}
+
+/// Ask before writing; without a terminal, refuse (exit 2) and say how to go on.
+fn confirm_write(file: &std::path::Path, n: usize) -> Result<()> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::config(
+            Diagnostic::new(format!(
+                "refusing to change `{}` without confirmation: there is no terminal to ask on",
+                display_path(file)
+            ))
+            .hint("review with --dry-run, then re-run with --yes"),
+        ));
     }
-    let udiff = TextDiff::from_lines(&old, &new)
-        .unified_diff()
-        .context_radius(2)
-        .header(&display_path(&file), &display_path(&file))
-        .to_string();
-    print(&udiff);
-    if dry_run {
-        print(&format!("dry run: `{}` was not changed\n", display_path(&file)));
-        return Ok(());
+    let line = super::printer()
+        .ask(&format!("Write these {} to {}? [y/N] ", count(n, "change"), display_path(file)))
+        .unwrap_or_default();
+    if matches!(line.as_str(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        Err(Error::failed(Diagnostic::new("promote cancelled; nothing was written")))
     }
-    if !yes {
-        if !std::io::stdin().is_terminal() {
-            return Err(Error::config(
-                Diagnostic::new(format!(
-                    "refusing to change `{}` without confirmation: there is no terminal to ask on",
-                    display_path(&file)
-                ))
-                .hint("review with --dry-run, then re-run with --yes"),
-            ));
-        }
-        let line = super::printer()
-            .ask(&format!("Write these {} to {}? [y/N] ", count(edits.len(), "change"), display_path(&file)))
-            .unwrap_or_default();
-        if !matches!(line.as_str(), "y" | "Y" | "yes") {
-            return Err(Error::failed(Diagnostic::new("promote cancelled; nothing was written")));
-        }
-    }
+}
+
+/// Write through a temporary file; if the environment no longer loads, put the old file back.
+fn write_checked(project: &Project, env: &str, file: &std::path::Path, old: &str, new: &str) -> Result<()> {
     let tmp = file.with_extension("toml.tmp");
-    std::fs::write(&tmp, &new).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, &file).map_err(|e| Error::io(&file, e))?;
-    // The result must still load; if it does not, put the old file back.
-    if let Err(e) = crate::environment::load(project, to, &[]) {
-        let _ = std::fs::write(&file, &old);
+    std::fs::write(&tmp, new).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, file).map_err(|e| Error::io(file, e))?;
+    if let Err(e) = crate::environment::load(project, env, &[]) {
+        let _ = std::fs::write(file, old);
         return Err(e);
     }
-    print(&format!("updated `{}`: {} from `{from}`\n", display_path(&file), count(edits.len(), "setting")));
     Ok(())
 }

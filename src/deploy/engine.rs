@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use super::plan::{self, Action, Change, LayerPlan};
-use super::port::{ApiValue, ChangeSetRequest, ChangeSetType, CloudFormation, PortError, StackEvent, StackInfo};
+use super::port::{
+    ApiValue, ChangeSetInfo, ChangeSetRequest, ChangeSetType, CloudFormation, PortError, StackEvent, StackInfo,
+};
 use super::stack_state::{self, classify, StackState};
 use crate::diff;
 
@@ -208,47 +210,9 @@ impl Engine<'_> {
     /// the layer waits for undeployed dependencies).
     pub fn plan_layer(&self, p: &Prepared) -> Result<LayerPlan, LayerError> {
         let existing = self.settled_stack(&p.layer, &p.stack_name)?;
-        let state = classify(existing.as_ref().map(|e| e.status.as_str()), &p.stack_name);
-        let (action, kind) = match &state {
-            StackState::Absent => (Action::Create, ChangeSetType::Create),
-            StackState::Updatable => (Action::Update, ChangeSetType::Update),
-            StackState::FailedCreate if self.settings.recreate => (Action::Recreate, ChangeSetType::Create),
-            StackState::FailedCreate => {
-                let status = existing.as_ref().map(|e| e.status.as_str()).unwrap_or_default();
-                return Err(LayerError(format!(
-                    "stack `{}` is in {status}: its first create failed and CloudFormation rolled it back, so it cannot be \
-                     updated. Run again with --recreate to delete it and create it anew",
-                    p.stack_name
-                )));
-            }
-            StackState::Stuck(why) => return Err(LayerError(why.clone())),
-            StackState::Busy => unreachable!("settled_stack waits"),
-        };
-        let shown: Vec<(String, String, bool)> =
-            p.parameters.iter().map(|x| (x.name.clone(), x.shown.clone(), x.secret)).collect();
-        let old_params = existing.as_ref().filter(|_| action == Action::Update).map(|e| &e.parameters);
-        let old_tags = existing.as_ref().filter(|_| action == Action::Update).map(|e| &e.tags);
-        let mut parameters = plan::parameter_changes(old_params, &shown, &p.defaults);
-        let mut unknown_secrets = false;
-        if action == Action::Update {
-            // A deployed secret reads back as ****; its source version fingerprint tells whether it changed.
-            parameters.retain(|c| !c.secret);
-            for x in p.parameters.iter().filter(|x| x.secret) {
-                match plan::secret_state(old_tags, &x.name, x.fingerprint.as_deref()) {
-                    plan::SecretState::Unchanged => {}
-                    state => {
-                        unknown_secrets |= state == plan::SecretState::Unknown;
-                        let what = if state == plan::SecretState::Changed { "changed" } else { "may have changed" };
-                        parameters.push(plan::ParamChange {
-                            name: x.name.clone(),
-                            old: Some("(secret)".into()),
-                            new: Some(what.into()),
-                            secret: true,
-                        });
-                    }
-                }
-            }
-        }
+        let (action, kind) = self.action_for(p, existing.as_ref())?;
+        let updating = existing.as_ref().filter(|_| action == Action::Update);
+        let (parameters, unknown_secrets) = Self::parameter_plan(p, updating);
         // Outputs, conditions, metadata and the description change with no resource change: compare the
         // deployed template itself (normalised), as `status` does.
         let template_changed = action == Action::Update
@@ -260,7 +224,7 @@ impl Engine<'_> {
             action,
             changes: Vec::new(),
             parameters,
-            tags: plan::tag_changes(old_tags, &p.tags),
+            tags: plan::tag_changes(updating.map(|e| &e.tags), &p.tags),
             waiting_for: p.waiting_for.clone(),
             template_changed,
             change_set: None,
@@ -283,6 +247,75 @@ impl Engine<'_> {
             }
             return Ok(lp);
         }
+        let Some((id, info)) = self.make_change_set(p, kind)? else {
+            return Ok(lp.unchanged());
+        };
+        lp.changes = info.changes.iter().map(Change::from).collect();
+        if kind == ChangeSetType::Update
+            && lp.changes.is_empty()
+            && !unknown_secrets
+            && plan::reasons(lp.template_changed, &lp.parameters, &lp.tags, &lp.waiting_for).is_empty()
+        {
+            // Nothing to do: no resource, template, parameter, tag or secret would change.
+            let _ = self.cfn.delete_change_set(&p.stack_name, &id);
+            return Ok(lp.unchanged());
+        }
+        lp.change_set = Some(id);
+        Ok(lp)
+    }
+
+    /// What to do with the layer's stack as it is: create, update, recreate (with --recreate), or refuse.
+    fn action_for(&self, p: &Prepared, existing: Option<&StackInfo>) -> Result<(Action, ChangeSetType), LayerError> {
+        match classify(existing.map(|e| e.status.as_str()), &p.stack_name) {
+            StackState::Absent => Ok((Action::Create, ChangeSetType::Create)),
+            StackState::Updatable => Ok((Action::Update, ChangeSetType::Update)),
+            StackState::FailedCreate if self.settings.recreate => Ok((Action::Recreate, ChangeSetType::Create)),
+            StackState::FailedCreate => Err(LayerError(format!(
+                "stack `{}` is in {}: its first create failed and CloudFormation rolled it back, so it cannot be \
+                 updated. Run again with --recreate to delete it and create it anew",
+                p.stack_name,
+                existing.map(|e| e.status.as_str()).unwrap_or_default()
+            ))),
+            StackState::Stuck(why) => Err(LayerError(why)),
+            StackState::Busy => unreachable!("settled_stack waits"),
+        }
+    }
+
+    /// Parameter changes against the stack being updated (None: a new stack). A deployed secret reads
+    /// back as ****: its source's version fingerprint tells whether it changed. The flag says whether
+    /// some secret's change cannot be told.
+    fn parameter_plan(p: &Prepared, updating: Option<&StackInfo>) -> (Vec<plan::ParamChange>, bool) {
+        let shown: Vec<(String, String, bool)> =
+            p.parameters.iter().map(|x| (x.name.clone(), x.shown.clone(), x.secret)).collect();
+        let mut parameters = plan::parameter_changes(updating.map(|e| &e.parameters), &shown, &p.defaults);
+        let mut unknown = false;
+        if let Some(stack) = updating {
+            parameters.retain(|c| !c.secret);
+            for x in p.parameters.iter().filter(|x| x.secret) {
+                let state = plan::secret_state(Some(&stack.tags), &x.name, x.fingerprint.as_deref());
+                if state == plan::SecretState::Unchanged {
+                    continue;
+                }
+                unknown |= state == plan::SecretState::Unknown;
+                let what = if state == plan::SecretState::Changed { "changed" } else { "may have changed" };
+                parameters.push(plan::ParamChange {
+                    name: x.name.clone(),
+                    old: Some("(secret)".into()),
+                    new: Some(what.into()),
+                    secret: true,
+                });
+            }
+        }
+        (parameters, unknown)
+    }
+
+    /// Create a change set and wait for it; None when CloudFormation says there is nothing to change
+    /// (in either of its ways of saying so).
+    fn make_change_set(
+        &self,
+        p: &Prepared,
+        kind: ChangeSetType,
+    ) -> Result<Option<(String, ChangeSetInfo)>, LayerError> {
         self.reporter.status(&p.layer, "creating change set");
         let request = ChangeSetRequest {
             stack_name: p.stack_name.clone(),
@@ -298,18 +331,8 @@ impl Engine<'_> {
         };
         let id = match self.cfn.create_change_set(&request) {
             Ok(id) => id,
-            Err(PortError::NoChanges) => {
-                lp.action = Action::NoChanges;
-                lp.parameters.clear();
-                lp.tags.clear();
-                return Ok(lp);
-            }
-            Err(PortError::Api { message, .. }) if stack_state::is_no_changes_reason(&message) => {
-                lp.action = Action::NoChanges;
-                lp.parameters.clear();
-                lp.tags.clear();
-                return Ok(lp);
-            }
+            Err(PortError::NoChanges) => return Ok(None),
+            Err(PortError::Api { message, .. }) if stack_state::is_no_changes_reason(&message) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
         let mut attempt = 0;
@@ -329,27 +352,11 @@ impl Engine<'_> {
             let reason = info.status_reason.clone().unwrap_or_default();
             let _ = self.cfn.delete_change_set(&p.stack_name, &id);
             if stack_state::is_no_changes_reason(&reason) {
-                lp.action = Action::NoChanges;
-                lp.parameters.clear();
-                lp.tags.clear();
-                return Ok(lp);
+                return Ok(None);
             }
             return Err(LayerError(format!("CloudFormation rejected the change set for `{}`: {reason}", p.stack_name)));
         }
-        lp.changes = info.changes.iter().map(Change::from).collect();
-        if kind == ChangeSetType::Update
-            && lp.changes.is_empty()
-            && !unknown_secrets
-            && plan::reasons(lp.template_changed, &lp.parameters, &lp.tags, &lp.waiting_for).is_empty()
-        {
-            // Nothing to do: no resource, template, parameter, tag or secret would change.
-            let _ = self.cfn.delete_change_set(&p.stack_name, &id);
-            lp.action = Action::NoChanges;
-            lp.parameters.clear();
-            return Ok(lp);
-        }
-        lp.change_set = Some(id);
-        Ok(lp)
+        Ok(Some((id, info)))
     }
 
     /// Remove a planned change set (and the empty stack a CREATE change set leaves behind).

@@ -76,6 +76,15 @@ impl LayerPlan {
     pub fn has_changes(&self) -> bool {
         self.action != Action::NoChanges
     }
+
+    /// This plan, found to change nothing.
+    pub fn unchanged(mut self) -> LayerPlan {
+        self.action = Action::NoChanges;
+        self.parameters.clear();
+        self.tags.clear();
+        self.change_set = None;
+        self
+    }
 }
 
 /// The tag that records, per secret parameter, a fingerprint of the *version* of its source (an SSM
