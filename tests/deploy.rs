@@ -487,3 +487,51 @@ fn the_readme_cli_example_runs_as_written() {
     assert_eq!(cluster["status"], "CREATE_COMPLETE", "{cluster}");
     assert_eq!(cluster["parameters"]["VpcId"], stacks["cruddur-qa-networking"]["outputs"]["VpcId"]);
 }
+
+/// `--region`, `--profile` and `--endpoint-url` are where the whole run goes: the stacks, what templates
+/// see, and what hooks get (a hook must never upload into another account or region than the deploy).
+#[test]
+fn hooks_and_templates_see_the_runs_region_profile_and_endpoint() {
+    let emu = Emulator::start();
+    let dir = project(&[
+        (
+            "stacks/app/template.yaml.j2",
+            "Resources:\n  T:\n    Type: AWS::SNS::Topic\nOutputs:\n  Where:\n    Value: \"{{ region }}\"\n",
+        ),
+        (
+            "stacks/app/layer.toml",
+            "[hooks]\nafter_deploy = [\"env | grep -E '^(AWS_|STACKC_)' | grep -v SECRET | sort > hook.env\"]\n",
+        ),
+        ("environments/qa.toml", "region = \"us-east-1\"\n"),
+    ]);
+    let config = dir.path().join("aws-config");
+    std::fs::write(&config, "[profile demo]\nregion = us-west-2\n").unwrap();
+    let vars = [
+        ("AWS_CONFIG_FILE".to_string(), config.display().to_string()),
+        // The shell's endpoint is not where this run goes: --endpoint-url is.
+        ("AWS_ENDPOINT_URL".to_string(), "http://127.0.0.1:9".to_string()),
+    ];
+    let url = emu.url();
+    let run = emu.stackc_with(
+        dir.path(),
+        &["--profile", "demo", "--region", "eu-west-1", "--endpoint-url", &url, "deploy", "qa", "--yes"],
+        &vars,
+        None,
+    );
+    run.ok();
+    let west = emu.stacks_in("eu-west-1");
+    assert_eq!(west["demo-qa-app"]["outputs"]["Where"], "eu-west-1", "the template saw the run's region: {west}");
+    assert!(emu.stacks().as_object().is_none_or(|m| m.is_empty()), "nothing went to the file's region");
+    let seen = std::fs::read_to_string(dir.path().join("hook.env")).unwrap();
+    for line in [
+        "AWS_REGION=eu-west-1".to_string(),
+        "AWS_DEFAULT_REGION=eu-west-1".to_string(),
+        "AWS_PROFILE=demo".to_string(),
+        "STACKC_PROFILE=demo".to_string(),
+        "STACKC_REGION=eu-west-1".to_string(),
+        format!("AWS_ENDPOINT_URL={url}"),
+        format!("STACKC_ENDPOINT_URL={url}"),
+    ] {
+        assert!(seen.lines().any(|l| l == line), "the hook lacks {line}:\n{seen}");
+    }
+}

@@ -31,11 +31,16 @@ pub fn started() -> std::time::Instant {
 pub struct EnvOpts {
     pub sets: Vec<String>,
     pub password_from: Option<SecretStore>,
+    /// `--region`: the environment's region for this run (templates, look-ups, hooks and AWS alike).
+    pub region: Option<String>,
 }
 
 /// Load an environment with `--set`, then `--password-from` on the NoEcho parameters of every layer.
 pub fn load_env(project: &Project, name: &str, opts: &EnvOpts) -> Result<Environment> {
     let mut env = environment::load(project, name, &opts.sets)?;
+    if let Some(region) = &opts.region {
+        env.region = region.clone();
+    }
     if let Some(store) = opts.password_from {
         let layers: Vec<String> = project.layers.keys().cloned().collect();
         let built = build::build(project, &env, &layers, &mut Placeholders)?;
@@ -65,7 +70,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         _ => {}
     }
-    let opts = EnvOpts { sets: cli.set.clone(), password_from: cli.password_from };
+    let opts = EnvOpts { sets: cli.set.clone(), password_from: cli.password_from, region: cli.region.clone() };
     let project = Project::discover(cli.project.as_deref())?;
     match aws_environment(&cli.command) {
         Some(env) => {

@@ -40,10 +40,9 @@ pub struct Session {
 impl Session {
     pub fn open(project: Project, cli: &Cli, opts: &super::EnvOpts, env_name: &str) -> Result<Session> {
         let env = super::load_env(&project, env_name, opts)?;
-        let region = cli.region.clone().unwrap_or_else(|| env.region.clone());
         let aws = Arc::new(Aws::new(Connection {
             profile: cli.profile.clone(),
-            region,
+            region: env.region.clone(),
             endpoint_url: cli.endpoint_url.clone(),
         }));
         let cfn = AwsCloudFormation::new(&aws);
@@ -342,7 +341,14 @@ impl Session {
         stack_name: &'a (dyn Fn(&str) -> String + Sync),
         redact: &'a (dyn Fn(&str) -> String + Sync),
     ) -> crate::edge::hooks::ShellHooks<'a> {
-        crate::edge::hooks::ShellHooks { project: &self.project, env: &self.env, stack_name, redact, reporter }
+        crate::edge::hooks::ShellHooks {
+            project: &self.project,
+            env: &self.env,
+            connection: &self.aws.conn,
+            stack_name,
+            redact,
+            reporter,
+        }
     }
 
     /// The artifact bucket's client, made on first use.

@@ -10,11 +10,14 @@ use crate::source::Source;
 
 /// Runs layer hooks with `sh -c` from the project root, streaming their output through the progress
 /// lines (secrets scrubbed). They get STACKC_PROJECT, STACKC_ENV, STACKC_REGION, STACKC_LAYER,
-/// STACKC_STACK_NAME, STACKC_OUTPUT_<Key> and STACKC_OUTPUTS_JSON; never a secret: environment variables
+/// STACKC_STACK_NAME, STACKC_OUTPUT_<Key> and STACKC_OUTPUTS_JSON, and the run's region, profile,
+/// endpoint and account (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL, STACKC_ACCOUNT_ID); never a secret: environment variables
 /// that are secret sources of this environment are removed from their environment.
 pub struct ShellHooks<'a> {
     pub project: &'a Project,
     pub env: &'a Environment,
+    /// The connection this run uses: a hook talks to the same account, region and endpoint.
+    pub connection: &'a crate::edge::aws::Connection,
     /// The stack name of a layer.
     pub stack_name: &'a (dyn Fn(&str) -> String + Sync),
     /// Scrubs the run's secret values from a line.
@@ -51,10 +54,21 @@ impl Hooks for ShellHooks<'_> {
             cmd.env("STACKC_PROJECT", &self.project.name)
                 .env("STACKC_ENV", &self.env.name)
                 .env("STACKC_REGION", &self.env.region)
-                .env("AWS_REGION", &self.env.region)
+                .env("AWS_REGION", &self.connection.region)
+                .env("AWS_DEFAULT_REGION", &self.connection.region)
                 .env("STACKC_LAYER", layer)
                 .env("STACKC_STACK_NAME", (self.stack_name)(layer))
                 .env("STACKC_OUTPUTS_JSON", serde_json::to_string(&outputs).unwrap_or_default());
+            if let Some(a) = &self.env.account_id {
+                cmd.env("STACKC_ACCOUNT_ID", a);
+            }
+            // The profile and endpoint of this run, not whatever the shell had.
+            if let Some(p) = &self.connection.profile {
+                cmd.env("AWS_PROFILE", p).env("STACKC_PROFILE", p);
+            }
+            if let Some(e) = &self.connection.endpoint_url {
+                cmd.env("AWS_ENDPOINT_URL", e).env("STACKC_ENDPOINT_URL", e);
+            }
             for (k, v) in &outputs {
                 let key: String = k.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
                 cmd.env(format!("STACKC_OUTPUT_{key}"), v);

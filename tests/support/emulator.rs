@@ -75,6 +75,18 @@ impl Emulator {
         self.state()["stacks"].clone()
     }
 
+    /// Every stack of another region, as `stacks` gives them.
+    pub fn stacks_in(&self, region: &str) -> serde_json::Value {
+        let out = Command::new(venv().join("bin/python"))
+            .arg(repo().join("tests/emulator/describe.py"))
+            .arg(self.url())
+            .arg(region)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["stacks"].clone()
+    }
+
     /// Every SSM parameter, decrypted, by name.
     pub fn ssm(&self) -> serde_json::Value {
         self.state()["ssm"].clone()
