@@ -153,6 +153,9 @@ struct LayerSection {
     tags: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
     stack_name: Option<Spanned<String>>,
+    /// `false`: the layer does not exist in this environment.
+    #[serde(default)]
+    enabled: Option<bool>,
 }
 
 /// A template value: plain data, possibly with value references inside.
@@ -282,6 +285,8 @@ pub struct LayerSettings {
     pub parameters: BTreeMap<String, Setting<ParamValue>>,
     pub tags: BTreeMap<String, String>,
     pub stack_name: Option<String>,
+    /// `enabled = false` in `[layers.<l>]`: the layer is left out of this environment.
+    pub enabled: Option<bool>,
 }
 
 /// One environment after layering: what every later stage consumes.
@@ -573,6 +578,9 @@ impl Builder {
             }
             if let Some(s) = section.stack_name {
                 entry.stack_name = Some(s.into_inner());
+            }
+            if let Some(e) = section.enabled {
+                entry.enabled = Some(e);
             }
         }
         Ok(())

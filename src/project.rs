@@ -41,6 +41,9 @@ struct LayerFile {
     stack_policy: Option<String>,
     #[serde(default)]
     hooks: Hooks,
+    /// The environments the layer exists in (default: all).
+    #[serde(default)]
+    environments: Option<Vec<toml::Spanned<String>>>,
 }
 
 /// Commands run around a layer's deploy, from the project root (`sh -c`), with the environment name,
@@ -73,6 +76,8 @@ pub struct Layer {
     pub stack_policy: Option<PathBuf>,
     pub hooks: Hooks,
     pub metadata_path: Option<PathBuf>,
+    /// `environments = [...]` in layer.toml: only these have the layer (None: every environment).
+    pub environments: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -197,6 +202,21 @@ impl Project {
         names
     }
 
+    /// Whether `layer` exists in the environment `env` (layer.toml's `environments`, the environment's
+    /// `[layers.<l>] enabled`).
+    pub fn layer_in(&self, layer: &str, env: &crate::environment::Environment) -> bool {
+        let listed =
+            self.layers.get(layer).is_some_and(|l| l.environments.as_ref().is_none_or(|e| e.contains(&env.name)));
+        listed && env.layers.get(layer).and_then(|s| s.enabled) != Some(false)
+    }
+
+    /// The project as environment `env` has it: without the layers it leaves out.
+    pub fn for_env(&self, env: &crate::environment::Environment) -> Project {
+        let mut p = self.clone();
+        p.layers.retain(|name, _| self.layer_in(name, env));
+        p
+    }
+
     pub fn layer(&self, name: &str) -> Result<&Layer> {
         self.layers.get(name).ok_or_else(|| {
             let known: Vec<&str> = self.layers.keys().map(|s| s.as_str()).collect();
@@ -259,6 +279,7 @@ fn load_layer(name: &str, dir: &Path) -> Result<Layer> {
         stack_policy: meta.stack_policy.map(|p| dir.join(p)),
         hooks: meta.hooks,
         metadata_path,
+        environments: meta.environments.map(|v| v.into_iter().map(|e| e.into_inner()).collect()),
     })
 }
 

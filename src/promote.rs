@@ -36,6 +36,8 @@ pub enum Class {
     Secret,
     /// The value names the source environment (why); carried only with --allow-env-names.
     NamesSource(String),
+    /// A setting of a layer the target environment does not have (`environments`, `enabled = false`).
+    LayerNotInTarget,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -132,7 +134,10 @@ pub fn differences(project: &Project, source: &Environment, target: &Environment
         if from == to {
             continue;
         }
-        let class = if from.is_some_and(|e| e.secret) || to.is_some_and(|e| e.secret) {
+        let layer = k.strip_prefix("layers.").and_then(|r| r.split('.').next());
+        let class = if layer.is_some_and(|l| project.layers.contains_key(l) && !project.layer_in(l, target)) {
+            Class::LayerNotInTarget
+        } else if from.is_some_and(|e| e.secret) || to.is_some_and(|e| e.secret) {
             Class::Secret
         } else if pinned.iter().any(|p| pinned_match(p, k)) {
             Class::Pinned

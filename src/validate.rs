@@ -24,6 +24,30 @@ pub const PSEUDO_PARAMETERS: &[&str] = &[
     "AWS::URLSuffix",
 ];
 
+/// Layers limited to some environments (`environments` in layer.toml) must name environments that exist.
+pub fn layer_environments(project: &Project) -> Vec<Diagnostic> {
+    let known = project.environment_names();
+    let mut out = Vec::new();
+    for layer in project.layers.values() {
+        for e in layer.environments.iter().flatten().filter(|e| !known.contains(e)) {
+            out.push(
+                Diagnostic::new(format!(
+                    "layer `{}`: `environments` names `{e}`, which is not an environment",
+                    layer.name
+                ))
+                .at(layer
+                    .metadata_path
+                    .clone()
+                    .map(|p| Location::file_only(&p))
+                    .unwrap_or_else(|| Location::file_only(&layer.dir)))
+                .note(format!("environments: {}", known.join(", ")))
+                .hint_opt(suggestion(e, known.iter().map(|s| s.as_str()))),
+            );
+        }
+    }
+    out
+}
+
 /// Every finding for `env`, given all its layers built.
 pub fn validate(project: &Project, env: &Environment, built: &BTreeMap<String, BuiltLayer>) -> Vec<Diagnostic> {
     let mut out = Vec::new();
@@ -412,7 +436,7 @@ fn output_references(
         let Some(other) = all.get(from) else {
             out.push(
                 Diagnostic::new(format!(
-                    "environment `{}`, layer `{layer}`, parameter `{}`: `output` names layer `{from}`, which is not a layer",
+                    "environment `{}`, layer `{layer}`, parameter `{}`: `output` names layer `{from}`, which is not a layer of this environment",
                     env.name, p.name
                 ))
                 .at(p.origin.clone())

@@ -493,3 +493,44 @@ fn template_constraints_are_checked_with_locations() {
     // render still works (it checks nothing), deploy-style commands refuse before AWS (preflight).
     stackc_env(dir.path(), &["render", "qa"], &short_pw).ok();
 }
+
+/// A layer that exists only where it should: `environments` in layer.toml and `enabled = false` in an
+/// environment leave it out of render, validate, graph, envdiff and promote for the others.
+#[test]
+fn layers_limited_to_some_environments() {
+    let topic = "Parameters:\n  Size:\n    Type: String\n    Default: s\nResources:\n  T:\n    Type: AWS::SNS::Topic\n";
+    let dir = project(&[
+        ("stacks/app/template.yaml", topic),
+        ("stacks/monitoring/template.yaml", topic),
+        ("stacks/monitoring/layer.toml", "environments = [\"prod\"]\n"),
+        ("stacks/cache/template.yaml", topic),
+        ("environments/qa.toml", "region = \"eu-west-1\"\n[layers.cache]\nenabled = false\n"),
+        ("environments/prod.toml", "region = \"eu-west-1\"\n[layers.monitoring.parameters]\nSize = \"xl\"\n"),
+    ]);
+    let qa = stackc(dir.path(), &["render", "qa"]);
+    qa.ok().stdout_has("rendered app");
+    assert!(!qa.stdout.contains("monitoring") && !qa.stdout.contains("cache"), "{}", qa.stdout);
+    stackc(dir.path(), &["render", "prod"]).ok().stdout_has("rendered monitoring").stdout_has("rendered cache");
+    let graph = stackc(dir.path(), &["graph", "qa"]);
+    graph.ok();
+    assert!(!graph.stdout.contains("monitoring") && !graph.stdout.contains("cache"), "{}", graph.stdout);
+    stackc(dir.path(), &["render", "qa", "monitoring"]).code(2).stderr_has("unknown layer `monitoring`");
+    stackc(dir.path(), &["validate"])
+        .ok()
+        .stdout_has("ok: environment `qa`: 1 layer valid")
+        .stdout_has("`prod`: 3 layers valid");
+    stackc(dir.path(), &["envdiff", "qa", "prod"])
+        .ok()
+        .stdout_has("monitoring   only in `prod`")
+        .stdout_has("cache        only in `prod`");
+    // prod's settings of its own layer are not carried into qa, which does not have it.
+    stackc(dir.path(), &["promote", "prod", "qa", "--dry-run"])
+        .ok()
+        .stdout_has("keep  layers.monitoring.parameters.Size: (not set) (`prod` has xl)   [the layer is not in the target environment]")
+        .stdout_has("nothing to promote");
+    write(dir.path(), "stacks/monitoring/layer.toml", "environments = [\"prd\"]\n");
+    stackc(dir.path(), &["validate"])
+        .code(2)
+        .stderr_has("layer `monitoring`: `environments` names `prd`, which is not an environment")
+        .stderr_has("did you mean `prod`?");
+}

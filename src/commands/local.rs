@@ -57,6 +57,7 @@ fn offline_build(project: &Project, env: &Environment, layers: &[String]) -> Res
 pub fn render(project: &Project, args: &RenderArgs, opts: &EnvOpts, session: Option<&session::Session>) -> Result<()> {
     let RenderArgs { env: env_name, layers: names, out, stdout, format, resolve, omit_secrets } = args;
     let env = load_env(project, env_name, opts)?;
+    let project = &project.for_env(&env);
     let layers = select_layers(project, &env, names)?;
     let built = match session {
         None => offline_build(project, &env, &layers)?,
@@ -209,7 +210,7 @@ fn validate_cmd(project: &Project, env: Option<&str>, opts: &EnvOpts) -> Result<
         Some(e) => vec![e.to_string()],
         None => project.environment_names(),
     };
-    let mut findings = Vec::new();
+    let mut findings = crate::validate::layer_environments(project);
     let mut summary = String::new();
     for name in &envs {
         let env = match load_env(project, name, opts) {
@@ -219,6 +220,8 @@ fn validate_cmd(project: &Project, env: Option<&str>, opts: &EnvOpts) -> Result<
                 continue;
             }
         };
+        let full = project;
+        let project = &full.for_env(&env);
         let layers: Vec<String> = project.layers.keys().cloned().collect();
         let built = match offline_build(project, &env, &layers) {
             Ok(b) => b,
@@ -229,7 +232,7 @@ fn validate_cmd(project: &Project, env: Option<&str>, opts: &EnvOpts) -> Result<
         };
         let mut found = validate::validate(project, &env, &built);
         if found.is_empty() {
-            summary.push_str(&format!("ok: environment `{name}`: {} layers valid\n", layers.len()));
+            summary.push_str(&format!("ok: environment `{name}`: {} valid\n", count(layers.len(), "layer")));
         }
         findings.append(&mut found);
     }
@@ -245,7 +248,7 @@ fn validate_cmd(project: &Project, env: Option<&str>, opts: &EnvOpts) -> Result<
 
 fn graph(project: &Project, env_name: &str, opts: &EnvOpts, format: GraphFormat) -> Result<()> {
     let env = load_env(project, env_name, opts)?;
-    let g = Graph::of(project, Some(&env));
+    let g = Graph::of(&project.for_env(&env), Some(&env));
     let text = match format {
         GraphFormat::Text => match g.waves() {
             Ok(w) => g.to_text(&w),

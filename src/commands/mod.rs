@@ -108,11 +108,13 @@ fn with_aws(s: &session::Session, cli: &Cli, opts: &EnvOpts) -> Result<()> {
         }
         Command::Import { source: ImportCommand::Stack { stack, layer, .. } } => adopt::import_stack(s, stack, layer),
         Command::Envdiff { from, to, .. } => {
-            let b = session::Session::open(s.project.clone(), cli, opts, to)?;
+            // Each session has the layers of its own environment; the comparison needs them all.
+            let full = Project::discover(cli.project.as_deref())?;
+            let b = session::Session::open(full.clone(), cli, opts, to)?;
             s.probe()?;
-            let layers: Vec<String> = s.project.layers.keys().cloned().collect();
-            let resolved = (s.build_public(&layers)?, b.build_public(&layers)?);
-            promote_cmd::envdiff(&s.project, from, to, opts, Some(resolved))
+            let layers_of = |x: &session::Session| x.project.layers.keys().cloned().collect::<Vec<_>>();
+            let resolved = (s.build_public(&layers_of(s))?, b.build_public(&layers_of(&b))?);
+            promote_cmd::envdiff(&full, from, to, opts, Some(resolved))
         }
         Command::Plan { args, keep, output, detailed_exitcode } => {
             stacks::plan(s, args, *keep, *output, *detailed_exitcode)

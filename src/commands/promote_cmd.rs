@@ -21,6 +21,7 @@ fn class_label(c: &Class) -> String {
         Class::Pinned => "pinned".into(),
         Class::Secret => "secret source".into(),
         Class::NamesSource(why) => format!("names the source environment: {why}"),
+        Class::LayerNotInTarget => "the layer is not in the target environment".into(),
     }
 }
 
@@ -79,15 +80,29 @@ pub fn envdiff(
         }
     }
     let layers: Vec<String> = project.layers.keys().cloned().collect();
+    let in_a: Vec<String> = layers.iter().filter(|l| project.layer_in(l, &a)).cloned().collect();
+    let in_b: Vec<String> = layers.iter().filter(|l| project.layer_in(l, &b)).cloned().collect();
     let (ba, bb) = match resolved {
         Some(r) => r,
         None => (
-            build::build(project, &a, &layers, &mut Offline::new(project.root.clone()))?,
-            build::build(project, &b, &layers, &mut Offline::new(project.root.clone()))?,
+            build::build(project, &a, &in_a, &mut Offline::new(project.root.clone()))?,
+            build::build(project, &b, &in_b, &mut Offline::new(project.root.clone()))?,
         ),
     };
     t.push_str("layers:\n");
     for l in &layers {
+        match (ba.get(l), bb.get(l)) {
+            (Some(_), Some(_)) => {}
+            (Some(_), None) => {
+                t.push_str(&format!("  {l:<12} only in `{}`\n", a.name));
+                continue;
+            }
+            (None, Some(_)) => {
+                t.push_str(&format!("  {l:<12} only in `{}`\n", b.name));
+                continue;
+            }
+            (None, None) => continue,
+        }
         let lines = diff::templates(&ba[l].text, &bb[l].text);
         let changed = lines.iter().filter(|x| !matches!(x, diff::Line::Same(_))).count();
         let params: Vec<String> = {

@@ -40,6 +40,7 @@ pub struct Session {
 impl Session {
     pub fn open(project: Project, cli: &Cli, opts: &super::EnvOpts, env_name: &str) -> Result<Session> {
         let env = super::load_env(&project, env_name, opts)?;
+        let project = project.for_env(&env);
         let aws = Arc::new(Aws::new(Connection {
             profile: cli.profile.clone(),
             region: env.region.clone(),
