@@ -16,19 +16,6 @@ pub struct Sources {
     personal: HashMap<Source, Result<Fetched, FetchError>>,
 }
 
-fn from_aws(s: &Source) -> bool {
-    matches!(
-        s,
-        Source::Ssm { .. }
-            | Source::SsmSecure { .. }
-            | Source::SecretsManager { .. }
-            | Source::Output { .. }
-            | Source::StackOutput { .. }
-            | Source::Acm { .. }
-            | Source::Route53 { .. }
-    )
-}
-
 impl Sources {
     pub fn new(aws: AwsValues, local: Offline) -> Sources {
         Sources { aws, local, personal: HashMap::new() }
@@ -42,11 +29,11 @@ impl Sources {
 
 impl Provider for Sources {
     fn fetch(&mut self, requests: &[Source]) -> Vec<Result<Fetched, FetchError>> {
-        let aws: Vec<Source> = requests.iter().filter(|s| from_aws(s)).cloned().collect();
+        let aws: Vec<Source> = requests.iter().filter(|s| s.needs_aws()).cloned().collect();
         let mut from_aws_answers = if aws.is_empty() { Vec::new() } else { self.aws.fetch(&aws) }.into_iter();
         let mut out = Vec::with_capacity(requests.len());
         for s in requests {
-            let r = if from_aws(s) {
+            let r = if s.needs_aws() {
                 from_aws_answers.next().unwrap_or_else(|| Err(FetchError::new("not fetched")))
             } else {
                 if !self.personal.contains_key(s) {
