@@ -126,6 +126,14 @@ pub enum Output {
     Json,
 }
 
+/// How `plan` prints: the terminal's text, JSON for tools, or Markdown for a pull-request comment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanOutput {
+    Text,
+    Json,
+    Markdown,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct DeployArgs {
     /// The environment, e.g. `qa`.
@@ -197,8 +205,9 @@ pub enum Command {
         /// Keep the change sets (to review or execute them in the console).
         #[arg(long)]
         keep: bool,
-        #[arg(long, value_enum, default_value_t = Output::Text)]
-        output: Output,
+        /// text, json, or markdown (a pull-request comment).
+        #[arg(long, value_enum, default_value_t = PlanOutput::Text)]
+        output: PlanOutput,
         /// Exit 3 when changes are pending, 0 when there are none.
         #[arg(long)]
         detailed_exitcode: bool,

@@ -437,6 +437,11 @@ fn plan_status_and_diff_agree_on_outputs_and_tags() {
     let with_output = format!("{template}Outputs:\n  TopicArn:\n    Value: !Ref T\n");
     std::fs::write(dir.path().join("stacks/app/template.yaml"), &with_output).unwrap();
     agree(true, "template");
+    emu.stackc(dir.path(), &["plan", "qa", "--output", "markdown"])
+        .ok()
+        .stdout_has("### stackc plan for `qa`")
+        .stdout_has("| app | `demo-qa-app` | update |")
+        .stdout_has("<summary><code>app</code> (demo-qa-app)</summary>");
     // (AWS's change set has no resource change here, and the plan says "template: changes outside
     // resources"; the emulator lists the topic as modified. The engine's unit tests cover the former.)
     emu.stackc(dir.path(), &["diff", "qa"]).code(1).stdout_has("+   TopicArn:");

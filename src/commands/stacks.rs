@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::session::Session;
 use super::{print, printer};
-use crate::cli::{DeployArgs, Output};
+use crate::cli::{DeployArgs, Output, PlanOutput};
 use crate::deploy::engine::{Engine, LayerError, NoHooks, Outcome, Prepared, Reporter, Settings};
 use crate::deploy::plan::{self, LayerPlan};
 use crate::deploy::port::{CloudFormation, StackEvent, StackInfo};
@@ -88,7 +88,7 @@ fn plan_json(env: &str, plans: &[&LayerPlan]) -> serde_json::Value {
     })
 }
 
-pub fn plan(s: &Session, args: &DeployArgs, keep: bool, output: Output, detailed: bool) -> Result<()> {
+pub fn plan(s: &Session, args: &DeployArgs, keep: bool, output: PlanOutput, detailed: bool) -> Result<()> {
     s.check_account()?;
     let order = s.order(&args.layers)?;
     let progress = Progress::new();
@@ -96,13 +96,13 @@ pub fn plan(s: &Session, args: &DeployArgs, keep: bool, output: Output, detailed
     let stacks = s.describe(&s.graph.closure(&order), args.concurrency)?;
     let plans = make_plan(s, &engine, &order, &stacks)?;
     let lps: Vec<&LayerPlan> = plans.iter().map(|(_, lp)| lp).collect();
+    let owned: Vec<LayerPlan> = lps.iter().map(|lp| (*lp).clone()).collect();
     match output {
-        Output::Json => {
+        PlanOutput::Json => {
             print(&(serde_json::to_string_pretty(&plan_json(&s.env.name, &lps)).unwrap_or_default() + "\n"))
         }
-        Output::Text => {
-            print(&(plan::to_text(&s.env.name, &plans.iter().map(|(_, lp)| lp.clone()).collect::<Vec<_>>())))
-        }
+        PlanOutput::Text => print(&plan::to_text(&s.env.name, &owned)),
+        PlanOutput::Markdown => print(&plan::to_markdown(&s.env.name, &owned)),
     }
     for (_, lp) in &plans {
         if keep {

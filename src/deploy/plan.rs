@@ -276,9 +276,90 @@ pub fn to_text(env: &str, plans: &[LayerPlan]) -> String {
     s
 }
 
+/// The plan as Markdown for a pull-request comment: a summary table, then per changed layer its
+/// resource, parameter and tag changes (secrets masked, as in the text).
+pub fn to_markdown(env: &str, plans: &[LayerPlan]) -> String {
+    let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+    let count = |a: Action| plans.iter().filter(|p| p.action == a).count();
+    let mut s = format!(
+        "### stackc plan for `{env}`\n\n{} to create, {} to update, {} to recreate, {} unchanged\n\n| layer | stack | action | resources | replacements |\n|---|---|---|---|---|\n",
+        count(Action::Create),
+        count(Action::Update),
+        count(Action::Recreate),
+        count(Action::NoChanges)
+    );
+    for p in plans {
+        let action = match p.action {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Recreate => "recreate",
+            Action::NoChanges => "no changes",
+        };
+        let replacements = p.changes.iter().filter(|c| c.replacement.as_deref() == Some("True")).count();
+        s.push_str(&format!(
+            "| {} | `{}` | {action} | {} | {} |\n",
+            cell(&p.layer),
+            cell(&p.stack_name),
+            p.changes.len(),
+            if replacements > 0 { format!("**{replacements}**") } else { "0".into() }
+        ));
+    }
+    for p in plans.iter().filter(|p| p.has_changes()) {
+        s.push_str(&format!("\n<details><summary><code>{}</code> ({})</summary>\n\n```diff\n", p.layer, p.stack_name));
+        // The text plan's lines for the layer, as a diff block (+ added, - removed, ~ changed).
+        let text = to_text(env, std::slice::from_ref(p));
+        for line in text.lines().skip(1).filter(|l| !l.starts_with("plan for ")) {
+            s.push_str(line.trim_start());
+            s.push('\n');
+        }
+        s.push_str("```\n\n</details>\n");
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markdown_for_a_pull_request() {
+        let lp = |layer: &str, action: Action, repl: Option<&str>| LayerPlan {
+            layer: layer.into(),
+            stack_name: format!("app-qa-{layer}"),
+            action,
+            changes: vec![Change {
+                action: "Modify".into(),
+                logical_id: "Database".into(),
+                resource_type: "AWS::RDS::DBInstance".into(),
+                replacement: repl.map(str::to_string),
+            }],
+            parameters: vec![ParamChange {
+                name: "Pw".into(),
+                old: Some("(secret)".into()),
+                new: Some("changed".into()),
+                secret: true,
+            }],
+            tags: vec![],
+            waiting_for: vec![],
+            template_changed: false,
+            change_set: None,
+            existing: None,
+            digest: String::new(),
+        };
+        let mut same = lp("net", Action::NoChanges, None);
+        same.changes.clear();
+        let md = to_markdown("qa", &[lp("db", Action::Update, Some("True")), same]);
+        assert!(
+            md.starts_with("### stackc plan for `qa`\n\n0 to create, 1 to update, 0 to recreate, 1 unchanged\n"),
+            "{md}"
+        );
+        assert!(md.contains("| db | `app-qa-db` | update | 1 | **1** |"), "{md}");
+        assert!(md.contains("| net | `app-qa-net` | no changes | 0 | 0 |"), "{md}");
+        assert!(md.contains("<summary><code>db</code> (app-qa-db)</summary>"));
+        assert!(md.contains("~ Database                         AWS::RDS::DBInstance  REPLACEMENT"), "{md}");
+        assert!(md.contains("~ Pw: (secret, masked) changed"), "{md}");
+        assert!(!md.contains("<code>net</code>"), "unchanged layers get no details");
+    }
 
     #[test]
     fn parameter_changes_mask_secrets_and_find_changes() {
