@@ -269,6 +269,14 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Delete the stacks stackc made for this environment whose layer is gone from the project (or
+    /// left out of this environment), found by their stackc:project/env/layer tags; newest first.
+    Prune {
+        env: String,
+        /// Delete without asking.
+        #[arg(short, long)]
+        yes: bool,
+    },
     /// Store secrets and check that an environment's secrets exist.
     Secret {
         #[command(subcommand)]

@@ -540,3 +540,29 @@ fn hooks_and_templates_see_the_runs_region_profile_and_endpoint() {
         assert!(seen.lines().any(|l| l == line), "the hook lacks {line}:\n{seen}");
     }
 }
+
+/// `prune` deletes what stackc made for this environment whose layer is gone, nothing else.
+#[test]
+fn prune_deletes_only_stacks_of_removed_layers() {
+    let emu = Emulator::start();
+    let topic = "Resources:\n  T:\n    Type: AWS::SNS::Topic\n";
+    let dir = project(&[
+        ("stacks/net/template.yaml", topic),
+        ("stacks/old/template.yaml", topic),
+        ("environments/qa.toml", "region = \"us-east-1\"\n"),
+        ("environments/prod.toml", "region = \"us-east-1\"\n"),
+    ]);
+    emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).ok();
+    emu.stackc(dir.path(), &["deploy", "prod", "--yes"]).ok();
+    emu.seed(&serde_json::json!({"stacks": {"hand-made": {"outputs": {}}}}));
+    emu.stackc(dir.path(), &["prune", "qa", "--yes"]).ok().stdout_has("nothing to prune in `qa`");
+    std::fs::remove_dir_all(dir.path().join("stacks/old")).unwrap();
+    emu.stackc(dir.path(), &["prune", "qa"]).code(2).stderr_has("--yes");
+    let run = emu.stackc(dir.path(), &["prune", "qa", "--yes"]);
+    run.ok().stdout_has("old (demo-qa-old): delete; the layer is no longer in `qa`").stdout_has("demo-qa-old deleted");
+    let stacks = emu.stacks();
+    let mut names: Vec<&String> = stacks.as_object().unwrap().keys().collect();
+    names.sort();
+    assert_eq!(names, vec!["demo-prod-net", "demo-prod-old", "demo-qa-net", "hand-made"], "{stacks}");
+    emu.stackc(dir.path(), &["prune", "qa", "--yes"]).ok().stdout_has("nothing to prune");
+}

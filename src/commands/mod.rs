@@ -93,7 +93,8 @@ fn aws_environment(command: &Command) -> Option<&str> {
         | Command::Diff { env, .. }
         | Command::Destroy { env, .. }
         | Command::Bootstrap { env, .. }
-        | Command::Package { env, .. } => Some(env),
+        | Command::Package { env, .. }
+        | Command::Prune { env, .. } => Some(env),
         Command::Secret { command: SecretCommand::Set { env, .. } | SecretCommand::Check { env } } => Some(env),
         _ => None,
     }
@@ -127,6 +128,7 @@ fn with_aws(s: &session::Session, cli: &Cli, opts: &EnvOpts) -> Result<()> {
         Command::Destroy { layers, yes, concurrency, .. } => stacks::destroy(s, layers, *yes, *concurrency),
         Command::Bootstrap { bucket, .. } => artifacts::bootstrap(s, bucket.as_deref()),
         Command::Package { layers, out, .. } => artifacts::package(s, layers, out.as_deref()),
+        Command::Prune { yes, .. } => stacks::prune(s, *yes),
         other => Err(Error::msg(format!("internal: {other:?} is not a command that talks to AWS"))),
     }
 }

@@ -577,3 +577,45 @@ pub fn destroy(s: &Session, layers: &[String], yes: bool, concurrency: usize) ->
         Err(Error { kind: ExitKind::Failed, diagnostics: failures })
     }
 }
+
+/// `stackc prune`: the stacks of layers that are gone, after confirmation, one at a time, newest first.
+pub fn prune(s: &Session, yes: bool) -> Result<()> {
+    require_confirmation_possible(s, yes, "prune stacks in")?;
+    s.check_account()?;
+    let all = s.cfn.list_stacks().map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
+    let layers: BTreeSet<String> = s.project.layers.keys().cloned().collect();
+    let gone = crate::deploy::engine::prunable(&all, &s.project.name, &s.env.name, &layers);
+    if gone.is_empty() {
+        print(&format!("nothing to prune in `{}`: every stack stackc made for it has its layer\n", s.env.name));
+        return Ok(());
+    }
+    for (layer, info) in &gone {
+        print(&format!("{layer} ({}): delete; the layer is no longer in `{}`\n", info.name, s.env.name));
+    }
+    if !yes && !confirm(s, &format!("Delete {}", count(gone.len(), "stack")))? {
+        return Err(Error::failed(Diagnostic::new("prune cancelled; nothing was deleted")));
+    }
+    let progress = Progress::new();
+    let engine = Engine { cfn: &s.cfn, reporter: &progress, settings: Settings::default(), hooks: &NoHooks };
+    let mut text = String::new();
+    let mut failures = Vec::new();
+    for (layer, info) in &gone {
+        if info.termination_protection {
+            failures.push(Diagnostic::new(format!(
+                "stack `{}` has termination protection; turn it off first: `aws cloudformation update-termination-protection --no-enable-termination-protection --stack-name {}`",
+                info.name, info.name
+            )));
+            continue;
+        }
+        match engine.delete(layer, &info.name) {
+            Ok(()) => text.push_str(&format!("{layer:<12} {} deleted\n", info.name)),
+            Err(LayerError(m)) => failures.push(Diagnostic::new(format!("stack `{}`: {m}", info.name))),
+        }
+    }
+    print(&text);
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Error { kind: ExitKind::Failed, diagnostics: failures })
+    }
+}

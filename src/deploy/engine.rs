@@ -492,6 +492,24 @@ impl Engine<'_> {
     }
 }
 
+/// Stacks stackc made for `project`'s environment `env` (by their `stackc:*` tags) whose layer is no
+/// longer one of `layers`: (layer, stack), newest first (a later stack may use an earlier one's exports).
+pub fn prunable(stacks: &[StackInfo], project: &str, env: &str, layers: &BTreeSet<String>) -> Vec<(String, StackInfo)> {
+    let mut out: Vec<(String, StackInfo)> = stacks
+        .iter()
+        .filter(|s| {
+            s.tags.get("stackc:project").map(String::as_str) == Some(project)
+                && s.tags.get("stackc:env").map(String::as_str) == Some(env)
+        })
+        .filter_map(|s| {
+            let layer = s.tags.get("stackc:layer")?;
+            (!layers.contains(layer)).then(|| (layer.clone(), s.clone()))
+        })
+        .collect();
+    out.sort_by(|a, b| b.1.last_updated.cmp(&a.1.last_updated).then(a.0.cmp(&b.0)));
+    out
+}
+
 /// Layers of `order` (a selection to delete) that a deployed layer outside the selection still needs:
 /// (layer, the layer that needs it).
 pub fn still_needed(
@@ -827,6 +845,33 @@ mod tests {
         // The guard: a deployed layer outside the selection still needs net.
         let needed = still_needed(&["net".to_string()], &deps, &deployed);
         assert_eq!(needed, vec![("net".to_string(), "cache".to_string()), ("net".to_string(), "db".to_string())]);
+    }
+
+    #[test]
+    fn only_this_projects_and_environments_stacks_of_removed_layers_are_prunable() {
+        let stack = |name: &str, project: &str, env: &str, layer: &str, when: &str| StackInfo {
+            name: name.into(),
+            tags: BTreeMap::from([
+                ("stackc:project".to_string(), project.to_string()),
+                ("stackc:env".to_string(), env.to_string()),
+                ("stackc:layer".to_string(), layer.to_string()),
+            ]),
+            last_updated: Some(when.into()),
+            ..Default::default()
+        };
+        let mut untagged = stack("hand-made", "app", "qa", "x", "2026-01-05");
+        untagged.tags.clear();
+        let stacks = vec![
+            stack("app-qa-net", "app", "qa", "net", "2026-01-01"),
+            stack("app-qa-old", "app", "qa", "old", "2026-01-02"),
+            stack("app-qa-older", "app", "qa", "older", "2026-01-03"),
+            stack("app-prod-old", "app", "prod", "old", "2026-01-04"),
+            stack("other-qa-old", "other", "qa", "old", "2026-01-04"),
+            untagged,
+        ];
+        let layers = BTreeSet::from(["net".to_string()]);
+        let found: Vec<String> = prunable(&stacks, "app", "qa", &layers).into_iter().map(|(_, s)| s.name).collect();
+        assert_eq!(found, vec!["app-qa-older", "app-qa-old"], "newest first, nothing of another project or env");
     }
 
     #[test]

@@ -121,6 +121,11 @@ impl CloudFormation for Fake {
         Ok(self.stacks.lock().unwrap().get(name).cloned().filter(|s| s.status != "DELETE_COMPLETE"))
     }
 
+    fn list_stacks(&self) -> Result<Vec<StackInfo>, PortError> {
+        self.call("DescribeStacks".into())?;
+        Ok(self.stacks.lock().unwrap().values().filter(|s| s.status != "DELETE_COMPLETE").cloned().collect())
+    }
+
     fn create_change_set(&self, r: &ChangeSetRequest) -> Result<String, PortError> {
         self.call(format!("CreateChangeSet {} {:?}", r.stack_name, r.kind))?;
         let on = self

@@ -145,6 +145,8 @@ pub trait CloudFormation: Send + Sync {
     fn delete_change_set(&self, stack: &str, change_set: &str) -> Result<(), PortError>;
     /// Newest first, as CloudFormation returns them; at least the events of the latest operation.
     fn stack_events(&self, stack: &str) -> Result<Vec<StackEvent>, PortError>;
+    /// Every stack of the account and region (deleted ones left out), for `prune`.
+    fn list_stacks(&self) -> Result<Vec<StackInfo>, PortError>;
     /// The deployed template body (original, not processed).
     fn get_template(&self, stack: &str) -> Result<String, PortError>;
     fn delete_stack(&self, stack: &str) -> Result<(), PortError>;

@@ -50,6 +50,28 @@ impl AwsCloudFormation {
     }
 }
 
+fn stack_info(s: &aws_sdk_cloudformation::types::Stack, name: &str) -> StackInfo {
+    StackInfo {
+        name: s.stack_name().unwrap_or(name).to_string(),
+        id: s.stack_id().unwrap_or_default().to_string(),
+        status: s.stack_status().map(|x| x.as_str().to_string()).unwrap_or_default(),
+        status_reason: s.stack_status_reason().map(str::to_string),
+        outputs: s
+            .outputs()
+            .iter()
+            .filter_map(|o| Some((o.output_key()?.to_string(), o.output_value().unwrap_or_default().to_string())))
+            .collect(),
+        parameters: s
+            .parameters()
+            .iter()
+            .filter_map(|p| Some((p.parameter_key()?.to_string(), p.parameter_value().unwrap_or_default().to_string())))
+            .collect(),
+        tags: s.tags().iter().filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string()))).collect(),
+        last_updated: s.last_updated_time().or(s.creation_time()).map(|t| t.to_string()),
+        termination_protection: s.enable_termination_protection().unwrap_or(false),
+    }
+}
+
 fn is_missing_stack(e: &PortError) -> bool {
     matches!(e, PortError::Api { code, message, .. } if code == "ValidationError" && message.contains("does not exist"))
 }
@@ -64,31 +86,23 @@ impl CloudFormation for AwsCloudFormation {
             }
         };
         let Some(s) = out.stacks().first() else { return Ok(None) };
-        let status = s.stack_status().map(|x| x.as_str().to_string()).unwrap_or_default();
-        if status == "DELETE_COMPLETE" {
-            return Ok(None);
+        let info = stack_info(s, name);
+        Ok((info.status != "DELETE_COMPLETE").then_some(info))
+    }
+
+    fn list_stacks(&self) -> Result<Vec<StackInfo>, PortError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = runtime()
+                .block_on(self.client.describe_stacks().set_next_token(token.clone()).send())
+                .map_err(|e| self.err("DescribeStacks", e))?;
+            out.extend(page.stacks().iter().map(|s| stack_info(s, "")).filter(|i| i.status != "DELETE_COMPLETE"));
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                return Ok(out);
+            }
         }
-        Ok(Some(StackInfo {
-            name: s.stack_name().unwrap_or(name).to_string(),
-            id: s.stack_id().unwrap_or_default().to_string(),
-            status,
-            status_reason: s.stack_status_reason().map(str::to_string),
-            outputs: s
-                .outputs()
-                .iter()
-                .filter_map(|o| Some((o.output_key()?.to_string(), o.output_value().unwrap_or_default().to_string())))
-                .collect(),
-            parameters: s
-                .parameters()
-                .iter()
-                .filter_map(|p| {
-                    Some((p.parameter_key()?.to_string(), p.parameter_value().unwrap_or_default().to_string()))
-                })
-                .collect(),
-            tags: s.tags().iter().filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string()))).collect(),
-            last_updated: s.last_updated_time().or(s.creation_time()).map(|t| t.to_string()),
-            termination_protection: s.enable_termination_protection().unwrap_or(false),
-        }))
     }
 
     fn create_change_set(&self, r: &ChangeSetRequest) -> Result<String, PortError> {
