@@ -566,3 +566,41 @@ fn prune_deletes_only_stacks_of_removed_layers() {
     assert_eq!(names, vec!["demo-prod-net", "demo-prod-old", "demo-qa-net", "hand-made"], "{stacks}");
     emu.stackc(dir.path(), &["prune", "qa", "--yes"]).ok().stdout_has("nothing to prune");
 }
+
+/// Ctrl-C at the confirmation deletes the change sets the run made (and the empty stack of a create):
+/// nothing is left behind in CloudFormation.
+#[test]
+fn ctrl_c_at_the_prompt_leaves_no_change_set_behind() {
+    let emu = Emulator::start();
+    let template = "Parameters:\n  Size:\n    Type: String\nResources:\n  T:\n    Type: AWS::SNS::Topic\n";
+    let dir = project(&[
+        ("stacks/app/template.yaml", template),
+        ("stacks/extra/template.yaml", template),
+        (
+            "environments/qa.toml",
+            "region = \"us-east-1\"\n[layers.app.parameters]\nSize = \"s\"\n[layers.extra.parameters]\nSize = \"s\"\n",
+        ),
+    ]);
+    emu.stackc(dir.path(), &["deploy", "qa", "app", "--yes"]).ok();
+    // app would be updated, extra created: both have a change set when the prompt shows.
+    let spec = serde_json::json!({
+        "argv": [env!("CARGO_BIN_EXE_stackc"), "--set", "layers.app.parameters.Size=m", "deploy", "qa"],
+        "cwd": dir.path(),
+        "env": {"AWS_ENDPOINT_URL": emu.url(), "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_REGION": "us-east-1", "NO_COLOR": "1"},
+        "answers": [["[y/N]", "^C"]],
+    });
+    let run = emu.python("pty_run.py", &spec.to_string());
+    run.ok();
+    let result: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let output = result["output"].as_str().unwrap();
+    assert_eq!(result["code"], 130, "{output}");
+    assert!(output.contains("interrupted: nothing was executed; deleted the 2 change sets this run made"), "{output}");
+    let sets = emu.query("cloudformation", "list_change_sets", serde_json::json!({"StackName": "demo-qa-app"}));
+    // (The emulator keeps executed change sets, which AWS removes; none may be left to execute.)
+    let open: Vec<&serde_json::Value> =
+        sets["Summaries"].as_array().unwrap().iter().filter(|c| c["ExecutionStatus"] != "EXECUTE_COMPLETE").collect();
+    assert!(open.is_empty(), "{sets}");
+    let stacks = emu.stacks();
+    assert_eq!(stacks["demo-qa-app"]["parameters"]["Size"], "s", "nothing was executed");
+    assert!(stacks.get("demo-qa-extra").is_none(), "the empty stack of the create change set is gone: {stacks}");
+}

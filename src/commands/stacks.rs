@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -89,6 +90,12 @@ fn plan_json(env: &str, plans: &[&LayerPlan]) -> serde_json::Value {
 }
 
 pub fn plan(s: &Session, args: &DeployArgs, keep: bool, output: PlanOutput, detailed: bool) -> Result<()> {
+    let never = AtomicBool::new(false);
+    let on_signal = on_interrupt(s, &never, keep);
+    crate::edge::signals::guarded(&on_signal, || plan_guarded(s, args, keep, output, detailed))
+}
+
+fn plan_guarded(s: &Session, args: &DeployArgs, keep: bool, output: PlanOutput, detailed: bool) -> Result<()> {
     s.check_account()?;
     let order = s.order(&args.layers)?;
     let progress = Progress::new();
@@ -181,7 +188,47 @@ fn check_dependencies(s: &Session, order: &[String], stacks: &BTreeMap<String, S
     }
 }
 
+/// What Ctrl-C means during a plan or deploy: before anything executes, delete the change sets this run
+/// made and stop (exit 130); while layers execute, start no other layer (and a second Ctrl-C stops
+/// following the ones CloudFormation is running).
+fn on_interrupt<'a>(s: &'a Session, executing: &'a AtomicBool, keep: bool) -> impl Fn(usize) + Sync + 'a {
+    move |n: usize| {
+        if !executing.load(Ordering::SeqCst) {
+            let deleted = if keep { 0 } else { crate::deploy::engine::discard_open(&s.cfn) };
+            printer().line(&format!(
+                "\ninterrupted: nothing was executed{}",
+                if keep {
+                    String::new()
+                } else {
+                    format!("; deleted the {} this run made", count(deleted, "change set"))
+                }
+            ));
+            std::process::exit(130);
+        }
+        if n == 1 {
+            crate::deploy::engine::interrupt();
+            printer().line(&format!(
+                "\ninterrupted: the layers already running go on in CloudFormation and no other layer starts; Ctrl-C again \
+                 to stop following them (`stackc status {}` shows where they are)",
+                s.env.name
+            ));
+        } else {
+            printer().line(&format!(
+                "\nstopped following; CloudFormation goes on with the layers in progress: `stackc status {}` shows where they are",
+                s.env.name
+            ));
+            std::process::exit(130);
+        }
+    }
+}
+
 pub fn deploy(s: &Session, args: &DeployArgs, yes: bool, no_execute: bool) -> Result<()> {
+    let executing = AtomicBool::new(false);
+    let on_signal = on_interrupt(s, &executing, false);
+    crate::edge::signals::guarded(&on_signal, || deploy_guarded(s, args, yes, no_execute, &executing))
+}
+
+fn deploy_guarded(s: &Session, args: &DeployArgs, yes: bool, no_execute: bool, executing: &AtomicBool) -> Result<()> {
     if !no_execute {
         require_confirmation_possible(s, yes, "deploy to")?;
     }
@@ -227,6 +274,7 @@ pub fn deploy(s: &Session, args: &DeployArgs, yes: bool, no_execute: bool) -> Re
         plans.into_iter().map(|(p, lp)| (p.layer.clone(), (p, lp))).collect();
     let deployed = Session::usable(&stacks);
     let prepare = |layer: &str, known: &BTreeMap<String, StackInfo>| s.prepare(layer, known);
+    executing.store(true, Ordering::SeqCst);
     let outcomes = engine.execute_all(&order, &s.graph.deps, planned, deployed, &prepare);
     report_outcomes(s, &order, &outcomes)
 }

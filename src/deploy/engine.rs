@@ -258,6 +258,7 @@ impl Engine<'_> {
         {
             // Nothing to do: no resource, template, parameter, tag or secret would change.
             let _ = self.cfn.delete_change_set(&p.stack_name, &id);
+            closed(&id);
             return Ok(lp.unchanged());
         }
         lp.change_set = Some(id);
@@ -330,7 +331,10 @@ impl Engine<'_> {
             description: format!("stackc {}", p.layer),
         };
         let id = match self.cfn.create_change_set(&request) {
-            Ok(id) => id,
+            Ok(id) => {
+                opened(&p.stack_name, &id, kind == ChangeSetType::Create);
+                id
+            }
             Err(PortError::NoChanges) => return Ok(None),
             Err(PortError::Api { message, .. }) if stack_state::is_no_changes_reason(&message) => return Ok(None),
             Err(e) => return Err(e.into()),
@@ -351,6 +355,7 @@ impl Engine<'_> {
         if info.status == "FAILED" {
             let reason = info.status_reason.clone().unwrap_or_default();
             let _ = self.cfn.delete_change_set(&p.stack_name, &id);
+            closed(&id);
             if stack_state::is_no_changes_reason(&reason) {
                 return Ok(None);
             }
@@ -362,6 +367,7 @@ impl Engine<'_> {
     /// Remove a planned change set (and the empty stack a CREATE change set leaves behind).
     pub fn discard(&self, lp: &LayerPlan) {
         if let Some(cs) = &lp.change_set {
+            closed(cs);
             let _ = self.cfn.delete_change_set(&lp.stack_name, cs);
             if lp.action == Action::Create {
                 if let Ok(Some(info)) = self.cfn.describe_stack(&lp.stack_name) {
@@ -379,6 +385,7 @@ impl Engine<'_> {
         let seen: HashSet<String> =
             self.cfn.stack_events(&p.stack_name).unwrap_or_default().into_iter().map(|e| e.id).collect();
         self.reporter.status(&p.layer, if lp.action == Action::Update { "updating" } else { "creating" });
+        closed(cs);
         if let Err(e) = self.cfn.execute_change_set(&p.stack_name, cs) {
             let _ = self.cfn.delete_change_set(&p.stack_name, cs);
             return Err(self.explain_failure(p, &seen, Some(e)));
@@ -490,6 +497,46 @@ impl Engine<'_> {
             ))),
         }
     }
+}
+
+/// Change sets this run made and has neither executed nor deleted: (stack, change set, made by a CREATE
+/// change set). An interrupted run deletes them (`discard_open`).
+static OPEN: std::sync::Mutex<Vec<(String, String, bool)>> = std::sync::Mutex::new(Vec::new());
+/// Set by an interrupt while layers execute: no further layer starts.
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn opened(stack: &str, change_set: &str, create: bool) {
+    OPEN.lock().unwrap().push((stack.to_string(), change_set.to_string(), create));
+}
+
+fn closed(change_set: &str) {
+    OPEN.lock().unwrap().retain(|(_, cs, _)| cs != change_set);
+}
+
+/// Stop starting layers (an interrupt during execution).
+pub fn interrupt() {
+    INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Delete every change set this run made and did not execute (and the empty stack a CREATE change set
+/// leaves behind). Returns how many.
+pub fn discard_open(cfn: &dyn CloudFormation) -> usize {
+    let open: Vec<(String, String, bool)> = std::mem::take(&mut *OPEN.lock().unwrap());
+    for (stack, cs, create) in &open {
+        let _ = cfn.delete_change_set(stack, cs);
+        if *create {
+            if let Ok(Some(info)) = cfn.describe_stack(stack) {
+                if info.status == "REVIEW_IN_PROGRESS" {
+                    let _ = cfn.delete_stack(stack);
+                }
+            }
+        }
+    }
+    open.len()
 }
 
 /// Stacks stackc made for `project`'s environment `env` (by their `stackc:*` tags) whose layer is no
@@ -666,6 +713,10 @@ impl Engine<'_> {
             let Some((_, lp)) = planned.lock().unwrap().remove(layer) else {
                 return Outcome::Failed("no plan".into());
             };
+            if interrupted() {
+                self.discard(&lp);
+                return Outcome::Skipped("interrupted (Ctrl-C) before it started".into());
+            }
             let result = (|| -> Result<(StackInfo, bool), LayerError> {
                 let known = deployed.lock().unwrap().clone();
                 let p = prepare(layer, &known)?;

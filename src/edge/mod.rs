@@ -8,4 +8,5 @@ pub mod aws;
 pub mod hooks;
 pub mod keyring;
 pub mod local;
+pub mod signals;
 pub mod sources;

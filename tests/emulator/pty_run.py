@@ -1,6 +1,7 @@
 """Runs a command on a pseudo-terminal and types answers at its prompts: python pty_run.py ENDPOINT < spec.json
 
 spec: {"argv": [...], "cwd": "...", "env": {...}, "answers": [["prompt text", "typed line"], ...]}
+A typed line that is "^C" is a Ctrl-C: the terminal's interrupt character, sent as soon as the prompt shows.
 Prints JSON {"code": exit status, "output": everything the terminal showed}.
 """
 
@@ -35,6 +36,11 @@ while time.time() < deadline:
         output += chunk
     if answers and answers[0][0].encode() in output[-200:]:
         prompt, line = answers.pop(0)
+        if line == "^C":
+            time.sleep(0.2)
+            os.write(fd, b"\x03")
+            output += b"<ctrl-c>"
+            continue
         # Type only once the program has turned echo off (what a person typing would see), or after 3 s.
         wait = time.time() + 3
         while time.time() < wait and termios.tcgetattr(fd)[3] & termios.ECHO:
