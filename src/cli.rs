@@ -43,6 +43,10 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, value_name = "STORE")]
     pub password_from: Option<SecretStore>,
 
+    /// Colour: on a terminal (auto; never with NO_COLOR or TERM=dumb), always, or never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorMode::Auto, value_name = "WHEN")]
+    pub color: ColorMode,
+
     /// More detail on stderr (-v: value resolution and API call counts). Secrets are never shown.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -124,6 +128,13 @@ pub enum SecretCommand {
 pub enum Output {
     Text,
     Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorMode {
+    Auto,
+    Always,
+    Never,
 }
 
 /// How `plan` prints: the terminal's text, JSON for tools, or Markdown for a pull-request comment.

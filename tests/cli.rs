@@ -534,3 +534,12 @@ fn layers_limited_to_some_environments() {
         .stderr_has("layer `monitoring`: `environments` names `prd`, which is not an environment")
         .stderr_has("did you mean `prod`?");
 }
+
+#[test]
+fn colour_follows_color_and_no_color() {
+    let dir = small("regoin = \"eu-west-1\"\n", APP);
+    let forced = stackc(dir.path(), &["--color", "always", "render", "qa"]);
+    forced.code(2).stderr_has("\x1b[1;31merror\x1b[0m: unknown key `regoin`");
+    let auto = stackc(dir.path(), &["render", "qa"]);
+    assert!(!auto.stderr.contains('\x1b'), "not a terminal: no colour: {}", auto.stderr);
+}

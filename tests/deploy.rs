@@ -437,6 +437,10 @@ fn plan_status_and_diff_agree_on_outputs_and_tags() {
     let with_output = format!("{template}Outputs:\n  TopicArn:\n    Value: !Ref T\n");
     std::fs::write(dir.path().join("stacks/app/template.yaml"), &with_output).unwrap();
     agree(true, "template");
+    let coloured = emu.stackc(dir.path(), &["--color", "always", "plan", "qa"]);
+    coloured.ok().stdout_has("\x1b[33m  ~ T");
+    let plain = emu.stackc(dir.path(), &["--color", "never", "plan", "qa"]);
+    assert!(!plain.ok().stdout.contains('\x1b'), "{}", plain.stdout);
     emu.stackc(dir.path(), &["plan", "qa", "--output", "markdown"])
         .ok()
         .stdout_has("### stackc plan for `qa`")

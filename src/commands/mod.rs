@@ -56,6 +56,7 @@ pub fn load_env(project: &Project, name: &str, opts: &EnvOpts) -> Result<Environ
 
 pub fn run(cli: Cli) -> Result<()> {
     started();
+    printer::set_colour(cli.color);
     printer().set_verbose(cli.verbose);
     match &cli.command {
         Command::Init { name } => {

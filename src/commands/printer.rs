@@ -12,7 +12,9 @@ use crate::secret::{Secret, REDACTED};
 pub struct Printer {
     secrets: Mutex<Vec<Secret>>,
     verbose: std::sync::atomic::AtomicU8,
+    /// Colour on stderr (errors) and stdout (plans and diffs).
     colour: bool,
+    colour_out: std::sync::atomic::AtomicBool,
     /// Tests capture what would be written: (stdout, stderr).
     capture: Option<Mutex<(String, String)>>,
 }
@@ -21,18 +23,66 @@ static PRINTER: OnceLock<Printer> = OnceLock::new();
 
 /// The process's printer.
 pub fn printer() -> &'static Printer {
-    PRINTER.get_or_init(|| Printer::new(colour_on_stderr(), None))
+    PRINTER.get_or_init(|| Printer::new(colour_wanted(std::io::stderr().is_terminal()), None))
 }
 
-fn colour_on_stderr() -> bool {
-    std::io::stderr().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none()
-        && std::env::var("TERM").map_or(true, |t| t != "dumb")
+/// Colour by default only on a terminal, never with NO_COLOR set or TERM=dumb.
+fn colour_wanted(terminal: bool) -> bool {
+    terminal && std::env::var_os("NO_COLOR").is_none() && std::env::var("TERM").map_or(true, |t| t != "dumb")
+}
+
+/// `--color`: decide for stdout (and, when forced, stderr) once, at the start of a run.
+pub fn set_colour(mode: crate::cli::ColorMode) {
+    use crate::cli::ColorMode;
+    let out = match mode {
+        ColorMode::Always => true,
+        ColorMode::Never => false,
+        ColorMode::Auto => colour_wanted(std::io::stdout().is_terminal()),
+    };
+    let p = PRINTER.get_or_init(|| {
+        let err = match mode {
+            ColorMode::Always => true,
+            ColorMode::Never => false,
+            ColorMode::Auto => colour_wanted(std::io::stderr().is_terminal()),
+        };
+        Printer::new(err, None)
+    });
+    p.colour_out.store(out, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A plan or diff with its change marks coloured: `+` green, `-` red, `~` yellow, replacements bold red.
+pub fn paint_changes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 64);
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches('\n');
+        let mark = body.trim_start().chars().next();
+        let colour = match mark {
+            Some('+') => Some("32"),
+            Some('-') => Some("31"),
+            Some('~') => Some("33"),
+            _ => None,
+        };
+        let body = body.replace("REPLACEMENT", "\x1b[1;31mREPLACEMENT\x1b[0m");
+        match colour {
+            Some(c) => out.push_str(&format!("\x1b[{c}m{body}\x1b[0m")),
+            None => out.push_str(&body),
+        }
+        if line.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
 }
 
 impl Printer {
     fn new(colour: bool, capture: Option<Mutex<(String, String)>>) -> Printer {
-        Printer { secrets: Mutex::new(Vec::new()), verbose: Default::default(), colour, capture }
+        Printer {
+            secrets: Mutex::new(Vec::new()),
+            verbose: Default::default(),
+            colour,
+            colour_out: Default::default(),
+            capture,
+        }
     }
 
     pub fn set_verbose(&self, level: u8) {
@@ -80,6 +130,15 @@ impl Printer {
     /// A result, on stdout.
     pub fn out(&self, text: &str) {
         self.write(true, text);
+    }
+
+    /// A plan or a diff on stdout: its change marks coloured when stdout is coloured.
+    pub fn changes(&self, text: &str) {
+        if self.colour_out.load(std::sync::atomic::Ordering::Relaxed) {
+            self.out(&paint_changes(text));
+        } else {
+            self.out(text);
+        }
     }
 
     /// A result as JSON, on stdout.
@@ -156,6 +215,20 @@ mod tests {
         assert_eq!(err.matches(REDACTED).count(), 4, "{err}");
         assert!(err.contains("note: note ********") && !err.contains("hidden"));
         assert!(out.contains("\"v\": \"x ********\""));
+    }
+
+    #[test]
+    fn change_marks_are_painted() {
+        let t = paint_changes(
+            "app: update\n  + New  AWS::SNS::Topic\n  ~ Db  AWS::RDS::DBInstance  REPLACEMENT\n  - Old\nplain",
+        );
+        assert!(t.contains("\x1b[32m  + New"), "{t:?}");
+        assert!(t.contains("\x1b[33m  ~ Db") && t.contains("\x1b[1;31mREPLACEMENT"), "{t:?}");
+        assert!(t.contains("\x1b[31m  - Old\x1b[0m\n"));
+        assert!(t.starts_with("app: update\n") && t.ends_with("plain"));
+        let capture = capturing(false);
+        capture.changes("  + x\n");
+        assert_eq!(captured(&capture).0, "  + x\n", "no colour unless stdout has it");
     }
 
     #[test]

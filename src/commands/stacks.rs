@@ -108,7 +108,7 @@ fn plan_guarded(s: &Session, args: &DeployArgs, keep: bool, output: PlanOutput, 
         PlanOutput::Json => {
             print(&(serde_json::to_string_pretty(&plan_json(&s.env.name, &lps)).unwrap_or_default() + "\n"))
         }
-        PlanOutput::Text => print(&plan::to_text(&s.env.name, &owned)),
+        PlanOutput::Text => printer().changes(&plan::to_text(&s.env.name, &owned)),
         PlanOutput::Markdown => print(&plan::to_markdown(&s.env.name, &owned)),
     }
     for (_, lp) in &plans {
@@ -243,7 +243,7 @@ fn deploy_guarded(s: &Session, args: &DeployArgs, yes: bool, no_execute: bool, e
     check_dependencies(s, &order, &stacks)?;
     let plans = make_plan(s, &engine, &order, &stacks)?;
     let lps: Vec<LayerPlan> = plans.iter().map(|(_, lp)| lp.clone()).collect();
-    print(&(plan::to_text(&s.env.name, &lps)));
+    printer().changes(&plan::to_text(&s.env.name, &lps));
     let after_hooks = order.iter().any(|l| !s.project.layers[l].hooks.after_deploy.is_empty());
     if !lps.iter().any(|p| p.has_changes()) {
         print(&format!("environment `{}` is up to date\n", s.env.name));
@@ -557,7 +557,7 @@ pub fn diff_cmd(s: &Session, layers: &[String]) -> Result<()> {
     if !secret_params.is_empty() {
         text.push_str(&format!("secret parameters are masked and not compared: {}\n", secret_params.join(", ")));
     }
-    print(&(text));
+    printer().changes(&text);
     if differing > 0 {
         return Err(Error { kind: ExitKind::Differs, diagnostics: Vec::new() });
     }
