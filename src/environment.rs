@@ -41,6 +41,21 @@ struct EnvFile {
     /// The start of every artifact key (default `stackc/<project>/`).
     #[serde(default)]
     artifact_prefix: Option<Spanned<String>>,
+    /// SNS topics CloudFormation tells about stack events.
+    #[serde(default)]
+    notification_arns: Option<Spanned<Vec<String>>>,
+    /// CloudWatch alarms that roll an update back when they fire (up to 5).
+    #[serde(default)]
+    rollback_alarms: Option<Spanned<Vec<String>>>,
+    /// How long CloudFormation watches the alarms after an update (0-180 minutes).
+    #[serde(default)]
+    rollback_monitoring_minutes: Option<Spanned<u32>>,
+    /// Keep what a failed deploy made, to debug it (no rollback).
+    #[serde(default)]
+    disable_rollback: Option<bool>,
+    /// Termination protection on the stacks (default: the environment's `protected`).
+    #[serde(default)]
+    termination_protection: Option<bool>,
     #[serde(default)]
     tags: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
@@ -156,6 +171,21 @@ struct LayerSection {
     /// `false`: the layer does not exist in this environment.
     #[serde(default)]
     enabled: Option<bool>,
+    /// SNS topics CloudFormation tells about stack events.
+    #[serde(default)]
+    notification_arns: Option<Spanned<Vec<String>>>,
+    /// CloudWatch alarms that roll an update back when they fire (up to 5).
+    #[serde(default)]
+    rollback_alarms: Option<Spanned<Vec<String>>>,
+    /// How long CloudFormation watches the alarms after an update (0-180 minutes).
+    #[serde(default)]
+    rollback_monitoring_minutes: Option<Spanned<u32>>,
+    /// Keep what a failed deploy made, to debug it (no rollback).
+    #[serde(default)]
+    disable_rollback: Option<bool>,
+    /// Termination protection on the stacks (default: the environment's `protected`).
+    #[serde(default)]
+    termination_protection: Option<bool>,
 }
 
 /// A template value: plain data, possibly with value references inside.
@@ -287,6 +317,31 @@ pub struct LayerSettings {
     pub stack_name: Option<String>,
     /// `enabled = false` in `[layers.<l>]`: the layer is left out of this environment.
     pub enabled: Option<bool>,
+    /// Stack options of this layer (over the environment's).
+    pub stack: StackOptions,
+}
+
+/// How CloudFormation handles a stack's deploys: set for an environment, and per layer over it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StackOptions {
+    pub notification_arns: Option<Vec<String>>,
+    pub rollback_alarms: Option<Vec<String>>,
+    pub rollback_monitoring_minutes: Option<u32>,
+    pub disable_rollback: Option<bool>,
+    pub termination_protection: Option<bool>,
+}
+
+impl StackOptions {
+    /// `self` where it says something, else `lower`.
+    pub fn over(&self, lower: &StackOptions) -> StackOptions {
+        StackOptions {
+            notification_arns: self.notification_arns.clone().or_else(|| lower.notification_arns.clone()),
+            rollback_alarms: self.rollback_alarms.clone().or_else(|| lower.rollback_alarms.clone()),
+            rollback_monitoring_minutes: self.rollback_monitoring_minutes.or(lower.rollback_monitoring_minutes),
+            disable_rollback: self.disable_rollback.or(lower.disable_rollback),
+            termination_protection: self.termination_protection.or(lower.termination_protection),
+        }
+    }
 }
 
 /// One environment after layering: what every later stage consumes.
@@ -304,6 +359,8 @@ pub struct Environment {
     /// The S3 bucket for packaged artifacts, and the prefix of their keys.
     pub artifact_bucket: Option<String>,
     pub artifact_prefix: Option<String>,
+    /// Stack options for every layer (a layer's own are in its `LayerSettings`).
+    pub stack: StackOptions,
     pub tags: BTreeMap<String, String>,
     pub values: BTreeMap<String, Setting<ValueTree>>,
     pub layers: BTreeMap<String, LayerSettings>,
@@ -353,6 +410,7 @@ struct Builder {
     role_arn: Option<String>,
     artifact_bucket: Option<String>,
     artifact_prefix: Option<String>,
+    stack: StackOptions,
     tags: BTreeMap<String, String>,
     values: BTreeMap<String, Setting<ValueTree>>,
     layers: BTreeMap<String, LayerSettings>,
@@ -386,6 +444,7 @@ pub fn load(project: &Project, name: &str, sets: &[String]) -> Result<Environmen
         role_arn: None,
         artifact_bucket: None,
         artifact_prefix: None,
+        stack: StackOptions::default(),
         tags: BTreeMap::new(),
         values: BTreeMap::new(),
         layers: BTreeMap::new(),
@@ -450,6 +509,7 @@ pub fn load(project: &Project, name: &str, sets: &[String]) -> Result<Environmen
         role_arn: b.role_arn,
         artifact_bucket: b.artifact_bucket,
         artifact_prefix: b.artifact_prefix,
+        stack: b.stack,
         tags: b.tags,
         values: b.values,
         layers: b.layers,
@@ -552,6 +612,15 @@ impl Builder {
         if let Some(r) = file.artifact_prefix {
             self.artifact_prefix = Some(r.into_inner());
         }
+        let options = self.stack_options(
+            file.notification_arns,
+            file.rollback_alarms,
+            file.rollback_monitoring_minutes,
+            file.disable_rollback,
+            file.termination_protection,
+            &|k| at(&[k]),
+        );
+        self.stack = options.over(&self.stack);
         for (k, v) in file.tags {
             self.tags.insert(k, v.into_inner());
         }
@@ -570,7 +639,7 @@ impl Builder {
                     Err(d) => self.errors.push(located(d, origin, format!("parameter `{k}` of layer `{layer}`"))),
                 }
             }
-            let entry = self.layers.entry(layer).or_default();
+            let entry = self.layers.entry(layer.clone()).or_default();
             merge_values(&mut entry.values, values);
             entry.parameters.extend(params);
             for (k, v) in section.tags {
@@ -582,8 +651,67 @@ impl Builder {
             if let Some(e) = section.enabled {
                 entry.enabled = Some(e);
             }
+            let layer_at = |k: &str| at(&["layers", &layer, k]);
+            let options = self.stack_options(
+                section.notification_arns,
+                section.rollback_alarms,
+                section.rollback_monitoring_minutes,
+                section.disable_rollback,
+                section.termination_protection,
+                &layer_at,
+            );
+            let entry = self.layers.entry(layer.clone()).or_default();
+            entry.stack = options.over(&entry.stack);
         }
         Ok(())
+    }
+
+    /// Stack options as a file wrote them, checked where CloudFormation would refuse them.
+    fn stack_options(
+        &mut self,
+        notification_arns: Option<Spanned<Vec<String>>>,
+        rollback_alarms: Option<Spanned<Vec<String>>>,
+        minutes: Option<Spanned<u32>>,
+        disable_rollback: Option<bool>,
+        termination_protection: Option<bool>,
+        at: &dyn Fn(&str) -> Location,
+    ) -> StackOptions {
+        for (key, arns, service) in
+            [("notification_arns", &notification_arns, "sns"), ("rollback_alarms", &rollback_alarms, "cloudwatch")]
+        {
+            let Some(arns) = arns else { continue };
+            if arns.get_ref().len() > 5 {
+                self.errors.push(
+                    Diagnostic::new(format!("`{key}` takes at most 5 ARNs, found {}", arns.get_ref().len()))
+                        .at(at(key)),
+                );
+            }
+            for a in arns
+                .get_ref()
+                .iter()
+                .filter(|a| !a.starts_with(&format!("arn:aws:{service}:")) && !a.starts_with("arn:aws-"))
+            {
+                self.errors.push(
+                    Diagnostic::new(format!("`{key}`: `{a}` is not an {service} ARN (arn:aws:{service}:...)"))
+                        .at(at(key)),
+                );
+            }
+        }
+        if let Some(m) = &minutes {
+            if *m.get_ref() > 180 {
+                self.errors.push(
+                    Diagnostic::new(format!("`rollback_monitoring_minutes` is 0 to 180, found {}", m.get_ref()))
+                        .at(at("rollback_monitoring_minutes")),
+                );
+            }
+        }
+        StackOptions {
+            notification_arns: notification_arns.map(Spanned::into_inner),
+            rollback_alarms: rollback_alarms.map(Spanned::into_inner),
+            rollback_monitoring_minutes: minutes.map(Spanned::into_inner),
+            disable_rollback,
+            termination_protection,
+        }
     }
 
     fn parse_values(

@@ -543,3 +543,16 @@ fn colour_follows_color_and_no_color() {
     let auto = stackc(dir.path(), &["render", "qa"]);
     assert!(!auto.stderr.contains('\x1b'), "not a terminal: no colour: {}", auto.stderr);
 }
+
+#[test]
+fn stack_options_are_checked_where_they_are_written() {
+    let env = "region = \"eu-west-1\"\nrollback_monitoring_minutes = 500\n[layers.app]\nnotification_arns = [\"arn:aws:sqs:eu-west-1:123456789012:q\"]\nrollback_alarms = [\"a\", \"b\", \"c\", \"d\", \"e\", \"f\"]\n";
+    let dir = small(env, APP);
+    stackc(dir.path(), &["validate", "qa"])
+        .code(2)
+        .stderr_has("`rollback_monitoring_minutes` is 0 to 180, found 500")
+        .stderr_has("environments/qa.toml:2:")
+        .stderr_has("`notification_arns`: `arn:aws:sqs:eu-west-1:123456789012:q` is not an sns ARN")
+        .stderr_has("environments/qa.toml:4:")
+        .stderr_has("`rollback_alarms` takes at most 5 ARNs, found 6");
+}

@@ -28,7 +28,12 @@ pub struct Prepared {
     pub tags: BTreeMap<String, String>,
     pub capabilities: Vec<String>,
     pub role_arn: Option<String>,
-    pub termination_protection: bool,
+    /// Some(true): turn termination protection on; Some(false): off; None: leave it as it is.
+    pub termination_protection: Option<bool>,
+    pub notification_arns: Vec<String>,
+    pub rollback_alarms: Vec<String>,
+    pub rollback_minutes: Option<u32>,
+    pub disable_rollback: bool,
     pub stack_policy: Option<String>,
     /// Layers whose outputs this layer needs but which are not deployed (their values are placeholders).
     pub waiting_for: Vec<String>,
@@ -329,6 +334,9 @@ impl Engine<'_> {
             capabilities: p.capabilities.clone(),
             role_arn: p.role_arn.clone(),
             description: format!("stackc {}", p.layer),
+            notification_arns: p.notification_arns.clone(),
+            rollback_alarms: p.rollback_alarms.clone(),
+            rollback_minutes: p.rollback_minutes,
         };
         let id = match self.cfn.create_change_set(&request) {
             Ok(id) => {
@@ -386,7 +394,7 @@ impl Engine<'_> {
             self.cfn.stack_events(&p.stack_name).unwrap_or_default().into_iter().map(|e| e.id).collect();
         self.reporter.status(&p.layer, if lp.action == Action::Update { "updating" } else { "creating" });
         closed(cs);
-        if let Err(e) = self.cfn.execute_change_set(&p.stack_name, cs) {
+        if let Err(e) = self.cfn.execute_change_set(&p.stack_name, cs, p.disable_rollback) {
             let _ = self.cfn.delete_change_set(&p.stack_name, cs);
             return Err(self.explain_failure(p, &seen, Some(e)));
         }
@@ -397,8 +405,8 @@ impl Engine<'_> {
         if !stack_state::succeeded(&info.status) {
             return Err(self.explain_failure(p, &seen, None));
         }
-        if p.termination_protection && !info.termination_protection {
-            self.cfn.set_termination_protection(&p.stack_name, true)?;
+        if let Some(wanted) = p.termination_protection.filter(|w| *w != info.termination_protection) {
+            self.cfn.set_termination_protection(&p.stack_name, wanted)?;
         }
         if let Some(policy) = &p.stack_policy {
             self.cfn.set_stack_policy(&p.stack_name, policy)?;
@@ -807,7 +815,11 @@ mod tests {
             ]),
             capabilities: vec![],
             role_arn: None,
-            termination_protection: false,
+            termination_protection: None,
+            notification_arns: vec![],
+            rollback_alarms: vec![],
+            rollback_minutes: None,
+            disable_rollback: false,
             stack_policy: None,
             waiting_for: vec![],
             resources: vec![("Thing".into(), "AWS::SNS::Topic".into())],
@@ -926,11 +938,35 @@ mod tests {
     }
 
     #[test]
+    fn termination_protection_follows_the_setting_both_ways() {
+        let fake = Fake::new().with_stack("app-qa-db", "UPDATE_COMPLETE");
+        fake.stacks.lock().unwrap().get_mut("app-qa-db").unwrap().termination_protection = true;
+        let e = engine(&fake);
+        let mut p = prepared("db");
+        p.template_body = "Resources: {}\nOutputs:\n  X:\n    Value: x\n".into();
+        p.termination_protection = Some(false);
+        p.disable_rollback = true;
+        let lp = e.plan_layer(&p).unwrap();
+        e.execute(&p, &lp).unwrap();
+        assert!(
+            fake.calls().contains(&"UpdateTerminationProtection app-qa-db false".to_string()),
+            "{:?}",
+            fake.calls()
+        );
+        // None leaves it as it is.
+        let mut p = prepared("db");
+        p.template_body = "Resources: {}\nOutputs:\n  Y:\n    Value: y\n".into();
+        let lp = e.plan_layer(&p).unwrap();
+        e.execute(&p, &lp).unwrap();
+        assert_eq!(fake.calls().iter().filter(|c| c.starts_with("UpdateTerminationProtection")).count(), 1);
+    }
+
+    #[test]
     fn a_new_stack_is_created_through_a_create_change_set() {
         let fake = Fake::new();
         let e = engine(&fake);
         let mut p = prepared("db");
-        p.termination_protection = true;
+        p.termination_protection = Some(true);
         let lp = e.plan_layer(&p).unwrap();
         assert_eq!(lp.action, Action::Create);
         assert_eq!(lp.changes.len(), 1);

@@ -186,7 +186,7 @@ impl CloudFormation for Fake {
         })
     }
 
-    fn execute_change_set(&self, stack: &str, cs: &str) -> Result<(), PortError> {
+    fn execute_change_set(&self, stack: &str, cs: &str, _disable_rollback: bool) -> Result<(), PortError> {
         self.call(format!("ExecuteChangeSet {stack}"))?;
         let (req, _) = self.change_sets.lock().unwrap().remove(cs).expect("executing a known change set");
         let creating = req.kind == ChangeSetType::Create;

@@ -34,6 +34,11 @@ pub struct ChangeSetRequest {
     pub capabilities: Vec<String>,
     pub role_arn: Option<String>,
     pub description: String,
+    /// SNS topics told about the stack's events.
+    pub notification_arns: Vec<String>,
+    /// CloudWatch alarms that roll the update back, and how long they are watched (minutes).
+    pub rollback_alarms: Vec<String>,
+    pub rollback_minutes: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -141,7 +146,8 @@ pub trait CloudFormation: Send + Sync {
     /// Returns the change set id.
     fn create_change_set(&self, request: &ChangeSetRequest) -> Result<String, PortError>;
     fn describe_change_set(&self, stack: &str, change_set: &str) -> Result<ChangeSetInfo, PortError>;
-    fn execute_change_set(&self, stack: &str, change_set: &str) -> Result<(), PortError>;
+    /// `disable_rollback`: a failure keeps what was made (for debugging).
+    fn execute_change_set(&self, stack: &str, change_set: &str, disable_rollback: bool) -> Result<(), PortError>;
     fn delete_change_set(&self, stack: &str, change_set: &str) -> Result<(), PortError>;
     /// Newest first, as CloudFormation returns them; at least the events of the latest operation.
     fn stack_events(&self, stack: &str) -> Result<Vec<StackEvent>, PortError>;

@@ -37,6 +37,7 @@ pub fn prepare(
     let template =
         b.template.as_ref().map_err(|e| LayerError(format!("the rendered template does not parse: {}", e.message)))?;
     let def = &project.layers[layer];
+    let options = env.layer(layer).stack.over(&env.stack);
     secrets_only_to_no_echo(b, template)?;
     let (parameters, waiting_for) = parameters(b, version_of);
     let mut tags = stack_tags(project, env, layer);
@@ -59,7 +60,11 @@ pub fn prepare(
         tags,
         capabilities: template.capabilities_to_send(&def.capabilities),
         role_arn: env.role_arn.clone(),
-        termination_protection: env.protected,
+        termination_protection: options.termination_protection.or(env.protected.then_some(true)),
+        notification_arns: options.notification_arns.clone().unwrap_or_default(),
+        rollback_alarms: options.rollback_alarms.clone().unwrap_or_default(),
+        rollback_minutes: options.rollback_monitoring_minutes,
+        disable_rollback: options.disable_rollback.unwrap_or(false),
         stack_policy,
         waiting_for: waiting_for.into_iter().collect(),
         resources: template.resource_types(),
@@ -228,6 +233,18 @@ mod tests {
         // Without a version there is no fingerprint, and no tag.
         let (p, _) = prepare(&project, &env, "app", &b, &|_| None).unwrap();
         assert!(!p.tags.contains_key(super::super::plan::SECRET_VERSIONS_TAG));
+    }
+
+    #[test]
+    fn stack_options_come_from_the_environment_and_the_layer_over_it() {
+        let env = "region = \"eu-west-1\"\nnotification_arns = [\"arn:aws:sns:eu-west-1:123456789012:deploys\"]\nrollback_monitoring_minutes = 5\n[layers.app]\nrollback_alarms = [\"arn:aws:cloudwatch:eu-west-1:123456789012:alarm:5xx\"]\nrollback_monitoring_minutes = 15\ndisable_rollback = true\ntermination_protection = false\n[layers.app.parameters]\nPw = { from = \"ssm-secure\", name = \"/pw\" }\nVpc = { from = \"output\", layer = \"net\", output = \"VpcId\" }\n";
+        let (_dir, project, env, b) = built(env, TEMPLATE, memory());
+        let (p, _) = prepare(&project, &env, "app", &b, &|_| None).unwrap();
+        assert_eq!(p.notification_arns, vec!["arn:aws:sns:eu-west-1:123456789012:deploys"]);
+        assert_eq!(p.rollback_alarms, vec!["arn:aws:cloudwatch:eu-west-1:123456789012:alarm:5xx"]);
+        assert_eq!(p.rollback_minutes, Some(15), "the layer's own wins");
+        assert!(p.disable_rollback);
+        assert_eq!(p.termination_protection, Some(false));
     }
 
     #[test]

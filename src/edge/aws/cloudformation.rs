@@ -138,6 +138,26 @@ impl CloudFormation for AwsCloudFormation {
             Some(url) => req.template_url(url),
             None => req.template_body(&r.template_body),
         };
+        if !r.notification_arns.is_empty() {
+            req = req.set_notification_arns(Some(r.notification_arns.clone()));
+        }
+        if !r.rollback_alarms.is_empty() || r.rollback_minutes.is_some() {
+            let triggers: Vec<_> = r
+                .rollback_alarms
+                .iter()
+                .map(|a| {
+                    aws_sdk_cloudformation::types::RollbackTrigger::builder()
+                        .arn(a)
+                        .r#type("AWS::CloudWatch::Alarm")
+                        .build()
+                })
+                .collect();
+            let config = aws_sdk_cloudformation::types::RollbackConfiguration::builder()
+                .set_rollback_triggers(Some(triggers))
+                .set_monitoring_time_in_minutes(r.rollback_minutes.map(|m| m as i32))
+                .build();
+            req = req.rollback_configuration(config);
+        }
         if let Some(role) = &r.role_arn {
             req = req.role_arn(role);
         }
@@ -181,10 +201,12 @@ impl CloudFormation for AwsCloudFormation {
         }
     }
 
-    fn execute_change_set(&self, stack: &str, change_set: &str) -> Result<(), PortError> {
-        runtime()
-            .block_on(self.client.execute_change_set().stack_name(stack).change_set_name(change_set).send())
-            .map_err(|e| self.err("ExecuteChangeSet", e))?;
+    fn execute_change_set(&self, stack: &str, change_set: &str, disable_rollback: bool) -> Result<(), PortError> {
+        let mut req = self.client.execute_change_set().stack_name(stack).change_set_name(change_set);
+        if disable_rollback {
+            req = req.disable_rollback(true);
+        }
+        runtime().block_on(req.send()).map_err(|e| self.err("ExecuteChangeSet", e))?;
         Ok(())
     }
 
@@ -356,11 +378,29 @@ mod tests {
                 capabilities: vec![],
                 role_arn: None,
                 description: "d".into(),
+                notification_arns: vec![],
+                rollback_alarms: vec![],
+                rollback_minutes: None,
             };
             let err = cfn.create_change_set(&req).unwrap_err();
             assert!(check(&err), "{err:?}");
             assert!(!err.to_string().contains("canary-adapter"));
         }
+    }
+
+    #[test]
+    fn disable_rollback_reaches_the_execute_call_only_when_asked() {
+        use aws_sdk_cloudformation::operation::execute_change_set::ExecuteChangeSetOutput;
+        let keep = mock!(Client::execute_change_set)
+            .match_requests(|r| r.disable_rollback() == Some(true))
+            .then_output(|| ExecuteChangeSetOutput::builder().build());
+        let cfn = adapter(mock_client!(aws_sdk_cloudformation, [&keep]));
+        cfn.execute_change_set("app", "cs", true).unwrap();
+        let plain = mock!(Client::execute_change_set)
+            .match_requests(|r| r.disable_rollback().is_none())
+            .then_output(|| ExecuteChangeSetOutput::builder().build());
+        let cfn = adapter(mock_client!(aws_sdk_cloudformation, [&plain]));
+        cfn.execute_change_set("app", "cs", false).unwrap();
     }
 
     #[test]
@@ -396,6 +436,12 @@ mod tests {
                         .iter()
                         .any(|p| p.parameter_key() == Some("Keep") && p.use_previous_value() == Some(true))
                     && r.capabilities().len() == 1
+                    && r.notification_arns() == ["arn:aws:sns:us-east-1:123456789012:deploys"]
+                    && r.rollback_configuration().is_some_and(|c| {
+                        c.monitoring_time_in_minutes() == Some(10)
+                            && c.rollback_triggers().len() == 1
+                            && c.rollback_triggers()[0].r#type() == Some("AWS::CloudWatch::Alarm")
+                    })
             })
             .then_output(|| CreateChangeSetOutput::builder().id("arn:cs/1").build());
         let page = |token: Option<&'static str>, id: &'static str| {
@@ -437,6 +483,9 @@ mod tests {
             capabilities: vec!["CAPABILITY_IAM".into()],
             role_arn: None,
             description: "d".into(),
+            notification_arns: vec!["arn:aws:sns:us-east-1:123456789012:deploys".into()],
+            rollback_alarms: vec!["arn:aws:cloudwatch:us-east-1:123456789012:alarm:errors".into()],
+            rollback_minutes: Some(10),
         };
         assert_eq!(cfn.create_change_set(&req).unwrap(), "arn:cs/1");
         let info = cfn.describe_change_set("app", "arn:cs/1").unwrap();
