@@ -68,6 +68,9 @@ struct EnvFile {
     /// (`domain`, `layers.db.parameters.InstanceClass`, `layers.*.parameters.CertificateArn`).
     #[serde(default)]
     pinned: Vec<String>,
+    /// Allow-list mode for promotion into this environment: only keys matching one of these are carried.
+    #[serde(default)]
+    promotable: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -367,6 +370,8 @@ pub struct Environment {
     pub secret_names: SecretNames,
     /// Key paths pinned to environments (from every file in the layering).
     pub pinned: Vec<String>,
+    /// `promotable = [...]`: promotion into this environment carries only matching keys (None: all).
+    pub promotable: Option<Vec<String>>,
     /// Each parameter's value as the files wrote it (`layers.<l>.parameters.<P>` -> TOML).
     pub raw_parameters: BTreeMap<String, toml::Value>,
 }
@@ -416,6 +421,7 @@ struct Builder {
     layers: BTreeMap<String, LayerSettings>,
     secret_names: SecretNames,
     pinned: Vec<String>,
+    promotable: Option<Vec<String>>,
     raw_parameters: BTreeMap<String, toml::Value>,
     errors: Vec<Diagnostic>,
 }
@@ -450,6 +456,7 @@ pub fn load(project: &Project, name: &str, sets: &[String]) -> Result<Environmen
         layers: BTreeMap::new(),
         secret_names: SecretNames::default(),
         pinned: Vec::new(),
+        promotable: None,
         raw_parameters: BTreeMap::new(),
         errors: Vec::new(),
     };
@@ -515,6 +522,7 @@ pub fn load(project: &Project, name: &str, sets: &[String]) -> Result<Environmen
         layers: b.layers,
         secret_names: b.secret_names,
         pinned: b.pinned,
+        promotable: b.promotable,
         raw_parameters: b.raw_parameters,
     })
 }
@@ -582,6 +590,9 @@ impl Builder {
         }
         if let Some(s) = file.stack_name {
             self.stack_name = Some(Setting { origin: loc(s.span()), value: s.into_inner() });
+        }
+        if let Some(list) = file.promotable {
+            self.promotable = Some(list);
         }
         for p in file.pinned {
             if !self.pinned.contains(&p) {

@@ -38,6 +38,8 @@ pub enum Class {
     NamesSource(String),
     /// A setting of a layer the target environment does not have (`environments`, `enabled = false`).
     LayerNotInTarget,
+    /// The target takes only what its `promotable` list names, and this is not among it.
+    NotInAllowList,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -141,6 +143,8 @@ pub fn differences(project: &Project, source: &Environment, target: &Environment
             Class::Secret
         } else if pinned.iter().any(|p| pinned_match(p, k)) {
             Class::Pinned
+        } else if target.promotable.as_ref().is_some_and(|allow| !allow.iter().any(|p| pinned_match(p, k))) {
+            Class::NotInAllowList
         } else if let Some(why) = from.and_then(|f| names_source(&f.shown(), project, source)) {
             Class::NamesSource(why)
         } else {

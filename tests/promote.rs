@@ -123,3 +123,23 @@ fn envdiff_resolve_compares_looked_up_values() {
     );
     assert!(seeded["certificates"]["cruddur.example.com"].is_string());
 }
+
+/// Allow-list mode: a target with `promotable = [...]` takes only what the list names.
+#[test]
+fn an_allow_list_carries_only_what_it_names() {
+    let dir = project(&[
+        ("stacks/app/template.yaml", "Parameters:\n  Size:\n    Type: String\n  Tag:\n    Type: String\nResources:\n  T:\n    Type: AWS::SNS::Topic\n"),
+        ("environments/qa.toml", "region = \"eu-west-1\"\n[values]\nflag = true\n[layers.app.parameters]\nSize = \"m\"\nTag = \"v2\"\n"),
+        ("environments/prod.toml", "region = \"eu-west-1\"\npromotable = [\"layers.*.parameters.Tag\"]\n[layers.app.parameters]\nSize = \"s\"\nTag = \"v1\"\n"),
+    ]);
+    stackc(dir.path(), &["promote", "qa", "prod", "--dry-run"])
+        .ok()
+        .stdout_has("carry layers.app.parameters.Tag: v1 -> v2   [promotable]")
+        .stdout_has("keep  layers.app.parameters.Size: s (`qa` has m)   [not in the target's `promotable` list]")
+        .stdout_has("keep  flag: (not set) (`qa` has true)   [not in the target's `promotable` list]");
+    stackc(dir.path(), &["promote", "qa", "prod", "--yes"])
+        .ok()
+        .stdout_has("updated `environments/prod.toml`: 1 setting");
+    let after = std::fs::read_to_string(dir.path().join("environments/prod.toml")).unwrap();
+    assert!(after.contains("Tag = \"v2\"") && after.contains("Size = \"s\"") && !after.contains("flag"), "{after}");
+}

@@ -22,6 +22,7 @@ fn class_label(c: &Class) -> String {
         Class::Secret => "secret source".into(),
         Class::NamesSource(why) => format!("names the source environment: {why}"),
         Class::LayerNotInTarget => "the layer is not in the target environment".into(),
+        Class::NotInAllowList => "not in the target's `promotable` list".into(),
     }
 }
 
