@@ -198,6 +198,9 @@ pub enum Command {
     Validate {
         /// The environment (default: every environment).
         env: Option<String>,
+        /// text, or json (every finding with its file, line and column).
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
     },
     /// Show the layers in dependency waves; layers of one wave are independent.
     Graph {
@@ -237,6 +240,9 @@ pub enum Command {
         /// Create the change sets and stop (they are kept for review).
         #[arg(long)]
         no_execute: bool,
+        /// text, or json (the plan and each layer's outcome; progress stays on stderr).
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
     },
     /// Every layer's stack, its status and last update, and whether it differs from what would be rendered now.
     Status {
@@ -252,7 +258,12 @@ pub enum Command {
         output: Output,
     },
     /// Rendered template and parameters against what is deployed (normalised; secrets masked).
-    Diff { env: String, layers: Vec<String> },
+    Diff {
+        env: String,
+        layers: Vec<String>,
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
     /// Delete the environment's stacks (or the named layers) in reverse dependency order.
     Destroy {
         env: String,
@@ -348,7 +359,10 @@ pub enum Command {
     },
     /// List environments and layers.
     #[command(visible_alias = "ls")]
-    List,
+    List {
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
     /// List the environments.
     Envs,
     /// List the layers with their dependencies and capabilities.

@@ -113,6 +113,18 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// For `--output json`: the message with its place, notes and hint.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "message": self.message,
+            "file": self.location.as_ref().map(|l| display_path(&l.file)),
+            "line": self.location.as_ref().map(|l| l.line).filter(|l| *l > 0),
+            "column": self.location.as_ref().map(|l| l.col).filter(|c| *c > 0),
+            "notes": self.notes,
+            "hint": self.hint,
+        })
+    }
+
     pub fn new(message: impl Into<String>) -> Diagnostic {
         Diagnostic { message: message.into(), location: None, notes: Vec::new(), hint: None }
     }

@@ -556,3 +556,34 @@ fn stack_options_are_checked_where_they_are_written() {
         .stderr_has("environments/qa.toml:4:")
         .stderr_has("`rollback_alarms` takes at most 5 ARNs, found 6");
 }
+
+#[test]
+fn validate_and_list_speak_json() {
+    let dir = shipped_copy();
+    let run = stackc(dir.path(), &["validate", "--output", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&run.ok().stdout).unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["environments"].as_array().unwrap().len(), 2);
+    assert_eq!(v["environments"][0]["layers"], 7);
+    let list: serde_json::Value =
+        serde_json::from_str(&stackc(dir.path(), &["list", "--output", "json"]).ok().stdout).unwrap();
+    assert_eq!(list["project"], "cruddur");
+    assert_eq!(list["environments"], serde_json::json!(["prod", "qa"]));
+    assert!(list["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["name"] == "service" && l["depends_on"] == serde_json::json!(["networking", "cluster"])));
+    let dir = small(&format!("{GOOD_ENV}Bogus = \"x\"\n"), APP);
+    let bad = stackc(dir.path(), &["validate", "qa", "--output", "json"]);
+    bad.code(2);
+    let v: serde_json::Value = serde_json::from_str(&bad.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    let findings = v["findings"].as_array().unwrap();
+    assert!(!findings.is_empty());
+    assert!(findings.iter().all(|f| f["message"].as_str().is_some_and(|m| !m.is_empty())), "{v}");
+    assert!(
+        findings.iter().any(|f| f["file"].as_str().is_some_and(|p| p.ends_with("qa.toml")) && f["line"].is_number()),
+        "{v}"
+    );
+}

@@ -449,8 +449,23 @@ fn plan_status_and_diff_agree_on_outputs_and_tags() {
     // (AWS's change set has no resource change here, and the plan says "template: changes outside
     // resources"; the emulator lists the topic as modified. The engine's unit tests cover the former.)
     emu.stackc(dir.path(), &["diff", "qa"]).code(1).stdout_has("+   TopicArn:");
-    emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).ok();
+    let diff = emu.stackc(dir.path(), &["diff", "qa", "--output", "json"]);
+    diff.code(1);
+    let d: serde_json::Value = serde_json::from_str(&diff.stdout).unwrap();
+    assert_eq!(d["differs"], true);
+    assert_eq!(d["layers"][0]["differs"], serde_json::json!(["template"]), "{d}");
+    let deploy = emu.stackc(dir.path(), &["deploy", "qa", "--yes", "--output", "json"]);
+    let r: serde_json::Value = serde_json::from_str(&deploy.ok().stdout).unwrap();
+    assert_eq!(r["ok"], true);
+    assert_eq!(r["layers"][0]["outcome"], "deployed", "{r}");
+    assert_eq!(r["layers"][0]["status"], "UPDATE_COMPLETE");
     assert!(emu.stacks()["demo-qa-app"]["outputs"]["TopicArn"].as_str().is_some_and(|a| a.starts_with("arn:")));
+    let again = emu.stackc(dir.path(), &["deploy", "qa", "--yes", "--output", "json"]);
+    let r: serde_json::Value = serde_json::from_str(&again.ok().stdout).unwrap();
+    assert_eq!(r["layers"][0]["outcome"], "up_to_date", "{r}");
+    let same = emu.stackc(dir.path(), &["diff", "qa", "--output", "json"]);
+    let d: serde_json::Value = serde_json::from_str(&same.ok().stdout).unwrap();
+    assert_eq!(d["differs"], false);
     agree(false, "");
     // A tag.
     std::fs::write(dir.path().join("environments/qa.toml"), env.replace("team-a", "team-b")).unwrap();

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::{adopt, load_env, print, promote_cmd, select_layers, session, write_file, EnvOpts};
 use crate::build::{self, BuiltLayer};
-use crate::cli::{Command, GraphFormat, ImportCommand, NewCommand, RenderArgs};
+use crate::cli::{Command, GraphFormat, ImportCommand, NewCommand, Output, RenderArgs};
 use crate::diagnostic::{display_path, Diagnostic, Error, ExitKind, Result};
 use crate::edge::local::Offline;
 use crate::environment::{self, Environment};
@@ -18,9 +18,13 @@ use crate::validate;
 pub fn run(project: &Project, command: Command, opts: &EnvOpts) -> Result<()> {
     match command {
         Command::Render(args) => render(project, &args, opts, None),
-        Command::Validate { env } => validate_cmd(project, env.as_deref(), opts),
+        Command::Validate { env, output } => validate_cmd(project, env.as_deref(), opts, output),
         Command::Graph { env, format } => graph(project, &env, opts, format),
-        Command::List => {
+        Command::List { output: Output::Json } => {
+            print(&(serde_json::to_string_pretty(&list_json(project)).unwrap_or_default() + "\n"));
+            Ok(())
+        }
+        Command::List { .. } => {
             print(&format!("{}{}", envs_text(project), layers_text(project)));
             Ok(())
         }
@@ -205,13 +209,29 @@ fn for_the_cli(
     }
 }
 
-fn validate_cmd(project: &Project, env: Option<&str>, opts: &EnvOpts) -> Result<()> {
+/// Everything the project holds, for tools.
+fn list_json(project: &Project) -> serde_json::Value {
+    serde_json::json!({
+        "project": project.name,
+        "environments": project.environment_names(),
+        "layers": project.layers.values().map(|l| serde_json::json!({
+            "name": l.name,
+            "description": l.description,
+            "depends_on": l.depends_on,
+            "capabilities": l.capabilities,
+            "environments": l.environments,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn validate_cmd(project: &Project, env: Option<&str>, opts: &EnvOpts, output: Output) -> Result<()> {
     let envs: Vec<String> = match env {
         Some(e) => vec![e.to_string()],
         None => project.environment_names(),
     };
     let mut findings = crate::validate::layer_environments(project);
     let mut summary = String::new();
+    let mut results = Vec::new();
     for name in &envs {
         let env = match load_env(project, name, opts) {
             Ok(e) => e,
@@ -234,9 +254,21 @@ fn validate_cmd(project: &Project, env: Option<&str>, opts: &EnvOpts) -> Result<
         if found.is_empty() {
             summary.push_str(&format!("ok: environment `{name}`: {} valid\n", count(layers.len(), "layer")));
         }
+        results.push(serde_json::json!({"environment": name, "layers": layers.len(), "findings": found.len()}));
         findings.append(&mut found);
     }
-    print(&summary);
+    match output {
+        Output::Text => print(&summary),
+        Output::Json => print(
+            &(serde_json::to_string_pretty(&serde_json::json!({
+                "ok": findings.is_empty(),
+                "environments": results,
+                "findings": findings.iter().map(Diagnostic::to_json).collect::<Vec<_>>(),
+            }))
+            .unwrap_or_default()
+                + "\n"),
+        ),
+    }
     if findings.is_empty() {
         Ok(())
     } else {

@@ -121,10 +121,10 @@ fn with_aws(s: &session::Session, cli: &Cli, opts: &EnvOpts) -> Result<()> {
         Command::Plan { args, keep, output, detailed_exitcode } => {
             stacks::plan(s, args, *keep, *output, *detailed_exitcode)
         }
-        Command::Deploy { args, yes, no_execute } => stacks::deploy(s, args, *yes, *no_execute),
+        Command::Deploy { args, yes, no_execute, output } => stacks::deploy(s, args, *yes, *no_execute, *output),
         Command::Status { output, .. } => stacks::status(s, *output),
         Command::Outputs { layer, output, .. } => stacks::outputs(s, layer.as_deref(), *output),
-        Command::Diff { layers, .. } => stacks::diff_cmd(s, layers),
+        Command::Diff { layers, output, .. } => stacks::diff_cmd(s, layers, *output),
         Command::Secret { command } => secrets::run(s, command),
         Command::Destroy { layers, yes, concurrency, .. } => stacks::destroy(s, layers, *yes, *concurrency),
         Command::Bootstrap { bucket, .. } => artifacts::bootstrap(s, bucket.as_deref()),

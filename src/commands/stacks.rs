@@ -222,13 +222,20 @@ fn on_interrupt<'a>(s: &'a Session, executing: &'a AtomicBool, keep: bool) -> im
     }
 }
 
-pub fn deploy(s: &Session, args: &DeployArgs, yes: bool, no_execute: bool) -> Result<()> {
+pub fn deploy(s: &Session, args: &DeployArgs, yes: bool, no_execute: bool, output: Output) -> Result<()> {
     let executing = AtomicBool::new(false);
     let on_signal = on_interrupt(s, &executing, false);
-    crate::edge::signals::guarded(&on_signal, || deploy_guarded(s, args, yes, no_execute, &executing))
+    crate::edge::signals::guarded(&on_signal, || deploy_guarded(s, args, yes, no_execute, output, &executing))
 }
 
-fn deploy_guarded(s: &Session, args: &DeployArgs, yes: bool, no_execute: bool, executing: &AtomicBool) -> Result<()> {
+fn deploy_guarded(
+    s: &Session,
+    args: &DeployArgs,
+    yes: bool,
+    no_execute: bool,
+    output: Output,
+    executing: &AtomicBool,
+) -> Result<()> {
     if !no_execute {
         require_confirmation_possible(s, yes, "deploy to")?;
     }
@@ -243,13 +250,29 @@ fn deploy_guarded(s: &Session, args: &DeployArgs, yes: bool, no_execute: bool, e
     check_dependencies(s, &order, &stacks)?;
     let plans = make_plan(s, &engine, &order, &stacks)?;
     let lps: Vec<LayerPlan> = plans.iter().map(|(_, lp)| lp.clone()).collect();
-    printer().changes(&plan::to_text(&s.env.name, &lps));
+    // With --output json the plan is for the person watching (stderr); stdout carries the result.
+    match output {
+        Output::Text => printer().changes(&plan::to_text(&s.env.name, &lps)),
+        Output::Json => printer().line(plan::to_text(&s.env.name, &lps).trim_end()),
+    }
     let after_hooks = order.iter().any(|l| !s.project.layers[l].hooks.after_deploy.is_empty());
     if !lps.iter().any(|p| p.has_changes()) {
-        print(&format!("environment `{}` is up to date\n", s.env.name));
+        if output == Output::Text {
+            print(&format!("environment `{}` is up to date\n", s.env.name));
+        }
         if !after_hooks || no_execute {
+            if output == Output::Json {
+                let up: BTreeMap<String, Outcome> =
+                    lps.iter().map(|lp| (lp.layer.clone(), Outcome::UpToDate(StackInfo::default()))).collect();
+                return report_outcomes(s, &order, &up, output);
+            }
             return Ok(());
         }
+    }
+    if no_execute && output == Output::Json {
+        let refs: Vec<&LayerPlan> = lps.iter().collect();
+        print(&(serde_json::to_string_pretty(&plan_json(&s.env.name, &refs)).unwrap_or_default() + "\n"));
+        return Ok(());
     }
     if no_execute {
         for lp in &lps {
@@ -276,10 +299,10 @@ fn deploy_guarded(s: &Session, args: &DeployArgs, yes: bool, no_execute: bool, e
     let prepare = |layer: &str, known: &BTreeMap<String, StackInfo>| s.prepare(layer, known);
     executing.store(true, Ordering::SeqCst);
     let outcomes = engine.execute_all(&order, &s.graph.deps, planned, deployed, &prepare);
-    report_outcomes(s, &order, &outcomes)
+    report_outcomes(s, &order, &outcomes, output)
 }
 
-fn report_outcomes(s: &Session, order: &[String], outcomes: &BTreeMap<String, Outcome>) -> Result<()> {
+fn report_outcomes(s: &Session, order: &[String], outcomes: &BTreeMap<String, Outcome>, output: Output) -> Result<()> {
     printer().detail(
         2,
         &format!(
@@ -307,7 +330,31 @@ fn report_outcomes(s: &Session, order: &[String], outcomes: &BTreeMap<String, Ou
             None => {}
         }
     }
-    print(&text);
+    match output {
+        Output::Text => print(&text),
+        Output::Json => {
+            let layers: Vec<serde_json::Value> = order
+                .iter()
+                .filter_map(|layer| {
+                    let (outcome, status, message) = match outcomes.get(layer)? {
+                        Outcome::Deployed(i) => ("deployed", Some(i.status.clone()), None),
+                        Outcome::UpToDate(_) => ("up_to_date", None, None),
+                        Outcome::Pending(cs) => ("pending", None, Some(cs.clone())),
+                        Outcome::Failed(m) => ("failed", None, Some(s.redact(m))),
+                        Outcome::Skipped(why) => ("skipped", None, Some(why.clone())),
+                    };
+                    Some(json!({"layer": layer, "stack": s.stack_name(layer), "outcome": outcome, "status": status, "message": message}))
+                })
+                .collect();
+            print(
+                &(serde_json::to_string_pretty(
+                    &json!({"environment": s.env.name, "ok": failures.is_empty(), "layers": layers}),
+                )
+                .unwrap_or_default()
+                    + "\n"),
+            );
+        }
+    }
     if failures.is_empty() {
         Ok(())
     } else {
@@ -490,7 +537,7 @@ pub fn outputs(s: &Session, layer: Option<&str>, output: Output) -> Result<()> {
 }
 
 /// Prints what differs; exits 1 when anything does (a layer not deployed counts), like `git diff --exit-code`.
-pub fn diff_cmd(s: &Session, layers: &[String]) -> Result<()> {
+pub fn diff_cmd(s: &Session, layers: &[String], output: Output) -> Result<()> {
     s.probe()?;
     let order = s.order(layers)?;
     let closure = s.graph.closure(&order);
@@ -501,6 +548,7 @@ pub fn diff_cmd(s: &Session, layers: &[String]) -> Result<()> {
     let mut text = String::new();
     let mut differing = 0;
     let mut secret_params = Vec::new();
+    let mut rows = Vec::new();
     for layer in &order {
         let stack = s.stack_name(layer);
         let p = s
@@ -509,10 +557,20 @@ pub fn diff_cmd(s: &Session, layers: &[String]) -> Result<()> {
         secret_params.extend(p.parameters.iter().filter(|x| x.secret).map(|x| format!("{layer}.{}", x.name)));
         let Some(info) = stacks.get(layer) else {
             text.push_str(&format!("{layer} ({stack}): not deployed; it would be created\n"));
+            rows.push(json!({"layer": layer, "stack": stack, "deployed": false, "differs": ["not deployed"]}));
             differing += 1;
             continue;
         };
         let c = Comparison::of(s, info, &p).map_err(|m| Error::failed(Diagnostic::new(m)))?;
+        rows.push(json!({
+            "layer": layer,
+            "stack": stack,
+            "deployed": true,
+            "differs": c.reasons(),
+            "template": diff::to_text(&c.template, 2),
+            "parameters": c.parameters.iter().map(|x| json!({"name": x.name, "deployed": x.old, "project": x.new})).collect::<Vec<_>>(),
+            "tags": c.tags.iter().map(|t| json!({"key": t.key, "deployed": t.old, "project": t.new})).collect::<Vec<_>>(),
+        }));
         if c.reasons().is_empty() {
             text.push_str(&format!("{layer} ({stack}): no differences\n"));
             continue;
@@ -557,7 +615,19 @@ pub fn diff_cmd(s: &Session, layers: &[String]) -> Result<()> {
     if !secret_params.is_empty() {
         text.push_str(&format!("secret parameters are masked and not compared: {}\n", secret_params.join(", ")));
     }
-    printer().changes(&text);
+    match output {
+        Output::Text => printer().changes(&text),
+        Output::Json => print(
+            &(serde_json::to_string_pretty(&json!({
+                "environment": s.env.name,
+                "differs": differing > 0,
+                "layers": rows,
+                "secrets_not_compared": secret_params,
+            }))
+            .unwrap_or_default()
+                + "\n"),
+        ),
+    }
     if differing > 0 {
         return Err(Error { kind: ExitKind::Differs, diagnostics: Vec::new() });
     }
