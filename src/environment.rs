@@ -41,6 +41,17 @@ struct EnvFile {
     /// The start of every artifact key (default `stackc/<project>/`).
     #[serde(default)]
     artifact_prefix: Option<Spanned<String>>,
+    /// The AWS profile this environment is deployed with (`--profile` wins).
+    #[serde(default)]
+    profile: Option<Spanned<String>>,
+    /// A role stackc assumes (STS) for everything it does in this environment.
+    #[serde(default)]
+    role_arn_to_assume: Option<Spanned<String>>,
+    #[serde(default)]
+    role_session_name: Option<Spanned<String>>,
+    /// 15 to 720 minutes (the role's maximum session must allow it).
+    #[serde(default)]
+    role_duration_minutes: Option<Spanned<u32>>,
     /// SNS topics CloudFormation tells about stack events.
     #[serde(default)]
     notification_arns: Option<Spanned<Vec<String>>>,
@@ -324,6 +335,14 @@ pub struct LayerSettings {
     pub stack: StackOptions,
 }
 
+/// A role assumed through STS for a whole run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssumeRole {
+    pub arn: String,
+    pub session_name: Option<String>,
+    pub duration_minutes: Option<u32>,
+}
+
 /// How CloudFormation handles a stack's deploys: set for an environment, and per layer over it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StackOptions {
@@ -364,6 +383,9 @@ pub struct Environment {
     pub artifact_prefix: Option<String>,
     /// Stack options for every layer (a layer's own are in its `LayerSettings`).
     pub stack: StackOptions,
+    /// The profile to deploy with, and the role to assume for this environment.
+    pub profile: Option<String>,
+    pub assume_role: Option<AssumeRole>,
     pub tags: BTreeMap<String, String>,
     pub values: BTreeMap<String, Setting<ValueTree>>,
     pub layers: BTreeMap<String, LayerSettings>,
@@ -416,6 +438,8 @@ struct Builder {
     artifact_bucket: Option<String>,
     artifact_prefix: Option<String>,
     stack: StackOptions,
+    profile: Option<String>,
+    assume_role: Option<AssumeRole>,
     tags: BTreeMap<String, String>,
     values: BTreeMap<String, Setting<ValueTree>>,
     layers: BTreeMap<String, LayerSettings>,
@@ -451,6 +475,8 @@ pub fn load(project: &Project, name: &str, sets: &[String]) -> Result<Environmen
         artifact_bucket: None,
         artifact_prefix: None,
         stack: StackOptions::default(),
+        profile: None,
+        assume_role: None,
         tags: BTreeMap::new(),
         values: BTreeMap::new(),
         layers: BTreeMap::new(),
@@ -517,6 +543,8 @@ pub fn load(project: &Project, name: &str, sets: &[String]) -> Result<Environmen
         artifact_bucket: b.artifact_bucket,
         artifact_prefix: b.artifact_prefix,
         stack: b.stack,
+        profile: b.profile,
+        assume_role: b.assume_role,
         tags: b.tags,
         values: b.values,
         layers: b.layers,
@@ -622,6 +650,38 @@ impl Builder {
         }
         if let Some(r) = file.artifact_prefix {
             self.artifact_prefix = Some(r.into_inner());
+        }
+        if let Some(p) = file.profile {
+            self.profile = Some(p.into_inner());
+        }
+        if let Some(arn) = file.role_arn_to_assume {
+            let ok = arn.get_ref().starts_with("arn:aws")
+                && arn.get_ref().contains(":iam::")
+                && arn.get_ref().contains(":role/");
+            if !ok {
+                self.errors.push(
+                    Diagnostic::new(format!(
+                        "`role_arn_to_assume`: `{}` is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)",
+                        arn.get_ref()
+                    ))
+                    .at(loc(arn.span())),
+                );
+            }
+            self.assume_role = Some(AssumeRole { arn: arn.into_inner(), session_name: None, duration_minutes: None });
+        }
+        if let Some(role) = self.assume_role.as_mut() {
+            if let Some(n) = file.role_session_name {
+                role.session_name = Some(n.into_inner());
+            }
+            if let Some(d) = file.role_duration_minutes {
+                if !(15..=720).contains(d.get_ref()) {
+                    self.errors.push(
+                        Diagnostic::new(format!("`role_duration_minutes` is 15 to 720, found {}", d.get_ref()))
+                            .at(loc(d.span())),
+                    );
+                }
+                role.duration_minutes = Some(d.into_inner());
+            }
         }
         let options = self.stack_options(
             file.notification_arns,

@@ -623,3 +623,33 @@ fn ctrl_c_at_the_prompt_leaves_no_change_set_behind() {
     assert_eq!(stacks["demo-qa-app"]["parameters"]["Size"], "s", "nothing was executed");
     assert!(stacks.get("demo-qa-extra").is_none(), "the empty stack of the create change set is gone: {stacks}");
 }
+
+/// `role_arn_to_assume`: the whole run works as the role (here in another account, which the account
+/// guard checks), not as the credentials it started with.
+#[test]
+fn an_environment_can_assume_a_role_in_another_account() {
+    let emu = Emulator::start();
+    let dir = project(&[
+        ("stacks/app/template.yaml", "Resources:\n  T:\n    Type: AWS::SNS::Topic\n"),
+        (
+            "environments/qa.toml",
+            "region = \"us-east-1\"\naccount_id = \"111111111111\"\nrole_arn_to_assume = \"arn:aws:iam::111111111111:role/deployer\"\nrole_session_name = \"ci-deploy\"\nrole_duration_minutes = 30\n",
+        ),
+    ]);
+    emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).ok();
+    // The caller's own account (the emulator's default) has no stack: it went to the role's account.
+    assert!(emu.stacks().as_object().is_none_or(|m| m.is_empty()), "{}", emu.stacks());
+    emu.stackc(dir.path(), &["status", "qa"]).ok().stdout_has("demo-qa-app").stdout_has("in sync");
+    // Without the role, the account guard refuses.
+    write(dir.path(), "environments/qa.toml", "region = \"us-east-1\"\naccount_id = \"111111111111\"\n");
+    emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).code(2).stderr_has("belongs to account 111111111111");
+    write(
+        dir.path(),
+        "environments/qa.toml",
+        "region = \"us-east-1\"\nrole_arn_to_assume = \"deployer\"\nrole_duration_minutes = 5\n",
+    );
+    stackc(dir.path(), &["validate", "qa"])
+        .code(2)
+        .stderr_has("`role_arn_to_assume`: `deployer` is not an IAM role ARN")
+        .stderr_has("`role_duration_minutes` is 15 to 720, found 5");
+}

@@ -54,6 +54,12 @@ pub fn envdiff(
         ("protected", a.protected.to_string(), b.protected.to_string()),
         ("role_arn", opt(&a.role_arn), opt(&b.role_arn)),
         ("artifact_bucket", opt(&a.artifact_bucket), opt(&b.artifact_bucket)),
+        ("profile", opt(&a.profile), opt(&b.profile)),
+        (
+            "role_arn_to_assume",
+            opt(&a.assume_role.as_ref().map(|r| r.arn.clone())),
+            opt(&b.assume_role.as_ref().map(|r| r.arn.clone())),
+        ),
     ] {
         if x != y {
             general.push_str(&format!("  ~ {what}: {x} -> {y}\n"));

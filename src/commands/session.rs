@@ -42,9 +42,11 @@ impl Session {
         let env = super::load_env(&project, env_name, opts)?;
         let project = project.for_env(&env);
         let aws = Arc::new(Aws::new(Connection {
-            profile: cli.profile.clone(),
+            profile: cli.profile.clone().or_else(|| env.profile.clone()),
             region: env.region.clone(),
             endpoint_url: cli.endpoint_url.clone(),
+            assume_role: env.assume_role.clone(),
+            default_session_name: format!("stackc-{}-{}", project.name, env.name),
         }));
         let cfn = AwsCloudFormation::new(&aws);
         let deployed_view = Arc::new(Mutex::new(BTreeMap::new()));

@@ -20,6 +20,10 @@ pub struct Connection {
     pub profile: Option<String>,
     pub region: String,
     pub endpoint_url: Option<String>,
+    /// Assumed (STS AssumeRole) over the credentials found, for every call of the run.
+    pub assume_role: Option<crate::environment::AssumeRole>,
+    /// The session name when the role does not set one.
+    pub default_session_name: String,
 }
 
 pub fn runtime() -> &'static tokio::runtime::Runtime {
@@ -56,7 +60,21 @@ impl Aws {
         if let Some(e) = &self.conn.endpoint_url {
             loader = loader.endpoint_url(e);
         }
-        let config = Arc::new(runtime().block_on(loader.load()));
+        let mut config = runtime().block_on(loader.load());
+        if let Some(role) = &self.conn.assume_role {
+            let mut builder = aws_config::sts::AssumeRoleProvider::builder(&role.arn)
+                .session_name(role.session_name.clone().unwrap_or_else(|| self.conn.default_session_name.clone()))
+                .configure(&config);
+            if let Some(m) = role.duration_minutes {
+                builder = builder.session_length(std::time::Duration::from_secs(u64::from(m) * 60));
+            }
+            let provider = runtime().block_on(builder.build());
+            config = config
+                .into_builder()
+                .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(provider))
+                .build();
+        }
+        let config = Arc::new(config);
         configs.insert(region, config.clone());
         config
     }
