@@ -185,6 +185,9 @@ struct LayerSection {
     /// `false`: the layer does not exist in this environment.
     #[serde(default)]
     enabled: Option<bool>,
+    /// The region of this layer's stack in this environment.
+    #[serde(default)]
+    region: Option<String>,
     /// SNS topics CloudFormation tells about stack events.
     #[serde(default)]
     notification_arns: Option<Spanned<Vec<String>>>,
@@ -331,6 +334,8 @@ pub struct LayerSettings {
     pub stack_name: Option<String>,
     /// `enabled = false` in `[layers.<l>]`: the layer is left out of this environment.
     pub enabled: Option<bool>,
+    /// `region = "..."` in `[layers.<l>]`.
+    pub region: Option<String>,
     /// Stack options of this layer (over the environment's).
     pub stack: StackOptions,
 }
@@ -721,6 +726,9 @@ impl Builder {
             }
             if let Some(e) = section.enabled {
                 entry.enabled = Some(e);
+            }
+            if let Some(r) = section.region {
+                entry.region = Some(r);
             }
             let layer_at = |k: &str| at(&["layers", &layer, k]);
             let options = self.stack_options(

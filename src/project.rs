@@ -44,6 +44,9 @@ struct LayerFile {
     /// The environments the layer exists in (default: all).
     #[serde(default)]
     environments: Option<Vec<toml::Spanned<String>>>,
+    /// The region the layer's stack lives in when not the environment's (CloudFront's certificate: us-east-1).
+    #[serde(default)]
+    region: Option<String>,
 }
 
 /// Commands run around a layer's deploy, from the project root (`sh -c`), with the environment name,
@@ -78,6 +81,8 @@ pub struct Layer {
     pub metadata_path: Option<PathBuf>,
     /// `environments = [...]` in layer.toml: only these have the layer (None: every environment).
     pub environments: Option<Vec<String>>,
+    /// `region = "..."` in layer.toml: where the stack lives in every environment.
+    pub region: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -210,6 +215,16 @@ impl Project {
         listed && env.layers.get(layer).and_then(|s| s.enabled) != Some(false)
     }
 
+    /// The region of `layer`'s stack in `env`: the environment's `[layers.<l>] region`, else layer.toml's,
+    /// else the environment's.
+    pub fn region_of(&self, layer: &str, env: &crate::environment::Environment) -> String {
+        env.layers
+            .get(layer)
+            .and_then(|s| s.region.clone())
+            .or_else(|| self.layers.get(layer).and_then(|l| l.region.clone()))
+            .unwrap_or_else(|| env.region.clone())
+    }
+
     /// The project as environment `env` has it: without the layers it leaves out.
     pub fn for_env(&self, env: &crate::environment::Environment) -> Project {
         let mut p = self.clone();
@@ -280,6 +295,7 @@ fn load_layer(name: &str, dir: &Path) -> Result<Layer> {
         hooks: meta.hooks,
         metadata_path,
         environments: meta.environments.map(|v| v.into_iter().map(|e| e.into_inner()).collect()),
+        region: meta.region,
     })
 }
 

@@ -219,7 +219,7 @@ fn builtins(
     let mut context = Map::new();
     context.insert("project".into(), Json::String(project.name.clone()));
     context.insert("env".into(), Json::String(env.name.clone()));
-    context.insert("region".into(), Json::String(env.region.clone()));
+    context.insert("region".into(), Json::String(project.region_of(layer, env)));
     context.insert("account_id".into(), env.account_id.clone().map(Json::String).unwrap_or(Json::Null));
     context.insert("protected".into(), Json::Bool(env.protected));
     context.insert("layer".into(), Json::String(layer.to_string()));

@@ -653,3 +653,30 @@ fn an_environment_can_assume_a_role_in_another_account() {
         .stderr_has("`role_arn_to_assume`: `deployer` is not an IAM role ARN")
         .stderr_has("`role_duration_minutes` is 15 to 720, found 5");
 }
+
+/// One deploy across two regions: a layer with its own `region` (CloudFront's certificate lives in
+/// us-east-1) and a layer in the environment's region that takes its output.
+#[test]
+fn one_deploy_spans_two_regions() {
+    let emu = Emulator::start();
+    let dir = project(&[
+        ("stacks/cert/template.yaml.j2", "Resources:\n  T:\n    Type: AWS::SNS::Topic\nOutputs:\n  TopicArn:\n    Value: !Ref T\n  Where:\n    Value: \"{{ region }}\"\n"),
+        ("stacks/cert/layer.toml", "region = \"us-east-1\"\n"),
+        ("stacks/app/template.yaml.j2", "Parameters:\n  CertTopic:\n    Type: String\nResources:\n  T:\n    Type: AWS::SNS::Topic\nOutputs:\n  Where:\n    Value: \"{{ region }}\"\n"),
+        ("stacks/app/layer.toml", "[hooks]\nafter_deploy = [\"echo $AWS_REGION > app.region\"]\n"),
+        ("environments/qa.toml", "region = \"eu-west-1\"\n[layers.app.parameters]\nCertTopic = { from = \"output\", layer = \"cert\", output = \"TopicArn\" }\n"),
+    ]);
+    emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).ok();
+    let east = emu.stacks_in("us-east-1");
+    let west = emu.stacks_in("eu-west-1");
+    assert_eq!(east["demo-qa-cert"]["outputs"]["Where"], "us-east-1", "{east}");
+    assert!(east.get("demo-qa-app").is_none());
+    assert_eq!(west["demo-qa-app"]["outputs"]["Where"], "eu-west-1", "{west}");
+    assert_eq!(west["demo-qa-app"]["parameters"]["CertTopic"], east["demo-qa-cert"]["outputs"]["TopicArn"]);
+    assert_eq!(std::fs::read_to_string(dir.path().join("app.region")).unwrap().trim(), "eu-west-1");
+    let status = emu.stackc(dir.path(), &["status", "qa"]);
+    assert_eq!(status.ok().stdout.matches("in sync").count(), 2, "{}", status.stdout);
+    emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).ok().stdout_has("is up to date");
+    emu.stackc(dir.path(), &["destroy", "qa", "--yes"]).ok();
+    assert!(emu.stacks_in("us-east-1").get("demo-qa-cert").is_none());
+}

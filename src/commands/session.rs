@@ -11,7 +11,7 @@ use crate::deploy::engine::{schedule, LayerError, Outcome, Prepared};
 use crate::deploy::port::{CloudFormation, StackInfo};
 use crate::deploy::stack_state::{classify, StackState};
 use crate::diagnostic::{Diagnostic, Error, Result};
-use crate::edge::aws::cloudformation::AwsCloudFormation;
+use crate::edge::aws::regional::Regional;
 use crate::edge::aws::values::AwsValues;
 use crate::edge::aws::{Aws, Connection};
 use crate::edge::sources::Sources;
@@ -26,7 +26,7 @@ pub struct Session {
     pub project: Project,
     pub env: Environment,
     pub aws: Arc<Aws>,
-    pub cfn: AwsCloudFormation,
+    pub cfn: Regional,
     pub values: Mutex<Sources>,
     pub deployed_view: Arc<Mutex<BTreeMap<String, StackInfo>>>,
     pub graph: Graph,
@@ -48,7 +48,14 @@ impl Session {
             assume_role: env.assume_role.clone(),
             default_session_name: format!("stackc-{}-{}", project.name, env.name),
         }));
-        let cfn = AwsCloudFormation::new(&aws);
+        // Layers whose stack lives in another region than the environment's.
+        let elsewhere: BTreeMap<String, String> = project
+            .layers
+            .keys()
+            .map(|l| (env.stack_name_of(&project.name, l), project.region_of(l, &env)))
+            .filter(|(_, r)| *r != env.region)
+            .collect();
+        let cfn = Regional::new(aws.clone(), elsewhere);
         let deployed_view = Arc::new(Mutex::new(BTreeMap::new()));
         let values = Mutex::new(Sources::new(
             AwsValues::new(aws.clone(), deployed_view.clone()),

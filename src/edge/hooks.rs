@@ -44,6 +44,8 @@ impl Hooks for ShellHooks<'_> {
             })
             .collect();
         let outputs = stack.map(|st| st.outputs.clone()).unwrap_or_default();
+        // The layer's own region (a layer may live elsewhere than the environment).
+        let region = self.project.region_of(layer, self.env);
         for command in commands {
             self.reporter.status(layer, &format!("{name}: {command}"));
             let mut cmd = std::process::Command::new("sh");
@@ -53,9 +55,9 @@ impl Hooks for ShellHooks<'_> {
             }
             cmd.env("STACKC_PROJECT", &self.project.name)
                 .env("STACKC_ENV", &self.env.name)
-                .env("STACKC_REGION", &self.env.region)
-                .env("AWS_REGION", &self.connection.region)
-                .env("AWS_DEFAULT_REGION", &self.connection.region)
+                .env("STACKC_REGION", &region)
+                .env("AWS_REGION", &region)
+                .env("AWS_DEFAULT_REGION", &region)
                 .env("STACKC_LAYER", layer)
                 .env("STACKC_STACK_NAME", (self.stack_name)(layer))
                 .env("STACKC_OUTPUTS_JSON", serde_json::to_string(&outputs).unwrap_or_default());

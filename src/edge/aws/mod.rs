@@ -3,6 +3,7 @@
 //! Everything else in stackc is synchronous and talks to AWS only through `CloudFormation` and `Provider`.
 
 pub mod cloudformation;
+pub mod regional;
 pub mod s3;
 pub mod secrets;
 pub mod values;

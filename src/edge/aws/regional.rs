@@ -1,0 +1,95 @@
+//! One environment may span regions (a layer with its own `region`): CloudFormation calls for a stack go
+//! to the client of that stack's region; everything else to the environment's.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use super::cloudformation::AwsCloudFormation;
+use super::Aws;
+use crate::deploy::port::*;
+
+pub struct Regional {
+    aws: Arc<Aws>,
+    home: AwsCloudFormation,
+    /// Stack name -> region, for the stacks not in the environment's region.
+    elsewhere: BTreeMap<String, String>,
+    clients: Mutex<HashMap<String, Arc<AwsCloudFormation>>>,
+}
+
+impl Regional {
+    pub fn new(aws: Arc<Aws>, elsewhere: BTreeMap<String, String>) -> Regional {
+        let home = AwsCloudFormation::new(&aws);
+        Regional { aws, home, elsewhere, clients: Mutex::new(HashMap::new()) }
+    }
+
+    /// The client for `stack`: its region's, made on first use.
+    fn at(&self, stack: &str) -> Option<Arc<AwsCloudFormation>> {
+        let region = self.elsewhere.get(stack)?;
+        let mut clients = self.clients.lock().unwrap();
+        Some(
+            clients
+                .entry(region.clone())
+                .or_insert_with(|| Arc::new(AwsCloudFormation::for_region(&self.aws, region)))
+                .clone(),
+        )
+    }
+}
+
+/// Calls `$method` on the client of the stack's region.
+macro_rules! routed {
+    ($self:ident, $stack:expr, $method:ident($($arg:expr),*)) => {
+        match $self.at($stack) {
+            Some(c) => c.$method($($arg),*),
+            None => $self.home.$method($($arg),*),
+        }
+    };
+}
+
+impl CloudFormation for Regional {
+    fn describe_stack(&self, name: &str) -> Result<Option<StackInfo>, PortError> {
+        routed!(self, name, describe_stack(name))
+    }
+    fn create_change_set(&self, request: &ChangeSetRequest) -> Result<String, PortError> {
+        routed!(self, &request.stack_name, create_change_set(request))
+    }
+    fn describe_change_set(&self, stack: &str, change_set: &str) -> Result<ChangeSetInfo, PortError> {
+        routed!(self, stack, describe_change_set(stack, change_set))
+    }
+    fn execute_change_set(&self, stack: &str, change_set: &str, disable_rollback: bool) -> Result<(), PortError> {
+        routed!(self, stack, execute_change_set(stack, change_set, disable_rollback))
+    }
+    fn delete_change_set(&self, stack: &str, change_set: &str) -> Result<(), PortError> {
+        routed!(self, stack, delete_change_set(stack, change_set))
+    }
+    fn stack_events(&self, stack: &str) -> Result<Vec<StackEvent>, PortError> {
+        routed!(self, stack, stack_events(stack))
+    }
+    /// The environment's region and every other region its layers use.
+    fn list_stacks(&self) -> Result<Vec<StackInfo>, PortError> {
+        let mut all = self.home.list_stacks()?;
+        let mut seen = std::collections::BTreeSet::new();
+        for (stack, region) in &self.elsewhere {
+            if seen.insert(region.clone()) {
+                if let Some(c) = self.at(stack) {
+                    all.extend(c.list_stacks()?);
+                }
+            }
+        }
+        Ok(all)
+    }
+    fn get_template(&self, stack: &str) -> Result<String, PortError> {
+        routed!(self, stack, get_template(stack))
+    }
+    fn delete_stack(&self, stack: &str) -> Result<(), PortError> {
+        routed!(self, stack, delete_stack(stack))
+    }
+    fn set_termination_protection(&self, stack: &str, enabled: bool) -> Result<(), PortError> {
+        routed!(self, stack, set_termination_protection(stack, enabled))
+    }
+    fn set_stack_policy(&self, stack: &str, body: &str) -> Result<(), PortError> {
+        routed!(self, stack, set_stack_policy(stack, body))
+    }
+    fn account_id(&self) -> Result<String, PortError> {
+        self.home.account_id()
+    }
+}
