@@ -121,7 +121,12 @@ pub enum SecretCommand {
         generate: bool,
     },
     /// For every secret the environment needs: does its source exist and can it be read? Values are never shown.
-    Check { env: String },
+    Check {
+        env: String,
+        /// text, or json (each secret's source and whether it can be read; never a value).
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -312,6 +317,8 @@ pub enum Command {
         /// Also compare the resolved parameters (values that are not secret, looked up in AWS).
         #[arg(long)]
         resolve: bool,
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
     },
     /// Carry what was proven in one environment into another's file: shows the change, then writes it.
     ///

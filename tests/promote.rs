@@ -17,6 +17,18 @@ fn envdiff_shows_every_difference_with_its_class() {
         .stdout_has("layers.db.parameters.MasterUserPassword: { from = \"secretsmanager\", id = \"cruddur/qa/db\", key = \"password\" } -> { from = \"keyring\" }   [secret source]")
         .stdout_has("[names the source environment: it names `qa`]")
         .stdout_has("networking   templates differ");
+    let json = stackc(dir.path(), &["envdiff", "qa", "prod", "--output", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.ok().stdout).unwrap();
+    assert!(v["environment"].as_array().unwrap().iter().any(|r| r["key"] == "protected" && r["to"] == "true"), "{v}");
+    assert!(v["settings"].as_array().unwrap().iter().any(|r| r["path"] == "domain" && r["class"] == "pinned"), "{v}");
+    assert!(
+        v["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["layer"] == "networking" && r["template_lines_changed"].as_u64() > Some(0)),
+        "{v}"
+    );
     // The same environment twice: nothing differs.
     let same = stackc(dir.path(), &["envdiff", "qa", "qa"]);
     same.ok();

@@ -393,6 +393,18 @@ fn secret_set_and_check() {
         "{}",
         missing.stdout
     );
+    let json = emu.stackc(dir.path(), &["secret", "check", "qa", "--output", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.ok().stdout).unwrap();
+    assert_eq!(v["ok"], true);
+    assert!(
+        v["secrets"].as_array().unwrap().iter().any(|x| x["parameter"] == "MasterUserPassword" && x["ok"] == true),
+        "{v}"
+    );
+    let gone =
+        emu.stackc(dir.path(), &["secret", "check", "qa", "--password-from", "secretsmanager", "--output", "json"]);
+    gone.code(1);
+    let v: serde_json::Value = serde_json::from_str(&gone.stdout).unwrap();
+    assert_eq!(v["ok"], false, "{v}");
     let absent = emu.stackc(dir.path(), &["secret", "check", "qa", "--password-from", "secretsmanager"]);
     absent.code(1).stdout_has(
         "MISSING: Secrets Manager secret `cruddur/qa/db` has no key `MasterUserPassword`"

@@ -36,7 +36,7 @@ pub fn run(project: &Project, command: Command, opts: &EnvOpts) -> Result<()> {
             print(&layers_text(project));
             Ok(())
         }
-        Command::Envdiff { from, to, .. } => promote_cmd::envdiff(project, &from, &to, opts, None),
+        Command::Envdiff { from, to, output, .. } => promote_cmd::envdiff(project, &from, &to, opts, None, output),
         Command::Promote { from, to, only, dry_run, yes, allow_env_names } => {
             promote_cmd::promote(project, &from, &to, opts, &only, dry_run, yes, allow_env_names)
         }

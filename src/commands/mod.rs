@@ -96,7 +96,7 @@ fn aws_environment(command: &Command) -> Option<&str> {
         | Command::Bootstrap { env, .. }
         | Command::Package { env, .. }
         | Command::Prune { env, .. } => Some(env),
-        Command::Secret { command: SecretCommand::Set { env, .. } | SecretCommand::Check { env } } => Some(env),
+        Command::Secret { command: SecretCommand::Set { env, .. } | SecretCommand::Check { env, .. } } => Some(env),
         _ => None,
     }
 }
@@ -109,14 +109,14 @@ fn with_aws(s: &session::Session, cli: &Cli, opts: &EnvOpts) -> Result<()> {
             local::render(&s.project, args, opts, Some(s))
         }
         Command::Import { source: ImportCommand::Stack { stack, layer, .. } } => adopt::import_stack(s, stack, layer),
-        Command::Envdiff { from, to, .. } => {
+        Command::Envdiff { from, to, output, .. } => {
             // Each session has the layers of its own environment; the comparison needs them all.
             let full = Project::discover(cli.project.as_deref())?;
             let b = session::Session::open(full.clone(), cli, opts, to)?;
             s.probe()?;
             let layers_of = |x: &session::Session| x.project.layers.keys().cloned().collect::<Vec<_>>();
             let resolved = (s.build_public(&layers_of(s))?, b.build_public(&layers_of(&b))?);
-            promote_cmd::envdiff(&full, from, to, opts, Some(resolved))
+            promote_cmd::envdiff(&full, from, to, opts, Some(resolved), *output)
         }
         Command::Plan { args, keep, output, detailed_exitcode } => {
             stacks::plan(s, args, *keep, *output, *detailed_exitcode)

@@ -42,11 +42,15 @@ pub fn envdiff(
     to: &str,
     opts: &EnvOpts,
     resolved: Option<(BTreeMap<String, build::BuiltLayer>, BTreeMap<String, build::BuiltLayer>)>,
+    output: crate::cli::Output,
 ) -> Result<()> {
+    use serde_json::json;
     let a = load_env(project, from, opts)?;
     let b = load_env(project, to, opts)?;
     let mut t = format!("{from} -> {to}\n");
     let mut general = String::new();
+    let mut general_rows = Vec::new();
+    let mut layer_rows = Vec::new();
     let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "(none)".into());
     for (what, x, y) in [
         ("region", a.region.clone(), b.region.clone()),
@@ -63,11 +67,13 @@ pub fn envdiff(
     ] {
         if x != y {
             general.push_str(&format!("  ~ {what}: {x} -> {y}\n"));
+            general_rows.push(json!({"key": what, "from": x, "to": y}));
         }
     }
     let tag_keys: std::collections::BTreeSet<&String> = a.tags.keys().chain(b.tags.keys()).collect();
     for k in tag_keys {
         if a.tags.get(k) != b.tags.get(k) {
+            general_rows.push(json!({"key": format!("tags.{k}"), "from": a.tags.get(k), "to": b.tags.get(k)}));
             general.push_str(&format!(
                 "  ~ tags.{k}: {} -> {}\n",
                 a.tags.get(k).map(String::as_str).unwrap_or("(not set)"),
@@ -102,10 +108,12 @@ pub fn envdiff(
             (Some(_), Some(_)) => {}
             (Some(_), None) => {
                 t.push_str(&format!("  {l:<12} only in `{}`\n", a.name));
+                layer_rows.push(json!({"layer": l, "only_in": a.name}));
                 continue;
             }
             (None, Some(_)) => {
                 t.push_str(&format!("  {l:<12} only in `{}`\n", b.name));
+                layer_rows.push(json!({"layer": l, "only_in": b.name}));
                 continue;
             }
             (None, None) => continue,
@@ -123,6 +131,7 @@ pub fn envdiff(
                 .cloned()
                 .collect()
         };
+        layer_rows.push(json!({"layer": l, "template_lines_changed": changed, "parameters_differ": params}));
         let template =
             if changed == 0 { "same template".to_string() } else { format!("templates differ ({changed} lines)") };
         let params = if params.is_empty() {
@@ -132,7 +141,25 @@ pub fn envdiff(
         };
         t.push_str(&format!("  {l:<12} {template}; {params}\n"));
     }
-    print(&t);
+    match output {
+        crate::cli::Output::Text => print(&t),
+        crate::cli::Output::Json => {
+            let settings: Vec<serde_json::Value> = diffs
+                .iter()
+                .map(|d| {
+                    let show = |e: &Option<promote::Entry>| e.as_ref().map(|e| e.shown());
+                    json!({"path": d.path, "from": show(&d.from), "to": show(&d.to), "class": class_label(&d.class)})
+                })
+                .collect();
+            print(
+                &(serde_json::to_string_pretty(&json!({
+                    "from": from, "to": to, "environment": general_rows, "settings": settings, "layers": layer_rows,
+                }))
+                .unwrap_or_default()
+                    + "\n"),
+            );
+        }
+    }
     Ok(())
 }
 

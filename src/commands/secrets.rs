@@ -17,7 +17,7 @@ use crate::text::count;
 pub fn run(s: &Session, command: &SecretCommand) -> Result<()> {
     match command {
         SecretCommand::Set { layer, parameter, to, generate, .. } => set(s, layer, parameter, *to, *generate),
-        SecretCommand::Check { .. } => check(s),
+        SecretCommand::Check { output, .. } => check(s, *output),
     }
 }
 
@@ -187,7 +187,7 @@ pub fn generate_password(constraints: &Constraints) -> Result<Secret> {
     }
 }
 
-fn check(s: &Session) -> Result<()> {
+fn check(s: &Session, output: crate::cli::Output) -> Result<()> {
     let layers: Vec<String> = s.order(&[])?;
     let mut needs: Vec<(String, String, Source)> = Vec::new();
     for layer in &layers {
@@ -200,7 +200,7 @@ fn check(s: &Session) -> Result<()> {
             }
         }
     }
-    if needs.is_empty() {
+    if needs.is_empty() && output == crate::cli::Output::Text {
         print(&format!("environment `{}` needs no secrets\n", s.env.name));
         return Ok(());
     }
@@ -208,6 +208,7 @@ fn check(s: &Session) -> Result<()> {
         needs.iter().map(|n| n.2.clone()).filter(|src| !matches!(src, Source::Prompt { .. })).collect();
     let answers = s.values.lock().unwrap().fetch(&checkable);
     let mut text = String::new();
+    let mut rows = Vec::new();
     let mut missing = 0;
     for (layer, name, src) in &needs {
         let status = match checkable.iter().position(|c| c == src) {
@@ -225,8 +226,21 @@ fn check(s: &Session) -> Result<()> {
             },
         };
         text.push_str(&format!("{layer:<12} {name:<24} {:<56} {status}\n", src.describe()));
+        rows.push(serde_json::json!({
+            "layer": layer, "parameter": name, "source": src.describe(),
+            "ok": !status.starts_with("MISSING") && status != "empty", "status": status,
+        }));
     }
-    print(&(text));
+    match output {
+        crate::cli::Output::Text => print(&text),
+        crate::cli::Output::Json => print(
+            &(serde_json::to_string_pretty(
+                &serde_json::json!({"environment": s.env.name, "ok": missing == 0, "secrets": rows}),
+            )
+            .unwrap_or_default()
+                + "\n"),
+        ),
+    }
     if missing > 0 {
         return Err(Error {
             kind: ExitKind::Failed,
