@@ -631,12 +631,16 @@ fn an_environment_can_assume_a_role_in_another_account() {
     let emu = Emulator::start();
     let dir = project(&[
         ("stacks/app/template.yaml", "Resources:\n  T:\n    Type: AWS::SNS::Topic\n"),
+        ("stacks/app/layer.toml", "[hooks]\nafter_deploy = [\"env | grep -E '^AWS_(ACCESS_KEY_ID|SESSION_TOKEN|PROFILE)=' | cut -c1-40 | sort > creds.txt\"]\n"),
         (
             "environments/qa.toml",
             "region = \"us-east-1\"\naccount_id = \"111111111111\"\nrole_arn_to_assume = \"arn:aws:iam::111111111111:role/deployer\"\nrole_session_name = \"ci-deploy\"\nrole_duration_minutes = 30\n",
         ),
     ]);
     emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).ok();
+    // The hook acted as the role: temporary credentials, not the caller's own key.
+    let creds = std::fs::read_to_string(dir.path().join("creds.txt")).unwrap();
+    assert!(creds.contains("AWS_SESSION_TOKEN=") && !creds.contains("AWS_ACCESS_KEY_ID=testing"), "{creds}");
     // The caller's own account (the emulator's default) has no stack: it went to the role's account.
     assert!(emu.stacks().as_object().is_none_or(|m| m.is_empty()), "{}", emu.stacks());
     emu.stackc(dir.path(), &["status", "qa"]).ok().stdout_has("demo-qa-app").stdout_has("in sync");

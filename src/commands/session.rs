@@ -351,10 +351,23 @@ impl Session {
         stack_name: &'a (dyn Fn(&str) -> String + Sync),
         redact: &'a (dyn Fn(&str) -> String + Sync),
     ) -> crate::edge::hooks::ShellHooks<'a> {
+        // A role-assuming environment's hooks act as the role; its secret key and token are scrubbed from
+        // everything printed, like any secret.
+        let assumed = self.env.assume_role.as_ref().map(|_| {
+            let creds = self.aws.credentials();
+            if let Ok((_, secret, token)) = &creds {
+                printer().add_secret(secret);
+                if let Some(t) = token {
+                    printer().add_secret(t);
+                }
+            }
+            creds
+        });
         crate::edge::hooks::ShellHooks {
             project: &self.project,
             env: &self.env,
             connection: &self.aws.conn,
+            assumed,
             stack_name,
             redact,
             reporter,

@@ -18,6 +18,9 @@ pub struct ShellHooks<'a> {
     pub env: &'a Environment,
     /// The connection this run uses: a hook talks to the same account, region and endpoint.
     pub connection: &'a crate::edge::aws::Connection,
+    /// When the run assumes a role: its temporary credentials (or why they could not be had), so a hook
+    /// acts as the run does.
+    pub assumed: Option<Result<(String, crate::secret::Secret, Option<crate::secret::Secret>), String>>,
     /// The stack name of a layer.
     pub stack_name: &'a (dyn Fn(&str) -> String + Sync),
     /// Scrubs the run's secret values from a line.
@@ -64,9 +67,25 @@ impl Hooks for ShellHooks<'_> {
             if let Some(a) = &self.env.account_id {
                 cmd.env("STACKC_ACCOUNT_ID", a);
             }
-            // The profile and endpoint of this run, not whatever the shell had.
-            if let Some(p) = &self.connection.profile {
-                cmd.env("AWS_PROFILE", p).env("STACKC_PROFILE", p);
+            // The identity, profile and endpoint of this run, not whatever the shell had.
+            match &self.assumed {
+                Some(Ok((key, secret, token))) => {
+                    cmd.env("AWS_ACCESS_KEY_ID", key)
+                        .env("AWS_SECRET_ACCESS_KEY", secret.expose())
+                        .env_remove("AWS_PROFILE");
+                    match token {
+                        Some(t) => cmd.env("AWS_SESSION_TOKEN", t.expose()),
+                        None => cmd.env_remove("AWS_SESSION_TOKEN"),
+                    };
+                }
+                Some(Err(why)) => {
+                    return Err(format!("the {name} hook `{command}` was not run: the assumed role's credentials are not available ({why})"));
+                }
+                None => {
+                    if let Some(p) = &self.connection.profile {
+                        cmd.env("AWS_PROFILE", p).env("STACKC_PROFILE", p);
+                    }
+                }
             }
             if let Some(e) = &self.connection.endpoint_url {
                 cmd.env("AWS_ENDPOINT_URL", e).env("STACKC_ENDPOINT_URL", e);

@@ -80,6 +80,20 @@ impl Aws {
         config
     }
 
+    /// The credentials this run uses (the assumed role's when the environment assumes one): for hooks,
+    /// so that they act as the run does.
+    pub fn credentials(&self) -> Result<(String, crate::secret::Secret, Option<crate::secret::Secret>), String> {
+        use aws_credential_types::provider::ProvideCredentials;
+        let config = self.config(None);
+        let provider = config.credentials_provider().ok_or("no credentials provider is configured")?;
+        let creds = runtime().block_on(provider.provide_credentials()).map_err(|e| e.to_string())?;
+        Ok((
+            creds.access_key_id().to_string(),
+            crate::secret::Secret::new(creds.secret_access_key()),
+            creds.session_token().map(crate::secret::Secret::new),
+        ))
+    }
+
     pub fn endpoint(&self) -> String {
         self.conn
             .endpoint_url
