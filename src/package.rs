@@ -239,6 +239,7 @@ impl Packager<'_> {
         if !normal.exists() {
             return Err(format!("`{path}` does not exist (relative to {})", crate::diagnostic::display_path(dir)));
         }
+        stays_inside(&normal, &self.root).map_err(|to| format!("`{path}` leads outside the project (to {to})"))?;
         Ok(normal)
     }
 
@@ -285,7 +286,7 @@ impl Packager<'_> {
         let file = self.resolve(path, dir)?;
         let as_is = file.extension().and_then(|e| e.to_str()).is_some_and(|e| e == "zip" || e == "jar");
         if zip && !as_is {
-            let bytes = zip_path(&file)?;
+            let bytes = zip_path(&file, &self.root)?;
             return Ok(vec![Artifact {
                 source: path.to_string(),
                 key: self.key(&bytes, "zip"),
@@ -322,8 +323,18 @@ fn normalise(p: &Path) -> PathBuf {
     out
 }
 
-/// The files of a folder (or the one file), sorted by their path inside the zip.
-fn files_of(path: &Path) -> Result<Vec<(String, PathBuf)>, String> {
+/// Where `path` really leads (links followed) when that is outside `root`: a link inside the project must
+/// not carry a file from elsewhere (a credentials file, say) into an upload.
+fn stays_inside(path: &Path, root: &Path) -> Result<(), String> {
+    match (std::fs::canonicalize(path), std::fs::canonicalize(root)) {
+        (Ok(real), Ok(root)) if !real.starts_with(&root) => Err(real.display().to_string()),
+        _ => Ok(()),
+    }
+}
+
+/// The files of a folder (or the one file), sorted by their path inside the zip; every one of them
+/// (links followed) inside `root`.
+fn files_of(path: &Path, root: &Path) -> Result<Vec<(String, PathBuf)>, String> {
     if path.is_file() {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file").to_string();
         return Ok(vec![(name, path.to_path_buf())]);
@@ -340,6 +351,8 @@ fn files_of(path: &Path) -> Result<Vec<(String, PathBuf)>, String> {
             }
             let full = entry.path();
             let inner = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+            stays_inside(&full, root)
+                .map_err(|to| format!("`{inner}` is a link that leads outside the project (to {to})"))?;
             if full.is_dir() {
                 stack.push((inner, full));
             } else {
@@ -353,8 +366,8 @@ fn files_of(path: &Path) -> Result<Vec<(String, PathBuf)>, String> {
 
 /// A zip of the folder (or file) whose bytes depend only on the files' names, contents and whether they
 /// are executable.
-pub fn zip_path(path: &Path) -> Result<Vec<u8>, String> {
-    let files = files_of(path)?;
+pub fn zip_path(path: &Path, root: &Path) -> Result<Vec<u8>, String> {
+    let files = files_of(path, root)?;
     let mut entries = Vec::with_capacity(files.len());
     for (name, full) in files {
         let data = std::fs::read(&full).map_err(|e| format!("cannot read {}: {e}", full.display()))?;
@@ -504,11 +517,11 @@ mod tests {
         let a =
             tree(&[("src/index.py", "print(1)\n"), ("src/lib/util.py", "x = 1\n"), ("src/__pycache__/x.pyc", "junk")]);
         let b = tree(&[("src/lib/util.py", "x = 1\n"), ("src/index.py", "print(1)\n")]);
-        let za = zip_path(&a.path().join("src")).unwrap();
-        let zb = zip_path(&b.path().join("src")).unwrap();
+        let za = zip_path(&a.path().join("src"), a.path()).unwrap();
+        let zb = zip_path(&b.path().join("src"), b.path()).unwrap();
         assert_eq!(za, zb, "order of creation, timestamps and caches do not matter");
         std::fs::write(b.path().join("src/index.py"), "print(2)\n").unwrap();
-        assert_ne!(za, zip_path(&b.path().join("src")).unwrap());
+        assert_ne!(za, zip_path(&b.path().join("src"), b.path()).unwrap());
         // The archive lists both files, in order, and ends with the end-of-central-directory record.
         let text = String::from_utf8_lossy(&za);
         assert!(text.find("index.py").unwrap() < text.find("lib/util.py").unwrap());
@@ -568,6 +581,24 @@ mod tests {
             "{errors:?}"
         );
         assert!(errors[1].contains("is outside the project"), "{errors:?}");
+    }
+
+    #[test]
+    fn a_link_out_of_the_project_is_never_packaged() {
+        let dir = tree(&[("stacks/fn/src/index.py", "pass\n")]);
+        let outside = tree(&[("credentials", "aws_secret_access_key = canary-link")]);
+        std::os::unix::fs::symlink(outside.path().join("credentials"), dir.path().join("stacks/fn/src/creds")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("credentials"), dir.path().join("stacks/fn/creds.yaml"))
+            .unwrap();
+        let t = serde_json::json!({"Resources": {
+            "F": {"Type": "AWS::Lambda::Function", "Properties": {"Code": "src"}},
+            "Api": {"Type": "AWS::Serverless::Api", "Properties": {"DefinitionUri": "creds.yaml"}}
+        }});
+        let p = Packager { target: target(), root: dir.path().into(), nested: &no_nested, max_depth: 3 };
+        let errors = p.package("", &t, &dir.path().join("stacks/fn")).unwrap_err();
+        assert!(errors[0].contains("`creds` is a link that leads outside the project"), "{errors:?}");
+        assert!(errors[1].contains("`creds.yaml` leads outside the project"), "{errors:?}");
+        assert!(!errors.join(" ").contains("canary-link"));
     }
 
     #[test]

@@ -135,7 +135,8 @@ impl Printer {
     /// A plan or a diff on stdout: its change marks coloured when stdout is coloured.
     pub fn changes(&self, text: &str) {
         if self.colour_out.load(std::sync::atomic::Ordering::Relaxed) {
-            self.out(&paint_changes(text));
+            // Scrub first: colour codes must never split a secret so that scrubbing misses it.
+            self.out(&paint_changes(&self.scrub(text)));
         } else {
             self.out(text);
         }

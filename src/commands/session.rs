@@ -353,7 +353,10 @@ impl Session {
     ) -> crate::edge::hooks::ShellHooks<'a> {
         // A role-assuming environment's hooks act as the role; its secret key and token are scrubbed from
         // everything printed, like any secret.
-        let assumed = self.env.assume_role.as_ref().map(|_| {
+        let any_hooks = self.project.layers.values().any(|l| {
+            !l.hooks.before_deploy.is_empty() || !l.hooks.after_deploy.is_empty() || !l.hooks.before_destroy.is_empty()
+        });
+        let assumed = self.env.assume_role.as_ref().filter(|_| any_hooks).map(|_| {
             let creds = self.aws.credentials();
             if let Ok((_, secret, token)) = &creds {
                 printer().add_secret(secret);
