@@ -269,6 +269,15 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
+    /// Ask CloudFormation what changed outside it: drift detection on every deployed layer (or the named
+    /// ones), each drifted resource with its template and live values. Values that come from a secret
+    /// are never shown. Exit 1 when anything drifted or a layer could not be checked (named on stderr).
+    Drift {
+        env: String,
+        layers: Vec<String>,
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
     /// Delete the environment's stacks (or the named layers) in reverse dependency order.
     Destroy {
         env: String,

@@ -12,6 +12,7 @@ pub mod constraints;
 pub mod deploy;
 pub mod diagnostic;
 pub mod diff;
+pub mod drift;
 pub mod edge;
 pub mod environment;
 pub mod graph;

@@ -684,3 +684,70 @@ fn one_deploy_spans_two_regions() {
     emu.stackc(dir.path(), &["destroy", "qa", "--yes"]).ok();
     assert!(emu.stacks_in("us-east-1").get("demo-qa-cert").is_none());
 }
+
+/// `drift` asks CloudFormation what changed outside it: a value changed by hand shows both values, a
+/// deleted resource is named, a value that came from a secret shows as changed with neither value, and
+/// the exit code says whether anything drifted.
+#[test]
+fn drift_shows_changes_made_outside_cloudformation_and_never_a_secret() {
+    let emu = Emulator::start();
+    emu.seed(&serde_json::json!({"ssm_secure": {"/demo/qa/token": CANARY}}));
+    let template = "Parameters:
+  Level: {Type: String}
+  Token: {Type: String, NoEcho: true}
+Resources:
+  LevelParameter:
+    Type: AWS::SSM::Parameter
+    Properties: {Name: /app/level, Type: String, Value: !Ref Level}
+  TokenParameter:
+    Type: AWS::SSM::Parameter
+    Properties: {Name: /app/token, Type: String, Value: !Sub \"bearer ${Token}\"}
+  Flag:
+    Type: AWS::SSM::Parameter
+    Properties: {Name: /app/flag, Type: String, Value: on}
+  Topic:
+    Type: AWS::SNS::Topic
+";
+    let dir = project(&[
+        ("stacks/app/template.yaml", template),
+        ("stacks/web/template.yaml", "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n"),
+        (
+            "environments/qa.toml",
+            "region = \"us-east-1\"\n[layers.app.parameters]\nLevel = \"info\"\nToken = { from = \"ssm-secure\", name = \"/demo/qa/token\" }\n",
+        ),
+    ]);
+    emu.stackc(dir.path(), &["deploy", "qa", "app", "--yes"]).ok();
+    let clean = emu.stackc(dir.path(), &["drift", "qa"]);
+    clean.ok().stdout_has("IN_SYNC").stdout_has("qa: no drift found").stdout_has("web").stdout_has("not deployed");
+
+    emu.query(
+        "ssm",
+        "put_parameter",
+        serde_json::json!({"Name": "/app/level", "Value": "debug", "Type": "String", "Overwrite": true}),
+    );
+    emu.query("ssm", "put_parameter", serde_json::json!({"Name": "/app/token", "Value": format!("bearer {CANARY}-rotated"), "Type": "String", "Overwrite": true}));
+    emu.query("ssm", "delete_parameter", serde_json::json!({"Name": "/app/flag"}));
+    let drifted = emu.stackc(dir.path(), &["drift", "qa"]);
+    drifted
+        .code(1)
+        .stdout_has("DRIFTED")
+        .stdout_has("3 of 3 checked resources drifted, 1 not checkable")
+        .stdout_has("~ LevelParameter AWS::SSM::Parameter /app/level: MODIFIED")
+        .stdout_has("/Value: template info, live debug")
+        .stdout_has("/Value: changed (from a secret; values not shown)")
+        .stdout_has("- Flag AWS::SSM::Parameter /app/flag: DELETED")
+        .stdout_has("qa: 1 layer drifted (app)");
+    let json = emu.stackc(dir.path(), &["drift", "qa", "app", "--output", "json"]);
+    json.code(1);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v["drifted"], true, "{v}");
+    let resources = v["layers"][0]["drifted_resources"].as_array().unwrap();
+    let token = resources.iter().find(|r| r["logical_id"] == "TokenParameter").unwrap();
+    assert_eq!(token["differences"][0]["secret"], true, "{v}");
+    assert_eq!(v["layers"][0]["not_checkable"], serde_json::json!(["Topic"]), "{v}");
+    assert_no_canary(&[&clean, &drifted, &json], dir.path());
+    // A deploy without changes leaves drift alone (as in AWS): drift still says so.
+    emu.stackc(dir.path(), &["deploy", "qa", "app", "--yes"]).ok().stdout_has("up to date");
+    emu.stackc(dir.path(), &["drift", "qa", "app"]).code(1).stdout_has("does not undo drift");
+    emu.stackc(dir.path(), &["drift", "qa", "nope"]).code(2).stderr_has("nope");
+}

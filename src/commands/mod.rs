@@ -92,6 +92,7 @@ fn aws_environment(command: &Command) -> Option<&str> {
         Command::Status { env, .. }
         | Command::Outputs { env, .. }
         | Command::Diff { env, .. }
+        | Command::Drift { env, .. }
         | Command::Destroy { env, .. }
         | Command::Bootstrap { env, .. }
         | Command::Package { env, .. }
@@ -125,6 +126,7 @@ fn with_aws(s: &session::Session, cli: &Cli, opts: &EnvOpts) -> Result<()> {
         Command::Status { output, .. } => stacks::status(s, *output),
         Command::Outputs { layer, output, .. } => stacks::outputs(s, layer.as_deref(), *output),
         Command::Diff { layers, output, .. } => stacks::diff_cmd(s, layers, *output),
+        Command::Drift { layers, output, .. } => stacks::drift(s, layers, *output),
         Command::Secret { command } => secrets::run(s, command),
         Command::Destroy { layers, yes, concurrency, .. } => stacks::destroy(s, layers, *yes, *concurrency),
         Command::Bootstrap { bucket, .. } => artifacts::bootstrap(s, bucket.as_deref()),

@@ -634,6 +634,36 @@ pub fn diff_cmd(s: &Session, layers: &[String], output: Output) -> Result<()> {
     Ok(())
 }
 
+/// Drift detection on the selected layers' stacks; exits 1 when any drifted or could not be checked (an error
+/// names those).
+pub fn drift(s: &Session, layers: &[String], output: Output) -> Result<()> {
+    s.probe()?;
+    let order = s.order(layers)?;
+    let all: BTreeSet<String> = order.iter().cloned().collect();
+    let stacks = s.describe(&all, 4)?;
+    let selected: Vec<(String, String, Option<StackInfo>)> =
+        order.iter().map(|l| (l.clone(), s.stack_name(l), stacks.get(l).cloned())).collect();
+    if output == Output::Text {
+        printer().line(&format!("detecting drift in {} ...", count(stacks.len(), "stack")));
+    }
+    let found = crate::drift::detect(&s.cfn, &selected, crate::drift::Waits::default());
+    match output {
+        Output::Text => printer().changes(&crate::drift::to_text(&s.env.name, &found)),
+        Output::Json => printer().json(&crate::drift::to_json(&s.env.name, &found)),
+    }
+    let failed: Vec<String> = found.iter().filter(|l| l.failed()).map(|l| format!("layer `{}`", l.layer)).collect();
+    if !failed.is_empty() {
+        return Err(Error::failed(Diagnostic::new(format!(
+            "drift could not be fully checked for {}; see above",
+            failed.join(", ")
+        ))));
+    }
+    if found.iter().any(|l| l.drifted()) {
+        return Err(Error { kind: ExitKind::Differs, diagnostics: Vec::new() });
+    }
+    Ok(())
+}
+
 pub fn destroy(s: &Session, layers: &[String], yes: bool, concurrency: usize) -> Result<()> {
     require_confirmation_possible(s, yes, "destroy stacks in")?;
     s.check_account()?;

@@ -41,6 +41,9 @@ pub struct Fake {
     /// Deployed template bodies by stack (a stack made by `with_stack` holds "Resources: {}").
     pub templates: Mutex<BTreeMap<String, String>>,
     pub account: String,
+    /// What drift detection finds per stack, and how many status polls answer "in progress" first.
+    pub drifts: Mutex<BTreeMap<String, Vec<ResourceDrift>>>,
+    pub drift_polls: Mutex<BTreeMap<String, u32>>,
     counter: Mutex<u64>,
 }
 
@@ -286,6 +289,42 @@ impl CloudFormation for Fake {
 
     fn set_stack_policy(&self, stack: &str, _body: &str) -> Result<(), PortError> {
         self.call(format!("SetStackPolicy {stack}"))
+    }
+
+    fn detect_drift(&self, stack: &str) -> Result<String, PortError> {
+        self.calls.lock().unwrap().push(format!("detect_drift {stack}"));
+        if !self.stacks.lock().unwrap().contains_key(stack) {
+            return Err(PortError::Api {
+                operation: "DetectStackDrift".into(),
+                code: "ValidationError".into(),
+                message: format!("Stack with id {stack} does not exist"),
+            });
+        }
+        Ok(format!("drift-{stack}"))
+    }
+
+    fn drift_detection(&self, stack: &str, _detection: &str) -> Result<DriftDetection, PortError> {
+        if let Some(n) = self.drift_polls.lock().unwrap().get_mut(stack).filter(|n| **n > 0) {
+            *n -= 1;
+            return Ok(DriftDetection {
+                detection: "DETECTION_IN_PROGRESS".into(),
+                reason: None,
+                stack: None,
+                drifted: 0,
+            });
+        }
+        let drifts = self.drifts.lock().unwrap().get(stack).cloned().unwrap_or_default();
+        let drifted = drifts.iter().filter(|d| d.status == "MODIFIED" || d.status == "DELETED").count() as u32;
+        Ok(DriftDetection {
+            detection: "DETECTION_COMPLETE".into(),
+            reason: None,
+            stack: Some(if drifted > 0 { "DRIFTED" } else { "IN_SYNC" }.into()),
+            drifted,
+        })
+    }
+
+    fn resource_drifts(&self, stack: &str) -> Result<Vec<ResourceDrift>, PortError> {
+        Ok(self.drifts.lock().unwrap().get(stack).cloned().unwrap_or_default())
     }
 
     fn account_id(&self) -> Result<String, PortError> {

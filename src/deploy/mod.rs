@@ -8,4 +8,4 @@ pub mod prepare;
 pub mod stack_state;
 
 #[cfg(test)]
-mod fake;
+pub(crate) mod fake;

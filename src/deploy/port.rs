@@ -83,6 +83,39 @@ pub struct StackEvent {
     pub reason: Option<String>,
 }
 
+/// Where a drift detection stands (DescribeStackDriftDetectionStatus).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriftDetection {
+    /// DETECTION_IN_PROGRESS, DETECTION_COMPLETE or DETECTION_FAILED (some resources could not be checked;
+    /// the others were).
+    pub detection: String,
+    pub reason: Option<String>,
+    /// DRIFTED, IN_SYNC, UNKNOWN or NOT_CHECKED, once known.
+    pub stack: Option<String>,
+    pub drifted: u32,
+}
+
+/// One property that differs between the template and the live resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PropertyDifference {
+    /// A JSON pointer into the resource's properties: `/Tags/0/Value`.
+    pub path: String,
+    pub expected: String,
+    pub actual: String,
+    /// ADD, REMOVE or NOT_EQUAL
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceDrift {
+    pub logical_id: String,
+    pub physical_id: String,
+    pub resource_type: String,
+    /// IN_SYNC, MODIFIED, DELETED or NOT_CHECKED
+    pub status: String,
+    pub differences: Vec<PropertyDifference>,
+}
+
 /// Why a call failed, sorted into what the engine decides on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PortError {
@@ -158,6 +191,11 @@ pub trait CloudFormation: Send + Sync {
     fn delete_stack(&self, stack: &str) -> Result<(), PortError>;
     fn set_termination_protection(&self, stack: &str, enabled: bool) -> Result<(), PortError>;
     fn set_stack_policy(&self, stack: &str, body: &str) -> Result<(), PortError>;
+    /// Starts drift detection on the stack; returns the detection's id.
+    fn detect_drift(&self, stack: &str) -> Result<String, PortError>;
+    fn drift_detection(&self, stack: &str, detection: &str) -> Result<DriftDetection, PortError>;
+    /// The result of the stack's latest drift detection, every resource (all pages).
+    fn resource_drifts(&self, stack: &str) -> Result<Vec<ResourceDrift>, PortError>;
     /// The account of the credentials in use.
     fn account_id(&self) -> Result<String, PortError>;
 }

@@ -179,4 +179,39 @@ check("10 tags-in-change-sets (made)", cf.describe_change_set(StackName="tagged"
 cf.execute_change_set(StackName="tagged", ChangeSetName="cs2")
 tags = {t["Key"]: t["Value"] for t in cf.describe_stacks(StackName="tagged")["Stacks"][0].get("Tags", [])}
 check("10 tags-in-change-sets", tags == {"Owner": "b"}, str(tags))
+# 11. drift: a value changed out of band is MODIFIED with both values, a deleted one DELETED, a type whose
+# live state is not read NOT_CHECKED; the stack is DRIFTED.
+DRIFTING = """
+Parameters:
+  Level:
+    Type: String
+Resources:
+  Kept:
+    Type: AWS::SSM::Parameter
+    Properties: {Name: /drift/kept, Type: String, Value: !Ref Level}
+  Changed:
+    Type: AWS::SSM::Parameter
+    Properties: {Name: /drift/changed, Type: String, Value: !Sub "${Level}-x"}
+  Gone:
+    Type: AWS::SSM::Parameter
+    Properties: {Name: /drift/gone, Type: String, Value: v}
+  Topic:
+    Type: AWS::SNS::Topic
+"""
+run("drifting", DRIFTING, {"Level": "info"})
+detection = cf.detect_stack_drift(StackName="drifting")["StackDriftDetectionId"]
+status = cf.describe_stack_drift_detection_status(StackDriftDetectionId=detection)
+check("11 drift (in sync first)", status["StackDriftStatus"] == "IN_SYNC", str(status))
+ssm = boto3.client("ssm", **kw)
+ssm.put_parameter(Name="/drift/changed", Value="debug", Type="String", Overwrite=True)
+ssm.delete_parameter(Name="/drift/gone")
+detection = cf.detect_stack_drift(StackName="drifting")["StackDriftDetectionId"]
+status = cf.describe_stack_drift_detection_status(StackDriftDetectionId=detection)
+drifts = {d["LogicalResourceId"]: d for d in cf.describe_stack_resource_drifts(StackName="drifting")["StackResourceDrifts"]}
+seen = {k: d["StackResourceDriftStatus"] for k, d in drifts.items()}
+diff = drifts["Changed"].get("PropertyDifferences", [])
+check("11 drift", status["StackDriftStatus"] == "DRIFTED" and status["DriftedStackResourceCount"] == 2
+      and seen == {"Kept": "IN_SYNC", "Changed": "MODIFIED", "Gone": "DELETED", "Topic": "NOT_CHECKED"}
+      and diff == [{"PropertyPath": "/Value", "ExpectedValue": "info-x", "ActualValue": "debug", "DifferenceType": "NOT_EQUAL"}],
+      f"{status} {seen} {diff}")
 sys.exit(1 if failures else 0)

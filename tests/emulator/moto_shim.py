@@ -33,6 +33,11 @@ test of its own in tests/emulator.rs:
    executes and the stack then carries them); moto answers "No updates are to be performed." when the
    template and parameters are the same, and never applies a change set's tags. We let a tag change
    through and apply the tags on execute.
+11. drift: moto has no drift detection (DetectStackDrift, DescribeStackDriftDetectionStatus,
+   DescribeStackResourceDrifts answer "not implemented"). AWS compares each resource's live properties with
+   the template's (parameters resolved), only the properties the template sets. We do the same for the
+   types whose live state moto keeps and we can read (SSM parameters, log groups); a resource of those types
+   that is gone is DELETED; every other type is NOT_CHECKED, as AWS says of types it cannot check.
 4. delete-in-order: moto gives up deleting a stack whose resources depend on each other (a VPC with a
    route table, a role with a policy) and drops the stack record; AWS deletes them in dependency order. We
    finish the delete and record the stack as DELETE_COMPLETE. moto also never deletes a stack's ELBv2
@@ -326,6 +331,135 @@ def _patch_load_balancer():
 
 
 _patch_load_balancer()
+
+
+# correction 11: drift
+_drift_runs = {}
+
+
+def _live_ssm_parameter(account_id, region, physical_id):
+    from moto.ssm.models import ssm_backends
+
+    p = ssm_backends[account_id][region].get_parameter(physical_id)
+    if p is None:
+        return None
+    return {"Name": p.name, "Type": p.parameter_type, "Value": p.value, "Description": p.description,
+            "AllowedPattern": p.allowed_pattern, "Tier": p.tier, "DataType": p.data_type}
+
+
+def _live_log_group(account_id, region, physical_id):
+    from moto.logs.models import logs_backends
+
+    g = logs_backends[account_id][region].groups.get(physical_id)
+    if g is None:
+        return None
+    return {"LogGroupName": g.name, "RetentionInDays": g.retention_in_days}
+
+
+_LIVE = {"AWS::SSM::Parameter": _live_ssm_parameter, "AWS::Logs::LogGroup": _live_log_group}
+
+
+def _as_text(value):
+    import json
+
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _differences(expected, actual, path):
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        out = []
+        for key, want in expected.items():
+            if key in actual:  # only what the template sets and the live model knows is compared
+                out += _differences(want, actual[key], f"{path}/{key}")
+        return out
+    if actual is None and expected is not None:
+        return [{"PropertyPath": path, "ExpectedValue": _as_text(expected), "ActualValue": "null", "DifferenceType": "REMOVE"}]
+    if isinstance(expected, list) and isinstance(actual, list):
+        out = []
+        for i in range(max(len(expected), len(actual))):
+            if i >= len(actual):
+                out.append({"PropertyPath": f"{path}/{i}", "ExpectedValue": _as_text(expected[i]), "ActualValue": "null", "DifferenceType": "REMOVE"})
+            elif i >= len(expected):
+                out.append({"PropertyPath": f"{path}/{i}", "ExpectedValue": "null", "ActualValue": _as_text(actual[i]), "DifferenceType": "ADD"})
+            else:
+                out += _differences(expected[i], actual[i], f"{path}/{i}")
+        return out
+    if _as_text(expected) != _as_text(actual):
+        return [{"PropertyPath": path, "ExpectedValue": _as_text(expected), "ActualValue": _as_text(actual), "DifferenceType": "NOT_EQUAL"}]
+    return []
+
+
+def _resource_drift(stack, logical_id, resource_json, now):
+    import json
+
+    rtype = resource_json.get("Type", "")
+    resource = stack.resource_map._parsed_resources.get(logical_id)
+    physical = getattr(resource, "physical_resource_id", None) or ""
+    drift = {"StackId": stack.stack_id, "LogicalResourceId": logical_id, "PhysicalResourceId": physical,
+             "ResourceType": rtype, "Timestamp": now, "StackResourceDriftStatus": "NOT_CHECKED"}
+    live = _LIVE.get(rtype)
+    if live is None or resource is None:
+        return drift
+    expected = parsing.clean_json(resource_json.get("Properties", {}), stack.resource_map)
+    actual = live(stack.account_id, stack.region_name, physical)
+    drift["ExpectedProperties"] = json.dumps(expected, sort_keys=True)
+    if actual is None:
+        drift["StackResourceDriftStatus"] = "DELETED"
+        return drift
+    shown = {k: v for k, v in actual.items() if v is not None}
+    drift["ActualProperties"] = json.dumps(shown, sort_keys=True)
+    differences = _differences(expected, actual, "")
+    drift["PropertyDifferences"] = differences
+    drift["StackResourceDriftStatus"] = "MODIFIED" if differences else "IN_SYNC"
+    return drift
+
+
+def detect_stack_drift(self):
+    from moto.core.utils import utcnow
+
+    stack = self.cloudformation_backend.describe_stacks(self._get_param("StackName"))[0]
+    wanted = self._get_param("LogicalResourceIds") or None
+    now = utcnow()
+    drifts = [
+        _resource_drift(stack, logical_id, resource_json, now)
+        for logical_id, resource_json in stack.template_dict.get("Resources", {}).items()
+        if wanted is None or logical_id in wanted
+    ]
+    detection_id = str(mock_random.uuid4())
+    _drift_runs[detection_id] = {"stack": stack, "time": now}
+    stack.stackc_drifts = drifts
+    return responses.ActionResult({"StackDriftDetectionId": detection_id})
+
+
+def describe_stack_drift_detection_status(self):
+    detection_id = self._get_param("StackDriftDetectionId")
+    run = _drift_runs.get(detection_id)
+    if run is None:
+        raise models.ValidationError(message=f"Drift detection {detection_id} does not exist")
+    drifted = [d for d in run["stack"].stackc_drifts if d["StackResourceDriftStatus"] in ("MODIFIED", "DELETED")]
+    return responses.ActionResult({
+        "StackId": run["stack"].stack_id, "StackDriftDetectionId": detection_id,
+        "StackDriftStatus": "DRIFTED" if drifted else "IN_SYNC", "DetectionStatus": "DETECTION_COMPLETE",
+        "DriftedStackResourceCount": len(drifted), "Timestamp": run["time"],
+    })
+
+
+def describe_stack_resource_drifts(self):
+    stack = self.cloudformation_backend.describe_stacks(self._get_param("StackName"))[0]
+    wanted = self._get_param("StackResourceDriftStatusFilters") or None
+    drifts = getattr(stack, "stackc_drifts", None)
+    if drifts is None:
+        raise models.ValidationError(message="No drift detection has been run on this stack")
+    return responses.ActionResult({"StackResourceDrifts": [d for d in drifts if wanted is None or d["StackResourceDriftStatus"] in wanted]})
+
+
+responses.CloudFormationResponse.detect_stack_drift = detect_stack_drift
+responses.CloudFormationResponse.describe_stack_drift_detection_status = describe_stack_drift_detection_status
+responses.CloudFormationResponse.describe_stack_resource_drifts = describe_stack_resource_drifts
 
 
 if __name__ == "__main__":

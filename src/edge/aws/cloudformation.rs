@@ -269,6 +269,57 @@ impl CloudFormation for AwsCloudFormation {
         Ok(())
     }
 
+    fn detect_drift(&self, stack: &str) -> Result<String, PortError> {
+        let out = runtime()
+            .block_on(self.client.detect_stack_drift().stack_name(stack).send())
+            .map_err(|e| self.err("DetectStackDrift", e))?;
+        Ok(out.stack_drift_detection_id().unwrap_or_default().to_string())
+    }
+
+    fn drift_detection(&self, _stack: &str, detection: &str) -> Result<DriftDetection, PortError> {
+        let out = runtime()
+            .block_on(self.client.describe_stack_drift_detection_status().stack_drift_detection_id(detection).send())
+            .map_err(|e| self.err("DescribeStackDriftDetectionStatus", e))?;
+        Ok(DriftDetection {
+            detection: out.detection_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+            reason: out.detection_status_reason().map(str::to_string),
+            stack: out.stack_drift_status().map(|s| s.as_str().to_string()),
+            drifted: out.drifted_stack_resource_count().unwrap_or(0).max(0) as u32,
+        })
+    }
+
+    fn resource_drifts(&self, stack: &str) -> Result<Vec<ResourceDrift>, PortError> {
+        let mut all = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = runtime()
+                .block_on(self.client.describe_stack_resource_drifts().stack_name(stack).set_next_token(token).send())
+                .map_err(|e| self.err("DescribeStackResourceDrifts", e))?;
+            all.extend(out.stack_resource_drifts().iter().map(|d| {
+                ResourceDrift {
+                    logical_id: d.logical_resource_id().unwrap_or_default().to_string(),
+                    physical_id: d.physical_resource_id().unwrap_or_default().to_string(),
+                    resource_type: d.resource_type().unwrap_or_default().to_string(),
+                    status: d.stack_resource_drift_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                    differences: d
+                        .property_differences()
+                        .iter()
+                        .map(|p| PropertyDifference {
+                            path: p.property_path().unwrap_or_default().to_string(),
+                            expected: p.expected_value().unwrap_or_default().to_string(),
+                            actual: p.actual_value().unwrap_or_default().to_string(),
+                            kind: p.difference_type().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                        })
+                        .collect(),
+                }
+            }));
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => return Ok(all),
+            }
+        }
+    }
+
     fn account_id(&self) -> Result<String, PortError> {
         let out = runtime()
             .block_on(self.sts.get_caller_identity().send())

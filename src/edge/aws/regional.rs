@@ -89,6 +89,15 @@ impl CloudFormation for Regional {
     fn set_stack_policy(&self, stack: &str, body: &str) -> Result<(), PortError> {
         routed!(self, stack, set_stack_policy(stack, body))
     }
+    fn detect_drift(&self, stack: &str) -> Result<String, PortError> {
+        routed!(self, stack, detect_drift(stack))
+    }
+    fn drift_detection(&self, stack: &str, detection: &str) -> Result<DriftDetection, PortError> {
+        routed!(self, stack, drift_detection(stack, detection))
+    }
+    fn resource_drifts(&self, stack: &str) -> Result<Vec<ResourceDrift>, PortError> {
+        routed!(self, stack, resource_drifts(stack))
+    }
     fn account_id(&self) -> Result<String, PortError> {
         self.home.account_id()
     }

@@ -1,0 +1,486 @@
+//! Drift: what changed in the environment's stacks outside CloudFormation, found by CloudFormation's
+//! own drift detection, per layer. Every property whose value comes from a secret (a `NoEcho` parameter or
+//! a secret dynamic reference) is shown as changed, never with its values.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value as Json};
+
+use crate::deploy::port::{CloudFormation, PortError, ResourceDrift, StackInfo};
+use crate::secret::REDACTED;
+use crate::template::{parameters_referenced, Template};
+
+/// What was found for one layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerDrift {
+    pub layer: String,
+    pub stack: String,
+    pub state: State,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum State {
+    NotDeployed,
+    /// Detection ran: IN_SYNC or DRIFTED (or UNKNOWN), with every resource's result (secrets masked).
+    /// `incomplete`: CloudFormation could not check some resources (DETECTION_FAILED), and why.
+    Checked {
+        status: String,
+        resources: Vec<ResourceDrift>,
+        incomplete: Option<String>,
+    },
+    /// Detection could not run or did not finish, and why.
+    Failed(String),
+}
+
+impl LayerDrift {
+    pub fn drifted(&self) -> bool {
+        matches!(&self.state, State::Checked { status, .. } if status == "DRIFTED")
+    }
+    pub fn failed(&self) -> bool {
+        matches!(self.state, State::Failed(_)) || matches!(&self.state, State::Checked { incomplete: Some(_), .. })
+    }
+}
+
+/// How long to wait for CloudFormation, and how often to ask.
+#[derive(Debug, Clone, Copy)]
+pub struct Waits {
+    pub first: Duration,
+    pub max: Duration,
+    pub timeout: Duration,
+}
+
+impl Default for Waits {
+    fn default() -> Waits {
+        Waits { first: Duration::from_millis(100), max: Duration::from_secs(5), timeout: Duration::from_secs(30 * 60) }
+    }
+}
+
+fn is_drift(status: &str) -> bool {
+    status == "MODIFIED" || status == "DELETED"
+}
+
+/// Runs drift detection on every deployed stack of `layers` (layer, stack name, stack if any): all are
+/// started first, so CloudFormation checks them at once, then each is waited for and read.
+pub fn detect(
+    cfn: &dyn CloudFormation,
+    layers: &[(String, String, Option<StackInfo>)],
+    waits: Waits,
+) -> Vec<LayerDrift> {
+    let mut out: Vec<LayerDrift> = Vec::new();
+    let mut started: Vec<(usize, String)> = Vec::new();
+    for (layer, stack, info) in layers {
+        let state = match info {
+            None => State::NotDeployed,
+            Some(i) if i.status == "REVIEW_IN_PROGRESS" => State::NotDeployed,
+            Some(i) if i.status.ends_with("_IN_PROGRESS") => {
+                State::Failed(format!("the stack is {}; run `stackc drift` again when it has finished", i.status))
+            }
+            Some(i) => match cfn.detect_drift(&i.name) {
+                Ok(id) => {
+                    started.push((out.len(), id));
+                    State::Failed("detection did not finish".into())
+                }
+                Err(e) => State::Failed(e.to_string()),
+            },
+        };
+        out.push(LayerDrift { layer: layer.clone(), stack: stack.clone(), state });
+    }
+    let deadline = Instant::now() + waits.timeout;
+    for (index, id) in started {
+        let stack = out[index].stack.clone();
+        out[index].state = match wait_for(cfn, &stack, &id, waits, deadline) {
+            Ok(state) => state,
+            Err(why) => State::Failed(why),
+        };
+    }
+    out
+}
+
+fn wait_for(cfn: &dyn CloudFormation, stack: &str, id: &str, waits: Waits, deadline: Instant) -> Result<State, String> {
+    let mut delay = waits.first;
+    let detection = loop {
+        let d = cfn.drift_detection(stack, id).map_err(|e: PortError| e.to_string())?;
+        if d.detection != "DETECTION_IN_PROGRESS" {
+            break d;
+        }
+        if Instant::now() + delay > deadline {
+            return Err(format!(
+                "detection {id} had not finished after {} s; it goes on in CloudFormation (run `stackc drift` again later)",
+                waits.timeout.as_secs()
+            ));
+        }
+        std::thread::sleep(delay);
+        delay = (delay * 2).min(waits.max);
+    };
+    let template = cfn.get_template(stack).map_err(|e| e.to_string())?;
+    let secret = Template::parse(&template).map(|t| secret_paths(&t)).unwrap_or_default();
+    let mut resources = cfn.resource_drifts(stack).map_err(|e| e.to_string())?;
+    mask(&mut resources, &secret);
+    let incomplete = (detection.detection == "DETECTION_FAILED")
+        .then(|| detection.reason.clone().unwrap_or_else(|| "some resources could not be checked".into()));
+    let status = match detection.stack {
+        Some(s) => s,
+        None if resources.iter().any(|r| is_drift(&r.status)) => "DRIFTED".into(),
+        None => "UNKNOWN".into(),
+    };
+    Ok(State::Checked { status, resources, incomplete })
+}
+
+/// Per resource, the JSON pointers into its properties whose value comes from a secret: a `Ref` to or
+/// `Fn::Sub` of a `NoEcho` parameter, or a `{{resolve:ssm-secure:...}}`/`{{resolve:secretsmanager:...}}`
+/// dynamic reference.
+pub fn secret_paths(template: &Template) -> BTreeMap<String, Vec<String>> {
+    let no_echo: Vec<String> = template.parameters().into_iter().filter(|p| p.no_echo).map(|p| p.name).collect();
+    let mut out = BTreeMap::new();
+    for (id, resource) in template.section("Resources").into_iter().flatten() {
+        let mut paths = Vec::new();
+        if let Some(props) = resource.get("Properties") {
+            walk(props, String::new(), &no_echo, &mut paths);
+        }
+        if !paths.is_empty() {
+            out.insert(id.clone(), paths);
+        }
+    }
+    out
+}
+
+fn walk(node: &Json, path: String, no_echo: &[String], out: &mut Vec<String>) {
+    let intrinsic =
+        node.as_object().is_some_and(|m| m.len() == 1 && m.keys().all(|k| k == "Ref" || k.starts_with("Fn::")));
+    if intrinsic {
+        if parameters_referenced(node).iter().any(|p| no_echo.contains(p)) || mentions_secret_reference(node) {
+            out.push(path);
+        }
+        return;
+    }
+    match node {
+        Json::Object(m) => m.iter().for_each(|(k, v)| walk(v, format!("{path}/{}", escape(k)), no_echo, out)),
+        Json::Array(a) => a.iter().enumerate().for_each(|(i, v)| walk(v, format!("{path}/{i}"), no_echo, out)),
+        Json::String(s) if is_secret_reference(s) => out.push(path),
+        _ => {}
+    }
+}
+
+fn is_secret_reference(s: &str) -> bool {
+    s.contains("{{resolve:ssm-secure:") || s.contains("{{resolve:secretsmanager:")
+}
+
+fn mentions_secret_reference(node: &Json) -> bool {
+    match node {
+        Json::String(s) => is_secret_reference(s),
+        Json::Array(a) => a.iter().any(mentions_secret_reference),
+        Json::Object(m) => m.values().any(mentions_secret_reference),
+        _ => false,
+    }
+}
+
+/// JSON pointer escaping of one key.
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// True when `path` is a secret path, inside one, or holds one (a difference on a whole list of
+/// environment variables holds the secret one).
+fn touches(path: &str, secret: &str) -> bool {
+    let within =
+        |inner: &str, outer: &str| inner == outer || outer.is_empty() || inner.starts_with(&format!("{outer}/"));
+    within(path, secret) || within(secret, path)
+}
+
+/// Replaces the values of every difference that touches a secret path with the redaction mark.
+pub fn mask(resources: &mut [ResourceDrift], secret: &BTreeMap<String, Vec<String>>) {
+    for r in resources {
+        let Some(paths) = secret.get(&r.logical_id) else { continue };
+        for d in &mut r.differences {
+            if paths.iter().any(|p| touches(&d.path, p)) {
+                d.expected = REDACTED.to_string();
+                d.actual = REDACTED.to_string();
+            }
+        }
+    }
+}
+
+fn shown(d: &crate::deploy::port::PropertyDifference) -> String {
+    if d.expected == REDACTED && d.actual == REDACTED {
+        return format!("{}: changed (from a secret; values not shown)", d.path);
+    }
+    match d.kind.as_str() {
+        "ADD" => format!("{}: added {}", d.path, d.actual),
+        "REMOVE" => format!("{}: removed (the template sets {})", d.path, d.expected),
+        _ => format!("{}: template {}, live {}", d.path, d.expected, d.actual),
+    }
+}
+
+fn physical(r: &ResourceDrift) -> String {
+    if r.physical_id.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", r.physical_id)
+    }
+}
+
+/// The report for a terminal: a line per layer, then each drifted resource with its differences.
+pub fn to_text(env: &str, found: &[LayerDrift]) -> String {
+    let mut t = String::new();
+    for l in found {
+        let head = format!("{:<12} {:<28}", l.layer, l.stack);
+        match &l.state {
+            State::NotDeployed => t.push_str(&format!("{head} not deployed\n")),
+            State::Failed(why) => t.push_str(&format!("{head} not checked: {why}\n")),
+            State::Checked { status, resources, incomplete } => {
+                let drifted = resources.iter().filter(|r| is_drift(&r.status)).count();
+                let unchecked = resources.iter().filter(|r| r.status == "NOT_CHECKED").count();
+                let checked = resources.len() - unchecked;
+                let mut summary = if drifted > 0 {
+                    format!("{drifted} of {checked} checked resources drifted")
+                } else {
+                    format!("{} in sync", crate::text::count(checked, "checked resource"))
+                };
+                if unchecked > 0 {
+                    summary.push_str(&format!(", {unchecked} not checkable"));
+                }
+                t.push_str(&format!("{head} {status:<9} {summary}\n"));
+                if let Some(why) = incomplete {
+                    t.push_str(&format!("  incomplete: {why}\n"));
+                }
+                for r in resources.iter().filter(|r| is_drift(&r.status)) {
+                    if r.status == "DELETED" {
+                        t.push_str(&format!(
+                            "  - {} {}{}: DELETED (it no longer exists)\n",
+                            r.logical_id,
+                            r.resource_type,
+                            physical(r)
+                        ));
+                        continue;
+                    }
+                    t.push_str(&format!("  ~ {} {}{}: MODIFIED\n", r.logical_id, r.resource_type, physical(r)));
+                    for d in &r.differences {
+                        t.push_str(&format!("      {}\n", shown(d)));
+                    }
+                }
+            }
+        }
+    }
+    let drifted: Vec<&str> = found.iter().filter(|l| l.drifted()).map(|l| l.layer.as_str()).collect();
+    if drifted.is_empty() {
+        t.push_str(&format!("{env}: no drift found\n"));
+    } else {
+        t.push_str(&format!(
+            "{env}: {} drifted ({}). CloudFormation does not undo drift by itself, and a deploy without \
+             changes leaves it: set the live values back, or change the project to match them\n",
+            crate::text::count(drifted.len(), "layer"),
+            drifted.join(", ")
+        ));
+    }
+    t
+}
+
+pub fn to_json(env: &str, found: &[LayerDrift]) -> Json {
+    let layers: Vec<Json> = found
+        .iter()
+        .map(|l| {
+            let (status, reason, resources, unchecked) = match &l.state {
+                State::NotDeployed => ("NOT_DEPLOYED".to_string(), None, Vec::new(), Vec::new()),
+                State::Failed(why) => ("NOT_CHECKED".to_string(), Some(why.clone()), Vec::new(), Vec::new()),
+                State::Checked { status, resources, incomplete } => (
+                    status.clone(),
+                    incomplete.clone(),
+                    resources.iter().filter(|r| is_drift(&r.status)).collect(),
+                    resources.iter().filter(|r| r.status == "NOT_CHECKED").map(|r| r.logical_id.clone()).collect(),
+                ),
+            };
+            json!({
+                "layer": l.layer,
+                "stack": l.stack,
+                "status": status,
+                "reason": reason,
+                "drifted_resources": resources.iter().map(|r| json!({
+                    "logical_id": r.logical_id,
+                    "physical_id": r.physical_id,
+                    "type": r.resource_type,
+                    "status": r.status,
+                    "differences": r.differences.iter().map(|d| json!({
+                        "path": d.path,
+                        "kind": d.kind,
+                        "secret": d.expected == REDACTED && d.actual == REDACTED,
+                        "expected": d.expected,
+                        "actual": d.actual,
+                    })).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+                "not_checkable": unchecked,
+            })
+        })
+        .collect();
+    json!({
+        "environment": env,
+        "drifted": found.iter().any(LayerDrift::drifted),
+        "complete": !found.iter().any(LayerDrift::failed),
+        "layers": layers,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deploy::fake::Fake;
+    use crate::deploy::port::PropertyDifference;
+
+    const TEMPLATE: &str = r#"
+Parameters:
+  Password: {Type: String, NoEcho: true}
+  Level: {Type: String}
+Resources:
+  Db:
+    Type: AWS::RDS::DBInstance
+    Properties:
+      MasterUserPassword: !Ref Password
+      Engine: postgres
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      Environment:
+        Variables:
+          LEVEL: !Ref Level
+          DSN: !Sub "postgres://app:${Password}@db"
+          TOKEN: "{{resolve:secretsmanager:app/token}}"
+      Tags:
+        - {Key: a/b, Value: !Ref Level}
+"#;
+
+    fn difference(path: &str, expected: &str, actual: &str) -> PropertyDifference {
+        PropertyDifference {
+            path: path.into(),
+            expected: expected.into(),
+            actual: actual.into(),
+            kind: "NOT_EQUAL".into(),
+        }
+    }
+
+    fn resource(id: &str, status: &str, differences: Vec<PropertyDifference>) -> ResourceDrift {
+        ResourceDrift {
+            logical_id: id.into(),
+            physical_id: format!("{id}-123"),
+            resource_type: "AWS::X::Y".into(),
+            status: status.into(),
+            differences,
+        }
+    }
+
+    #[test]
+    fn secret_paths_follow_no_echo_parameters_and_secret_references() {
+        let t = Template::parse(TEMPLATE).unwrap();
+        let paths = secret_paths(&t);
+        assert_eq!(paths["Db"], vec!["/MasterUserPassword"]);
+        assert_eq!(paths["Fn"], vec!["/Environment/Variables/DSN", "/Environment/Variables/TOKEN"]);
+        assert_eq!(paths.len(), 2);
+    }
+
+    #[test]
+    fn differences_touching_a_secret_are_masked_and_the_others_kept() {
+        let t = Template::parse(TEMPLATE).unwrap();
+        let mut drifts = vec![
+            resource("Db", "MODIFIED", vec![difference("/MasterUserPassword", "planted-secret-1", "other-secret-2")]),
+            resource(
+                "Fn",
+                "MODIFIED",
+                vec![
+                    difference("/Environment/Variables/LEVEL", "info", "debug"),
+                    // A difference on the whole map holds the secret ones.
+                    difference("/Environment/Variables", "{\"DSN\":\"planted-secret-1\"}", "{}"),
+                    difference("/Environment/Variables/DSN/x", "planted-secret-1", "y"),
+                ],
+            ),
+        ];
+        mask(&mut drifts, &secret_paths(&t));
+        let text = format!("{drifts:?}");
+        assert!(!text.contains("planted-secret-1") && !text.contains("other-secret-2"), "{text}");
+        assert_eq!(drifts[1].differences[0].expected, "info");
+        assert_eq!(drifts[1].differences[0].actual, "debug");
+        assert!(drifts[1].differences[1..].iter().all(|d| d.expected == REDACTED && d.actual == REDACTED));
+        let shown = to_text(
+            "qa",
+            &[LayerDrift {
+                layer: "db".into(),
+                stack: "app-qa-db".into(),
+                state: State::Checked { status: "DRIFTED".into(), resources: drifts, incomplete: None },
+            }],
+        );
+        assert!(shown.contains("/MasterUserPassword: changed (from a secret; values not shown)"), "{shown}");
+        assert!(shown.contains("/Environment/Variables/LEVEL: template info, live debug"), "{shown}");
+    }
+
+    #[test]
+    fn a_key_with_a_slash_is_escaped_in_the_path() {
+        let t = Template::parse(
+            "Parameters:\n  P: {Type: String, NoEcho: true}\nResources:\n  R:\n    Type: X\n    Properties:\n      M: {a/b: !Ref P}\n",
+        )
+        .unwrap();
+        assert_eq!(secret_paths(&t)["R"], vec!["/M/a~1b"]);
+    }
+
+    #[test]
+    fn detection_waits_reads_and_sorts_every_layer() {
+        let fake = Fake::new()
+            .with_stack("app-qa-network", "CREATE_COMPLETE")
+            .with_stack("app-qa-db", "UPDATE_COMPLETE")
+            .with_stack("app-qa-busy", "UPDATE_IN_PROGRESS");
+        fake.templates.lock().unwrap().insert("app-qa-db".into(), TEMPLATE.into());
+        fake.drift_polls.lock().unwrap().insert("app-qa-db".into(), 3);
+        fake.drifts.lock().unwrap().insert(
+            "app-qa-db".into(),
+            vec![
+                resource("Db", "MODIFIED", vec![difference("/MasterUserPassword", "planted-secret-1", "x")]),
+                resource("Gone", "DELETED", vec![]),
+                resource("Fn", "IN_SYNC", vec![]),
+                resource("Topic", "NOT_CHECKED", vec![]),
+            ],
+        );
+        fake.drifts.lock().unwrap().insert("app-qa-network".into(), vec![resource("Vpc", "IN_SYNC", vec![])]);
+        let stack = |n: &str| fake.stacks.lock().unwrap().get(n).cloned();
+        let layers = vec![
+            ("network".to_string(), "app-qa-network".to_string(), stack("app-qa-network")),
+            ("db".to_string(), "app-qa-db".to_string(), stack("app-qa-db")),
+            ("busy".to_string(), "app-qa-busy".to_string(), stack("app-qa-busy")),
+            ("web".to_string(), "app-qa-web".to_string(), None),
+        ];
+        let waits =
+            Waits { first: Duration::from_millis(1), max: Duration::from_millis(2), timeout: Duration::from_secs(5) };
+        let found = detect(&fake, &layers, waits);
+        assert!(!found[0].drifted() && !found[0].failed());
+        assert!(found[1].drifted());
+        assert!(matches!(&found[2].state, State::Failed(why) if why.contains("UPDATE_IN_PROGRESS")), "{:?}", found[2]);
+        assert_eq!(found[3].state, State::NotDeployed);
+        // Detection is started on both deployed stacks before any is waited for; the busy one is left alone.
+        let calls = fake.calls.lock().unwrap().clone();
+        let detects: Vec<&String> = calls.iter().filter(|c| c.starts_with("detect_drift")).collect();
+        assert_eq!(detects, ["detect_drift app-qa-network", "detect_drift app-qa-db"]);
+        let text = to_text("qa", &found);
+        assert!(!text.contains("planted-secret-1"), "{text}");
+        assert!(text.contains("2 of 3 checked resources drifted, 1 not checkable"), "{text}");
+        assert!(text.contains("- Gone AWS::X::Y Gone-123: DELETED"), "{text}");
+        assert!(text.contains("qa: 1 layer drifted (db)"), "{text}");
+        let j = to_json("qa", &found);
+        assert_eq!(j["drifted"], true);
+        assert_eq!(j["complete"], false);
+        assert_eq!(j["layers"][1]["drifted_resources"].as_array().unwrap().len(), 2);
+        assert_eq!(j["layers"][1]["drifted_resources"][0]["differences"][0]["secret"], true);
+        assert_eq!(j["layers"][1]["not_checkable"], json!(["Topic"]));
+        assert_eq!(j["layers"][3]["status"], "NOT_DEPLOYED");
+        assert!(!j.to_string().contains("planted-secret-1"));
+    }
+
+    #[test]
+    fn a_detection_that_never_finishes_is_reported_not_waited_for_forever() {
+        let fake = Fake::new().with_stack("s", "CREATE_COMPLETE");
+        fake.drift_polls.lock().unwrap().insert("s".into(), u32::MAX);
+        let info = fake.stacks.lock().unwrap().get("s").cloned();
+        let waits = Waits {
+            first: Duration::from_millis(1),
+            max: Duration::from_millis(2),
+            timeout: Duration::from_millis(30),
+        };
+        let found = detect(&fake, &[("l".into(), "s".into(), info)], waits);
+        assert!(matches!(&found[0].state, State::Failed(why) if why.contains("had not finished")), "{found:?}");
+    }
+}
