@@ -434,3 +434,95 @@ mod tests {
         assert!(found.iter().any(|(at, m)| at == "tasks.1.cron" && m.contains("minutes must be 0-59")));
     }
 }
+
+/// The AWS regions known when this stackc was built (commercial, GovCloud, China, the European
+/// Sovereign Cloud).
+pub const REGIONS: &[&str] = &[
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "cn-north-1",
+    "cn-northwest-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eusc-de-east-1",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "us-west-1",
+    "us-west-2",
+];
+
+/// Why `name` is not a region, or None. A name of a region's shape that is not in the list passes (a
+/// region newer than this stackc); anything else is a mistake, with the nearest known region.
+pub fn region_problem(name: &str) -> Option<String> {
+    if REGIONS.contains(&name) {
+        return None;
+    }
+    let parts: Vec<&str> = name.split('-').collect();
+    let (geo, direction, number) = match parts.as_slice() {
+        [geo, direction, number] => (geo.to_string(), *direction, *number),
+        [a, b, direction, number] => (format!("{a}-{b}"), *direction, *number),
+        _ => ("".to_string(), "", ""),
+    };
+    let geos: std::collections::BTreeSet<String> =
+        REGIONS.iter().map(|r| r.rsplitn(3, '-').nth(2).unwrap_or_default().to_string()).collect();
+    const DIRECTIONS: &[&str] =
+        &["east", "west", "north", "south", "central", "northeast", "northwest", "southeast", "southwest"];
+    let shaped = geos.contains(&geo)
+        && DIRECTIONS.contains(&direction)
+        && !number.is_empty()
+        && number.len() <= 2
+        && number.bytes().all(|b| b.is_ascii_digit());
+    if shaped {
+        return None;
+    }
+    let nearest = REGIONS.iter().min_by_key(|r| strsim::levenshtein(name, r)).copied().unwrap_or("us-east-1");
+    Some(format!("`{name}` is not an AWS region (did you mean `{nearest}`?)"))
+}
+
+#[cfg(test)]
+mod region_tests {
+    use super::*;
+
+    #[test]
+    fn regions_known_or_shaped_like_one_pass_and_typos_do_not() {
+        for ok in ["eu-west-1", "us-gov-west-1", "cn-northwest-1", "ap-southeast-9", "eusc-de-east-1"] {
+            assert_eq!(region_problem(ok), None, "{ok}");
+        }
+        assert_eq!(
+            region_problem("us-esat-1").unwrap(),
+            "`us-esat-1` is not an AWS region (did you mean `us-east-1`?)"
+        );
+        assert!(region_problem("eu-west").is_some());
+        assert!(region_problem("euwest1").is_some());
+        assert!(region_problem("EU-WEST-1").is_some());
+        assert!(region_problem("xx-east-1").is_some());
+    }
+}

@@ -31,6 +31,8 @@ pub enum State {
     },
     /// Detection could not run or did not finish, and why.
     Failed(String),
+    /// Not a stack stackc checks (a stack set layer), and why.
+    Skipped(String),
 }
 
 impl LayerDrift {
@@ -73,6 +75,10 @@ pub fn detect(
         let state = match info {
             None => State::NotDeployed,
             Some(i) if i.status == "REVIEW_IN_PROGRESS" => State::NotDeployed,
+            Some(i) if crate::deploy::stackset::is_stack_set(i) => State::Skipped(
+                "a stack set: check its instances with `aws cloudformation detect-stack-set-drift` (stackc does not yet)"
+                    .into(),
+            ),
             Some(i) if i.status.ends_with("_IN_PROGRESS") => {
                 State::Failed(format!("the stack is {}; run `stackc drift` again when it has finished", i.status))
             }
@@ -227,7 +233,7 @@ pub fn to_text(env: &str, found: &[LayerDrift]) -> String {
         let head = format!("{:<12} {:<28}", l.layer, l.stack);
         match &l.state {
             State::NotDeployed => t.push_str(&format!("{head} not deployed\n")),
-            State::Failed(why) => t.push_str(&format!("{head} not checked: {why}\n")),
+            State::Failed(why) | State::Skipped(why) => t.push_str(&format!("{head} not checked: {why}\n")),
             State::Checked { status, resources, incomplete } => {
                 let drifted = resources.iter().filter(|r| is_drift(&r.status)).count();
                 let unchecked = resources.iter().filter(|r| r.status == "NOT_CHECKED").count();
@@ -283,6 +289,7 @@ pub fn to_json(env: &str, found: &[LayerDrift]) -> Json {
             let (status, reason, resources, unchecked) = match &l.state {
                 State::NotDeployed => ("NOT_DEPLOYED".to_string(), None, Vec::new(), Vec::new()),
                 State::Failed(why) => ("NOT_CHECKED".to_string(), Some(why.clone()), Vec::new(), Vec::new()),
+                State::Skipped(why) => ("SKIPPED".to_string(), Some(why.clone()), Vec::new(), Vec::new()),
                 State::Checked { status, resources, incomplete } => (
                     status.clone(),
                     incomplete.clone(),

@@ -203,6 +203,9 @@ struct LayerSection {
     /// Termination protection on the stacks (default: the environment's `protected`).
     #[serde(default)]
     termination_protection: Option<bool>,
+    /// Targets and rollout of a layer deployed as a stack set, over layer.toml's `[stackset]`.
+    #[serde(default)]
+    stackset: Option<crate::stackset::StackSetSettings>,
 }
 
 /// A template value: plain data, possibly with value references inside.
@@ -338,6 +341,8 @@ pub struct LayerSettings {
     pub region: Option<String>,
     /// Stack options of this layer (over the environment's).
     pub stack: StackOptions,
+    /// `[layers.<l>.stackset]`: a stack set layer's targets in this environment.
+    pub stackset: Option<crate::stackset::StackSetSettings>,
 }
 
 /// A role assumed through STS for a whole run.
@@ -729,6 +734,10 @@ impl Builder {
             }
             if let Some(r) = section.region {
                 entry.region = Some(r);
+            }
+            if let Some(ss) = section.stackset {
+                let base = entry.stackset.take().unwrap_or_default();
+                entry.stackset = Some(ss.over(&base));
             }
             let layer_at = |k: &str| at(&["layers", &layer, k]);
             let options = self.stack_options(

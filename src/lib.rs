@@ -25,6 +25,7 @@ pub mod provider;
 pub mod render;
 pub mod secret;
 pub mod source;
+pub mod stackset;
 pub mod template;
 pub mod text;
 pub mod toml_error;

@@ -47,6 +47,12 @@ struct LayerFile {
     /// The region the layer's stack lives in when not the environment's (CloudFront's certificate: us-east-1).
     #[serde(default)]
     region: Option<String>,
+    /// "stack" (the default) or "stackset": CloudFormation rolls the template out into many accounts and
+    /// regions (`[stackset]`, and `[layers.<l>.stackset]` per environment).
+    #[serde(default)]
+    deploy_as: Option<toml::Spanned<String>>,
+    #[serde(default)]
+    stackset: Option<crate::stackset::StackSetSettings>,
 }
 
 /// Commands run around a layer's deploy, from the project root (`sh -c`), with the environment name,
@@ -83,6 +89,8 @@ pub struct Layer {
     pub environments: Option<Vec<String>>,
     /// `region = "..."` in layer.toml: where the stack lives in every environment.
     pub region: Option<String>,
+    /// `deploy_as = "stackset"`: deployed as a StackSet, with these settings (each environment's over them).
+    pub stackset: Option<crate::stackset::StackSetSettings>,
 }
 
 #[derive(Debug, Clone)]
@@ -267,6 +275,32 @@ fn load_layer(name: &str, dir: &Path) -> Result<Layer> {
                 ));
             }
         }
+        match meta.deploy_as.as_ref().map(|d| d.get_ref().as_str()) {
+            None | Some("stack") | Some("stackset") => {}
+            Some(other) => {
+                let span = meta.deploy_as.as_ref().map(|d| d.span()).unwrap_or_default();
+                return Err(Error::config(
+                    Diagnostic::new(format!("layer `{name}`: deploy_as is \"stack\" or \"stackset\", not `{other}`"))
+                        .at(Location::from_span(&meta_path, &text, span)),
+                ));
+            }
+        }
+        let stackset = meta.deploy_as.as_ref().is_some_and(|d| d.get_ref() == "stackset");
+        if meta.stackset.is_some() && !stackset {
+            return Err(Error::config(
+                Diagnostic::new(format!("layer `{name}` has a [stackset] section but is not deployed as one"))
+                    .at(Location::file_only(&meta_path))
+                    .hint("add `deploy_as = \"stackset\"`, or remove the section"),
+            ));
+        }
+        if stackset && meta.stack_policy.is_some() {
+            return Err(Error::config(
+                Diagnostic::new(format!(
+                    "layer `{name}` is deployed as a stack set, which has no stack policy; remove `stack_policy`"
+                ))
+                .at(Location::file_only(&meta_path)),
+            ));
+        }
         if let Some(policy) = &meta.stack_policy {
             if !dir.join(policy).is_file() {
                 return Err(Error::config(
@@ -283,6 +317,8 @@ fn load_layer(name: &str, dir: &Path) -> Result<Layer> {
         (LayerFile::default(), None)
     };
     let file_name = template.file_name().unwrap_or_default().to_string_lossy().to_string();
+    let stackset =
+        meta.deploy_as.as_ref().is_some_and(|d| d.get_ref() == "stackset").then(|| meta.stackset.unwrap_or_default());
     Ok(Layer {
         name: name.to_string(),
         dir: dir.to_path_buf(),
@@ -296,6 +332,7 @@ fn load_layer(name: &str, dir: &Path) -> Result<Layer> {
         metadata_path,
         environments: meta.environments.map(|v| v.into_iter().map(|e| e.into_inner()).collect()),
         region: meta.region,
+        stackset,
     })
 }
 

@@ -60,6 +60,8 @@ pub fn validate(project: &Project, env: &Environment, built: &BTreeMap<String, B
     }
     secret_values_in_templates(env, &mut out);
     value_checks(project, env, built, &mut out);
+    regions(project, env, &mut out);
+    stack_sets(project, env, built, &mut out);
     for (name, layer) in built {
         let template = match &layer.template {
             Ok(t) => t,
@@ -93,6 +95,72 @@ pub fn validate(project: &Project, env: &Environment, built: &BTreeMap<String, B
         }
     }
     out
+}
+
+/// Every region named (the environment's, each layer's) is a region.
+fn regions(project: &Project, env: &Environment, out: &mut Vec<Diagnostic>) {
+    let at_env = Location::file_only(&env.file);
+    if let Some(why) = crate::checks::region_problem(&env.region) {
+        out.push(Diagnostic::new(format!("environment `{}`: region {why}", env.name)).at(at_env.clone()));
+    }
+    for (name, layer) in &project.layers {
+        let (region, at) = match (env.layers.get(name).and_then(|s| s.region.as_ref()), &layer.region) {
+            (Some(r), _) => (r, at_env.clone()),
+            (None, Some(r)) => {
+                (r, layer.metadata_path.as_deref().map(Location::file_only).unwrap_or_else(|| at_env.clone()))
+            }
+            (None, None) => continue,
+        };
+        if let Some(why) = crate::checks::region_problem(region) {
+            out.push(Diagnostic::new(format!("environment `{}`, layer `{name}`: region {why}", env.name)).at(at));
+        }
+    }
+}
+
+/// Stack set layers: their settings as CloudFormation would take them, and nothing that reads outputs
+/// from them (a stack set's instances have outputs in many places; stackc reads none).
+fn stack_sets(project: &Project, env: &Environment, built: &BTreeMap<String, BuiltLayer>, out: &mut Vec<Diagnostic>) {
+    let at_env = Location::file_only(&env.file);
+    for (name, layer) in &project.layers {
+        let section = env.layers.get(name).and_then(|s| s.stackset.as_ref());
+        let Some(base) = &layer.stackset else {
+            if section.is_some() {
+                out.push(
+                    Diagnostic::new(format!(
+                        "environment `{}`: `[layers.{name}.stackset]` is set, but layer `{name}` is not deployed as a stack set",
+                        env.name
+                    ))
+                    .at(at_env.clone())
+                    .hint(format!("add `deploy_as = \"stackset\"` to stacks/{name}/layer.toml, or remove the section")),
+                );
+            }
+            continue;
+        };
+        // A problem layer.toml's own settings have is reported there; what the environment adds, in its file.
+        let own = base.problems();
+        let at_layer = layer.metadata_path.as_deref().map(Location::file_only).unwrap_or_else(|| at_env.clone());
+        let settings = section.map(|s| s.over(base)).unwrap_or_else(|| base.clone());
+        for problem in settings.problems() {
+            let at = if own.contains(&problem) { at_layer.clone() } else { at_env.clone() };
+            out.push(Diagnostic::new(format!("environment `{}`, stack set layer `{name}`: {problem}", env.name)).at(at));
+        }
+    }
+    for (name, b) in built {
+        for p in b.values.parameters.values() {
+            let Some(Source::Output { layer: from, .. }) = &p.source else { continue };
+            if project.layers.get(from).is_some_and(|l| l.stackset.is_some()) {
+                out.push(
+                    Diagnostic::new(format!(
+                        "environment `{}`, layer `{name}`, parameter `{}`: layer `{from}` is deployed as a stack set, \
+                         whose outputs stackc does not read",
+                        env.name, p.name
+                    ))
+                    .at(p.origin.clone())
+                    .hint("export the value from the instances and read it with Fn::ImportValue, or keep it in SSM"),
+                );
+            }
+        }
+    }
 }
 
 /// The `[checks]` of stackc.toml over every layer's template values, each problem once.

@@ -587,3 +587,32 @@ fn validate_and_list_speak_json() {
         "{v}"
     );
 }
+
+/// Regions are checked wherever they are named (a typo gets the nearest real one), and so is everything
+/// about a stack set layer: its targets and rollout settings, a `[layers.x.stackset]` on a layer that is
+/// not one, an `output` read from one, a misspelt `deploy_as`.
+#[test]
+fn validate_checks_regions_and_stack_set_settings() {
+    let topic = "Parameters:\n  Guard:\n    Type: String\n    Default: x\nResources:\n  T:\n    Type: AWS::SNS::Topic\nOutputs:\n  Arn:\n    Value: !Ref T\n";
+    let dir = project(&[
+        ("stacks/guard/template.yaml", topic),
+        ("stacks/guard/layer.toml", "deploy_as = \"stackset\"\n[stackset]\nregions = [\"eu-west-1\", \"us-esat-1\"]\n"),
+        ("stacks/app/template.yaml", topic),
+        ("stacks/app/layer.toml", "region = \"eu-wset-1\"\n"),
+        (
+            "environments/qa.toml",
+            "region = \"us-east-1\"\n[layers.guard.stackset]\naccounts = [\"1234\"]\nmax_concurrent = 2\nmax_concurrent_percent = 50\n\
+             [layers.app.stackset]\nregions = [\"eu-west-1\"]\n[layers.app.parameters]\nGuard = { from = \"output\", layer = \"guard\", output = \"Arn\" }\n",
+        ),
+    ]);
+    let run = stackc(dir.path(), &["validate", "qa"]);
+    run.code(2)
+        .stderr_has("stack set layer `guard`: `regions`: `us-esat-1` is not an AWS region (did you mean `us-east-1`?)")
+        .stderr_has("`accounts`: `1234` is not an AWS account id")
+        .stderr_has("set `max_concurrent` or `max_concurrent_percent`, not both")
+        .stderr_has("layer `app`: region `eu-wset-1` is not an AWS region (did you mean `eu-west-1`?)")
+        .stderr_has("`[layers.app.stackset]` is set, but layer `app` is not deployed as a stack set")
+        .stderr_has("layer `guard` is deployed as a stack set, whose outputs stackc does not read");
+    write(dir.path(), "stacks/guard/layer.toml", "deploy_as = \"stack-set\"\n");
+    stackc(dir.path(), &["validate", "qa"]).code(2).stderr_has("deploy_as is \"stack\" or \"stackset\", not `stack-set`").stderr_has("layer.toml:1:");
+}

@@ -751,3 +751,85 @@ Resources:
     emu.stackc(dir.path(), &["drift", "qa", "app"]).code(1).stdout_has("does not undo drift");
     emu.stackc(dir.path(), &["drift", "qa", "nope"]).code(2).stderr_has("nope");
 }
+
+/// The instance stacks of `demo-qa-guard` in a region: the `Level` output of each.
+fn guard_instances(emu: &Emulator, region: &str) -> Vec<String> {
+    let stacks = emu.stacks_in(region);
+    stacks
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(name, _)| name.starts_with("StackSet-demo-qa-guard-"))
+        .map(|(_, s)| s["outputs"]["Level"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// A layer deployed as a StackSet: planned and shown like the others (its instances as the changes),
+/// created in every target region, updated everywhere, rolled out to a new region and out of an old one,
+/// shown per instance by `status`, and removed by `destroy`. The secret it takes is never shown.
+#[test]
+fn a_stack_set_layer_rolls_out_across_regions() {
+    let emu = Emulator::start();
+    emu.seed(&serde_json::json!({"ssm_secure": {"/demo/qa/token": CANARY}}));
+    let guard = "Parameters:
+  Level: {Type: String}
+  Token: {Type: String, NoEcho: true}
+Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+Outputs:
+  Level:
+    Value: !Ref Level
+";
+    let env = |level: &str, regions: &str| {
+        format!(
+            "region = \"us-east-1\"\n[layers.guard.parameters]\nLevel = \"{level}\"\nToken = {{ from = \"ssm-secure\", name = \"/demo/qa/token\" }}\n[layers.guard.stackset]\nregions = [{regions}]\n"
+        )
+    };
+    let dir = project(&[
+        ("stacks/guard/template.yaml", guard),
+        (
+            "stacks/guard/layer.toml",
+            "deploy_as = \"stackset\"\n[stackset]\nmax_concurrent = 1\nfailure_tolerance = 0\n",
+        ),
+        ("stacks/app/template.yaml", "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n"),
+        ("environments/qa.toml", &env("info", "\"us-east-1\", \"eu-west-1\"")),
+    ]);
+    let mut runs = Vec::new();
+    emu.stackc(dir.path(), &["validate", "qa"]).ok();
+    let plan = emu.stackc(dir.path(), &["plan", "qa"]);
+    plan.ok()
+        .stdout_has("guard (demo-qa-guard): stack set create")
+        .stdout_has("+ 123456789012/us-east-1")
+        .stdout_has("+ 123456789012/eu-west-1");
+    let first = emu.stackc(dir.path(), &["deploy", "qa", "--yes"]);
+    first.ok().stderr_has("[guard]   instance 123456789012/eu-west-1: SUCCEEDED");
+    assert_eq!(guard_instances(&emu, "us-east-1"), ["info"]);
+    assert_eq!(guard_instances(&emu, "eu-west-1"), ["info"]);
+    let status = emu.stackc(dir.path(), &["status", "qa"]);
+    status.ok().stdout_has("instance 123456789012/eu-west-1").stdout_has("CURRENT");
+    let again = emu.stackc(dir.path(), &["deploy", "qa", "--yes"]);
+    again.ok().stdout_has("is up to date");
+
+    // A new value everywhere, a new region, a region dropped.
+    write(dir.path(), "environments/qa.toml", &env("debug", "\"us-east-1\", \"ap-south-1\""));
+    let plan = emu.stackc(dir.path(), &["plan", "qa", "guard"]);
+    plan.ok()
+        .stdout_has("stack set update")
+        .stdout_has("~ 123456789012/us-east-1")
+        .stdout_has("+ 123456789012/ap-south-1")
+        .stdout_has("- 123456789012/eu-west-1")
+        .stdout_has("Level: info -> debug");
+    let second = emu.stackc(dir.path(), &["deploy", "qa", "--yes"]);
+    second.ok();
+    assert_eq!(guard_instances(&emu, "us-east-1"), ["debug"]);
+    assert_eq!(guard_instances(&emu, "ap-south-1"), ["debug"]);
+    assert!(guard_instances(&emu, "eu-west-1").is_empty());
+    let drift = emu.stackc(dir.path(), &["drift", "qa"]);
+    drift.ok().stdout_has("not checked: a stack set");
+    let destroy = emu.stackc(dir.path(), &["destroy", "qa", "--yes"]);
+    destroy.ok();
+    assert!(guard_instances(&emu, "us-east-1").is_empty() && guard_instances(&emu, "ap-south-1").is_empty());
+    runs.extend([&plan, &first, &status, &again, &second, &drift, &destroy]);
+    assert_no_canary(&runs, dir.path());
+}

@@ -8,7 +8,7 @@ use super::printer;
 use crate::build;
 use crate::cli::Cli;
 use crate::deploy::engine::{schedule, LayerError, Outcome, Prepared};
-use crate::deploy::port::{CloudFormation, StackInfo};
+use crate::deploy::port::{CloudFormation, StackInfo, StackSets};
 use crate::deploy::stack_state::{classify, StackState};
 use crate::diagnostic::{Diagnostic, Error, Result};
 use crate::edge::aws::regional::Regional;
@@ -19,6 +19,7 @@ use crate::environment::Environment;
 use crate::graph::Graph;
 use crate::project::Project;
 use crate::source::Source;
+use crate::stackset::StackSetTarget;
 use crate::text::{count, plural};
 use crate::values::Resolved;
 
@@ -120,7 +121,13 @@ impl Session {
         let errors = Mutex::new(Vec::new());
         let order: Vec<String> = layers.iter().cloned().collect();
         schedule(&order, &BTreeMap::new(), concurrency, |layer| {
-            match self.cfn.describe_stack(&self.stack_name(layer)) {
+            let name = self.stack_name(layer);
+            let answer = if self.project.layers.get(layer).is_some_and(|l| l.stackset.is_some()) {
+                self.cfn.describe_stack_set(&name).map(|s| s.as_ref().map(crate::deploy::stackset::as_stack_info))
+            } else {
+                self.cfn.describe_stack(&name)
+            };
+            match answer {
                 Ok(Some(info)) => {
                     found.lock().unwrap().insert(layer.to_string(), info);
                 }
@@ -283,7 +290,9 @@ impl Session {
     ) -> std::result::Result<Prepared, LayerError> {
         let b = self.build_layer(layer, deployed, public)?;
         let version_of = |src: &Source| self.values.lock().unwrap().aws.version_of(src);
-        let (prepared, artifacts) = crate::deploy::prepare::prepare(&self.project, &self.env, layer, &b, &version_of)?;
+        let (mut prepared, artifacts) =
+            crate::deploy::prepare::prepare(&self.project, &self.env, layer, &b, &version_of)?;
+        prepared.stackset = self.stack_set_target(layer)?;
         for p in b.values.parameters.values() {
             if let Resolved::Secret(secret) = &p.value {
                 printer().add_secret(secret);
@@ -306,6 +315,25 @@ impl Session {
             }
         }
         Ok(prepared)
+    }
+
+    /// Where a stack set layer's instances go in this environment (None: the layer is a stack). Targets
+    /// default to the environment's account (`account_id`, else the credentials') and the layer's region.
+    pub fn stack_set_target(&self, layer: &str) -> std::result::Result<Option<StackSetTarget>, LayerError> {
+        let Some(base) = self.project.layers.get(layer).and_then(|l| l.stackset.as_ref()) else { return Ok(None) };
+        let settings = match self.env.layers.get(layer).and_then(|s| s.stackset.as_ref()) {
+            Some(s) => s.over(base),
+            None => base.clone(),
+        };
+        let problems = settings.problems();
+        if !problems.is_empty() {
+            return Err(LayerError(format!("stack set settings: {}", problems.join("; "))));
+        }
+        let account = match &self.env.account_id {
+            Some(a) => a.clone(),
+            None => self.cfn.account_id()?,
+        };
+        Ok(Some(settings.resolve(&account, &self.project.region_of(layer, &self.env))))
     }
 
     /// A layer resolved and rendered for `deployed`: from this run's cache while its dependencies' stacks

@@ -13,7 +13,7 @@ use super::{print, printer};
 use crate::cli::{DeployArgs, Output, PlanOutput};
 use crate::deploy::engine::{Engine, LayerError, NoHooks, Outcome, Prepared, Reporter, Settings};
 use crate::deploy::plan::{self, LayerPlan};
-use crate::deploy::port::{CloudFormation, StackEvent, StackInfo};
+use crate::deploy::port::{CloudFormation, StackEvent, StackInfo, StackSets};
 use crate::diagnostic::{Diagnostic, Error, ExitKind, Result};
 use crate::diff;
 use crate::text::count;
@@ -376,7 +376,15 @@ struct Comparison {
 
 impl Comparison {
     fn of(s: &Session, info: &StackInfo, p: &Prepared) -> std::result::Result<Comparison, String> {
-        let deployed = s.cfn.get_template(&p.stack_name).map_err(|e| e.to_string())?;
+        let deployed = if crate::deploy::stackset::is_stack_set(info) {
+            s.cfn
+                .describe_stack_set(&p.stack_name)
+                .map_err(|e| e.to_string())?
+                .map(|x| x.template_body)
+                .unwrap_or_default()
+        } else {
+            s.cfn.get_template(&p.stack_name).map_err(|e| e.to_string())?
+        };
         let shown: Vec<(String, String, bool)> =
             p.parameters.iter().map(|x| (x.name.clone(), x.shown.clone(), x.secret)).collect();
         let parameters = plan::parameter_changes(Some(&info.parameters), &shown, &p.defaults)
@@ -421,9 +429,24 @@ pub fn status(s: &Session, output: Output) -> Result<()> {
             Err(why) => (None, Vec::new(), Some(why.clone())),
         };
         let secrets = compared.as_ref().map(|c| c.secrets.clone()).unwrap_or_default();
+        let instances = if crate::deploy::stackset::is_stack_set(info) {
+            let found = s.cfn.stack_instances(&info.name).map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
+            Some(
+                found
+                    .iter()
+                    .map(|i| {
+                        json!({"account": i.account, "region": i.region, "organizational_unit": i.organizational_unit,
+                               "status": i.status, "detailed_status": i.detailed, "reason": i.reason})
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        } else {
+            None
+        };
         rows.push(json!({
             "layer": layer, "stack": stack, "status": info.status, "last_updated": info.last_updated,
             "in_sync": in_sync, "differs": differs, "secrets_not_compared": secrets, "unknown_because": note,
+            "stack_set_instances": instances,
         }));
     }
     match output {
@@ -451,6 +474,16 @@ pub fn status(s: &Session, output: Output) -> Result<()> {
                     r["status"].as_str().unwrap_or_default(),
                     r["last_updated"].as_str().unwrap_or("-"),
                 ));
+                for i in r["stack_set_instances"].as_array().into_iter().flatten() {
+                    let text = |k: &str| i[k].as_str().unwrap_or_default().to_string();
+                    let reason = i["reason"].as_str().map(|x| format!("  {x}")).unwrap_or_default();
+                    t.push_str(&format!(
+                        "  instance {:<28} {:<10} {}{reason}\n",
+                        format!("{}/{}", text("account"), text("region")),
+                        text("status"),
+                        text("detailed_status"),
+                    ));
+                }
             }
             let secrets: Vec<String> = rows
                 .iter()

@@ -41,6 +41,8 @@ pub struct Prepared {
     pub resources: Vec<(String, String)>,
     /// The template's parameter defaults, as CloudFormation reports them back.
     pub defaults: BTreeMap<String, String>,
+    /// Deployed as a stack set, with these targets (no change sets then).
+    pub stackset: Option<crate::stackset::StackSetTarget>,
 }
 
 #[derive(Debug, Clone)]
@@ -178,7 +180,7 @@ fn change_set_name() -> String {
 }
 
 impl Engine<'_> {
-    fn sleep(&self, attempt: u32) {
+    pub(super) fn sleep(&self, attempt: u32) {
         let factor = 1.5f64.powi(attempt.min(20) as i32);
         let d = self.settings.poll_initial.mul_f64(factor).min(self.settings.poll_max);
         if !d.is_zero() {
@@ -214,6 +216,9 @@ impl Engine<'_> {
     /// Plan one layer: create a change set and read what it would do (or plan from the template when
     /// the layer waits for undeployed dependencies).
     pub fn plan_layer(&self, p: &Prepared) -> Result<LayerPlan, LayerError> {
+        if let Some(target) = &p.stackset {
+            return self.plan_stack_set(p, target);
+        }
         let existing = self.settled_stack(&p.layer, &p.stack_name)?;
         let (action, kind) = self.action_for(p, existing.as_ref())?;
         let updating = existing.as_ref().filter(|_| action == Action::Update);
@@ -232,6 +237,7 @@ impl Engine<'_> {
             tags: plan::tag_changes(updating.map(|e| &e.tags), &p.tags),
             waiting_for: p.waiting_for.clone(),
             template_changed,
+            stack_set: false,
             change_set: None,
             existing: existing.clone(),
             digest: p.digest(),
@@ -290,7 +296,7 @@ impl Engine<'_> {
     /// Parameter changes against the stack being updated (None: a new stack). A deployed secret reads
     /// back as ****: its source's version fingerprint tells whether it changed. The flag says whether
     /// some secret's change cannot be told.
-    fn parameter_plan(p: &Prepared, updating: Option<&StackInfo>) -> (Vec<plan::ParamChange>, bool) {
+    pub(super) fn parameter_plan(p: &Prepared, updating: Option<&StackInfo>) -> (Vec<plan::ParamChange>, bool) {
         let shown: Vec<(String, String, bool)> =
             p.parameters.iter().map(|x| (x.name.clone(), x.shown.clone(), x.secret)).collect();
         let mut parameters = plan::parameter_changes(updating.map(|e| &e.parameters), &shown, &p.defaults);
@@ -389,6 +395,9 @@ impl Engine<'_> {
 
     /// Execute a planned change set and follow the stack to the end.
     pub fn execute(&self, p: &Prepared, lp: &LayerPlan) -> Result<StackInfo, LayerError> {
+        if let Some(target) = &p.stackset {
+            return self.execute_stack_set(p, lp, target);
+        }
         let cs = lp.change_set.as_ref().ok_or_else(|| LayerError("no change set to execute".into()))?;
         let seen: HashSet<String> =
             self.cfn.stack_events(&p.stack_name).unwrap_or_default().into_iter().map(|e| e.id).collect();
@@ -613,7 +622,12 @@ impl Engine<'_> {
             if let Err(e) = self.hooks.run(layer, HookPhase::BeforeDestroy, Some(info)) {
                 return Outcome::Failed(e);
             }
-            match self.delete(layer, &info.name) {
+            let deleted = if super::stackset::is_stack_set(info) {
+                self.delete_stack_set_layer(layer, &info.name)
+            } else {
+                self.delete(layer, &info.name)
+            };
+            match deleted {
                 Ok(()) => {
                     self.reporter.status(layer, "deleted");
                     Outcome::Deployed(StackInfo { status: "DELETE_COMPLETE".into(), ..info.clone() })
@@ -739,10 +753,13 @@ impl Engine<'_> {
                 }
                 if lp.action == Action::NoChanges {
                     self.reporter.status(layer, "up to date");
-                    let info = self
-                        .cfn
-                        .describe_stack(&p.stack_name)?
-                        .ok_or_else(|| LayerError(format!("stack `{}` not found", p.stack_name)))?;
+                    let info = match &lp.existing {
+                        Some(info) if p.stackset.is_some() => info.clone(),
+                        _ => self
+                            .cfn
+                            .describe_stack(&p.stack_name)?
+                            .ok_or_else(|| LayerError(format!("stack `{}` not found", p.stack_name)))?,
+                    };
                     self.hooks.run(layer, HookPhase::AfterDeploy, Some(&info)).map_err(LayerError)?;
                     return Ok((info, false));
                 }
@@ -773,7 +790,7 @@ impl Engine<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::super::fake::*;
     use super::*;
     use crate::secret::Secret;
@@ -824,7 +841,12 @@ mod tests {
             waiting_for: vec![],
             resources: vec![("Thing".into(), "AWS::SNS::Topic".into())],
             defaults: BTreeMap::new(),
+            stackset: None,
         }
+    }
+
+    pub(crate) fn prepared_for_tests(layer: &str) -> Prepared {
+        prepared(layer)
     }
 
     fn engine(fake: &Fake) -> Engine<'_> {

@@ -44,6 +44,11 @@ pub struct Fake {
     /// What drift detection finds per stack, and how many status polls answer "in progress" first.
     pub drifts: Mutex<BTreeMap<String, Vec<ResourceDrift>>>,
     pub drift_polls: Mutex<BTreeMap<String, u32>>,
+    /// Stack sets with their instances; operations with their status and results; regions where
+    /// instance operations fail, with the reason.
+    pub stack_sets: Mutex<BTreeMap<String, (StackSetInfo, Vec<StackInstance>)>>,
+    pub operations: Mutex<BTreeMap<String, (String, Vec<InstanceResult>)>>,
+    pub failing_regions: Mutex<BTreeMap<String, String>>,
     counter: Mutex<u64>,
 }
 
@@ -329,5 +334,165 @@ impl CloudFormation for Fake {
 
     fn account_id(&self) -> Result<String, PortError> {
         Ok(self.account.clone())
+    }
+}
+
+impl Fake {
+    /// Runs an operation on `pairs` at once: each fails in a failing region, else `apply` is done to it.
+    fn operation(&self, pairs: Vec<(String, String)>, mut apply: impl FnMut(&str, &str)) -> String {
+        let failing = self.failing_regions.lock().unwrap().clone();
+        let mut results = Vec::new();
+        for (account, region) in pairs {
+            let reason = failing.get(&region).cloned();
+            if reason.is_none() {
+                apply(&account, &region);
+            }
+            results.push(InstanceResult {
+                status: if reason.is_some() { "FAILED" } else { "SUCCEEDED" }.into(),
+                account,
+                region,
+                reason,
+            });
+        }
+        let status = if results.iter().all(|r| r.status == "SUCCEEDED") { "SUCCEEDED" } else { "FAILED" };
+        let id = format!("op-{}", self.next_id());
+        self.operations.lock().unwrap().insert(id.clone(), (status.into(), results));
+        id
+    }
+
+    fn missing_set(name: &str) -> PortError {
+        PortError::Api {
+            operation: "StackSet".into(),
+            code: "StackSetNotFoundException".into(),
+            message: format!("StackSet {name} not found"),
+        }
+    }
+}
+
+fn shown_parameters(r: &StackSetRequest) -> BTreeMap<String, String> {
+    r.parameters
+        .iter()
+        .map(|(k, v)| {
+            let v = match v {
+                ApiValue::Plain(s) => s.clone(),
+                ApiValue::Secret(_) => "****".into(),
+                ApiValue::Previous => String::new(),
+            };
+            (k.clone(), v)
+        })
+        .collect()
+}
+
+impl StackSets for Fake {
+    fn describe_stack_set(&self, name: &str) -> Result<Option<StackSetInfo>, PortError> {
+        Ok(self.stack_sets.lock().unwrap().get(name).map(|(s, _)| s.clone()))
+    }
+
+    fn create_stack_set(&self, r: &StackSetRequest) -> Result<(), PortError> {
+        self.calls.lock().unwrap().push(format!("create_stack_set {}", r.name));
+        let info = StackSetInfo {
+            name: r.name.clone(),
+            id: format!("{}:1", r.name),
+            status: "ACTIVE".into(),
+            template_body: r.template_body.clone(),
+            parameters: shown_parameters(r),
+            tags: r.tags.clone(),
+        };
+        self.stack_sets.lock().unwrap().insert(r.name.clone(), (info, Vec::new()));
+        Ok(())
+    }
+
+    fn update_stack_set(&self, r: &StackSetRequest, _: &OperationPreferences) -> Result<String, PortError> {
+        self.calls.lock().unwrap().push(format!("update_stack_set {}", r.name));
+        let pairs = {
+            let mut sets = self.stack_sets.lock().unwrap();
+            let (info, instances) = sets.get_mut(&r.name).ok_or_else(|| Fake::missing_set(&r.name))?;
+            info.template_body = r.template_body.clone();
+            info.parameters = shown_parameters(r);
+            info.tags = r.tags.clone();
+            instances.iter().map(|i| (i.account.clone(), i.region.clone())).collect::<Vec<_>>()
+        };
+        let mut updated = Vec::new();
+        let op = self.operation(pairs, |a, r| updated.push((a.to_string(), r.to_string())));
+        let mut sets = self.stack_sets.lock().unwrap();
+        for i in &mut sets.get_mut(&r.name).unwrap().1 {
+            let ok = updated.contains(&(i.account.clone(), i.region.clone()));
+            i.status = if ok { "CURRENT" } else { "OUTDATED" }.into();
+        }
+        Ok(op)
+    }
+
+    fn create_stack_instances(
+        &self,
+        name: &str,
+        targets: &InstanceTargets,
+        regions: &[String],
+        _: &OperationPreferences,
+    ) -> Result<String, PortError> {
+        self.calls.lock().unwrap().push(format!("create_stack_instances {name} {:?} {regions:?}", targets.accounts));
+        if !self.stack_sets.lock().unwrap().contains_key(name) {
+            return Err(Fake::missing_set(name));
+        }
+        let pairs: Vec<(String, String)> =
+            regions.iter().flat_map(|r| targets.accounts.iter().map(move |a| (a.clone(), r.clone()))).collect();
+        let mut made = Vec::new();
+        let op = self.operation(pairs, |a, r| made.push((a.to_string(), r.to_string())));
+        let mut sets = self.stack_sets.lock().unwrap();
+        let instances = &mut sets.get_mut(name).unwrap().1;
+        for (account, region) in made {
+            instances.push(StackInstance {
+                account,
+                region,
+                organizational_unit: None,
+                status: "CURRENT".into(),
+                detailed: Some("SUCCEEDED".into()),
+                reason: None,
+            });
+        }
+        Ok(op)
+    }
+
+    fn delete_stack_instances(
+        &self,
+        name: &str,
+        targets: &InstanceTargets,
+        regions: &[String],
+        _: &OperationPreferences,
+    ) -> Result<String, PortError> {
+        self.calls.lock().unwrap().push(format!("delete_stack_instances {name} {:?} {regions:?}", targets.accounts));
+        let pairs: Vec<(String, String)> =
+            regions.iter().flat_map(|r| targets.accounts.iter().map(move |a| (a.clone(), r.clone()))).collect();
+        let mut gone = Vec::new();
+        let op = self.operation(pairs, |a, r| gone.push((a.to_string(), r.to_string())));
+        let mut sets = self.stack_sets.lock().unwrap();
+        let instances = &mut sets.get_mut(name).ok_or_else(|| Fake::missing_set(name))?.1;
+        instances.retain(|i| !gone.contains(&(i.account.clone(), i.region.clone())));
+        Ok(op)
+    }
+
+    fn stack_set_operation(&self, _: &str, operation: &str) -> Result<String, PortError> {
+        Ok(self.operations.lock().unwrap().get(operation).map(|o| o.0.clone()).unwrap_or_default())
+    }
+
+    fn stack_set_operation_results(&self, _: &str, operation: &str) -> Result<Vec<InstanceResult>, PortError> {
+        Ok(self.operations.lock().unwrap().get(operation).map(|o| o.1.clone()).unwrap_or_default())
+    }
+
+    fn stack_instances(&self, name: &str) -> Result<Vec<StackInstance>, PortError> {
+        Ok(self.stack_sets.lock().unwrap().get(name).map(|s| s.1.clone()).unwrap_or_default())
+    }
+
+    fn delete_stack_set(&self, name: &str) -> Result<(), PortError> {
+        self.calls.lock().unwrap().push(format!("delete_stack_set {name}"));
+        let mut sets = self.stack_sets.lock().unwrap();
+        if sets.get(name).is_some_and(|s| !s.1.is_empty()) {
+            return Err(PortError::Api {
+                operation: "DeleteStackSet".into(),
+                code: "StackSetNotEmptyException".into(),
+                message: "StackSet is not empty".into(),
+            });
+        }
+        sets.remove(name);
+        Ok(())
     }
 }

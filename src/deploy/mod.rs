@@ -6,6 +6,7 @@ pub mod plan;
 pub mod port;
 pub mod prepare;
 pub mod stack_state;
+pub mod stackset;
 
 #[cfg(test)]
 pub(crate) mod fake;

@@ -44,6 +44,8 @@ pub struct LayerPlan {
     /// The deployed template differs from the rendered one (after normalising), which matters on its own
     /// when no resource changes: new outputs, conditions, metadata or a description.
     pub template_changed: bool,
+    /// A stack set layer: `changes` are its instances (`account/region`), not resources.
+    pub stack_set: bool,
     #[serde(skip)]
     pub change_set: Option<String>,
     #[serde(skip)]
@@ -217,14 +219,18 @@ pub fn to_text(env: &str, plans: &[LayerPlan]) -> String {
             Action::Recreate => "recreate (delete the failed stack, then create)",
             Action::NoChanges => "no changes",
         };
-        s.push_str(&format!("{} ({}): {action}\n", p.layer, p.stack_name));
+        let kind = if p.stack_set { " stack set" } else { "" };
+        s.push_str(&format!("{} ({}):{kind} {action}\n", p.layer, p.stack_name));
+        if p.stack_set && p.template_changed {
+            s.push_str("  template: changes; every instance is updated\n");
+        }
         if !p.waiting_for.is_empty() {
             s.push_str(&format!(
                 "  planned from the template: {} not deployed yet, their outputs are shown as placeholders\n",
                 p.waiting_for.join(", ")
             ));
         }
-        if p.template_changed && p.changes.is_empty() && p.action == Action::Update {
+        if p.template_changed && p.changes.is_empty() && p.action == Action::Update && !p.stack_set {
             s.push_str("  template: changes outside resources (outputs, conditions, metadata or description)\n");
         }
         for c in &p.changes {
@@ -342,6 +348,7 @@ mod tests {
             tags: vec![],
             waiting_for: vec![],
             template_changed: false,
+            stack_set: false,
             change_set: None,
             existing: None,
             digest: String::new(),
@@ -418,6 +425,7 @@ mod tests {
             tags: vec![],
             waiting_for: vec![],
             template_changed: false,
+            stack_set: false,
             change_set: None,
             existing: None,
             digest: String::new(),

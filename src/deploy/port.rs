@@ -116,6 +116,76 @@ pub struct ResourceDrift {
     pub differences: Vec<PropertyDifference>,
 }
 
+/// How CloudFormation rolls a stack set operation out over its instances.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OperationPreferences {
+    pub max_concurrent: Option<u32>,
+    pub max_concurrent_percent: Option<u32>,
+    pub failure_tolerance: Option<u32>,
+    pub failure_tolerance_percent: Option<u32>,
+    /// The order regions are worked through (the configured `regions`).
+    pub region_order: Vec<String>,
+    /// SEQUENTIAL or PARALLEL
+    pub region_concurrency: Option<String>,
+}
+
+/// Where a stack set's instances go: accounts (self-managed) or organizational units (service-managed).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InstanceTargets {
+    pub accounts: Vec<String>,
+    pub organizational_units: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StackSetRequest {
+    pub name: String,
+    pub template_body: String,
+    pub template_url: Option<String>,
+    pub parameters: Vec<(String, ApiValue)>,
+    pub tags: BTreeMap<String, String>,
+    pub capabilities: Vec<String>,
+    pub description: String,
+    /// True: SERVICE_MANAGED (targets are organizational units, with automatic deployment).
+    pub service_managed: bool,
+    pub administration_role_arn: Option<String>,
+    pub execution_role_name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StackSetInfo {
+    pub name: String,
+    pub id: String,
+    /// ACTIVE or DELETED
+    pub status: String,
+    pub template_body: String,
+    pub parameters: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// One stack instance: where, and how it stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackInstance {
+    pub account: String,
+    pub region: String,
+    /// The organizational unit it was deployed through (service-managed).
+    pub organizational_unit: Option<String>,
+    /// CURRENT, OUTDATED or INOPERABLE
+    pub status: String,
+    /// PENDING, RUNNING, SUCCEEDED, FAILED, CANCELLED, INOPERABLE, SKIPPED_SUSPENDED_ACCOUNT
+    pub detailed: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// What one operation did in one account and region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceResult {
+    pub account: String,
+    pub region: String,
+    /// PENDING, RUNNING, SUCCEEDED, FAILED, CANCELLED
+    pub status: String,
+    pub reason: Option<String>,
+}
+
 /// Why a call failed, sorted into what the engine decides on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PortError {
@@ -173,7 +243,38 @@ impl fmt::Display for PortError {
     }
 }
 
-pub trait CloudFormation: Send + Sync {
+/// StackSets: one template rolled out by CloudFormation into many accounts and regions. Part of every
+/// CloudFormation port.
+pub trait StackSets {
+    /// The stack set, or None if there is none (a deleted one counts as none).
+    fn describe_stack_set(&self, name: &str) -> Result<Option<StackSetInfo>, PortError>;
+    fn create_stack_set(&self, request: &StackSetRequest) -> Result<(), PortError>;
+    /// Updates the stack set and every instance; returns the operation's id.
+    fn update_stack_set(&self, request: &StackSetRequest, prefs: &OperationPreferences) -> Result<String, PortError>;
+    /// Instances in every target x region; returns the operation's id.
+    fn create_stack_instances(
+        &self,
+        name: &str,
+        targets: &InstanceTargets,
+        regions: &[String],
+        prefs: &OperationPreferences,
+    ) -> Result<String, PortError>;
+    /// Deletes the instances and their stacks; returns the operation's id.
+    fn delete_stack_instances(
+        &self,
+        name: &str,
+        targets: &InstanceTargets,
+        regions: &[String],
+        prefs: &OperationPreferences,
+    ) -> Result<String, PortError>;
+    /// RUNNING, SUCCEEDED, FAILED, STOPPING, STOPPED or QUEUED
+    fn stack_set_operation(&self, name: &str, operation: &str) -> Result<String, PortError>;
+    fn stack_set_operation_results(&self, name: &str, operation: &str) -> Result<Vec<InstanceResult>, PortError>;
+    fn stack_instances(&self, name: &str) -> Result<Vec<StackInstance>, PortError>;
+    fn delete_stack_set(&self, name: &str) -> Result<(), PortError>;
+}
+
+pub trait CloudFormation: StackSets + Send + Sync {
     /// The stack, or None if there is none with that name (deleted stacks count as none).
     fn describe_stack(&self, name: &str) -> Result<Option<StackInfo>, PortError>;
     /// Returns the change set id.

@@ -60,7 +60,12 @@ pub fn prepare(
         tags,
         capabilities: template.capabilities_to_send(&def.capabilities),
         role_arn: env.role_arn.clone(),
-        termination_protection: options.termination_protection.or(env.protected.then_some(true)),
+        // A stack set has no termination protection of its own.
+        termination_protection: if def.stackset.is_some() {
+            None
+        } else {
+            options.termination_protection.or(env.protected.then_some(true))
+        },
         notification_arns: options.notification_arns.clone().unwrap_or_default(),
         rollback_alarms: options.rollback_alarms.clone().unwrap_or_default(),
         rollback_minutes: options.rollback_monitoring_minutes,
@@ -69,6 +74,8 @@ pub fn prepare(
         waiting_for: waiting_for.into_iter().collect(),
         resources: template.resource_types(),
         defaults: defaults(template),
+        // Targets need the account, which the caller knows.
+        stackset: None,
     };
     Ok((prepared, packaged.artifacts))
 }

@@ -18,6 +18,8 @@ pub fn classify(status: Option<&str>, stack: &str) -> StackState {
     let Some(status) = status else { return StackState::Absent };
     match status {
         "REVIEW_IN_PROGRESS" | "DELETE_COMPLETE" => StackState::Absent,
+        // A stack set layer (see deploy::stackset): healthy; its operations are followed when they run.
+        super::stackset::STACK_SET_ACTIVE => StackState::Updatable,
         "ROLLBACK_COMPLETE" | "ROLLBACK_FAILED" | "CREATE_FAILED" => StackState::FailedCreate,
         "UPDATE_ROLLBACK_FAILED" => StackState::Stuck(format!(
             "stack `{stack}` is in UPDATE_ROLLBACK_FAILED: an update failed and so did its rollback. Fix the resource that \

@@ -214,4 +214,17 @@ check("11 drift", status["StackDriftStatus"] == "DRIFTED" and status["DriftedSta
       and seen == {"Kept": "IN_SYNC", "Changed": "MODIFIED", "Gone": "DELETED", "Topic": "NOT_CHECKED"}
       and diff == [{"PropertyPath": "/Value", "ExpectedValue": "info-x", "ActualValue": "debug", "DifferenceType": "NOT_EQUAL"}],
       f"{status} {seen} {diff}")
+# 12. stack-set-updates: an update of the stack set reaches the stacks of its instances.
+SET = "Parameters:\n  Level:\n    Type: String\nResources:\n  Topic:\n    Type: AWS::SNS::Topic\nOutputs:\n  Level:\n    Value: !Ref Level\n"
+cf.create_stack_set(StackSetName="fleet", TemplateBody=SET, Parameters=[{"ParameterKey": "Level", "ParameterValue": "one"}])
+cf.create_stack_instances(StackSetName="fleet", Accounts=["123456789012"], Regions=["us-east-1", "eu-west-1"])
+cf.update_stack_set(StackSetName="fleet", TemplateBody=SET.replace("Value: !Ref Level", "Value: !Sub '${Level}-v2'"),
+                    Parameters=[{"ParameterKey": "Level", "ParameterValue": "two"}])
+seen = {}
+for region in ["us-east-1", "eu-west-1"]:
+    c = boto3.client("cloudformation", **{**kw, "region_name": region})
+    for st in c.describe_stacks()["Stacks"]:
+        if "fleet" in st["StackName"]:
+            seen[region] = {o["OutputKey"]: o["OutputValue"] for o in st.get("Outputs", [])}
+check("12 stack-set-updates", seen == {"us-east-1": {"Level": "two-v2"}, "eu-west-1": {"Level": "two-v2"}}, str(seen))
 sys.exit(1 if failures else 0)

@@ -38,6 +38,12 @@ test of its own in tests/emulator.rs:
    the template's (parameters resolved), only the properties the template sets. We do the same for the
    types whose live state moto keeps and we can read (SSM parameters, log groups); a resource of those types
    that is gone is DELETED; every other type is NOT_CHECKED, as AWS says of types it cannot check.
+12. stack-set-updates: AWS's UpdateStackSet updates every instance's stack to the new template and
+   parameters, and instances added later start from the new template; moto changes only the stack set's
+   record (instances keep the template and parameters they were created with). We update each instance's
+   stack and the template new instances are made from. moto also names an instance's stack
+   `StackSet:<name>`, a name AWS never gives (it is `StackSet-<name>-<id>`) and whose colon breaks the
+   names of the resources derived from it; we give it AWS's form.
 4. delete-in-order: moto gives up deleting a stack whose resources depend on each other (a VPC with a
    route table, a role with a policy) and drops the stack record; AWS deletes them in dependency order. We
    finish the delete and record the stack as DELETE_COMPLETE. moto also never deletes a stack's ELBv2
@@ -460,6 +466,40 @@ def describe_stack_resource_drifts(self):
 responses.CloudFormationResponse.detect_stack_drift = detect_stack_drift
 responses.CloudFormationResponse.describe_stack_drift_detection_status = describe_stack_drift_detection_status
 responses.CloudFormationResponse.describe_stack_resource_drifts = describe_stack_resource_drifts
+
+
+# correction 12: stack-set-updates
+_original_create_stack = models.CloudFormationBackend.create_stack
+
+
+def create_stack(self, *args, **kwargs):
+    bound = inspect.signature(_original_create_stack).bind(self, *args, **kwargs)
+    name = bound.arguments.get("name", "")
+    if name.startswith("StackSet:"):
+        bound.arguments["name"] = f"StackSet-{name[len('StackSet:'):]}-{mock_random.uuid4()}"
+    return _original_create_stack(*bound.args, **bound.kwargs)
+
+
+models.CloudFormationBackend.create_stack = create_stack
+_original_update_stack_set = models.CloudFormationBackend.update_stack_set
+
+
+def update_stack_set(self, *args, **kwargs):
+    operation = _original_update_stack_set(self, *args, **kwargs)
+    bound = inspect.signature(_original_update_stack_set).bind(self, *args, **kwargs).arguments
+    stackset = self.describe_stack_set(bound["stackset_name"])
+    stackset.instances.template = stackset.template
+    stackset.instances.parameters = stackset.parameters
+    params = [{"ParameterKey": k, "ParameterValue": v} for k, v in stackset.parameters.items()]
+    for instance in stackset.instances.stack_instances:
+        instance.template = stackset.template
+        if instance.permission_model == "SELF_MANAGED":
+            backend = models.cloudformation_backends[instance.account_id][instance.region_name]
+            backend.update_stack(name=instance.stack.name, template=stackset.template, role_arn=None, parameters=params, tags=None)
+    return operation
+
+
+models.CloudFormationBackend.update_stack_set = update_stack_set
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ use super::{port_error, runtime, Aws};
 use crate::deploy::port::*;
 
 pub struct AwsCloudFormation {
-    client: Client,
+    pub(super) client: Client,
     sts: aws_sdk_sts::Client,
     endpoint: String,
 }
@@ -38,7 +38,7 @@ impl AwsCloudFormation {
         }
     }
 
-    fn err<E>(
+    pub(super) fn err<E>(
         &self,
         op: &str,
         e: aws_sdk_cloudformation::error::SdkError<E, aws_sdk_cloudformation::config::http::HttpResponse>,

@@ -6,6 +6,7 @@ pub mod cloudformation;
 pub mod regional;
 pub mod s3;
 pub mod secrets;
+pub mod stacksets;
 pub mod values;
 
 use std::sync::{Arc, OnceLock};

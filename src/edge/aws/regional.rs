@@ -102,3 +102,46 @@ impl CloudFormation for Regional {
         self.home.account_id()
     }
 }
+
+/// Stack sets are administered from the environment's region; their instances go where they say.
+impl StackSets for Regional {
+    fn describe_stack_set(&self, name: &str) -> Result<Option<StackSetInfo>, PortError> {
+        self.home.describe_stack_set(name)
+    }
+    fn create_stack_set(&self, request: &StackSetRequest) -> Result<(), PortError> {
+        self.home.create_stack_set(request)
+    }
+    fn update_stack_set(&self, request: &StackSetRequest, prefs: &OperationPreferences) -> Result<String, PortError> {
+        self.home.update_stack_set(request, prefs)
+    }
+    fn create_stack_instances(
+        &self,
+        name: &str,
+        targets: &InstanceTargets,
+        regions: &[String],
+        prefs: &OperationPreferences,
+    ) -> Result<String, PortError> {
+        self.home.create_stack_instances(name, targets, regions, prefs)
+    }
+    fn delete_stack_instances(
+        &self,
+        name: &str,
+        targets: &InstanceTargets,
+        regions: &[String],
+        prefs: &OperationPreferences,
+    ) -> Result<String, PortError> {
+        self.home.delete_stack_instances(name, targets, regions, prefs)
+    }
+    fn stack_set_operation(&self, name: &str, operation: &str) -> Result<String, PortError> {
+        self.home.stack_set_operation(name, operation)
+    }
+    fn stack_set_operation_results(&self, name: &str, operation: &str) -> Result<Vec<InstanceResult>, PortError> {
+        self.home.stack_set_operation_results(name, operation)
+    }
+    fn stack_instances(&self, name: &str) -> Result<Vec<StackInstance>, PortError> {
+        self.home.stack_instances(name)
+    }
+    fn delete_stack_set(&self, name: &str) -> Result<(), PortError> {
+        self.home.delete_stack_set(name)
+    }
+}

@@ -1,0 +1,368 @@
+//! Deploying a layer as a StackSet. StackSets have no change sets: the plan compares the stack set's
+//! template, parameters and tags with the rendered ones (secrets by their version fingerprints, never by
+//! value), and its instances with the targets; a deploy updates the stack set (CloudFormation then
+//! updates every instance, in the configured order and concurrency), adds the new instances and removes
+//! the ones no longer targeted, following each operation to its per-instance results.
+
+use std::time::Instant;
+
+use super::engine::{Engine, LayerError, Prepared};
+use super::plan::{self, Action, Change, LayerPlan};
+use super::port::*;
+use crate::diff;
+use crate::stackset::{groups, plan_instances, InstancePlan, StackSetTarget};
+
+/// The status a stack set layer's `StackInfo` carries (no stack has it), so status, destroy and hooks can
+/// treat the layer like any other.
+pub const STACK_SET_ACTIVE: &str = "ACTIVE";
+
+pub fn is_stack_set(info: &StackInfo) -> bool {
+    info.status == STACK_SET_ACTIVE
+}
+
+/// A stack set as a layer's deployed state: its parameters and tags, no outputs.
+pub fn as_stack_info(s: &StackSetInfo) -> StackInfo {
+    StackInfo {
+        name: s.name.clone(),
+        id: s.id.clone(),
+        status: STACK_SET_ACTIVE.into(),
+        parameters: s.parameters.clone(),
+        tags: s.tags.clone(),
+        ..Default::default()
+    }
+}
+
+/// `target/region` as shown in plans and progress.
+fn place(t: &str, r: &str) -> String {
+    format!("{t}/{r}")
+}
+
+fn change(action: &str, t: &str, r: &str, what: &str) -> Change {
+    Change { action: action.into(), logical_id: place(t, r), resource_type: what.into(), replacement: None }
+}
+
+impl Engine<'_> {
+    /// The plan of a stack set layer: what changes in the stack set, and per instance.
+    pub(super) fn plan_stack_set(&self, p: &Prepared, target: &StackSetTarget) -> Result<LayerPlan, LayerError> {
+        let existing = self.cfn.describe_stack_set(&p.stack_name)?;
+        let instances = match &existing {
+            Some(_) => self.cfn.stack_instances(&p.stack_name)?,
+            None => Vec::new(),
+        };
+        let info = existing.as_ref().map(as_stack_info);
+        let (parameters, unknown_secrets) = Self::parameter_plan(p, info.as_ref());
+        let template_changed =
+            existing.as_ref().is_some_and(|s| !diff::templates(&s.template_body, &p.template_body).is_empty());
+        let tags = plan::tag_changes(info.as_ref().map(|e| &e.tags), &p.tags);
+        let set_changes = template_changed || !parameters.is_empty() || !tags.is_empty() || unknown_secrets;
+        let ip = plan_instances(target, &instances);
+        let mut changes: Vec<Change> =
+            ip.add.iter().map(|(t, r)| change("Add", t, r, "stack instance (new)")).collect();
+        if existing.is_some() {
+            for (t, r) in &ip.keep {
+                if ip.outdated.contains(&(t.clone(), r.clone())) {
+                    changes.push(change(
+                        "Modify",
+                        t,
+                        r,
+                        "stack instance (OUTDATED: an earlier operation did not reach it)",
+                    ));
+                } else if set_changes {
+                    changes.push(change("Modify", t, r, "stack instance"));
+                }
+            }
+        }
+        changes.extend(
+            ip.remove
+                .iter()
+                .map(|(t, r)| change("Remove", t, r, "stack instance (no longer targeted: its stack is deleted)")),
+        );
+        let action = match &existing {
+            None => Action::Create,
+            Some(_) if changes.is_empty() && !set_changes => Action::NoChanges,
+            Some(_) => Action::Update,
+        };
+        Ok(LayerPlan {
+            layer: p.layer.clone(),
+            stack_name: p.stack_name.clone(),
+            action,
+            changes,
+            parameters: if action == Action::NoChanges { Vec::new() } else { parameters },
+            tags: if action == Action::NoChanges { Vec::new() } else { tags },
+            waiting_for: p.waiting_for.clone(),
+            template_changed,
+            stack_set: true,
+            change_set: None,
+            existing: info,
+            digest: p.digest(),
+        })
+    }
+
+    fn stack_set_request(p: &Prepared, target: &StackSetTarget) -> StackSetRequest {
+        StackSetRequest {
+            name: p.stack_name.clone(),
+            template_body: p.template_body.clone(),
+            template_url: p.template_url.clone(),
+            parameters: p.parameters.iter().map(|x| (x.name.clone(), x.value.clone())).collect(),
+            tags: p.tags.clone(),
+            capabilities: p.capabilities.clone(),
+            description: format!("stackc {}", p.layer),
+            service_managed: target.service_managed(),
+            administration_role_arn: target.administration_role_arn.clone(),
+            execution_role_name: target.execution_role_name.clone(),
+        }
+    }
+
+    /// Create or update the stack set, then add and remove instances; each operation followed to its end.
+    pub(super) fn execute_stack_set(
+        &self,
+        p: &Prepared,
+        lp: &LayerPlan,
+        target: &StackSetTarget,
+    ) -> Result<StackInfo, LayerError> {
+        let request = Self::stack_set_request(p, target);
+        let name = &p.stack_name;
+        let current = match lp.action {
+            Action::Create => {
+                self.reporter.status(&p.layer, "creating stack set");
+                self.cfn.create_stack_set(&request)?;
+                Vec::new()
+            }
+            _ => self.cfn.stack_instances(name)?,
+        };
+        let ip: InstancePlan = plan_instances(target, &current);
+        let set_changes = lp.template_changed || !lp.parameters.is_empty() || !lp.tags.is_empty();
+        if lp.action == Action::Update && (set_changes || !ip.outdated.is_empty()) {
+            self.reporter.status(
+                &p.layer,
+                &format!(
+                    "updating stack set and its {}",
+                    crate::text::count(ip.keep.len() + ip.remove.len(), "instance")
+                ),
+            );
+            let op = self.cfn.update_stack_set(&request, &target.preferences)?;
+            self.follow_operation(&p.layer, name, &op, "update")?;
+        }
+        for (targets, regions) in groups(&ip.add) {
+            self.reporter
+                .status(&p.layer, &format!("adding instances: {} in {}", targets.join(", "), regions.join(", ")));
+            let op = self.cfn.create_stack_instances(
+                name,
+                &instance_targets(target, targets),
+                &regions,
+                &target.preferences,
+            )?;
+            self.follow_operation(&p.layer, name, &op, "adding instances")?;
+        }
+        for (targets, regions) in groups(&ip.remove) {
+            self.reporter
+                .status(&p.layer, &format!("removing instances: {} in {}", targets.join(", "), regions.join(", ")));
+            let op = self.cfn.delete_stack_instances(
+                name,
+                &instance_targets(target, targets),
+                &regions,
+                &target.preferences,
+            )?;
+            self.follow_operation(&p.layer, name, &op, "removing instances")?;
+        }
+        let after = self
+            .cfn
+            .describe_stack_set(name)?
+            .ok_or_else(|| LayerError(format!("stack set `{name}` disappeared during the deploy")))?;
+        Ok(as_stack_info(&after))
+    }
+
+    /// Poll a stack set operation to its end and report each instance's result; an operation that did
+    /// not succeed is an error naming the instances that failed and why.
+    fn follow_operation(&self, layer: &str, name: &str, op: &str, what: &str) -> Result<(), LayerError> {
+        let start = Instant::now();
+        let mut attempt = 0;
+        let status = loop {
+            let status = self.cfn.stack_set_operation(name, op)?;
+            if !matches!(status.as_str(), "RUNNING" | "QUEUED" | "STOPPING") {
+                break status;
+            }
+            if start.elapsed() > self.settings.timeout {
+                return Err(LayerError(format!(
+                    "stack set operation {op} ({what}) on `{name}` is still {status} after the timeout; it goes on in CloudFormation"
+                )));
+            }
+            self.sleep(attempt);
+            attempt += 1;
+        };
+        let results = self.cfn.stack_set_operation_results(name, op).unwrap_or_default();
+        for r in &results {
+            let reason = r.reason.as_deref().map(|x| format!("  {x}")).unwrap_or_default();
+            self.reporter.status(layer, &format!("  instance {}: {}{reason}", place(&r.account, &r.region), r.status));
+        }
+        if status == "SUCCEEDED" {
+            return Ok(());
+        }
+        let failed: Vec<String> = results
+            .iter()
+            .filter(|r| r.status != "SUCCEEDED")
+            .map(|r| {
+                format!(
+                    "{}: {} {}",
+                    place(&r.account, &r.region),
+                    r.status,
+                    r.reason.as_deref().unwrap_or("no reason given")
+                )
+            })
+            .collect();
+        Err(LayerError(format!(
+            "stack set operation ({what}) on `{name}` ended {status}{}",
+            if failed.is_empty() { String::new() } else { format!("\n  {}", failed.join("\n  ")) }
+        )))
+    }
+
+    /// Remove every instance (their stacks are deleted), then the stack set.
+    pub fn delete_stack_set_layer(&self, layer: &str, name: &str) -> Result<(), LayerError> {
+        let instances = self.cfn.stack_instances(name)?;
+        let service_managed = instances.iter().any(|i| i.organizational_unit.is_some());
+        let pairs: Vec<(String, String)> = instances
+            .iter()
+            .map(|i| {
+                let t =
+                    if service_managed { i.organizational_unit.clone().unwrap_or_default() } else { i.account.clone() };
+                (t, i.region.clone())
+            })
+            .collect();
+        for (targets, regions) in groups(&pairs) {
+            self.reporter
+                .status(layer, &format!("removing instances: {} in {}", targets.join(", "), regions.join(", ")));
+            let t = if service_managed {
+                InstanceTargets { accounts: Vec::new(), organizational_units: targets }
+            } else {
+                InstanceTargets { accounts: targets, organizational_units: Vec::new() }
+            };
+            let op = self.cfn.delete_stack_instances(name, &t, &regions, &OperationPreferences::default())?;
+            self.follow_operation(layer, name, &op, "removing instances")?;
+        }
+        self.reporter.status(layer, "deleting stack set");
+        self.cfn.delete_stack_set(name)?;
+        Ok(())
+    }
+}
+
+fn instance_targets(target: &StackSetTarget, targets: Vec<String>) -> InstanceTargets {
+    if target.service_managed() {
+        InstanceTargets { accounts: Vec::new(), organizational_units: targets }
+    } else {
+        InstanceTargets { accounts: targets, organizational_units: Vec::new() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::super::engine::{tests::prepared_for_tests, NoHooks, Settings, Silent};
+    use super::super::fake::Fake;
+    use super::*;
+    use crate::stackset::StackSetSettings;
+
+    fn engine(fake: &Fake) -> Engine<'_> {
+        let settings = Settings { poll_initial: Duration::ZERO, poll_max: Duration::ZERO, ..Settings::default() };
+        Engine { cfn: fake, reporter: &Silent, settings, hooks: &NoHooks }
+    }
+
+    fn guard(accounts: &[&str], regions: &[&str]) -> Prepared {
+        let mut p = prepared_for_tests("guard");
+        p.stackset = Some(
+            StackSetSettings {
+                accounts: Some(accounts.iter().map(|a| a.to_string()).collect()),
+                regions: Some(regions.iter().map(|r| r.to_string()).collect()),
+                ..Default::default()
+            }
+            .resolve("123456789012", "eu-west-1"),
+        );
+        p
+    }
+
+    fn deploy(e: &Engine<'_>, p: &Prepared) -> Result<LayerPlan, LayerError> {
+        let lp = e.plan_layer(p)?;
+        if lp.action != Action::NoChanges {
+            e.execute(p, &lp)?;
+        }
+        Ok(lp)
+    }
+
+    #[test]
+    fn a_stack_set_is_created_then_up_to_date_then_rolled_out_further() {
+        let fake = Fake::new();
+        let e = engine(&fake);
+        let p = guard(&["111111111111", "222222222222"], &["eu-west-1", "us-east-1"]);
+        let lp = deploy(&e, &p).unwrap();
+        assert_eq!(lp.action, Action::Create);
+        assert!(lp.stack_set && lp.change_set.is_none());
+        assert_eq!(lp.changes.iter().filter(|c| c.action == "Add").count(), 4);
+        assert_eq!(fake.stack_instances("app-qa-guard").unwrap().len(), 4);
+        // One CreateStackInstances covers all four (same accounts in both regions).
+        let calls = fake.calls.lock().unwrap().clone();
+        assert_eq!(calls.iter().filter(|c| c.starts_with("create_stack_instances")).count(), 1, "{calls:?}");
+        // The secret went to CloudFormation but reads back masked and is never part of the plan.
+        let text = plan::to_text("qa", &[lp.clone()]);
+        assert!(!text.contains("canary-engine"), "{text}");
+
+        assert_eq!(e.plan_layer(&p).unwrap().action, Action::NoChanges);
+
+        // A new region for one account, one account gone: add one, remove two, update nothing else.
+        let p2 = guard(&["111111111111"], &["eu-west-1", "us-east-1", "ap-south-1"]);
+        let lp = e.plan_layer(&p2).unwrap();
+        assert_eq!(lp.action, Action::Update);
+        let shown: Vec<String> = lp.changes.iter().map(|c| format!("{} {}", c.action, c.logical_id)).collect();
+        assert_eq!(
+            shown,
+            ["Add 111111111111/ap-south-1", "Remove 222222222222/eu-west-1", "Remove 222222222222/us-east-1"]
+        );
+        e.execute(&p2, &lp).unwrap();
+        let mut now: Vec<String> =
+            fake.stack_instances("app-qa-guard").unwrap().iter().map(|i| place(&i.account, &i.region)).collect();
+        now.sort();
+        assert_eq!(now, ["111111111111/ap-south-1", "111111111111/eu-west-1", "111111111111/us-east-1"]);
+        assert!(!fake.calls.lock().unwrap().iter().any(|c| c.starts_with("update_stack_set")));
+    }
+
+    #[test]
+    fn a_changed_parameter_updates_every_instance_and_a_failed_region_is_named() {
+        let fake = Fake::new();
+        let e = engine(&fake);
+        let p = guard(&["111111111111"], &["eu-west-1", "us-east-1"]);
+        deploy(&e, &p).unwrap();
+        let mut changed = p.clone();
+        changed.parameters[0].value = ApiValue::Plain("m".into());
+        changed.parameters[0].shown = "m".into();
+        let lp = e.plan_layer(&changed).unwrap();
+        assert_eq!(lp.action, Action::Update);
+        assert_eq!(lp.parameters.len(), 1, "{:?}", lp.parameters);
+        assert_eq!(lp.changes.iter().filter(|c| c.action == "Modify").count(), 2);
+        fake.failing_regions.lock().unwrap().insert("us-east-1".into(), "Resource limit exceeded".into());
+        let err = e.execute(&changed, &lp).unwrap_err();
+        assert!(err.0.contains("ended FAILED"), "{}", err.0);
+        assert!(err.0.contains("111111111111/us-east-1: FAILED Resource limit exceeded"), "{}", err.0);
+        // The instance the operation did not reach is OUTDATED: the next plan updates it again.
+        fake.failing_regions.lock().unwrap().clear();
+        let again = e.plan_layer(&changed).unwrap();
+        assert_eq!(again.action, Action::Update);
+        assert!(again
+            .changes
+            .iter()
+            .any(|c| c.logical_id == "111111111111/us-east-1" && c.resource_type.contains("OUTDATED")));
+        e.execute(&changed, &again).unwrap();
+        assert_eq!(e.plan_layer(&changed).unwrap().action, Action::NoChanges);
+    }
+
+    #[test]
+    fn destroying_a_stack_set_layer_removes_its_instances_first() {
+        let fake = Fake::new();
+        let e = engine(&fake);
+        let p = guard(&["111111111111"], &["eu-west-1", "us-east-1"]);
+        deploy(&e, &p).unwrap();
+        e.delete_stack_set_layer("guard", "app-qa-guard").unwrap();
+        assert!(fake.describe_stack_set("app-qa-guard").unwrap().is_none());
+        let calls = fake.calls.lock().unwrap().clone();
+        let last: Vec<&String> = calls.iter().rev().take(2).collect();
+        assert!(last[0].starts_with("delete_stack_set") && last[1].starts_with("delete_stack_instances"), "{calls:?}");
+    }
+}

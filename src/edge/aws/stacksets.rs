@@ -1,0 +1,237 @@
+//! The StackSets half of the CloudFormation port over the AWS SDK.
+
+use aws_sdk_cloudformation::types::{
+    AutoDeployment, Capability, DeploymentTargets, Parameter, PermissionModels, RegionConcurrencyType,
+    StackSetOperationPreferences, Tag,
+};
+
+use super::cloudformation::AwsCloudFormation;
+use super::runtime;
+use crate::deploy::port::*;
+
+fn parameters(r: &StackSetRequest) -> Vec<Parameter> {
+    r.parameters
+        .iter()
+        .map(|(k, v)| {
+            let b = Parameter::builder().parameter_key(k);
+            match v {
+                ApiValue::Plain(s) => b.parameter_value(s),
+                // A secret leaves stackc only in the request that needs it.
+                ApiValue::Secret(s) => b.parameter_value(s.expose()),
+                ApiValue::Previous => b.use_previous_value(true),
+            }
+            .build()
+        })
+        .collect()
+}
+
+fn tags(r: &StackSetRequest) -> Vec<Tag> {
+    r.tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+}
+
+fn capabilities(r: &StackSetRequest) -> Vec<Capability> {
+    r.capabilities.iter().map(|c| Capability::from(c.as_str())).collect()
+}
+
+fn preferences(p: &OperationPreferences) -> StackSetOperationPreferences {
+    StackSetOperationPreferences::builder()
+        .set_max_concurrent_count(p.max_concurrent.map(|n| n as i32))
+        .set_max_concurrent_percentage(p.max_concurrent_percent.map(|n| n as i32))
+        .set_failure_tolerance_count(p.failure_tolerance.map(|n| n as i32))
+        .set_failure_tolerance_percentage(p.failure_tolerance_percent.map(|n| n as i32))
+        .set_region_order((!p.region_order.is_empty()).then(|| p.region_order.clone()))
+        .set_region_concurrency_type(p.region_concurrency.as_deref().map(RegionConcurrencyType::from))
+        .build()
+}
+
+fn deployment_targets(t: &InstanceTargets) -> Option<DeploymentTargets> {
+    (!t.organizational_units.is_empty())
+        .then(|| DeploymentTargets::builder().set_organizational_unit_ids(Some(t.organizational_units.clone())).build())
+}
+
+fn is_missing_stack_set(e: &PortError) -> bool {
+    matches!(e, PortError::Api { code, .. } if code == "StackSetNotFoundException")
+}
+
+impl StackSets for AwsCloudFormation {
+    fn describe_stack_set(&self, name: &str) -> Result<Option<StackSetInfo>, PortError> {
+        let out = match runtime().block_on(self.client.describe_stack_set().stack_set_name(name).send()) {
+            Ok(out) => out,
+            Err(e) => {
+                let e = self.err("DescribeStackSet", e);
+                return if is_missing_stack_set(&e) { Ok(None) } else { Err(e) };
+            }
+        };
+        let Some(s) = out.stack_set() else { return Ok(None) };
+        let status = s.status().map(|x| x.as_str().to_string()).unwrap_or_default();
+        if status == "DELETED" {
+            return Ok(None);
+        }
+        Ok(Some(StackSetInfo {
+            name: s.stack_set_name().unwrap_or(name).to_string(),
+            id: s.stack_set_id().unwrap_or_default().to_string(),
+            status,
+            template_body: s.template_body().unwrap_or_default().to_string(),
+            parameters: s
+                .parameters()
+                .iter()
+                .filter_map(|p| {
+                    Some((p.parameter_key()?.to_string(), p.parameter_value().unwrap_or_default().to_string()))
+                })
+                .collect(),
+            tags: s.tags().iter().filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string()))).collect(),
+        }))
+    }
+
+    fn create_stack_set(&self, r: &StackSetRequest) -> Result<(), PortError> {
+        let mut req = self
+            .client
+            .create_stack_set()
+            .stack_set_name(&r.name)
+            .description(&r.description)
+            .set_parameters(Some(parameters(r)))
+            .set_tags(Some(tags(r)))
+            .set_capabilities(Some(capabilities(r)))
+            .set_administration_role_arn(r.administration_role_arn.clone())
+            .set_execution_role_name(r.execution_role_name.clone());
+        req = match &r.template_url {
+            Some(url) => req.template_url(url),
+            None => req.template_body(&r.template_body),
+        };
+        if r.service_managed {
+            req = req.permission_model(PermissionModels::ServiceManaged).auto_deployment(
+                AutoDeployment::builder().enabled(true).retain_stacks_on_account_removal(false).build(),
+            );
+        } else {
+            req = req.permission_model(PermissionModels::SelfManaged);
+        }
+        runtime().block_on(req.send()).map_err(|e| self.err("CreateStackSet", e))?;
+        Ok(())
+    }
+
+    fn update_stack_set(&self, r: &StackSetRequest, prefs: &OperationPreferences) -> Result<String, PortError> {
+        let mut req = self
+            .client
+            .update_stack_set()
+            .stack_set_name(&r.name)
+            .description(&r.description)
+            .set_parameters(Some(parameters(r)))
+            .set_tags(Some(tags(r)))
+            .set_capabilities(Some(capabilities(r)))
+            .set_administration_role_arn(r.administration_role_arn.clone())
+            .set_execution_role_name(r.execution_role_name.clone())
+            .operation_preferences(preferences(prefs));
+        req = match &r.template_url {
+            Some(url) => req.template_url(url),
+            None => req.template_body(&r.template_body),
+        };
+        let out = runtime().block_on(req.send()).map_err(|e| self.err("UpdateStackSet", e))?;
+        Ok(out.operation_id().unwrap_or_default().to_string())
+    }
+
+    fn create_stack_instances(
+        &self,
+        name: &str,
+        targets: &InstanceTargets,
+        regions: &[String],
+        prefs: &OperationPreferences,
+    ) -> Result<String, PortError> {
+        let mut req = self
+            .client
+            .create_stack_instances()
+            .stack_set_name(name)
+            .set_regions(Some(regions.to_vec()))
+            .operation_preferences(preferences(prefs));
+        req = match deployment_targets(targets) {
+            Some(t) => req.deployment_targets(t),
+            None => req.set_accounts(Some(targets.accounts.clone())),
+        };
+        let out = runtime().block_on(req.send()).map_err(|e| self.err("CreateStackInstances", e))?;
+        Ok(out.operation_id().unwrap_or_default().to_string())
+    }
+
+    fn delete_stack_instances(
+        &self,
+        name: &str,
+        targets: &InstanceTargets,
+        regions: &[String],
+        prefs: &OperationPreferences,
+    ) -> Result<String, PortError> {
+        let mut req = self
+            .client
+            .delete_stack_instances()
+            .stack_set_name(name)
+            .set_regions(Some(regions.to_vec()))
+            .retain_stacks(false)
+            .operation_preferences(preferences(prefs));
+        req = match deployment_targets(targets) {
+            Some(t) => req.deployment_targets(t),
+            None => req.set_accounts(Some(targets.accounts.clone())),
+        };
+        let out = runtime().block_on(req.send()).map_err(|e| self.err("DeleteStackInstances", e))?;
+        Ok(out.operation_id().unwrap_or_default().to_string())
+    }
+
+    fn stack_set_operation(&self, name: &str, operation: &str) -> Result<String, PortError> {
+        let out = runtime()
+            .block_on(self.client.describe_stack_set_operation().stack_set_name(name).operation_id(operation).send())
+            .map_err(|e| self.err("DescribeStackSetOperation", e))?;
+        Ok(out.stack_set_operation().and_then(|o| o.status()).map(|s| s.as_str().to_string()).unwrap_or_default())
+    }
+
+    fn stack_set_operation_results(&self, name: &str, operation: &str) -> Result<Vec<InstanceResult>, PortError> {
+        let mut all = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = runtime()
+                .block_on(
+                    self.client
+                        .list_stack_set_operation_results()
+                        .stack_set_name(name)
+                        .operation_id(operation)
+                        .set_next_token(token)
+                        .send(),
+                )
+                .map_err(|e| self.err("ListStackSetOperationResults", e))?;
+            all.extend(out.summaries().iter().map(|r| InstanceResult {
+                account: r.account().unwrap_or_default().to_string(),
+                region: r.region().unwrap_or_default().to_string(),
+                status: r.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                reason: r.status_reason().map(str::to_string),
+            }));
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => return Ok(all),
+            }
+        }
+    }
+
+    fn stack_instances(&self, name: &str) -> Result<Vec<StackInstance>, PortError> {
+        let mut all = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = runtime()
+                .block_on(self.client.list_stack_instances().stack_set_name(name).set_next_token(token).send())
+                .map_err(|e| self.err("ListStackInstances", e))?;
+            all.extend(out.summaries().iter().map(|i| StackInstance {
+                account: i.account().unwrap_or_default().to_string(),
+                region: i.region().unwrap_or_default().to_string(),
+                organizational_unit: i.organizational_unit_id().map(str::to_string),
+                status: i.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                detailed: i.stack_instance_status().and_then(|s| s.detailed_status()).map(|s| s.as_str().to_string()),
+                reason: i.status_reason().map(str::to_string),
+            }));
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => return Ok(all),
+            }
+        }
+    }
+
+    fn delete_stack_set(&self, name: &str) -> Result<(), PortError> {
+        runtime()
+            .block_on(self.client.delete_stack_set().stack_set_name(name).send())
+            .map_err(|e| self.err("DeleteStackSet", e))?;
+        Ok(())
+    }
+}
