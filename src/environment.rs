@@ -458,10 +458,17 @@ struct Builder {
     promotable: Option<Vec<String>>,
     raw_parameters: BTreeMap<String, toml::Value>,
     errors: Vec<Diagnostic>,
+    /// A file read from this text instead of the disk.
+    edited: Option<(PathBuf, String)>,
 }
 
 /// Load environment `name` of `project`, applying `sets` (`key=value`) last.
 pub fn load(project: &Project, name: &str, sets: &[String]) -> Result<Environment> {
+    load_with(project, name, sets, None)
+}
+
+/// Like `load`, with `edited = (file, text)`: that file read as `text` (what `promote` is about to write).
+pub fn load_with(project: &Project, name: &str, sets: &[String], edited: Option<(&Path, &str)>) -> Result<Environment> {
     let known = project.environment_names();
     let path = project.environments_dir().join(format!("{name}.toml"));
     if name.starts_with('_') || !path.is_file() {
@@ -495,6 +502,7 @@ pub fn load(project: &Project, name: &str, sets: &[String]) -> Result<Environmen
         promotable: None,
         raw_parameters: BTreeMap::new(),
         errors: Vec::new(),
+        edited: edited.map(|(p, t)| (p.to_path_buf(), t.to_string())),
     };
     let mut chain = Vec::new();
     b.apply_file(project, &path, &mut chain)?;
@@ -575,7 +583,10 @@ impl Builder {
                 crate::graph::path(&cycle)
             ))));
         }
-        let text = project::read(path)?;
+        let text = match &self.edited {
+            Some((p, t)) if p == path => t.clone(),
+            _ => project::read(path)?,
+        };
         let file: EnvFile =
             toml::from_str(&text).map_err(|e| Error::config(toml_error::diagnostic(path, &text, &e)))?;
         let index = LineIndex::new(&text);

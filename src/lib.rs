@@ -23,6 +23,7 @@ pub mod project;
 pub mod promote;
 pub mod provider;
 pub mod render;
+pub mod replacement;
 pub mod secret;
 pub mod source;
 pub mod stackset;

@@ -142,7 +142,9 @@ fn stack_sets(project: &Project, env: &Environment, built: &BTreeMap<String, Bui
         let settings = section.map(|s| s.over(base)).unwrap_or_else(|| base.clone());
         for problem in settings.problems() {
             let at = if own.contains(&problem) { at_layer.clone() } else { at_env.clone() };
-            out.push(Diagnostic::new(format!("environment `{}`, stack set layer `{name}`: {problem}", env.name)).at(at));
+            out.push(
+                Diagnostic::new(format!("environment `{}`, stack set layer `{name}`: {problem}", env.name)).at(at),
+            );
         }
     }
     for (name, b) in built {

@@ -614,5 +614,8 @@ fn validate_checks_regions_and_stack_set_settings() {
         .stderr_has("`[layers.app.stackset]` is set, but layer `app` is not deployed as a stack set")
         .stderr_has("layer `guard` is deployed as a stack set, whose outputs stackc does not read");
     write(dir.path(), "stacks/guard/layer.toml", "deploy_as = \"stack-set\"\n");
-    stackc(dir.path(), &["validate", "qa"]).code(2).stderr_has("deploy_as is \"stack\" or \"stackset\", not `stack-set`").stderr_has("layer.toml:1:");
+    stackc(dir.path(), &["validate", "qa"])
+        .code(2)
+        .stderr_has("deploy_as is \"stack\" or \"stackset\", not `stack-set`")
+        .stderr_has("layer.toml:1:");
 }

@@ -155,3 +155,29 @@ fn an_allow_list_carries_only_what_it_names() {
     let after = std::fs::read_to_string(dir.path().join("environments/prod.toml")).unwrap();
     assert!(after.contains("Tag = \"v2\"") && after.contains("Size = \"s\"") && !after.contains("flag"), "{after}");
 }
+
+/// Carrying a value that reaches a create-only property (here through a parameter into the database's
+/// identifier) warns that CloudFormation will replace the resource; a value that updates in place does not.
+#[test]
+fn promote_warns_when_a_carried_value_replaces_a_resource() {
+    let db = "Parameters:\n  Name:\n    Type: String\n  Class:\n    Type: String\nResources:\n  Database:\n    Type: AWS::RDS::DBInstance\n    Properties:\n      DBInstanceIdentifier: !Sub \"${Name}-db\"\n      DBInstanceClass: !Ref Class\n      Engine: postgres\n  Log:\n    Type: AWS::Logs::LogGroup\n    Properties:\n      LogGroupName: \"/app/{{ log_prefix }}\"\n";
+    let dir = project(&[
+        ("stacks/db/template.yaml.j2", db),
+        (
+            "environments/qa.toml",
+            "region = \"us-east-1\"\n[values]\nlog_prefix = \"v2\"\n[layers.db.parameters]\nName = \"orders2\"\nClass = \"db.m5.large\"\n",
+        ),
+        (
+            "environments/prod.toml",
+            "region = \"us-east-1\"\n[values]\nlog_prefix = \"v1\"\n[layers.db.parameters]\nName = \"orders\"\nClass = \"db.t3.micro\"\n",
+        ),
+    ]);
+    let class = stackc(dir.path(), &["promote", "qa", "prod", "--only", "layers.db.parameters.Class", "--dry-run"]);
+    class.ok().stdout_has("carry layers.db.parameters.Class");
+    assert!(!class.stderr.contains("REPLACE"), "{}", class.stderr);
+    let all = stackc(dir.path(), &["promote", "qa", "prod", "--dry-run"]);
+    all.ok()
+        .stderr_has("makes CloudFormation REPLACE 2 resources")
+        .stderr_has("layer `db`: Database (AWS::RDS::DBInstance), because `DBInstanceIdentifier` changes")
+        .stderr_has("layer `db`: Log (AWS::Logs::LogGroup), because `LogGroupName` changes");
+}

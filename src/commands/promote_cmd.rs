@@ -212,6 +212,7 @@ pub fn promote(
         print(&format!("nothing to promote: `{to}` already has every promotable setting of `{from}`\n"));
         return Ok(());
     }
+    let replaced = replacement_warnings(project, &target, opts, &file, &new);
     print(
         &TextDiff::from_lines(&old, &new)
             .unified_diff()
@@ -219,6 +220,14 @@ pub fn promote(
             .header(&display_path(&file), &display_path(&file))
             .to_string(),
     );
+    if !replaced.is_empty() {
+        super::printer().note(&format!(
+            "carrying this into `{to}` makes CloudFormation REPLACE {} (a new one is created, then the old one \
+             is deleted with its data):\n{}",
+            count(replaced.len(), "resource"),
+            replaced.join("\n")
+        ));
+    }
     if dry_run {
         print(&format!("dry run: `{}` was not changed\n", display_path(&file)));
         return Ok(());
@@ -229,6 +238,47 @@ pub fn promote(
     write_checked(project, to, &file, &old, &new)?;
     print(&format!("updated `{}`: {} from `{from}`\n", display_path(&file), count(edits.len(), "setting")));
     Ok(())
+}
+
+/// The resources of the target the edit would make CloudFormation replace: its layers rendered offline as
+/// they are and as they would be, compared on their create-only properties. A target that does not
+/// render either way gives a line saying the check could not be made.
+fn replacement_warnings(
+    project: &Project,
+    target: &Environment,
+    opts: &EnvOpts,
+    file: &std::path::Path,
+    new: &str,
+) -> Vec<String> {
+    let after = match crate::environment::load_with(project, &target.name, &opts.sets, Some((file, new))) {
+        Ok(mut e) => {
+            e.region = target.region.clone();
+            e
+        }
+        Err(e) => return vec![format!("  (not checked: the edited file does not load: {e})")],
+    };
+    let layers = |env: &Environment| -> Vec<String> {
+        project.layers.keys().filter(|l| project.layer_in(l, env)).cloned().collect()
+    };
+    let offline = || Offline::new(project.root.clone());
+    let built = (
+        build::build(&project.for_env(target), target, &layers(target), &mut offline()),
+        build::build(&project.for_env(&after), &after, &layers(&after), &mut offline()),
+    );
+    let (Ok(before), Ok(now)) = built else {
+        return vec!["  (not checked: the target does not render offline; `stackc plan` shows replacements)".into()];
+    };
+    let mut out = Vec::new();
+    for (layer, b) in &before {
+        let Some(a) = now.get(layer) else { continue };
+        for r in crate::replacement::replacements(b, a) {
+            out.push(format!(
+                "  layer `{layer}`: {} ({}), because `{}` changes",
+                r.logical_id, r.resource_type, r.property
+            ));
+        }
+    }
+    out
 }
 
 /// Every `--only` key must name a setting of the source environment.
