@@ -318,7 +318,7 @@ fn shim_corrections_each_hold() {
     let emu = Emulator::start();
     let run = emu.python("check_shim.py", "");
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    assert_eq!(run.stdout.matches("ok ").count(), 13, "{}", run.stdout);
+    assert_eq!(run.stdout.matches("ok ").count(), 16, "{}", run.stdout);
 }
 
 #[test]
@@ -832,4 +832,43 @@ Outputs:
     assert!(guard_instances(&emu, "us-east-1").is_empty() && guard_instances(&emu, "ap-south-1").is_empty());
     runs.extend([&plan, &first, &status, &again, &second, &drift, &destroy]);
     assert_no_canary(&runs, dir.path());
+}
+
+/// On a terminal, progress is a live block of one line per layer, redrawn in place (the planning block
+/// is removed before the plan is shown, the execution block stays); hook output still prints as lines.
+/// Without a terminal, the same run prints plain lines with no cursor movement.
+#[test]
+fn a_terminal_gets_a_live_line_per_layer() {
+    let emu = Emulator::start();
+    let topic = "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n";
+    let dir = project(&[
+        ("stacks/app/template.yaml", topic),
+        ("stacks/web/template.yaml", topic),
+        ("stacks/web/layer.toml", "depends_on = [\"app\"]\n[hooks]\nafter_deploy = [\"echo hook-said-hello\"]\n"),
+        ("environments/qa.toml", "region = \"us-east-1\"\n"),
+    ]);
+    let spec = serde_json::json!({
+        "argv": [env!("CARGO_BIN_EXE_stackc"), "deploy", "qa", "--yes"],
+        "cwd": dir.path(),
+        "env": {"AWS_ENDPOINT_URL": emu.url(), "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_REGION": "us-east-1", "NO_COLOR": "1", "TERM": "xterm"},
+    });
+    let run = emu.python("pty_run.py", &spec.to_string());
+    run.ok();
+    let result: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let output = result["output"].as_str().unwrap();
+    assert_eq!(result["code"], 0, "{output}");
+    assert!(output.contains("\u{1b}[1F\u{1b}[J"), "the block is redrawn in place: {output:?}");
+    // What stays on the screen: the plan, the final block (a line per layer), the hook's lines, the result.
+    let plan_at = output.find("plan for qa: 2 to create").expect("plan shown");
+    let final_block = output.rfind("+ app ").expect("app's line");
+    assert!(final_block > plan_at, "{output:?}");
+    assert!(output[final_block..].contains("done: CREATE_COMPLETE"), "{output:?}");
+    assert!(output.contains("[web]   | hook-said-hello"), "hook output is a line of its own: {output:?}");
+    assert!(output.contains("web          demo-qa-web: CREATE_COMPLETE"), "{output:?}");
+    // The planning block was removed before the plan: nothing between the last erase before the plan and it.
+    let before_plan = &output[..output.find("app (demo-qa-app): create").expect("plan shown")];
+    assert!(before_plan.ends_with("\u{1b}[J"), "{before_plan:?}");
+    let plain = emu.stackc(dir.path(), &["deploy", "qa", "--yes"]);
+    plain.ok();
+    assert!(!plain.stderr.contains('\u{1b}'), "no terminal, no escape codes: {:?}", plain.stderr);
 }

@@ -17,6 +17,15 @@ pub struct Printer {
     colour_out: std::sync::atomic::AtomicBool,
     /// Tests capture what would be written: (stdout, stderr).
     capture: Option<Mutex<(String, String)>>,
+    /// The live block at the bottom of a terminal (one line per layer), redrawn in place.
+    live: Mutex<Live>,
+}
+
+#[derive(Default)]
+struct Live {
+    lines: Vec<String>,
+    /// How many lines of it are on the screen now.
+    drawn: usize,
 }
 
 static PRINTER: OnceLock<Printer> = OnceLock::new();
@@ -82,6 +91,7 @@ impl Printer {
             colour,
             colour_out: Default::default(),
             capture,
+            live: Mutex::new(Live::default()),
         }
     }
 
@@ -118,13 +128,54 @@ impl Printer {
             if to_stdout { &mut c.0 } else { &mut c.1 }.push_str(&text);
             return;
         }
+        // A live block stays at the bottom: lifted before anything else is written, drawn again after.
+        let mut live = self.live.lock().unwrap();
+        let mut err = std::io::stderr().lock();
+        let lifted = live.drawn > 0;
+        if lifted {
+            let _ = err.write_all(erase(live.drawn).as_bytes());
+            live.drawn = 0;
+        }
         if to_stdout {
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(text.as_bytes());
             let _ = out.flush();
         } else {
-            let _ = std::io::stderr().lock().write_all(text.as_bytes());
+            let _ = err.write_all(text.as_bytes());
         }
+        if lifted {
+            let block = block(&live.lines);
+            let _ = err.write_all(block.as_bytes());
+            live.drawn = live.lines.len();
+        }
+    }
+
+    /// Whether stderr can show a live block: a terminal that understands cursor movement.
+    pub fn live_supported(&self) -> bool {
+        self.capture.is_none() && std::io::stderr().is_terminal() && std::env::var("TERM").map_or(true, |t| t != "dumb")
+    }
+
+    /// Show `lines` as the live block (in place of the one shown), each cut to the terminal's width.
+    pub fn live_draw(&self, lines: Vec<String>) {
+        let width = terminal_size::terminal_size_of(std::io::stderr()).map_or(100, |(w, _)| w.0 as usize).max(20);
+        let lines: Vec<String> = lines.iter().map(|l| cut(&self.scrub(l), width - 1)).collect();
+        let mut live = self.live.lock().unwrap();
+        let mut err = std::io::stderr().lock();
+        let mut text = erase(live.drawn);
+        text.push_str(&block(&lines));
+        let _ = err.write_all(text.as_bytes());
+        let _ = err.flush();
+        live.drawn = lines.len();
+        live.lines = lines;
+    }
+
+    /// End the live block: left on the screen as it is (`keep`) or removed; what follows goes below.
+    pub fn live_end(&self, keep: bool) {
+        let mut live = self.live.lock().unwrap();
+        if !keep && live.drawn > 0 {
+            let _ = std::io::stderr().lock().write_all(erase(live.drawn).as_bytes());
+        }
+        *live = Live::default();
     }
 
     /// A result, on stdout.
@@ -167,6 +218,7 @@ impl Printer {
     /// A question on stderr, and the line typed in answer (trimmed).
     pub fn ask(&self, question: &str) -> std::io::Result<String> {
         use std::io::BufRead;
+        self.live_end(true);
         self.write(false, question);
         let _ = std::io::stderr().flush();
         let mut line = String::new();
@@ -181,6 +233,28 @@ impl Printer {
             let text = if self.colour { text.replacen("error:", "\x1b[1;31merror\x1b[0m:", 1) } else { text };
             self.write(false, &text);
         }
+    }
+}
+
+/// Moves the cursor up over `lines` lines and clears from there to the end of the screen.
+fn erase(lines: usize) -> String {
+    if lines == 0 {
+        String::new()
+    } else {
+        format!("\x1b[{lines}F\x1b[J")
+    }
+}
+
+fn block(lines: &[String]) -> String {
+    lines.iter().map(|l| format!("{l}\n")).collect()
+}
+
+/// At most `width` characters (a longer line would wrap and break the redraw).
+fn cut(line: &str, width: usize) -> String {
+    if line.chars().count() <= width {
+        line.to_string()
+    } else {
+        line.chars().take(width.saturating_sub(1)).chain(std::iter::once('…')).collect()
     }
 }
 

@@ -18,15 +18,78 @@ use crate::diagnostic::{Diagnostic, Error, ExitKind, Result};
 use crate::diff;
 use crate::text::count;
 
-/// Progress on stderr: `[layer] status` lines and stack events, secrets redacted, with elapsed time.
+/// Progress on stderr. Elsewhere than a terminal: `[layer] status` lines and stack events, with the
+/// elapsed time. On a terminal: a live block of one line per layer (its status, its latest event, its
+/// time), redrawn in place; failed resources and hooks' output still print as lines above it.
+/// Secrets are redacted either way (the printer scrubs everything).
 pub struct Progress {
     start: Instant,
     lock: Mutex<()>,
+    live: Option<std::sync::Arc<Board>>,
+    ticker: Option<std::thread::JoinHandle<()>>,
+}
+
+/// The live block's state, shared with the thread that redraws it twice a second.
+struct Board {
+    layers: Mutex<Vec<Row>>,
+    stop: AtomicBool,
+    start: Instant,
+}
+
+struct Row {
+    layer: String,
+    status: String,
+    event: Option<String>,
+    started: Instant,
+    /// Seconds it took, once it finished (done, up to date, failed, deleted).
+    took: Option<f64>,
+    failed: bool,
+}
+
+impl Board {
+    fn draw(&self) {
+        let layers = self.layers.lock().unwrap();
+        if layers.is_empty() {
+            return;
+        }
+        let spin = ["|", "/", "-", "\\"][(self.start.elapsed().as_millis() / 250 % 4) as usize];
+        let width = layers.iter().map(|r| r.layer.len()).max().unwrap_or(0);
+        let lines = layers
+            .iter()
+            .map(|r| {
+                let (mark, secs) = match r.took {
+                    Some(t) if r.failed => ("x", t),
+                    Some(t) => ("+", t),
+                    None => (spin, r.started.elapsed().as_secs_f64()),
+                };
+                let event = r.event.as_deref().map(|e| format!("  {e}")).unwrap_or_default();
+                format!("{mark} {:<width$} {secs:>6.1}s  {}{event}", r.layer, r.status)
+            })
+            .collect();
+        printer().live_draw(lines);
+    }
 }
 
 impl Progress {
     pub fn new() -> Progress {
-        Progress { start: super::started(), lock: Mutex::new(()) }
+        let live = (printer().live_supported() && printer().verbosity() == 0).then(|| {
+            std::sync::Arc::new(Board {
+                layers: Mutex::new(Vec::new()),
+                stop: AtomicBool::new(false),
+                start: Instant::now(),
+            })
+        });
+        let ticker = live.clone().map(|board| {
+            std::thread::spawn(move || {
+                while !board.stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_millis(250));
+                    if !board.stop.load(Ordering::Relaxed) {
+                        board.draw();
+                    }
+                }
+            })
+        });
+        Progress { start: super::started(), lock: Mutex::new(()), live, ticker }
     }
 
     fn line(&self, text: &str) {
@@ -34,16 +97,91 @@ impl Progress {
         let t = self.start.elapsed().as_secs_f64();
         printer().line(&format!("{t:>7.2}s {text}"));
     }
+
+    /// End this phase's live block: kept on the screen (`keep`) or removed (planning progress, before the
+    /// plan is shown). The next status starts a new block.
+    pub fn settle(&self, keep: bool) {
+        if let Some(board) = &self.live {
+            let mut layers = board.layers.lock().unwrap();
+            if keep && !layers.is_empty() {
+                drop(layers);
+                board.draw();
+                layers = board.layers.lock().unwrap();
+            }
+            layers.clear();
+            printer().live_end(keep);
+        }
+    }
+
+    fn update(&self, board: &Board, layer: &str, f: impl FnOnce(&mut Row)) {
+        {
+            let mut layers = board.layers.lock().unwrap();
+            if !layers.iter().any(|r| r.layer == layer) {
+                layers.push(Row {
+                    layer: layer.to_string(),
+                    status: String::new(),
+                    event: None,
+                    started: Instant::now(),
+                    took: None,
+                    failed: false,
+                });
+            }
+            let row = layers.iter_mut().find(|r| r.layer == layer).unwrap();
+            f(row);
+        }
+        board.draw();
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(board) = &self.live {
+            board.stop.store(true, Ordering::Relaxed);
+        }
+        if let Some(t) = self.ticker.take() {
+            let _ = t.join();
+        }
+        self.settle(true);
+    }
 }
 
 impl Reporter for Progress {
     fn status(&self, layer: &str, text: &str) {
-        self.line(&format!("[{layer}] {text}"));
+        let Some(board) = &self.live else { return self.line(&format!("[{layer}] {text}")) };
+        // Hooks (the command and its output) and a stack set's per-instance results are kept: a line each.
+        let kept = text.starts_with("  ")
+            || ["before_deploy:", "after_deploy:", "before_destroy:"].iter().any(|h| text.starts_with(h));
+        if kept {
+            self.line(&format!("[{layer}] {text}"));
+            return;
+        }
+        self.update(board, layer, |row| {
+            let finished = text.starts_with("done")
+                || text == "up to date"
+                || text == "failed"
+                || text == "deleted"
+                || text.starts_with("deployed");
+            row.status = text.to_string();
+            if finished {
+                row.took = Some(row.started.elapsed().as_secs_f64());
+                row.failed = text == "failed";
+                row.event = None;
+            } else if row.took.is_some() {
+                // Started again (planned anew, or executed after planning).
+                row.took = None;
+                row.started = Instant::now();
+            }
+        });
     }
 
     fn event(&self, layer: &str, e: &StackEvent) {
         let reason = e.reason.as_deref().map(|r| format!("  {r}")).unwrap_or_default();
-        self.line(&format!("[{layer}]   {} {} {}{reason}", e.status, e.logical_id, e.resource_type));
+        let text = format!("{} {} {}", e.status, e.logical_id, e.resource_type);
+        let Some(board) = &self.live else { return self.line(&format!("[{layer}]   {text}{reason}")) };
+        if e.status.ends_with("_FAILED") {
+            self.line(&format!("[{layer}]   {text}{reason}"));
+        }
+        self.update(board, layer, |row| row.event = Some(text));
     }
 }
 
@@ -102,6 +240,7 @@ fn plan_guarded(s: &Session, args: &DeployArgs, keep: bool, output: PlanOutput, 
     let engine = Engine { cfn: &s.cfn, reporter: &progress, settings: settings(args), hooks: &NoHooks };
     let stacks = s.describe(&s.graph.closure(&order), args.concurrency)?;
     let plans = make_plan(s, &engine, &order, &stacks)?;
+    progress.settle(false);
     let lps: Vec<&LayerPlan> = plans.iter().map(|(_, lp)| lp).collect();
     let owned: Vec<LayerPlan> = lps.iter().map(|lp| (*lp).clone()).collect();
     match output {
@@ -249,6 +388,7 @@ fn deploy_guarded(
     let stacks = s.describe(&closure, args.concurrency)?;
     check_dependencies(s, &order, &stacks)?;
     let plans = make_plan(s, &engine, &order, &stacks)?;
+    progress.settle(false);
     let lps: Vec<LayerPlan> = plans.iter().map(|(_, lp)| lp.clone()).collect();
     // With --output json the plan is for the person watching (stderr); stdout carries the result.
     match output {
@@ -299,6 +439,7 @@ fn deploy_guarded(
     let prepare = |layer: &str, known: &BTreeMap<String, StackInfo>| s.prepare(layer, known);
     executing.store(true, Ordering::SeqCst);
     let outcomes = engine.execute_all(&order, &s.graph.deps, planned, deployed, &prepare);
+    progress.settle(true);
     report_outcomes(s, &order, &outcomes, output)
 }
 
@@ -740,6 +881,7 @@ pub fn destroy(s: &Session, layers: &[String], yes: bool, concurrency: usize) ->
         hooks: &hooks,
     };
     let outcomes = engine.destroy_all(&order, &s.graph.deps, &stacks);
+    progress.settle(true);
     let mut text = String::new();
     let mut failures = Vec::new();
     for layer in order.iter().rev() {
