@@ -872,3 +872,37 @@ fn a_terminal_gets_a_live_line_per_layer() {
     plain.ok();
     assert!(!plain.stderr.contains('\u{1b}'), "no terminal, no escape codes: {:?}", plain.stderr);
 }
+
+/// Ctrl-C while layers execute: the running layer finishes (its hook ignores the interrupt, as a slow
+/// CloudFormation operation would go on), no other layer starts, and the run says how to follow up.
+#[test]
+fn ctrl_c_during_execution_lets_the_running_layer_finish_and_starts_no_other() {
+    let emu = Emulator::start();
+    let topic = "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n";
+    let dir = project(&[
+        ("stacks/app/template.yaml", topic),
+        ("stacks/app/layer.toml", "[hooks]\nbefore_deploy = [\"trap '' INT; echo slow-start; sleep 2\"]\n"),
+        ("stacks/web/template.yaml", topic),
+        ("stacks/web/layer.toml", "depends_on = [\"app\"]\n"),
+        ("environments/qa.toml", "region = \"us-east-1\"\n"),
+    ]);
+    let spec = serde_json::json!({
+        "argv": [env!("CARGO_BIN_EXE_stackc"), "deploy", "qa", "--yes"],
+        "cwd": dir.path(),
+        "env": {"AWS_ENDPOINT_URL": emu.url(), "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_REGION": "us-east-1", "NO_COLOR": "1"},
+        "answers": [["slow-start", "^C"]],
+    });
+    let run = emu.python("pty_run.py", &spec.to_string());
+    run.ok();
+    let result: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let output = result["output"].as_str().unwrap();
+    assert_eq!(result["code"], 1, "{output}");
+    assert!(output.contains("interrupted: the layers already running go on"), "{output}");
+    assert!(output.contains("interrupted (Ctrl-C) before it started"), "{output}");
+    let stacks = emu.stacks();
+    assert_eq!(stacks["demo-qa-app"]["status"], "CREATE_COMPLETE", "the running layer finished: {stacks}");
+    assert!(stacks.get("demo-qa-web").is_none(), "no other layer started: {stacks}");
+    // The next run finishes the job.
+    emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).ok();
+    assert_eq!(emu.stacks()["demo-qa-web"]["status"], "CREATE_COMPLETE");
+}
