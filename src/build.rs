@@ -27,12 +27,31 @@ impl BuiltLayer {
 /// Layers built (resolved and rendered) by this process: `-vv` reports it, so a run's cost is visible.
 pub static BUILDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-/// Where `env`'s artifacts go.
-pub fn artifact_target(project: &Project, env: &Environment) -> crate::package::Target {
+/// Where the artifacts of `layer` in `env` go: the bucket of the region its stack lives in.
+pub fn artifact_target(project: &Project, env: &Environment, layer: &str) -> crate::package::Target {
+    let region = project.region_of(layer, env);
     crate::package::Target {
-        bucket: env.artifact_bucket.clone(),
+        bucket: env.artifact_bucket_in(&region),
         prefix: env.artifact_prefix.clone().unwrap_or_else(|| format!("stackc/{}/", project.name)),
-        region: env.region.clone(),
+        region,
+    }
+}
+
+/// What to do when `layer`'s stack needs an artifact bucket and `env` has none in its region.
+pub fn missing_bucket(project: &Project, env: &Environment, layer: &str) -> String {
+    let region = project.region_of(layer, env);
+    if region == env.region {
+        format!(
+            "environment `{}` sets no `artifact_bucket`: run `stackc bootstrap {}`, which makes one and sets it",
+            env.name, env.name
+        )
+    } else {
+        format!(
+            "layer `{layer}` lives in {region}, and environment `{}` has no bucket there (Lambda reads code only \
+             from its own region): run `stackc bootstrap {}`, which makes one in every region the layers use, or \
+             set `artifact_buckets.{region} = \"...\"`",
+            env.name, env.name
+        )
     }
 }
 
@@ -52,7 +71,7 @@ pub fn package_layer(
     let context = built.values.jinja_context();
     let nested = |path: &std::path::Path| renderer.render_file(def, path, context.clone());
     let packager = crate::package::Packager {
-        target: artifact_target(project, env),
+        target: artifact_target(project, env, layer),
         root: project.root.clone(),
         nested: &nested,
         max_depth: 5,

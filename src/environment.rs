@@ -41,6 +41,10 @@ struct EnvFile {
     /// The start of every artifact key (default `stackc/<project>/`).
     #[serde(default)]
     artifact_prefix: Option<Spanned<String>>,
+    /// Buckets for layers in other regions than the environment's: `{ "us-east-1" = "..." }` (Lambda
+    /// reads code only from a bucket in its own region).
+    #[serde(default)]
+    artifact_buckets: BTreeMap<String, String>,
     /// The AWS profile this environment is deployed with (`--profile` wins).
     #[serde(default)]
     profile: Option<Spanned<String>>,
@@ -391,6 +395,8 @@ pub struct Environment {
     /// The S3 bucket for packaged artifacts, and the prefix of their keys.
     pub artifact_bucket: Option<String>,
     pub artifact_prefix: Option<String>,
+    /// Region -> bucket, for layers that live in another region than the environment's.
+    pub artifact_buckets: BTreeMap<String, String>,
     /// Stack options for every layer (a layer's own are in its `LayerSettings`).
     pub stack: StackOptions,
     /// The profile to deploy with, and the role to assume for this environment.
@@ -424,6 +430,15 @@ impl Environment {
         }
     }
 
+    /// The artifact bucket for stacks in `region`: `artifact_buckets[region]`, else `artifact_bucket` when
+    /// `region` is the environment's.
+    pub fn artifact_bucket_in(&self, region: &str) -> Option<String> {
+        self.artifact_buckets
+            .get(region)
+            .cloned()
+            .or_else(|| (region == self.region).then(|| self.artifact_bucket.clone()).flatten())
+    }
+
     pub fn layer(&self, name: &str) -> LayerSettings {
         self.layers.get(name).cloned().unwrap_or_default()
     }
@@ -447,6 +462,7 @@ struct Builder {
     role_arn: Option<String>,
     artifact_bucket: Option<String>,
     artifact_prefix: Option<String>,
+    artifact_buckets: BTreeMap<String, String>,
     stack: StackOptions,
     profile: Option<String>,
     assume_role: Option<AssumeRole>,
@@ -491,6 +507,7 @@ pub fn load_with(project: &Project, name: &str, sets: &[String], edited: Option<
         role_arn: None,
         artifact_bucket: None,
         artifact_prefix: None,
+        artifact_buckets: BTreeMap::new(),
         stack: StackOptions::default(),
         profile: None,
         assume_role: None,
@@ -560,6 +577,7 @@ pub fn load_with(project: &Project, name: &str, sets: &[String], edited: Option<
         role_arn: b.role_arn,
         artifact_bucket: b.artifact_bucket,
         artifact_prefix: b.artifact_prefix,
+        artifact_buckets: b.artifact_buckets,
         stack: b.stack,
         profile: b.profile,
         assume_role: b.assume_role,
@@ -672,6 +690,7 @@ impl Builder {
         if let Some(r) = file.artifact_prefix {
             self.artifact_prefix = Some(r.into_inner());
         }
+        self.artifact_buckets.extend(file.artifact_buckets);
         if let Some(p) = file.profile {
             self.profile = Some(p.into_inner());
         }
@@ -862,6 +881,9 @@ impl Builder {
             ["role_arn"] => self.role_arn = Some(text()),
             ["artifact_bucket"] => self.artifact_bucket = Some(text()),
             ["artifact_prefix"] => self.artifact_prefix = Some(text()),
+            ["artifact_buckets", region] => {
+                self.artifact_buckets.insert(region.to_string(), text());
+            }
             ["protected"] => match value {
                 toml::Value::Boolean(b) => self.protected = Some(b),
                 _ => self.errors.push(Diagnostic::new(format!("`--set {set}`: `protected` must be true or false"))),

@@ -103,6 +103,13 @@ fn regions(project: &Project, env: &Environment, out: &mut Vec<Diagnostic>) {
     if let Some(why) = crate::checks::region_problem(&env.region) {
         out.push(Diagnostic::new(format!("environment `{}`: region {why}", env.name)).at(at_env.clone()));
     }
+    for region in env.artifact_buckets.keys() {
+        if let Some(why) = crate::checks::region_problem(region) {
+            out.push(
+                Diagnostic::new(format!("environment `{}`: artifact_buckets: {why}", env.name)).at(at_env.clone()),
+            );
+        }
+    }
     for (name, layer) in &project.layers {
         let (region, at) = match (env.layers.get(name).and_then(|s| s.region.as_ref()), &layer.region) {
             (Some(r), _) => (r, at_env.clone()),
@@ -430,7 +437,7 @@ fn packaging(
                 out.push(Diagnostic::new(format!("environment `{}`, layer `{name}`: {e}", env.name)).at(at.clone()));
             }
         }
-        Ok(p) if !p.artifacts.is_empty() && env.artifact_bucket.is_none() => {
+        Ok(p) if !p.artifacts.is_empty() && crate::build::artifact_target(project, env, name).bucket.is_none() => {
             let what: Vec<String> = p
                 .artifacts
                 .iter()
@@ -444,15 +451,12 @@ fn packaging(
                 .collect();
             out.push(
                 Diagnostic::new(format!(
-                    "environment `{}`, layer `{name}`: {} must go to S3, and the environment sets no `artifact_bucket`",
+                    "environment `{}`, layer `{name}`: {} must go to S3, and {}",
                     env.name,
-                    what.join(", ")
+                    what.join(", "),
+                    crate::build::missing_bucket(project, env, name)
                 ))
-                .at(Location::file_only(&env.file))
-                .hint(format!(
-                    "run `stackc bootstrap {}`, which makes a bucket and sets it, or set `artifact_bucket = \"...\"`",
-                    env.name
-                )),
+                .at(Location::file_only(&env.file)),
             );
         }
         Ok(_) => {}

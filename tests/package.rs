@@ -176,7 +176,7 @@ fn a_60_kb_template_deploys_from_s3() {
     emu.stackc(dir.path(), &["deploy", "qa", "--yes"])
         .code(2)
         .stderr_has("the template (")
-        .stderr_has("must go to S3, and the environment sets no `artifact_bucket`");
+        .stderr_has("must go to S3, and environment `qa` sets no `artifact_bucket`");
 }
 
 #[test]
@@ -207,4 +207,46 @@ fn package_writes_the_deployable_set_with_valid_zips() {
     emu.stackc_with(dir.path(), &["package", "qa"], &token(), None)
         .ok()
         .stdout_has("uploaded 0 artifacts (0 B); 2 already in the bucket");
+}
+
+/// A layer in another region than its environment's takes its code from a bucket in its own region
+/// (Lambda reads code only there): validate says so, bootstrap makes one bucket per region and records
+/// it, and the deploy uploads the layer's code to that bucket.
+#[test]
+fn a_layer_in_another_region_packages_into_a_bucket_of_its_region() {
+    let emu = Emulator::start();
+    let function = "Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n      Runtime: python3.12\n      Handler: index.handler\n      Role: !GetAtt Role.Arn\n      Code: src\n  Role:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument:\n        Version: '2012-10-17'\n        Statement:\n          - Effect: Allow\n            Principal: {Service: lambda.amazonaws.com}\n            Action: sts:AssumeRole\n";
+    let dir = project(&[
+        ("stacks/edge/template.yaml", function),
+        ("stacks/edge/layer.toml", "region = \"us-east-1\"\ncapabilities = [\"CAPABILITY_IAM\"]\n"),
+        ("stacks/edge/src/index.py", "def handler(event, context):\n    return 'edge'\n"),
+        ("stacks/app/template.yaml", "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n"),
+        ("environments/qa.toml", "region = \"eu-west-1\"\n[layers.app.tags]\nTeam = \"web\"\n"),
+    ]);
+    stackc(dir.path(), &["validate", "qa"])
+        .code(2)
+        .stderr_has("layer `edge` lives in us-east-1, and environment `qa` has no bucket there")
+        .stderr_has("artifact_buckets.us-east-1");
+    let boot = emu.stackc(dir.path(), &["bootstrap", "qa"]);
+    boot.ok()
+        .stdout_has("created s3://stackc-123456789012-eu-west-1 in eu-west-1")
+        .stdout_has("created s3://stackc-123456789012-us-east-1 in us-east-1")
+        .stdout_has("set artifact_buckets.us-east-1 = \"stackc-123456789012-us-east-1\"");
+    let env = std::fs::read_to_string(dir.path().join("environments/qa.toml")).unwrap();
+    assert!(env.contains("artifact_buckets = { us-east-1 = \"stackc-123456789012-us-east-1\" }"), "{env}");
+    // The file still loads as written (the new keys sit before the tables).
+    stackc(dir.path(), &["validate", "qa"]).ok();
+    let location = |b: &str| {
+        emu.query("s3", "get_bucket_location", serde_json::json!({"Bucket": b}))["LocationConstraint"].clone()
+    };
+    assert_eq!(location("stackc-123456789012-eu-west-1"), "eu-west-1");
+    assert!(location("stackc-123456789012-us-east-1").is_null());
+    emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).ok().stderr_has("[edge] artifacts: 1 uploaded");
+    let objects = emu.query("s3", "list_objects_v2", serde_json::json!({"Bucket": "stackc-123456789012-us-east-1"}));
+    assert_eq!(objects["KeyCount"], 1, "{objects}");
+    let home = emu.query("s3", "list_objects_v2", serde_json::json!({"Bucket": "stackc-123456789012-eu-west-1"}));
+    assert_eq!(home["KeyCount"], 0, "{home}");
+    // Bootstrapping again changes nothing in the file.
+    emu.stackc(dir.path(), &["bootstrap", "qa"]).ok().stdout_has("updated s3://stackc-123456789012-us-east-1");
+    assert_eq!(std::fs::read_to_string(dir.path().join("environments/qa.toml")).unwrap(), env);
 }

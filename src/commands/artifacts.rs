@@ -25,37 +25,73 @@ fn check_bucket_name(name: &str) -> Result<()> {
     }
 }
 
+/// The environment's artifact bucket, and one in every other region its layers live in (Lambda reads
+/// code only from its own region), each recorded in the environment's file.
 pub fn bootstrap(s: &Session, bucket: Option<&str>) -> Result<()> {
     s.check_account()?;
-    let name = match (bucket, &s.env.artifact_bucket) {
+    let mut account = None;
+    let mut default_name = |region: &str| -> Result<String> {
+        if account.is_none() {
+            account = Some(s.cfn.account_id().map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?);
+        }
+        Ok(format!("stackc-{}-{region}", account.as_deref().unwrap_or_default()))
+    };
+    let home = match (bucket, &s.env.artifact_bucket) {
         (Some(b), _) => b.to_string(),
         (None, Some(b)) => b.clone(),
-        (None, None) => {
-            let account = s.cfn.account_id().map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
-            format!("stackc-{account}-{}", s.env.region)
-        }
+        (None, None) => default_name(&s.env.region)?,
     };
-    check_bucket_name(&name)?;
-    let created = s.s3().bootstrap_bucket(&name, &s.env.region).map_err(|e| Error::failed(Diagnostic::new(e)))?;
-    let mut text = format!(
-        "{} s3://{name} in {}: versioned, encrypted (SSE-S3), public access blocked\n",
-        if created { "created" } else { "updated" },
-        s.env.region
-    );
-    if s.env.artifact_bucket.as_deref() != Some(name.as_str()) {
-        record_bucket(&s.env.file, &name)?;
-        text.push_str(&format!("set artifact_bucket = \"{name}\" in {}\n", display_path(&s.env.file)));
+    let mut wanted = vec![(s.env.region.clone(), home)];
+    let mut regions: Vec<String> = s.project.layers.keys().map(|l| s.project.region_of(l, &s.env)).collect();
+    regions.sort();
+    regions.dedup();
+    for region in regions.into_iter().filter(|r| *r != s.env.region) {
+        let name = match s.env.artifact_buckets.get(&region) {
+            Some(b) => b.clone(),
+            None => default_name(&region)?,
+        };
+        wanted.push((region, name));
+    }
+    for (_, name) in &wanted {
+        check_bucket_name(name)?;
+    }
+    let mut text = String::new();
+    for (i, (region, name)) in wanted.iter().enumerate() {
+        let created = s.s3_in(region).bootstrap_bucket(name, region).map_err(|e| Error::failed(Diagnostic::new(e)))?;
+        text.push_str(&format!(
+            "{} s3://{name} in {region}: versioned, encrypted (SSE-S3), public access blocked\n",
+            if created { "created" } else { "updated" },
+        ));
+        let recorded =
+            if i == 0 { s.env.artifact_bucket.as_ref() } else { s.env.artifact_buckets.get(region.as_str()) };
+        if recorded != Some(name) {
+            let key = if i == 0 { "artifact_bucket".to_string() } else { format!("artifact_buckets.{region}") };
+            record_bucket(&s.env.file, if i == 0 { None } else { Some(region.as_str()) }, name)?;
+            text.push_str(&format!("set {key} = \"{name}\" in {}\n", display_path(&s.env.file)));
+        }
     }
     print(&text);
     Ok(())
 }
 
-/// Write `artifact_bucket` into the environment's own file, keeping its comments and layout.
-fn record_bucket(file: &Path, name: &str) -> Result<()> {
+/// Write `artifact_bucket` (or, for another region, `artifact_buckets.<region>`) into the environment's
+/// own file, keeping its comments and layout.
+fn record_bucket(file: &Path, region: Option<&str>, name: &str) -> Result<()> {
     let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
     let mut doc: toml_edit::DocumentMut =
         text.parse().map_err(|e: toml_edit::TomlError| Error::msg(format!("{}: {e}", display_path(file))))?;
-    doc["artifact_bucket"] = toml_edit::value(name);
+    match region {
+        None => doc["artifact_bucket"] = toml_edit::value(name),
+        Some(r) => {
+            if doc.get("artifact_buckets").is_none() {
+                let mut t = toml_edit::InlineTable::new();
+                t.insert(r, name.into());
+                doc["artifact_buckets"] = toml_edit::value(t);
+            } else {
+                doc["artifact_buckets"][r] = toml_edit::value(name);
+            }
+        }
+    }
     write_file(file, &doc.to_string())
 }
 
@@ -63,7 +99,6 @@ pub fn package(s: &Session, names: &[String], out: Option<&Path>) -> Result<()> 
     s.probe()?;
     let order = s.order(names)?;
     let built = s.build_public(&order)?;
-    let target = build::artifact_target(&s.project, &s.env);
     let dir = out.map(Path::to_path_buf).unwrap_or_else(|| s.project.root.join("build").join(&s.env.name));
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let mut summary = String::new();
@@ -78,18 +113,19 @@ pub fn package(s: &Session, names: &[String], out: Option<&Path>) -> Result<()> 
                 continue;
             }
         };
+        let target = build::artifact_target(&s.project, &s.env, layer);
         if !packaged.artifacts.is_empty() {
             let Some(bucket) = &target.bucket else {
-                errors.push(
-                    Diagnostic::new(format!(
-                        "layer `{layer}` needs an artifact bucket, and environment `{}` sets no `artifact_bucket`",
-                        s.env.name
-                    ))
-                    .hint(format!("run `stackc bootstrap {}`", s.env.name)),
-                );
+                errors.push(Diagnostic::new(format!(
+                    "layer `{layer}` needs an artifact bucket: {}",
+                    build::missing_bucket(&s.project, &s.env, layer)
+                )));
                 continue;
             };
-            let done = s.s3().upload(bucket, &packaged.artifacts).map_err(|e| Error::failed(Diagnostic::new(e)))?;
+            let done = s
+                .s3_in(&target.region)
+                .upload(bucket, &packaged.artifacts)
+                .map_err(|e| Error::failed(Diagnostic::new(e)))?;
             sent += done.sent;
             bytes += done.bytes;
             present += done.present;

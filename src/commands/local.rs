@@ -132,7 +132,7 @@ pub fn render(project: &Project, args: &RenderArgs, opts: &EnvOpts, session: Opt
             // What a deploy would upload (content-addressed: an unchanged artifact is not sent again).
             match build::package_layer(project, &env, l, b) {
                 Ok(p) => {
-                    let target = build::artifact_target(project, &env);
+                    let target = build::artifact_target(project, &env, l);
                     for line in crate::package::summary(l, &p, &target) {
                         summary.push_str(&format!(
                             "  would upload {}\n",

@@ -36,6 +36,7 @@ pub struct Session {
     /// dependencies they were built from: a layer is built again only when those change.
     built: Mutex<BTreeMap<String, (InputsKey, build::BuiltLayer)>>,
     s3: std::sync::OnceLock<crate::edge::aws::s3::S3>,
+    s3_regions: Mutex<BTreeMap<String, Arc<crate::edge::aws::s3::S3>>>,
 }
 
 impl Session {
@@ -76,6 +77,7 @@ impl Session {
             graph,
             built: Mutex::new(BTreeMap::new()),
             s3: std::sync::OnceLock::new(),
+            s3_regions: Mutex::new(BTreeMap::new()),
             verbose: cli.verbose,
         })
     }
@@ -300,8 +302,9 @@ impl Session {
         }
         // Artifacts go up only in a run that deploys; `status` and `diff` compute the same keys.
         if !public && !artifacts.is_empty() {
-            let bucket = self.env.artifact_bucket.as_deref().unwrap_or_default();
-            let done = self.s3().upload(bucket, &artifacts).map_err(LayerError)?;
+            let target = build::artifact_target(&self.project, &self.env, layer);
+            let bucket = target.bucket.as_deref().unwrap_or_default();
+            let done = self.s3_in(&target.region).upload(bucket, &artifacts).map_err(LayerError)?;
             let said = format!(
                 "[{layer}] artifacts: {} uploaded ({}), {} already in s3://{bucket}",
                 done.sent,
@@ -407,7 +410,16 @@ impl Session {
 
     /// The artifact bucket's client, made on first use.
     pub fn s3(&self) -> &crate::edge::aws::s3::S3 {
-        self.s3.get_or_init(|| crate::edge::aws::s3::S3::new(&self.aws))
+        self.s3.get_or_init(|| crate::edge::aws::s3::S3::new(&self.aws, None))
+    }
+
+    /// S3 in `region` (the environment's client when it is the environment's region).
+    pub fn s3_in(&self, region: &str) -> Arc<crate::edge::aws::s3::S3> {
+        let mut clients = self.s3_regions.lock().unwrap();
+        clients
+            .entry(region.to_string())
+            .or_insert_with(|| Arc::new(crate::edge::aws::s3::S3::new(&self.aws, Some(region))))
+            .clone()
     }
 
     /// `text` without the secret values this run has seen (the printer does this to everything it prints).

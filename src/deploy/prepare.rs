@@ -149,16 +149,14 @@ fn package(
     layer: &str,
     b: &BuiltLayer,
 ) -> Result<(crate::package::Packaged, Option<String>), LayerError> {
-    let target = build::artifact_target(project, env);
+    let target = build::artifact_target(project, env, layer);
     let packaged = build::package_layer(project, env, layer, b)
         .map_err(|errors| LayerError(format!("cannot package the template: {}", errors.join("; "))))?;
     if !packaged.artifacts.is_empty() && target.bucket.is_none() {
         return Err(LayerError(format!(
-            "the template needs an artifact bucket ({}), and environment `{}` sets no `artifact_bucket`: run \
-             `stackc bootstrap {}` or set one",
+            "the template needs an artifact bucket ({}): {}",
             packaged.artifacts.iter().map(|a| a.source.as_str()).collect::<Vec<_>>().join(", "),
-            env.name,
-            env.name
+            build::missing_bucket(project, env, layer)
         )));
     }
     let url = packaged.template_key.as_ref().map(|k| target.https_url(k));

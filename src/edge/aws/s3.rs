@@ -26,8 +26,9 @@ pub struct Uploaded {
 }
 
 impl S3 {
-    pub fn new(aws: &Aws) -> S3 {
-        let config = aws.config(None);
+    /// S3 in `region` (None: the environment's).
+    pub fn new(aws: &Aws, region: Option<&str>) -> S3 {
+        let config = aws.config(region);
         // A custom endpoint (MinIO, a local emulator, a VPC endpoint by address) takes bucket names in the
         // path; AWS's own endpoints take them in the host name.
         let custom = aws.conn.endpoint_url.is_some()
