@@ -71,6 +71,10 @@ struct EnvFile {
     /// Termination protection on the stacks (default: the environment's `protected`).
     #[serde(default)]
     termination_protection: Option<bool>,
+    /// Give up on a stack operation after this many minutes: an update is cancelled (CloudFormation rolls
+    /// it back); a create is left to CloudFormation and reported as failed.
+    #[serde(default)]
+    timeout_minutes: Option<Spanned<u32>>,
     #[serde(default)]
     tags: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
@@ -207,6 +211,9 @@ struct LayerSection {
     /// Termination protection on the stacks (default: the environment's `protected`).
     #[serde(default)]
     termination_protection: Option<bool>,
+    /// Give up on a stack operation after this many minutes (see the environment's).
+    #[serde(default)]
+    timeout_minutes: Option<Spanned<u32>>,
     /// Targets and rollout of a layer deployed as a stack set, over layer.toml's `[stackset]`.
     #[serde(default)]
     stackset: Option<crate::stackset::StackSetSettings>,
@@ -365,6 +372,17 @@ pub struct StackOptions {
     pub rollback_monitoring_minutes: Option<u32>,
     pub disable_rollback: Option<bool>,
     pub termination_protection: Option<bool>,
+    pub timeout_minutes: Option<u32>,
+}
+
+/// Stack options as one file section wrote them, with where (for findings).
+struct RawOptions {
+    notification_arns: Option<Spanned<Vec<String>>>,
+    rollback_alarms: Option<Spanned<Vec<String>>>,
+    minutes: Option<Spanned<u32>>,
+    disable_rollback: Option<bool>,
+    termination_protection: Option<bool>,
+    timeout_minutes: Option<Spanned<u32>>,
 }
 
 impl StackOptions {
@@ -376,6 +394,7 @@ impl StackOptions {
             rollback_monitoring_minutes: self.rollback_monitoring_minutes.or(lower.rollback_monitoring_minutes),
             disable_rollback: self.disable_rollback.or(lower.disable_rollback),
             termination_protection: self.termination_protection.or(lower.termination_protection),
+            timeout_minutes: self.timeout_minutes.or(lower.timeout_minutes),
         }
     }
 }
@@ -723,14 +742,15 @@ impl Builder {
                 role.duration_minutes = Some(d.into_inner());
             }
         }
-        let options = self.stack_options(
-            file.notification_arns,
-            file.rollback_alarms,
-            file.rollback_monitoring_minutes,
-            file.disable_rollback,
-            file.termination_protection,
-            &|k| at(&[k]),
-        );
+        let raw = RawOptions {
+            notification_arns: file.notification_arns,
+            rollback_alarms: file.rollback_alarms,
+            minutes: file.rollback_monitoring_minutes,
+            disable_rollback: file.disable_rollback,
+            termination_protection: file.termination_protection,
+            timeout_minutes: file.timeout_minutes,
+        };
+        let options = self.stack_options(raw, &|k| at(&[k]));
         self.stack = options.over(&self.stack);
         for (k, v) in file.tags {
             self.tags.insert(k, v.into_inner());
@@ -770,14 +790,15 @@ impl Builder {
                 entry.stackset = Some(ss.over(&base));
             }
             let layer_at = |k: &str| at(&["layers", &layer, k]);
-            let options = self.stack_options(
-                section.notification_arns,
-                section.rollback_alarms,
-                section.rollback_monitoring_minutes,
-                section.disable_rollback,
-                section.termination_protection,
-                &layer_at,
-            );
+            let raw = RawOptions {
+                notification_arns: section.notification_arns,
+                rollback_alarms: section.rollback_alarms,
+                minutes: section.rollback_monitoring_minutes,
+                disable_rollback: section.disable_rollback,
+                termination_protection: section.termination_protection,
+                timeout_minutes: section.timeout_minutes,
+            };
+            let options = self.stack_options(raw, &layer_at);
             let entry = self.layers.entry(layer.clone()).or_default();
             entry.stack = options.over(&entry.stack);
         }
@@ -785,15 +806,15 @@ impl Builder {
     }
 
     /// Stack options as a file wrote them, checked where CloudFormation would refuse them.
-    fn stack_options(
-        &mut self,
-        notification_arns: Option<Spanned<Vec<String>>>,
-        rollback_alarms: Option<Spanned<Vec<String>>>,
-        minutes: Option<Spanned<u32>>,
-        disable_rollback: Option<bool>,
-        termination_protection: Option<bool>,
-        at: &dyn Fn(&str) -> Location,
-    ) -> StackOptions {
+    fn stack_options(&mut self, raw: RawOptions, at: &dyn Fn(&str) -> Location) -> StackOptions {
+        let RawOptions {
+            notification_arns,
+            rollback_alarms,
+            minutes,
+            disable_rollback,
+            termination_protection,
+            timeout_minutes,
+        } = raw;
         for (key, arns, service) in
             [("notification_arns", &notification_arns, "sns"), ("rollback_alarms", &rollback_alarms, "cloudwatch")]
         {
@@ -823,12 +844,21 @@ impl Builder {
                 );
             }
         }
+        if let Some(t) = &timeout_minutes {
+            if *t.get_ref() == 0 || *t.get_ref() > 43_200 {
+                self.errors.push(
+                    Diagnostic::new(format!("`timeout_minutes` is 1 to 43200 (30 days), found {}", t.get_ref()))
+                        .at(at("timeout_minutes")),
+                );
+            }
+        }
         StackOptions {
             notification_arns: notification_arns.map(Spanned::into_inner),
             rollback_alarms: rollback_alarms.map(Spanned::into_inner),
             rollback_monitoring_minutes: minutes.map(Spanned::into_inner),
             disable_rollback,
             termination_protection,
+            timeout_minutes: timeout_minutes.map(Spanned::into_inner),
         }
     }
 

@@ -546,7 +546,7 @@ fn colour_follows_color_and_no_color() {
 
 #[test]
 fn stack_options_are_checked_where_they_are_written() {
-    let env = "region = \"eu-west-1\"\nrollback_monitoring_minutes = 500\n[layers.app]\nnotification_arns = [\"arn:aws:sqs:eu-west-1:123456789012:q\"]\nrollback_alarms = [\"a\", \"b\", \"c\", \"d\", \"e\", \"f\"]\n";
+    let env = "region = \"eu-west-1\"\nrollback_monitoring_minutes = 500\n[layers.app]\nnotification_arns = [\"arn:aws:sqs:eu-west-1:123456789012:q\"]\nrollback_alarms = [\"a\", \"b\", \"c\", \"d\", \"e\", \"f\"]\ntimeout_minutes = 0\n";
     let dir = small(env, APP);
     stackc(dir.path(), &["validate", "qa"])
         .code(2)
@@ -554,7 +554,9 @@ fn stack_options_are_checked_where_they_are_written() {
         .stderr_has("environments/qa.toml:2:")
         .stderr_has("`notification_arns`: `arn:aws:sqs:eu-west-1:123456789012:q` is not an sns ARN")
         .stderr_has("environments/qa.toml:4:")
-        .stderr_has("`rollback_alarms` takes at most 5 ARNs, found 6");
+        .stderr_has("`rollback_alarms` takes at most 5 ARNs, found 6")
+        .stderr_has("`timeout_minutes` is 1 to 43200 (30 days), found 0")
+        .stderr_has("environments/qa.toml:6:");
 }
 
 #[test]

@@ -43,6 +43,16 @@ pub struct Prepared {
     pub defaults: BTreeMap<String, String>,
     /// Deployed as a stack set, with these targets (no change sets then).
     pub stackset: Option<crate::stackset::StackSetTarget>,
+    /// `timeout_minutes`: how long the stack operation may run before stackc cancels an update (or, for a
+    /// create, stops following it and fails the layer).
+    pub timeout: Option<Duration>,
+}
+
+/// How following a stack operation ended.
+enum Followed {
+    Done(Option<StackInfo>),
+    /// Still in progress when the time was up.
+    TimedOut(StackInfo),
 }
 
 #[derive(Debug, Clone)]
@@ -407,7 +417,14 @@ impl Engine<'_> {
             let _ = self.cfn.delete_change_set(&p.stack_name, cs);
             return Err(self.explain_failure(p, &seen, Some(e)));
         }
-        let info = self.follow(&p.layer, &p.stack_name, seen.clone())?;
+        let limit = p.timeout.map_or(self.settings.timeout, |t| t.min(self.settings.timeout));
+        let info = match self.follow_for(&p.layer, &p.stack_name, seen.clone(), limit)? {
+            Followed::Done(info) => info,
+            Followed::TimedOut(info) if p.timeout.is_some() => return Err(self.time_out(p, &info, &seen)),
+            Followed::TimedOut(info) => {
+                return Err(LayerError(format!("stack `{}` is still {} after the timeout", p.stack_name, info.status)))
+            }
+        };
         let Some(info) = info else {
             return Err(LayerError(format!("stack `{}` disappeared during the deploy", p.stack_name)));
         };
@@ -423,8 +440,52 @@ impl Engine<'_> {
         Ok(info)
     }
 
+    /// `timeout_minutes` ran out: an update is cancelled (CloudFormation rolls it back, followed to the
+    /// end); a create cannot be cancelled through a change set, so it is left running and reported.
+    fn time_out(&self, p: &Prepared, info: &StackInfo, seen: &HashSet<String>) -> LayerError {
+        let minutes = p.timeout.map(|t| t.as_secs_f64() / 60.0).unwrap_or_default();
+        let after = format!("still {} after timeout_minutes ({minutes:.0})", info.status);
+        if !info.status.starts_with("UPDATE_") {
+            return LayerError(format!(
+                "stack `{}` is {after}; a create cannot be cancelled, so CloudFormation goes on (or rolls back on its \
+                 own): `stackc status {}` shows where it is",
+                p.stack_name,
+                p.tags.get("stackc:env").map(String::as_str).unwrap_or("<env>")
+            ));
+        }
+        self.reporter.status(&p.layer, &format!("{after}: cancelling the update"));
+        if let Err(e) = self.cfn.cancel_update_stack(&p.stack_name) {
+            return LayerError(format!("stack `{}` is {after}, and cancelling the update failed: {e}", p.stack_name));
+        }
+        let end = match self.follow(&p.layer, &p.stack_name, seen.clone()) {
+            Ok(Some(i)) => i.status,
+            Ok(None) => "gone".into(),
+            Err(LayerError(m)) => m,
+        };
+        LayerError(format!(
+            "stack `{}` was {after}: stackc cancelled the update and CloudFormation rolled it back ({end})",
+            p.stack_name
+        ))
+    }
+
     /// Poll until the stack leaves *_IN_PROGRESS, reporting new events.
-    fn follow(&self, layer: &str, stack: &str, mut seen: HashSet<String>) -> Result<Option<StackInfo>, LayerError> {
+    fn follow(&self, layer: &str, stack: &str, seen: HashSet<String>) -> Result<Option<StackInfo>, LayerError> {
+        match self.follow_for(layer, stack, seen, self.settings.timeout)? {
+            Followed::Done(info) => Ok(info),
+            Followed::TimedOut(i) => {
+                Err(LayerError(format!("stack `{stack}` is still {} after the timeout", i.status)))
+            }
+        }
+    }
+
+    /// Like `follow`, for at most `limit`.
+    fn follow_for(
+        &self,
+        layer: &str,
+        stack: &str,
+        mut seen: HashSet<String>,
+        limit: Duration,
+    ) -> Result<Followed, LayerError> {
         let start = Instant::now();
         let mut attempt = 0;
         loop {
@@ -436,15 +497,15 @@ impl Engine<'_> {
                     }
                 }
             }
-            match &info {
+            match info {
                 Some(i) if stack_state::in_progress(&i.status) => {
-                    if start.elapsed() > self.settings.timeout {
-                        return Err(LayerError(format!("stack `{stack}` is still {} after the timeout", i.status)));
+                    if start.elapsed() > limit {
+                        return Ok(Followed::TimedOut(i));
                     }
                     self.sleep(attempt);
                     attempt += 1;
                 }
-                _ => return Ok(info),
+                other => return Ok(Followed::Done(other)),
             }
         }
     }
@@ -842,6 +903,7 @@ pub(crate) mod tests {
             resources: vec![("Thing".into(), "AWS::SNS::Topic".into())],
             defaults: BTreeMap::new(),
             stackset: None,
+            timeout: None,
         }
     }
 
@@ -1179,6 +1241,45 @@ pub(crate) mod tests {
         let err = e.plan_layer(&prepared("db")).unwrap_err().0;
         assert!(err.contains("another operation is still running"), "{err}");
         assert!(!fake.calls().iter().any(|c| c.starts_with("CreateChangeSet")));
+    }
+
+    #[test]
+    fn an_update_past_timeout_minutes_is_cancelled_and_rolled_back_a_create_is_reported() {
+        let fake = Fake::new().with_stack("app-qa-db", "UPDATE_COMPLETE");
+        let e = engine(&fake);
+        let mut p = prepared("db");
+        p.timeout = Some(Duration::from_millis(30));
+        let lp = e.plan_layer(&p).unwrap();
+        fake.busy
+            .lock()
+            .unwrap()
+            .insert("app-qa-db".into(), std::iter::repeat_n("UPDATE_IN_PROGRESS".to_string(), 100_000).collect());
+        let err = e.execute(&p, &lp).unwrap_err();
+        assert!(err.0.contains("still UPDATE_IN_PROGRESS after timeout_minutes"), "{}", err.0);
+        assert!(
+            err.0.contains("cancelled the update and CloudFormation rolled it back (UPDATE_ROLLBACK_COMPLETE)"),
+            "{}",
+            err.0
+        );
+        assert!(fake.calls.lock().unwrap().iter().any(|c| c == "CancelUpdateStack app-qa-db"));
+
+        // A create is never cancelled: the layer fails and says where to look.
+        let fake = Fake::new();
+        let e = engine(&fake);
+        let mut p = prepared("web");
+        p.timeout = Some(Duration::from_millis(30));
+        let lp = e.plan_layer(&p).unwrap();
+        fake.busy
+            .lock()
+            .unwrap()
+            .insert("app-qa-web".into(), std::iter::repeat_n("CREATE_IN_PROGRESS".to_string(), 100_000).collect());
+        let err = e.execute(&p, &lp).unwrap_err();
+        assert!(
+            err.0.contains("still CREATE_IN_PROGRESS after timeout_minutes") && err.0.contains("cannot be cancelled"),
+            "{}",
+            err.0
+        );
+        assert!(!fake.calls.lock().unwrap().iter().any(|c| c.starts_with("CancelUpdateStack")));
     }
 
     #[test]

@@ -284,6 +284,16 @@ impl CloudFormation for Fake {
         Ok(())
     }
 
+    fn cancel_update_stack(&self, stack: &str) -> Result<(), PortError> {
+        self.call(format!("CancelUpdateStack {stack}"))?;
+        self.busy.lock().unwrap().remove(stack);
+        self.event(stack, stack, "AWS::CloudFormation::Stack", "UPDATE_ROLLBACK_COMPLETE", Some("cancelled by user"));
+        if let Some(s) = self.stacks.lock().unwrap().get_mut(stack) {
+            s.status = "UPDATE_ROLLBACK_COMPLETE".into();
+        }
+        Ok(())
+    }
+
     fn set_termination_protection(&self, stack: &str, enabled: bool) -> Result<(), PortError> {
         self.call(format!("UpdateTerminationProtection {stack} {enabled}"))?;
         if let Some(s) = self.stacks.lock().unwrap().get_mut(stack) {

@@ -290,6 +290,8 @@ pub trait CloudFormation: StackSets + Send + Sync {
     /// The deployed template body (original, not processed).
     fn get_template(&self, stack: &str) -> Result<String, PortError>;
     fn delete_stack(&self, stack: &str) -> Result<(), PortError>;
+    /// Cancels an update in progress; CloudFormation rolls the stack back.
+    fn cancel_update_stack(&self, stack: &str) -> Result<(), PortError>;
     fn set_termination_protection(&self, stack: &str, enabled: bool) -> Result<(), PortError>;
     fn set_stack_policy(&self, stack: &str, body: &str) -> Result<(), PortError>;
     /// Starts drift detection on the stack; returns the detection's id.

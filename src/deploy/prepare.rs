@@ -76,6 +76,7 @@ pub fn prepare(
         defaults: defaults(template),
         // Targets need the account, which the caller knows.
         stackset: None,
+        timeout: options.timeout_minutes.map(|m| std::time::Duration::from_secs(u64::from(m) * 60)),
     };
     Ok((prepared, packaged.artifacts))
 }

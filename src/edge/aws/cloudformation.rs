@@ -249,6 +249,13 @@ impl CloudFormation for AwsCloudFormation {
         Ok(())
     }
 
+    fn cancel_update_stack(&self, stack: &str) -> Result<(), PortError> {
+        runtime()
+            .block_on(self.client.cancel_update_stack().stack_name(stack).send())
+            .map_err(|e| self.err("CancelUpdateStack", e))?;
+        Ok(())
+    }
+
     fn set_termination_protection(&self, stack: &str, enabled: bool) -> Result<(), PortError> {
         runtime()
             .block_on(

@@ -83,6 +83,9 @@ impl CloudFormation for Regional {
     fn delete_stack(&self, stack: &str) -> Result<(), PortError> {
         routed!(self, stack, delete_stack(stack))
     }
+    fn cancel_update_stack(&self, stack: &str) -> Result<(), PortError> {
+        routed!(self, stack, cancel_update_stack(stack))
+    }
     fn set_termination_protection(&self, stack: &str, enabled: bool) -> Result<(), PortError> {
         routed!(self, stack, set_termination_protection(stack, enabled))
     }
