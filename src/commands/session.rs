@@ -35,7 +35,6 @@ pub struct Session {
     /// Layers built (resolved and rendered, secrets included) in this run, with the outputs of their
     /// dependencies they were built from: a layer is built again only when those change.
     built: Mutex<BTreeMap<String, (InputsKey, build::BuiltLayer)>>,
-    s3: std::sync::OnceLock<crate::edge::aws::s3::S3>,
     s3_regions: Mutex<BTreeMap<String, Arc<crate::edge::aws::s3::S3>>>,
 }
 
@@ -76,7 +75,6 @@ impl Session {
             deployed_view,
             graph,
             built: Mutex::new(BTreeMap::new()),
-            s3: std::sync::OnceLock::new(),
             s3_regions: Mutex::new(BTreeMap::new()),
             verbose: cli.verbose,
         })
@@ -409,11 +407,7 @@ impl Session {
     }
 
     /// The artifact bucket's client, made on first use.
-    pub fn s3(&self) -> &crate::edge::aws::s3::S3 {
-        self.s3.get_or_init(|| crate::edge::aws::s3::S3::new(&self.aws, None))
-    }
-
-    /// S3 in `region` (the environment's client when it is the environment's region).
+    /// S3 in `region`, one client per region for the run.
     pub fn s3_in(&self, region: &str) -> Arc<crate::edge::aws::s3::S3> {
         let mut clients = self.s3_regions.lock().unwrap();
         clients
