@@ -318,7 +318,7 @@ fn shim_corrections_each_hold() {
     let emu = Emulator::start();
     let run = emu.python("check_shim.py", "");
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    assert_eq!(run.stdout.matches("ok ").count(), 16, "{}", run.stdout);
+    assert_eq!(run.stdout.matches("ok ").count(), 18, "{}", run.stdout);
 }
 
 #[test]
@@ -905,4 +905,52 @@ fn ctrl_c_during_execution_lets_the_running_layer_finish_and_starts_no_other() {
     // The next run finishes the job.
     emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).ok();
     assert_eq!(emu.stacks()["demo-qa-web"]["status"], "CREATE_COMPLETE");
+}
+
+/// A stack set targeted at an organizational unit (service-managed): its accounts get instances, a
+/// second deploy changes nothing, a new region adds instances, and destroy removes them by unit.
+#[test]
+fn a_stack_set_targets_an_organizational_unit() {
+    let emu = Emulator::start();
+    let org = emu.seed(&serde_json::json!({"organization": {"workloads": ["alpha", "beta"]}}));
+    let unit = org["units"]["workloads"].as_str().unwrap().to_string();
+    let (alpha, beta) = (org["accounts"]["alpha"].as_str().unwrap(), org["accounts"]["beta"].as_str().unwrap());
+    let env = |regions: &str| {
+        format!("region = \"us-east-1\"\n[layers.guard.stackset]\norganizational_units = [\"{unit}\"]\nregions = [{regions}]\n")
+    };
+    let dir = project(&[
+        ("stacks/guard/template.yaml", "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n"),
+        ("stacks/guard/layer.toml", "deploy_as = \"stackset\"\n"),
+        ("environments/qa.toml", &env("\"us-east-1\"")),
+    ]);
+    let instances = || {
+        let listed =
+            emu.query("cloudformation", "list_stack_instances", serde_json::json!({"StackSetName": "demo-qa-guard"}));
+        let mut v: Vec<String> = listed["Summaries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| format!("{}/{}", i["Account"].as_str().unwrap(), i["Region"].as_str().unwrap()))
+            .collect();
+        v.sort();
+        v
+    };
+    let plan = emu.stackc(dir.path(), &["plan", "qa"]);
+    plan.ok().stdout_has(&format!("+ {unit}/us-east-1"));
+    emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).ok();
+    let mut want = vec![format!("{alpha}/us-east-1"), format!("{beta}/us-east-1")];
+    want.sort();
+    assert_eq!(instances(), want);
+    emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).ok().stdout_has("is up to date");
+    write(dir.path(), "environments/qa.toml", &env("\"us-east-1\", \"eu-west-1\""));
+    emu.stackc(dir.path(), &["plan", "qa"])
+        .ok()
+        .stdout_has(&format!("+ {unit}/eu-west-1"))
+        .stdout_has("stack set update");
+    emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).ok();
+    assert_eq!(instances().len(), 4, "{:?}", instances());
+    emu.stackc(dir.path(), &["status", "qa"]).ok().stdout_has(&format!("instance {alpha}/eu-west-1"));
+    emu.stackc(dir.path(), &["destroy", "qa", "--yes"]).ok();
+    let gone = emu.query("cloudformation", "list_stack_sets", serde_json::json!({}));
+    assert!(gone["Summaries"].as_array().unwrap().iter().all(|s| s["Status"] == "DELETED"), "{gone}");
 }

@@ -227,4 +227,19 @@ for region in ["us-east-1", "eu-west-1"]:
         if "fleet" in st["StackName"]:
             seen[region] = {o["OutputKey"]: o["OutputValue"] for o in st.get("Outputs", [])}
 check("12 stack-set-updates", seen == {"us-east-1": {"Level": "two-v2"}, "eu-west-1": {"Level": "two-v2"}}, str(seen))
+# 13. stack-set-organizational-units: instances name their unit; deleting by unit removes them.
+org = boto3.client("organizations", **kw)
+org.create_organization(FeatureSet="ALL")
+root = org.list_roots()["Roots"][0]["Id"]
+unit = org.create_organizational_unit(ParentId=root, Name="workloads")["OrganizationalUnit"]["Id"]
+member = org.create_account(AccountName="member", Email="member@example.com")["CreateAccountStatus"]["AccountId"]
+org.move_account(AccountId=member, SourceParentId=root, DestinationParentId=unit)
+cf.create_stack_set(StackSetName="guard", TemplateBody=SET, Parameters=[{"ParameterKey": "Level", "ParameterValue": "one"}],
+                    PermissionModel="SERVICE_MANAGED", AutoDeployment={"Enabled": True, "RetainStacksOnAccountRemoval": False})
+cf.create_stack_instances(StackSetName="guard", DeploymentTargets={"OrganizationalUnitIds": [unit]}, Regions=["us-east-1"])
+listed = cf.list_stack_instances(StackSetName="guard")["Summaries"]
+check("13 stack-set-organizational-units (listed)", [(i["Account"], i.get("OrganizationalUnitId")) for i in listed] == [(member, unit)], str(listed))
+cf.delete_stack_instances(StackSetName="guard", DeploymentTargets={"OrganizationalUnitIds": [unit]}, Regions=["us-east-1"], RetainStacks=False)
+left = cf.list_stack_instances(StackSetName="guard")["Summaries"]
+check("13 stack-set-organizational-units (deleted)", left == [], str(left))
 sys.exit(1 if failures else 0)

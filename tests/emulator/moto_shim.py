@@ -44,6 +44,10 @@ test of its own in tests/emulator.rs:
    stack and the template new instances are made from. moto also names an instance's stack
    `StackSet:<name>`, a name AWS never gives (it is `StackSet-<name>-<id>`) and whose colon breaks the
    names of the resources derived from it; we give it AWS's form.
+13. stack-set-organizational-units: AWS lists a service-managed instance with the organizational unit it
+   was deployed through (OrganizationalUnitId) and deletes instances by DeploymentTargets; moto leaves
+   the unit out of ListStackInstances and deletes only by Accounts, so deleting by unit removes nothing.
+   We record each instance's unit and resolve units to their accounts on delete.
 4. delete-in-order: moto gives up deleting a stack whose resources depend on each other (a VPC with a
    route table, a role with a policy) and drops the stack record; AWS deletes them in dependency order. We
    finish the delete and record the stack as DELETE_COMPLETE. moto also never deletes a stack's ELBv2
@@ -500,6 +504,53 @@ def update_stack_set(self, *args, **kwargs):
 
 
 models.CloudFormationBackend.update_stack_set = update_stack_set
+
+
+# correction 13: stack-set-organizational-units
+def _accounts_of_units(org, units):
+    units = set(units) | {ou.id for ou in org.ou if ou.parent_id in units}
+    return {a.id: a.parent_id for a in org.accounts if a.parent_id in units}
+
+
+_original_create_instances = models.StackInstances.create_instances
+
+
+def create_instances(self, accounts, regions, parameters, deployment_targets, permission_model):
+    unit_of = _accounts_of_units(self.org_backend, deployment_targets.get("OrganizationalUnitIds", []))
+    result = _original_create_instances(self, accounts, regions, parameters, deployment_targets, permission_model)
+    for instance in self.stack_instances:
+        if instance.account_id in unit_of and not hasattr(instance, "stackc_unit"):
+            instance.stackc_unit = unit_of[instance.account_id]
+    return result
+
+
+models.StackInstances.create_instances = create_instances
+_original_instance_dict = models.StackInstance.to_dict
+
+
+def instance_dict(self):
+    out = _original_instance_dict(self)
+    if getattr(self, "stackc_unit", None):
+        out["OrganizationalUnitId"] = self.stackc_unit
+    return out
+
+
+models.StackInstance.to_dict = instance_dict
+
+
+def delete_stack_instances(self):
+    name = self._get_param("StackSetName")
+    accounts = self._get_param("Accounts", [])
+    regions = self._get_param("Regions", [])
+    units = (self._get_params().get("DeploymentTargets") or {}).get("OrganizationalUnitIds", [])
+    if units:
+        stackset = self.cloudformation_backend.describe_stack_set(name)
+        accounts = list(_accounts_of_units(stackset.instances.org_backend, units))
+    stackset = self.cloudformation_backend.delete_stack_instances(name, accounts, regions)
+    return responses.ActionResult({"OperationId": stackset.operations[-1]["OperationId"]})
+
+
+responses.CloudFormationResponse.delete_stack_instances = delete_stack_instances
 
 
 if __name__ == "__main__":

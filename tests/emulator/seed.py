@@ -2,7 +2,8 @@
 
 spec: {"ssm": {"/name": "value"}, "ssm_secure": {"/name": "value"}, "secrets": {"id": "string"},
        "certificates": [{"domain": "*.example.com", "region": "us-east-1"}], "zones": ["example.com"],
-       "ssm_certificate_arns": {"/name": "*.example.com"}, "buckets": ["name"]}
+       "ssm_certificate_arns": {"/name": "*.example.com"}, "buckets": ["name"],
+       "organization": {"unit name": ["account name", ...]}}
 Prints what it created (ARNs, zone ids) as JSON; never the secret values.
 """
 
@@ -64,4 +65,18 @@ for zone in spec.get("private_zones", []):
     z = r53.create_hosted_zone(Name=zone, CallerReference=zone + "-private", VPC={"VPCRegion": region, "VPCId": vpc},
                                HostedZoneConfig={"PrivateZone": True, "Comment": "private"})["HostedZone"]
     out["private_zones"][zone] = z["Id"].split("/")[-1]
+# An AWS Organization: units under the root, each with its member accounts -> {"units": {name: id},
+# "accounts": {name: id}}.
+if "organization" in spec:
+    org = boto3.client("organizations", region_name=region, **kw)
+    org.create_organization(FeatureSet="ALL")
+    root = org.list_roots()["Roots"][0]["Id"]
+    out["units"], out["accounts"] = {}, {}
+    for unit, members in spec["organization"].items():
+        uid = org.create_organizational_unit(ParentId=root, Name=unit)["OrganizationalUnit"]["Id"]
+        out["units"][unit] = uid
+        for m in members:
+            aid = org.create_account(AccountName=m, Email=f"{m}@example.com")["CreateAccountStatus"]["AccountId"]
+            org.move_account(AccountId=aid, SourceParentId=root, DestinationParentId=uid)
+            out["accounts"][m] = aid
 print(json.dumps(out))
