@@ -148,7 +148,7 @@ impl Engine<'_> {
                 .status(&p.layer, &format!("adding instances: {} in {}", targets.join(", "), regions.join(", ")));
             let op = self.cfn.create_stack_instances(
                 name,
-                &instance_targets(target, targets),
+                &instance_targets(target.service_managed(), targets),
                 &regions,
                 &target.preferences,
             )?;
@@ -159,7 +159,7 @@ impl Engine<'_> {
                 .status(&p.layer, &format!("removing instances: {} in {}", targets.join(", "), regions.join(", ")));
             let op = self.cfn.delete_stack_instances(
                 name,
-                &instance_targets(target, targets),
+                &instance_targets(target.service_managed(), targets),
                 &regions,
                 &target.preferences,
             )?;
@@ -231,11 +231,7 @@ impl Engine<'_> {
         for (targets, regions) in groups(&pairs) {
             self.reporter
                 .status(layer, &format!("removing instances: {} in {}", targets.join(", "), regions.join(", ")));
-            let t = if service_managed {
-                InstanceTargets { accounts: Vec::new(), organizational_units: targets }
-            } else {
-                InstanceTargets { accounts: targets, organizational_units: Vec::new() }
-            };
+            let t = instance_targets(service_managed, targets);
             let op = self.cfn.delete_stack_instances(name, &t, &regions, &OperationPreferences::default())?;
             self.follow_operation(layer, name, &op, "removing instances")?;
         }
@@ -245,8 +241,8 @@ impl Engine<'_> {
     }
 }
 
-fn instance_targets(target: &StackSetTarget, targets: Vec<String>) -> InstanceTargets {
-    if target.service_managed() {
+fn instance_targets(service_managed: bool, targets: Vec<String>) -> InstanceTargets {
+    if service_managed {
         InstanceTargets { accounts: Vec::new(), organizational_units: targets }
     } else {
         InstanceTargets { accounts: targets, organizational_units: Vec::new() }
@@ -302,7 +298,7 @@ mod tests {
         let calls = fake.calls.lock().unwrap().clone();
         assert_eq!(calls.iter().filter(|c| c.starts_with("create_stack_instances")).count(), 1, "{calls:?}");
         // The secret went to CloudFormation but reads back masked and is never part of the plan.
-        let text = plan::to_text("qa", &[lp.clone()]);
+        let text = plan::to_text("qa", std::slice::from_ref(&lp));
         assert!(!text.contains("canary-engine"), "{text}");
 
         assert_eq!(e.plan_layer(&p).unwrap().action, Action::NoChanges);

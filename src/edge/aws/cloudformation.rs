@@ -72,6 +72,27 @@ fn stack_info(s: &aws_sdk_cloudformation::types::Stack, name: &str) -> StackInfo
     }
 }
 
+/// Parameters as the API takes them. The one place a secret leaves stackc: the request that creates a
+/// change set or a stack set.
+pub(super) fn api_parameters(parameters: &[(String, ApiValue)]) -> Vec<Parameter> {
+    parameters
+        .iter()
+        .map(|(k, v)| {
+            let b = Parameter::builder().parameter_key(k);
+            match v {
+                ApiValue::Plain(s) => b.parameter_value(s),
+                ApiValue::Secret(s) => b.parameter_value(s.expose()),
+                ApiValue::Previous => b.use_previous_value(true),
+            }
+            .build()
+        })
+        .collect()
+}
+
+pub(super) fn api_tags(tags: &std::collections::BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+}
+
 fn is_missing_stack(e: &PortError) -> bool {
     matches!(e, PortError::Api { code, message, .. } if code == "ValidationError" && message.contains("does not exist"))
 }
@@ -106,21 +127,8 @@ impl CloudFormation for AwsCloudFormation {
     }
 
     fn create_change_set(&self, r: &ChangeSetRequest) -> Result<String, PortError> {
-        let params: Vec<Parameter> = r
-            .parameters
-            .iter()
-            .map(|(k, v)| {
-                let b = Parameter::builder().parameter_key(k);
-                match v {
-                    ApiValue::Plain(s) => b.parameter_value(s),
-                    // The one place a secret leaves stackc: the CreateChangeSet request.
-                    ApiValue::Secret(s) => b.parameter_value(s.expose()),
-                    ApiValue::Previous => b.use_previous_value(true),
-                }
-                .build()
-            })
-            .collect();
-        let tags: Vec<Tag> = r.tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
+        let params = api_parameters(&r.parameters);
+        let tags = api_tags(&r.tags);
         let mut req = self
             .client
             .create_change_set()

@@ -10,23 +10,11 @@ use super::runtime;
 use crate::deploy::port::*;
 
 fn parameters(r: &StackSetRequest) -> Vec<Parameter> {
-    r.parameters
-        .iter()
-        .map(|(k, v)| {
-            let b = Parameter::builder().parameter_key(k);
-            match v {
-                ApiValue::Plain(s) => b.parameter_value(s),
-                // A secret leaves stackc only in the request that needs it.
-                ApiValue::Secret(s) => b.parameter_value(s.expose()),
-                ApiValue::Previous => b.use_previous_value(true),
-            }
-            .build()
-        })
-        .collect()
+    super::cloudformation::api_parameters(&r.parameters)
 }
 
 fn tags(r: &StackSetRequest) -> Vec<Tag> {
-    r.tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+    super::cloudformation::api_tags(&r.tags)
 }
 
 fn capabilities(r: &StackSetRequest) -> Vec<Capability> {
