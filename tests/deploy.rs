@@ -802,6 +802,10 @@ Outputs:
         .stdout_has("guard (demo-qa-guard): stack set create")
         .stdout_has("+ 123456789012/us-east-1")
         .stdout_has("+ 123456789012/eu-west-1");
+    emu.stackc(dir.path(), &["deploy", "qa", "--no-execute"])
+        .ok()
+        .stdout_has("demo-qa-guard: a stack set has no change sets; `stackc deploy` applies the plan above");
+    assert!(guard_instances(&emu, "us-east-1").is_empty(), "--no-execute made nothing");
     let first = emu.stackc(dir.path(), &["deploy", "qa", "--yes"]);
     first.ok().stderr_has("[guard]   instance 123456789012/eu-west-1: SUCCEEDED");
     assert_eq!(guard_instances(&emu, "us-east-1"), ["info"]);

@@ -418,6 +418,10 @@ fn deploy_guarded(
         for lp in &lps {
             match &lp.change_set {
                 Some(cs) => print(&format!("change set for {}: {cs}\n", lp.stack_name)),
+                None if lp.stack_set && lp.has_changes() => print(&format!(
+                    "{}: a stack set has no change sets; `stackc deploy` applies the plan above\n",
+                    lp.stack_name
+                )),
                 None if lp.has_changes() => {
                     print(&format!("{}: no change set yet (waits for {})\n", lp.stack_name, lp.waiting_for.join(", ")))
                 }
