@@ -831,10 +831,18 @@ Outputs:
     assert!(guard_instances(&emu, "eu-west-1").is_empty());
     let drift = emu.stackc(dir.path(), &["drift", "qa"]);
     drift.ok().stdout_has("not checked: a stack set");
+    // The layer is removed from the project: prune removes its instances, then the stack set.
+    std::fs::remove_dir_all(dir.path().join("stacks/guard")).unwrap();
+    write(dir.path(), "environments/qa.toml", "region = \"us-east-1\"\n");
+    let prune = emu.stackc(dir.path(), &["prune", "qa", "--yes"]);
+    prune.ok().stdout_has("guard (demo-qa-guard): delete").stdout_has("demo-qa-guard deleted");
+    assert!(guard_instances(&emu, "us-east-1").is_empty() && guard_instances(&emu, "ap-south-1").is_empty());
+    let sets = emu.query("cloudformation", "list_stack_sets", serde_json::json!({}));
+    assert!(sets["Summaries"].as_array().unwrap().iter().all(|s| s["Status"] == "DELETED"), "{sets}");
+    emu.stackc(dir.path(), &["prune", "qa", "--yes"]).ok().stdout_has("nothing to prune");
     let destroy = emu.stackc(dir.path(), &["destroy", "qa", "--yes"]);
     destroy.ok();
-    assert!(guard_instances(&emu, "us-east-1").is_empty() && guard_instances(&emu, "ap-south-1").is_empty());
-    runs.extend([&plan, &first, &status, &again, &second, &drift, &destroy]);
+    runs.extend([&plan, &first, &status, &again, &second, &drift, &prune, &destroy]);
     assert_no_canary(&runs, dir.path());
 }
 

@@ -909,7 +909,9 @@ pub fn destroy(s: &Session, layers: &[String], yes: bool, concurrency: usize) ->
 pub fn prune(s: &Session, yes: bool) -> Result<()> {
     require_confirmation_possible(s, yes, "prune stacks in")?;
     s.check_account()?;
-    let all = s.cfn.list_stacks().map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
+    let mut all = s.cfn.list_stacks().map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
+    let sets = s.cfn.list_stack_sets().map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
+    all.extend(sets.iter().map(crate::deploy::stackset::as_stack_info));
     let layers: BTreeSet<String> = s.project.layers.keys().cloned().collect();
     let gone = crate::deploy::engine::prunable(&all, &s.project.name, &s.env.name, &layers);
     if gone.is_empty() {
@@ -934,7 +936,12 @@ pub fn prune(s: &Session, yes: bool) -> Result<()> {
             )));
             continue;
         }
-        match engine.delete(layer, &info.name) {
+        let deleted = if crate::deploy::stackset::is_stack_set(info) {
+            engine.delete_stack_set_layer(layer, &info.name)
+        } else {
+            engine.delete(layer, &info.name)
+        };
+        match deleted {
             Ok(()) => text.push_str(&format!("{layer:<12} {} deleted\n", info.name)),
             Err(LayerError(m)) => failures.push(Diagnostic::new(format!("stack `{}`: {m}", info.name))),
         }

@@ -619,9 +619,13 @@ pub fn discard_open(cfn: &dyn CloudFormation) -> usize {
 
 /// Stacks stackc made for `project`'s environment `env` (by their `stackc:*` tags) whose layer is no
 /// longer one of `layers`: (layer, stack), newest first (a later stack may use an earlier one's exports).
+/// `stacks` may hold stack set layers (as `stackset::as_stack_info` gives them). The stacks of a stack
+/// set's instances (`StackSet-<name>-<id>`, which carry the stack set's tags) are never pruned on their
+/// own: removing the stack set removes them.
 pub fn prunable(stacks: &[StackInfo], project: &str, env: &str, layers: &BTreeSet<String>) -> Vec<(String, StackInfo)> {
     let mut out: Vec<(String, StackInfo)> = stacks
         .iter()
+        .filter(|s| super::stackset::is_stack_set(s) || !s.name.starts_with("StackSet-"))
         .filter(|s| {
             s.tags.get("stackc:project").map(String::as_str) == Some(project)
                 && s.tags.get("stackc:env").map(String::as_str) == Some(env)
@@ -1008,7 +1012,12 @@ pub(crate) mod tests {
         };
         let mut untagged = stack("hand-made", "app", "qa", "x", "2026-01-05");
         untagged.tags.clear();
+        // A removed stack set layer: the stack set is pruned, the stacks of its instances are not.
+        let mut set = stack("app-qa-guard", "app", "qa", "guard", "2026-01-00");
+        set.status = super::super::stackset::STACK_SET_ACTIVE.into();
         let stacks = vec![
+            set,
+            stack("StackSet-app-qa-guard-1234", "app", "qa", "guard", "2026-01-06"),
             stack("app-qa-net", "app", "qa", "net", "2026-01-01"),
             stack("app-qa-old", "app", "qa", "old", "2026-01-02"),
             stack("app-qa-older", "app", "qa", "older", "2026-01-03"),
@@ -1018,7 +1027,11 @@ pub(crate) mod tests {
         ];
         let layers = BTreeSet::from(["net".to_string()]);
         let found: Vec<String> = prunable(&stacks, "app", "qa", &layers).into_iter().map(|(_, s)| s.name).collect();
-        assert_eq!(found, vec!["app-qa-older", "app-qa-old"], "newest first, nothing of another project or env");
+        assert_eq!(
+            found,
+            vec!["app-qa-older", "app-qa-old", "app-qa-guard"],
+            "newest first, nothing of another project or env, no instance stack"
+        );
     }
 
     #[test]

@@ -492,6 +492,10 @@ impl StackSets for Fake {
         Ok(self.stack_sets.lock().unwrap().get(name).map(|s| s.1.clone()).unwrap_or_default())
     }
 
+    fn list_stack_sets(&self) -> Result<Vec<StackSetInfo>, PortError> {
+        Ok(self.stack_sets.lock().unwrap().values().map(|s| s.0.clone()).collect())
+    }
+
     fn delete_stack_set(&self, name: &str) -> Result<(), PortError> {
         self.calls.lock().unwrap().push(format!("delete_stack_set {name}"));
         let mut sets = self.stack_sets.lock().unwrap();

@@ -272,6 +272,8 @@ pub trait StackSets {
     fn stack_set_operation_results(&self, name: &str, operation: &str) -> Result<Vec<InstanceResult>, PortError>;
     fn stack_instances(&self, name: &str) -> Result<Vec<StackInstance>, PortError>;
     fn delete_stack_set(&self, name: &str) -> Result<(), PortError>;
+    /// Every active stack set of the account (administered from this region), with its tags.
+    fn list_stack_sets(&self) -> Result<Vec<StackSetInfo>, PortError>;
 }
 
 pub trait CloudFormation: StackSets + Send + Sync {

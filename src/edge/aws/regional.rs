@@ -147,4 +147,7 @@ impl StackSets for Regional {
     fn delete_stack_set(&self, name: &str) -> Result<(), PortError> {
         self.home.delete_stack_set(name)
     }
+    fn list_stack_sets(&self) -> Result<Vec<StackSetInfo>, PortError> {
+        self.home.list_stack_sets()
+    }
 }

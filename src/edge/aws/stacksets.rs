@@ -216,6 +216,39 @@ impl StackSets for AwsCloudFormation {
         }
     }
 
+    fn list_stack_sets(&self) -> Result<Vec<StackSetInfo>, PortError> {
+        let mut names = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = runtime()
+                .block_on(
+                    self.client
+                        .list_stack_sets()
+                        .status(aws_sdk_cloudformation::types::StackSetStatus::Active)
+                        .set_next_token(token)
+                        .send(),
+                )
+                .map_err(|e| self.err("ListStackSets", e))?;
+            names.extend(
+                out.summaries()
+                    .iter()
+                    .filter(|s| s.status().is_none_or(|x| x.as_str() == "ACTIVE"))
+                    .filter_map(|s| s.stack_set_name().map(str::to_string)),
+            );
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        let mut all = Vec::new();
+        for name in names {
+            if let Some(info) = self.describe_stack_set(&name)? {
+                all.push(info);
+            }
+        }
+        Ok(all)
+    }
+
     fn delete_stack_set(&self, name: &str) -> Result<(), PortError> {
         runtime()
             .block_on(self.client.delete_stack_set().stack_set_name(name).send())
