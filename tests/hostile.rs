@@ -217,7 +217,7 @@ fn mutate(rng: &mut Rng, text: &str) -> String {
 
 #[test]
 fn mutated_inputs_never_panic_and_errors_say_where() {
-    let env = "extends = \"_base\"\nregion = \"us-east-1\"\n[tags]\nOwner = \"a\"\n[values]\nname = \"web\"\nports = [80, 443]\n[layers.app.parameters]\nSize = { from = \"expr\", expr = \"name ~ '-1'\" }\nPw = { from = \"env\", var = \"PW\", secret = true }\nVpc = { from = \"output\", layer = \"net\", output = \"VpcId\" }\n";
+    let env = "extends = \"_base\"\nregion = \"us-east-1\"\ntimeout_minutes = 30\nartifact_buckets = { \"eu-west-1\" = \"b-west\" }\n[tags]\nOwner = \"a\"\n[values]\nname = \"web\"\nports = [80, 443]\n[layers.app.parameters]\nSize = { from = \"expr\", expr = \"name ~ '-1'\" }\nPw = { from = \"env\", var = \"PW\", secret = true }\nVpc = { from = \"output\", layer = \"net\", output = \"VpcId\" }\n[layers.guard.stackset]\naccounts = [\"111111111111\"]\nregions = [\"us-east-1\", \"eu-west-1\"]\nmax_concurrent_percent = 50\n";
     let base = "[values]\nname = \"base\"\n";
     let template = "Parameters:\n  Size:\n    Type: String\n  Pw:\n    Type: String\n    NoEcho: true\n  Vpc:\n    Type: String\nResources:\n{% for p in ports %}  Topic{{ p }}:\n    Type: AWS::SNS::Topic\n    Properties:\n      DisplayName: !Sub \"${AWS::StackName}-{{ name }}-{{ p }}\"\n{% endfor %}";
     let net = "Resources:\n  V:\n    Type: AWS::EC2::VPC\n    Properties: {CidrBlock: 10.0.0.0/16}\nOutputs:\n  VpcId:\n    Value: !Ref V\n";
@@ -227,6 +227,8 @@ fn mutated_inputs_never_panic_and_errors_say_where() {
     let dir = project(&[
         ("stacks/app/layer.toml", "depends_on = [\"net\"]\n"),
         ("stacks/net/template.yaml", net),
+        ("stacks/guard/template.yaml", "Resources:\n  T:\n    Type: AWS::SNS::Topic\n"),
+        ("stacks/guard/layer.toml", "deploy_as = \"stackset\"\n[stackset]\nfailure_tolerance = 0\n"),
         ("environments/_base.toml", base),
     ]);
     let mut failures = Vec::new();
