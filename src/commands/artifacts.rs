@@ -5,7 +5,6 @@ use std::path::Path;
 use super::session::Session;
 use super::{print, write_file};
 use crate::build;
-use crate::deploy::port::CloudFormation;
 use crate::diagnostic::{display_path, Diagnostic, Error, Result};
 use crate::package::human_bytes;
 use crate::text::count;
@@ -32,7 +31,7 @@ pub fn bootstrap(s: &Session, bucket: Option<&str>) -> Result<()> {
     let mut account = None;
     let mut default_name = |region: &str| -> Result<String> {
         if account.is_none() {
-            account = Some(s.cfn.account_id().map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?);
+            account = Some(s.account().map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?);
         }
         Ok(format!("stackc-{}-{region}", account.as_deref().unwrap_or_default()))
     };

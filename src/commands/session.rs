@@ -36,6 +36,8 @@ pub struct Session {
     /// dependencies they were built from: a layer is built again only when those change.
     built: Mutex<BTreeMap<String, (InputsKey, build::BuiltLayer)>>,
     s3_regions: Mutex<BTreeMap<String, Arc<crate::edge::aws::s3::S3>>>,
+    /// The account of the credentials in use, asked once.
+    account: std::sync::OnceLock<String>,
 }
 
 impl Session {
@@ -76,6 +78,7 @@ impl Session {
             graph,
             built: Mutex::new(BTreeMap::new()),
             s3_regions: Mutex::new(BTreeMap::new()),
+            account: std::sync::OnceLock::new(),
             verbose: cli.verbose,
         })
     }
@@ -102,7 +105,7 @@ impl Session {
     pub fn check_account(&self) -> Result<()> {
         self.probe()?;
         let Some(want) = &self.env.account_id else { return Ok(()) };
-        let have = self.cfn.account_id().map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
+        let have = self.account().map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
         if &have != want {
             return Err(Error::config(
                 Diagnostic::new(format!(
@@ -332,7 +335,7 @@ impl Session {
         }
         let account = match &self.env.account_id {
             Some(a) => a.clone(),
-            None => self.cfn.account_id()?,
+            None => self.account()?,
         };
         Ok(Some(settings.resolve(&account, &self.project.region_of(layer, &self.env))))
     }
@@ -407,6 +410,15 @@ impl Session {
     }
 
     /// The artifact bucket's client, made on first use.
+    /// The account of the credentials in use (STS is asked once per run).
+    pub fn account(&self) -> std::result::Result<String, crate::deploy::port::PortError> {
+        if let Some(a) = self.account.get() {
+            return Ok(a.clone());
+        }
+        let a = self.cfn.account_id()?;
+        Ok(self.account.get_or_init(|| a).clone())
+    }
+
     /// S3 in `region`, one client per region for the run.
     pub fn s3_in(&self, region: &str) -> Arc<crate::edge::aws::s3::S3> {
         let mut clients = self.s3_regions.lock().unwrap();
