@@ -155,6 +155,11 @@ impl Printer {
         self.capture.is_none() && std::io::stderr().is_terminal() && std::env::var("TERM").map_or(true, |t| t != "dumb")
     }
 
+    /// How many lines a live block may have: the terminal's height less one.
+    pub fn live_rows(&self) -> usize {
+        terminal_size::terminal_size_of(std::io::stderr()).map_or(24, |(_, h)| h.0 as usize).saturating_sub(1)
+    }
+
     /// Show `lines` as the live block (in place of the one shown), each cut to the terminal's width.
     pub fn live_draw(&self, lines: Vec<String>) {
         let width = terminal_size::terminal_size_of(std::io::stderr()).map_or(100, |(w, _)| w.0 as usize).max(20);

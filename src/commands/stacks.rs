@@ -53,21 +53,38 @@ impl Board {
             return;
         }
         let spin = ["|", "/", "-", "\\"][(self.start.elapsed().as_millis() / 250 % 4) as usize];
-        let width = layers.iter().map(|r| r.layer.len()).max().unwrap_or(0);
-        let lines = layers
-            .iter()
-            .map(|r| {
-                let (mark, secs) = match r.took {
-                    Some(t) if r.failed => ("x", t),
-                    Some(t) => ("+", t),
-                    None => (spin, r.started.elapsed().as_secs_f64()),
-                };
-                let event = r.event.as_deref().map(|e| format!("  {e}")).unwrap_or_default();
-                format!("{mark} {:<width$} {secs:>6.1}s  {}{event}", r.layer, r.status)
-            })
-            .collect();
-        printer().live_draw(lines);
+        printer().live_draw(block_lines(&layers, printer().live_rows().max(3), spin));
     }
+}
+
+/// The live block: a line per layer (mark, name, time, status, latest event). A block taller than
+/// `room` cannot be redrawn in place: then the layers that finished well are left out (and counted),
+/// then whatever does not fit.
+fn block_lines(layers: &[Row], room: usize, spin: &str) -> Vec<String> {
+    let width = layers.iter().map(|r| r.layer.len()).max().unwrap_or(0);
+    let shown: Vec<&Row> = if layers.len() <= room {
+        layers.iter().collect()
+    } else {
+        layers.iter().filter(|r| r.took.is_none() || r.failed).take(room - 1).collect()
+    };
+    let hidden = layers.len() - shown.len();
+    let mut lines: Vec<String> = shown
+        .iter()
+        .map(|r| {
+            let (mark, secs) = match r.took {
+                Some(t) if r.failed => ("x", t),
+                Some(t) => ("+", t),
+                None => (spin, r.started.elapsed().as_secs_f64()),
+            };
+            let event = r.event.as_deref().map(|e| format!("  {e}")).unwrap_or_default();
+            format!("{mark} {:<width$} {secs:>6.1}s  {}{event}", r.layer, r.status)
+        })
+        .collect();
+    if hidden > 0 {
+        let done = layers.iter().filter(|r| r.took.is_some() && !r.failed).count();
+        lines.push(format!("  ({hidden} more {} not shown; {done} finished)", crate::text::plural(hidden, "layer")));
+    }
+    lines
 }
 
 impl Progress {
@@ -951,5 +968,31 @@ pub fn prune(s: &Session, yes: bool) -> Result<()> {
         Ok(())
     } else {
         Err(Error { kind: ExitKind::Failed, diagnostics: failures })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(layer: &str, took: Option<f64>, failed: bool) -> Row {
+        Row { layer: layer.into(), status: "s".into(), event: None, started: Instant::now(), took, failed }
+    }
+
+    #[test]
+    fn a_block_taller_than_the_terminal_keeps_the_running_and_failed_layers() {
+        let rows = vec![
+            row("a", Some(1.0), false),
+            row("b", None, false),
+            row("c", Some(2.0), true),
+            row("d", Some(1.0), false),
+        ];
+        let all = block_lines(&rows, 10, "|");
+        assert_eq!(all.len(), 4);
+        assert!(all[0].starts_with("+ a") && all[1].starts_with("| b") && all[2].starts_with("x c"), "{all:?}");
+        let cut = block_lines(&rows, 3, "|");
+        assert_eq!(cut.len(), 3, "{cut:?}");
+        assert!(cut[0].starts_with("| b") && cut[1].starts_with("x c"), "{cut:?}");
+        assert_eq!(cut[2], "  (2 more layers not shown; 2 finished)");
     }
 }
