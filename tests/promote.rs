@@ -181,3 +181,24 @@ fn promote_warns_when_a_carried_value_replaces_a_resource() {
         .stderr_has("layer `db`: Database (AWS::RDS::DBInstance), because `DBInstanceIdentifier` changes")
         .stderr_has("layer `db`: Log (AWS::Logs::LogGroup), because `LogGroupName` changes");
 }
+
+/// envdiff shows what only an environment decides: its artifact buckets, its timeout, and where a stack
+/// set layer's instances go.
+#[test]
+fn envdiff_shows_buckets_timeouts_and_stack_set_targets() {
+    let topic = "Resources:\n  T:\n    Type: AWS::SNS::Topic\n";
+    let dir = project(&[
+        ("stacks/guard/template.yaml", topic),
+        ("stacks/guard/layer.toml", "deploy_as = \"stackset\"\n[stackset]\nregions = [\"eu-west-1\"]\n"),
+        ("environments/qa.toml", "region = \"eu-west-1\"\ntimeout_minutes = 30\n[layers.guard.stackset]\naccounts = [\"111111111111\"]\n"),
+        (
+            "environments/prod.toml",
+            "region = \"eu-west-1\"\nartifact_buckets = { us-east-1 = \"prod-use1\" }\n[layers.guard.stackset]\norganizational_units = [\"ou-ab12-abcdefgh\"]\nregions = [\"eu-west-1\", \"us-east-1\"]\n",
+        ),
+    ]);
+    stackc(dir.path(), &["envdiff", "qa", "prod"])
+        .ok()
+        .stdout_has("~ artifact_buckets: (none) -> us-east-1=prod-use1")
+        .stdout_has("~ timeout_minutes: 30 -> (none)")
+        .stdout_has("~ layers.guard.stackset: 111111111111 in eu-west-1 -> ou-ab12-abcdefgh in eu-west-1 us-east-1");
+}

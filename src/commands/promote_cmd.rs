@@ -52,19 +52,48 @@ pub fn envdiff(
     let mut general_rows = Vec::new();
     let mut layer_rows = Vec::new();
     let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "(none)".into());
+    let buckets = |e: &crate::environment::Environment| {
+        let v: Vec<String> = e.artifact_buckets.iter().map(|(r, b)| format!("{r}={b}")).collect();
+        if v.is_empty() {
+            "(none)".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    let minutes = |e: &crate::environment::Environment| opt(&e.stack.timeout_minutes.map(|m| m.to_string()));
+    // A stack set layer's targets as each environment has them (over the layer's own settings).
+    let targets = |e: &crate::environment::Environment, layer: &crate::project::Layer| {
+        let base = layer.stackset.clone().unwrap_or_default();
+        let t = e.layers.get(&layer.name).and_then(|s| s.stackset.as_ref()).map(|s| s.over(&base)).unwrap_or(base);
+        let list = |v: &Option<Vec<String>>| v.as_ref().map(|v| v.join(" ")).unwrap_or_else(|| "(default)".into());
+        let whom = if t.organizational_units.is_some() { list(&t.organizational_units) } else { list(&t.accounts) };
+        format!("{whom} in {}", list(&t.regions))
+    };
+    let layered: Vec<(String, String, String)> = project
+        .layers
+        .values()
+        .filter(|l| l.stackset.is_some())
+        .map(|l| (format!("layers.{}.stackset", l.name), targets(&a, l), targets(&b, l)))
+        .collect();
     for (what, x, y) in [
         ("region", a.region.clone(), b.region.clone()),
         ("account_id", opt(&a.account_id), opt(&b.account_id)),
         ("protected", a.protected.to_string(), b.protected.to_string()),
         ("role_arn", opt(&a.role_arn), opt(&b.role_arn)),
         ("artifact_bucket", opt(&a.artifact_bucket), opt(&b.artifact_bucket)),
+        ("artifact_buckets", buckets(&a), buckets(&b)),
+        ("timeout_minutes", minutes(&a), minutes(&b)),
         ("profile", opt(&a.profile), opt(&b.profile)),
         (
             "role_arn_to_assume",
             opt(&a.assume_role.as_ref().map(|r| r.arn.clone())),
             opt(&b.assume_role.as_ref().map(|r| r.arn.clone())),
         ),
-    ] {
+    ]
+    .into_iter()
+    .map(|(w, x, y)| (w.to_string(), x, y))
+    .chain(layered)
+    {
         if x != y {
             general.push_str(&format!("  ~ {what}: {x} -> {y}\n"));
             general_rows.push(json!({"key": what, "from": x, "to": y}));
