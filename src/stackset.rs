@@ -28,6 +28,9 @@ pub struct StackSetSettings {
     /// defaults when left out).
     pub administration_role_arn: Option<String>,
     pub execution_role_name: Option<String>,
+    /// "self" (the default: run from the organization's management account) or "delegated_admin" (run
+    /// from a delegated administrator account; service-managed stack sets only).
+    pub call_as: Option<String>,
 }
 
 impl StackSetSettings {
@@ -53,6 +56,7 @@ impl StackSetSettings {
                 .clone()
                 .or_else(|| base.administration_role_arn.clone()),
             execution_role_name: self.execution_role_name.clone().or_else(|| base.execution_role_name.clone()),
+            call_as: self.call_as.clone().or_else(|| base.call_as.clone()),
         }
     }
 
@@ -109,6 +113,14 @@ impl StackSetSettings {
             if c != "sequential" && c != "parallel" {
                 out.push(format!("`region_concurrency` is \"sequential\" or \"parallel\", not `{c}`"));
             }
+        }
+        match self.call_as.as_deref() {
+            None | Some("self") => {}
+            Some("delegated_admin") if self.organizational_units.is_none() => out.push(
+                "`call_as = \"delegated_admin\"` is for organizational units (service-managed stack sets)".into(),
+            ),
+            Some("delegated_admin") => {}
+            Some(other) => out.push(format!("`call_as` is \"self\" or \"delegated_admin\", not `{other}`")),
         }
         if self.organizational_units.is_some()
             && (self.administration_role_arn.is_some() || self.execution_role_name.is_some())
@@ -284,6 +296,14 @@ mod tests {
 
     #[test]
     fn problems_name_the_key() {
+        let delegated = StackSetSettings { call_as: Some("delegated_admin".into()), ..Default::default() };
+        assert!(delegated.problems().join(" ").contains("is for organizational units"), "{:?}", delegated.problems());
+        let odd = StackSetSettings {
+            organizational_units: Some(vec!["r-ab12".into()]),
+            call_as: Some("admin".into()),
+            ..Default::default()
+        };
+        assert!(odd.problems().join(" ").contains("`call_as` is"), "{:?}", odd.problems());
         let bad = StackSetSettings {
             accounts: Some(vec!["12345".into()]),
             organizational_units: Some(vec!["ou-x".into()]),

@@ -58,7 +58,18 @@ impl Session {
             .map(|l| (env.stack_name_of(&project.name, l), project.region_of(l, &env)))
             .filter(|(_, r)| *r != env.region)
             .collect();
-        let cfn = Regional::new(aws.clone(), elsewhere);
+        // Stack sets administered from a delegated administrator account.
+        let delegated = project
+            .layers
+            .values()
+            .filter_map(|l| {
+                let base = l.stackset.as_ref()?;
+                let s = env.layers.get(&l.name).and_then(|x| x.stackset.as_ref()).map(|x| x.over(base));
+                let s = s.unwrap_or_else(|| base.clone());
+                (s.call_as.as_deref() == Some("delegated_admin")).then(|| env.stack_name_of(&project.name, &l.name))
+            })
+            .collect();
+        let cfn = Regional::new(aws.clone(), elsewhere, delegated);
         let deployed_view = Arc::new(Mutex::new(BTreeMap::new()));
         let values = Mutex::new(Sources::new(
             AwsValues::new(aws.clone(), deployed_view.clone()),

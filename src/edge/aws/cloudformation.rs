@@ -9,6 +9,8 @@ use super::{port_error, runtime, Aws};
 use crate::deploy::port::*;
 
 pub struct AwsCloudFormation {
+    /// Stack sets administered from a delegated administrator account (CallAs=DELEGATED_ADMIN).
+    pub(super) delegated: std::collections::BTreeSet<String>,
     pub(super) client: Client,
     sts: aws_sdk_sts::Client,
     endpoint: String,
@@ -18,6 +20,7 @@ impl AwsCloudFormation {
     pub fn new(aws: &Aws) -> AwsCloudFormation {
         let config = aws.config(None);
         AwsCloudFormation {
+            delegated: Default::default(),
             client: Client::new(&config),
             sts: aws_sdk_sts::Client::new(&config),
             endpoint: aws.endpoint(),
@@ -26,12 +29,13 @@ impl AwsCloudFormation {
 
     /// Over given clients (tests use mocked ones).
     pub fn from_clients(client: Client, sts: aws_sdk_sts::Client, endpoint: &str) -> AwsCloudFormation {
-        AwsCloudFormation { client, sts, endpoint: endpoint.to_string() }
+        AwsCloudFormation { delegated: Default::default(), client, sts, endpoint: endpoint.to_string() }
     }
 
     pub fn for_region(aws: &Aws, region: &str) -> AwsCloudFormation {
         let config: Arc<_> = aws.config(Some(region));
         AwsCloudFormation {
+            delegated: Default::default(),
             client: Client::new(&config),
             sts: aws_sdk_sts::Client::new(&config),
             endpoint: aws.endpoint(),
@@ -344,7 +348,7 @@ impl CloudFormation for AwsCloudFormation {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
@@ -355,7 +359,7 @@ mod tests {
     use aws_sdk_cloudformation::types::{Change, ChangeAction, Output, Replacement, Stack, StackStatus};
     use aws_smithy_mocks::{mock, mock_client, RuleMode};
 
-    fn sts() -> aws_sdk_sts::Client {
+    pub(in crate::edge::aws) fn sts() -> aws_sdk_sts::Client {
         let conf = aws_sdk_sts::Config::builder()
             .behavior_version_latest()
             .region(aws_sdk_sts::config::Region::new("us-east-1"))

@@ -17,8 +17,13 @@ pub struct Regional {
 }
 
 impl Regional {
-    pub fn new(aws: Arc<Aws>, elsewhere: BTreeMap<String, String>) -> Regional {
-        let home = AwsCloudFormation::new(&aws);
+    /// `delegated`: the stack sets called as a delegated administrator.
+    pub fn new(
+        aws: Arc<Aws>,
+        elsewhere: BTreeMap<String, String>,
+        delegated: std::collections::BTreeSet<String>,
+    ) -> Regional {
+        let home = AwsCloudFormation::new(&aws).with_delegated(delegated);
         Regional { aws, home, elsewhere, clients: Mutex::new(HashMap::new()) }
     }
 

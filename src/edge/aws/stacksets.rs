@@ -1,7 +1,7 @@
 //! The StackSets half of the CloudFormation port over the AWS SDK.
 
 use aws_sdk_cloudformation::types::{
-    AutoDeployment, Capability, DeploymentTargets, Parameter, PermissionModels, RegionConcurrencyType,
+    AutoDeployment, CallAs, Capability, DeploymentTargets, Parameter, PermissionModels, RegionConcurrencyType,
     StackSetOperationPreferences, Tag,
 };
 
@@ -37,13 +37,27 @@ fn deployment_targets(t: &InstanceTargets) -> Option<DeploymentTargets> {
         .then(|| DeploymentTargets::builder().set_organizational_unit_ids(Some(t.organizational_units.clone())).build())
 }
 
+impl AwsCloudFormation {
+    /// These stack sets are called as a delegated administrator.
+    pub fn with_delegated(mut self, names: std::collections::BTreeSet<String>) -> AwsCloudFormation {
+        self.delegated = names;
+        self
+    }
+
+    fn call_as(&self, name: &str) -> Option<CallAs> {
+        self.delegated.contains(name).then_some(CallAs::DelegatedAdmin)
+    }
+}
+
 fn is_missing_stack_set(e: &PortError) -> bool {
     matches!(e, PortError::Api { code, .. } if code == "StackSetNotFoundException")
 }
 
 impl StackSets for AwsCloudFormation {
     fn describe_stack_set(&self, name: &str) -> Result<Option<StackSetInfo>, PortError> {
-        let out = match runtime().block_on(self.client.describe_stack_set().stack_set_name(name).send()) {
+        let out = match runtime()
+            .block_on(self.client.describe_stack_set().stack_set_name(name).set_call_as(self.call_as(name)).send())
+        {
             Ok(out) => out,
             Err(e) => {
                 let e = self.err("DescribeStackSet", e);
@@ -76,6 +90,7 @@ impl StackSets for AwsCloudFormation {
             .client
             .create_stack_set()
             .stack_set_name(&r.name)
+            .set_call_as(self.call_as(&r.name))
             .description(&r.description)
             .set_parameters(Some(parameters(r)))
             .set_tags(Some(tags(r)))
@@ -102,6 +117,7 @@ impl StackSets for AwsCloudFormation {
             .client
             .update_stack_set()
             .stack_set_name(&r.name)
+            .set_call_as(self.call_as(&r.name))
             .description(&r.description)
             .set_parameters(Some(parameters(r)))
             .set_tags(Some(tags(r)))
@@ -128,6 +144,7 @@ impl StackSets for AwsCloudFormation {
             .client
             .create_stack_instances()
             .stack_set_name(name)
+            .set_call_as(self.call_as(name))
             .set_regions(Some(regions.to_vec()))
             .operation_preferences(preferences(prefs));
         req = match deployment_targets(targets) {
@@ -149,6 +166,7 @@ impl StackSets for AwsCloudFormation {
             .client
             .delete_stack_instances()
             .stack_set_name(name)
+            .set_call_as(self.call_as(name))
             .set_regions(Some(regions.to_vec()))
             .retain_stacks(false)
             .operation_preferences(preferences(prefs));
@@ -162,7 +180,14 @@ impl StackSets for AwsCloudFormation {
 
     fn stack_set_operation(&self, name: &str, operation: &str) -> Result<String, PortError> {
         let out = runtime()
-            .block_on(self.client.describe_stack_set_operation().stack_set_name(name).operation_id(operation).send())
+            .block_on(
+                self.client
+                    .describe_stack_set_operation()
+                    .stack_set_name(name)
+                    .set_call_as(self.call_as(name))
+                    .operation_id(operation)
+                    .send(),
+            )
             .map_err(|e| self.err("DescribeStackSetOperation", e))?;
         Ok(out.stack_set_operation().and_then(|o| o.status()).map(|s| s.as_str().to_string()).unwrap_or_default())
     }
@@ -176,6 +201,7 @@ impl StackSets for AwsCloudFormation {
                     self.client
                         .list_stack_set_operation_results()
                         .stack_set_name(name)
+                        .set_call_as(self.call_as(name))
                         .operation_id(operation)
                         .set_next_token(token)
                         .send(),
@@ -199,7 +225,14 @@ impl StackSets for AwsCloudFormation {
         let mut token: Option<String> = None;
         loop {
             let out = runtime()
-                .block_on(self.client.list_stack_instances().stack_set_name(name).set_next_token(token).send())
+                .block_on(
+                    self.client
+                        .list_stack_instances()
+                        .stack_set_name(name)
+                        .set_call_as(self.call_as(name))
+                        .set_next_token(token)
+                        .send(),
+                )
                 .map_err(|e| self.err("ListStackInstances", e))?;
             all.extend(out.summaries().iter().map(|i| StackInstance {
                 account: i.account().unwrap_or_default().to_string(),
@@ -251,8 +284,57 @@ impl StackSets for AwsCloudFormation {
 
     fn delete_stack_set(&self, name: &str) -> Result<(), PortError> {
         runtime()
-            .block_on(self.client.delete_stack_set().stack_set_name(name).send())
+            .block_on(self.client.delete_stack_set().stack_set_name(name).set_call_as(self.call_as(name)).send())
             .map_err(|e| self.err("DeleteStackSet", e))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_cloudformation::operation::delete_stack_instances::DeleteStackInstancesOutput;
+    use aws_sdk_cloudformation::operation::list_stack_instances::ListStackInstancesOutput;
+    use aws_sdk_cloudformation::types::StackInstanceSummary;
+    use aws_sdk_cloudformation::Client;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    use super::*;
+
+    #[test]
+    fn a_delegated_stack_set_is_called_as_the_delegated_admin_and_others_are_not() {
+        let delegated = mock!(Client::list_stack_instances)
+            .match_requests(|r| r.stack_set_name() == Some("org-guard") && r.call_as() == Some(&CallAs::DelegatedAdmin))
+            .then_output(|| {
+                ListStackInstancesOutput::builder()
+                    .summaries(
+                        StackInstanceSummary::builder()
+                            .account("111111111111")
+                            .region("eu-west-1")
+                            .organizational_unit_id("ou-ab12-abcdefgh")
+                            .build(),
+                    )
+                    .build()
+            });
+        let own = mock!(Client::list_stack_instances)
+            .match_requests(|r| r.stack_set_name() == Some("own-guard") && r.call_as().is_none())
+            .then_output(|| ListStackInstancesOutput::builder().build());
+        let by_unit = mock!(Client::delete_stack_instances)
+            .match_requests(|r| {
+                r.call_as() == Some(&CallAs::DelegatedAdmin)
+                    && r.accounts().is_empty()
+                    && r.deployment_targets().is_some_and(|t| t.organizational_unit_ids() == ["ou-ab12-abcdefgh"])
+                    && r.retain_stacks() == Some(false)
+            })
+            .then_output(|| DeleteStackInstancesOutput::builder().operation_id("op-1").build());
+        let client = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&delegated, &own, &by_unit]);
+        let cfn = AwsCloudFormation::from_clients(client, super::super::cloudformation::tests::sts(), "http://mock")
+            .with_delegated(["org-guard".to_string()].into());
+        let found = cfn.stack_instances("org-guard").unwrap();
+        assert_eq!(found[0].organizational_unit.as_deref(), Some("ou-ab12-abcdefgh"));
+        assert!(cfn.stack_instances("own-guard").unwrap().is_empty());
+        let targets = InstanceTargets { accounts: vec![], organizational_units: vec!["ou-ab12-abcdefgh".into()] };
+        let op =
+            cfn.delete_stack_instances("org-guard", &targets, &["eu-west-1".into()], &OperationPreferences::default());
+        assert_eq!(op.unwrap(), "op-1");
     }
 }
