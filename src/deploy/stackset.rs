@@ -1,8 +1,8 @@
 //! Deploying a layer as a StackSet. StackSets have no change sets: the plan compares the stack set's
 //! template, parameters and tags with the rendered ones (secrets by their version fingerprints, never by
-//! value), and its instances with the targets; a deploy updates the stack set (CloudFormation then
-//! updates every instance, in the configured order and concurrency), adds the new instances and removes
-//! the ones no longer targeted, following each operation to its per-instance results.
+//! value), and its instances with the targets; a deploy removes the instances no longer targeted, updates
+//! the stack set (CloudFormation then updates every instance, in the configured order and concurrency)
+//! and adds the new instances, following each operation to its per-instance results.
 
 use std::time::Instant;
 
@@ -131,14 +131,20 @@ impl Engine<'_> {
             _ => self.cfn.stack_instances(name)?,
         };
         let ip: InstancePlan = plan_instances(target, &current);
+        // Instances no longer targeted go first (so the update does not touch them), then the stack set and
+        // the instances that stay are updated, then new instances start from the new template.
+        for (targets, regions) in groups(&ip.remove) {
+            self.reporter
+                .status(&p.layer, &format!("removing instances: {} in {}", targets.join(", "), regions.join(", ")));
+            let t = instance_targets(target.service_managed(), targets);
+            let op = self.cfn.delete_stack_instances(name, &t, &regions, &target.preferences)?;
+            self.follow_operation(&p.layer, name, &op, "removing instances")?;
+        }
         let set_changes = lp.template_changed || !lp.parameters.is_empty() || !lp.tags.is_empty();
         if lp.action == Action::Update && (set_changes || !ip.outdated.is_empty()) {
             self.reporter.status(
                 &p.layer,
-                &format!(
-                    "updating stack set and its {}",
-                    crate::text::count(ip.keep.len() + ip.remove.len(), "instance")
-                ),
+                &format!("updating stack set and its {}", crate::text::count(ip.keep.len(), "instance")),
             );
             let op = self.cfn.update_stack_set(&request, &target.preferences)?;
             self.follow_operation(&p.layer, name, &op, "update")?;
@@ -146,24 +152,9 @@ impl Engine<'_> {
         for (targets, regions) in groups(&ip.add) {
             self.reporter
                 .status(&p.layer, &format!("adding instances: {} in {}", targets.join(", "), regions.join(", ")));
-            let op = self.cfn.create_stack_instances(
-                name,
-                &instance_targets(target.service_managed(), targets),
-                &regions,
-                &target.preferences,
-            )?;
+            let t = instance_targets(target.service_managed(), targets);
+            let op = self.cfn.create_stack_instances(name, &t, &regions, &target.preferences)?;
             self.follow_operation(&p.layer, name, &op, "adding instances")?;
-        }
-        for (targets, regions) in groups(&ip.remove) {
-            self.reporter
-                .status(&p.layer, &format!("removing instances: {} in {}", targets.join(", "), regions.join(", ")));
-            let op = self.cfn.delete_stack_instances(
-                name,
-                &instance_targets(target.service_managed(), targets),
-                &regions,
-                &target.preferences,
-            )?;
-            self.follow_operation(&p.layer, name, &op, "removing instances")?;
         }
         let after = self
             .cfn
@@ -317,7 +308,12 @@ mod tests {
             fake.stack_instances("app-qa-guard").unwrap().iter().map(|i| place(&i.account, &i.region)).collect();
         now.sort();
         assert_eq!(now, ["111111111111/ap-south-1", "111111111111/eu-west-1", "111111111111/us-east-1"]);
-        assert!(!fake.calls.lock().unwrap().iter().any(|c| c.starts_with("update_stack_set")));
+        let calls = fake.calls.lock().unwrap().clone();
+        assert!(!calls.iter().any(|c| c.starts_with("update_stack_set")));
+        // Instances no longer targeted go before new ones are made.
+        let removed = calls.iter().position(|c| c.starts_with("delete_stack_instances")).unwrap();
+        let added = calls.iter().rposition(|c| c.starts_with("create_stack_instances")).unwrap();
+        assert!(removed < added, "{calls:?}");
     }
 
     #[test]
