@@ -49,6 +49,8 @@ pub struct Fake {
     pub stack_sets: Mutex<BTreeMap<String, (StackSetInfo, Vec<StackInstance>)>>,
     pub operations: Mutex<BTreeMap<String, (String, Vec<InstanceResult>)>>,
     pub failing_regions: Mutex<BTreeMap<String, String>>,
+    /// Operations stay RUNNING (until stopped) instead of finishing at once.
+    pub hold_operations: Mutex<bool>,
     counter: Mutex<u64>,
 }
 
@@ -364,7 +366,13 @@ impl Fake {
                 reason,
             });
         }
-        let status = if results.iter().all(|r| r.status == "SUCCEEDED") { "SUCCEEDED" } else { "FAILED" };
+        let status = if *self.hold_operations.lock().unwrap() {
+            "RUNNING"
+        } else if results.iter().all(|r| r.status == "SUCCEEDED") {
+            "SUCCEEDED"
+        } else {
+            "FAILED"
+        };
         let id = format!("op-{}", self.next_id());
         self.operations.lock().unwrap().insert(id.clone(), (status.into(), results));
         id
@@ -478,6 +486,14 @@ impl StackSets for Fake {
         let instances = &mut sets.get_mut(name).ok_or_else(|| Fake::missing_set(name))?.1;
         instances.retain(|i| !gone.contains(&(i.account.clone(), i.region.clone())));
         Ok(op)
+    }
+
+    fn stop_stack_set_operation(&self, name: &str, operation: &str) -> Result<(), PortError> {
+        self.calls.lock().unwrap().push(format!("stop_stack_set_operation {name} {operation}"));
+        if let Some(o) = self.operations.lock().unwrap().get_mut(operation) {
+            o.0 = "STOPPED".into();
+        }
+        Ok(())
     }
 
     fn stack_set_operation(&self, _: &str, operation: &str) -> Result<String, PortError> {

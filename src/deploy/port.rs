@@ -267,6 +267,8 @@ pub trait StackSets {
         regions: &[String],
         prefs: &OperationPreferences,
     ) -> Result<String, PortError>;
+    /// Asks CloudFormation to stop an operation (instances not yet started are left as they are).
+    fn stop_stack_set_operation(&self, name: &str, operation: &str) -> Result<(), PortError>;
     /// RUNNING, SUCCEEDED, FAILED, STOPPING, STOPPED or QUEUED
     fn stack_set_operation(&self, name: &str, operation: &str) -> Result<String, PortError>;
     fn stack_set_operation_results(&self, name: &str, operation: &str) -> Result<Vec<InstanceResult>, PortError>;

@@ -138,7 +138,7 @@ impl Engine<'_> {
                 .status(&p.layer, &format!("removing instances: {} in {}", targets.join(", "), regions.join(", ")));
             let t = instance_targets(target.service_managed(), targets);
             let op = self.cfn.delete_stack_instances(name, &t, &regions, &target.preferences)?;
-            self.follow_operation(&p.layer, name, &op, "removing instances")?;
+            self.follow_operation(&p.layer, name, &op, "removing instances", p.timeout)?;
         }
         let set_changes = lp.template_changed || !lp.parameters.is_empty() || !lp.tags.is_empty();
         if lp.action == Action::Update && (set_changes || !ip.outdated.is_empty()) {
@@ -147,14 +147,14 @@ impl Engine<'_> {
                 &format!("updating stack set and its {}", crate::text::count(ip.keep.len(), "instance")),
             );
             let op = self.cfn.update_stack_set(&request, &target.preferences)?;
-            self.follow_operation(&p.layer, name, &op, "update")?;
+            self.follow_operation(&p.layer, name, &op, "update", p.timeout)?;
         }
         for (targets, regions) in groups(&ip.add) {
             self.reporter
                 .status(&p.layer, &format!("adding instances: {} in {}", targets.join(", "), regions.join(", ")));
             let t = instance_targets(target.service_managed(), targets);
             let op = self.cfn.create_stack_instances(name, &t, &regions, &target.preferences)?;
-            self.follow_operation(&p.layer, name, &op, "adding instances")?;
+            self.follow_operation(&p.layer, name, &op, "adding instances", p.timeout)?;
         }
         let after = self
             .cfn
@@ -164,14 +164,35 @@ impl Engine<'_> {
     }
 
     /// Poll a stack set operation to its end and report each instance's result; an operation that did
-    /// not succeed is an error naming the instances that failed and why.
-    fn follow_operation(&self, layer: &str, name: &str, op: &str, what: &str) -> Result<(), LayerError> {
+    /// not succeed is an error naming the instances that failed and why. With `timeout_minutes`, an
+    /// operation still running then is stopped: the instances it has not reached stay OUTDATED, and the
+    /// next deploy updates them.
+    fn follow_operation(
+        &self,
+        layer: &str,
+        name: &str,
+        op: &str,
+        what: &str,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<(), LayerError> {
         let start = Instant::now();
         let mut attempt = 0;
+        let mut stopped = false;
         let status = loop {
             let status = self.cfn.stack_set_operation(name, op)?;
             if !matches!(status.as_str(), "RUNNING" | "QUEUED" | "STOPPING") {
                 break status;
+            }
+            if let Some(limit) = timeout.filter(|t| !stopped && start.elapsed() > *t) {
+                self.reporter.status(
+                    layer,
+                    &format!(
+                        "still {status} after timeout_minutes ({:.0}): stopping the operation",
+                        limit.as_secs_f64() / 60.0
+                    ),
+                );
+                self.cfn.stop_stack_set_operation(name, op)?;
+                stopped = true;
             }
             if start.elapsed() > self.settings.timeout {
                 return Err(LayerError(format!(
@@ -181,6 +202,12 @@ impl Engine<'_> {
             self.sleep(attempt);
             attempt += 1;
         };
+        if stopped && status != "SUCCEEDED" {
+            return Err(LayerError(format!(
+                "stack set operation ({what}) on `{name}` ran past timeout_minutes and was stopped ({status}); the \
+                 instances it did not reach stay OUTDATED and the next deploy updates them"
+            )));
+        }
         let results = self.cfn.stack_set_operation_results(name, op).unwrap_or_default();
         for r in &results {
             let reason = r.reason.as_deref().map(|x| format!("  {x}")).unwrap_or_default();
@@ -224,7 +251,7 @@ impl Engine<'_> {
                 .status(layer, &format!("removing instances: {} in {}", targets.join(", "), regions.join(", ")));
             let t = instance_targets(service_managed, targets);
             let op = self.cfn.delete_stack_instances(name, &t, &regions, &OperationPreferences::default())?;
-            self.follow_operation(layer, name, &op, "removing instances")?;
+            self.follow_operation(layer, name, &op, "removing instances", None)?;
         }
         self.reporter.status(layer, "deleting stack set");
         self.cfn.delete_stack_set(name)?;
@@ -343,6 +370,23 @@ mod tests {
             .any(|c| c.logical_id == "111111111111/us-east-1" && c.resource_type.contains("OUTDATED")));
         e.execute(&changed, &again).unwrap();
         assert_eq!(e.plan_layer(&changed).unwrap().action, Action::NoChanges);
+    }
+
+    #[test]
+    fn an_operation_past_timeout_minutes_is_stopped_and_the_layer_fails() {
+        let fake = Fake::new();
+        let e = engine(&fake);
+        let p = guard(&["111111111111"], &["eu-west-1"]);
+        deploy(&e, &p).unwrap();
+        let mut changed = p.clone();
+        changed.parameters[0].value = ApiValue::Plain("m".into());
+        changed.parameters[0].shown = "m".into();
+        changed.timeout = Some(Duration::from_millis(20));
+        let lp = e.plan_layer(&changed).unwrap();
+        *fake.hold_operations.lock().unwrap() = true;
+        let err = e.execute(&changed, &lp).unwrap_err();
+        assert!(err.0.contains("ran past timeout_minutes and was stopped (STOPPED)"), "{}", err.0);
+        assert!(fake.calls.lock().unwrap().iter().any(|c| c.starts_with("stop_stack_set_operation app-qa-guard")));
     }
 
     #[test]

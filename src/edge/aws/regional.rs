@@ -140,6 +140,9 @@ impl StackSets for Regional {
     ) -> Result<String, PortError> {
         self.home.delete_stack_instances(name, targets, regions, prefs)
     }
+    fn stop_stack_set_operation(&self, name: &str, operation: &str) -> Result<(), PortError> {
+        self.home.stop_stack_set_operation(name, operation)
+    }
     fn stack_set_operation(&self, name: &str, operation: &str) -> Result<String, PortError> {
         self.home.stack_set_operation(name, operation)
     }

@@ -178,6 +178,20 @@ impl StackSets for AwsCloudFormation {
         Ok(out.operation_id().unwrap_or_default().to_string())
     }
 
+    fn stop_stack_set_operation(&self, name: &str, operation: &str) -> Result<(), PortError> {
+        runtime()
+            .block_on(
+                self.client
+                    .stop_stack_set_operation()
+                    .stack_set_name(name)
+                    .set_call_as(self.call_as(name))
+                    .operation_id(operation)
+                    .send(),
+            )
+            .map_err(|e| self.err("StopStackSetOperation", e))?;
+        Ok(())
+    }
+
     fn stack_set_operation(&self, name: &str, operation: &str) -> Result<String, PortError> {
         let out = runtime()
             .block_on(
