@@ -113,7 +113,8 @@ impl Engine<'_> {
         }
     }
 
-    /// Create or update the stack set, then add and remove instances; each operation followed to its end.
+    /// Create the stack set, or remove the untargeted instances and update it; then add the new instances.
+    /// Each operation is followed to its end.
     pub(super) fn execute_stack_set(
         &self,
         p: &Prepared,
