@@ -164,6 +164,10 @@ impl Printer {
     pub fn live_draw(&self, lines: Vec<String>) {
         let width = terminal_size::terminal_size_of(std::io::stderr()).map_or(100, |(w, _)| w.0 as usize).max(20);
         let lines: Vec<String> = lines.iter().map(|l| cut(&self.scrub(l), width - 1)).collect();
+        if let Some(c) = &self.capture {
+            c.lock().unwrap().1.push_str(&block(&lines));
+            return;
+        }
         let mut live = self.live.lock().unwrap();
         let mut err = std::io::stderr().lock();
         let mut text = erase(live.drawn);
@@ -289,10 +293,11 @@ mod tests {
         p.detail(1, "detail hunter2-canary");
         p.detail(2, "hidden");
         p.errors(&Error::msg("failed with hunter2-canary"));
+        p.live_draw(vec!["| db 3.0s updating  UPDATE_FAILED Db  password hunter2-canary rejected".into()]);
         let (out, err) = captured(&p);
         assert!(!out.contains("hunter2") && !err.contains("hunter2"), "{out}{err}");
         assert_eq!(out.matches(REDACTED).count(), 2);
-        assert_eq!(err.matches(REDACTED).count(), 4, "{err}");
+        assert_eq!(err.matches(REDACTED).count(), 5, "{err}");
         assert!(err.contains("note: note ********") && !err.contains("hidden"));
         assert!(out.contains("\"v\": \"x ********\""));
     }
