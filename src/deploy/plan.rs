@@ -208,6 +208,9 @@ pub fn reasons(
     out
 }
 
+/// Up to this many stack set instances of one kind are listed one per line; more are summarised.
+const STACK_SET_LINES: usize = 12;
+
 /// The whole plan as text, layers in the given order.
 pub fn to_text(env: &str, plans: &[LayerPlan]) -> String {
     let mut s = String::new();
@@ -233,13 +236,37 @@ pub fn to_text(env: &str, plans: &[LayerPlan]) -> String {
         if p.template_changed && p.changes.is_empty() && p.action == Action::Update && !p.stack_set {
             s.push_str("  template: changes outside resources (outputs, conditions, metadata or description)\n");
         }
-        for c in &p.changes {
-            let sign = match c.action.as_str() {
-                "Add" => "+",
-                "Remove" => "-",
-                "Modify" => "~",
-                _ => "*",
-            };
+        let sign_of = |action: &str| match action {
+            "Add" => "+",
+            "Remove" => "-",
+            "Modify" => "~",
+            _ => "*",
+        };
+        // A stack set's instances can number in the hundreds: more than a screenful of one kind is one line.
+        let mut summarised = std::collections::BTreeSet::new();
+        if p.stack_set {
+            let mut groups: Vec<((&str, &str), Vec<&str>)> = Vec::new();
+            for c in &p.changes {
+                let key = (c.action.as_str(), c.resource_type.as_str());
+                match groups.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, v)) => v.push(&c.logical_id),
+                    None => groups.push((key, vec![&c.logical_id])),
+                }
+            }
+            for ((action, what), places) in groups.into_iter().filter(|(_, v)| v.len() > STACK_SET_LINES) {
+                let first: Vec<&str> = places.iter().take(3).copied().collect();
+                s.push_str(&format!(
+                    "  {} {} x {what}: {}, ... and {} more (`--output json` lists them all)\n",
+                    sign_of(action),
+                    places.len(),
+                    first.join(", "),
+                    places.len() - first.len()
+                ));
+                summarised.insert((action.to_string(), what.to_string()));
+            }
+        }
+        for c in p.changes.iter().filter(|c| !summarised.contains(&(c.action.clone(), c.resource_type.clone()))) {
+            let sign = sign_of(c.action.as_str());
             let repl = match c.replacement.as_deref() {
                 Some("True") => "  REPLACEMENT",
                 Some("Conditional") => "  may need replacement",
@@ -434,6 +461,39 @@ mod tests {
         assert!(t.contains("~ Database") && t.contains("REPLACEMENT"), "{t}");
         assert!(t.contains("~ InstanceClass: a -> b"));
         assert!(t.contains("0 to create, 1 to update"));
+    }
+
+    #[test]
+    fn many_stack_set_instances_of_one_kind_are_one_line() {
+        let instance = |action: &str, i: usize, what: &str| Change {
+            action: action.into(),
+            logical_id: format!("{:012}/eu-west-1", i),
+            resource_type: what.into(),
+            replacement: None,
+        };
+        let mut changes: Vec<Change> = (0..40).map(|i| instance("Modify", i, "stack instance")).collect();
+        changes.push(instance("Add", 99, "stack instance (new)"));
+        let p = LayerPlan {
+            layer: "guard".into(),
+            stack_name: "app-qa-guard".into(),
+            action: Action::Update,
+            changes,
+            parameters: vec![],
+            tags: vec![],
+            waiting_for: vec![],
+            template_changed: true,
+            stack_set: true,
+            change_set: None,
+            existing: None,
+            digest: String::new(),
+        };
+        let text = to_text("qa", &[p]);
+        assert!(
+            text.contains("  ~ 40 x stack instance: 000000000000/eu-west-1, 000000000001/eu-west-1, 000000000002/eu-west-1, ... and 37 more"),
+            "{text}"
+        );
+        assert!(text.contains("  + 000000000099/eu-west-1"), "a short group is listed: {text}");
+        assert!(!text.contains("000000000039"), "{text}");
     }
 
     #[test]
