@@ -269,9 +269,11 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
-    /// Ask CloudFormation what changed outside it: drift detection on every deployed layer (or the named
-    /// ones), each drifted resource with its template and live values. Values that come from a secret
-    /// are never shown. Exit 1 when anything drifted or a layer could not be checked (named on stderr).
+    /// What changed in the deployed stacks outside CloudFormation (drift detection), per layer.
+    ///
+    /// Runs CloudFormation's drift detection on every deployed layer (or the named ones) at once and shows
+    /// each drifted resource with its template and live values. Values that come from a secret are never
+    /// shown. Exit 1 when anything drifted or a layer could not be checked (named on stderr).
     Drift {
         env: String,
         layers: Vec<String>,
@@ -288,9 +290,11 @@ pub enum Command {
         #[arg(long, default_value_t = 4, value_name = "N")]
         concurrency: usize,
     },
-    /// Make the environment's artifact bucket for packaged code and templates: versioned, encrypted
-    /// (SSE-S3), all public access blocked. Named `artifact_bucket` if the environment sets it, else
-    /// `stackc-<account>-<region>`, which is then written into the environment's file.
+    /// Make the environment's artifact buckets for packaged code and templates.
+    ///
+    /// Versioned, encrypted (SSE-S3), all public access blocked. Named `artifact_bucket` if the
+    /// environment sets it, else `stackc-<account>-<region>`, which is then written into the environment's
+    /// file; one more in each other region a layer lives in (`artifact_buckets`).
     Bootstrap {
         env: String,
         /// Use this bucket name (and record it).
@@ -305,8 +309,10 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
-    /// Delete the stacks stackc made for this environment whose layer is gone from the project (or
-    /// left out of this environment), found by their stackc:project/env/layer tags; newest first.
+    /// Delete the stacks and stack sets of layers gone from the project (or left out of this environment).
+    ///
+    /// Found by their stackc:project/env/layer tags; newest first, after confirmation. A stack set's
+    /// instances go first; an instance's own stack is never deleted on its own.
     Prune {
         env: String,
         /// Delete without asking.
