@@ -31,16 +31,39 @@ pub enum State {
     },
     /// Detection could not run or did not finish, and why.
     Failed(String),
-    /// Not a stack stackc checks (a stack set layer), and why.
-    Skipped(String),
+    /// A stack set layer: each instance's drift (the drifted ones with their resources), and why the
+    /// detection is incomplete if it is.
+    StackSetChecked {
+        instances: Vec<InstanceDrift>,
+        incomplete: Option<String>,
+    },
+}
+
+/// One stack set instance after drift detection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstanceDrift {
+    pub account: String,
+    pub region: String,
+    /// DRIFTED, IN_SYNC, UNKNOWN or NOT_CHECKED
+    pub status: String,
+    pub resources: Vec<ResourceDrift>,
 }
 
 impl LayerDrift {
     pub fn drifted(&self) -> bool {
-        matches!(&self.state, State::Checked { status, .. } if status == "DRIFTED")
+        match &self.state {
+            State::Checked { status, .. } => status == "DRIFTED",
+            State::StackSetChecked { instances, .. } => instances.iter().any(|i| i.status == "DRIFTED"),
+            _ => false,
+        }
     }
     pub fn failed(&self) -> bool {
-        matches!(self.state, State::Failed(_)) || matches!(&self.state, State::Checked { incomplete: Some(_), .. })
+        matches!(
+            &self.state,
+            State::Failed(_)
+                | State::Checked { incomplete: Some(_), .. }
+                | State::StackSetChecked { incomplete: Some(_), .. }
+        )
     }
 }
 
@@ -71,14 +94,18 @@ pub fn detect(
 ) -> Vec<LayerDrift> {
     let mut out: Vec<LayerDrift> = Vec::new();
     let mut started: Vec<(usize, String)> = Vec::new();
+    let mut started_sets: Vec<(usize, String)> = Vec::new();
     for (layer, stack, info) in layers {
         let state = match info {
             None => State::NotDeployed,
             Some(i) if i.status == "REVIEW_IN_PROGRESS" => State::NotDeployed,
-            Some(i) if crate::deploy::stackset::is_stack_set(i) => State::Skipped(
-                "a stack set: check its instances with `aws cloudformation detect-stack-set-drift` (stackc does not yet)"
-                    .into(),
-            ),
+            Some(i) if crate::deploy::stackset::is_stack_set(i) => match cfn.detect_stack_set_drift(&i.name) {
+                Ok(op) => {
+                    started_sets.push((out.len(), op));
+                    State::Failed("detection did not finish".into())
+                }
+                Err(e) => State::Failed(e.to_string()),
+            },
             Some(i) if i.status.ends_with("_IN_PROGRESS") => {
                 State::Failed(format!("the stack is {}; run `stackc drift` again when it has finished", i.status))
             }
@@ -100,7 +127,57 @@ pub fn detect(
             Err(why) => State::Failed(why),
         };
     }
+    for (index, op) in started_sets {
+        let name = out[index].stack.clone();
+        out[index].state = match wait_for_set(cfn, &name, &op, waits, deadline) {
+            Ok(state) => state,
+            Err(why) => State::Failed(why),
+        };
+    }
     out
+}
+
+/// A stack set's drift detection, followed to its end: every instance's status, and the resources of
+/// the drifted ones (secrets masked by the stack set's template).
+fn wait_for_set(
+    cfn: &dyn CloudFormation,
+    name: &str,
+    op: &str,
+    waits: Waits,
+    deadline: Instant,
+) -> Result<State, String> {
+    let mut delay = waits.first;
+    let status = loop {
+        let status = cfn.stack_set_operation(name, op).map_err(|e| e.to_string())?;
+        if !matches!(status.as_str(), "RUNNING" | "QUEUED" | "STOPPING") {
+            break status;
+        }
+        if Instant::now() + delay > deadline {
+            return Err(format!(
+                "drift detection {op} had not finished after {} s; it goes on in CloudFormation (run `stackc drift` again later)",
+                waits.timeout.as_secs()
+            ));
+        }
+        std::thread::sleep(delay);
+        delay = (delay * 2).min(waits.max);
+    };
+    let template =
+        cfn.describe_stack_set(name).map_err(|e| e.to_string())?.map(|s| s.template_body).unwrap_or_default();
+    let secret = Template::parse(&template).map(|t| secret_paths(&t)).unwrap_or_default();
+    let mut instances = Vec::new();
+    for i in cfn.stack_instances(name).map_err(|e| e.to_string())? {
+        let status = i.drift.clone().unwrap_or_else(|| "UNKNOWN".into());
+        let mut resources = if status == "DRIFTED" {
+            cfn.stack_instance_resource_drifts(name, &i.account, &i.region, op).map_err(|e| e.to_string())?
+        } else {
+            Vec::new()
+        };
+        mask(&mut resources, &secret);
+        instances.push(InstanceDrift { account: i.account, region: i.region, status, resources });
+    }
+    let incomplete =
+        (status != "SUCCEEDED").then(|| format!("the detection ended {status}; some instances were not checked"));
+    Ok(State::StackSetChecked { instances, incomplete })
 }
 
 fn wait_for(cfn: &dyn CloudFormation, stack: &str, id: &str, waits: Waits, deadline: Instant) -> Result<State, String> {
@@ -226,14 +303,34 @@ fn physical(r: &ResourceDrift) -> String {
     }
 }
 
-/// The report for a terminal: a line per layer, then each drifted resource with its differences.
+/// Each drifted resource of `resources` with its differences, indented by `pad`.
+fn resource_lines(t: &mut String, pad: &str, resources: &[ResourceDrift]) {
+    for r in resources.iter().filter(|r| is_drift(&r.status)) {
+        if r.status == "DELETED" {
+            t.push_str(&format!(
+                "{pad}- {} {}{}: DELETED (it no longer exists)\n",
+                r.logical_id,
+                r.resource_type,
+                physical(r)
+            ));
+            continue;
+        }
+        t.push_str(&format!("{pad}~ {} {}{}: MODIFIED\n", r.logical_id, r.resource_type, physical(r)));
+        for d in &r.differences {
+            t.push_str(&format!("{pad}    {}\n", shown(d)));
+        }
+    }
+}
+
+/// The report for a terminal: a line per layer, then each drifted resource with its differences (for a
+/// stack set, per drifted instance).
 pub fn to_text(env: &str, found: &[LayerDrift]) -> String {
     let mut t = String::new();
     for l in found {
         let head = format!("{:<12} {:<28}", l.layer, l.stack);
         match &l.state {
             State::NotDeployed => t.push_str(&format!("{head} not deployed\n")),
-            State::Failed(why) | State::Skipped(why) => t.push_str(&format!("{head} not checked: {why}\n")),
+            State::Failed(why) => t.push_str(&format!("{head} not checked: {why}\n")),
             State::Checked { status, resources, incomplete } => {
                 let drifted = resources.iter().filter(|r| is_drift(&r.status)).count();
                 let unchecked = resources.iter().filter(|r| r.status == "NOT_CHECKED").count();
@@ -250,20 +347,22 @@ pub fn to_text(env: &str, found: &[LayerDrift]) -> String {
                 if let Some(why) = incomplete {
                     t.push_str(&format!("  incomplete: {why}\n"));
                 }
-                for r in resources.iter().filter(|r| is_drift(&r.status)) {
-                    if r.status == "DELETED" {
-                        t.push_str(&format!(
-                            "  - {} {}{}: DELETED (it no longer exists)\n",
-                            r.logical_id,
-                            r.resource_type,
-                            physical(r)
-                        ));
-                        continue;
-                    }
-                    t.push_str(&format!("  ~ {} {}{}: MODIFIED\n", r.logical_id, r.resource_type, physical(r)));
-                    for d in &r.differences {
-                        t.push_str(&format!("      {}\n", shown(d)));
-                    }
+                resource_lines(&mut t, "  ", resources);
+            }
+            State::StackSetChecked { instances, incomplete } => {
+                let drifted: Vec<&InstanceDrift> = instances.iter().filter(|i| i.status == "DRIFTED").collect();
+                let status = if drifted.is_empty() { "IN_SYNC" } else { "DRIFTED" };
+                t.push_str(&format!(
+                    "{head} {status:<9} stack set: {} of {} drifted\n",
+                    drifted.len(),
+                    crate::text::count(instances.len(), "instance")
+                ));
+                if let Some(why) = incomplete {
+                    t.push_str(&format!("  incomplete: {why}\n"));
+                }
+                for i in instances.iter().filter(|i| i.status != "IN_SYNC") {
+                    t.push_str(&format!("  instance {}/{}: {}\n", i.account, i.region, i.status));
+                    resource_lines(&mut t, "    ", &i.resources);
                 }
             }
         }
@@ -282,40 +381,65 @@ pub fn to_text(env: &str, found: &[LayerDrift]) -> String {
     t
 }
 
+fn resources_json(resources: &[&ResourceDrift]) -> Vec<Json> {
+    resources
+        .iter()
+        .map(|r| {
+            json!({
+                "logical_id": r.logical_id,
+                "physical_id": r.physical_id,
+                "type": r.resource_type,
+                "status": r.status,
+                "differences": r.differences.iter().map(|d| json!({
+                    "path": d.path,
+                    "kind": d.kind,
+                    "secret": d.expected == REDACTED && d.actual == REDACTED,
+                    "expected": d.expected,
+                    "actual": d.actual,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect()
+}
+
 pub fn to_json(env: &str, found: &[LayerDrift]) -> Json {
     let layers: Vec<Json> = found
         .iter()
         .map(|l| {
+            let mut instances = Json::Null;
             let (status, reason, resources, unchecked) = match &l.state {
                 State::NotDeployed => ("NOT_DEPLOYED".to_string(), None, Vec::new(), Vec::new()),
                 State::Failed(why) => ("NOT_CHECKED".to_string(), Some(why.clone()), Vec::new(), Vec::new()),
-                State::Skipped(why) => ("SKIPPED".to_string(), Some(why.clone()), Vec::new(), Vec::new()),
                 State::Checked { status, resources, incomplete } => (
                     status.clone(),
                     incomplete.clone(),
                     resources.iter().filter(|r| is_drift(&r.status)).collect(),
                     resources.iter().filter(|r| r.status == "NOT_CHECKED").map(|r| r.logical_id.clone()).collect(),
                 ),
+                State::StackSetChecked { instances: found, incomplete } => {
+                    instances = Json::Array(
+                        found
+                            .iter()
+                            .map(|i| {
+                                let drifted: Vec<&ResourceDrift> =
+                                    i.resources.iter().filter(|r| is_drift(&r.status)).collect();
+                                json!({"account": i.account, "region": i.region, "status": i.status,
+                                       "drifted_resources": resources_json(&drifted)})
+                            })
+                            .collect(),
+                    );
+                    let any = found.iter().any(|i| i.status == "DRIFTED");
+                    (if any { "DRIFTED" } else { "IN_SYNC" }.to_string(), incomplete.clone(), Vec::new(), Vec::new())
+                }
             };
             json!({
                 "layer": l.layer,
                 "stack": l.stack,
                 "status": status,
                 "reason": reason,
-                "drifted_resources": resources.iter().map(|r| json!({
-                    "logical_id": r.logical_id,
-                    "physical_id": r.physical_id,
-                    "type": r.resource_type,
-                    "status": r.status,
-                    "differences": r.differences.iter().map(|d| json!({
-                        "path": d.path,
-                        "kind": d.kind,
-                        "secret": d.expected == REDACTED && d.actual == REDACTED,
-                        "expected": d.expected,
-                        "actual": d.actual,
-                    })).collect::<Vec<_>>(),
-                })).collect::<Vec<_>>(),
+                "drifted_resources": resources_json(&resources),
                 "not_checkable": unchecked,
+                "stack_set_instances": instances,
             })
         })
         .collect();
@@ -475,6 +599,54 @@ Resources:
         assert_eq!(j["layers"][1]["not_checkable"], json!(["Topic"]));
         assert_eq!(j["layers"][3]["status"], "NOT_DEPLOYED");
         assert!(!j.to_string().contains("planted-secret-1"));
+    }
+
+    #[test]
+    fn a_stack_set_layer_reports_each_drifted_instance_with_secrets_masked() {
+        use crate::deploy::port::{StackSetInfo, StackSets};
+        let fake = Fake::new();
+        let instance = |region: &str| crate::deploy::port::StackInstance {
+            account: "111111111111".into(),
+            region: region.into(),
+            organizational_unit: None,
+            status: "CURRENT".into(),
+            detailed: None,
+            reason: None,
+            drift: None,
+        };
+        let set = StackSetInfo {
+            name: "app-qa-guard".into(),
+            id: "app-qa-guard:1".into(),
+            status: "ACTIVE".into(),
+            template_body: TEMPLATE.into(),
+            ..Default::default()
+        };
+        fake.stack_sets
+            .lock()
+            .unwrap()
+            .insert("app-qa-guard".into(), (set.clone(), vec![instance("eu-west-1"), instance("us-east-1")]));
+        fake.instance_drifts.lock().unwrap().insert(
+            ("app-qa-guard".into(), "111111111111".into(), "us-east-1".into()),
+            vec![resource("Db", "MODIFIED", vec![difference("/MasterUserPassword", "planted-secret-1", "x")])],
+        );
+        let info = crate::deploy::stackset::as_stack_info(&set);
+        let waits =
+            Waits { first: Duration::from_millis(1), max: Duration::from_millis(2), timeout: Duration::from_secs(5) };
+        let found = detect(&fake, &[("guard".into(), "app-qa-guard".into(), Some(info))], waits);
+        assert!(found[0].drifted() && !found[0].failed(), "{found:?}");
+        assert!(fake.calls.lock().unwrap().iter().any(|c| c == "detect_stack_set_drift app-qa-guard"));
+        let text = to_text("qa", &found);
+        assert!(text.contains("DRIFTED   stack set: 1 of 2 instances drifted"), "{text}");
+        assert!(
+            text.contains("  instance 111111111111/us-east-1: DRIFTED\n    ~ Db AWS::X::Y Db-123: MODIFIED"),
+            "{text}"
+        );
+        assert!(text.contains("/MasterUserPassword: changed (from a secret; values not shown)"), "{text}");
+        assert!(!text.contains("eu-west-1: "), "an instance in sync is not listed: {text}");
+        let j = to_json("qa", &found);
+        assert_eq!(j["layers"][0]["stack_set_instances"][1]["drifted_resources"][0]["differences"][0]["secret"], true);
+        assert!(!format!("{text}{j}").contains("planted-secret-1"));
+        assert!(fake.describe_stack_set("app-qa-guard").unwrap().is_some());
     }
 
     #[test]

@@ -270,6 +270,7 @@ mod tests {
             status: status.into(),
             detailed: None,
             reason: None,
+            drift: None,
         }
     }
 

@@ -318,7 +318,7 @@ fn shim_corrections_each_hold() {
     let emu = Emulator::start();
     let run = emu.python("check_shim.py", "");
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    assert_eq!(run.stdout.matches("ok ").count(), 18, "{}", run.stdout);
+    assert_eq!(run.stdout.matches("ok ").count(), 19, "{}", run.stdout);
 }
 
 #[test]
@@ -777,6 +777,12 @@ fn a_stack_set_layer_rolls_out_across_regions() {
 Resources:
   Topic:
     Type: AWS::SNS::Topic
+  LevelParameter:
+    Type: AWS::SSM::Parameter
+    Properties: {Name: !Sub \"/guard/${AWS::Region}/level\", Type: String, Value: !Ref Level}
+  TokenParameter:
+    Type: AWS::SSM::Parameter
+    Properties: {Name: !Sub \"/guard/${AWS::Region}/token\", Type: String, Value: !Ref Token}
 Outputs:
   Level:
     Value: !Ref Level
@@ -829,8 +835,27 @@ Outputs:
     assert_eq!(guard_instances(&emu, "us-east-1"), ["debug"]);
     assert_eq!(guard_instances(&emu, "ap-south-1"), ["debug"]);
     assert!(guard_instances(&emu, "eu-west-1").is_empty());
-    let drift = emu.stackc(dir.path(), &["drift", "qa"]);
-    drift.ok().stdout_has("not checked: a stack set");
+    let clean = emu.stackc(dir.path(), &["drift", "qa"]);
+    clean.ok().stdout_has("IN_SYNC   stack set: 0 of 2 instances drifted");
+    // Someone changes the values by hand in one region: that instance has drifted, the secret one is
+    // shown as changed without its values.
+    for (name, value) in
+        [("/guard/us-east-1/level", "tampered".to_string()), ("/guard/us-east-1/token", format!("{CANARY}-2"))]
+    {
+        emu.query(
+            "ssm",
+            "put_parameter",
+            serde_json::json!({"Name": name, "Value": value, "Type": "String", "Overwrite": true}),
+        );
+    }
+    let drift = emu.stackc(dir.path(), &["drift", "qa", "guard"]);
+    drift
+        .code(1)
+        .stdout_has("DRIFTED   stack set: 1 of 2 instances drifted")
+        .stdout_has("instance 123456789012/us-east-1: DRIFTED")
+        .stdout_has("/Value: template debug, live tampered")
+        .stdout_has("/Value: changed (from a secret; values not shown)");
+    assert!(!drift.stdout.contains("ap-south-1: "), "the instance in sync is not listed: {}", drift.stdout);
     // The layer is removed from the project: prune removes its instances, then the stack set.
     std::fs::remove_dir_all(dir.path().join("stacks/guard")).unwrap();
     write(dir.path(), "environments/qa.toml", "region = \"us-east-1\"\n");
@@ -842,7 +867,7 @@ Outputs:
     emu.stackc(dir.path(), &["prune", "qa", "--yes"]).ok().stdout_has("nothing to prune");
     let destroy = emu.stackc(dir.path(), &["destroy", "qa", "--yes"]);
     destroy.ok();
-    runs.extend([&plan, &first, &status, &again, &second, &drift, &prune, &destroy]);
+    runs.extend([&plan, &first, &status, &again, &second, &clean, &drift, &prune, &destroy]);
     assert_no_canary(&runs, dir.path());
 }
 

@@ -51,6 +51,8 @@ pub struct Fake {
     pub failing_regions: Mutex<BTreeMap<String, String>>,
     /// Operations stay RUNNING (until stopped) instead of finishing at once.
     pub hold_operations: Mutex<bool>,
+    /// What drift detection finds per (stack set, account, region).
+    pub instance_drifts: Mutex<BTreeMap<(String, String, String), Vec<ResourceDrift>>>,
     counter: Mutex<u64>,
 }
 
@@ -465,6 +467,7 @@ impl StackSets for Fake {
                 status: "CURRENT".into(),
                 detailed: Some("SUCCEEDED".into()),
                 reason: None,
+                drift: None,
             });
         }
         Ok(op)
@@ -506,6 +509,32 @@ impl StackSets for Fake {
 
     fn stack_instances(&self, name: &str) -> Result<Vec<StackInstance>, PortError> {
         Ok(self.stack_sets.lock().unwrap().get(name).map(|s| s.1.clone()).unwrap_or_default())
+    }
+
+    fn detect_stack_set_drift(&self, name: &str) -> Result<String, PortError> {
+        self.calls.lock().unwrap().push(format!("detect_stack_set_drift {name}"));
+        let found = self.instance_drifts.lock().unwrap().clone();
+        let mut sets = self.stack_sets.lock().unwrap();
+        let instances = &mut sets.get_mut(name).ok_or_else(|| Fake::missing_set(name))?.1;
+        for i in instances.iter_mut() {
+            let drifts = found.get(&(name.to_string(), i.account.clone(), i.region.clone()));
+            let drifted = drifts.is_some_and(|d| d.iter().any(|r| r.status == "MODIFIED" || r.status == "DELETED"));
+            i.drift = Some(if drifted { "DRIFTED" } else { "IN_SYNC" }.into());
+        }
+        let id = format!("op-{}", self.next_id());
+        self.operations.lock().unwrap().insert(id.clone(), ("SUCCEEDED".into(), Vec::new()));
+        Ok(id)
+    }
+
+    fn stack_instance_resource_drifts(
+        &self,
+        name: &str,
+        account: &str,
+        region: &str,
+        _: &str,
+    ) -> Result<Vec<ResourceDrift>, PortError> {
+        let key = (name.to_string(), account.to_string(), region.to_string());
+        Ok(self.instance_drifts.lock().unwrap().get(&key).cloned().unwrap_or_default())
     }
 
     fn list_stack_sets(&self) -> Result<Vec<StackSetInfo>, PortError> {

@@ -174,6 +174,8 @@ pub struct StackInstance {
     /// PENDING, RUNNING, SUCCEEDED, FAILED, CANCELLED, INOPERABLE, SKIPPED_SUSPENDED_ACCOUNT
     pub detailed: Option<String>,
     pub reason: Option<String>,
+    /// DRIFTED, IN_SYNC, UNKNOWN or NOT_CHECKED, after a drift detection.
+    pub drift: Option<String>,
 }
 
 /// What one operation did in one account and region.
@@ -274,6 +276,16 @@ pub trait StackSets {
     fn stack_set_operation_results(&self, name: &str, operation: &str) -> Result<Vec<InstanceResult>, PortError>;
     fn stack_instances(&self, name: &str) -> Result<Vec<StackInstance>, PortError>;
     fn delete_stack_set(&self, name: &str) -> Result<(), PortError>;
+    /// Starts drift detection on every instance of the stack set; returns the operation's id.
+    fn detect_stack_set_drift(&self, name: &str) -> Result<String, PortError>;
+    /// What that detection (`operation`) found in one instance, every resource.
+    fn stack_instance_resource_drifts(
+        &self,
+        name: &str,
+        account: &str,
+        region: &str,
+        operation: &str,
+    ) -> Result<Vec<ResourceDrift>, PortError>;
     /// Every active stack set of the account (administered from this region), with its tags.
     fn list_stack_sets(&self) -> Result<Vec<StackSetInfo>, PortError>;
 }

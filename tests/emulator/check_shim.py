@@ -242,4 +242,16 @@ check("13 stack-set-organizational-units (listed)", [(i["Account"], i.get("Organ
 cf.delete_stack_instances(StackSetName="guard", DeploymentTargets={"OrganizationalUnitIds": [unit]}, Regions=["us-east-1"], RetainStacks=False)
 left = cf.list_stack_instances(StackSetName="guard")["Summaries"]
 check("13 stack-set-organizational-units (deleted)", left == [], str(left))
+# 14. stack-set-drift: a value changed by hand in one instance's region makes that instance DRIFTED.
+PARAM_SET = "Resources:\n  P:\n    Type: AWS::SSM::Parameter\n    Properties: {Name: /fleet/level, Type: String, Value: calm}\n"
+cf.create_stack_set(StackSetName="watch", TemplateBody=PARAM_SET)
+cf.create_stack_instances(StackSetName="watch", Accounts=["123456789012"], Regions=["us-east-1", "eu-west-1"])
+boto3.client("ssm", **{**kw, "region_name": "eu-west-1"}).put_parameter(Name="/fleet/level", Value="loud", Type="String", Overwrite=True)
+op = cf.detect_stack_set_drift(StackSetName="watch")["OperationId"]
+done = cf.describe_stack_set_operation(StackSetName="watch", OperationId=op)["StackSetOperation"]["Status"]
+status = {i["Region"]: i.get("DriftStatus") for i in cf.list_stack_instances(StackSetName="watch")["Summaries"]}
+diffs = cf.list_stack_instance_resource_drifts(StackSetName="watch", StackInstanceAccount="123456789012", StackInstanceRegion="eu-west-1", OperationId=op)["Summaries"]
+check("14 stack-set-drift", done == "SUCCEEDED" and status == {"us-east-1": "IN_SYNC", "eu-west-1": "DRIFTED"}
+      and diffs[0]["StackResourceDriftStatus"] == "MODIFIED" and diffs[0]["PropertyDifferences"][0]["ActualValue"] == "loud",
+      f"{done} {status} {diffs}")
 sys.exit(1 if failures else 0)

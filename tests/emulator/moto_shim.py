@@ -48,6 +48,10 @@ test of its own in tests/emulator.rs:
    was deployed through (OrganizationalUnitId) and deletes instances by DeploymentTargets; moto leaves
    the unit out of ListStackInstances and deletes only by Accounts, so deleting by unit removes nothing.
    We record each instance's unit and resolve units to their accounts on delete.
+14. stack-set-drift: moto has no DetectStackSetDrift or ListStackInstanceResourceDrifts. AWS runs drift
+   detection on every instance's stack, marks each instance DRIFTED or IN_SYNC (DriftStatus in
+   ListStackInstances) and lists each instance's resource drifts. We do the same with correction 11's
+   comparison.
 4. delete-in-order: moto gives up deleting a stack whose resources depend on each other (a VPC with a
    route table, a role with a policy) and drops the stack record; AWS deletes them in dependency order. We
    finish the delete and record the stack as DELETE_COMPLETE. moto also never deletes a stack's ELBv2
@@ -532,6 +536,8 @@ def instance_dict(self):
     out = _original_instance_dict(self)
     if getattr(self, "stackc_unit", None):
         out["OrganizationalUnitId"] = self.stackc_unit
+    if getattr(self, "stackc_drift_status", None):  # correction 14
+        out["DriftStatus"] = self.stackc_drift_status
     return out
 
 
@@ -551,6 +557,41 @@ def delete_stack_instances(self):
 
 
 responses.CloudFormationResponse.delete_stack_instances = delete_stack_instances
+
+
+# correction 14: stack-set-drift
+def detect_stack_set_drift(self):
+    from moto.core.utils import utcnow
+
+    stackset = self.cloudformation_backend.describe_stack_set(self._get_param("StackSetName"))
+    now = utcnow()
+    for instance in stackset.instances.stack_instances:
+        stack = instance.stack
+        drifts = [_resource_drift(stack, lid, rjson, now) for lid, rjson in stack.template_dict.get("Resources", {}).items()]
+        instance.stackc_drifts = drifts
+        drifted = any(d["StackResourceDriftStatus"] in ("MODIFIED", "DELETED") for d in drifts)
+        instance.stackc_drift_status = "DRIFTED" if drifted else "IN_SYNC"
+    operation_id = str(mock_random.uuid4())
+    stackset._create_operation(operation_id=operation_id, action="DETECT_DRIFT", status="SUCCEEDED")
+    return responses.ActionResult({"OperationId": operation_id})
+
+
+def list_stack_instance_resource_drifts(self):
+    stackset = self.cloudformation_backend.describe_stack_set(self._get_param("StackSetName"))
+    instance = stackset.instances.get_instance(self._get_param("StackInstanceAccount"), self._get_param("StackInstanceRegion"))
+    if instance is None or not hasattr(instance, "stackc_drifts"):
+        raise models.ValidationError(message="No drift detection has been run on this stack instance")
+    summaries = []
+    for d in instance.stackc_drifts:
+        summary = {k: d[k] for k in ("StackId", "LogicalResourceId", "PhysicalResourceId", "ResourceType", "Timestamp") if k in d}
+        summary["PropertyDifferences"] = d.get("PropertyDifferences", [])
+        summary["StackResourceDriftStatus"] = d["StackResourceDriftStatus"]
+        summaries.append(summary)
+    return responses.ActionResult({"Summaries": summaries})
+
+
+responses.CloudFormationResponse.detect_stack_set_drift = detect_stack_set_drift
+responses.CloudFormationResponse.list_stack_instance_resource_drifts = list_stack_instance_resource_drifts
 
 
 if __name__ == "__main__":

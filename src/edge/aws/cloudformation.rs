@@ -93,6 +93,21 @@ pub(super) fn api_parameters(parameters: &[(String, ApiValue)]) -> Vec<Parameter
         .collect()
 }
 
+/// Drift detection's property differences, as the port has them.
+pub(super) fn property_differences(
+    found: &[aws_sdk_cloudformation::types::PropertyDifference],
+) -> Vec<PropertyDifference> {
+    found
+        .iter()
+        .map(|p| PropertyDifference {
+            path: p.property_path().unwrap_or_default().to_string(),
+            expected: p.expected_value().unwrap_or_default().to_string(),
+            actual: p.actual_value().unwrap_or_default().to_string(),
+            kind: p.difference_type().map(|s| s.as_str().to_string()).unwrap_or_default(),
+        })
+        .collect()
+}
+
 pub(super) fn api_tags(tags: &std::collections::BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
 }
@@ -314,23 +329,12 @@ impl CloudFormation for AwsCloudFormation {
             let out = runtime()
                 .block_on(self.client.describe_stack_resource_drifts().stack_name(stack).set_next_token(token).send())
                 .map_err(|e| self.err("DescribeStackResourceDrifts", e))?;
-            all.extend(out.stack_resource_drifts().iter().map(|d| {
-                ResourceDrift {
-                    logical_id: d.logical_resource_id().unwrap_or_default().to_string(),
-                    physical_id: d.physical_resource_id().unwrap_or_default().to_string(),
-                    resource_type: d.resource_type().unwrap_or_default().to_string(),
-                    status: d.stack_resource_drift_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
-                    differences: d
-                        .property_differences()
-                        .iter()
-                        .map(|p| PropertyDifference {
-                            path: p.property_path().unwrap_or_default().to_string(),
-                            expected: p.expected_value().unwrap_or_default().to_string(),
-                            actual: p.actual_value().unwrap_or_default().to_string(),
-                            kind: p.difference_type().map(|s| s.as_str().to_string()).unwrap_or_default(),
-                        })
-                        .collect(),
-                }
+            all.extend(out.stack_resource_drifts().iter().map(|d| ResourceDrift {
+                logical_id: d.logical_resource_id().unwrap_or_default().to_string(),
+                physical_id: d.physical_resource_id().unwrap_or_default().to_string(),
+                resource_type: d.resource_type().unwrap_or_default().to_string(),
+                status: d.stack_resource_drift_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                differences: property_differences(d.property_differences()),
             }));
             match out.next_token() {
                 Some(t) if !t.is_empty() => token = Some(t.to_string()),

@@ -155,6 +155,18 @@ impl StackSets for Regional {
     fn delete_stack_set(&self, name: &str) -> Result<(), PortError> {
         self.home.delete_stack_set(name)
     }
+    fn detect_stack_set_drift(&self, name: &str) -> Result<String, PortError> {
+        self.home.detect_stack_set_drift(name)
+    }
+    fn stack_instance_resource_drifts(
+        &self,
+        name: &str,
+        account: &str,
+        region: &str,
+        operation: &str,
+    ) -> Result<Vec<ResourceDrift>, PortError> {
+        self.home.stack_instance_resource_drifts(name, account, region, operation)
+    }
     fn list_stack_sets(&self) -> Result<Vec<StackSetInfo>, PortError> {
         self.home.list_stack_sets()
     }

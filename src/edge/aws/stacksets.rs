@@ -255,6 +255,51 @@ impl StackSets for AwsCloudFormation {
                 status: i.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
                 detailed: i.stack_instance_status().and_then(|s| s.detailed_status()).map(|s| s.as_str().to_string()),
                 reason: i.status_reason().map(str::to_string),
+                drift: i.drift_status().map(|d| d.as_str().to_string()),
+            }));
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => return Ok(all),
+            }
+        }
+    }
+
+    fn detect_stack_set_drift(&self, name: &str) -> Result<String, PortError> {
+        let out = runtime()
+            .block_on(self.client.detect_stack_set_drift().stack_set_name(name).set_call_as(self.call_as(name)).send())
+            .map_err(|e| self.err("DetectStackSetDrift", e))?;
+        Ok(out.operation_id().unwrap_or_default().to_string())
+    }
+
+    fn stack_instance_resource_drifts(
+        &self,
+        name: &str,
+        account: &str,
+        region: &str,
+        operation: &str,
+    ) -> Result<Vec<ResourceDrift>, PortError> {
+        let mut all = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = runtime()
+                .block_on(
+                    self.client
+                        .list_stack_instance_resource_drifts()
+                        .stack_set_name(name)
+                        .set_call_as(self.call_as(name))
+                        .stack_instance_account(account)
+                        .stack_instance_region(region)
+                        .operation_id(operation)
+                        .set_next_token(token)
+                        .send(),
+                )
+                .map_err(|e| self.err("ListStackInstanceResourceDrifts", e))?;
+            all.extend(out.summaries().iter().map(|d| ResourceDrift {
+                logical_id: d.logical_resource_id().unwrap_or_default().to_string(),
+                physical_id: d.physical_resource_id().unwrap_or_default().to_string(),
+                resource_type: d.resource_type().unwrap_or_default().to_string(),
+                status: d.stack_resource_drift_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                differences: super::cloudformation::property_differences(d.property_differences()),
             }));
             match out.next_token() {
                 Some(t) if !t.is_empty() => token = Some(t.to_string()),
