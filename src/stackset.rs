@@ -38,6 +38,11 @@ impl StackSetSettings {
     /// organizational units set below, and the other way round.
     pub fn over(&self, base: &StackSetSettings) -> StackSetSettings {
         let targets_here = self.accounts.is_some() || self.organizational_units.is_some();
+        // A count and its percentage go together too: one set here replaces both below.
+        let concurrency_here = self.max_concurrent.is_some() || self.max_concurrent_percent.is_some();
+        let tolerance_here = self.failure_tolerance.is_some() || self.failure_tolerance_percent.is_some();
+        let (concurrency, tolerance) =
+            (if concurrency_here { self } else { base }, if tolerance_here { self } else { base });
         StackSetSettings {
             accounts: if targets_here { self.accounts.clone() } else { base.accounts.clone() },
             organizational_units: if targets_here {
@@ -46,10 +51,10 @@ impl StackSetSettings {
                 base.organizational_units.clone()
             },
             regions: self.regions.clone().or_else(|| base.regions.clone()),
-            max_concurrent: self.max_concurrent.or(base.max_concurrent),
-            max_concurrent_percent: self.max_concurrent_percent.or(base.max_concurrent_percent),
-            failure_tolerance: self.failure_tolerance.or(base.failure_tolerance),
-            failure_tolerance_percent: self.failure_tolerance_percent.or(base.failure_tolerance_percent),
+            max_concurrent: concurrency.max_concurrent,
+            max_concurrent_percent: concurrency.max_concurrent_percent,
+            failure_tolerance: tolerance.failure_tolerance,
+            failure_tolerance_percent: tolerance.failure_tolerance_percent,
             region_concurrency: self.region_concurrency.clone().or_else(|| base.region_concurrency.clone()),
             administration_role_arn: self
                 .administration_role_arn
@@ -293,6 +298,10 @@ mod tests {
         assert_eq!(merged.regions, Some(vec!["eu-west-1".to_string()]));
         assert_eq!(merged.max_concurrent, Some(2));
         assert!(merged.problems().is_empty(), "{:?}", merged.problems());
+        // A percentage in the environment replaces the layer's count (not both, which AWS refuses).
+        let pct = StackSetSettings { max_concurrent_percent: Some(50), ..Default::default() }.over(&layer);
+        assert_eq!((pct.max_concurrent, pct.max_concurrent_percent), (None, Some(50)));
+        assert!(pct.problems().is_empty(), "{:?}", pct.problems());
     }
 
     #[test]
