@@ -138,7 +138,7 @@ impl Engine<'_> {
             self.reporter
                 .status(&p.layer, &format!("removing instances: {} in {}", targets.join(", "), regions.join(", ")));
             let t = instance_targets(target.service_managed(), targets);
-            let op = self.cfn.delete_stack_instances(name, &t, &regions, &target.preferences)?;
+            let op = self.cfn.delete_stack_instances(name, &t, &regions, &in_order(target, &regions))?;
             self.follow_operation(&p.layer, name, &op, "removing instances", p.timeout)?;
         }
         let set_changes = lp.template_changed || !lp.parameters.is_empty() || !lp.tags.is_empty();
@@ -147,14 +147,15 @@ impl Engine<'_> {
                 &p.layer,
                 &format!("updating stack set and its {}", crate::text::count(ip.keep.len(), "instance")),
             );
-            let op = self.cfn.update_stack_set(&request, &target.preferences)?;
+            let kept: Vec<String> = ip.keep.iter().map(|(_, r)| r.clone()).collect();
+            let op = self.cfn.update_stack_set(&request, &in_order(target, &kept))?;
             self.follow_operation(&p.layer, name, &op, "update", p.timeout)?;
         }
         for (targets, regions) in groups(&ip.add) {
             self.reporter
                 .status(&p.layer, &format!("adding instances: {} in {}", targets.join(", "), regions.join(", ")));
             let t = instance_targets(target.service_managed(), targets);
-            let op = self.cfn.create_stack_instances(name, &t, &regions, &target.preferences)?;
+            let op = self.cfn.create_stack_instances(name, &t, &regions, &in_order(target, &regions))?;
             self.follow_operation(&p.layer, name, &op, "adding instances", p.timeout)?;
         }
         let after = self
@@ -258,6 +259,13 @@ impl Engine<'_> {
         self.cfn.delete_stack_set(name)?;
         Ok(())
     }
+}
+
+/// The rollout preferences for an operation on `regions`: the configured region order, only those.
+fn in_order(target: &StackSetTarget, regions: &[String]) -> OperationPreferences {
+    let mut prefs = target.preferences.clone();
+    prefs.region_order.retain(|r| regions.contains(r));
+    prefs
 }
 
 fn instance_targets(service_managed: bool, targets: Vec<String>) -> InstanceTargets {
@@ -388,6 +396,14 @@ mod tests {
         let err = e.execute(&changed, &lp).unwrap_err();
         assert!(err.0.contains("ran past timeout_minutes and was stopped (STOPPED)"), "{}", err.0);
         assert!(fake.calls.lock().unwrap().iter().any(|c| c.starts_with("stop_stack_set_operation app-qa-guard")));
+    }
+
+    #[test]
+    fn an_operation_orders_only_its_own_regions_as_configured() {
+        let p = guard(&["111111111111"], &["eu-west-1", "us-east-1", "ap-south-1"]);
+        let target = p.stackset.unwrap();
+        let prefs = in_order(&target, &["ap-south-1".to_string(), "eu-west-1".to_string()]);
+        assert_eq!(prefs.region_order, vec!["eu-west-1", "ap-south-1"]);
     }
 
     #[test]
