@@ -20,13 +20,23 @@ pub fn is_stack_set(info: &StackInfo) -> bool {
     info.status == STACK_SET_ACTIVE
 }
 
-/// A stack set as a layer's deployed state: its parameters and tags, no outputs.
+/// A stack set as a layer's deployed state: its parameters and tags, no outputs. The value of a
+/// parameter its template declares `NoEcho` is masked here, whatever DescribeStackSet answered, so no
+/// later comparison or report can show it.
 pub fn as_stack_info(s: &StackSetInfo) -> StackInfo {
+    let no_echo: Vec<String> = crate::template::Template::parse(&s.template_body)
+        .map(|t| t.parameters().into_iter().filter(|p| p.no_echo).map(|p| p.name).collect())
+        .unwrap_or_default();
+    let parameters = s
+        .parameters
+        .iter()
+        .map(|(k, v)| (k.clone(), if no_echo.contains(k) { "****".to_string() } else { v.clone() }))
+        .collect();
     StackInfo {
         name: s.name.clone(),
         id: s.id.clone(),
         status: STACK_SET_ACTIVE.into(),
-        parameters: s.parameters.clone(),
+        parameters,
         tags: s.tags.clone(),
         ..Default::default()
     }
@@ -396,6 +406,21 @@ mod tests {
         let err = e.execute(&changed, &lp).unwrap_err();
         assert!(err.0.contains("ran past timeout_minutes and was stopped (STOPPED)"), "{}", err.0);
         assert!(fake.calls.lock().unwrap().iter().any(|c| c.starts_with("stop_stack_set_operation app-qa-guard")));
+    }
+
+    #[test]
+    fn a_no_echo_value_the_service_returns_in_clear_is_masked() {
+        let set = StackSetInfo {
+            name: "app-qa-guard".into(),
+            template_body: "Parameters:\n  Pw: {Type: String, NoEcho: true}\n  Size: {Type: String}\nResources: {}\n"
+                .into(),
+            parameters: [("Pw".to_string(), "planted-secret-9".to_string()), ("Size".to_string(), "s".to_string())]
+                .into(),
+            ..Default::default()
+        };
+        let info = as_stack_info(&set);
+        assert_eq!(info.parameters["Pw"], "****");
+        assert_eq!(info.parameters["Size"], "s");
     }
 
     #[test]
