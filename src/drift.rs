@@ -137,6 +137,29 @@ pub fn detect(
     out
 }
 
+/// Asks `done` (Some once detection `id` has finished) with growing pauses until it answers or `deadline`.
+fn poll<T>(
+    waits: Waits,
+    deadline: Instant,
+    id: &str,
+    mut done: impl FnMut() -> Result<Option<T>, String>,
+) -> Result<T, String> {
+    let mut delay = waits.first;
+    loop {
+        if let Some(found) = done()? {
+            return Ok(found);
+        }
+        if Instant::now() + delay > deadline {
+            return Err(format!(
+                "detection {id} had not finished after {} s; it goes on in CloudFormation (run `stackc drift` again later)",
+                waits.timeout.as_secs()
+            ));
+        }
+        std::thread::sleep(delay);
+        delay = (delay * 2).min(waits.max);
+    }
+}
+
 /// A stack set's drift detection, followed to its end: every instance's status, and the resources of
 /// the drifted ones (secrets masked by the stack set's template).
 fn wait_for_set(
@@ -146,21 +169,10 @@ fn wait_for_set(
     waits: Waits,
     deadline: Instant,
 ) -> Result<State, String> {
-    let mut delay = waits.first;
-    let status = loop {
+    let status = poll(waits, deadline, op, || {
         let status = cfn.stack_set_operation(name, op).map_err(|e| e.to_string())?;
-        if !matches!(status.as_str(), "RUNNING" | "QUEUED" | "STOPPING") {
-            break status;
-        }
-        if Instant::now() + delay > deadline {
-            return Err(format!(
-                "drift detection {op} had not finished after {} s; it goes on in CloudFormation (run `stackc drift` again later)",
-                waits.timeout.as_secs()
-            ));
-        }
-        std::thread::sleep(delay);
-        delay = (delay * 2).min(waits.max);
-    };
+        Ok((!matches!(status.as_str(), "RUNNING" | "QUEUED" | "STOPPING")).then_some(status))
+    })?;
     let template =
         cfn.describe_stack_set(name).map_err(|e| e.to_string())?.map(|s| s.template_body).unwrap_or_default();
     let secret = Template::parse(&template).map(|t| secret_paths(&t)).unwrap_or_default();
@@ -181,21 +193,10 @@ fn wait_for_set(
 }
 
 fn wait_for(cfn: &dyn CloudFormation, stack: &str, id: &str, waits: Waits, deadline: Instant) -> Result<State, String> {
-    let mut delay = waits.first;
-    let detection = loop {
+    let detection = poll(waits, deadline, id, || {
         let d = cfn.drift_detection(stack, id).map_err(|e: PortError| e.to_string())?;
-        if d.detection != "DETECTION_IN_PROGRESS" {
-            break d;
-        }
-        if Instant::now() + delay > deadline {
-            return Err(format!(
-                "detection {id} had not finished after {} s; it goes on in CloudFormation (run `stackc drift` again later)",
-                waits.timeout.as_secs()
-            ));
-        }
-        std::thread::sleep(delay);
-        delay = (delay * 2).min(waits.max);
-    };
+        Ok((d.detection != "DETECTION_IN_PROGRESS").then_some(d))
+    })?;
     let template = cfn.get_template(stack).map_err(|e| e.to_string())?;
     let secret = Template::parse(&template).map(|t| secret_paths(&t)).unwrap_or_default();
     let mut resources = cfn.resource_drifts(stack).map_err(|e| e.to_string())?;
