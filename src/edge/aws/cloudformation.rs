@@ -323,24 +323,21 @@ impl CloudFormation for AwsCloudFormation {
     }
 
     fn resource_drifts(&self, stack: &str) -> Result<Vec<ResourceDrift>, PortError> {
-        let mut all = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let out = runtime()
-                .block_on(self.client.describe_stack_resource_drifts().stack_name(stack).set_next_token(token).send())
-                .map_err(|e| self.err("DescribeStackResourceDrifts", e))?;
-            all.extend(out.stack_resource_drifts().iter().map(|d| ResourceDrift {
+        let pages = self.client.describe_stack_resource_drifts().stack_name(stack).into_paginator();
+        let found: Vec<_> = runtime()
+            .block_on(pages.send().collect::<Result<Vec<_>, _>>())
+            .map_err(|e| self.err("DescribeStackResourceDrifts", e))?;
+        Ok(found
+            .iter()
+            .flat_map(|page| page.stack_resource_drifts())
+            .map(|d| ResourceDrift {
                 logical_id: d.logical_resource_id().unwrap_or_default().to_string(),
                 physical_id: d.physical_resource_id().unwrap_or_default().to_string(),
                 resource_type: d.resource_type().unwrap_or_default().to_string(),
                 status: d.stack_resource_drift_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
                 differences: property_differences(d.property_differences()),
-            }));
-            match out.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => return Ok(all),
-            }
-        }
+            })
+            .collect())
     }
 
     fn account_id(&self) -> Result<String, PortError> {

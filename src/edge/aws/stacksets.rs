@@ -207,48 +207,38 @@ impl StackSets for AwsCloudFormation {
     }
 
     fn stack_set_operation_results(&self, name: &str, operation: &str) -> Result<Vec<InstanceResult>, PortError> {
-        let mut all = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let out = runtime()
-                .block_on(
-                    self.client
-                        .list_stack_set_operation_results()
-                        .stack_set_name(name)
-                        .set_call_as(self.call_as(name))
-                        .operation_id(operation)
-                        .set_next_token(token)
-                        .send(),
-                )
-                .map_err(|e| self.err("ListStackSetOperationResults", e))?;
-            all.extend(out.summaries().iter().map(|r| InstanceResult {
+        let pages = self
+            .client
+            .list_stack_set_operation_results()
+            .stack_set_name(name)
+            .set_call_as(self.call_as(name))
+            .operation_id(operation)
+            .into_paginator()
+            .items()
+            .send();
+        let found: Vec<_> = runtime()
+            .block_on(pages.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| self.err("ListStackSetOperationResults", e))?;
+        Ok(found
+            .iter()
+            .map(|r| InstanceResult {
                 account: r.account().unwrap_or_default().to_string(),
                 region: r.region().unwrap_or_default().to_string(),
                 status: r.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
                 reason: r.status_reason().map(str::to_string),
-            }));
-            match out.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => return Ok(all),
-            }
-        }
+            })
+            .collect())
     }
 
     fn stack_instances(&self, name: &str) -> Result<Vec<StackInstance>, PortError> {
-        let mut all = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let out = runtime()
-                .block_on(
-                    self.client
-                        .list_stack_instances()
-                        .stack_set_name(name)
-                        .set_call_as(self.call_as(name))
-                        .set_next_token(token)
-                        .send(),
-                )
-                .map_err(|e| self.err("ListStackInstances", e))?;
-            all.extend(out.summaries().iter().map(|i| StackInstance {
+        let pages =
+            self.client.list_stack_instances().stack_set_name(name).set_call_as(self.call_as(name)).into_paginator();
+        let found: Vec<_> = runtime()
+            .block_on(pages.items().send().collect::<Result<Vec<_>, _>>())
+            .map_err(|e| self.err("ListStackInstances", e))?;
+        Ok(found
+            .iter()
+            .map(|i| StackInstance {
                 account: i.account().unwrap_or_default().to_string(),
                 region: i.region().unwrap_or_default().to_string(),
                 organizational_unit: i.organizational_unit_id().map(str::to_string),
@@ -256,12 +246,8 @@ impl StackSets for AwsCloudFormation {
                 detailed: i.stack_instance_status().and_then(|s| s.detailed_status()).map(|s| s.as_str().to_string()),
                 reason: i.status_reason().map(str::to_string),
                 drift: i.drift_status().map(|d| d.as_str().to_string()),
-            }));
-            match out.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => return Ok(all),
-            }
-        }
+            })
+            .collect())
     }
 
     fn detect_stack_set_drift(&self, name: &str) -> Result<String, PortError> {
@@ -309,29 +295,15 @@ impl StackSets for AwsCloudFormation {
     }
 
     fn list_stack_sets(&self) -> Result<Vec<StackSetInfo>, PortError> {
-        let mut names = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let out = runtime()
-                .block_on(
-                    self.client
-                        .list_stack_sets()
-                        .status(aws_sdk_cloudformation::types::StackSetStatus::Active)
-                        .set_next_token(token)
-                        .send(),
-                )
-                .map_err(|e| self.err("ListStackSets", e))?;
-            names.extend(
-                out.summaries()
-                    .iter()
-                    .filter(|s| s.status().is_none_or(|x| x.as_str() == "ACTIVE"))
-                    .filter_map(|s| s.stack_set_name().map(str::to_string)),
-            );
-            match out.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => break,
-            }
-        }
+        let pages = self.client.list_stack_sets().status(aws_sdk_cloudformation::types::StackSetStatus::Active);
+        let found: Vec<_> = runtime()
+            .block_on(pages.into_paginator().items().send().collect::<Result<Vec<_>, _>>())
+            .map_err(|e| self.err("ListStackSets", e))?;
+        let names: Vec<String> = found
+            .iter()
+            .filter(|s| s.status().is_none_or(|x| x.as_str() == "ACTIVE"))
+            .filter_map(|s| s.stack_set_name().map(str::to_string))
+            .collect();
         let mut all = Vec::new();
         for name in names {
             if let Some(info) = self.describe_stack_set(&name)? {
