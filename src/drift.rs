@@ -604,7 +604,7 @@ Resources:
 
     #[test]
     fn a_stack_set_layer_reports_each_drifted_instance_with_secrets_masked() {
-        use crate::deploy::port::{StackSetInfo, StackSets};
+        use crate::deploy::port::StackSetInfo;
         let fake = Fake::new();
         let instance = |region: &str| crate::deploy::port::StackInstance {
             account: "111111111111".into(),
@@ -647,7 +647,6 @@ Resources:
         let j = to_json("qa", &found);
         assert_eq!(j["layers"][0]["stack_set_instances"][1]["drifted_resources"][0]["differences"][0]["secret"], true);
         assert!(!format!("{text}{j}").contains("planted-secret-1"));
-        assert!(fake.describe_stack_set("app-qa-guard").unwrap().is_some());
     }
 
     #[test]
