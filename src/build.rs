@@ -2,12 +2,12 @@
 
 use std::collections::BTreeMap;
 
+use crate::cfn::template::{ParseError, Template};
 use crate::diagnostic::{Diagnostic, Error, Location, Result};
 use crate::environment::Environment;
 use crate::project::Project;
 use crate::provider::Provider;
 use crate::render::Renderer;
-use crate::template::{ParseError, Template};
 use crate::values::{self, LayerValues};
 
 #[derive(Debug, Clone)]

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value as Json};
 use similar::{ChangeTag, TextDiff};
 
-use crate::template::Template;
+use crate::cfn::template::Template;
 
 /// One line of a diff: the vocabulary is added, removed, unchanged.
 #[derive(Debug, Clone, PartialEq, Eq)]

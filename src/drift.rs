@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value as Json};
 
-use crate::deploy::port::{CloudFormation, PortError, ResourceDrift, StackInfo};
+use crate::cfn::port::{CloudFormation, PortError, ResourceDrift, StackInfo};
+use crate::cfn::template::{parameters_referenced, Template};
 use crate::secret::REDACTED;
-use crate::template::{parameters_referenced, Template};
 
 /// What was found for one layer.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,7 +99,7 @@ pub fn detect(
         let state = match info {
             None => State::NotDeployed,
             Some(i) if i.status == "REVIEW_IN_PROGRESS" => State::NotDeployed,
-            Some(i) if crate::deploy::stackset::is_stack_set(i) => match cfn.detect_stack_set_drift(&i.name) {
+            Some(i) if crate::cfn::stack_state::is_stack_set(i) => match cfn.detect_stack_set_drift(&i.name) {
                 Ok(op) => {
                     started_sets.push((out.len(), op));
                     State::Failed("detection did not finish".into())
@@ -285,7 +285,7 @@ pub fn mask(resources: &mut [ResourceDrift], secret: &BTreeMap<String, Vec<Strin
     }
 }
 
-fn shown(d: &crate::deploy::port::PropertyDifference) -> String {
+fn shown(d: &crate::cfn::port::PropertyDifference) -> String {
     if d.expected == REDACTED && d.actual == REDACTED {
         return format!("{}: changed (from a secret; values not shown)", d.path);
     }
@@ -455,8 +455,8 @@ pub fn to_json(env: &str, found: &[LayerDrift]) -> Json {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cfn::port::PropertyDifference;
     use crate::deploy::fake::Fake;
-    use crate::deploy::port::PropertyDifference;
 
     const TEMPLATE: &str = r#"
 Parameters:
@@ -604,9 +604,9 @@ Resources:
 
     #[test]
     fn a_stack_set_layer_reports_each_drifted_instance_with_secrets_masked() {
-        use crate::deploy::port::StackSetInfo;
+        use crate::cfn::port::StackSetInfo;
         let fake = Fake::new();
-        let instance = |region: &str| crate::deploy::port::StackInstance {
+        let instance = |region: &str| crate::cfn::port::StackInstance {
             account: "111111111111".into(),
             region: region.into(),
             organizational_unit: None,

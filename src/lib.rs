@@ -5,10 +5,10 @@
 //! `commands` wires the stages to them and to the user. `tests/purity.rs` checks that by place.
 
 pub mod build;
+pub mod cfn;
 pub mod checks;
 pub mod cli;
 pub mod commands;
-pub mod constraints;
 pub mod deploy;
 pub mod diagnostic;
 pub mod diff;
@@ -27,7 +27,6 @@ pub mod replacement;
 pub mod secret;
 pub mod source;
 pub mod stackset;
-pub mod template;
 pub mod text;
 pub mod toml_error;
 pub mod validate;

@@ -257,7 +257,7 @@ impl Packager<'_> {
                 return Err(format!("`{path}` is a folder; a nested stack names a template file"));
             }
             let text = (self.nested)(&file)?;
-            let parsed = crate::template::Template::parse(&text).map_err(|e| {
+            let parsed = crate::cfn::template::Template::parse(&text).map_err(|e| {
                 format!(
                     "the nested template `{path}` does not parse: {}{}",
                     e.message,

@@ -137,7 +137,7 @@ mod tests {
             };
             values.parameters.insert(k.to_string(), p);
         }
-        BuiltLayer { values, text: template.to_string(), template: crate::template::Template::parse(template) }
+        BuiltLayer { values, text: template.to_string(), template: crate::cfn::template::Template::parse(template) }
     }
 
     const DB: &str = "Parameters:\n  Name:\n    Type: String\nResources:\n  Database:\n    Type: AWS::RDS::DBInstance\n    Properties:\n      DBInstanceIdentifier: !Sub \"${Name}-db\"\n      DBInstanceClass: DBCLASS\n";

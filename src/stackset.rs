@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
-use crate::deploy::port::{InstanceTargets, OperationPreferences, StackInstance};
+use crate::cfn::port::{InstanceTargets, OperationPreferences, StackInstance};
 
 /// `[stackset]` in layer.toml, `[layers.<l>.stackset]` in an environment file (each key over layer.toml's).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]

@@ -5,12 +5,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value as Json;
 
 use crate::build::{parse_error_diagnostic, BuiltLayer};
+use crate::cfn::template::{sub_variables, Template};
 use crate::diagnostic::{suggestion, Diagnostic, Location};
 use crate::environment::{Environment, ValueTree};
 use crate::graph::Graph;
 use crate::project::Project;
 use crate::source::Source;
-use crate::template::{sub_variables, Template};
 use crate::values::Resolved;
 
 pub const PSEUDO_PARAMETERS: &[&str] = &[
@@ -468,7 +468,7 @@ fn packaging(
 pub fn constraint_findings(
     env: &str,
     layer: &str,
-    p: &crate::template::TemplateParameter,
+    p: &crate::cfn::template::TemplateParameter,
     value: &crate::values::Parameter,
 ) -> Vec<Diagnostic> {
     let (shown, text) = match &value.value {

@@ -48,7 +48,7 @@ proptest! {
 
     #[test]
     fn templates_never_panic(text in texty()) {
-        if let Err(e) = stackc::template::Template::parse(&text) {
+        if let Err(e) = stackc::cfn::template::Template::parse(&text) {
             prop_assert!(!e.message.is_empty());
         }
     }

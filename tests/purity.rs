@@ -85,3 +85,45 @@ fn the_check_can_fail() {
     assert_eq!(reaches_the_edge("let v = std::env::var(\"X\");\n")[0].1, "std::env::var");
     assert!(reaches_the_edge("// use aws_sdk_ssm::Client;\n#[cfg(test)]\nuse tokio;\n").is_empty());
 }
+
+/// Floors: a module may import only from floors below it. CloudFormation's vocabulary (`src/cfn/`) is the
+/// lowest: it names nothing of the modules that deploy, read the project or talk to the user.
+const CFN_MAY_NOT_NAME: &[&str] = &[
+    "crate::deploy",
+    "crate::commands",
+    "crate::edge",
+    "crate::environment",
+    "crate::project",
+    "crate::values",
+    "crate::build",
+    "crate::validate",
+    "crate::drift",
+];
+
+fn upward_imports(text: &str, forbidden: &[&'static str]) -> Vec<(usize, &'static str)> {
+    let code = text.split("#[cfg(test)]").next().unwrap();
+    let mut found = Vec::new();
+    for (n, line) in code.lines().enumerate() {
+        let line = line.split("//").next().unwrap();
+        found.extend(forbidden.iter().filter(|f| line.contains(**f)).map(|f| (n + 1, *f)));
+    }
+    found
+}
+
+#[test]
+fn cloudformation_vocabulary_names_nothing_above_it() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/cfn");
+    let mut files = Vec::new();
+    rust_files(&dir, &mut files);
+    assert!(files.len() >= 4, "only {} files under {}", files.len(), dir.display());
+    let mut found = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for (line, what) in upward_imports(&text, CFN_MAY_NOT_NAME) {
+            found.push(format!("{}:{line}: {what}", file.display()));
+        }
+    }
+    assert!(found.is_empty(), "src/cfn imports from a higher floor:\n{}", found.join("\n"));
+    // The check can fail.
+    assert_eq!(upward_imports("use crate::deploy::engine::Engine;\n", CFN_MAY_NOT_NAME).len(), 1);
+}

@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 
 use super::print;
 use super::session::Session;
-use crate::deploy::port::CloudFormation;
+use crate::cfn::port::CloudFormation;
+use crate::cfn::template::Template;
 use crate::diagnostic::{display_path, Diagnostic, Error, Result};
 use crate::import::{self, Imported};
 use crate::project::{self, Project, PROJECT_FILE};
-use crate::template::Template;
 use crate::text::count;
 
 fn write_new(path: &Path, text: &str) -> Result<()> {

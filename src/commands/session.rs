@@ -6,10 +6,10 @@ use std::sync::{Arc, Mutex};
 
 use super::printer;
 use crate::build;
+use crate::cfn::port::{CloudFormation, StackInfo, StackSets};
+use crate::cfn::stack_state::{classify, StackState};
 use crate::cli::Cli;
 use crate::deploy::engine::{schedule, LayerError, Outcome, Prepared};
-use crate::deploy::port::{CloudFormation, StackInfo, StackSets};
-use crate::deploy::stack_state::{classify, StackState};
 use crate::diagnostic::{Diagnostic, Error, Result};
 use crate::edge::aws::regional::Regional;
 use crate::edge::aws::values::AwsValues;
@@ -422,7 +422,7 @@ impl Session {
 
     /// The artifact bucket's client, made on first use.
     /// The account of the credentials in use (STS is asked once per run).
-    pub fn account(&self) -> std::result::Result<String, crate::deploy::port::PortError> {
+    pub fn account(&self) -> std::result::Result<String, crate::cfn::port::PortError> {
         if let Some(a) = self.account.get() {
             return Ok(a.clone());
         }

@@ -10,10 +10,10 @@ use serde_json::json;
 
 use super::session::Session;
 use super::{print, printer};
+use crate::cfn::port::{CloudFormation, StackEvent, StackInfo, StackSets};
 use crate::cli::{DeployArgs, Output, PlanOutput};
 use crate::deploy::engine::{Engine, LayerError, NoHooks, Outcome, Prepared, Reporter, Settings};
 use crate::deploy::plan::{self, LayerPlan};
-use crate::deploy::port::{CloudFormation, StackEvent, StackInfo, StackSets};
 use crate::diagnostic::{Diagnostic, Error, ExitKind, Result};
 use crate::diff;
 use crate::text::count;
@@ -538,7 +538,7 @@ struct Comparison {
 
 impl Comparison {
     fn of(s: &Session, info: &StackInfo, p: &Prepared) -> std::result::Result<Comparison, String> {
-        let deployed = if crate::deploy::stackset::is_stack_set(info) {
+        let deployed = if crate::cfn::stack_state::is_stack_set(info) {
             s.cfn
                 .describe_stack_set(&p.stack_name)
                 .map_err(|e| e.to_string())?
@@ -591,7 +591,7 @@ pub fn status(s: &Session, output: Output) -> Result<()> {
             Err(why) => (None, Vec::new(), Some(why.clone())),
         };
         let secrets = compared.as_ref().map(|c| c.secrets.clone()).unwrap_or_default();
-        let instances = if crate::deploy::stackset::is_stack_set(info) {
+        let instances = if crate::cfn::stack_state::is_stack_set(info) {
             let found = s.cfn.stack_instances(&info.name).map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
             Some(
                 found
@@ -697,7 +697,7 @@ pub fn outputs(s: &Session, layer: Option<&str>, output: Output) -> Result<()> {
                 .cfn
                 .get_template(&info.name)
                 .ok()
-                .and_then(|t| crate::template::Template::parse(&t).ok())
+                .and_then(|t| crate::cfn::template::Template::parse(&t).ok())
                 .map(|t| t.outputs_exposing_no_echo())
                 .unwrap_or_default();
             for (output, parameter) in exposing {
@@ -953,7 +953,7 @@ pub fn prune(s: &Session, yes: bool) -> Result<()> {
             )));
             continue;
         }
-        let deleted = if crate::deploy::stackset::is_stack_set(info) {
+        let deleted = if crate::cfn::stack_state::is_stack_set(info) {
             engine.delete_stack_set_layer(layer, &info.name)
         } else {
             engine.delete(layer, &info.name)

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use super::plan::{self, Action, Change, LayerPlan};
-use super::port::{
+use crate::cfn::port::{
     ApiValue, ChangeSetInfo, ChangeSetRequest, ChangeSetType, CloudFormation, PortError, StackEvent, StackInfo,
 };
-use super::stack_state::{self, classify, StackState};
+use crate::cfn::stack_state::{self, classify, StackState};
 use crate::diff;
 
 /// A layer ready to be planned: everything CreateChangeSet needs.
@@ -625,7 +625,7 @@ pub fn discard_open(cfn: &dyn CloudFormation) -> usize {
 pub fn prunable(stacks: &[StackInfo], project: &str, env: &str, layers: &BTreeSet<String>) -> Vec<(String, StackInfo)> {
     let mut out: Vec<(String, StackInfo)> = stacks
         .iter()
-        .filter(|s| super::stackset::is_stack_set(s) || !s.name.starts_with("StackSet-"))
+        .filter(|s| crate::cfn::stack_state::is_stack_set(s) || !s.name.starts_with("StackSet-"))
         .filter(|s| {
             s.tags.get("stackc:project").map(String::as_str) == Some(project)
                 && s.tags.get("stackc:env").map(String::as_str) == Some(env)
@@ -687,7 +687,7 @@ impl Engine<'_> {
             if let Err(e) = self.hooks.run(layer, HookPhase::BeforeDestroy, Some(info)) {
                 return Outcome::Failed(e);
             }
-            let deleted = if super::stackset::is_stack_set(info) {
+            let deleted = if crate::cfn::stack_state::is_stack_set(info) {
                 self.delete_stack_set_layer(layer, &info.name)
             } else {
                 self.delete(layer, &info.name)
@@ -1014,7 +1014,7 @@ pub(crate) mod tests {
         untagged.tags.clear();
         // A removed stack set layer: the stack set is pruned, the stacks of its instances are not.
         let mut set = stack("app-qa-guard", "app", "qa", "guard", "2026-01-00");
-        set.status = super::super::stackset::STACK_SET_ACTIVE.into();
+        set.status = crate::cfn::stack_state::STACK_SET_ACTIVE.into();
         let stacks = vec![
             set,
             stack("StackSet-app-qa-guard-1234", "app", "qa", "guard", "2026-01-06"),

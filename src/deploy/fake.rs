@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 
-use super::port::*;
+use crate::cfn::port::*;
 
 #[derive(Debug, Clone)]
 pub enum OnChangeSet {

@@ -1,11 +1,10 @@
-//! Deploying through change sets. `port` is the CloudFormation seam, `engine` the decisions and order,
-//! `plan` the data shown to the user, `stack_state` what a stack status means.
+//! Deploying through change sets. `engine` holds the decisions and order, `plan` the data shown to the
+//! user; the CloudFormation seam (`cfn::port`) and what a stack status means (`cfn::stack_state`) live
+//! on the floor below.
 
 pub mod engine;
 pub mod plan;
-pub mod port;
 pub mod prepare;
-pub mod stack_state;
 pub mod stackset;
 
 #[cfg(test)]

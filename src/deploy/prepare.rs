@@ -7,13 +7,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use sha2::{Digest, Sha256};
 
 use super::engine::{LayerError, Prepared, PreparedParam};
-use super::port::ApiValue;
 use crate::build::{self, BuiltLayer};
+use crate::cfn::port::ApiValue;
+use crate::cfn::template::Template;
 use crate::environment::Environment;
 use crate::package::Artifact;
 use crate::project::Project;
 use crate::source::Source;
-use crate::template::Template;
 use crate::values::Resolved;
 
 /// Environment tags, then the layer's, then stackc's own.

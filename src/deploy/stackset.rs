@@ -8,23 +8,16 @@ use std::time::Instant;
 
 use super::engine::{Engine, LayerError, Prepared};
 use super::plan::{self, Action, Change, LayerPlan};
-use super::port::*;
+use crate::cfn::port::*;
+use crate::cfn::stack_state::STACK_SET_ACTIVE;
 use crate::diff;
 use crate::stackset::{groups, plan_instances, InstancePlan, StackSetTarget};
-
-/// The status a stack set layer's `StackInfo` carries (no stack has it), so status, destroy and hooks can
-/// treat the layer like any other.
-pub const STACK_SET_ACTIVE: &str = "ACTIVE";
-
-pub fn is_stack_set(info: &StackInfo) -> bool {
-    info.status == STACK_SET_ACTIVE
-}
 
 /// A stack set as a layer's deployed state: its parameters and tags, no outputs. The value of a
 /// parameter its template declares `NoEcho` is masked here, whatever DescribeStackSet answered, so no
 /// later comparison or report can show it.
 pub fn as_stack_info(s: &StackSetInfo) -> StackInfo {
-    let no_echo: Vec<String> = crate::template::Template::parse(&s.template_body)
+    let no_echo: Vec<String> = crate::cfn::template::Template::parse(&s.template_body)
         .map(|t| t.parameters().into_iter().filter(|p| p.no_echo).map(|p| p.name).collect())
         .unwrap_or_default();
     let parameters = s

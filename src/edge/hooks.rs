@@ -2,8 +2,8 @@
 
 use std::io::BufRead;
 
+use crate::cfn::port::StackInfo;
 use crate::deploy::engine::{HookPhase, Hooks, Reporter};
-use crate::deploy::port::StackInfo;
 use crate::environment::{Environment, ParamValue};
 use crate::project::Project;
 use crate::source::Source;

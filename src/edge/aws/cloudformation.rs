@@ -6,7 +6,7 @@ use aws_sdk_cloudformation::types::{Capability, ChangeSetType as SdkChangeSetTyp
 use aws_sdk_cloudformation::Client;
 
 use super::{port_error, runtime, Aws};
-use crate::deploy::port::*;
+use crate::cfn::port::*;
 
 pub struct AwsCloudFormation {
     /// Stack sets administered from a delegated administrator account (CallAs=DELEGATED_ADMIN).

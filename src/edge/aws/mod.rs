@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
-use crate::deploy::port::PortError;
+use crate::cfn::port::PortError;
 
 /// Connection settings from the command line.
 #[derive(Debug, Clone, Default)]

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use super::cloudformation::AwsCloudFormation;
 use super::Aws;
-use crate::deploy::port::*;
+use crate::cfn::port::*;
 
 pub struct Regional {
     aws: Arc<Aws>,

@@ -9,7 +9,7 @@ use aws_sdk_s3::types::{
 };
 
 use super::{port_error, runtime, Aws};
-use crate::deploy::port::PortError;
+use crate::cfn::port::PortError;
 use crate::package::Artifact;
 
 pub struct S3 {

@@ -7,7 +7,7 @@ use aws_sdk_cloudformation::types::{
 
 use super::cloudformation::AwsCloudFormation;
 use super::runtime;
-use crate::deploy::port::*;
+use crate::cfn::port::*;
 
 fn parameters(r: &StackSetRequest) -> Vec<Parameter> {
     super::cloudformation::api_parameters(&r.parameters)

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use super::cloudformation::AwsCloudFormation;
 use super::{port_error, runtime, Aws};
-use crate::deploy::port::{CloudFormation, StackInfo};
+use crate::cfn::port::{CloudFormation, StackInfo};
 use crate::provider::{FetchError, Fetched, Provider};
 use crate::secret::Secret;
 use crate::source::Source;

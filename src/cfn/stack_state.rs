@@ -1,5 +1,15 @@
 //! What a stack's status means for the next deploy.
 
+use super::port::StackInfo;
+
+/// The status a stack set layer's `StackInfo` carries (no stack has it; see deploy::stackset), so status, destroy and hooks can
+/// treat the layer like any other.
+pub const STACK_SET_ACTIVE: &str = "ACTIVE";
+
+pub fn is_stack_set(info: &StackInfo) -> bool {
+    info.status == STACK_SET_ACTIVE
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StackState {
     /// No stack (never created, deleted, or only a never-executed CREATE change set): create it.
@@ -19,7 +29,7 @@ pub fn classify(status: Option<&str>, stack: &str) -> StackState {
     match status {
         "REVIEW_IN_PROGRESS" | "DELETE_COMPLETE" => StackState::Absent,
         // A stack set layer (see deploy::stackset): healthy; its operations are followed when they run.
-        super::stackset::STACK_SET_ACTIVE => StackState::Updatable,
+        STACK_SET_ACTIVE => StackState::Updatable,
         "ROLLBACK_COMPLETE" | "ROLLBACK_FAILED" | "CREATE_FAILED" => StackState::FailedCreate,
         "UPDATE_ROLLBACK_FAILED" => StackState::Stuck(format!(
             "stack `{stack}` is in UPDATE_ROLLBACK_FAILED: an update failed and so did its rollback. Fix the resource that \

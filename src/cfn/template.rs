@@ -3,6 +3,8 @@
 
 use serde_json::{Map, Value as Json};
 
+use super::constraints::Constraints;
+
 /// Why a rendered template is not a template, with the 1-based line and column when known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
@@ -45,7 +47,7 @@ pub struct TemplateParameter {
     pub default: Option<Json>,
     pub no_echo: bool,
     pub allowed: Vec<Json>,
-    pub constraints: crate::constraints::Constraints,
+    pub constraints: Constraints,
 }
 
 impl Template {
@@ -88,7 +90,7 @@ impl Template {
                         default: p.get("Default").cloned(),
                         no_echo: p.get("NoEcho").map(truthy).unwrap_or(false),
                         allowed: p.get("AllowedValues").and_then(|a| a.as_array()).cloned().unwrap_or_default(),
-                        constraints: crate::constraints::Constraints::of(p),
+                        constraints: Constraints::of(p),
                     })
                     .collect()
             })

@@ -1,0 +1,8 @@
+//! CloudFormation's vocabulary, knowing nothing of the engine that deploys: the port (the API as plain
+//! data), what a stack status means, the template model, parameter constraints and the resource schemas.
+//! Nothing here imports from `deploy`, `commands` or `edge` (`tests/purity.rs` checks it).
+
+pub mod constraints;
+pub mod port;
+pub mod stack_state;
+pub mod template;
