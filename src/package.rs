@@ -94,6 +94,11 @@ const PROPERTIES: &[(&str, &str, Form, bool)] = &[
     ("AWS::StepFunctions::StateMachine", "DefinitionS3Location", Form::BucketKey, false),
 ];
 
+/// The (resource type, property) pairs packaging rewrites: before packaging they may hold a local path.
+pub fn packaged_properties() -> Vec<(&'static str, &'static str)> {
+    PROPERTIES.iter().map(|(t, p, _, _)| (*t, *p)).collect()
+}
+
 /// A value that names something local: a string that is not an S3 or web address.
 fn local_path(v: &Json) -> Option<&str> {
     let s = v.as_str()?;

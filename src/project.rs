@@ -53,6 +53,10 @@ struct LayerFile {
     deploy_as: Option<toml::Spanned<String>>,
     #[serde(default)]
     stackset: Option<crate::stackset::StackSetSettings>,
+    /// `Resource.Property` places this layer knowingly lets a NoEcho parameter reach although the resource
+    /// returns them on read (a Lambda environment variable); validate says so once per run.
+    #[serde(default)]
+    secrets_readable_in: Vec<String>,
 }
 
 /// Commands run around a layer's deploy, from the project root (`sh -c`), with the environment name,
@@ -91,6 +95,8 @@ pub struct Layer {
     pub region: Option<String>,
     /// `deploy_as = "stackset"`: deployed as a StackSet, with these settings (each environment's over them).
     pub stackset: Option<crate::stackset::StackSetSettings>,
+    /// `secrets_readable_in = ["Resource.Property", ...]` in layer.toml.
+    pub secrets_readable_in: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -333,6 +339,7 @@ fn load_layer(name: &str, dir: &Path) -> Result<Layer> {
         environments: meta.environments.map(|v| v.into_iter().map(|e| e.into_inner()).collect()),
         region: meta.region,
         stackset,
+        secrets_readable_in: meta.secrets_readable_in,
     })
 }
 

@@ -11,6 +11,133 @@ pub const FUEL: u64 = 10_000_000;
 /// The largest rendered template accepted (CloudFormation takes 1 MB from S3).
 pub const MAX_OUTPUT: usize = 4 << 20;
 
+/// Where each rendered line came from: (source file, 1-based line) by rendered line, when known.
+#[derive(Debug, Clone, Default)]
+pub struct SourceMap {
+    lines: Vec<Option<(PathBuf, usize)>>,
+}
+
+impl SourceMap {
+    /// The source of the 1-based rendered `line`. A line whose end was not marked (text an expression
+    /// printed over several lines) belongs to the next marked line: the one holding that expression.
+    pub fn source_of(&self, line: usize) -> Option<(&std::path::Path, usize)> {
+        self.lines.iter().skip(line.checked_sub(1)?).flatten().next().map(|(p, n)| (p.as_path(), *n))
+    }
+}
+
+const MARK_START: char = '\u{E000}';
+const MARK_SPLIT: char = '\u{E002}';
+const MARK_END: char = '\u{E001}';
+
+/// `text` with a mark `<start>name<split>line<end>` before each newline of literal text that the
+/// renderer keeps as it is (not one `trim_blocks` removes after a tag, nor one a `{%-` strips).
+fn mark_lines(name: &str, text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    let (mut line, mut rest) = (1usize, text);
+    let mut after_block_tag = false;
+    while let Some(c) = rest.chars().next() {
+        if let Some(close) = ["{{", "{%", "{#"].iter().find(|o| rest.starts_with(**o)).map(|o| match *o {
+            "{{" => "}}",
+            "{%" => "%}",
+            _ => "#}",
+        }) {
+            let raw = rest.starts_with("{%") && rest[2..].trim_start_matches(['-', '+', ' ']).starts_with("raw");
+            let end = if raw {
+                rest.find("endraw").and_then(|i| rest[i..].find(close).map(|j| i + j))
+            } else {
+                rest.find(close)
+            };
+            let Some(end) = end else {
+                out.push_str(rest);
+                break;
+            };
+            let tag = &rest[..end + 2];
+            line += tag.matches('\n').count();
+            out.push_str(tag);
+            after_block_tag = close != "}}";
+            rest = &rest[end + 2..];
+            continue;
+        }
+        if c == '\n' {
+            let next = rest[1..].trim_start_matches([' ', '\t']);
+            let stripped = ["{%-", "{{-", "{#-"].iter().any(|s| next.starts_with(s));
+            if !after_block_tag && !stripped && !name.contains(MARK_START) {
+                out.push(MARK_START);
+                out.push_str(name);
+                out.push(MARK_SPLIT);
+                out.push_str(&line.to_string());
+                out.push(MARK_END);
+            }
+            line += 1;
+        }
+        after_block_tag = false;
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+struct Marked {
+    text: String,
+    map: SourceMap,
+}
+
+/// The rendered text without its marks, and where each line came from (the last mark on it).
+fn read_marks(marked: &str, stacks: &std::path::Path) -> Marked {
+    let mut text = String::with_capacity(marked.len());
+    let mut lines = Vec::new();
+    for (i, piece) in marked.split('\n').enumerate() {
+        if i > 0 {
+            text.push('\n');
+        }
+        let mut source = None;
+        let mut rest = piece;
+        while let Some(start) = rest.find(MARK_START) {
+            text.push_str(&rest[..start]);
+            let after = &rest[start + MARK_START.len_utf8()..];
+            let Some(end) = after.find(MARK_END) else {
+                rest = after;
+                continue;
+            };
+            if let Some((name, n)) = after[..end].split_once(MARK_SPLIT) {
+                source = n.parse().ok().map(|n| (stacks.join(name), n));
+            }
+            rest = &after[end + MARK_END.len_utf8()..];
+        }
+        text.push_str(rest);
+        lines.push(source);
+    }
+    Marked { text, map: SourceMap { lines } }
+}
+
+/// The minijinja environment every render uses (strict undefined, fuel, templates from `stacks/`);
+/// `marked` loads each template with its line ends marked, for `source_map`.
+fn environment(stacks: PathBuf, marked: bool) -> minijinja::Environment<'static> {
+    let mut jinja = minijinja::Environment::new();
+    jinja.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    jinja.set_keep_trailing_newline(true);
+    jinja.set_trim_blocks(true);
+    jinja.set_lstrip_blocks(true);
+    jinja.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    // A loop that never ends (or nests too deep) stops with an error instead of hanging the run.
+    jinja.set_fuel(Some(FUEL));
+    jinja.set_loader(move |name: &str| {
+        if name.split('/').any(|seg| seg == ".." || seg.is_empty()) {
+            return Ok(None);
+        }
+        match std::fs::read_to_string(stacks.join(name)) {
+            Ok(text) if marked => Ok(Some(mark_lines(name, &text))),
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                format!("cannot read template `{name}`: {e}"),
+            )),
+        }
+    });
+    jinja
+}
+
 pub struct Renderer {
     jinja: minijinja::Environment<'static>,
     stacks: PathBuf,
@@ -19,29 +146,7 @@ pub struct Renderer {
 impl Renderer {
     pub fn new(project: &Project) -> Renderer {
         let stacks = project.stacks_dir();
-        let mut jinja = minijinja::Environment::new();
-        jinja.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-        jinja.set_keep_trailing_newline(true);
-        jinja.set_trim_blocks(true);
-        jinja.set_lstrip_blocks(true);
-        jinja.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
-        // A loop that never ends (or nests too deep) stops with an error instead of hanging the run.
-        jinja.set_fuel(Some(FUEL));
-        let dir = stacks.clone();
-        jinja.set_loader(move |name: &str| {
-            if name.split('/').any(|seg| seg == ".." || seg.is_empty()) {
-                return Ok(None);
-            }
-            match std::fs::read_to_string(dir.join(name)) {
-                Ok(text) => Ok(Some(text)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(minijinja::Error::new(
-                    minijinja::ErrorKind::InvalidOperation,
-                    format!("cannot read template `{name}`: {e}"),
-                )),
-            }
-        });
-        Renderer { jinja, stacks }
+        Renderer { jinja: environment(stacks.clone(), false), stacks }
     }
 
     /// A `.j2` template is rendered; a plain `template.yaml`/`.json` (an imported one) is used as written,
@@ -84,6 +189,20 @@ impl Renderer {
         }
         let template = self.jinja.get_template(&name).map_err(|e| self.error(layer, &e).to_string())?;
         template.render(context).map_err(|e| self.error(layer, &e).to_string())
+    }
+
+    /// Where each line of `rendered` (the layer's template as `render` made it) came from: the same render,
+    /// with every source line's end marked, read back line by line. None when the marked render differs
+    /// from `rendered` once the marks are taken out (a template that inspects its own text).
+    pub fn source_map(&self, layer: &Layer, context: minijinja::Value, rendered: &str) -> Option<SourceMap> {
+        if !layer.template_name.ends_with(".j2") {
+            let lines = (1..=rendered.lines().count()).map(|n| Some((layer.template_path.clone(), n))).collect();
+            return Some(SourceMap { lines });
+        }
+        let jinja = environment(self.stacks.clone(), true);
+        let marked = jinja.get_template(&layer.template_name).ok()?.render(context).ok()?;
+        let map = read_marks(&marked, &self.stacks);
+        (map.text == rendered).then_some(map.map)
     }
 
     fn error(&self, layer: &Layer, err: &minijinja::Error) -> Error {
@@ -131,5 +250,36 @@ impl Renderer {
             source = cause.source();
         }
         Error::config(d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render_marked(source: &str, ctx: minijinja::Value) -> (String, Marked) {
+        let mut plain = environment(PathBuf::from("/s"), false);
+        plain.add_template_owned("t.j2".to_string(), source.to_string()).unwrap();
+        let expected = plain.get_template("t.j2").unwrap().render(ctx.clone()).unwrap();
+        let mut marked = environment(PathBuf::from("/s"), true);
+        marked.add_template_owned("t.j2".to_string(), mark_lines("t.j2", source)).unwrap();
+        let got = marked.get_template("t.j2").unwrap().render(ctx).unwrap();
+        (expected, read_marks(&got, std::path::Path::new("/s")))
+    }
+
+    #[test]
+    fn each_rendered_line_maps_to_the_source_line_that_made_it() {
+        let source = "Resources:\n{% for s in subnets %}\n  Subnet{{ s }}:\n    Type: AWS::EC2::Subnet\n{% endfor %}\n  {#- comment #}\n  Vpc:\n    Properties: {{ props | indent(6) }}\n    Tail: x\n{% raw %}\n  R: {{ not a tag }}\n{% endraw %}\n";
+        let ctx = minijinja::context! { subnets => vec!["A", "B"], props => "\n  CidrBlok: x\n  Other: y" };
+        let (expected, marked) = render_marked(source, ctx);
+        assert_eq!(marked.text, expected, "the marks change nothing once taken out");
+        let at = |n: usize| marked.map.source_of(n).map(|(_, l)| l);
+        let rendered: Vec<&str> = expected.lines().collect();
+        assert_eq!(rendered[1], "  SubnetA:");
+        assert_eq!((at(1), at(2), at(3), at(4), at(5)), (Some(1), Some(3), Some(4), Some(3), Some(4)));
+        let cidr = rendered.iter().position(|l| l.contains("CidrBlok")).unwrap() + 1;
+        assert_eq!(at(cidr), Some(8), "lines an expression printed belong to the expression's line");
+        let tail = rendered.iter().position(|l| l.contains("Tail")).unwrap() + 1;
+        assert_eq!(at(tail), Some(9));
     }
 }

@@ -710,6 +710,8 @@ Resources:
 ";
     let dir = project(&[
         ("stacks/app/template.yaml", template),
+        // The token is kept readable on purpose (an SSM String), so drift has a secret to mask.
+        ("stacks/app/layer.toml", "secrets_readable_in = [\"TokenParameter.Value\"]\n"),
         ("stacks/web/template.yaml", "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n"),
         (
             "environments/qa.toml",
@@ -796,7 +798,7 @@ Outputs:
         ("stacks/guard/template.yaml", guard),
         (
             "stacks/guard/layer.toml",
-            "deploy_as = \"stackset\"\n[stackset]\nmax_concurrent = 1\nfailure_tolerance = 0\n",
+            "deploy_as = \"stackset\"\nsecrets_readable_in = [\"TokenParameter.Value\"]\n[stackset]\nmax_concurrent = 1\nfailure_tolerance = 0\n",
         ),
         ("stacks/app/template.yaml", "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n"),
         ("environments/qa.toml", &env("info", "\"us-east-1\", \"eu-west-1\"")),

@@ -28,6 +28,14 @@ const PARAMS: &[(&str, bool)] = &[
     ("ZonePrivate", false),
 ];
 
+/// The probe layer reads its secrets back from SSM String parameters on purpose, so it lists them as
+/// places a secret may be read from (validate refuses them otherwise).
+fn probe_layer_toml() -> String {
+    let readable: Vec<String> =
+        PARAMS.iter().filter(|(_, secret)| *secret).map(|(p, _)| format!("\"Probe{p}.Value\"")).collect();
+    format!("depends_on = [\"base\"]\nsecrets_readable_in = [{}]\n", readable.join(", "))
+}
+
 /// A layer whose every parameter is written into an SSM parameter /probe/<Name>, so the test can read
 /// back what the stack really received.
 fn probe_project() -> tempfile::TempDir {
@@ -61,7 +69,7 @@ ZonePrivate = { from = "route53", zone = "example.com", private = true }
             "stacks/base/template.yaml.j2",
             "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\nOutputs:\n  TopicArn:\n    Value: !Ref Topic\n",
         ),
-        ("stacks/probe/layer.toml", "depends_on = [\"base\"]\n"),
+        ("stacks/probe/layer.toml", &probe_layer_toml()),
         ("stacks/probe/template.yaml.j2", &t),
         ("environments/qa.toml", env),
     ])

@@ -3,6 +3,9 @@
 //! Nothing here imports from `deploy`, `commands` or `edge` (`tests/purity.rs` checks it).
 
 pub mod constraints;
+pub mod lint;
+pub mod locate;
 pub mod port;
+pub mod schema;
 pub mod stack_state;
 pub mod template;

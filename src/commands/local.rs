@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use super::printer::printer;
 use super::{adopt, load_env, print, promote_cmd, select_layers, session, write_file, EnvOpts};
 use crate::build::{self, BuiltLayer};
 use crate::cli::{Command, GraphFormat, ImportCommand, NewCommand, Output, RenderArgs};
@@ -232,6 +233,7 @@ fn validate_cmd(project: &Project, env: Option<&str>, opts: &EnvOpts, output: Ou
     let mut findings = crate::validate::layer_environments(project);
     let mut summary = String::new();
     let mut results = Vec::new();
+    let mut notes = std::collections::BTreeSet::new();
     for name in &envs {
         let env = match load_env(project, name, opts) {
             Ok(e) => e,
@@ -250,18 +252,24 @@ fn validate_cmd(project: &Project, env: Option<&str>, opts: &EnvOpts, output: Ou
                 continue;
             }
         };
-        let mut found = validate::validate(project, &env, &built);
+        let report = validate::report(project, &env, &built);
+        notes.extend(report.notes);
+        let mut found = report.findings;
         if found.is_empty() {
             summary.push_str(&format!("ok: environment `{name}`: {} valid\n", count(layers.len(), "layer")));
         }
         results.push(serde_json::json!({"environment": name, "layers": layers.len(), "findings": found.len()}));
         findings.append(&mut found);
     }
+    for n in &notes {
+        printer().note(n);
+    }
     match output {
         Output::Text => print(&summary),
         Output::Json => print(
             &(serde_json::to_string_pretty(&serde_json::json!({
                 "ok": findings.is_empty(),
+                "notes": notes,
                 "environments": results,
                 "findings": findings.iter().map(Diagnostic::to_json).collect::<Vec<_>>(),
             }))

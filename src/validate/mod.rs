@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value as Json;
 
 use crate::build::{parse_error_diagnostic, BuiltLayer};
+use crate::cfn::lint::Seg;
 use crate::cfn::template::{sub_variables, Template};
 use crate::diagnostic::{suggestion, Diagnostic, Location};
 use crate::environment::{Environment, ValueTree};
@@ -48,9 +49,24 @@ pub fn layer_environments(project: &Project) -> Vec<Diagnostic> {
     out
 }
 
+mod schema;
+
+/// What validate found in one environment: refusals, and notes that refuse nothing.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub findings: Vec<Diagnostic>,
+    pub notes: Vec<String>,
+}
+
 /// Every finding for `env`, given all its layers built.
 pub fn validate(project: &Project, env: &Environment, built: &BTreeMap<String, BuiltLayer>) -> Vec<Diagnostic> {
+    report(project, env, built).findings
+}
+
+/// Every finding and note for `env`, given all its layers built.
+pub fn report(project: &Project, env: &Environment, built: &BTreeMap<String, BuiltLayer>) -> Report {
     let mut out = Vec::new();
+    let mut notes = Vec::new();
     let graph = Graph::of(project, Some(env));
     if let Err(cycle) = graph.waves() {
         out.push(
@@ -72,11 +88,14 @@ pub fn validate(project: &Project, env: &Environment, built: &BTreeMap<String, B
         };
         let file = project.layers[name].template_path.clone();
         let at_template = Location::file_only(&file);
-        references(name, template, &at_template, &mut out);
+        references(project, name, layer, template, &mut out);
         parameters(env, name, layer, template, &mut out);
         output_references(env, name, layer, built, &mut out);
         imports(env, name, layer, template, built, &graph, &at_template, &mut out);
         capabilities(project, name, template, &mut out);
+        let mut by_schema = schema::check_layer(project, env, name, layer, template);
+        out.append(&mut by_schema.refusals);
+        notes.append(&mut by_schema.notes);
         packaging(project, env, name, layer, &at_template, &mut out);
         hard_limits(&env.name, name, &layer.values.stack_name, template, &at_template, &mut out);
         for (output, parameter) in template.outputs_exposing_no_echo() {
@@ -94,7 +113,7 @@ pub fn validate(project: &Project, env: &Environment, built: &BTreeMap<String, B
             );
         }
     }
-    out
+    Report { findings: out, notes }
 }
 
 /// Every region named (the environment's, each layer's) is a region.
@@ -220,7 +239,8 @@ fn secret_values_in_templates(env: &Environment, out: &mut Vec<Diagnostic>) {
 }
 
 /// Ref, GetAtt, Sub and Condition names must exist.
-fn references(layer: &str, t: &Template, at: &Location, out: &mut Vec<Diagnostic>) {
+fn references(project: &Project, layer: &str, built: &BuiltLayer, t: &Template, out: &mut Vec<Diagnostic>) {
+    let mut placer = schema::Placer::new(project, layer, built);
     let params = t.names("Parameters");
     let resources = t.names("Resources");
     let conditions = t.names("Conditions");
@@ -234,7 +254,7 @@ fn references(layer: &str, t: &Template, at: &Location, out: &mut Vec<Diagnostic
             return;
         }
         let (k, v) = m.iter().next().unwrap();
-        let where_ = path.join(".");
+        let where_ = path.to_vec();
         match (k.as_str(), v) {
             ("Ref", Json::String(name)) if !known.contains(&name.as_str()) => {
                 found.push((
@@ -305,11 +325,16 @@ fn references(layer: &str, t: &Template, at: &Location, out: &mut Vec<Diagnostic
             if resource_only { resources.iter().map(|s| s.as_str()).collect() } else { known.clone() };
         out.push(
             Diagnostic::new(format!("layer `{layer}`: {message}"))
-                .at(at.clone())
-                .note(format!("at {path}"))
+                .at(placer.place(&segments(&path), Some(&name)))
+                .note(format!("at {}", path.join(".")))
                 .hint_opt(suggestion(&name, candidates)),
         );
     }
+}
+
+/// A `walk` path as steps (a number is a list index).
+fn segments(path: &[String]) -> Vec<Seg> {
+    path.iter().map(|s| s.parse::<usize>().map(Seg::Index).unwrap_or_else(|_| Seg::Key(s.clone()))).collect()
 }
 
 fn walk(node: &Json, path: &mut Vec<String>, f: &mut dyn FnMut(&[String], &Json)) {

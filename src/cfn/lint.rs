@@ -1,0 +1,711 @@
+//! A rendered template against the resource schemas, offline: resource types that exist (in the layer's
+//! region), properties known for their type at any depth, required properties present, primitive types,
+//! enum values and patterns, `Fn::GetAtt` attributes, `DependsOn` targets, resource attribute names, and
+//! secrets (NoEcho parameters) reaching only write-only properties. Findings are data with a path into
+//! the template; `locate` turns the path into a line.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde_json::{Map, Value as Json};
+
+use crate::diagnostic::suggestion;
+
+use super::schema::{schemas, Prop, ResourceSchema};
+use super::template::{parameters_referenced, Template};
+
+/// A step into a template: a mapping key or a list index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+impl Seg {
+    pub fn key(k: &str) -> Seg {
+        Seg::Key(k.to_string())
+    }
+}
+
+/// Shows a path as `Resources.Vpc.Properties.Tags[0].Key`.
+pub fn show_path(path: &[Seg]) -> String {
+    let mut out = String::new();
+    for s in path {
+        match s {
+            Seg::Key(k) if out.is_empty() => out.push_str(k),
+            Seg::Key(k) => {
+                out.push('.');
+                out.push_str(k);
+            }
+            Seg::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// The kinds of finding, for counting and for `--output json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rule {
+    UnknownType,
+    TypeNotInRegion,
+    MissingType,
+    ModuleType,
+    UnknownResourceAttribute,
+    UnknownProperty,
+    MissingProperty,
+    WrongType,
+    NotInEnum,
+    NoPatternMatch,
+    UnknownAttribute,
+    UnknownDependency,
+    SecretInReadableProperty,
+}
+
+impl Rule {
+    pub const ALL: [Rule; 13] = [
+        Rule::UnknownType,
+        Rule::TypeNotInRegion,
+        Rule::MissingType,
+        Rule::ModuleType,
+        Rule::UnknownResourceAttribute,
+        Rule::UnknownProperty,
+        Rule::MissingProperty,
+        Rule::WrongType,
+        Rule::NotInEnum,
+        Rule::NoPatternMatch,
+        Rule::UnknownAttribute,
+        Rule::UnknownDependency,
+        Rule::SecretInReadableProperty,
+    ];
+
+    /// A note, not a refusal.
+    pub fn is_note(self) -> bool {
+        matches!(self, Rule::ModuleType)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub rule: Rule,
+    pub resource: String,
+    /// Where in the template: the offending key or value.
+    pub path: Vec<Seg>,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+const RESOURCE_KEYS: &[&str] = &[
+    "Type",
+    "Properties",
+    "DependsOn",
+    "Condition",
+    "Metadata",
+    "DeletionPolicy",
+    "UpdateReplacePolicy",
+    "UpdatePolicy",
+    "CreationPolicy",
+    "Version",
+];
+
+/// What the checks need besides the template.
+pub struct Context<'a> {
+    pub region: &'a str,
+    /// `Resource.Property` pairs the layer accepts a secret in (layer.toml `secrets_readable_in`).
+    pub accepted_secret_sinks: &'a [String],
+    /// (type, property) pairs packaging rewrites from a local path (`Code: src`) before anything is sent.
+    pub packaged: &'a [(&'a str, &'a str)],
+}
+
+/// Every schema finding of `template`.
+pub fn lint(template: &Template, ctx: &Context) -> Vec<Finding> {
+    let Some(resources) = template.section("Resources") else { return Vec::new() };
+    let transforms = template.transforms();
+    // A macro other than SAM and the language extensions can rewrite anything: only SAM's own types and
+    // the ForEach keys are skipped for those two; any other transform turns the schema checks off.
+    if transforms.iter().any(|t| !t.starts_with("AWS::Serverless") && t != "AWS::LanguageExtensions") {
+        return Vec::new();
+    }
+    let secrets: BTreeSet<String> = template.parameters().into_iter().filter(|p| p.no_echo).map(|p| p.name).collect();
+    let mut l = Linter { out: Vec::new(), patterns: HashMap::new(), types: HashMap::new() };
+    for (id, r) in resources {
+        if id.starts_with("Fn::ForEach") {
+            continue;
+        }
+        l.resource(id, r, resources, ctx, &secrets, !transforms.is_empty());
+    }
+    l.getatts(&template.body, resources);
+    l.out
+}
+
+struct Linter {
+    out: Vec<Finding>,
+    patterns: HashMap<String, Option<regex_lite::Regex>>,
+    types: HashMap<String, Option<std::sync::Arc<ResourceSchema>>>,
+}
+
+fn is_intrinsic(v: &Json) -> bool {
+    matches!(v, Json::Object(m) if m.len() == 1 && m.keys().next().is_some_and(|k| k == "Ref" || k.starts_with("Fn::")))
+}
+
+fn is_checked_type(t: &str) -> bool {
+    (t.starts_with("AWS::") || t.starts_with("Alexa::"))
+        && t != "AWS::CloudFormation::CustomResource"
+        && !t.ends_with("::MODULE")
+}
+
+impl Linter {
+    fn schema(&mut self, type_name: &str) -> Option<std::sync::Arc<ResourceSchema>> {
+        self.types.entry(type_name.to_string()).or_insert_with(|| schemas().resource(type_name)).clone()
+    }
+
+    fn push(&mut self, rule: Rule, resource: &str, path: Vec<Seg>, message: String, hint: Option<String>) {
+        self.out.push(Finding { rule, resource: resource.to_string(), path, message, hint });
+    }
+
+    fn resource(
+        &mut self,
+        id: &str,
+        r: &Json,
+        all: &Map<String, Json>,
+        ctx: &Context,
+        secrets: &BTreeSet<String>,
+        transformed: bool,
+    ) {
+        let base = vec![Seg::key("Resources"), Seg::key(id)];
+        let Some(body) = r.as_object() else { return };
+        self.resource_keys(id, body, &base, all);
+        let Some(type_name) = body.get("Type").and_then(|t| t.as_str()) else {
+            let mut at = base.clone();
+            at.truncate(2);
+            self.push(Rule::MissingType, id, at, format!("resource `{id}` has no `Type`"), None);
+            return;
+        };
+        let at_type = [base.clone(), vec![Seg::key("Type")]].concat();
+        if type_name.ends_with("::MODULE") {
+            let m = format!("resource `{id}` is of module type `{type_name}`, which stackc cannot check offline");
+            self.push(Rule::ModuleType, id, at_type, m, None);
+            return;
+        }
+        if !is_checked_type(type_name) || (transformed && type_name.starts_with("AWS::Serverless::")) {
+            return;
+        }
+        let Some(schema) = self.schema(type_name) else {
+            let hint = suggestion(type_name, schemas().type_names());
+            let m = format!("resource `{id}`: `{type_name}` is not a CloudFormation resource type");
+            self.push(Rule::UnknownType, id, at_type, m, hint);
+            return;
+        };
+        if !schemas().in_region(type_name, ctx.region) {
+            let m = format!("resource `{id}`: `{type_name}` is not available in {}", ctx.region);
+            self.push(Rule::TypeNotInRegion, id, at_type, m, None);
+        }
+        let local_paths: Vec<&str> = ctx.packaged.iter().filter(|(t, _)| *t == type_name).map(|(_, p)| *p).collect();
+        let unpackaged;
+        let mut props = body.get("Properties").unwrap_or(&Json::Null);
+        if let Some(m) =
+            props.as_object().filter(|m| local_paths.iter().any(|p| m.get(*p).is_some_and(Json::is_string)))
+        {
+            // A local path here becomes the property's deployed form when the layer is packaged.
+            let mut m = m.clone();
+            for (k, v) in m.iter_mut().filter(|(k, v)| local_paths.contains(&k.as_str()) && v.is_string()) {
+                *v = serde_json::json!({ "Fn::Packaged": k });
+            }
+            unpackaged = Json::Object(m);
+            props = &unpackaged;
+        }
+        let mut at = base.clone();
+        at.push(Seg::key("Properties"));
+        let root = schema.root();
+        if props.is_null() {
+            self.required(id, &schema, &root, &Map::new(), &base);
+        } else {
+            self.value(id, &schema, &root, props, &mut at, &mut Vec::new());
+        }
+        self.secret_sinks(id, type_name, &schema, props, ctx, secrets, &base);
+    }
+
+    fn resource_keys(&mut self, id: &str, body: &Map<String, Json>, base: &[Seg], all: &Map<String, Json>) {
+        for key in body.keys().filter(|k| !RESOURCE_KEYS.contains(&k.as_str())) {
+            let hint = suggestion(key, RESOURCE_KEYS.iter().copied());
+            let at = [base.to_vec(), vec![Seg::key(key)]].concat();
+            self.push(
+                Rule::UnknownResourceAttribute,
+                id,
+                at,
+                format!("resource `{id}`: `{key}` is not a resource attribute"),
+                hint,
+            );
+        }
+        let depends: Vec<(Option<usize>, &str)> = match body.get("DependsOn") {
+            Some(Json::String(s)) => vec![(None, s.as_str())],
+            Some(Json::Array(a)) => {
+                a.iter().enumerate().filter_map(|(i, v)| v.as_str().map(|s| (Some(i), s))).collect()
+            }
+            _ => Vec::new(),
+        };
+        for (i, target) in depends {
+            if !all.contains_key(target) || target == id {
+                let mut at = [base.to_vec(), vec![Seg::key("DependsOn")]].concat();
+                at.extend(i.map(Seg::Index));
+                let why = if target == id { "itself" } else { "a resource that does not exist" };
+                let hint = suggestion(target, all.keys().map(|k| k.as_str()).filter(|k| *k != id));
+                self.push(
+                    Rule::UnknownDependency,
+                    id,
+                    at,
+                    format!("resource `{id}` depends on `{target}`, {why}"),
+                    hint,
+                );
+            }
+        }
+    }
+
+    /// Check `v` against `prop`; `names` is the property path without indexes (`*` for items).
+    fn value(
+        &mut self,
+        id: &str,
+        s: &ResourceSchema,
+        prop: &Prop,
+        v: &Json,
+        at: &mut Vec<Seg>,
+        names: &mut Vec<String>,
+    ) {
+        let prop = s.resolve(prop);
+        if let Json::Object(m) = v {
+            if let Some(Json::Array(branches)) = m.get("Fn::If").filter(|_| m.len() == 1) {
+                for (i, b) in branches.iter().enumerate().skip(1).take(2) {
+                    at.extend([Seg::key("Fn::If"), Seg::Index(i)]);
+                    self.value(id, s, prop, b, at, names);
+                    at.truncate(at.len() - 2);
+                }
+                return;
+            }
+        }
+        if is_intrinsic(v) {
+            return;
+        }
+        match (prop.kind(), v) {
+            ("*" | "j", _) => {}
+            ("o", Json::Object(m)) => self.object(id, s, prop, m, at, names),
+            ("a", Json::Array(items)) => {
+                let item = prop.i.as_deref().cloned().unwrap_or_default();
+                names.push("*".into());
+                for (i, x) in items.iter().enumerate() {
+                    at.push(Seg::Index(i));
+                    self.value(id, s, &item, x, at, names);
+                    at.pop();
+                }
+                names.pop();
+            }
+            (kind, v) => self.scalar(id, prop, kind, v, at, names),
+        }
+    }
+
+    fn object(
+        &mut self,
+        id: &str,
+        s: &ResourceSchema,
+        prop: &Prop,
+        m: &Map<String, Json>,
+        at: &mut Vec<Seg>,
+        names: &mut Vec<String>,
+    ) {
+        let Some(known) = &prop.p else { return };
+        for (k, v) in m {
+            if k.starts_with("Fn::ForEach") || k == "Fn::Transform" {
+                continue;
+            }
+            at.push(Seg::Key(k.clone()));
+            names.push(k.clone());
+            match known.get(k) {
+                Some(child) => self.value(id, s, child, v, at, names),
+                None if prop.open == Some(1) => {}
+                None => {
+                    let hint = suggestion(k, known.keys().map(|k| k.as_str()));
+                    let place = if names.len() > 1 {
+                        format!(" in `{}`", names[..names.len() - 1].join("."))
+                    } else {
+                        String::new()
+                    };
+                    let m = format!("resource `{id}`: `{k}` is not a property{place} of its type");
+                    self.push(Rule::UnknownProperty, id, at.clone(), m, hint);
+                }
+            }
+            names.pop();
+            at.pop();
+        }
+        self.required(id, s, prop, m, at);
+    }
+
+    fn required(&mut self, id: &str, _s: &ResourceSchema, prop: &Prop, m: &Map<String, Json>, at: &[Seg]) {
+        // A mapping built by an intrinsic at its top cannot be checked key by key.
+        if m.keys().any(|k| k.starts_with("Fn::")) {
+            return;
+        }
+        let missing: Vec<&String> = prop.r.iter().filter(|r| !m.contains_key(*r)).collect();
+        if missing.is_empty() {
+            return;
+        }
+        let list = missing.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ");
+        let what = if missing.len() == 1 { "property" } else { "properties" };
+        let m = format!("resource `{id}`: required {what} {list} missing");
+        self.push(Rule::MissingProperty, id, at.to_vec(), m, None);
+    }
+
+    fn scalar(&mut self, id: &str, prop: &Prop, kind: &str, v: &Json, at: &[Seg], names: &[String]) {
+        let name = names.join(".");
+        let wrong = |want: &str| format!("resource `{id}`: `{name}` must be {want}, not {}", describe(v));
+        let problem = match (kind, v) {
+            ("s", Json::String(_) | Json::Number(_) | Json::Bool(_)) => None,
+            ("s", _) => Some(wrong("a string")),
+            ("i", Json::Number(n)) if n.is_i64() || n.is_u64() => None,
+            ("i", Json::String(t)) if t.trim().parse::<i64>().is_ok() => None,
+            ("i", _) => Some(wrong("an integer")),
+            ("n", Json::Number(_)) => None,
+            ("n", Json::String(t)) if t.trim().parse::<f64>().is_ok_and(f64::is_finite) => None,
+            ("n", _) => Some(wrong("a number")),
+            ("b", Json::Bool(_)) => None,
+            ("b", Json::String(t)) if t.eq_ignore_ascii_case("true") || t.eq_ignore_ascii_case("false") => None,
+            ("b", _) => Some(wrong("a boolean")),
+            ("o", _) => Some(wrong("a mapping")),
+            ("a", _) => Some(wrong("a list")),
+            _ => None,
+        };
+        if let Some(m) = problem {
+            self.push(Rule::WrongType, id, at.to_vec(), m, None);
+            return;
+        }
+        let text = match v {
+            Json::String(s) => s.clone(),
+            Json::Number(n) => n.to_string(),
+            Json::Bool(b) => b.to_string(),
+            _ => return,
+        };
+        if let Some(allowed) = &prop.e {
+            let shown: Vec<String> = allowed.iter().map(scalar_text).collect();
+            if !shown.contains(&text) {
+                let hint = suggestion(&text, shown.iter().map(|s| s.as_str()));
+                let list = if shown.len() > 12 { format!("{}, ...", shown[..12].join(", ")) } else { shown.join(", ") };
+                let m = format!("resource `{id}`: `{name}` is `{text}`, not one of: {list}");
+                self.push(Rule::NotInEnum, id, at.to_vec(), m, hint);
+            }
+        }
+        if let Some(pattern) = &prop.pt {
+            let re =
+                self.patterns.entry(pattern.clone()).or_insert_with(|| regex_lite::Regex::new(pattern).ok()).clone();
+            if re.is_some_and(|re| !re.is_match(&text)) {
+                let m = format!("resource `{id}`: `{name}` is `{text}`, which does not match the pattern `{pattern}`");
+                self.push(Rule::NoPatternMatch, id, at.to_vec(), m, None);
+            }
+        }
+    }
+
+    /// Every `Fn::GetAtt` (and `Fn::Sub` `${Resource.Attribute}`) names an attribute the resource's type has.
+    fn getatts(&mut self, body: &Json, resources: &Map<String, Json>) {
+        let mut found = Vec::new();
+        getatt_walk(body, &mut Vec::new(), &mut found);
+        for (path, resource, attribute) in found {
+            let Some(type_name) = resources.get(&resource).and_then(|r| r.get("Type")).and_then(|t| t.as_str()) else {
+                continue;
+            };
+            if !is_checked_type(type_name) {
+                continue;
+            }
+            let Some(schema) = self.schema(type_name) else { continue };
+            if !schema.has_attribute(&attribute) {
+                let names = schema.attribute_names();
+                let hint = suggestion(&attribute, names.iter().copied());
+                let m =
+                    format!("`{resource}.{attribute}`: `{type_name}` has no attribute `{attribute}` for Fn::GetAtt");
+                self.push(Rule::UnknownAttribute, &resource, path, m, hint);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn secret_sinks(
+        &mut self,
+        id: &str,
+        type_name: &str,
+        schema: &ResourceSchema,
+        props: &Json,
+        ctx: &Context,
+        secrets: &BTreeSet<String>,
+        base: &[Seg],
+    ) {
+        if secrets.is_empty() || type_name == "AWS::CloudFormation::Stack" {
+            // A nested stack's parameters are checked against the child's NoEcho declarations.
+            return;
+        }
+        let mut sinks = Vec::new();
+        secret_walk(props, &mut vec![Seg::key("Properties")], &mut Vec::new(), secrets, &mut sinks);
+        for (at, names, parameter) in sinks {
+            let property = names.join(".");
+            let accepted = ctx.accepted_secret_sinks.iter().any(|a| {
+                a == &format!("{id}.{property}") || a == &format!("{id}.{}", names.first().cloned().unwrap_or_default())
+            });
+            if schema.is_write_only(&names) || accepted {
+                continue;
+            }
+            let m = format!(
+                "resource `{id}`: the NoEcho parameter `{parameter}` reaches `{property}`, which `{type_name}` returns on \
+                 read: the secret could be read back from the resource, and out through any Ref or GetAtt of it"
+            );
+            let hint = format!(
+                "pass it only to a write-only property (one CloudFormation never returns, such as a password), or, if \
+                 this resource must hold it, list it in the layer's layer.toml: secrets_readable_in = [\"{id}.{}\"]",
+                names.first().cloned().unwrap_or_default()
+            );
+            let path = [base.to_vec(), at].concat();
+            self.push(Rule::SecretInReadableProperty, id, path, m, Some(hint));
+        }
+    }
+}
+
+fn scalar_text(v: &Json) -> String {
+    match v {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn describe(v: &Json) -> String {
+    match v {
+        Json::Null => "null".into(),
+        Json::Bool(b) => format!("`{b}`"),
+        Json::Number(n) => format!("`{n}`"),
+        Json::String(s) if s.chars().count() > 40 => "a string".into(),
+        Json::String(s) => format!("`{s}`"),
+        Json::Array(_) => "a list".into(),
+        Json::Object(_) => "a mapping".into(),
+    }
+}
+
+fn getatt_walk(v: &Json, at: &mut Vec<Seg>, found: &mut Vec<(Vec<Seg>, String, String)>) {
+    match v {
+        Json::Object(m) => {
+            if m.len() == 1 {
+                let (k, x) = m.iter().next().unwrap_or_else(|| unreachable!());
+                match (k.as_str(), x) {
+                    ("Fn::GetAtt", Json::Array(a)) => {
+                        if let (Some(Json::String(r)), Some(Json::String(attr))) = (a.first(), a.get(1)) {
+                            found.push((at.clone(), r.clone(), attr.clone()));
+                        }
+                    }
+                    ("Fn::GetAtt", Json::String(s)) => {
+                        if let Some((r, attr)) = s.split_once('.') {
+                            found.push((at.clone(), r.into(), attr.into()));
+                        }
+                    }
+                    ("Fn::Sub", sub) => {
+                        let text = match sub {
+                            Json::String(s) => Some(s.as_str()),
+                            Json::Array(a) => a.first().and_then(|s| s.as_str()),
+                            _ => None,
+                        };
+                        let local = sub.as_array().and_then(|a| a.get(1)).and_then(|v| v.as_object());
+                        for var in text.map(super::template::sub_variables).unwrap_or_default() {
+                            if let Some((r, attr)) = var.split_once('.') {
+                                if !local.is_some_and(|l| l.contains_key(&var) || l.contains_key(r))
+                                    && !r.starts_with("AWS::")
+                                {
+                                    found.push((at.clone(), r.into(), attr.into()));
+                                }
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            for (k, x) in m {
+                at.push(Seg::Key(k.clone()));
+                getatt_walk(x, at, found);
+                at.pop();
+            }
+        }
+        Json::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                at.push(Seg::Index(i));
+                getatt_walk(x, at, found);
+                at.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Where a NoEcho parameter's value lands: (path, property names with `*` for items, parameter). A value
+/// reached through `Fn::If`, `Fn::Join`, `Fn::Sub` or any other function lands in the property holding it.
+fn secret_walk(
+    v: &Json,
+    at: &mut Vec<Seg>,
+    names: &mut Vec<String>,
+    secrets: &BTreeSet<String>,
+    out: &mut Vec<(Vec<Seg>, Vec<String>, String)>,
+) {
+    match v {
+        Json::Object(m) if is_intrinsic(v) => {
+            let mut used = parameters_referenced(v);
+            used.sort();
+            used.dedup();
+            for p in used.into_iter().filter(|p| secrets.contains(p)) {
+                out.push((at.clone(), names.clone(), p));
+            }
+            let _ = m;
+        }
+        Json::Object(m) => {
+            for (k, x) in m {
+                at.push(Seg::Key(k.clone()));
+                names.push(k.clone());
+                secret_walk(x, at, names, secrets, out);
+                names.pop();
+                at.pop();
+            }
+        }
+        Json::Array(a) => {
+            names.push("*".into());
+            for (i, x) in a.iter().enumerate() {
+                at.push(Seg::Index(i));
+                secret_walk(x, at, names, secrets, out);
+                at.pop();
+            }
+            names.pop();
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn findings(yaml: &str) -> Vec<Finding> {
+        let t = Template::parse(yaml).unwrap();
+        lint(&t, &Context { region: "us-east-1", accepted_secret_sinks: &[], packaged: &[] })
+    }
+
+    fn rules(yaml: &str) -> Vec<(Rule, String)> {
+        findings(yaml).into_iter().map(|f| (f.rule, show_path(&f.path))).collect()
+    }
+
+    #[test]
+    fn a_clean_template_has_no_findings() {
+        let yaml = "Parameters:\n  Pw: {Type: String, NoEcho: true}\nResources:\n  Vpc:\n    Type: AWS::EC2::VPC\n    Properties:\n      CidrBlock: 10.0.0.0/16\n      EnableDnsSupport: 'true'\n      Tags: [{Key: a, Value: b}]\n  Db:\n    Type: AWS::RDS::DBInstance\n    Properties:\n      DBInstanceClass: db.t3.micro\n      Engine: postgres\n      MasterUserPassword: !Ref Pw\n      AllocatedStorage: '20'\nOutputs:\n  V:\n    Value: !GetAtt Vpc.VpcId\n  A:\n    Value: !GetAtt Db.Endpoint.Address\n  C:\n    Value: !Sub '${Vpc.CidrBlock}'\n";
+        assert_eq!(findings(yaml), vec![]);
+    }
+
+    #[test]
+    fn unknown_types_properties_and_resource_attributes() {
+        let f = findings("Resources:\n  Igw:\n    Type: AWS::EC2::InternetGateways\n  Vpc:\n    Type: AWS::EC2::VPC\n    DependOn: Igw\n    Properties:\n      CidrBlok: 10.0.0.0/16\n      Tags: [{Key: a, Valu: b}]\n");
+        let got: Vec<(Rule, String, Option<String>)> =
+            f.iter().map(|f| (f.rule, show_path(&f.path), f.hint.clone())).collect();
+        assert!(
+            got.contains(&(
+                Rule::UnknownType,
+                "Resources.Igw.Type".into(),
+                Some("did you mean `AWS::EC2::InternetGateway`?".into())
+            )),
+            "{got:?}"
+        );
+        assert!(
+            got.contains(&(
+                Rule::UnknownProperty,
+                "Resources.Vpc.Properties.CidrBlok".into(),
+                Some("did you mean `CidrBlock`?".into())
+            )),
+            "{got:?}"
+        );
+        assert!(
+            got.contains(&(
+                Rule::UnknownProperty,
+                "Resources.Vpc.Properties.Tags[0].Valu".into(),
+                Some("did you mean `Value`?".into())
+            )),
+            "{got:?}"
+        );
+        assert!(got.contains(&(Rule::MissingProperty, "Resources.Vpc.Properties.Tags[0]".into(), None)), "{got:?}");
+        assert!(
+            got.contains(&(
+                Rule::UnknownResourceAttribute,
+                "Resources.Vpc.DependOn".into(),
+                Some("did you mean `DependsOn`?".into())
+            )),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn required_types_enums_and_patterns() {
+        let got = rules("Resources:\n  Sub:\n    Type: AWS::EC2::Subnet\n    Properties:\n      MapPublicIpOnLaunch: perhaps\n  Log:\n    Type: AWS::Logs::LogGroup\n    Properties:\n      RetentionInDays: ten\n  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n      Tags: {a: b}\n  T:\n    Type: AWS::DynamoDB::Table\n    Properties:\n      BillingMode: PER_REQUESTS\n      KeySchema: [{AttributeName: id, KeyType: HASH}]\n  Rec:\n    Type: AWS::Route53::RecordSet\n    Properties:\n      Name: x.example.com\n      Type: A\n      Failover: 'PRIMARY '\n");
+        for want in [
+            (Rule::MissingProperty, "Resources.Sub.Properties"),
+            (Rule::WrongType, "Resources.Sub.Properties.MapPublicIpOnLaunch"),
+            (Rule::WrongType, "Resources.Log.Properties.RetentionInDays"),
+            (Rule::WrongType, "Resources.Q.Properties.Tags"),
+            (Rule::NotInEnum, "Resources.T.Properties.BillingMode"),
+        ] {
+            assert!(got.contains(&(want.0, want.1.to_string())), "{want:?} not in {got:?}");
+        }
+        assert!(got.iter().any(|(r, p)| *r == Rule::NotInEnum && p.ends_with("Failover")), "{got:?}");
+    }
+
+    #[test]
+    fn getatt_and_depends_on_targets() {
+        let got = rules("Resources:\n  Vpc:\n    Type: AWS::EC2::VPC\n    DependsOn: [Nope, Vpc]\n    Properties: {CidrBlock: 10.0.0.0/16}\nOutputs:\n  A:\n    Value: !GetAtt Vpc.Arn\n  B:\n    Value: !Sub '${Vpc.Nope}'\n");
+        assert!(got.contains(&(Rule::UnknownAttribute, "Outputs.A.Value".into())), "{got:?}");
+        assert!(got.contains(&(Rule::UnknownAttribute, "Outputs.B.Value".into())), "{got:?}");
+        assert!(got.contains(&(Rule::UnknownDependency, "Resources.Vpc.DependsOn[0]".into())), "{got:?}");
+        assert!(got.contains(&(Rule::UnknownDependency, "Resources.Vpc.DependsOn[1]".into())), "{got:?}");
+    }
+
+    #[test]
+    fn custom_third_party_sam_and_intrinsics_pass_modules_are_noted() {
+        let got = rules("Transform: AWS::Serverless-2016-10-31\nConditions:\n  C: !Equals [a, b]\nResources:\n  C1:\n    Type: Custom::Thing\n    Properties: {Anything: 1}\n  M:\n    Type: MongoDB::Atlas::Cluster\n    Properties: {X: 1}\n  F:\n    Type: AWS::Serverless::Function\n    Properties: {Whatever: 1}\n  Mod:\n    Type: My::Org::Thing::MODULE\n  L:\n    Type: AWS::Logs::LogGroup\n    Properties:\n      RetentionInDays: !If [C, 7, !Ref AWS::NoValue]\n");
+        assert_eq!(got, vec![(Rule::ModuleType, "Resources.Mod.Type".into())]);
+        assert!(Rule::ModuleType.is_note());
+    }
+
+    #[test]
+    fn if_branches_are_checked() {
+        let got = rules("Conditions:\n  C: !Equals [a, b]\nResources:\n  L:\n    Type: AWS::Logs::LogGroup\n    Properties:\n      RetentionInDays: !If [C, 7, seven]\n");
+        assert_eq!(got, vec![(Rule::WrongType, "Resources.L.Properties.RetentionInDays.Fn::If[2]".into())]);
+    }
+
+    #[test]
+    fn a_secret_may_reach_only_write_only_properties() {
+        let yaml = "Parameters:\n  Pw: {Type: String, NoEcho: true}\nResources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: !Ref Pw\n  P:\n    Type: AWS::SSM::Parameter\n    Properties:\n      Type: String\n      Value: !Sub 'x-${Pw}'\n  F:\n    Type: AWS::Lambda::Function\n    Properties:\n      Role: arn:aws:iam::1:role/r\n      Code: {ZipFile: x}\n      Environment:\n        Variables:\n          PW: !Ref Pw\n  Db:\n    Type: AWS::RDS::DBInstance\n    Properties:\n      DBInstanceClass: db.t3.micro\n      Engine: postgres\n      MasterUserPassword: !Ref Pw\n";
+        let got = rules(yaml);
+        let secret: Vec<&String> =
+            got.iter().filter(|(r, _)| *r == Rule::SecretInReadableProperty).map(|(_, p)| p).collect();
+        assert_eq!(
+            secret,
+            vec![
+                "Resources.Topic.Properties.TopicName",
+                "Resources.P.Properties.Value",
+                "Resources.F.Properties.Environment.Variables.PW"
+            ]
+        );
+        let t = Template::parse(yaml).unwrap();
+        let accepted = vec!["F.Environment".to_string(), "Topic.TopicName".to_string(), "P.Value".to_string()];
+        let f = lint(&t, &Context { region: "us-east-1", accepted_secret_sinks: &accepted, packaged: &[] });
+        assert!(f.iter().all(|f| f.rule != Rule::SecretInReadableProperty), "{f:?}");
+    }
+
+    #[test]
+    fn a_type_a_region_lacks_is_named() {
+        let s = schemas();
+        let (region, missing) = s
+            .type_names()
+            .find_map(|t| {
+                ["af-south-1", "ap-east-2", "eu-south-2"]
+                    .into_iter()
+                    .find(|r| !s.in_region(t, r))
+                    .map(|r| (r, t.to_string()))
+            })
+            .unwrap();
+        let yaml = format!("Resources:\n  X:\n    Type: {missing}\n");
+        let t = Template::parse(&yaml).unwrap();
+        let f = lint(&t, &Context { region, accepted_secret_sinks: &[], packaged: &[] });
+        assert!(f.iter().any(|f| f.rule == Rule::TypeNotInRegion), "{f:?}");
+    }
+}
