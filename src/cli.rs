@@ -7,6 +7,14 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::environment::SecretStore;
 use crate::param_format::ParamFormat;
 
+/// The version, with the date of the CloudFormation resource schemas validate checks against.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (CloudFormation resource schemas of ",
+    include_str!("../data/resource-schemas.date"),
+    ")"
+);
+
 /// stackc: layered CloudFormation deploys from TOML environments and minijinja templates.
 ///
 /// A project holds `stackc.toml`, one folder per layer under `stacks/` (a template and its
@@ -15,7 +23,7 @@ use crate::param_format::ParamFormat;
 ///
 /// Exit codes: 0 success, 1 an operation failed, 2 usage or configuration error.
 #[derive(Debug, Parser)]
-#[command(name = "stackc", version, propagate_version = true, max_term_width = 100)]
+#[command(name = "stackc", version = VERSION, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
     /// Run on the project in DIR instead of the one found from the current directory upward.
     #[arg(short = 'C', long = "project", global = true, value_name = "DIR")]

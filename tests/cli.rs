@@ -621,3 +621,78 @@ fn validate_checks_regions_and_stack_set_settings() {
         .stderr_has("deploy_as is \"stack\" or \"stackset\", not `stack-set`")
         .stderr_has("layer.toml:1:");
 }
+
+/// Each kind of schema finding is reported at the line (and column) of the layer's `.j2` source that
+/// produced it, loops and macros included; module types are a note, not a refusal.
+#[test]
+fn schema_findings_point_at_their_template_source_line() {
+    let template = "\
+{% import '_lib/m.j2' as m %}
+Parameters:
+  Pw: {Type: String, NoEcho: true}
+Resources:
+  Vpc:
+    Type: AWS::EC2::VPC
+    DependOn: Igw
+    Properties:
+      CidrBlok: {{ cidr }}
+{% for n in [1, 2] %}
+  Subnet{{ n }}:
+    Type: AWS::EC2::Subnet
+    Properties:
+      AvailabilityZone: us-east-1a
+      MapPublicIpOnLaunch: maybe
+{% endfor %}
+  Igw:
+    Type: AWS::EC2::InternetGateways
+  Log:
+    Type: AWS::Logs::LogGroup
+    DependsOn: Nope
+    Properties:
+      LogGroupClass: RARE
+      LogGroupName: !Ref Pw
+  Mod:
+    Type: Acme::Org::Thing::MODULE
+Outputs:
+{{ m.out('Cidr', '!GetAtt Vpc.CidrBlocks') }}
+";
+    let dir = project(&[
+        ("stacks/_lib/m.j2", "{% macro out(name, value) %}\n  {{ name }}:\n    Value: {{ value }}\n{% endmacro %}\n"),
+        ("stacks/net/template.yaml.j2", template),
+        (
+            "environments/qa.toml",
+            "region = \"us-east-1\"\n[values]\ncidr = \"10.0.0.0/16\"\n[layers.net.parameters]\nPw = { from = \"env\", var = \"PW\", secret = true }\n",
+        ),
+    ]);
+    let r = stackc_env(dir.path(), &["validate", "qa"], &[("PW", "hunter2-canary")]);
+    r.code(2);
+    let t = "stacks/net/template.yaml.j2";
+    for (place, rule) in [
+        (format!("{t}:7:5"), "(unknown-resource-attribute)"),
+        (format!("{t}:9:7"), "(unknown-property)"),
+        (format!("{t}:13:5"), "(missing-property)"),
+        (format!("{t}:15:7"), "(wrong-type)"),
+        (format!("{t}:18:5"), "(unknown-type)"),
+        (format!("{t}:21:5"), "(unknown-dependency)"),
+        (format!("{t}:23:7"), "(not-in-enum)"),
+        (format!("{t}:24:7"), "(secret-in-readable-property)"),
+        ("stacks/_lib/m.j2:3:5".to_string(), "(unknown-attribute)"),
+    ] {
+        let at =
+            r.stderr.find(&format!("--> {place}\n")).unwrap_or_else(|| panic!("no finding at {place}:\n{}", r.stderr));
+        let after = &r.stderr[at..];
+        let end = after[4..].find("\nerror").map(|e| e + 4).unwrap_or(after.len());
+        assert!(after[..end].contains(rule), "{place} is not {rule}:\n{}", &after[..end]);
+    }
+    r.stderr_has("did you mean `CidrBlock`?")
+        .stderr_has("did you mean `AWS::EC2::InternetGateway`?")
+        .stderr_has("did you mean `DependsOn`?")
+        .stderr_has("rendered: Value: !GetAtt Vpc.CidrBlocks")
+        .stderr_has("note: environment `qa`, layer `net`: resource `Mod` is of module type");
+    assert!(!r.stderr.contains("hunter2-canary") && !r.stdout.contains("hunter2-canary"));
+    // Accepting the readable secret in layer.toml turns that finding into a note said once.
+    std::fs::write(dir.path().join("stacks/net/layer.toml"), "secrets_readable_in = [\"Log.LogGroupName\"]\n").unwrap();
+    let r = stackc_env(dir.path(), &["validate", "qa"], &[("PW", "hunter2-canary")]);
+    assert!(!r.stderr.contains("(secret-in-readable-property)"), "{}", r.stderr);
+    assert_eq!(r.stderr.matches("layer.toml lets a secret reach `Log.LogGroupName`").count(), 1, "{}", r.stderr);
+}
