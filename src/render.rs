@@ -195,12 +195,23 @@ impl Renderer {
     /// with every source line's end marked, read back line by line. None when the marked render differs
     /// from `rendered` once the marks are taken out (a template that inspects its own text).
     pub fn source_map(&self, layer: &Layer, context: minijinja::Value, rendered: &str) -> Option<SourceMap> {
-        if !layer.template_name.ends_with(".j2") {
-            let lines = (1..=rendered.lines().count()).map(|n| Some((layer.template_path.clone(), n))).collect();
+        self.source_map_of(&layer.template_path, context, rendered)
+    }
+
+    /// `source_map` for any template file of the project (a nested stack's).
+    pub fn source_map_of(
+        &self,
+        path: &std::path::Path,
+        context: minijinja::Value,
+        rendered: &str,
+    ) -> Option<SourceMap> {
+        let name = path.strip_prefix(&self.stacks).ok()?.to_string_lossy().replace('\\', "/");
+        if !name.ends_with(".j2") {
+            let lines = (1..=rendered.lines().count()).map(|n| Some((path.to_path_buf(), n))).collect();
             return Some(SourceMap { lines });
         }
         let jinja = environment(self.stacks.clone(), true);
-        let marked = jinja.get_template(&layer.template_name).ok()?.render(context).ok()?;
+        let marked = jinja.get_template(&name).ok()?.render(context).ok()?;
         let map = read_marks(&marked, &self.stacks);
         (map.text == rendered).then_some(map.map)
     }

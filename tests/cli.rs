@@ -696,3 +696,65 @@ Outputs:
     assert!(!r.stderr.contains("(secret-in-readable-property)"), "{}", r.stderr);
     assert_eq!(r.stderr.matches("layer.toml lets a secret reach `Log.LogGroupName`").count(), 1, "{}", r.stderr);
 }
+
+/// A nested stack whose template is a project file is checked as CloudFormation would check it minutes
+/// into a deploy: parameters passed against those declared, outputs read, the child's own schema findings
+/// (at the child's source line), and the IAM capability its resources need.
+#[test]
+fn nested_stacks_are_checked_against_their_child_templates() {
+    let parent = "\
+Parameters:
+  Pw: {Type: String, NoEcho: true}
+Resources:
+  Child:
+    Type: AWS::CloudFormation::Stack
+    Properties:
+      TemplateURL: nested/child.yaml.j2
+      Parameters:
+        Nmae: x
+        Token: !Ref Pw
+Outputs:
+  Id:
+    Value: !GetAtt Child.Outputs.TopicArnn
+";
+    let child = "\
+Parameters:
+  Name: {Type: String}
+  Token: {Type: String}
+Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+    Properties:
+      TopicNam: {{ prefix }}-x
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument: {}
+Outputs:
+  TopicArn:
+    Value: !Ref Topic
+";
+    let dir = project(&[
+        ("stacks/app/template.yaml", parent),
+        ("stacks/app/nested/child.yaml.j2", child),
+        (
+            "environments/qa.toml",
+            "region = \"us-east-1\"\n[values]\nprefix = \"demo\"\n[layers.app.parameters]\nPw = { from = \"env\", var = \"PW\", secret = true }\n",
+        ),
+    ]);
+    let r = stackc_env(dir.path(), &["validate", "qa"], &[("PW", "hunter2-canary")]);
+    r.code(2)
+        .stderr_has("nested stack `Child` is passed parameter `Nmae`, which its template")
+        .stderr_has("did you mean `Name`?")
+        .stderr_has("nested stack `Child` does not pass parameter `Name`")
+        .stderr_has("the NoEcho parameter `Pw` reaches parameter `Token` of nested stack `Child`")
+        .stderr_has("`Child.Outputs.TopicArnn`: nested stack `Child` has no output `TopicArnn`")
+        .stderr_has("did you mean `TopicArn`?")
+        .stderr_has("--> stacks/app/nested/child.yaml.j2:8:7")
+        .stderr_has("`TopicNam` is not a property of its type (nested stack `Child`")
+        .stderr_has("a nested stack creates IAM resources but the layer lacks CAPABILITY_IAM")
+        .stderr_has("set `capabilities = [\"CAPABILITY_IAM\"]` in stacks/app/layer.toml");
+    assert!(r.stderr.contains("--> stacks/app/template.yaml:9:9"), "the unknown parameter's line:\n{}", r.stderr);
+    assert!(r.stderr.contains("--> stacks/app/template.yaml:13:34"), "the output's line:\n{}", r.stderr);
+    assert!(!r.stderr.contains("hunter2-canary"));
+}

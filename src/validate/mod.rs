@@ -49,6 +49,7 @@ pub fn layer_environments(project: &Project) -> Vec<Diagnostic> {
     out
 }
 
+mod nested;
 mod schema;
 
 /// What validate found in one environment: refusals, and notes that refuse nothing.
@@ -92,10 +93,13 @@ pub fn report(project: &Project, env: &Environment, built: &BTreeMap<String, Bui
         parameters(env, name, layer, template, &mut out);
         output_references(env, name, layer, built, &mut out);
         imports(env, name, layer, template, built, &graph, &at_template, &mut out);
-        capabilities(project, name, template, &mut out);
         let mut by_schema = schema::check_layer(project, env, name, layer, template);
         out.append(&mut by_schema.refusals);
         notes.append(&mut by_schema.notes);
+        let mut children = nested::check(project, env, name, layer, template);
+        out.append(&mut children.findings.refusals);
+        notes.append(&mut children.findings.notes);
+        capabilities(project, name, template, &children.capabilities, &mut out);
         packaging(project, env, name, layer, &at_template, &mut out);
         hard_limits(&env.name, name, &layer.values.stack_name, template, &at_template, &mut out);
         for (output, parameter) in template.outputs_exposing_no_echo() {
@@ -702,28 +706,42 @@ fn imports(
     }
 }
 
-fn capabilities(project: &Project, layer: &str, t: &Template, out: &mut Vec<Diagnostic>) {
+/// The IAM capabilities the layer's template and its nested stacks need, against layer.toml's.
+fn capabilities(project: &Project, layer: &str, t: &Template, nested: &BTreeSet<String>, out: &mut Vec<Diagnostic>) {
     let def = &project.layers[layer];
     let has = |c: &str| def.capabilities.iter().any(|x| x == c);
     let at =
         def.metadata_path.clone().map(|p| Location::file_only(&p)).unwrap_or_else(|| Location::file_only(&def.dir));
     let (iam, named) = t.iam_resources();
-    if named && !has("CAPABILITY_NAMED_IAM") {
+    let fix = |cap: &str| {
+        let mut caps: Vec<String> = def.capabilities.iter().filter(|c| *c != "CAPABILITY_IAM").cloned().collect();
+        caps.push(cap.to_string());
+        let list: Vec<String> = caps.iter().map(|c| format!("\"{c}\"")).collect();
+        format!("set `capabilities = [{}]` in stacks/{layer}/layer.toml", list.join(", "))
+    };
+    let nested_named = nested.contains("CAPABILITY_NAMED_IAM");
+    if (named || nested_named) && !has("CAPABILITY_NAMED_IAM") {
+        let whose = if named { "the template" } else { "a nested stack of the template" };
         out.push(
             Diagnostic::new(format!(
-                "layer `{layer}`: the template creates named IAM resources but the layer lacks CAPABILITY_NAMED_IAM"
+                "layer `{layer}`: {whose} creates named IAM resources but the layer lacks CAPABILITY_NAMED_IAM"
             ))
             .at(at.clone())
-            .hint("add \"CAPABILITY_NAMED_IAM\" to capabilities in layer.toml"),
+            .hint(fix("CAPABILITY_NAMED_IAM")),
         );
-    } else if !iam.is_empty() && !has("CAPABILITY_IAM") && !has("CAPABILITY_NAMED_IAM") {
+    } else if (!iam.is_empty() || nested.contains("CAPABILITY_IAM"))
+        && !has("CAPABILITY_IAM")
+        && !has("CAPABILITY_NAMED_IAM")
+    {
+        let what = if iam.is_empty() {
+            "a nested stack creates IAM resources".to_string()
+        } else {
+            format!("the template creates IAM resources ({})", iam.join(", "))
+        };
         out.push(
-            Diagnostic::new(format!(
-                "layer `{layer}`: the template creates IAM resources ({}) but the layer lacks CAPABILITY_IAM",
-                iam.join(", ")
-            ))
-            .at(at.clone())
-            .hint("add \"CAPABILITY_IAM\" to capabilities in layer.toml"),
+            Diagnostic::new(format!("layer `{layer}`: {what} but the layer lacks CAPABILITY_IAM"))
+                .at(at.clone())
+                .hint(fix("CAPABILITY_IAM")),
         );
     }
     // CAPABILITY_AUTO_EXPAND is inferred from a Transform (see `Template::capabilities_to_send`).

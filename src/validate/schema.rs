@@ -29,22 +29,30 @@ pub fn check_layer(
     built: &BuiltLayer,
     t: &Template,
 ) -> LayerFindings {
-    let def = &project.layers[name];
-    let region = project.region_of(name, env);
-    let packaged = packaged_properties();
-    let ctx = Context { region: &region, accepted_secret_sinks: &def.secrets_readable_in, packaged: &packaged };
-    let findings = lint(t, &ctx);
-    let mut out = LayerFindings::default();
-    for accepted in &def.secrets_readable_in {
+    let mut placer = Placer::new(project, name, built);
+    let mut out = check_template(project, env, name, t, &mut placer);
+    for accepted in &project.layers[name].secrets_readable_in {
         out.notes.push(format!(
             "layer `{name}`: layer.toml lets a secret reach `{accepted}`, which the resource returns on read"
         ));
     }
-    if findings.is_empty() {
-        return out;
-    }
-    let mut placer = Placer::new(project, name, built);
-    for f in findings {
+    out
+}
+
+/// The schema findings of one template of layer `name` (its own or a nested stack's), placed by `placer`.
+pub(super) fn check_template(
+    project: &Project,
+    env: &Environment,
+    name: &str,
+    t: &Template,
+    placer: &mut Placer,
+) -> LayerFindings {
+    let def = &project.layers[name];
+    let region = project.region_of(name, env);
+    let packaged = packaged_properties();
+    let ctx = Context { region: &region, accepted_secret_sinks: &def.secrets_readable_in, packaged: &packaged };
+    let mut out = LayerFindings::default();
+    for f in lint(t, &ctx) {
         let scope = format!("environment `{}`, layer `{name}`", env.name);
         if f.rule.is_note() {
             out.notes.push(format!("{scope}: {}", f.message));
@@ -67,8 +75,10 @@ fn rule_name(rule: Rule) -> String {
 /// Turns a finding's path into a place in the template source.
 pub(super) struct Placer<'a> {
     project: &'a Project,
-    layer: &'a str,
-    built: &'a BuiltLayer,
+    /// The template's file and its rendered text.
+    file: PathBuf,
+    text: &'a str,
+    context: minijinja::Value,
     map: Option<Option<SourceMap>>,
     sources: HashMap<PathBuf, String>,
     /// The rendered line of the last place, when it reads differently from its source line.
@@ -77,14 +87,19 @@ pub(super) struct Placer<'a> {
 
 impl<'a> Placer<'a> {
     pub(super) fn new(project: &'a Project, layer: &'a str, built: &'a BuiltLayer) -> Placer<'a> {
-        Placer { project, layer, built, map: None, sources: HashMap::new(), rendered: None }
+        let file = project.layers[layer].template_path.clone();
+        Placer::of_file(project, file, &built.text, built.values.jinja_context())
+    }
+
+    /// A placer for any template file of the project rendered with `context` into `text`.
+    pub(super) fn of_file(project: &'a Project, file: PathBuf, text: &'a str, context: minijinja::Value) -> Placer<'a> {
+        Placer { project, file, text, context, map: None, sources: HashMap::new(), rendered: None }
     }
 
     fn map(&mut self) -> Option<&SourceMap> {
         if self.map.is_none() {
-            let def = &self.project.layers[self.layer];
             let renderer = Renderer::new(self.project);
-            self.map = Some(renderer.source_map(def, self.built.values.jinja_context(), &self.built.text));
+            self.map = Some(renderer.source_map_of(&self.file, self.context.clone(), self.text));
         }
         self.map.as_ref().and_then(|m| m.as_ref())
     }
@@ -96,8 +111,8 @@ impl<'a> Placer<'a> {
 
     /// The source place of a template path, underlining `name` when the source line holds it.
     pub(super) fn place(&mut self, path: &[Seg], name: Option<&str>) -> Location {
-        let template_path = self.project.layers[self.layer].template_path.clone();
-        let Some((line, col)) = locate(&self.built.text, path) else {
+        let template_path = self.file.clone();
+        let Some((line, col)) = locate(self.text, path) else {
             return Location::file_only(&template_path);
         };
         let key = name.map(String::from).or_else(|| {
@@ -118,7 +133,6 @@ impl<'a> Placer<'a> {
                 let mut loc = Location::from_line_col(&file, &text, n, col);
                 loc.width = width;
                 self.rendered = self
-                    .built
                     .text
                     .lines()
                     .nth(line - 1)
@@ -129,7 +143,7 @@ impl<'a> Placer<'a> {
             }
             None => {
                 // No source line known: point into the rendered text, and say so.
-                let mut loc = Location::from_line_col(&template_path, &self.built.text, line, col);
+                let mut loc = Location::from_line_col(&template_path, self.text, line, col);
                 loc.file = PathBuf::from(format!("{} (rendered)", template_path.display()));
                 loc.width = key.map(|k| k.len()).unwrap_or(1);
                 loc
