@@ -758,3 +758,26 @@ Outputs:
     assert!(r.stderr.contains("--> stacks/app/template.yaml:13:34"), "the output's line:\n{}", r.stderr);
     assert!(!r.stderr.contains("hunter2-canary"));
 }
+
+/// A nested template that does not render fails `render` (exit 2, naming the cause), as it fails
+/// validate and would fail the deploy; the files that could be written are written.
+#[test]
+fn render_fails_when_a_nested_template_does_not_render() {
+    let dir = project(&[
+        (
+            "stacks/app/template.yaml",
+            "Resources:\n  Child:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: nested/child.yaml.j2\n",
+        ),
+        ("stacks/app/nested/child.yaml.j2", "Resources:\n  T:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName: {{ nope }}\n"),
+        ("environments/qa.toml", "region = \"us-east-1\"\n"),
+    ]);
+    let r = stackc(dir.path(), &["render", "qa"]);
+    r.code(2)
+        .stdout_has("cannot package app: 1 problem")
+        .stderr_has("`nope` is undefined")
+        .stderr_has("layer `app`: cannot package");
+    assert!(dir.path().join("build/qa/app.yaml").is_file());
+    std::fs::write(dir.path().join("stacks/app/nested/child.yaml.j2"), "Resources:\n  T:\n    Type: AWS::SNS::Topic\n")
+        .unwrap();
+    stackc(dir.path(), &["render", "qa"]).ok();
+}

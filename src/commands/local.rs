@@ -69,7 +69,7 @@ pub fn render(project: &Project, args: &RenderArgs, opts: &EnvOpts, session: Opt
         Some(s) => s.build_public(&layers)?,
     };
     // A template that does not parse is still written (to look at), but the command fails.
-    let parse_errors: Vec<Diagnostic> = layers
+    let mut parse_errors: Vec<Diagnostic> = layers
         .iter()
         .filter_map(|l| {
             built[l].template.as_ref().err().map(|e| build::parse_error_diagnostic(project, l, &built[l], e))
@@ -142,9 +142,12 @@ pub fn render(project: &Project, args: &RenderArgs, opts: &EnvOpts, session: Opt
                     }
                 }
                 Err(errors) => {
-                    for e in errors {
-                        summary.push_str(&format!("  cannot package: {e}\n"));
-                    }
+                    // A deploy would fail on it (a nested template that does not render, a path that is
+                    // not there): the files are written, and render fails with each reason.
+                    summary.push_str(&format!("  cannot package {l}: {} (below)\n", count(errors.len(), "problem")));
+                    parse_errors.extend(errors.into_iter().map(|e| {
+                        Diagnostic::new(format!("environment `{}`, layer `{l}`: cannot package: {e}", env.name))
+                    }));
                 }
             }
         }
