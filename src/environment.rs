@@ -906,7 +906,13 @@ impl Builder {
         };
         match path.as_slice() {
             ["region"] => self.region = Some(Setting { value: text(), origin }),
-            ["account_id"] => self.account_id = Some(Setting { value: text(), origin }),
+            // The guards of an environment are changed in its file, where review sees it, never for one run.
+            ["account_id" | "role_arn_to_assume"] => self.errors.push(
+                Diagnostic::new(format!(
+                    "`--set {set}`: `{key}` guards the environment and cannot be set on the command line"
+                ))
+                .hint("edit it in the environment's file"),
+            ),
             ["stack_name"] => self.stack_name = Some(Setting { value: text(), origin }),
             ["role_arn"] => self.role_arn = Some(text()),
             ["artifact_bucket"] => self.artifact_bucket = Some(text()),
@@ -915,7 +921,11 @@ impl Builder {
                 self.artifact_buckets.insert(region.to_string(), text());
             }
             ["protected"] => match value {
-                toml::Value::Boolean(b) => self.protected = Some(b),
+                toml::Value::Boolean(true) => self.protected = Some(true),
+                toml::Value::Boolean(false) => self.errors.push(
+                    Diagnostic::new(format!("`--set {set}`: protection cannot be switched off on the command line"))
+                        .hint("edit `protected` in the environment's file; `--yes` answers the confirmation"),
+                ),
                 _ => self.errors.push(Diagnostic::new(format!("`--set {set}`: `protected` must be true or false"))),
             },
             ["tags", tag] => {

@@ -781,3 +781,15 @@ fn render_fails_when_a_nested_template_does_not_render() {
         .unwrap();
     stackc(dir.path(), &["render", "qa"]).ok();
 }
+
+/// An environment's guards are not loosened for one run: `--set` cannot switch protection off or change
+/// the account and role it is tied to (exit 2, saying to edit the file); tightening protection is fine.
+#[test]
+fn set_cannot_loosen_an_environments_guards() {
+    let dir = shipped_copy();
+    for set in ["protected=false", "account_id=111111111111", "role_arn_to_assume=arn:aws:iam::111111111111:role/x"] {
+        let r = stackc(dir.path(), &["--set", set, "validate", "prod"]);
+        r.code(2).stderr_has("cannot be").stderr_has("edit");
+    }
+    stackc(dir.path(), &["--set", "protected=true", "validate", "qa"]).ok();
+}
