@@ -73,6 +73,15 @@ pub struct ChangeSetInfo {
     pub changes: Vec<ResourceChange>,
 }
 
+/// How many pages of stack events (100 each on AWS) one read follows at most: a stack's whole history can
+/// be far longer than what anyone needs, and every page is a call.
+pub const MAX_EVENT_PAGES: usize = 50;
+
+/// `enough` for `stack_events`: the first page only.
+pub fn first_page(_: &StackEvent) -> bool {
+    true
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackEvent {
     pub id: String,
@@ -81,6 +90,24 @@ pub struct StackEvent {
     pub resource_type: String,
     pub status: String,
     pub reason: Option<String>,
+    /// The physical id: a nested stack's own stack id for an `AWS::CloudFormation::Stack` resource.
+    pub physical_id: String,
+}
+
+impl StackEvent {
+    /// The stack-level event that starts an operation (a create, update, delete or import the user asked
+    /// for), after which the operation's events follow.
+    pub fn starts_operation(&self, stack: &str) -> bool {
+        let own = self.logical_id == stack && self.resource_type == "AWS::CloudFormation::Stack";
+        own && matches!(
+            self.status.as_str(),
+            "CREATE_IN_PROGRESS"
+                | "UPDATE_IN_PROGRESS"
+                | "DELETE_IN_PROGRESS"
+                | "IMPORT_IN_PROGRESS"
+                | "REVIEW_IN_PROGRESS"
+        )
+    }
 }
 
 /// Where a drift detection stands (DescribeStackDriftDetectionStatus).
@@ -299,8 +326,9 @@ pub trait CloudFormation: StackSets + Send + Sync {
     /// `disable_rollback`: a failure keeps what was made (for debugging).
     fn execute_change_set(&self, stack: &str, change_set: &str, disable_rollback: bool) -> Result<(), PortError>;
     fn delete_change_set(&self, stack: &str, change_set: &str) -> Result<(), PortError>;
-    /// Newest first, as CloudFormation returns them; at least the events of the latest operation.
-    fn stack_events(&self, stack: &str) -> Result<Vec<StackEvent>, PortError>;
+    /// Newest first, as CloudFormation returns them, page after page until a page holds an event `enough`
+    /// accepts (one already seen, the start of an operation) or `MAX_EVENT_PAGES` pages were read.
+    fn stack_events(&self, stack: &str, enough: &dyn Fn(&StackEvent) -> bool) -> Result<Vec<StackEvent>, PortError>;
     /// Every stack of the account and region (deleted ones left out), for `prune`.
     fn list_stacks(&self) -> Result<Vec<StackInfo>, PortError>;
     /// The deployed template body (original, not processed).

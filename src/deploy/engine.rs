@@ -10,7 +10,8 @@ use sha2::{Digest, Sha256};
 
 use super::plan::{self, Action, Change, LayerPlan};
 use crate::cfn::port::{
-    ApiValue, ChangeSetInfo, ChangeSetRequest, ChangeSetType, CloudFormation, PortError, StackEvent, StackInfo,
+    first_page, ApiValue, ChangeSetInfo, ChangeSetRequest, ChangeSetType, CloudFormation, PortError, StackEvent,
+    StackInfo,
 };
 use crate::cfn::stack_state::{self, classify, StackState};
 use crate::diff;
@@ -410,7 +411,7 @@ impl Engine<'_> {
         }
         let cs = lp.change_set.as_ref().ok_or_else(|| LayerError("no change set to execute".into()))?;
         let seen: HashSet<String> =
-            self.cfn.stack_events(&p.stack_name).unwrap_or_default().into_iter().map(|e| e.id).collect();
+            self.cfn.stack_events(&p.stack_name, &first_page).unwrap_or_default().into_iter().map(|e| e.id).collect();
         self.reporter.status(&p.layer, if lp.action == Action::Update { "updating" } else { "creating" });
         closed(cs);
         if let Err(e) = self.cfn.execute_change_set(&p.stack_name, cs, p.disable_rollback) {
@@ -490,7 +491,8 @@ impl Engine<'_> {
         let mut attempt = 0;
         loop {
             let info = self.cfn.describe_stack(stack)?;
-            if let Ok(events) = self.cfn.stack_events(stack) {
+            // Every event since the last poll, however many pages that is.
+            if let Ok(events) = self.cfn.stack_events(stack, &|e| seen.contains(&e.id)) {
                 for e in events.iter().rev() {
                     if seen.insert(e.id.clone()) {
                         self.reporter.event(layer, e);
@@ -512,7 +514,8 @@ impl Engine<'_> {
 
     /// The failed resource and CloudFormation's reason, root cause first.
     fn explain_failure(&self, p: &Prepared, before: &HashSet<String>, call: Option<PortError>) -> LayerError {
-        let events = self.cfn.stack_events(&p.stack_name).unwrap_or_default();
+        // Every event of this execution, however long the rollback: the root cause is among the oldest.
+        let events = self.cfn.stack_events(&p.stack_name, &|e| before.contains(&e.id)).unwrap_or_default();
         let mut failed: Vec<&StackEvent> = events
             .iter()
             .rev()
@@ -562,7 +565,7 @@ impl Engine<'_> {
     /// Delete a stack (for --recreate and destroy) and wait until it is gone.
     pub fn delete(&self, layer: &str, stack: &str) -> Result<(), LayerError> {
         let seen: HashSet<String> =
-            self.cfn.stack_events(stack).unwrap_or_default().into_iter().map(|e| e.id).collect();
+            self.cfn.stack_events(stack, &first_page).unwrap_or_default().into_iter().map(|e| e.id).collect();
         self.reporter.status(layer, "deleting");
         self.cfn.delete_stack(stack)?;
         match self.follow(layer, stack, seen)? {
@@ -1218,6 +1221,30 @@ pub(crate) mod tests {
         let lp = e.plan_layer(&p).unwrap();
         let err = e.execute(&p, &lp).unwrap_err().0;
         assert!(err.contains("UPDATE_ROLLBACK_COMPLETE") && err.contains("previous version is back"), "{err}");
+    }
+
+    #[test]
+    fn a_root_cause_pages_deep_in_a_long_rollback_is_still_named() {
+        let fake = Fake::new().with_stack("app-qa-db", "UPDATE_COMPLETE");
+        for i in 0..150 {
+            fake.event("app-qa-db", &format!("Old{i}"), "AWS::SQS::Queue", "UPDATE_COMPLETE", None);
+        }
+        fake.script_execute(
+            "app-qa-db",
+            OnExecute::FailDeep("Database", "AWS::RDS::DBInstance", "invalid engine version", 300),
+        );
+        let e = engine(&fake);
+        let p = prepared("db");
+        let lp = e.plan_layer(&p).unwrap();
+        let err = e.execute(&p, &lp).unwrap_err().0;
+        assert!(err.starts_with("Database (AWS::RDS::DBInstance) failed: invalid engine version"), "{err}");
+        let pages = fake.calls().iter().filter(|c| c.starts_with("DescribeStackEvents app-qa-db page")).count();
+        assert!(pages >= 6, "the failure is 600 events deep: followed over pages ({pages})");
+        assert!(
+            !fake.calls().iter().any(|c| c == "DescribeStackEvents app-qa-db page 9"),
+            "stopped at the events seen before the execution: {:?}",
+            fake.calls()
+        );
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub enum OnExecute {
     FailResource(&'static str, &'static str, &'static str),
     /// Rolling back fails too (update only): UPDATE_ROLLBACK_FAILED.
     FailRollback(&'static str, &'static str, &'static str),
+    /// Like FailResource, with this many resources rolled back after it (two events each): a long rollback
+    /// that pushes the root cause pages deep into the history.
+    FailDeep(&'static str, &'static str, &'static str, usize),
 }
 
 #[derive(Default)]
@@ -98,7 +101,7 @@ impl Fake {
         *c
     }
 
-    fn event(&self, stack: &str, logical: &str, ty: &str, status: &str, reason: Option<&str>) {
+    pub fn event(&self, stack: &str, logical: &str, ty: &str, status: &str, reason: Option<&str>) {
         let id = self.next_id();
         self.events.lock().unwrap().entry(stack.into()).or_default().insert(
             0,
@@ -109,6 +112,7 @@ impl Fake {
                 resource_type: ty.into(),
                 status: status.into(),
                 reason: reason.map(str::to_string),
+                physical_id: String::new(),
             },
         );
     }
@@ -230,7 +234,9 @@ impl CloudFormation for Fake {
                 s.tags = req.tags.clone();
                 s.outputs = BTreeMap::from([("Out".to_string(), format!("{stack}-out"))]);
             }
-            OnExecute::FailResource(logical, ty, reason) | OnExecute::FailRollback(logical, ty, reason) => {
+            OnExecute::FailResource(logical, ty, reason)
+            | OnExecute::FailRollback(logical, ty, reason)
+            | OnExecute::FailDeep(logical, ty, reason, _) => {
                 let rollback_fails = matches!(on, OnExecute::FailRollback(..));
                 self.event(stack, logical, ty, &format!("{verb}_FAILED"), Some(reason));
                 self.event(
@@ -240,6 +246,11 @@ impl CloudFormation for Fake {
                     &format!("{verb}_FAILED"),
                     Some("Resource creation cancelled"),
                 );
+                let rolled_back = if let OnExecute::FailDeep(.., n) = on { n } else { 0 };
+                for i in 0..rolled_back {
+                    self.event(stack, &format!("Queue{i}"), "AWS::SQS::Queue", "UPDATE_IN_PROGRESS", None);
+                    self.event(stack, &format!("Queue{i}"), "AWS::SQS::Queue", "UPDATE_COMPLETE", None);
+                }
                 if creating {
                     self.event(
                         stack,
@@ -271,9 +282,25 @@ impl CloudFormation for Fake {
         Ok(())
     }
 
-    fn stack_events(&self, stack: &str) -> Result<Vec<StackEvent>, PortError> {
-        self.call(format!("DescribeStackEvents {stack}"))?;
-        Ok(self.events.lock().unwrap().get(stack).cloned().unwrap_or_default())
+    /// Pages of 100, as CloudFormation answers; each page is a call.
+    fn stack_events(&self, stack: &str, enough: &dyn Fn(&StackEvent) -> bool) -> Result<Vec<StackEvent>, PortError> {
+        let events = self.events.lock().unwrap().get(stack).cloned().unwrap_or_default();
+        let mut out = Vec::new();
+        for (n, page) in events.chunks(100).enumerate().take(MAX_EVENT_PAGES) {
+            self.call(if n == 0 {
+                format!("DescribeStackEvents {stack}")
+            } else {
+                format!("DescribeStackEvents {stack} page {}", n + 1)
+            })?;
+            out.extend_from_slice(page);
+            if page.iter().any(enough) {
+                break;
+            }
+        }
+        if events.is_empty() {
+            self.call(format!("DescribeStackEvents {stack}"))?;
+        }
+        Ok(out)
     }
 
     fn get_template(&self, stack: &str) -> Result<String, PortError> {

@@ -244,22 +244,34 @@ impl CloudFormation for AwsCloudFormation {
         Ok(())
     }
 
-    fn stack_events(&self, stack: &str) -> Result<Vec<StackEvent>, PortError> {
-        let out = runtime()
-            .block_on(self.client.describe_stack_events().stack_name(stack).send())
-            .map_err(|e| self.err("DescribeStackEvents", e))?;
-        Ok(out
-            .stack_events()
-            .iter()
-            .map(|e| StackEvent {
-                id: e.event_id().unwrap_or_default().to_string(),
-                timestamp: e.timestamp().map(|t| t.to_string()).unwrap_or_default(),
-                logical_id: e.logical_resource_id().unwrap_or_default().to_string(),
-                resource_type: e.resource_type().unwrap_or_default().to_string(),
-                status: e.resource_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
-                reason: e.resource_status_reason().map(str::to_string),
-            })
-            .collect())
+    fn stack_events(&self, stack: &str, enough: &dyn Fn(&StackEvent) -> bool) -> Result<Vec<StackEvent>, PortError> {
+        let mut all = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_EVENT_PAGES {
+            let out = runtime()
+                .block_on(self.client.describe_stack_events().stack_name(stack).set_next_token(token.clone()).send())
+                .map_err(|e| self.err("DescribeStackEvents", e))?;
+            let page: Vec<StackEvent> = out
+                .stack_events()
+                .iter()
+                .map(|e| StackEvent {
+                    id: e.event_id().unwrap_or_default().to_string(),
+                    timestamp: e.timestamp().map(|t| t.to_string()).unwrap_or_default(),
+                    logical_id: e.logical_resource_id().unwrap_or_default().to_string(),
+                    resource_type: e.resource_type().unwrap_or_default().to_string(),
+                    status: e.resource_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                    reason: e.resource_status_reason().map(str::to_string),
+                    physical_id: e.physical_resource_id().unwrap_or_default().to_string(),
+                })
+                .collect();
+            let done = page.iter().any(enough);
+            all.extend(page);
+            token = out.next_token().map(str::to_string);
+            if done || token.is_none() {
+                break;
+            }
+        }
+        Ok(all)
     }
 
     fn get_template(&self, stack: &str) -> Result<String, PortError> {

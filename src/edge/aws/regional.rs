@@ -66,8 +66,8 @@ impl CloudFormation for Regional {
     fn delete_change_set(&self, stack: &str, change_set: &str) -> Result<(), PortError> {
         routed!(self, stack, delete_change_set(stack, change_set))
     }
-    fn stack_events(&self, stack: &str) -> Result<Vec<StackEvent>, PortError> {
-        routed!(self, stack, stack_events(stack))
+    fn stack_events(&self, stack: &str, enough: &dyn Fn(&StackEvent) -> bool) -> Result<Vec<StackEvent>, PortError> {
+        routed!(self, stack, stack_events(stack, enough))
     }
     /// The environment's region and every other region its layers use.
     fn list_stacks(&self) -> Result<Vec<StackInfo>, PortError> {
