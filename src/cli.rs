@@ -288,6 +288,21 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
+    /// What CloudFormation recorded for the last operation of each layer's stack (alias: logs).
+    ///
+    /// Every event of the operation (all pages), nested stacks' events under their parent, and the root
+    /// cause of a failure first: the resource that failed for a reason of its own, found inside the nested
+    /// stack that failed. `--since 2h` (or a time, 2026-12-03T19:00:00Z) shows every event since then.
+    #[command(visible_alias = "logs")]
+    Events {
+        env: String,
+        layers: Vec<String>,
+        /// Events since this long ago (90s, 30m, 2h, 1d) or this time (RFC 3339), instead of the last operation.
+        #[arg(long, value_name = "DURATION|TIME")]
+        since: Option<String>,
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
     /// Delete the environment's stacks (or the named layers) in reverse dependency order.
     Destroy {
         env: String,

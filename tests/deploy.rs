@@ -318,7 +318,7 @@ fn shim_corrections_each_hold() {
     let emu = Emulator::start();
     let run = emu.python("check_shim.py", "");
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    assert_eq!(run.stdout.matches("ok ").count(), 19, "{}", run.stdout);
+    assert_eq!(run.stdout.matches("ok ").count(), 21, "{}", run.stdout);
 }
 
 #[test]
@@ -992,4 +992,54 @@ fn a_stack_set_targets_an_organizational_unit() {
     emu.stackc(dir.path(), &["destroy", "qa", "--yes"]).ok();
     let gone = emu.query("cloudformation", "list_stack_sets", serde_json::json!({}));
     assert!(gone["Summaries"].as_array().unwrap().iter().all(|s| s["Status"] == "DELETED"), "{gone}");
+}
+
+/// After a failed deploy, `stackc events` shows the last operation (every page: the stack's history is
+/// longer than one), the root cause first; `status` says it in one line; `--since` reaches back further;
+/// `logs` is the same command; JSON carries the root cause. The secret of the stack shows nowhere.
+#[test]
+fn events_after_a_failed_deploy_name_the_root_cause() {
+    let emu = Emulator::start();
+    emu.seed(&serde_json::json!({"ssm_secure": {"/demo/qa/token": CANARY}}));
+    let many: String = (0..60)
+        .map(|i| {
+            format!(
+                "  P{i}:\n    Type: AWS::SSM::Parameter\n    Properties: {{Name: /many/{i}, Type: String, Value: v}}\n"
+            )
+        })
+        .collect();
+    let v1 = format!(
+        "Parameters:\n  Token: {{Type: String, NoEcho: true}}\nResources:\n  Secret:\n    Type: AWS::SSM::Parameter\n    Properties: {{Name: /app/token, Type: String, Value: !Ref Token}}\n{many}"
+    );
+    let broken = "  Broken:\n    Type: AWS::EC2::Subnet\n    Properties: {VpcId: vpc-0000000000000dead, CidrBlock: 10.9.0.0/24}\n";
+    let dir = project(&[
+        ("stacks/app/template.yaml", &v1),
+        ("stacks/app/layer.toml", "secrets_readable_in = [\"Secret.Value\"]\n"),
+        (
+            "environments/qa.toml",
+            "region = \"us-east-1\"\n[layers.app.parameters]\nToken = { from = \"ssm-secure\", name = \"/demo/qa/token\" }\n",
+        ),
+    ]);
+    emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).ok();
+    std::fs::write(dir.path().join("stacks/app/template.yaml"), format!("{v1}{broken}")).unwrap();
+    let failed = emu.stackc(dir.path(), &["deploy", "qa", "--yes"]);
+    failed.code(1).stderr_has("Broken (AWS::EC2::Subnet) failed");
+
+    let events = emu.stackc(dir.path(), &["events", "qa"]);
+    events
+        .ok()
+        .stdout_has("qa: events of the last operation")
+        .stdout_has("app  demo-qa-app  UPDATE_ROLLBACK_COMPLETE")
+        .stdout_has("root cause: Broken (AWS::EC2::Subnet) CREATE_FAILED:");
+    assert!(!events.stdout.contains("P59 "), "only the last operation:\n{}", events.stdout);
+    let json = emu.stackc(dir.path(), &["logs", "qa", "app", "--output", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.ok().stdout).unwrap();
+    assert_eq!(v["layers"][0]["root_cause"]["logical_id"], "Broken", "{v}");
+    let since = emu.stackc(dir.path(), &["events", "qa", "--since", "1d"]);
+    since.ok().stdout_has("since 20");
+    let created = since.stdout.matches("CREATE_COMPLETE").count();
+    assert!(created >= 61, "the first deploy's events too, over more than one page ({created}):\n{}", since.stdout);
+    let status = emu.stackc(dir.path(), &["status", "qa"]);
+    status.ok().stdout_has("failed: Broken (AWS::EC2::Subnet) CREATE_FAILED:").stdout_has("stackc events qa");
+    assert_no_canary(&[&failed, &events, &json, &since, &status], dir.path());
 }

@@ -5,6 +5,7 @@ mod local;
 mod printer;
 pub use printer::printer;
 mod artifacts;
+mod events;
 mod promote_cmd;
 mod secrets;
 mod session;
@@ -93,6 +94,7 @@ fn aws_environment(command: &Command) -> Option<&str> {
         | Command::Outputs { env, .. }
         | Command::Diff { env, .. }
         | Command::Drift { env, .. }
+        | Command::Events { env, .. }
         | Command::Destroy { env, .. }
         | Command::Bootstrap { env, .. }
         | Command::Package { env, .. }
@@ -127,6 +129,7 @@ fn with_aws(s: &session::Session, cli: &Cli, opts: &EnvOpts) -> Result<()> {
         Command::Outputs { layer, output, .. } => stacks::outputs(s, layer.as_deref(), *output),
         Command::Diff { layers, output, .. } => stacks::diff_cmd(s, layers, *output),
         Command::Drift { layers, output, .. } => stacks::drift(s, layers, *output),
+        Command::Events { layers, since, output, .. } => events::events(s, layers, since.as_deref(), *output),
         Command::Secret { command } => secrets::run(s, command),
         Command::Destroy { layers, yes, concurrency, .. } => stacks::destroy(s, layers, *yes, *concurrency),
         Command::Bootstrap { bucket, .. } => artifacts::bootstrap(s, bucket.as_deref()),

@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::session::Session;
 use super::{print, printer};
+use crate::cfn::events::{Event, History, Window};
 use crate::cfn::port::{CloudFormation, StackEvent, StackInfo, StackSets};
 use crate::cli::{DeployArgs, Output, PlanOutput};
 use crate::deploy::engine::{Engine, LayerError, NoHooks, Outcome, Prepared, Reporter, Settings};
@@ -571,6 +572,24 @@ impl Comparison {
     }
 }
 
+/// For a stack whose last operation failed or rolled back: its root cause in one line.
+fn failure_reason(s: &Session, stack: &str, status: &str) -> Option<String> {
+    let failed = status.ends_with("ROLLBACK_COMPLETE") || status.ends_with("_FAILED");
+    if !failed || crate::cfn::stack_state::is_stack_set(&StackInfo { status: status.into(), ..Default::default() }) {
+        return None;
+    }
+    let window = Window::LastOperation;
+    let newest_first = s.cfn.stack_events(stack, &|e| window.reached(stack, e)).ok()?;
+    let history = History {
+        stack: stack.to_string(),
+        nested_as: None,
+        events: window.select(stack, &newest_first).into_iter().map(Event::from).collect(),
+        nested: Vec::new(),
+    };
+    let c = history.root_cause()?;
+    Some(format!("failed: {} ({}) {}: {}", c.logical_id, c.resource_type, c.status, c.reason))
+}
+
 pub fn status(s: &Session, output: Output) -> Result<()> {
     s.probe()?;
     let order = s.order(&[])?;
@@ -605,8 +624,10 @@ pub fn status(s: &Session, output: Output) -> Result<()> {
         } else {
             None
         };
+        let reason = failure_reason(s, &stack, &info.status);
         rows.push(json!({
             "layer": layer, "stack": stack, "status": info.status, "last_updated": info.last_updated,
+            "reason": reason,
             "in_sync": in_sync, "differs": differs, "secrets_not_compared": secrets, "unknown_because": note,
             "stack_set_instances": instances,
         }));
@@ -636,6 +657,9 @@ pub fn status(s: &Session, output: Output) -> Result<()> {
                     r["status"].as_str().unwrap_or_default(),
                     r["last_updated"].as_str().unwrap_or("-"),
                 ));
+                if let Some(reason) = r["reason"].as_str() {
+                    t.push_str(&format!("  {reason} (`stackc events {}` shows every event)\n", s.env.name));
+                }
                 for i in r["stack_set_instances"].as_array().into_iter().flatten() {
                     let text = |k: &str| i[k].as_str().unwrap_or_default().to_string();
                     let reason = i["reason"].as_str().map(|x| format!("  {x}")).unwrap_or_default();

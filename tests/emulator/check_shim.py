@@ -254,4 +254,18 @@ diffs = cf.list_stack_instance_resource_drifts(StackSetName="watch", StackInstan
 check("14 stack-set-drift", done == "SUCCEEDED" and status == {"us-east-1": "IN_SYNC", "eu-west-1": "DRIFTED"}
       and diffs[0]["StackResourceDriftStatus"] == "MODIFIED" and diffs[0]["PropertyDifferences"][0]["ActualValue"] == "loud",
       f"{done} {status} {diffs}")
+# 15. resource-events: each resource's steps are events, in order, with the physical id when complete.
+run("stepped", "Resources:\n  T:\n    Type: AWS::SNS::Topic\n  Q:\n    Type: AWS::SQS::Queue\n")
+steps = [(e["LogicalResourceId"], e["ResourceStatus"]) for e in cf.describe_stack_events(StackName="stepped")["StackEvents"][::-1]]
+complete = [e for e in cf.describe_stack_events(StackName="stepped")["StackEvents"] if e["ResourceStatus"] == "CREATE_COMPLETE" and e["LogicalResourceId"] == "T"]
+stepped = ("T", "CREATE_IN_PROGRESS") in steps and ("T", "CREATE_COMPLETE") in steps
+check("15 resource-events", stepped and steps.index(("T", "CREATE_IN_PROGRESS")) < steps.index(("T", "CREATE_COMPLETE"))
+      and ("Q", "CREATE_COMPLETE") in steps and complete and complete[0]["PhysicalResourceId"].startswith("arn:"), str(steps))
+# 16. paged-events: 100 a page, newest first, a token for the rest.
+many = "Resources:\n" + "".join(f"  P{i}:\n    Type: AWS::SSM::Parameter\n    Properties: {{Name: /paged/{i}, Type: String, Value: v}}\n" for i in range(60))
+run("paged", many)
+first = cf.describe_stack_events(StackName="paged")
+second = cf.describe_stack_events(StackName="paged", NextToken=first["NextToken"]) if "NextToken" in first else {"StackEvents": []}
+check("16 paged-events", len(first["StackEvents"]) == 100 and len(second["StackEvents"]) > 20
+      and first["StackEvents"][0]["Timestamp"] >= second["StackEvents"][0]["Timestamp"], f"{len(first['StackEvents'])} {len(second['StackEvents'])}")
 sys.exit(1 if failures else 0)

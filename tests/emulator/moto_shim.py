@@ -52,6 +52,11 @@ test of its own in tests/emulator.rs:
    detection on every instance's stack, marks each instance DRIFTED or IN_SYNC (DriftStatus in
    ListStackInstances) and lists each instance's resource drifts. We do the same with correction 11's
    comparison.
+15. resource-events: AWS's stack events name every resource step (CREATE_IN_PROGRESS, then
+   CREATE_COMPLETE with the physical id; UPDATE_* likewise), in the order the steps happen; moto records
+   stack-level events only. During a change set's execution we record each resource's steps as AWS does.
+16. paged-events: AWS's DescribeStackEvents answers 100 events a page, newest first, with a NextToken for
+   the next page; moto answers every event at once. We page by 100.
 4. delete-in-order: moto gives up deleting a stack whose resources depend on each other (a VPC with a
    route table, a role with a policy) and drops the stack record; AWS deletes them in dependency order. We
    finish the delete and record the stack as DELETE_COMPLETE. moto also never deletes a stack's ELBv2
@@ -170,8 +175,18 @@ def _tracked(original, verb):
         if not hasattr(_current, "stack"):
             _current.stack = []
         _current.stack.append(entry)
+        events_to = getattr(_current, "events_to", None)  # correction 15
+        if events_to is not None and verb == "CREATE" and logical_id not in events_to.stackc_stepped:
+            events_to.stackc_stepped.add(logical_id)
+            _resource_event(events_to, logical_id, entry[1], "CREATE_IN_PROGRESS", None)
         result = original(logical_id, resource_json, *args, **kwargs)
         _current.stack.pop()
+        if events_to is not None and result is not None and (verb == "UPDATE" or logical_id in events_to.stackc_stepped):
+            physical = getattr(result, "physical_resource_id", "") or ""
+            if verb == "UPDATE":
+                _resource_event(events_to, logical_id, entry[1], "UPDATE_IN_PROGRESS", None)
+            _resource_event(events_to, logical_id, entry[1], f"{verb}_COMPLETE", None, physical)
+            events_to.stackc_stepped.discard(logical_id)
         return result
 
     return wrapper
@@ -200,12 +215,12 @@ parsing.parse_and_create_resource = parse_and_create_resource
 parsing.parse_and_update_resource = parse_and_update_resource
 
 
-def _resource_event(stack, logical_id, rtype, status, reason):
+def _resource_event(stack, logical_id, rtype, status, reason, physical=""):
     event = models.Event(
         stack_id=stack.stack_id,
         stack_name=stack.name,
         logical_resource_id=logical_id,
-        physical_resource_id="",
+        physical_resource_id=physical if isinstance(physical, str) else str(physical),
         resource_type=rtype,
         resource_status=status,
         resource_status_reason=reason,
@@ -226,9 +241,13 @@ def execute_change_set(self, change_set_name, stack_name=None):
         stack.cross_stack_resources = self.exports
         stack.resource_map.cross_stack_resources = self.exports
     _current.stack = []
+    if stack is not None:  # correction 15
+        stack.stackc_stepped = set()
+        _current.events_to = stack
     try:
         _original_execute_change_set(self, change_set_name, stack_name)
     except Exception as error:  # correction 7
+        _current.events_to = None
         if stack is None:
             raise
         reason = getattr(error, "message", None) or str(error) or type(error).__name__
@@ -252,6 +271,7 @@ def execute_change_set(self, change_set_name, stack_name=None):
             stack.status = "UPDATE_ROLLBACK_COMPLETE"
         change_set.execution_status = "EXECUTE_FAILED"
         return
+    _current.events_to = None
     if stack is not None and change_set.tags:  # correction 10
         stack.tags = dict(change_set.tags)
     if stack is not None:  # correction 1
@@ -276,6 +296,18 @@ def _validate_different_update(self, incoming_params, stack_body, old_stack):  #
 
 
 responses.CloudFormationResponse._validate_different_update = _validate_different_update
+
+
+def describe_stack_events(self):  # correction 16
+    events = self.cloudformation_backend.describe_stack_events(self._get_param("StackName"))[::-1]
+    start = int(self._get_param("NextToken") or 0)
+    result = {"StackEvents": events[start:start + 100]}
+    if start + 100 < len(events):
+        result["NextToken"] = str(start + 100)
+    return responses.ActionResult(result)
+
+
+responses.CloudFormationResponse.describe_stack_events = describe_stack_events
 
 _original_stack_delete = models.Stack.delete
 
