@@ -253,6 +253,10 @@ pub enum Command {
         /// Create the change sets and stop (they are kept for review).
         #[arg(long)]
         no_execute: bool,
+        /// In a protected environment, approve replacing this stateful resource (LAYER/RESOURCE, e.g.
+        /// `db/Database`), which `--yes` alone refuses. Repeatable.
+        #[arg(long, value_name = "LAYER/RESOURCE")]
+        allow_replace: Vec<String>,
         /// text, or json (the plan and each layer's outcome; progress stays on stderr).
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,

@@ -318,7 +318,7 @@ fn shim_corrections_each_hold() {
     let emu = Emulator::start();
     let run = emu.python("check_shim.py", "");
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    assert_eq!(run.stdout.matches("ok ").count(), 21, "{}", run.stdout);
+    assert_eq!(run.stdout.matches("ok ").count(), 24, "{}", run.stdout);
 }
 
 #[test]
@@ -1042,4 +1042,56 @@ fn events_after_a_failed_deploy_name_the_root_cause() {
     let status = emu.stackc(dir.path(), &["status", "qa"]);
     status.ok().stdout_has("failed: Broken (AWS::EC2::Subnet) CREATE_FAILED:").stdout_has("stackc events qa");
     assert_no_canary(&[&failed, &events, &json, &since, &status], dir.path());
+}
+
+/// Plans say what changes inside each resource: the property, whether it replaces the resource and why,
+/// before and after. In a protected environment a replaced stateful resource (here a queue, whose name is
+/// create-only) is refused under `--yes` until `--allow-replace` names it.
+#[test]
+fn plans_show_property_changes_and_a_stateful_replacement_needs_naming() {
+    let emu = Emulator::start();
+    emu.seed(&serde_json::json!({"ssm_secure": {"/demo/prod/token": CANARY}}));
+    let template = |queue: &str| {
+        format!(
+            "Parameters:\n  Level: {{Type: String}}\n  Token: {{Type: String, NoEcho: true}}\nResources:\n  Queue:\n    Type: AWS::SQS::Queue\n    Properties: {{QueueName: {queue}}}\n  Setting:\n    Type: AWS::SSM::Parameter\n    Properties: {{Name: /app/level, Type: String, Value: !Ref Level}}\n  Secret:\n    Type: AWS::SSM::Parameter\n    Properties: {{Name: /app/token, Type: String, Value: !Ref Token}}\n"
+        )
+    };
+    let env = |level: &str| {
+        format!("region = \"us-east-1\"\nprotected = true\n[layers.app.parameters]\nLevel = \"{level}\"\nToken = {{ from = \"ssm-secure\", name = \"/demo/prod/token\" }}\n")
+    };
+    let dir = project(&[
+        ("stacks/app/template.yaml", &template("orders")),
+        ("stacks/app/layer.toml", "secrets_readable_in = [\"Secret.Value\"]\n"),
+        ("environments/prod.toml", &env("info")),
+    ]);
+    emu.stackc(dir.path(), &["deploy", "prod", "--yes"]).ok();
+    std::fs::write(dir.path().join("stacks/app/template.yaml"), template("orders-v2")).unwrap();
+    std::fs::write(dir.path().join("environments/prod.toml"), env("debug")).unwrap();
+
+    let plan = emu.stackc(dir.path(), &["plan", "prod"]);
+    plan.ok()
+        .stdout_has("~ Queue")
+        .stdout_has("~ QueueName: orders -> orders-v2  (REPLACES the resource; direct change)")
+        .stdout_has("!! Queue is replaced: the new AWS::SQS::Queue starts empty")
+        .stdout_has("~ Value: info -> debug  (in place; parameter Level)");
+    let json = emu.stackc(dir.path(), &["plan", "prod", "--output", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.ok().stdout).unwrap();
+    let queue =
+        v["layers"][0]["changes"].as_array().unwrap().iter().find(|c| c["logical_id"] == "Queue").unwrap().clone();
+    assert_eq!(queue["replaces_state"], true, "{queue}");
+    assert_eq!(queue["properties"][0]["recreation"], "always", "{queue}");
+    let md = emu.stackc(dir.path(), &["plan", "prod", "--output", "markdown"]);
+    md.ok().stdout_has("QueueName: orders -> orders-v2");
+
+    let refused = emu.stackc(dir.path(), &["deploy", "prod", "--yes"]);
+    refused
+        .code(2)
+        .stderr_has(
+            "refusing to replace stateful resources in protected environment `prod` without naming them: app/Queue",
+        )
+        .stderr_has("--allow-replace app/Queue");
+    assert_eq!(emu.stacks()["demo-prod-app"]["parameters"]["Level"], "info", "nothing was executed");
+    let allowed = emu.stackc(dir.path(), &["deploy", "prod", "--yes", "--allow-replace", "app/Queue"]);
+    allowed.ok();
+    assert_no_canary(&[&plan, &json, &md, &refused, &allowed], dir.path());
 }

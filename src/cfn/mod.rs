@@ -9,4 +9,5 @@ pub mod locate;
 pub mod port;
 pub mod schema;
 pub mod stack_state;
+pub mod stateful;
 pub mod template;

@@ -54,7 +54,7 @@ pub struct StackInfo {
     pub termination_protection: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ResourceChange {
     /// Add, Modify, Remove, Import, Dynamic
     pub action: String,
@@ -62,6 +62,28 @@ pub struct ResourceChange {
     pub resource_type: String,
     /// True, False or Conditional, when CloudFormation says.
     pub replacement: Option<String>,
+    /// What changes in a modified resource, one entry per property and cause (DescribeChangeSet's Details).
+    pub details: Vec<PropertyChange>,
+}
+
+/// One change of one attribute of a resource, as CloudFormation explains it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PropertyChange {
+    /// Properties, Metadata, CreationPolicy, UpdatePolicy, DeletionPolicy, UpdateReplacePolicy or Tags.
+    pub attribute: String,
+    /// The property's name (top level), when the attribute is Properties.
+    pub name: Option<String>,
+    /// The JSON pointer of the changed value inside the resource, when given.
+    pub path: Option<String>,
+    /// Never, Conditionally or Always.
+    pub requires_recreation: Option<String>,
+    /// ResourceReference, ParameterReference, ResourceAttribute, DirectModification or Automatic.
+    pub change_source: Option<String>,
+    /// The parameter, resource or `Resource.Attribute` that causes the change.
+    pub causing_entity: Option<String>,
+    /// The values before and after (only with property values requested; a NoEcho value is masked).
+    pub before: Option<String>,
+    pub after: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

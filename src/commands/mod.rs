@@ -1,6 +1,7 @@
 //! Commands: wire the pipeline stages to the file system and the terminal.
 
 mod adopt;
+mod approve;
 mod local;
 mod printer;
 pub use printer::printer;
@@ -124,7 +125,10 @@ fn with_aws(s: &session::Session, cli: &Cli, opts: &EnvOpts) -> Result<()> {
         Command::Plan { args, keep, output, detailed_exitcode } => {
             stacks::plan(s, args, *keep, *output, *detailed_exitcode)
         }
-        Command::Deploy { args, yes, no_execute, output } => stacks::deploy(s, args, *yes, *no_execute, *output),
+        Command::Deploy { args, yes, no_execute, output, allow_replace } => {
+            let approval = approve::Approval { yes: *yes, allow_replace: allow_replace.clone() };
+            stacks::deploy(s, args, &approval, *no_execute, *output)
+        }
         Command::Status { output, .. } => stacks::status(s, *output),
         Command::Outputs { layer, output, .. } => stacks::outputs(s, layer.as_deref(), *output),
         Command::Diff { layers, output, .. } => stacks::diff_cmd(s, layers, *output),

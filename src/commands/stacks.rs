@@ -1,13 +1,13 @@
 //! The commands that talk to CloudFormation: plan, deploy, status, outputs, diff, destroy.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
 use serde_json::json;
 
+use super::approve::{self, confirm, require_confirmation_possible, Approval};
 use super::session::Session;
 use super::{print, printer};
 use crate::cfn::events::{Event, History, Window};
@@ -283,34 +283,6 @@ fn plan_guarded(s: &Session, args: &DeployArgs, keep: bool, output: PlanOutput, 
     Ok(())
 }
 
-/// Ask on the terminal; a protected environment needs its name typed.
-fn confirm(s: &Session, what: &str) -> Result<bool> {
-    let question = if s.env.protected {
-        format!("{what} in protected environment `{}`. Type `{}` to go ahead: ", s.env.name, s.env.name)
-    } else {
-        format!("{what} in `{}`? [y/N] ", s.env.name)
-    };
-    let answer =
-        printer().ask(&question).map_err(|e| Error::failed(Diagnostic::new(format!("cannot read the answer: {e}"))))?;
-    let answer = answer.as_str();
-    Ok(if s.env.protected { answer == s.env.name } else { matches!(answer, "y" | "Y" | "yes" | "YES" | "Yes") })
-}
-
-/// Without a terminal and without --yes, refuse before touching anything.
-fn require_confirmation_possible(s: &Session, yes: bool, verb: &str) -> Result<()> {
-    if yes || std::io::stdin().is_terminal() {
-        return Ok(());
-    }
-    let kind = if s.env.protected { "protected environment" } else { "environment" };
-    Err(Error::config(
-        Diagnostic::new(format!(
-            "refusing to {verb} {kind} `{}` without confirmation: there is no terminal to ask on",
-            s.env.name
-        ))
-        .hint(format!("review with `stackc plan {}`, then re-run with --yes", s.env.name)),
-    ))
-}
-
 /// Dependencies outside the selection must be deployed.
 fn check_dependencies(s: &Session, order: &[String], stacks: &BTreeMap<String, StackInfo>) -> Result<()> {
     let selected: BTreeSet<&String> = order.iter().collect();
@@ -379,22 +351,22 @@ fn on_interrupt<'a>(s: &'a Session, executing: &'a AtomicBool, keep: bool) -> im
     }
 }
 
-pub fn deploy(s: &Session, args: &DeployArgs, yes: bool, no_execute: bool, output: Output) -> Result<()> {
+pub fn deploy(s: &Session, args: &DeployArgs, approval: &Approval, no_execute: bool, output: Output) -> Result<()> {
     let executing = AtomicBool::new(false);
     let on_signal = on_interrupt(s, &executing, false);
-    crate::edge::signals::guarded(&on_signal, || deploy_guarded(s, args, yes, no_execute, output, &executing))
+    crate::edge::signals::guarded(&on_signal, || deploy_guarded(s, args, approval, no_execute, output, &executing))
 }
 
 fn deploy_guarded(
     s: &Session,
     args: &DeployArgs,
-    yes: bool,
+    approval: &Approval,
     no_execute: bool,
     output: Output,
     executing: &AtomicBool,
 ) -> Result<()> {
     if !no_execute {
-        require_confirmation_possible(s, yes, "deploy to")?;
+        require_confirmation_possible(s, approval.yes, "deploy to")?;
     }
     s.check_account()?;
     let order = s.order(&args.layers)?;
@@ -448,8 +420,7 @@ fn deploy_guarded(
         }
         return Ok(());
     }
-    let changes = lps.iter().filter(|p| p.has_changes()).count();
-    if changes > 0 && !yes && !confirm(s, &format!("Deploy {}", count(changes, "layer")))? {
+    if !approve::deploy(s, &lps, approval)? {
         for lp in &lps {
             engine.discard(lp);
         }

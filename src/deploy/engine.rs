@@ -8,12 +8,14 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+use super::changes::Masking;
 use super::plan::{self, Action, Change, LayerPlan};
 use crate::cfn::port::{
     first_page, ApiValue, ChangeSetInfo, ChangeSetRequest, ChangeSetType, CloudFormation, PortError, StackEvent,
     StackInfo,
 };
 use crate::cfn::stack_state::{self, classify, StackState};
+use crate::cfn::template::Template;
 use crate::diff;
 
 /// A layer ready to be planned: everything CreateChangeSet needs.
@@ -256,23 +258,18 @@ impl Engine<'_> {
         if !p.waiting_for.is_empty() || action == Action::Recreate {
             // No change set can be made yet: inputs are placeholders, or the failed stack must go first.
             if action != Action::Update {
-                lp.changes = p
-                    .resources
-                    .iter()
-                    .map(|(id, ty)| Change {
-                        action: "Add".into(),
-                        logical_id: id.clone(),
-                        resource_type: ty.clone(),
-                        replacement: None,
-                    })
-                    .collect();
+                lp.changes = p.resources.iter().map(|(id, ty)| Change::added(id, ty)).collect();
             }
             return Ok(lp);
         }
         let Some((id, info)) = self.make_change_set(p, kind)? else {
             return Ok(lp.unchanged());
         };
-        lp.changes = info.changes.iter().map(Change::from).collect();
+        let secret_parameters: BTreeSet<String> =
+            p.parameters.iter().filter(|x| x.secret).map(|x| x.name.clone()).collect();
+        let template = Template::parse(&p.template_body).ok();
+        let masking = Masking { secret_parameters: &secret_parameters, template: template.as_ref().map(|t| &t.body) };
+        lp.changes = info.changes.iter().map(|c| Change::of(c, &masking)).collect();
         if kind == ChangeSetType::Update
             && lp.changes.is_empty()
             && !unknown_secrets
@@ -861,6 +858,7 @@ impl Engine<'_> {
 pub(crate) mod tests {
     use super::super::fake::*;
     use super::*;
+    use crate::cfn::port::{PropertyChange, ResourceChange};
     use crate::secret::Secret;
 
     fn settings() -> Settings {
@@ -1221,6 +1219,41 @@ pub(crate) mod tests {
         let lp = e.plan_layer(&p).unwrap();
         let err = e.execute(&p, &lp).unwrap_err().0;
         assert!(err.contains("UPDATE_ROLLBACK_COMPLETE") && err.contains("previous version is back"), "{err}");
+    }
+
+    #[test]
+    fn property_changes_reach_the_plan_and_a_secret_value_never_does() {
+        let fake = Fake::new().with_stack("app-qa-db", "UPDATE_COMPLETE");
+        let detail = |name: &str, source: &str, entity: Option<&str>, before: &str, after: &str| PropertyChange {
+            attribute: "Properties".into(),
+            name: Some(name.into()),
+            requires_recreation: Some("Never".into()),
+            change_source: Some(source.into()),
+            causing_entity: entity.map(String::from),
+            before: Some(before.into()),
+            after: Some(after.into()),
+            ..Default::default()
+        };
+        fake.script_change_set(
+            "app-qa-db",
+            OnChangeSet::Detailed(vec![ResourceChange {
+                action: "Modify".into(),
+                logical_id: "Database".into(),
+                resource_type: "AWS::RDS::DBInstance".into(),
+                replacement: Some("False".into()),
+                details: vec![
+                    detail("MasterUserPassword", "ParameterReference", Some("Password"), "canary-old", "canary-engine"),
+                    detail("DBInstanceClass", "ParameterReference", Some("Size"), "db.t3.micro", "db.t3.small"),
+                ],
+            }]),
+        );
+        let e = engine(&fake);
+        let lp = e.plan_layer(&prepared("db")).unwrap();
+        let text = plan::to_text("qa", std::slice::from_ref(&lp));
+        let json = serde_json::to_string(&lp).unwrap();
+        assert!(text.contains("~ DBInstanceClass: db.t3.micro -> db.t3.small  (in place; parameter Size)"), "{text}");
+        assert!(text.contains("~ MasterUserPassword: (secret, masked)"), "{text}");
+        assert!(!text.contains("canary") && !json.contains("canary"), "{text}\n{json}");
     }
 
     #[test]

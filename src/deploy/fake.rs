@@ -11,6 +11,8 @@ use crate::cfn::port::*;
 pub enum OnChangeSet {
     /// Change set completes with these (action, logical id, type, replacement).
     Changes(Vec<(&'static str, &'static str, &'static str, Option<&'static str>)>),
+    /// Change set completes with these changes, property details included.
+    Detailed(Vec<ResourceChange>),
     /// AWS: change set FAILED with "didn't contain changes".
     FailedNoChanges,
     /// Some endpoints: CreateChangeSet answers ValidationError "No updates are to be performed."
@@ -177,9 +179,18 @@ impl CloudFormation for Fake {
                 status_reason: None,
                 changes: c
                     .into_iter()
-                    .map(|(a, l, t, rep)| ResourceChange { action: a.into(), logical_id: l.into(), resource_type: t.into(), replacement: rep.map(str::to_string) })
+                    .map(|(a, l, t, rep)| ResourceChange {
+                        action: a.into(),
+                        logical_id: l.into(),
+                        resource_type: t.into(),
+                        replacement: rep.map(str::to_string),
+                        ..Default::default()
+                    })
                     .collect(),
             },
+            OnChangeSet::Detailed(changes) => {
+                ChangeSetInfo { id: id.clone(), status: "CREATE_COMPLETE".into(), status_reason: None, changes }
+            }
             OnChangeSet::FailedNoChanges => ChangeSetInfo {
                 id: id.clone(),
                 status: "FAILED".into(),

@@ -2,6 +2,7 @@
 //! user; the CloudFormation seam (`cfn::port`) and what a stack status means (`cfn::stack_state`) live
 //! on the floor below.
 
+pub mod changes;
 pub mod engine;
 pub mod plan;
 pub mod prepare;

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::changes::{property_diffs, replaces_state, to_lines, Masking, PropertyDiff};
 use crate::cfn::port::{ResourceChange, StackInfo};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -61,15 +62,35 @@ pub struct Change {
     pub logical_id: String,
     pub resource_type: String,
     pub replacement: Option<String>,
+    /// What changes inside a modified resource (secrets masked).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub properties: Vec<PropertyDiff>,
+    /// The change set replaces a resource that holds data.
+    pub replaces_state: bool,
 }
 
-impl From<&ResourceChange> for Change {
-    fn from(c: &ResourceChange) -> Change {
+impl Change {
+    /// A change set's resource change, its property details masked.
+    pub fn of(c: &ResourceChange, masking: &Masking) -> Change {
         Change {
             action: c.action.clone(),
             logical_id: c.logical_id.clone(),
             resource_type: c.resource_type.clone(),
             replacement: c.replacement.clone(),
+            properties: property_diffs(c, masking),
+            replaces_state: replaces_state(c),
+        }
+    }
+
+    /// A resource the plan lists without a change set (a create planned from the template).
+    pub fn added(logical_id: &str, resource_type: &str) -> Change {
+        Change {
+            action: "Add".into(),
+            logical_id: logical_id.into(),
+            resource_type: resource_type.into(),
+            replacement: None,
+            properties: Vec::new(),
+            replaces_state: false,
         }
     }
 }
@@ -273,6 +294,16 @@ pub fn to_text(env: &str, plans: &[LayerPlan]) -> String {
                 _ => "",
             };
             s.push_str(&format!("  {sign} {:<32} {}{repl}\n", c.logical_id, c.resource_type));
+            for line in to_lines(&c.properties) {
+                s.push_str(&format!("      {line}\n"));
+            }
+            if c.replaces_state {
+                s.push_str(&format!(
+                    "      !! {} is replaced: the new {} starts empty and the old one is deleted with its data \
+                     (unless its DeletionPolicy/UpdateReplacePolicy keeps it)\n",
+                    c.logical_id, c.resource_type
+                ));
+            }
         }
         if !p.parameters.is_empty() {
             s.push_str("  parameters:\n");
@@ -365,6 +396,8 @@ mod tests {
                 logical_id: "Database".into(),
                 resource_type: "AWS::RDS::DBInstance".into(),
                 replacement: repl.map(str::to_string),
+                properties: vec![],
+                replaces_state: false,
             }],
             parameters: vec![ParamChange {
                 name: "Pw".into(),
@@ -442,6 +475,8 @@ mod tests {
                 logical_id: "Database".into(),
                 resource_type: "AWS::RDS::DBInstance".into(),
                 replacement: Some("True".into()),
+                properties: vec![],
+                replaces_state: true,
             }],
             parameters: vec![ParamChange {
                 name: "InstanceClass".into(),
@@ -470,6 +505,8 @@ mod tests {
             logical_id: format!("{:012}/eu-west-1", i),
             resource_type: what.into(),
             replacement: None,
+            properties: vec![],
+            replaces_state: false,
         };
         let mut changes: Vec<Change> = (0..40).map(|i| instance("Modify", i, "stack instance")).collect();
         changes.push(instance("Add", 99, "stack instance (new)"));

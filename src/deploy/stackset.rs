@@ -41,7 +41,7 @@ fn place(t: &str, r: &str) -> String {
 }
 
 fn change(action: &str, t: &str, r: &str, what: &str) -> Change {
-    Change { action: action.into(), logical_id: place(t, r), resource_type: what.into(), replacement: None }
+    Change { logical_id: place(t, r), action: action.into(), ..Change::added("", what) }
 }
 
 impl Engine<'_> {

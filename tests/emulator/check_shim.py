@@ -268,4 +268,32 @@ first = cf.describe_stack_events(StackName="paged")
 second = cf.describe_stack_events(StackName="paged", NextToken=first["NextToken"]) if "NextToken" in first else {"StackEvents": []}
 check("16 paged-events", len(first["StackEvents"]) == 100 and len(second["StackEvents"]) > 20
       and first["StackEvents"][0]["Timestamp"] >= second["StackEvents"][0]["Timestamp"], f"{len(first['StackEvents'])} {len(second['StackEvents'])}")
+# 17. change-details: a replaced queue (create-only QueueName) and a parameter-caused in-place change.
+DETAIL = "Parameters:\n  Level: {Type: String}\nResources:\n  Q:\n    Type: AWS::SQS::Queue\n    Properties: {QueueName: %s}\n  P:\n    Type: AWS::SSM::Parameter\n    Properties: {Name: /detail/p, Type: String, Value: !Ref Level}\n"
+run("detailed", DETAIL % "first", {"Level": "info"})
+cf.create_change_set(StackName="detailed", ChangeSetName="cs2", ChangeSetType="UPDATE", TemplateBody=DETAIL % "second",
+                     Parameters=[{"ParameterKey": "Level", "ParameterValue": "debug"}])
+described = cf.describe_change_set(StackName="detailed", ChangeSetName="cs2", IncludePropertyValues=True)
+by_id = {c["ResourceChange"]["LogicalResourceId"]: c["ResourceChange"] for c in described["Changes"]}
+q, p = by_id.get("Q", {}), by_id.get("P", {})
+qd = [d["Target"] for d in q.get("Details", [])]
+pd = [(d["ChangeSource"], d.get("CausingEntity"), d["Target"].get("RequiresRecreation"), d["Target"].get("BeforeValue"), d["Target"].get("AfterValue")) for d in p.get("Details", [])]
+check("17 change-details", q.get("Replacement") == "True" and qd and qd[0]["Name"] == "QueueName" and qd[0]["RequiresRecreation"] == "Always"
+      and qd[0].get("BeforeValue") == "first" and qd[0].get("AfterValue") == "second"
+      and p.get("Replacement") == "False" and ("ParameterReference", "Level", "Never", "info", "debug") in pd, f"{q} {p}")
+plain = cf.describe_change_set(StackName="detailed", ChangeSetName="cs2")
+check("17 change-details (values only on request)", all("BeforeValue" not in d["Target"] for c in plain["Changes"] for d in c["ResourceChange"].get("Details", [])), str(plain["Changes"]))
+# 18. termination-protection: turned on, shown, and a delete refused until it is off again.
+run("guarded", "Resources:\n  T:\n    Type: AWS::SNS::Topic\n")
+cf.update_termination_protection(StackName="guarded", EnableTerminationProtection=True)
+shown = cf.describe_stacks(StackName="guarded")["Stacks"][0].get("EnableTerminationProtection")
+try:
+    cf.delete_stack(StackName="guarded")
+    refused = False
+except Exception as error:
+    refused = "TerminationProtection" in str(error)
+cf.update_termination_protection(StackName="guarded", EnableTerminationProtection=False)
+cf.delete_stack(StackName="guarded")
+gone = all(s["StackName"] != "guarded" for s in cf.list_stacks(StackStatusFilter=["CREATE_COMPLETE"])["StackSummaries"])
+check("18 termination-protection", shown is True and refused and gone, f"{shown} {refused} {gone}")
 sys.exit(1 if failures else 0)

@@ -57,6 +57,17 @@ test of its own in tests/emulator.rs:
    stack-level events only. During a change set's execution we record each resource's steps as AWS does.
 16. paged-events: AWS's DescribeStackEvents answers 100 events a page, newest first, with a NextToken for
    the next page; moto answers every event at once. We page by 100.
+17. change-details: AWS's DescribeChangeSet says, for each modified resource, whether it is replaced
+   (Replacement True/False/Conditional) and lists Details: each changed property, whether it requires
+   recreation (Always for a create-only property of the resource schema, Never otherwise), what caused it
+   (DirectModification, or ParameterReference with the parameter) and, with IncludePropertyValues, the
+   values before and after (a NoEcho parameter's value as ****). moto gives none of that. We compute them
+   from the old and new templates and parameters, with the create-only properties from the resource
+   schemas cfn-lint ships in the same venv.
+18. termination-protection: AWS's UpdateTerminationProtection turns a stack's termination protection on
+   or off (DescribeStacks shows EnableTerminationProtection) and DeleteStack refuses a protected stack
+   ("cannot be deleted while TerminationProtection is enabled"); moto has no such action (HTTP 500) and
+   never refuses. We implement both.
 4. delete-in-order: moto gives up deleting a stack whose resources depend on each other (a VPC with a
    route table, a role with a policy) and drops the stack record; AWS deletes them in dependency order. We
    finish the delete and record the stack as DELETE_COMPLETE. moto also never deletes a stack's ELBv2
@@ -308,6 +319,160 @@ def describe_stack_events(self):  # correction 16
 
 
 responses.CloudFormationResponse.describe_stack_events = describe_stack_events
+
+
+# correction 17: change-details
+def _create_only(resource_type):
+    try:
+        from cfnlint.schema.manager import PROVIDER_SCHEMA_MANAGER
+
+        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema
+        return {p.split("/")[2] for p in schema.get("createOnlyProperties", []) if p.count("/") >= 2}
+    except Exception:
+        return set()
+
+
+def _resolve(value, params):
+    """A template value with parameter references resolved (other functions kept as they are)."""
+    if isinstance(value, dict) and len(value) == 1:
+        (key, inner), = value.items()
+        if key == "Ref" and isinstance(inner, str) and inner in params:
+            return params[inner]
+        if key == "Fn::Sub" and isinstance(inner, str):
+            text = inner
+            for name, v in params.items():
+                text = text.replace("${" + name + "}", str(v))
+            return text
+    if isinstance(value, dict):
+        return {k: _resolve(v, params) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, params) for v in value]
+    return value
+
+
+def _referenced(value):
+    import re as _re
+
+    if isinstance(value, dict):
+        found = set()
+        for k, v in value.items():
+            if k == "Ref" and isinstance(v, str):
+                found.add(v)
+            elif k == "Fn::Sub" and isinstance(v, str):
+                found |= set(_re.findall(r"\$\{([^!}][^}]*)\}", v))
+            else:
+                found |= _referenced(v)
+        return found
+    if isinstance(value, list):
+        return set().union(*[_referenced(v) for v in value]) if value else set()
+    return set()
+
+
+def _shown(value, secret_names, node):
+    import json as _json
+
+    if _referenced(node) & secret_names:
+        return "****"
+    return value if isinstance(value, str) else _json.dumps(value, sort_keys=True)
+
+
+class _Obj:
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
+def _details(change_set, logical_id):
+    old_json = change_set.stack.resource_map._resource_json_map.get(logical_id, {}) or {}
+    new_json = (change_set.template_dict.get("Resources", {}) or {}).get(logical_id, {}) or {}
+    old_params = dict(getattr(change_set.stack.resource_map, "input_parameters", {}) or {})
+    new_params = {**old_params, **dict(change_set.parameters or {})}
+    declared = (change_set.template_dict.get("Parameters", {}) or {})
+    secret_names = {k for k, v in declared.items() if str((v or {}).get("NoEcho", "")).lower() == "true"}
+    changed_params = {k for k in new_params if old_params.get(k) != new_params.get(k)}
+    create_only = _create_only(new_json.get("Type", ""))
+    old_props, new_props = old_json.get("Properties", {}) or {}, new_json.get("Properties", {}) or {}
+    details = []
+    for name in sorted(set(old_props) | set(new_props)):
+        before = _resolve(old_props.get(name), old_params)
+        after = _resolve(new_props.get(name), new_params)
+        if before == after:
+            continue
+        causes = []
+        if old_props.get(name) != new_props.get(name):
+            causes.append(("DirectModification", None))
+        for param in sorted(_referenced(new_props.get(name)) & changed_params):
+            causes.append(("ParameterReference", param))
+        for source, entity in causes or [("DirectModification", None)]:
+            target = _Obj(attribute="Properties", name=name, path=f"/Properties/{name}",
+                          requires_recreation="Always" if name in create_only else "Never",
+                          before_value=None if name not in old_props else _shown(before, secret_names, old_props.get(name)),
+                          after_value=None if name not in new_props else _shown(after, secret_names, new_props.get(name)),
+                          attribute_change_type="Add" if name not in old_props else "Remove" if name not in new_props else "Modify")
+            details.append(_Obj(target=target, evaluation="Static", change_source=source, causing_entity=entity))
+    return details
+
+
+_original_diff = models.ChangeSet.diff
+
+
+def diff_with_details(self):
+    changes = _original_diff(self)
+    # A resource whose template is the same but whose parameters changed is modified too (moto's change
+    # sets compare templates only).
+    listed = {c.logical_resource_id for c in changes}
+    old_map = self.stack.resource_map._resource_json_map or {}
+    old_params = dict(getattr(self.stack.resource_map, "input_parameters", {}) or {})
+    changed = {k for k, v in dict(self.parameters or {}).items() if old_params.get(k) != v}
+    for name, resource in (self.template_dict.get("Resources", {}) or {}).items():
+        if name not in listed and name in old_map and _referenced(resource.get("Properties", {})) & changed:
+            changes.append(models.Change(action="Modify", logical_resource_id=name, resource_type=resource.get("Type", "")))
+    for change in changes:
+        if change.action == "Modify":
+            change.details = _details(self, change.logical_resource_id)
+            recreate = {d.target.requires_recreation for d in change.details}
+            change.replacement = "True" if "Always" in recreate else "False"
+            change.scope = ["Properties"] if change.details else []
+    return changes
+
+
+models.ChangeSet.diff = diff_with_details
+_original_describe_change_set = responses.CloudFormationResponse.describe_change_set
+
+
+def describe_change_set(self):
+    result = _original_describe_change_set(self)
+    if str(self._get_param("IncludePropertyValues", "false")).lower() != "true":
+        change_set = self.cloudformation_backend.describe_change_set(change_set_name=self._get_param("ChangeSetName"))
+        for change in change_set.changes:
+            for d in getattr(change, "details", []):
+                d.target = _Obj(**{**d.target.__dict__, "before_value": None, "after_value": None})
+    return result
+
+
+responses.CloudFormationResponse.describe_change_set = describe_change_set
+
+
+# correction 18: termination-protection
+def update_termination_protection(self):
+    stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+    stack.enable_termination_protection = str(self._get_param("EnableTerminationProtection")).lower() == "true"
+    return responses.ActionResult({"StackId": stack.stack_id})
+
+
+responses.CloudFormationResponse.update_termination_protection = update_termination_protection
+_original_backend_delete_stack = models.CloudFormationBackend.delete_stack
+
+
+def backend_delete_stack(self, name_or_stack_id):
+    from moto.cloudformation.exceptions import ValidationError
+
+    for stack in list(self.stacks.values()):
+        if name_or_stack_id in (stack.stack_id, stack.name) and getattr(stack, "enable_termination_protection", False):
+            raise ValidationError(message=f"Stack [{stack.name}] cannot be deleted while TerminationProtection is enabled")
+    return _original_backend_delete_stack(self, name_or_stack_id)
+
+
+models.CloudFormationBackend.delete_stack = backend_delete_stack
 
 _original_stack_delete = models.Stack.delete
 
