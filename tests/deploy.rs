@@ -1095,3 +1095,29 @@ fn plans_show_property_changes_and_a_stateful_replacement_needs_naming() {
     allowed.ok();
     assert_no_canary(&[&plan, &json, &md, &refused, &allowed], dir.path());
 }
+
+/// A layer whose inputs were placeholders when the plan was approved gets its change set during the
+/// deploy: that change set is shown before it executes (in a protected environment `--yes` covers it).
+#[test]
+fn a_change_set_made_after_the_confirmation_is_shown() {
+    let emu = Emulator::start();
+    let dir = project(&[
+        (
+            "stacks/net/template.yaml",
+            "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\nOutputs:\n  TopicArn:\n    Value: !Ref Topic\n",
+        ),
+        (
+            "stacks/app/template.yaml",
+            "Parameters:\n  Topic: {Type: String}\nResources:\n  P:\n    Type: AWS::SSM::Parameter\n    Properties: {Name: /app/topic, Type: String, Value: !Ref Topic}\n",
+        ),
+        (
+            "environments/prod.toml",
+            "region = \"us-east-1\"\nprotected = true\n[layers.app.parameters]\nTopic = { from = \"output\", layer = \"net\", output = \"TopicArn\" }\n",
+        ),
+    ]);
+    let run = emu.stackc(dir.path(), &["deploy", "prod", "--yes"]);
+    run.ok()
+        .stderr_has("app was planned again after the confirmation (its dependencies' outputs are known now):")
+        .stderr_has("+ P                                AWS::SSM::Parameter");
+    assert_eq!(emu.stacks()["demo-prod-app"]["status"], "CREATE_COMPLETE");
+}

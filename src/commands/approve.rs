@@ -6,7 +6,8 @@ use std::io::IsTerminal;
 
 use super::printer;
 use super::session::Session;
-use crate::deploy::plan::LayerPlan;
+use crate::deploy::engine::Approver;
+use crate::deploy::plan::{to_text, LayerPlan};
 use crate::diagnostic::{Diagnostic, Error, Result};
 use crate::text::count;
 
@@ -27,6 +28,60 @@ pub fn stateful_replacements(plans: &[LayerPlan]) -> Vec<String> {
             p.changes.iter().filter(|c| c.replaces_state).map(move |c| format!("{}/{}", p.layer, c.logical_id))
         })
         .collect()
+}
+
+/// The approver of change sets made after the confirmation: each is shown; in a protected environment it
+/// is asked about again (unless `--yes`), and a stateful replacement in it must be named as before.
+pub struct LateApproval<'a> {
+    pub session: &'a Session,
+    pub approval: &'a Approval,
+    /// One question at a time, whatever the number of layers running.
+    pub asking: std::sync::Mutex<()>,
+}
+
+impl Approver for LateApproval<'_> {
+    fn approve_late(&self, plan: &LayerPlan) -> std::result::Result<(), String> {
+        let s = self.session;
+        let _one = self.asking.lock().unwrap_or_else(|e| e.into_inner());
+        let text = to_text(&s.env.name, std::slice::from_ref(plan));
+        let body: Vec<&str> = text.lines().filter(|l| !l.starts_with("plan for ")).collect();
+        printer().line(&format!(
+            "{} was planned again after the confirmation (its dependencies' outputs are known now):\n{}",
+            plan.layer,
+            body.join("\n")
+        ));
+        if !s.env.protected {
+            return Ok(());
+        }
+        let unapproved: Vec<String> = stateful_replacements(std::slice::from_ref(plan))
+            .into_iter()
+            .filter(|r| !self.approval.allow_replace.contains(r))
+            .collect();
+        let refused = format!(
+            "the change set made after the confirmation was not approved; nothing of layer `{}` was executed (run again to review it)",
+            plan.layer
+        );
+        match (self.approval.yes, unapproved.is_empty()) {
+            (true, true) => Ok(()),
+            (true, false) => Err(format!(
+                "the change set made after the confirmation replaces stateful {}; re-run with {}",
+                unapproved.join(", "),
+                unapproved.iter().map(|r| format!("--allow-replace {r}")).collect::<Vec<_>>().join(" ")
+            )),
+            (false, _) => {
+                let typed = if unapproved.is_empty() {
+                    s.env.name.clone()
+                } else {
+                    format!("{} replace {}", s.env.name, unapproved.join(", "))
+                };
+                let question = format!("Execute this change set too? Type `{typed}` to go ahead: ");
+                match printer().ask(&question) {
+                    Ok(answer) if answer == typed => Ok(()),
+                    _ => Err(refused),
+                }
+            }
+        }
+    }
 }
 
 /// Whether to execute `plans`: asked (or refused) as the environment requires. False: the user said no.

@@ -7,13 +7,13 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::approve::{self, confirm, require_confirmation_possible, Approval};
+use super::approve::{self, confirm, require_confirmation_possible, Approval, LateApproval};
 use super::session::Session;
 use super::{print, printer};
 use crate::cfn::events::{Event, History, Window};
 use crate::cfn::port::{CloudFormation, StackEvent, StackInfo, StackSets};
 use crate::cli::{DeployArgs, Output, PlanOutput};
-use crate::deploy::engine::{Engine, LayerError, NoHooks, Outcome, Prepared, Reporter, Settings};
+use crate::deploy::engine::{Engine, LayerError, NoHooks, Outcome, Preapproved, Prepared, Reporter, Settings};
 use crate::deploy::plan::{self, LayerPlan};
 use crate::diagnostic::{Diagnostic, Error, ExitKind, Result};
 use crate::diff;
@@ -255,7 +255,8 @@ fn plan_guarded(s: &Session, args: &DeployArgs, keep: bool, output: PlanOutput, 
     s.check_account()?;
     let order = s.order(&args.layers)?;
     let progress = Progress::new();
-    let engine = Engine { cfn: &s.cfn, reporter: &progress, settings: settings(args), hooks: &NoHooks };
+    let engine =
+        Engine { cfn: &s.cfn, reporter: &progress, settings: settings(args), hooks: &NoHooks, approver: &Preapproved };
     let stacks = s.describe(&s.graph.closure(&order), args.concurrency)?;
     let plans = make_plan(s, &engine, &order, &stacks)?;
     progress.settle(false);
@@ -373,7 +374,8 @@ fn deploy_guarded(
     let progress = Progress::new();
     let (stack_name, redact) = (|l: &str| s.stack_name(l), |t: &str| s.redact(t));
     let hooks = s.hooks(&progress, &stack_name, &redact);
-    let engine = Engine { cfn: &s.cfn, reporter: &progress, settings: settings(args), hooks: &hooks };
+    let late = LateApproval { session: s, approval, asking: Mutex::new(()) };
+    let engine = Engine { cfn: &s.cfn, reporter: &progress, settings: settings(args), hooks: &hooks, approver: &late };
     let closure = s.graph.closure(&order);
     let stacks = s.describe(&closure, args.concurrency)?;
     check_dependencies(s, &order, &stacks)?;
@@ -895,6 +897,7 @@ pub fn destroy(s: &Session, layers: &[String], yes: bool, concurrency: usize) ->
         reporter: &progress,
         settings: Settings { concurrency, ..Settings::default() },
         hooks: &hooks,
+        approver: &Preapproved,
     };
     let outcomes = engine.destroy_all(&order, &s.graph.deps, &stacks);
     progress.settle(true);
@@ -937,7 +940,13 @@ pub fn prune(s: &Session, yes: bool) -> Result<()> {
         return Err(Error::failed(Diagnostic::new("prune cancelled; nothing was deleted")));
     }
     let progress = Progress::new();
-    let engine = Engine { cfn: &s.cfn, reporter: &progress, settings: Settings::default(), hooks: &NoHooks };
+    let engine = Engine {
+        cfn: &s.cfn,
+        reporter: &progress,
+        settings: Settings::default(),
+        hooks: &NoHooks,
+        approver: &Preapproved,
+    };
     let mut text = String::new();
     let mut failures = Vec::new();
     for (layer, info) in &gone {

@@ -175,6 +175,24 @@ pub struct Engine<'a> {
     pub reporter: &'a dyn Reporter,
     pub settings: Settings,
     pub hooks: &'a dyn Hooks,
+    /// Asked about a change set made after the user approved the plan.
+    pub approver: &'a dyn Approver,
+}
+
+/// Decides on a change set made after the plan was approved (a layer planned again once its
+/// dependencies' outputs were known): what executes must be what was approved.
+pub trait Approver: Send + Sync {
+    /// Ok to execute `plan`; Err says why not (the layer then fails, nothing of it executed).
+    fn approve_late(&self, plan: &LayerPlan) -> Result<(), String>;
+}
+
+/// Approves every late change set (plans that never execute, tests).
+pub struct Preapproved;
+
+impl Approver for Preapproved {
+    fn approve_late(&self, _: &LayerPlan) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// A layer failed to plan: the message says why, in one place.
@@ -815,6 +833,12 @@ impl Engine<'_> {
                     self.discard(&lp);
                     self.reporter.status(layer, "inputs are known now: planning again");
                     lp = self.plan_layer(&p)?;
+                    if lp.has_changes() {
+                        if let Err(why) = self.approver.approve_late(&lp) {
+                            self.discard(&lp);
+                            return Err(LayerError(why));
+                        }
+                    }
                 }
                 if lp.action == Action::NoChanges {
                     self.reporter.status(layer, "up to date");
@@ -917,7 +941,7 @@ pub(crate) mod tests {
     }
 
     fn engine(fake: &Fake) -> Engine<'_> {
-        Engine { cfn: fake, reporter: &Silent, settings: settings(), hooks: &NoHooks }
+        Engine { cfn: fake, reporter: &Silent, settings: settings(), hooks: &NoHooks, approver: &Preapproved }
     }
 
     struct Recorded(Mutex<Vec<String>>, Option<&'static str>);
@@ -941,7 +965,7 @@ pub(crate) mod tests {
     fn hooks_run_around_deploys_and_a_failing_hook_stops_dependents() {
         let fake = Fake::new();
         let hooks = Recorded(Mutex::new(Vec::new()), Some("net"));
-        let e = Engine { cfn: &fake, reporter: &Silent, settings: settings(), hooks: &hooks };
+        let e = Engine { cfn: &fake, reporter: &Silent, settings: settings(), hooks: &hooks, approver: &Preapproved };
         let order: Vec<String> = ["net", "ddb", "app"].map(String::from).to_vec();
         let deps = BTreeMap::from([("app".to_string(), BTreeSet::from(["net".to_string()]))]);
         let prep = |l: &str, _: &BTreeMap<String, StackInfo>| Ok(prepared(l));
@@ -970,7 +994,7 @@ pub(crate) mod tests {
             .with_stack("app-qa-app", "CREATE_COMPLETE")
             .with_stack("app-qa-cache", "CREATE_COMPLETE");
         let hooks = Recorded(Mutex::new(Vec::new()), None);
-        let e = Engine { cfn: &fake, reporter: &Silent, settings: settings(), hooks: &hooks };
+        let e = Engine { cfn: &fake, reporter: &Silent, settings: settings(), hooks: &hooks, approver: &Preapproved };
         let order: Vec<String> = ["net", "db", "cache", "app", "gone"].map(String::from).to_vec();
         let deps = BTreeMap::from([
             ("db".to_string(), BTreeSet::from(["net".to_string()])),
@@ -1191,6 +1215,67 @@ pub(crate) mod tests {
         let del = calls.iter().position(|c| c == "DeleteStack app-qa-db").expect("deleted");
         let create = calls.iter().position(|c| c == "CreateChangeSet app-qa-db Create").expect("created");
         assert!(del < create);
+    }
+
+    /// Refuses every late change set, and remembers what it was shown.
+    struct Refuse(Mutex<Vec<String>>);
+
+    impl Approver for Refuse {
+        fn approve_late(&self, plan: &LayerPlan) -> Result<(), String> {
+            self.0.lock().unwrap().push(plan.layer.clone());
+            Err("not approved".into())
+        }
+    }
+
+    #[test]
+    fn a_change_set_made_after_the_confirmation_is_asked_about_and_not_executed_unapproved() {
+        let fake = Fake::new().with_stack("app-qa-db", "UPDATE_COMPLETE");
+        let refuse = Refuse(Mutex::new(Vec::new()));
+        let mut e = engine(&fake);
+        e.approver = &refuse;
+        let p = prepared("db");
+        let lp = e.plan_layer(&p).unwrap();
+        // The layer's inputs changed after the plan was approved: it is planned again, then asked about.
+        let changed = |_: &str, _: &BTreeMap<String, StackInfo>| {
+            let mut p = prepared("db");
+            p.parameters[0].value = ApiValue::Plain("m".into());
+            p.parameters[0].shown = "m".into();
+            Ok(p)
+        };
+        let order = vec!["db".to_string()];
+        let out = e.execute_all(
+            &order,
+            &BTreeMap::new(),
+            BTreeMap::from([("db".to_string(), (p, lp))]),
+            BTreeMap::new(),
+            &changed,
+        );
+        assert!(matches!(&out["db"], Outcome::Failed(m) if m == "not approved"), "{out:?}");
+        assert_eq!(*refuse.0.lock().unwrap(), vec!["db".to_string()]);
+        let calls = fake.calls();
+        assert!(!calls.iter().any(|c| c.starts_with("ExecuteChangeSet")), "{calls:?}");
+        assert_eq!(
+            calls.iter().filter(|c| c.starts_with("DeleteChangeSet")).count(),
+            2,
+            "both change sets discarded: {calls:?}"
+        );
+        // The same plan, unchanged inputs: nothing is asked.
+        let fake = Fake::new().with_stack("app-qa-db", "UPDATE_COMPLETE");
+        let refuse = Refuse(Mutex::new(Vec::new()));
+        let mut e = engine(&fake);
+        e.approver = &refuse;
+        let p = prepared("db");
+        let lp = e.plan_layer(&p).unwrap();
+        let same = |_: &str, _: &BTreeMap<String, StackInfo>| Ok(prepared("db"));
+        let out = e.execute_all(
+            &order,
+            &BTreeMap::new(),
+            BTreeMap::from([("db".to_string(), (p, lp))]),
+            BTreeMap::new(),
+            &same,
+        );
+        assert!(matches!(&out["db"], Outcome::Deployed(_)), "{out:?}");
+        assert!(refuse.0.lock().unwrap().is_empty());
     }
 
     #[test]

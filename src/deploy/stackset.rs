@@ -283,14 +283,14 @@ fn instance_targets(service_managed: bool, targets: Vec<String>) -> InstanceTarg
 mod tests {
     use std::time::Duration;
 
-    use super::super::engine::{tests::prepared_for_tests, NoHooks, Settings, Silent};
+    use super::super::engine::{tests::prepared_for_tests, NoHooks, Preapproved, Settings, Silent};
     use super::super::fake::Fake;
     use super::*;
     use crate::stackset::StackSetSettings;
 
     fn engine(fake: &Fake) -> Engine<'_> {
         let settings = Settings { poll_initial: Duration::ZERO, poll_max: Duration::ZERO, ..Settings::default() };
-        Engine { cfn: fake, reporter: &Silent, settings, hooks: &NoHooks }
+        Engine { cfn: fake, reporter: &Silent, settings, hooks: &NoHooks, approver: &Preapproved }
     }
 
     fn guard(accounts: &[&str], regions: &[&str]) -> Prepared {
