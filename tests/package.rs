@@ -250,3 +250,39 @@ fn a_layer_in_another_region_packages_into_a_bucket_of_its_region() {
     emu.stackc(dir.path(), &["bootstrap", "qa"]).ok().stdout_has("updated s3://stackc-123456789012-us-east-1");
     assert_eq!(std::fs::read_to_string(dir.path().join("environments/qa.toml")).unwrap(), env);
 }
+
+/// CloudFormation's drift detection on a parent stack does not look into its nested stacks: `stackc drift`
+/// detects on each nested stack too and reports its drift under the parent (exit 1).
+#[test]
+fn drift_looks_into_nested_stacks() {
+    let emu = Emulator::start();
+    emu.seed(&serde_json::json!({"buckets": ["arts"]}));
+    let child = "Parameters:\n  Level:\n    Type: String\nResources:\n  Setting:\n    Type: AWS::SSM::Parameter\n    Properties: {Name: /nested/level, Type: String, Value: !Ref Level}\n";
+    let dir = project(&[
+        (
+            "stacks/app/template.yaml",
+            "Resources:\n  Child:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: nested/child.yaml\n      Parameters:\n        Level: calm\n",
+        ),
+        ("stacks/app/nested/child.yaml", child),
+        ("environments/qa.toml", "region = \"us-east-1\"\nartifact_bucket = \"arts\"\n"),
+    ]);
+    emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).ok();
+    emu.stackc(dir.path(), &["drift", "qa"]).ok().stdout_has("nested stack Child (").stdout_has("IN_SYNC, 0 drifted");
+    emu.query(
+        "ssm",
+        "put_parameter",
+        serde_json::json!({"Name": "/nested/level", "Value": "loud", "Type": "String", "Overwrite": true}),
+    );
+    let drifted = emu.stackc(dir.path(), &["drift", "qa"]);
+    drifted
+        .code(1)
+        .stdout_has("nested stack Child (")
+        .stdout_has("DRIFTED, 1 drifted")
+        .stdout_has("~ Setting AWS::SSM::Parameter")
+        .stdout_has("/Value: template calm, live loud")
+        .stdout_has("qa: 1 layer drifted (app)");
+    let json = emu.stackc(dir.path(), &["drift", "qa", "--output", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v["drifted"], true, "{v}");
+    assert_eq!(v["layers"][0]["nested_stacks"][0]["drifted_resources"][0]["logical_id"], "Setting", "{v}");
+}

@@ -11,6 +11,10 @@ use crate::cfn::port::{CloudFormation, PortError, ResourceDrift, StackInfo};
 use crate::cfn::template::{parameters_referenced, Template};
 use crate::secret::REDACTED;
 
+mod nested;
+
+pub use nested::NestedDrift;
+
 /// What was found for one layer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LayerDrift {
@@ -28,6 +32,8 @@ pub enum State {
         status: String,
         resources: Vec<ResourceDrift>,
         incomplete: Option<String>,
+        /// The stack's nested stacks, each checked on its own (CloudFormation does not cascade).
+        nested: Vec<NestedDrift>,
     },
     /// Detection could not run or did not finish, and why.
     Failed(String),
@@ -49,21 +55,31 @@ pub struct InstanceDrift {
     pub resources: Vec<ResourceDrift>,
 }
 
-impl LayerDrift {
+impl State {
     pub fn drifted(&self) -> bool {
-        match &self.state {
-            State::Checked { status, .. } => status == "DRIFTED",
+        match self {
+            State::Checked { status, nested, .. } => status == "DRIFTED" || nested.iter().any(|n| n.state.drifted()),
             State::StackSetChecked { instances, .. } => instances.iter().any(|i| i.status == "DRIFTED"),
             _ => false,
         }
     }
     pub fn failed(&self) -> bool {
-        matches!(
-            &self.state,
-            State::Failed(_)
-                | State::Checked { incomplete: Some(_), .. }
-                | State::StackSetChecked { incomplete: Some(_), .. }
-        )
+        match self {
+            State::Checked { incomplete, nested, .. } => {
+                incomplete.is_some() || nested.iter().any(|n| n.state.failed())
+            }
+            State::Failed(_) | State::StackSetChecked { incomplete: Some(_), .. } => true,
+            _ => false,
+        }
+    }
+}
+
+impl LayerDrift {
+    pub fn drifted(&self) -> bool {
+        self.state.drifted()
+    }
+    pub fn failed(&self) -> bool {
+        self.state.failed()
     }
 }
 
@@ -81,7 +97,7 @@ impl Default for Waits {
     }
 }
 
-fn is_drift(status: &str) -> bool {
+pub(crate) fn is_drift(status: &str) -> bool {
     status == "MODIFIED" || status == "DELETED"
 }
 
@@ -122,7 +138,7 @@ pub fn detect(
     let deadline = Instant::now() + waits.timeout;
     for (index, id) in started {
         let stack = out[index].stack.clone();
-        out[index].state = match wait_for(cfn, &stack, &id, waits, deadline) {
+        out[index].state = match wait_for(cfn, &stack, &id, waits, deadline, 0) {
             Ok(state) => state,
             Err(why) => State::Failed(why),
         };
@@ -192,7 +208,15 @@ fn wait_for_set(
     Ok(State::StackSetChecked { instances, incomplete })
 }
 
-fn wait_for(cfn: &dyn CloudFormation, stack: &str, id: &str, waits: Waits, deadline: Instant) -> Result<State, String> {
+/// A stack's drift detection, followed to its end, and then each of its nested stacks' (`depth` deep).
+fn wait_for(
+    cfn: &dyn CloudFormation,
+    stack: &str,
+    id: &str,
+    waits: Waits,
+    deadline: Instant,
+    depth: usize,
+) -> Result<State, String> {
     let detection = poll(waits, deadline, id, || {
         let d = cfn.drift_detection(stack, id).map_err(|e: PortError| e.to_string())?;
         Ok((d.detection != "DETECTION_IN_PROGRESS").then_some(d))
@@ -208,7 +232,8 @@ fn wait_for(cfn: &dyn CloudFormation, stack: &str, id: &str, waits: Waits, deadl
         None if resources.iter().any(|r| is_drift(&r.status)) => "DRIFTED".into(),
         None => "UNKNOWN".into(),
     };
-    Ok(State::Checked { status, resources, incomplete })
+    let nested = nested::check(cfn, &resources, waits, deadline, depth);
+    Ok(State::Checked { status, resources, incomplete, nested })
 }
 
 /// Per resource, the JSON pointers into its properties whose value comes from a secret: a `Ref` to or
@@ -332,7 +357,7 @@ pub fn to_text(env: &str, found: &[LayerDrift]) -> String {
         match &l.state {
             State::NotDeployed => t.push_str(&format!("{head} not deployed\n")),
             State::Failed(why) => t.push_str(&format!("{head} not checked: {why}\n")),
-            State::Checked { status, resources, incomplete } => {
+            State::Checked { status, resources, incomplete, nested } => {
                 let drifted = resources.iter().filter(|r| is_drift(&r.status)).count();
                 let unchecked = resources.iter().filter(|r| r.status == "NOT_CHECKED").count();
                 let checked = resources.len() - unchecked;
@@ -349,6 +374,7 @@ pub fn to_text(env: &str, found: &[LayerDrift]) -> String {
                     t.push_str(&format!("  incomplete: {why}\n"));
                 }
                 resource_lines(&mut t, "  ", resources);
+                nested::lines(&mut t, "  ", nested);
             }
             State::StackSetChecked { instances, incomplete } => {
                 let drifted: Vec<&InstanceDrift> = instances.iter().filter(|i| i.status == "DRIFTED").collect();
@@ -408,10 +434,14 @@ pub fn to_json(env: &str, found: &[LayerDrift]) -> Json {
         .iter()
         .map(|l| {
             let mut instances = Json::Null;
+            let nested_json = match &l.state {
+                State::Checked { nested, .. } => nested::to_json(nested),
+                _ => Vec::new(),
+            };
             let (status, reason, resources, unchecked) = match &l.state {
                 State::NotDeployed => ("NOT_DEPLOYED".to_string(), None, Vec::new(), Vec::new()),
                 State::Failed(why) => ("NOT_CHECKED".to_string(), Some(why.clone()), Vec::new(), Vec::new()),
-                State::Checked { status, resources, incomplete } => (
+                State::Checked { status, resources, incomplete, .. } => (
                     status.clone(),
                     incomplete.clone(),
                     resources.iter().filter(|r| is_drift(&r.status)).collect(),
@@ -441,6 +471,7 @@ pub fn to_json(env: &str, found: &[LayerDrift]) -> Json {
                 "drifted_resources": resources_json(&resources),
                 "not_checkable": unchecked,
                 "stack_set_instances": instances,
+                "nested_stacks": nested_json,
             })
         })
         .collect();
@@ -535,7 +566,7 @@ Resources:
             &[LayerDrift {
                 layer: "db".into(),
                 stack: "app-qa-db".into(),
-                state: State::Checked { status: "DRIFTED".into(), resources: drifts, incomplete: None },
+                state: State::Checked { status: "DRIFTED".into(), resources: drifts, incomplete: None, nested: vec![] },
             }],
         );
         assert!(shown.contains("/MasterUserPassword: changed (from a secret; values not shown)"), "{shown}");
