@@ -286,3 +286,34 @@ fn drift_looks_into_nested_stacks() {
     assert_eq!(v["drifted"], true, "{v}");
     assert_eq!(v["layers"][0]["nested_stacks"][0]["drifted_resources"][0]["logical_id"], "Setting", "{v}");
 }
+
+/// A plan shows what changes inside a nested stack, under its parent: the change set is made with
+/// IncludeNestedStacks and each nested change set described (values not shown: the child's secrets are
+/// not known to the engine).
+#[test]
+fn plans_show_changes_inside_nested_stacks() {
+    let emu = Emulator::start();
+    emu.seed(&serde_json::json!({"buckets": ["arts"]}));
+    let child = |description: &str| {
+        format!("Parameters:\n  Level:\n    Type: String\nResources:\n  Setting:\n    Type: AWS::SSM::Parameter\n    Properties: {{Name: /nested/level, Type: String, Value: !Ref Level{description}}}\n")
+    };
+    let dir = project(&[
+        (
+            "stacks/app/template.yaml",
+            "Resources:\n  Child:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: nested/child.yaml\n      Parameters:\n        Level: calm\n",
+        ),
+        ("stacks/app/nested/child.yaml", &child("")),
+        ("environments/qa.toml", "region = \"us-east-1\"\nartifact_bucket = \"arts\"\n"),
+    ]);
+    emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).ok();
+    std::fs::write(dir.path().join("stacks/app/nested/child.yaml"), child(", Description: tuned")).unwrap();
+    let plan = emu.stackc(dir.path(), &["plan", "qa"]);
+    plan.ok()
+        .stdout_has("~ Child                            AWS::CloudFormation::Stack")
+        .stdout_has("nested stack Child:")
+        .stdout_has("~ Setting                          AWS::SSM::Parameter")
+        .stdout_has("~ Description: (values not shown");
+    let json = emu.stackc(dir.path(), &["plan", "qa", "--output", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.ok().stdout).unwrap();
+    assert_eq!(v["layers"][0]["changes"][0]["nested"][0]["logical_id"], "Setting", "{v}");
+}

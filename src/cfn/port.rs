@@ -39,6 +39,9 @@ pub struct ChangeSetRequest {
     /// CloudWatch alarms that roll the update back, and how long they are watched (minutes).
     pub rollback_alarms: Vec<String>,
     pub rollback_minutes: Option<u32>,
+    /// Make change sets for the template's nested stacks too (IncludeNestedStacks), so the plan can show
+    /// what changes inside them.
+    pub include_nested_stacks: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -64,6 +67,8 @@ pub struct ResourceChange {
     pub replacement: Option<String>,
     /// What changes in a modified resource, one entry per property and cause (DescribeChangeSet's Details).
     pub details: Vec<PropertyChange>,
+    /// A nested stack's own change set (its ARN), made with IncludeNestedStacks.
+    pub nested_change_set: Option<String>,
 }
 
 /// One change of one attribute of a resource, as CloudFormation explains it.
@@ -344,6 +349,7 @@ pub trait CloudFormation: StackSets + Send + Sync {
     fn describe_stack(&self, name: &str) -> Result<Option<StackInfo>, PortError>;
     /// Returns the change set id.
     fn create_change_set(&self, request: &ChangeSetRequest) -> Result<String, PortError>;
+    /// `change_set` is a name (of `stack`'s change sets) or an ARN (a nested stack's change set).
     fn describe_change_set(&self, stack: &str, change_set: &str) -> Result<ChangeSetInfo, PortError>;
     /// `disable_rollback`: a failure keeps what was made (for debugging).
     fn execute_change_set(&self, stack: &str, change_set: &str, disable_rollback: bool) -> Result<(), PortError>;

@@ -27,19 +27,22 @@ pub struct PropertyDiff {
     pub after: Option<String>,
     /// The value comes from a secret: never shown.
     pub secret: bool,
+    /// Values not shown because where they come from is not known (a nested stack's template).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub hidden: bool,
 }
 
 /// What is needed to keep secrets out of a plan: the secret parameters and the template they reach.
 pub struct Masking<'a> {
     pub secret_parameters: &'a BTreeSet<String>,
-    /// The rendered template, parsed (None when it does not parse: then every value is masked).
+    /// The rendered template, parsed (None when not known, a nested stack's: then no value is shown).
     pub template: Option<&'a Json>,
 }
 
 impl Masking<'_> {
     /// Whether the property of `resource` named `name` is built from a secret parameter.
     fn carries_secret(&self, resource: &str, name: Option<&str>) -> bool {
-        let Some(body) = self.template else { return true };
+        let Some(body) = self.template else { return false };
         let node = match name {
             Some(n) => body.pointer(&format!("/Resources/{resource}/Properties/{n}")),
             None => body.pointer(&format!("/Resources/{resource}")),
@@ -105,10 +108,11 @@ pub fn property_diffs(c: &ResourceChange, masking: &Masking) -> Vec<PropertyDiff
                 before: d.before.clone(),
                 after: d.after.clone(),
                 secret,
+                hidden: masking.template.is_none(),
             }),
         }
     }
-    for p in out.iter_mut().filter(|p| p.secret) {
+    for p in out.iter_mut().filter(|p| p.secret || p.hidden) {
         p.before = None;
         p.after = None;
     }
@@ -137,6 +141,7 @@ pub fn to_lines(diffs: &[PropertyDiff]) -> Vec<String> {
         .map(|p| {
             let values = match (&p.before, &p.after) {
                 _ if p.secret => ": (secret, masked)".to_string(),
+                _ if p.hidden => ": (values not shown: a nested stack's secrets are not known here)".to_string(),
                 (Some(b), Some(a)) => format!(": {} -> {}", short(b), short(a)),
                 (None, Some(a)) => format!(": -> {}", short(a)),
                 (Some(b), None) => format!(": {} ->", short(b)),
@@ -185,6 +190,7 @@ mod tests {
                 detail("DBInstanceClass", "Conditionally", "DirectModification", "", "db.t3.micro", "db.t3.small"),
                 detail("MasterUserPassword", "Never", "DirectModification", "", "old-secret-value", "new-secret-value"),
             ],
+            nested_change_set: None,
         };
         let secrets = BTreeSet::from(["Pw".to_string()]);
         let diffs = property_diffs(&change, &Masking { secret_parameters: &secrets, template: Some(&template) });
@@ -197,9 +203,10 @@ mod tests {
         assert!(text.contains("~ MasterUserPassword: (secret, masked)"), "{text}");
         assert!(!text.contains("secret-value"), "{text}");
         assert!(replaces_state(&change));
-        // Without a template to check, every value is masked.
+        // Without a template to check (a nested stack), no value is shown.
         let blind = property_diffs(&change, &Masking { secret_parameters: &secrets, template: None });
-        assert!(blind.iter().all(|d| d.secret), "{blind:?}");
+        assert!(blind.iter().all(|d| d.hidden && d.before.is_none() && d.after.is_none()), "{blind:?}");
+        assert!(to_lines(&blind).join("\n").contains("~ Engine: (values not shown"), "{blind:?}");
         // A secret parameter named as the cause masks the value too.
         let by_param = ResourceChange {
             details: vec![detail("Other", "Never", "ParameterReference", "Pw", "a", "b")],

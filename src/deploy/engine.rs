@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 use super::changes::Masking;
 use super::plan::{self, Action, Change, LayerPlan};
 use crate::cfn::port::{
-    first_page, ApiValue, ChangeSetInfo, ChangeSetRequest, ChangeSetType, CloudFormation, PortError, StackEvent,
-    StackInfo,
+    first_page, ApiValue, ChangeSetInfo, ChangeSetRequest, ChangeSetType, CloudFormation, PortError, ResourceChange,
+    StackEvent, StackInfo,
 };
 use crate::cfn::stack_state::{self, classify, StackState};
 use crate::cfn::template::Template;
@@ -288,6 +288,7 @@ impl Engine<'_> {
         let template = Template::parse(&p.template_body).ok();
         let masking = Masking { secret_parameters: &secret_parameters, template: template.as_ref().map(|t| &t.body) };
         lp.changes = info.changes.iter().map(|c| Change::of(c, &masking)).collect();
+        self.nested_changes(&p.stack_name, &info.changes, &mut lp.changes, 0);
         if kind == ChangeSetType::Update
             && lp.changes.is_empty()
             && !unknown_secrets
@@ -300,6 +301,26 @@ impl Engine<'_> {
         }
         lp.change_set = Some(id);
         Ok(lp)
+    }
+
+    /// Each nested stack's changes under its resource: its own change set (made with IncludeNestedStacks)
+    /// described in turn. Their values are never shown: the nested templates' secrets are not known here.
+    fn nested_changes(&self, stack: &str, changes: &[ResourceChange], shown: &mut [Change], depth: usize) {
+        if depth >= 5 {
+            return;
+        }
+        let blind = BTreeSet::new();
+        let masking = Masking { secret_parameters: &blind, template: None };
+        for (c, s) in changes.iter().zip(shown.iter_mut()) {
+            let Some(arn) = &c.nested_change_set else { continue };
+            match self.cfn.describe_change_set(stack, arn) {
+                Ok(info) => {
+                    s.nested = info.changes.iter().map(|n| Change::of(n, &masking)).collect();
+                    self.nested_changes(stack, &info.changes, &mut s.nested, depth + 1);
+                }
+                Err(e) => s.nested_unknown = Some(e.to_string()),
+            }
+        }
     }
 
     /// What to do with the layer's stack as it is: create, update, recreate (with --recreate), or refuse.
@@ -369,6 +390,7 @@ impl Engine<'_> {
             notification_arns: p.notification_arns.clone(),
             rollback_alarms: p.rollback_alarms.clone(),
             rollback_minutes: p.rollback_minutes,
+            include_nested_stacks: p.resources.iter().any(|(_, ty)| ty == "AWS::CloudFormation::Stack"),
         };
         let id = match self.cfn.create_change_set(&request) {
             Ok(id) => {
@@ -882,7 +904,7 @@ impl Engine<'_> {
 pub(crate) mod tests {
     use super::super::fake::*;
     use super::*;
-    use crate::cfn::port::{PropertyChange, ResourceChange};
+    use crate::cfn::port::PropertyChange;
     use crate::secret::Secret;
 
     fn settings() -> Settings {
@@ -1330,6 +1352,7 @@ pub(crate) mod tests {
                     detail("MasterUserPassword", "ParameterReference", Some("Password"), "canary-old", "canary-engine"),
                     detail("DBInstanceClass", "ParameterReference", Some("Size"), "db.t3.micro", "db.t3.small"),
                 ],
+                nested_change_set: None,
             }]),
         );
         let e = engine(&fake);

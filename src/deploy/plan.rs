@@ -67,6 +67,12 @@ pub struct Change {
     pub properties: Vec<PropertyDiff>,
     /// The change set replaces a resource that holds data.
     pub replaces_state: bool,
+    /// A nested stack's own changes (its values not shown).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nested: Vec<Change>,
+    /// Why a nested stack's changes could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nested_unknown: Option<String>,
 }
 
 impl Change {
@@ -79,6 +85,8 @@ impl Change {
             replacement: c.replacement.clone(),
             properties: property_diffs(c, masking),
             replaces_state: replaces_state(c),
+            nested: Vec::new(),
+            nested_unknown: None,
         }
     }
 
@@ -91,6 +99,8 @@ impl Change {
             replacement: None,
             properties: Vec::new(),
             replaces_state: false,
+            nested: Vec::new(),
+            nested_unknown: None,
         }
     }
 }
@@ -293,17 +303,7 @@ pub fn to_text(env: &str, plans: &[LayerPlan]) -> String {
                 Some("Conditional") => "  may need replacement",
                 _ => "",
             };
-            s.push_str(&format!("  {sign} {:<32} {}{repl}\n", c.logical_id, c.resource_type));
-            for line in to_lines(&c.properties) {
-                s.push_str(&format!("      {line}\n"));
-            }
-            if c.replaces_state {
-                s.push_str(&format!(
-                    "      !! {} is replaced: the new {} starts empty and the old one is deleted with its data \
-                     (unless its DeletionPolicy/UpdateReplacePolicy keeps it)\n",
-                    c.logical_id, c.resource_type
-                ));
-            }
+            change_lines(&mut s, "  ", sign, repl, c);
         }
         if !p.parameters.is_empty() {
             s.push_str("  parameters:\n");
@@ -338,6 +338,41 @@ pub fn to_text(env: &str, plans: &[LayerPlan]) -> String {
         count(Action::NoChanges)
     ));
     s
+}
+
+/// One resource's line, its properties, a stateful replacement's warning and its nested stack's changes.
+fn change_lines(s: &mut String, pad: &str, sign: &str, repl: &str, c: &Change) {
+    s.push_str(&format!("{pad}{sign} {:<32} {}{repl}\n", c.logical_id, c.resource_type));
+    for line in to_lines(&c.properties) {
+        s.push_str(&format!("{pad}    {line}\n"));
+    }
+    if c.replaces_state {
+        s.push_str(&format!(
+            "{pad}    !! {} is replaced: the new {} starts empty and the old one is deleted with its data \
+             (unless its DeletionPolicy/UpdateReplacePolicy keeps it)\n",
+            c.logical_id, c.resource_type
+        ));
+    }
+    if let Some(why) = &c.nested_unknown {
+        s.push_str(&format!("{pad}    nested stack changes not known: {why}\n"));
+    }
+    if !c.nested.is_empty() {
+        s.push_str(&format!("{pad}    nested stack {}:\n", c.logical_id));
+    }
+    for n in &c.nested {
+        let sign = match n.action.as_str() {
+            "Add" => "+",
+            "Remove" => "-",
+            "Modify" => "~",
+            _ => "*",
+        };
+        let repl = match n.replacement.as_deref() {
+            Some("True") => "  REPLACEMENT",
+            Some("Conditional") => "  may need replacement",
+            _ => "",
+        };
+        change_lines(s, &format!("{pad}      "), sign, repl, n);
+    }
 }
 
 /// The plan as Markdown for a pull-request comment: a summary table, then per changed layer its
@@ -398,6 +433,8 @@ mod tests {
                 replacement: repl.map(str::to_string),
                 properties: vec![],
                 replaces_state: false,
+                nested: vec![],
+                nested_unknown: None,
             }],
             parameters: vec![ParamChange {
                 name: "Pw".into(),
@@ -477,6 +514,8 @@ mod tests {
                 replacement: Some("True".into()),
                 properties: vec![],
                 replaces_state: true,
+                nested: vec![],
+                nested_unknown: None,
             }],
             parameters: vec![ParamChange {
                 name: "InstanceClass".into(),
@@ -507,6 +546,8 @@ mod tests {
             replacement: None,
             properties: vec![],
             replaces_state: false,
+            nested: vec![],
+            nested_unknown: None,
         };
         let mut changes: Vec<Change> = (0..40).map(|i| instance("Modify", i, "stack instance")).collect();
         changes.push(instance("Add", 99, "stack instance (new)"));

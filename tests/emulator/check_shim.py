@@ -296,4 +296,18 @@ cf.update_termination_protection(StackName="guarded", EnableTerminationProtectio
 cf.delete_stack(StackName="guarded")
 gone = all(s["StackName"] != "guarded" for s in cf.list_stacks(StackStatusFilter=["CREATE_COMPLETE"])["StackSummaries"])
 check("18 termination-protection", shown is True and refused and gone, f"{shown} {refused} {gone}")
+# 19. nested-change-sets: the parent's change names the nested stack's change set, which lists its own changes.
+s3 = boto3.client("s3", **kw)
+s3.create_bucket(Bucket="nested-shim")
+CHILD = "Parameters:\n  Level: {Type: String}\nResources:\n  P:\n    Type: AWS::SSM::Parameter\n    Properties: {Name: /nest/p, Type: String, Value: !Ref Level}\n"
+s3.put_object(Bucket="nested-shim", Key="child.yaml", Body=CHILD.encode())
+s3.put_object(Bucket="nested-shim", Key="child2.yaml", Body=CHILD.replace("/nest/p, Type", "/nest/p, Description: two, Type").encode())
+PARENT = "Resources:\n  Child:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: https://nested-shim.s3.amazonaws.com/%s\n      Parameters: {Level: %s}\n"
+run("parent", PARENT % ("child.yaml", "calm"))
+cf.create_change_set(StackName="parent", ChangeSetName="cs2", ChangeSetType="UPDATE", TemplateBody=PARENT % ("child2.yaml", "loud"), IncludeNestedStacks=True)
+top = cf.describe_change_set(StackName="parent", ChangeSetName="cs2")["Changes"]
+nested_id = top[0]["ResourceChange"].get("ChangeSetId") if top else None
+inner = cf.describe_change_set(ChangeSetName=nested_id, IncludePropertyValues=True)["Changes"] if nested_id else []
+names = [d["Target"].get("Name") for c in inner for d in c["ResourceChange"].get("Details", [])]
+check("19 nested-change-sets", bool(nested_id) and inner and inner[0]["ResourceChange"]["LogicalResourceId"] == "P" and "Value" in names and "Description" in names, f"{top} {inner}")
 sys.exit(1 if failures else 0)

@@ -68,6 +68,10 @@ test of its own in tests/emulator.rs:
    or off (DescribeStacks shows EnableTerminationProtection) and DeleteStack refuses a protected stack
    ("cannot be deleted while TerminationProtection is enabled"); moto has no such action (HTTP 500) and
    never refuses. We implement both.
+19. nested-change-sets: with IncludeNestedStacks, AWS's CreateChangeSet also makes a change set for each
+   nested stack the change touches, and the parent's DescribeChangeSet names it (ResourceChange.ChangeSetId)
+   so its own changes can be described; moto ignores the flag. We make the nested change sets (from the
+   new TemplateURL and the nested stack's new parameters) and link them.
 4. delete-in-order: moto gives up deleting a stack whose resources depend on each other (a VPC with a
    route table, a role with a policy) and drops the stack record; AWS deletes them in dependency order. We
    finish the delete and record the stack as DELETE_COMPLETE. moto also never deletes a stack's ELBv2
@@ -473,6 +477,49 @@ def backend_delete_stack(self, name_or_stack_id):
 
 
 models.CloudFormationBackend.delete_stack = backend_delete_stack
+
+
+# correction 19: nested-change-sets
+def _nest(backend, change_set, depth=0):
+    from moto.cloudformation.utils import get_stack_from_s3_url
+
+    if depth > 5:
+        return
+    old_params = dict(getattr(change_set.stack.resource_map, "input_parameters", {}) or {})
+    params = {**old_params, **dict(change_set.parameters or {})}
+    for change in change_set.changes:
+        if change.resource_type != "AWS::CloudFormation::Stack" or change.action != "Modify":
+            continue
+        nested = change_set.stack.resource_map._parsed_resources.get(change.logical_resource_id)
+        resource = (change_set.template_dict.get("Resources", {}) or {}).get(change.logical_resource_id, {})
+        props = _resolve(resource.get("Properties", {}) or {}, params)
+        url = props.get("TemplateURL")
+        if nested is None or not isinstance(url, str):
+            continue
+        body = get_stack_from_s3_url(url, account_id=change_set.stack.account_id, partition="aws")
+        nested_params = {k: str(v) for k, v in (props.get("Parameters") or {}).items()}
+        name = f"{change_set.change_set_name}-{change.logical_resource_id}"[:128]
+        child_id, _ = backend.create_change_set(stack_name=nested.name, change_set_name=name, template=body,
+                                                parameters=nested_params, description="nested", change_set_type="UPDATE")
+        change.change_set_id = child_id
+        _nest(backend, backend.change_sets[child_id], depth + 1)
+
+
+_original_create_change_set_response = responses.CloudFormationResponse.create_change_set
+
+
+def create_change_set_response(self):
+    result = _original_create_change_set_response(self)
+    if str(self._get_param("IncludeNestedStacks", "false")).lower() == "true":
+        backend = self.cloudformation_backend
+        name, stack_name = self._get_param("ChangeSetName"), self._get_param("StackName")
+        made = [c for c in backend.change_sets.values() if c.change_set_name == name and stack_name in (c.stack.name, c.stack.stack_id)]
+        if made:
+            _nest(backend, made[-1])
+    return result
+
+
+responses.CloudFormationResponse.create_change_set = create_change_set_response
 
 _original_stack_delete = models.Stack.delete
 

@@ -188,6 +188,9 @@ impl CloudFormation for AwsCloudFormation {
         if let Some(role) = &r.role_arn {
             req = req.role_arn(role);
         }
+        if r.include_nested_stacks {
+            req = req.include_nested_stacks(true);
+        }
         let out = runtime().block_on(req.send()).map_err(|e| self.err("CreateChangeSet", e))?;
         Ok(out.id().unwrap_or(&r.change_set_name).to_string())
     }
@@ -200,7 +203,8 @@ impl CloudFormation for AwsCloudFormation {
                 .block_on(
                     self.client
                         .describe_change_set()
-                        .stack_name(stack)
+                        // A change set's ARN names it alone (a nested stack's, whose stack name stackc does not know).
+                        .set_stack_name((!change_set.starts_with("arn:")).then(|| stack.to_string()))
                         .change_set_name(change_set)
                         .include_property_values(true)
                         .set_next_token(token.clone())
@@ -215,6 +219,7 @@ impl CloudFormation for AwsCloudFormation {
                         resource_type: rc.resource_type().unwrap_or_default().to_string(),
                         replacement: rc.replacement().map(|r| r.as_str().to_string()),
                         details: rc.details().iter().map(property_change).collect(),
+                        nested_change_set: rc.change_set_id().map(str::to_string),
                     });
                 }
             }
@@ -466,6 +471,7 @@ pub(super) mod tests {
                 notification_arns: vec![],
                 rollback_alarms: vec![],
                 rollback_minutes: None,
+                include_nested_stacks: false,
             };
             let err = cfn.create_change_set(&req).unwrap_err();
             assert!(check(&err), "{err:?}");
@@ -571,6 +577,7 @@ pub(super) mod tests {
             notification_arns: vec!["arn:aws:sns:us-east-1:123456789012:deploys".into()],
             rollback_alarms: vec!["arn:aws:cloudwatch:us-east-1:123456789012:alarm:errors".into()],
             rollback_minutes: Some(10),
+            include_nested_stacks: false,
         };
         assert_eq!(cfn.create_change_set(&req).unwrap(), "arn:cs/1");
         let info = cfn.describe_change_set("app", "arn:cs/1").unwrap();
