@@ -316,4 +316,9 @@ fn plans_show_changes_inside_nested_stacks() {
     let json = emu.stackc(dir.path(), &["plan", "qa", "--output", "json"]);
     let v: serde_json::Value = serde_json::from_str(&json.ok().stdout).unwrap();
     assert_eq!(v["layers"][0]["changes"][0]["nested"][0]["logical_id"], "Setting", "{v}");
+    // diff shows the child's template difference under its parent.
+    let diff = emu.stackc(dir.path(), &["diff", "qa"]);
+    diff.code(1).stdout_has("nested stack Child, template:").stdout_has("Description: tuned");
+    std::fs::write(dir.path().join("stacks/app/nested/child.yaml"), child("")).unwrap();
+    emu.stackc(dir.path(), &["diff", "qa"]).ok().stdout_has("app (demo-qa-app): no differences");
 }

@@ -359,8 +359,10 @@ pub trait CloudFormation: StackSets + Send + Sync {
     fn stack_events(&self, stack: &str, enough: &dyn Fn(&StackEvent) -> bool) -> Result<Vec<StackEvent>, PortError>;
     /// Every stack of the account and region (deleted ones left out), for `prune`.
     fn list_stacks(&self) -> Result<Vec<StackInfo>, PortError>;
-    /// The deployed template body (original, not processed).
+    /// The deployed template body (original, not processed). `stack` may be a stack id (a nested stack's).
     fn get_template(&self, stack: &str) -> Result<String, PortError>;
+    /// The physical id of one resource of a stack (a nested stack's id), None when it has none.
+    fn physical_id(&self, stack: &str, logical_id: &str) -> Result<Option<String>, PortError>;
     fn delete_stack(&self, stack: &str) -> Result<(), PortError>;
     /// Cancels an update in progress; CloudFormation rolls the stack back.
     fn cancel_update_stack(&self, stack: &str) -> Result<(), PortError>;

@@ -296,6 +296,28 @@ impl Session {
         self.prepare_with(layer, deployed, true)
     }
 
+    /// The nested stacks of a layer as they would be deployed: (logical id, the child's body after
+    /// packaging), for `diff`. Secrets are not fetched.
+    pub fn nested_templates_public(
+        &self,
+        layer: &str,
+        deployed: &BTreeMap<String, StackInfo>,
+    ) -> std::result::Result<Vec<(String, String)>, LayerError> {
+        let b = self.build_layer(layer, deployed, true)?;
+        let version_of = |src: &Source| self.values.lock().unwrap().aws.version_of(src);
+        let (prepared, artifacts) = crate::deploy::prepare::prepare(&self.project, &self.env, layer, &b, &version_of)?;
+        let Ok(parent) = crate::cfn::template::Template::parse(&prepared.template_body) else { return Ok(Vec::new()) };
+        let mut out = Vec::new();
+        for (id, r) in parent.section("Resources").into_iter().flatten() {
+            let Some(url) = r.pointer("/Properties/TemplateURL").and_then(|u| u.as_str()) else { continue };
+            let child = artifacts.iter().find(|a| a.kind == crate::package::Kind::Template && url.ends_with(&a.key));
+            if let Some(a) = child {
+                out.push((id.clone(), String::from_utf8_lossy(&a.bytes).to_string()));
+            }
+        }
+        Ok(out)
+    }
+
     fn prepare_with(
         &self,
         layer: &str,

@@ -754,7 +754,9 @@ pub fn diff_cmd(s: &Session, layers: &[String], output: Output) -> Result<()> {
             continue;
         };
         let c = Comparison::of(s, info, &p).map_err(|m| Error::failed(Diagnostic::new(m)))?;
+        let nested = nested_diffs(s, layer, &stack, &deployed)?;
         rows.push(json!({
+            "nested_stacks": nested.iter().map(|(id, lines)| json!({"logical_id": id, "template": diff::to_text(lines, 2)})).collect::<Vec<_>>(),
             "layer": layer,
             "stack": stack,
             "deployed": true,
@@ -763,7 +765,7 @@ pub fn diff_cmd(s: &Session, layers: &[String], output: Output) -> Result<()> {
             "parameters": c.parameters.iter().map(|x| json!({"name": x.name, "deployed": x.old, "project": x.new})).collect::<Vec<_>>(),
             "tags": c.tags.iter().map(|t| json!({"key": t.key, "deployed": t.old, "project": t.new})).collect::<Vec<_>>(),
         }));
-        if c.reasons().is_empty() {
+        if c.reasons().is_empty() && nested.is_empty() {
             text.push_str(&format!("{layer} ({stack}): no differences\n"));
             continue;
         }
@@ -778,6 +780,12 @@ pub fn diff_cmd(s: &Session, layers: &[String], output: Output) -> Result<()> {
         if !c.template.is_empty() {
             text.push_str("  template:\n");
             for l in diff::to_text(&c.template, 2).lines() {
+                text.push_str(&format!("    {l}\n"));
+            }
+        }
+        for (id, lines) in &nested {
+            text.push_str(&format!("  nested stack {id}, template:\n"));
+            for l in diff::to_text(lines, 2).lines() {
                 text.push_str(&format!("    {l}\n"));
             }
         }
@@ -824,6 +832,30 @@ pub fn diff_cmd(s: &Session, layers: &[String], output: Output) -> Result<()> {
         return Err(Error { kind: ExitKind::Differs, diagnostics: Vec::new() });
     }
     Ok(())
+}
+
+/// Each nested stack of `layer` whose deployed template differs from the project's: (logical id, diff).
+fn nested_diffs(
+    s: &Session,
+    layer: &str,
+    stack: &str,
+    deployed: &BTreeMap<String, StackInfo>,
+) -> Result<Vec<(String, Vec<diff::Line>)>> {
+    let failed = |m: String| Error::failed(Diagnostic::new(format!("layer `{layer}`: {m}")));
+    let children = s.nested_templates_public(layer, deployed).map_err(|LayerError(m)| failed(m))?;
+    let mut out = Vec::new();
+    for (id, body) in children {
+        let Some(physical) = s.cfn.physical_id(stack, &id).map_err(|e| failed(e.to_string()))? else {
+            out.push((id, diff::templates("", &body)));
+            continue;
+        };
+        let live = s.cfn.get_template(&physical).map_err(|e| failed(e.to_string()))?;
+        let lines = diff::templates(&live, &body);
+        if !lines.is_empty() {
+            out.push((id, lines));
+        }
+    }
+    Ok(out)
 }
 
 /// Drift detection on the selected layers' stacks; exits 1 when any drifted or could not be checked (an error

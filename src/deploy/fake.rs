@@ -319,6 +319,11 @@ impl CloudFormation for Fake {
         Ok(self.templates.lock().unwrap().get(stack).cloned().unwrap_or_default())
     }
 
+    fn physical_id(&self, stack: &str, logical_id: &str) -> Result<Option<String>, PortError> {
+        self.call(format!("DescribeStackResource {stack} {logical_id}"))?;
+        Ok(None)
+    }
+
     fn delete_stack(&self, stack: &str) -> Result<(), PortError> {
         self.call(format!("DeleteStack {stack}"))?;
         self.event(stack, stack, "AWS::CloudFormation::Stack", "DELETE_COMPLETE", None);

@@ -288,6 +288,17 @@ impl CloudFormation for AwsCloudFormation {
         Ok(out.template_body().unwrap_or_default().to_string())
     }
 
+    fn physical_id(&self, stack: &str, logical_id: &str) -> Result<Option<String>, PortError> {
+        let out = runtime()
+            .block_on(self.client.describe_stack_resource().stack_name(stack).logical_resource_id(logical_id).send())
+            .map_err(|e| self.err("DescribeStackResource", e))?;
+        Ok(out
+            .stack_resource_detail()
+            .and_then(|d| d.physical_resource_id())
+            .filter(|id| !id.is_empty())
+            .map(str::to_string))
+    }
+
     fn delete_stack(&self, stack: &str) -> Result<(), PortError> {
         runtime()
             .block_on(self.client.delete_stack().stack_name(stack).send())

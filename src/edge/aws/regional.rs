@@ -85,6 +85,9 @@ impl CloudFormation for Regional {
     fn get_template(&self, stack: &str) -> Result<String, PortError> {
         routed!(self, stack, get_template(stack))
     }
+    fn physical_id(&self, stack: &str, logical_id: &str) -> Result<Option<String>, PortError> {
+        routed!(self, stack, physical_id(stack, logical_id))
+    }
     fn delete_stack(&self, stack: &str) -> Result<(), PortError> {
         routed!(self, stack, delete_stack(stack))
     }
