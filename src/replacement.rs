@@ -8,6 +8,9 @@ use std::sync::OnceLock;
 use serde_json::Value as Json;
 
 use crate::build::BuiltLayer;
+use crate::cfn::template::Template;
+use crate::project::Project;
+use crate::render::Renderer;
 
 const TABLE: &str = include_str!("../data/create-only-properties.txt");
 
@@ -82,7 +85,16 @@ fn with_parameters(node: &Json, parameters: &HashMap<String, String>) -> Json {
 pub fn replacements(before: &BuiltLayer, after: &BuiltLayer) -> Vec<Replacement> {
     let (Ok(old), Ok(new)) = (&before.template, &after.template) else { return Vec::new() };
     let params = |b: &BuiltLayer| -> HashMap<String, String> { b.shown_parameters().into_iter().collect() };
-    let (old_params, new_params) = (params(before), params(after));
+    between(old, new, &params(before), &params(after))
+}
+
+/// The replacements between two versions of one template, each with the parameter values it gets.
+pub fn between(
+    old: &Template,
+    new: &Template,
+    old_params: &HashMap<String, String>,
+    new_params: &HashMap<String, String>,
+) -> Vec<Replacement> {
     let mut out = Vec::new();
     let (Some(old_resources), Some(new_resources)) = (old.section("Resources"), new.section("Resources")) else {
         return out;
@@ -96,8 +108,8 @@ pub fn replacements(before: &BuiltLayer, after: &BuiltLayer) -> Vec<Replacement>
             continue;
         }
         let empty = Json::Object(Default::default());
-        let old_props = with_parameters(was.get("Properties").unwrap_or(&empty), &old_params);
-        let new_props = with_parameters(now.get("Properties").unwrap_or(&empty), &new_params);
+        let old_props = with_parameters(was.get("Properties").unwrap_or(&empty), old_params);
+        let new_props = with_parameters(now.get("Properties").unwrap_or(&empty), new_params);
         for path in create_only(&old_type) {
             let segments: Vec<&str> = path.split('/').collect();
             let (mut a, mut b) = (Vec::new(), Vec::new());
@@ -111,6 +123,55 @@ pub fn replacements(before: &BuiltLayer, after: &BuiltLayer) -> Vec<Replacement>
                 });
             }
         }
+    }
+    out
+}
+
+/// A value known offline: a string, or a `Fn::Sub` whose variables were all substituted.
+fn plain(v: &Json) -> Option<String> {
+    match v {
+        Json::String(s) => Some(s.clone()),
+        Json::Number(n) => Some(n.to_string()),
+        Json::Object(m) => m.get("Fn::Sub").and_then(|s| s.as_str()).filter(|s| !s.contains("${")).map(String::from),
+        _ => None,
+    }
+}
+
+/// The replacements inside a layer's nested stacks (templates of the project, rendered with each
+/// version's values): `Child/Resource`, the child's parameters taken from what the parent passes.
+pub fn nested(project: &Project, layer: &str, before: &BuiltLayer, after: &BuiltLayer) -> Vec<Replacement> {
+    let (Ok(old), Ok(new), Ok(def)) = (&before.template, &after.template, project.layer(layer)) else {
+        return Vec::new();
+    };
+    let renderer = Renderer::new(project);
+    let params = |b: &BuiltLayer| -> HashMap<String, String> { b.shown_parameters().into_iter().collect() };
+    let (old_params, new_params) = (params(before), params(after));
+    let child = |t: &Template, id: &str, b: &BuiltLayer, parent_params: &HashMap<String, String>| {
+        let props = t.body.pointer(&format!("/Resources/{id}/Properties"))?;
+        let url = props.get("TemplateURL")?.as_str()?;
+        let file = def.dir.join(url).canonicalize().ok()?;
+        let text = renderer.render_file(def, &file, b.values.jinja_context()).ok()?;
+        let passed = with_parameters(props.get("Parameters").unwrap_or(&Json::Null), parent_params);
+        let child_params: HashMap<String, String> = passed
+            .as_object()
+            .map(|m| m.iter().filter_map(|(k, v)| plain(v).map(|s| (k.clone(), s))).collect())
+            .unwrap_or_default();
+        Some((Template::parse(&text).ok()?, child_params))
+    };
+    let mut out = Vec::new();
+    for (id, r) in old.section("Resources").into_iter().flatten() {
+        if r.get("Type").and_then(|t| t.as_str()) != Some("AWS::CloudFormation::Stack") {
+            continue;
+        }
+        let (Some((a, ap)), Some((b, bp))) = (child(old, id, before, &old_params), child(new, id, after, &new_params))
+        else {
+            continue;
+        };
+        out.extend(
+            between(&a, &b, &ap, &bp)
+                .into_iter()
+                .map(|r| Replacement { logical_id: format!("{id}/{}", r.logical_id), ..r }),
+        );
     }
     out
 }

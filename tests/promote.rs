@@ -202,3 +202,22 @@ fn envdiff_shows_buckets_timeouts_and_stack_set_targets() {
         .stdout_has("~ timeout_minutes: 30 -> (none)")
         .stdout_has("~ layers.guard.stackset: 111111111111 in eu-west-1 -> ou-ab12-abcdefgh in eu-west-1 us-east-1");
 }
+
+/// The replacement warning looks inside nested stacks: a carried value that reaches a child's create-only
+/// property (through the parent's parameters, or a template value the child is rendered with) is named
+/// as `Child/Resource`.
+#[test]
+fn promote_warns_about_replacements_inside_nested_stacks() {
+    let parent = "Parameters:\n  Name:\n    Type: String\nResources:\n  Child:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: nested/child.yaml.j2\n      Parameters:\n        QueueName: !Sub \"${Name}-q\"\n";
+    let child = "Parameters:\n  QueueName:\n    Type: String\nResources:\n  Queue:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: !Ref QueueName\n  Table:\n    Type: AWS::DynamoDB::Table\n    Properties:\n      TableName: \"{{ table }}\"\n      BillingMode: PAY_PER_REQUEST\n      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]\n      KeySchema: [{AttributeName: id, KeyType: HASH}]\n";
+    let dir = project(&[
+        ("stacks/app/template.yaml", parent),
+        ("stacks/app/nested/child.yaml.j2", child),
+        ("environments/qa.toml", "region = \"us-east-1\"\nartifact_bucket = \"b\"\n[values]\ntable = \"t2\"\n[layers.app.parameters]\nName = \"orders2\"\n"),
+        ("environments/prod.toml", "region = \"us-east-1\"\nartifact_bucket = \"b\"\n[values]\ntable = \"t1\"\n[layers.app.parameters]\nName = \"orders\"\n"),
+    ]);
+    let run = stackc(dir.path(), &["promote", "qa", "prod", "--dry-run", "--allow-env-names"]);
+    run.ok()
+        .stderr_has("layer `app`: Child/Queue (AWS::SQS::Queue), because `QueueName` changes")
+        .stderr_has("layer `app`: Child/Table (AWS::DynamoDB::Table), because `TableName` changes");
+}

@@ -300,7 +300,9 @@ fn replacement_warnings(
     let mut out = Vec::new();
     for (layer, b) in &before {
         let Some(a) = now.get(layer) else { continue };
-        for r in crate::replacement::replacements(b, a) {
+        let mut found = crate::replacement::replacements(b, a);
+        found.extend(crate::replacement::nested(project, layer, b, a));
+        for r in found {
             out.push(format!(
                 "  layer `{layer}`: {} ({}), because `{}` changes",
                 r.logical_id, r.resource_type, r.property
