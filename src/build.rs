@@ -27,6 +27,16 @@ impl BuiltLayer {
 /// Layers built (resolved and rendered) by this process: `-vv` reports it, so a run's cost is visible.
 pub static BUILDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
+/// Environment tags, then the layer's, then stackc's own.
+pub fn stack_tags(project: &Project, env: &Environment, layer: &str) -> BTreeMap<String, String> {
+    let mut tags = env.tags.clone();
+    tags.extend(env.layer(layer).tags);
+    tags.insert("stackc:project".into(), project.name.clone());
+    tags.insert("stackc:env".into(), env.name.clone());
+    tags.insert("stackc:layer".into(), layer.to_string());
+    tags
+}
+
 /// Where the artifacts of `layer` in `env` go: the bucket of the region its stack lives in.
 pub fn artifact_target(project: &Project, env: &Environment, layer: &str) -> crate::package::Target {
     let region = project.region_of(layer, env);

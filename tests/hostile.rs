@@ -266,3 +266,42 @@ fn mutated_inputs_never_panic_and_errors_say_where() {
     }
     assert!(failures.is_empty(), "{} of {cases} cases failed (seed {seed}):\n{}", failures.len(), failures.join("\n"));
 }
+
+/// Templates and settings CloudFormation would refuse, refused by validate with where; and valid
+/// templates (the language extensions' ForEach) that must pass.
+#[test]
+fn declarations_cloudformation_refuses_are_refused_offline() {
+    let env = "region = \"us-east-1\"\n";
+    let cases: &[(&str, &str)] = &[
+        ("Parameters:\n  P: {Type: String, AllowedPattern: '[a-z', Default: a}\nResources:\n  T:\n    Type: AWS::SNS::Topic\n", "AllowedPattern `[a-z` is not a valid pattern"),
+        ("Parameters:\n  P: {Type: String, MinLength: 5, MaxLength: 2, Default: abc}\nResources:\n  T:\n    Type: AWS::SNS::Topic\n", "MinLength 5 is more than MaxLength 2"),
+        ("Parameters:\n  P: {Type: Number, Default: NaN}\nResources:\n  T:\n    Type: AWS::SNS::Topic\n", "Default of a Number"),
+        ("Parameters:\n  P: {Type: Number, Default: 1e999}\nResources:\n  T:\n    Type: AWS::SNS::Topic\n", "not a finite number"),
+        ("Parameters:\n  P: {Type: Number, MinValue: low, Default: 1}\nResources:\n  T:\n    Type: AWS::SNS::Topic\n", "MinValue: `low` is not a number"),
+        ("Parameters:\n  P: {Type: String, AllowedValues: [a, b], Default: c}\nResources:\n  T:\n    Type: AWS::SNS::Topic\n", "its Default `c` breaks its own constraints"),
+        ("Resources:\n  T:\n    Type: AWS::SNS::Topic\n    Condition: Nope\n", "condition `Nope` is not defined"),
+        ("Mappings:\n  M: {a: {b: c}}\nResources:\n  T:\n    Type: AWS::SNS::Topic\n    Properties: {TopicName: !Ref M}\n", "names a mapping"),
+        ("Resources:\n  T:\n    Properties: {}\n", "resource `T` has no `Type`"),
+        ("Resources:\n  T:\n    Type: AWS::SNS::Topic\nOutputs:\n  O:\n    Value: null\n", "output `O` has no value"),
+    ];
+    for (template, says) in cases {
+        refused(one_layer(template, env).path(), &["validate", "qa"])
+            .stderr_has(says)
+            .stderr_has("stacks/app/template.yaml.j2:");
+    }
+    let tags: String = (0..60).map(|i| format!("k{i} = \"v\"\n")).collect();
+    refused(one_layer(TOPIC, &format!("{env}[tags]\n{tags}")).path(), &["validate", "qa"])
+        .stderr_has("CloudFormation allows 50");
+    refused(one_layer(TOPIC, &format!("{env}[tags]\n\"aws:team\" = \"x\"\n")).path(), &["validate", "qa"])
+        .stderr_has("reserved for AWS");
+    refused(one_layer(TOPIC, &format!("{env}[tags]\nlong = \"{}\"\n", "v".repeat(300))).path(), &["validate", "qa"])
+        .stderr_has("more than 256");
+    let own = "Parameters:\n  X: {Type: String}\nResources:\n  T:\n    Type: AWS::SNS::Topic\nOutputs:\n  Arn:\n    Value: !Ref T\n";
+    let dir = one_layer(
+        own,
+        &format!("{env}[layers.app.parameters]\nX = {{ from = \"output\", layer = \"app\", output = \"Arn\" }}\n"),
+    );
+    refused(dir.path(), &["validate", "qa"]).stderr_has("takes an output of its own stack");
+    let foreach = "Transform: AWS::LanguageExtensions\nResources:\n  Fn::ForEach::Topics:\n    - Name\n    - [a, b]\n    - Topic${Name}:\n        Type: AWS::SNS::Topic\n";
+    stackc(one_layer(foreach, env).path(), &["validate", "qa"]).ok();
+}

@@ -59,10 +59,14 @@ pub enum Rule {
     UnknownAttribute,
     UnknownDependency,
     SecretInReadableProperty,
+    BadParameter,
+    UnknownCondition,
+    RefToMapping,
+    NullOutput,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 13] = [
+    pub const ALL: [Rule; 17] = [
         Rule::UnknownType,
         Rule::TypeNotInRegion,
         Rule::MissingType,
@@ -76,6 +80,10 @@ impl Rule {
         Rule::UnknownAttribute,
         Rule::UnknownDependency,
         Rule::SecretInReadableProperty,
+        Rule::BadParameter,
+        Rule::UnknownCondition,
+        Rule::RefToMapping,
+        Rule::NullOutput,
     ];
 
     /// A note, not a refusal.
@@ -116,15 +124,16 @@ pub struct Context<'a> {
     pub packaged: &'a [(&'a str, &'a str)],
 }
 
-/// Every schema finding of `template`.
+/// Every schema finding of `template`, and those of its own declarations (`declarations::check`).
 pub fn lint(template: &Template, ctx: &Context) -> Vec<Finding> {
-    let Some(resources) = template.section("Resources") else { return Vec::new() };
     let transforms = template.transforms();
     // A macro other than SAM and the language extensions can rewrite anything: only SAM's own types and
     // the ForEach keys are skipped for those two; any other transform turns the schema checks off.
     if transforms.iter().any(|t| !t.starts_with("AWS::Serverless") && t != "AWS::LanguageExtensions") {
         return Vec::new();
     }
+    let declared = super::declarations::check(template);
+    let Some(resources) = template.section("Resources") else { return declared };
     let secrets: BTreeSet<String> = template.parameters().into_iter().filter(|p| p.no_echo).map(|p| p.name).collect();
     let mut l = Linter { out: Vec::new(), patterns: HashMap::new(), types: HashMap::new() };
     for (id, r) in resources {
@@ -134,6 +143,7 @@ pub fn lint(template: &Template, ctx: &Context) -> Vec<Finding> {
         l.resource(id, r, resources, ctx, &secrets, !transforms.is_empty());
     }
     l.getatts(&template.body, resources);
+    l.out.extend(declared);
     l.out
 }
 

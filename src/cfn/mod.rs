@@ -3,6 +3,7 @@
 //! Nothing here imports from `deploy`, `commands` or `edge` (`tests/purity.rs` checks it).
 
 pub mod constraints;
+pub mod declarations;
 pub mod events;
 pub mod lint;
 pub mod locate;

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use sha2::{Digest, Sha256};
 
 use super::engine::{LayerError, Prepared, PreparedParam};
+use crate::build::stack_tags;
 use crate::build::{self, BuiltLayer};
 use crate::cfn::port::ApiValue;
 use crate::cfn::template::Template;
@@ -15,16 +16,6 @@ use crate::package::Artifact;
 use crate::project::Project;
 use crate::source::Source;
 use crate::values::Resolved;
-
-/// Environment tags, then the layer's, then stackc's own.
-pub fn stack_tags(project: &Project, env: &Environment, layer: &str) -> BTreeMap<String, String> {
-    let mut tags = env.tags.clone();
-    tags.extend(env.layer(layer).tags);
-    tags.insert("stackc:project".into(), project.name.clone());
-    tags.insert("stackc:env".into(), env.name.clone());
-    tags.insert("stackc:layer".into(), layer.to_string());
-    tags
-}
 
 /// `version_of` gives the version of a secret's source when the store keeps versions.
 pub fn prepare(

@@ -4,7 +4,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value as Json;
 
-use crate::build::{parse_error_diagnostic, BuiltLayer};
+use crate::build::{parse_error_diagnostic, stack_tags, BuiltLayer};
+use crate::cfn::declarations::tag_problems;
 use crate::cfn::lint::Seg;
 use crate::cfn::template::{sub_variables, Template};
 use crate::diagnostic::{suggestion, Diagnostic, Location};
@@ -102,6 +103,26 @@ pub fn report(project: &Project, env: &Environment, built: &BTreeMap<String, Bui
         capabilities(project, name, template, &children.capabilities, &mut out);
         packaging(project, env, name, layer, &at_template, &mut out);
         hard_limits(&env.name, name, &layer.values.stack_name, template, &at_template, &mut out);
+        for problem in tag_problems(&stack_tags(project, env, name)) {
+            out.push(
+                Diagnostic::new(format!("environment `{}`, layer `{name}`: {problem}", env.name))
+                    .at(Location::file_only(&env.file))
+                    .hint("tags come from [tags] and [layers.<layer>.tags] of the environment"),
+            );
+        }
+        for p in layer.values.parameters.values() {
+            if matches!(&p.source, Some(Source::Output { layer: from, .. }) if from == name) {
+                out.push(
+                    Diagnostic::new(format!(
+                        "environment `{}`, layer `{name}`, parameter `{}`: takes an output of its own stack, which \
+                         does not exist before the stack does",
+                        env.name, p.name
+                    ))
+                    .at(p.origin.clone())
+                    .hint("compute the value inside the template (Ref, GetAtt) instead"),
+                );
+            }
+        }
         for (output, parameter) in template.outputs_exposing_no_echo() {
             out.push(
                 Diagnostic::new(format!(
@@ -437,8 +458,10 @@ fn hard_limits(env: &str, layer: &str, stack: &str, t: &Template, at: &Location,
                 .hint("split the layer, or move part of it into a nested stack"),
             );
         }
-        for name in
-            names.iter().filter(|n| n.is_empty() || n.len() > 255 || !n.chars().all(|c| c.is_ascii_alphanumeric()))
+        for name in names
+            .iter()
+            .filter(|n| !n.starts_with("Fn::ForEach::"))
+            .filter(|n| n.is_empty() || n.len() > 255 || !n.chars().all(|c| c.is_ascii_alphanumeric()))
         {
             out.push(
                 Diagnostic::new(format!(
