@@ -280,12 +280,18 @@ impl Engine<'_> {
             }
             return Ok(lp);
         }
+        let template = Template::parse(&p.template_body).ok();
+        // Nothing differs that stackc can compare, and nothing it cannot compare is there: no change set
+        // is needed to learn that nothing would change (the comparison `status` makes).
+        let same = plan::reasons(lp.template_changed, &lp.parameters, &lp.tags, &lp.waiting_for).is_empty();
+        if kind == ChangeSetType::Update && same && !unknown_secrets && template.as_ref().is_some_and(comparable) {
+            return Ok(lp.unchanged());
+        }
         let Some((id, info)) = self.make_change_set(p, kind)? else {
             return Ok(lp.unchanged());
         };
         let secret_parameters: BTreeSet<String> =
             p.parameters.iter().filter(|x| x.secret).map(|x| x.name.clone()).collect();
-        let template = Template::parse(&p.template_body).ok();
         let masking = Masking { secret_parameters: &secret_parameters, template: template.as_ref().map(|t| &t.body) };
         lp.changes = info.changes.iter().map(|c| Change::of(c, &masking)).collect();
         self.nested_changes(&p.stack_name, &info.changes, &mut lp.changes, 0);
@@ -615,6 +621,14 @@ impl Engine<'_> {
             ))),
         }
     }
+}
+
+/// Whether the deployed stack can be told equal to `t` without a change set: CloudFormation resolves
+/// dynamic references (`{{resolve:...}}`) and SSM-typed parameters itself, at every deploy, so a
+/// template with either always gets a change set.
+fn comparable(t: &Template) -> bool {
+    let ssm_typed = t.parameters().iter().any(|p| p.kind.starts_with("AWS::SSM::Parameter::"));
+    !ssm_typed && !t.body.to_string().contains("{{resolve:")
 }
 
 /// Change sets this run made and has neither executed nor deleted: (stack, change set, made by a CREATE
@@ -1362,6 +1376,50 @@ pub(crate) mod tests {
         assert!(text.contains("~ DBInstanceClass: db.t3.micro -> db.t3.small  (in place; parameter Size)"), "{text}");
         assert!(text.contains("~ MasterUserPassword: (secret, masked)"), "{text}");
         assert!(!text.contains("canary") && !json.contains("canary"), "{text}\n{json}");
+    }
+
+    /// A fake stack deployed exactly as `prepared("db")` would deploy it.
+    fn deployed_as_prepared(fake: &Fake) {
+        let p = prepared("db");
+        let mut stacks = fake.stacks.lock().unwrap();
+        let s = stacks.get_mut("app-qa-db").unwrap();
+        s.parameters =
+            BTreeMap::from([("Size".to_string(), "s".to_string()), ("Password".to_string(), "****".to_string())]);
+        s.tags = p.tags.clone();
+    }
+
+    #[test]
+    fn a_no_op_makes_no_change_set_unless_something_cannot_be_compared() {
+        let fake = Fake::new().with_stack("app-qa-db", "UPDATE_COMPLETE");
+        deployed_as_prepared(&fake);
+        let lp = engine(&fake).plan_layer(&prepared("db")).unwrap();
+        assert_eq!(lp.action, Action::NoChanges);
+        let calls = fake.calls();
+        assert_eq!(calls, vec!["DescribeStacks app-qa-db", "GetTemplate app-qa-db"], "one describe, one template read");
+        // Each thing that cannot be compared without CloudFormation gets a change set.
+        let unversioned = |p: &mut Prepared| p.parameters[1].fingerprint = None;
+        let dynamic = |p: &mut Prepared| {
+            p.template_body =
+                "Resources:\n  T:\n    Type: AWS::SNS::Topic\n    Properties: {TopicName: '{{resolve:ssm:/name}}'}\n"
+                    .into()
+        };
+        let ssm_typed = |p: &mut Prepared| {
+            p.template_body =
+                "Parameters:\n  Size: {Type: 'AWS::SSM::Parameter::Value<String>'}\nResources: {}\n".into()
+        };
+        for (what, change) in [
+            ("a secret without versions", &unversioned as &dyn Fn(&mut Prepared)),
+            ("a dynamic reference", &dynamic),
+            ("an SSM-typed parameter", &ssm_typed),
+        ] {
+            let fake = Fake::new().with_stack("app-qa-db", "UPDATE_COMPLETE");
+            deployed_as_prepared(&fake);
+            let mut p = prepared("db");
+            change(&mut p);
+            fake.templates.lock().unwrap().insert("app-qa-db".into(), p.template_body.clone());
+            let _ = engine(&fake).plan_layer(&p).unwrap();
+            assert!(fake.calls().iter().any(|c| c.starts_with("CreateChangeSet")), "{what}: {:?}", fake.calls());
+        }
     }
 
     #[test]
