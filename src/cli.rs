@@ -112,6 +112,25 @@ pub enum NewCommand {
     },
 }
 
+/// The stores `secret set` writes to (a variable or a prompt holds nothing to write).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WritableStore {
+    Keyring,
+    Ssm,
+    #[value(name = "secretsmanager")]
+    SecretsManager,
+}
+
+impl From<WritableStore> for SecretStore {
+    fn from(w: WritableStore) -> SecretStore {
+        match w {
+            WritableStore::Keyring => SecretStore::Keyring,
+            WritableStore::Ssm => SecretStore::Ssm,
+            WritableStore::SecretsManager => SecretStore::SecretsManager,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum SecretCommand {
     /// Store a secret for a parameter: typed without echo on a terminal, or read from stdin when piped.
@@ -123,7 +142,7 @@ pub enum SecretCommand {
         parameter: String,
         /// Where to store it (default: the parameter's own secret source in the environment file).
         #[arg(long, value_enum)]
-        to: Option<SecretStore>,
+        to: Option<WritableStore>,
         /// Generate a strong random password instead of reading one.
         #[arg(long)]
         generate: bool,

@@ -14,6 +14,7 @@ use toml::Spanned;
 use crate::diagnostic::{display_path, suggestion, Diagnostic, Error, LineIndex, Location, Result};
 use crate::project::{self, Project};
 use crate::source::{is_reference, Source};
+use crate::text::list;
 use crate::toml_error;
 
 /// Names the templates see besides the values; a value may not take one of them.
@@ -512,7 +513,7 @@ pub fn load_with(project: &Project, name: &str, sets: &[String], edited: Option<
                 .note(if known.is_empty() {
                     format!("`{}` holds no environment files", display_path(&project.environments_dir()))
                 } else {
-                    format!("environments of this project: {}", known.join(", "))
+                    format!("environments of this project: {}", list(&known))
                 })
                 .hint_opt(suggestion(name, known.iter().map(|s| s.as_str()))),
         ));
@@ -558,7 +559,7 @@ pub fn load_with(project: &Project, name: &str, sets: &[String], edited: Option<
             b.errors.push(
                 Diagnostic::new(format!("environment `{name}` configures layer `{layer}`, which is not a layer"))
                     .at(origin)
-                    .note(format!("layers: {}", project.layers.keys().cloned().collect::<Vec<_>>().join(", ")))
+                    .note(format!("layers: {}", list(&project.layers.keys().cloned().collect::<Vec<_>>())))
                     .hint_opt(suggestion(layer, project.layers.keys().map(|s| s.as_str()))),
             );
         }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::diagnostic::{display_path, suggestion, Diagnostic, Error, Location, Result};
+use crate::text::list;
 use crate::toml_error;
 
 pub const PROJECT_FILE: &str = "stackc.toml";
@@ -251,7 +252,7 @@ impl Project {
             let known: Vec<&str> = self.layers.keys().map(|s| s.as_str()).collect();
             Error::config(
                 Diagnostic::new(format!("unknown layer `{name}`"))
-                    .note(format!("layers of this project: {}", known.join(", ")))
+                    .note(format!("layers of this project: {}", list(&known)))
                     .hint_opt(suggestion(name, known.iter().copied())),
             )
         })

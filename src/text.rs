@@ -16,9 +16,29 @@ pub fn count(n: usize, word: &str) -> String {
     format!("{n} {}", plural(n, word))
 }
 
+/// Items as `a, b, c`, cut after `LIST_MAX` with how many more: a note never becomes a screenful.
+pub fn list<S: AsRef<str>>(items: &[S]) -> String {
+    let shown: Vec<&str> = items.iter().take(LIST_MAX).map(|s| s.as_ref()).collect();
+    match items.len().saturating_sub(LIST_MAX) {
+        0 => shown.join(", "),
+        more => format!("{}, ... and {more} more", shown.join(", ")),
+    }
+}
+
+/// How many items `list` names before it counts the rest.
+pub const LIST_MAX: usize = 12;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_lists_are_cut() {
+        let many: Vec<String> = (0..100).map(|i| format!("layer{i}")).collect();
+        let shown = list(&many);
+        assert!(shown.starts_with("layer0, layer1, ") && shown.ends_with("layer11, ... and 88 more"), "{shown}");
+        assert_eq!(list(&["a", "b"]), "a, b");
+    }
 
     #[test]
     fn counts_read_right() {

@@ -793,3 +793,27 @@ fn set_cannot_loosen_an_environments_guards() {
     }
     stackc(dir.path(), &["--set", "protected=true", "validate", "qa"]).ok();
 }
+
+/// A note that would name 100 layers names a dozen and counts the rest; `secret set --to` offers only the
+/// stores it can write.
+#[test]
+fn long_notes_are_cut_and_secret_set_offers_only_writable_stores() {
+    let mut files: Vec<(String, String)> = (0..100)
+        .map(|i| {
+            (format!("stacks/layer{i}/template.yaml"), "Resources:\n  T:\n    Type: AWS::SNS::Topic\n".to_string())
+        })
+        .collect();
+    files.push(("environments/qa.toml".into(), "region = \"us-east-1\"\n".into()));
+    let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let dir = project(&refs);
+    let r = stackc(dir.path(), &["render", "qa", "layer1000"]);
+    r.code(2).stderr_has("... and 88 more");
+    assert!(r.stderr.lines().all(|l| l.len() < 300), "{}", r.stderr);
+    let to_env = stackc(dir.path(), &["secret", "set", "qa", "layer0", "Pw", "--to", "env"]);
+    to_env.code(2).stderr_has("invalid value 'env'").stderr_has("keyring, ssm, secretsmanager");
+    let help = stackc(dir.path(), &["secret", "set", "--help"]);
+    help.ok().stdout_has("--to <TO>");
+    let to = &help.stdout[help.stdout.find("--to <TO>").unwrap()..];
+    let values = to.lines().find(|l| l.contains("possible values")).unwrap_or_default();
+    assert_eq!(values.trim(), "[possible values: keyring, ssm, secretsmanager]", "{to}");
+}

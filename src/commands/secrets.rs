@@ -6,9 +6,9 @@ use super::print;
 use super::session::Session;
 use crate::build;
 use crate::cfn::constraints::Constraints;
-use crate::cli::SecretCommand;
+use crate::cli::{SecretCommand, WritableStore};
 use crate::diagnostic::{suggestion, Diagnostic, Error, ExitKind, Result};
-use crate::environment::{ParamValue, SecretStore};
+use crate::environment::ParamValue;
 use crate::provider::{Placeholders, Provider};
 use crate::secret::Secret;
 use crate::source::Source;
@@ -51,14 +51,14 @@ fn check_parameter(s: &Session, layer: &str, parameter: &str) -> Result<Constrai
     Ok(p.constraints.clone())
 }
 
-fn set(s: &Session, layer: &str, parameter: &str, to: Option<SecretStore>, generate: bool) -> Result<()> {
+fn set(s: &Session, layer: &str, parameter: &str, to: Option<WritableStore>, generate: bool) -> Result<()> {
     let constraints = check_parameter(s, layer, parameter)?;
     let configured = s.env.layer(layer).parameters.get(parameter).and_then(|p| match &p.value {
         ParamValue::Ref(src) => Some(src.with_defaults(&s.project.name, &s.env.name, layer, parameter)),
         ParamValue::Literal(_) => None,
     });
     let dest = match to {
-        Some(store) => s.env.secret_names.source(store, &s.project.name, &s.env.name, layer, parameter),
+        Some(store) => s.env.secret_names.source(store.into(), &s.project.name, &s.env.name, layer, parameter),
         None => match &configured {
             Some(src @ (Source::Keyring { .. } | Source::SsmSecure { .. } | Source::SecretsManager { .. })) => src.clone(),
             _ => {
@@ -72,11 +72,6 @@ fn set(s: &Session, layer: &str, parameter: &str, to: Option<SecretStore>, gener
             }
         },
     };
-    if matches!(dest, Source::Env { .. } | Source::Prompt { .. }) {
-        return Err(Error::msg(
-            "`--to env` and `--to prompt` cannot store anything; use keyring, ssm or secretsmanager",
-        ));
-    }
     let value = if generate {
         generate_password(&constraints)?
     } else {

@@ -13,6 +13,7 @@ use crate::environment::{Environment, ValueTree};
 use crate::graph::Graph;
 use crate::project::Project;
 use crate::source::Source;
+use crate::text::list;
 use crate::values::Resolved;
 
 pub const PSEUDO_PARAMETERS: &[&str] = &[
@@ -42,7 +43,7 @@ pub fn layer_environments(project: &Project) -> Vec<Diagnostic> {
                     .clone()
                     .map(|p| Location::file_only(&p))
                     .unwrap_or_else(|| Location::file_only(&layer.dir)))
-                .note(format!("environments: {}", known.join(", ")))
+                .note(format!("environments: {}", list(&known)))
                 .hint_opt(suggestion(e, known.iter().map(|s| s.as_str()))),
             );
         }
@@ -424,7 +425,7 @@ fn parameters(env: &Environment, layer: &str, built: &BuiltLayer, t: &Template, 
                 .at(value.origin.clone())
                 .note(format!(
                     "declared parameters: {}",
-                    if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                    if names.is_empty() { "none".to_string() } else { list(&names) }
                 ))
                 .hint_opt(suggestion(name, names.iter().copied())),
             );

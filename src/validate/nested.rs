@@ -18,6 +18,7 @@ use crate::diagnostic::{suggestion, Diagnostic};
 use crate::environment::Environment;
 use crate::project::Project;
 use crate::render::Renderer;
+use crate::text::list;
 
 /// How deep nested templates are followed (as packaging does).
 const MAX_DEPTH: usize = 5;
@@ -130,7 +131,7 @@ impl Scope<'_> {
                         child.id
                     ))
                     .at(placer.place(&at(k), Some(k)))
-                    .note(format!("declared: {}", if names.is_empty() { "none".into() } else { names.join(", ") }))
+                    .note(format!("declared: {}", if names.is_empty() { "none".into() } else { list(&names) }))
                     .hint_opt(suggestion(k, names.iter().copied())),
                 );
                 continue;
@@ -178,7 +179,7 @@ impl Scope<'_> {
                     crate::diagnostic::display_path(&child.file)
                 ))
                 .at(placer.place(&path, Some(&output)))
-                .note(format!("outputs: {}", if outputs.is_empty() { "none".into() } else { outputs.join(", ") }))
+                .note(format!("outputs: {}", if outputs.is_empty() { "none".into() } else { list(&outputs) }))
                 .hint_opt(suggestion(&output, outputs.iter().map(|s| s.as_str()))),
             );
         }
