@@ -159,3 +159,43 @@ fn a_deployed_stack_is_adopted_with_its_parameters_and_tags() {
     assert_eq!(params["Label"], "made, by \"hand\"");
     assert_eq!(params["Password"], "<secret from keyring:stackc/adopted/qa/db/Password>");
 }
+
+/// `import stack` never makes two layers deploy one stack: a stack this project manages is refused
+/// (naming its layer), and so is a nested stack (naming its parent, which deploys it).
+#[test]
+fn import_refuses_a_managed_stack_and_a_nested_stack() {
+    let emu = Emulator::start();
+    emu.seed(&serde_json::json!({"buckets": ["arts"]}));
+    let dir = project(&[
+        (
+            "stacks/app/template.yaml",
+            "Resources:\n  Child:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: nested/child.yaml\n",
+        ),
+        ("stacks/app/nested/child.yaml", "Resources:\n  T:\n    Type: AWS::SNS::Topic\n"),
+        ("environments/qa.toml", "region = \"us-east-1\"\nartifact_bucket = \"arts\"\n"),
+    ]);
+    emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).ok();
+    emu.stackc(dir.path(), &["import", "stack", "demo-qa-app", "--env", "qa", "--layer", "again"])
+        .code(2)
+        .stderr_has("stack `demo-qa-app` is already layer `app` of environment `qa` of this project");
+    let child = emu.stacks().as_object().unwrap().keys().find(|k| k.as_str() != "demo-qa-app").unwrap().clone();
+    emu.stackc(dir.path(), &["import", "stack", &child, "--env", "qa", "--layer", "child"])
+        .code(2)
+        .stderr_has(&format!("stack `{child}` is a nested stack of `demo-qa-app`"));
+    assert!(!dir.path().join("stacks/again").exists() && !dir.path().join("stacks/child").exists());
+}
+
+/// Importing a samconfig file into a layer that exists keeps (adds) the capabilities samconfig names.
+#[test]
+fn samconfig_into_an_existing_layer_keeps_its_capabilities() {
+    let dir = project(&[
+        ("stacks/fn/template.yaml", "Resources:\n  T:\n    Type: AWS::SNS::Topic\n"),
+        ("stacks/fn/layer.toml", "# the function layer\ndescription = \"fn\"\n"),
+        ("environments/qa.toml", "region = \"us-east-1\"\n"),
+        ("sam/samconfig.toml", "version = 0.1\n[qa.deploy.parameters]\nstack_name = \"fn-qa\"\ncapabilities = \"CAPABILITY_IAM CAPABILITY_AUTO_EXPAND\"\n"),
+    ]);
+    stackc(dir.path(), &["import", "samconfig", "sam/samconfig.toml", "--layer", "fn"]).ok();
+    let meta = std::fs::read_to_string(dir.path().join("stacks/fn/layer.toml")).unwrap();
+    assert!(meta.starts_with("# the function layer\n"), "{meta}");
+    assert!(meta.contains("CAPABILITY_IAM") && meta.contains("CAPABILITY_AUTO_EXPAND"), "{meta}");
+}

@@ -55,6 +55,8 @@ pub struct StackInfo {
     pub tags: BTreeMap<String, String>,
     pub last_updated: Option<String>,
     pub termination_protection: bool,
+    /// The parent stack's id, for a nested stack.
+    pub parent_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::print;
 use super::session::Session;
-use crate::cfn::port::CloudFormation;
+use crate::cfn::port::{CloudFormation, StackInfo};
 use crate::cfn::template::Template;
 use crate::diagnostic::{display_path, Diagnostic, Error, Result};
 use crate::import::{self, Imported};
@@ -167,6 +167,33 @@ pub fn new_layer(project: &Project, name: &str, from: Option<&Path>, depends_on:
     Ok(())
 }
 
+/// Add the imported capabilities an existing layer's layer.toml lacks (its comments and layout kept).
+fn keep_capabilities(path: &Path, wanted: &[String]) -> Result<()> {
+    let old = if path.exists() { project::read(path)? } else { String::new() };
+    let mut doc: toml_edit::DocumentMut = old
+        .parse()
+        .map_err(|e| Error::config(Diagnostic::new(format!("cannot edit `{}`: {e}", display_path(path)))))?;
+    let caps = doc.entry("capabilities").or_insert(toml_edit::value(toml_edit::Array::new()));
+    let Some(list) = caps.as_array_mut() else {
+        return Err(Error::config(Diagnostic::new(format!(
+            "`capabilities` in `{}` is not a list",
+            display_path(path)
+        ))));
+    };
+    let mut added = Vec::new();
+    for c in wanted {
+        if !list.iter().any(|v| v.as_str() == Some(c.as_str())) {
+            list.push(c.as_str());
+            added.push(c.clone());
+        }
+    }
+    if !added.is_empty() {
+        std::fs::write(path, doc.to_string()).map_err(|e| Error::io(path, e))?;
+        super::printer().note(&format!("added to {}: capabilities {}", display_path(path), added.join(", ")));
+    }
+    Ok(())
+}
+
 /// Put an imported layer into the project: template (if the layer is new), layer.toml, environment entries.
 fn adopt(project: &Project, env: &str, layer: &str, template: Option<(&str, String)>, imp: &Imported) -> Result<()> {
     let dir = project.stacks_dir().join(layer);
@@ -194,6 +221,8 @@ fn adopt(project: &Project, env: &str, layer: &str, template: Option<(&str, Stri
             ));
         }
         write_new(&dir.join("layer.toml"), &meta)?;
+    } else if !imp.capabilities.is_empty() {
+        keep_capabilities(&dir.join("layer.toml"), &imp.capabilities)?;
     }
     let path = project.environments_dir().join(format!("{env}.toml"));
     let old = if path.exists() { project::read(&path)? } else { String::new() };
@@ -270,6 +299,33 @@ pub fn import_samconfig(project: &Project, file: &Path, layer: &str, template: O
     Ok(())
 }
 
+/// A stack that is a layer of this project already, or a nested stack (its parent deploys it), is not
+/// adopted: two layers would then deploy one stack.
+fn refuse_adopting(s: &Session, stack: &str, info: &StackInfo) -> Result<()> {
+    if let Some(parent) = &info.parent_id {
+        let name = parent.rsplit(':').next().and_then(|x| x.split('/').nth(1)).unwrap_or(parent);
+        return Err(Error::config(
+            Diagnostic::new(format!("stack `{stack}` is a nested stack of `{name}`, which creates and updates it"))
+                .hint(format!("import `{name}` instead, or keep the nested stack in its parent's template")),
+        ));
+    }
+    let by_name = s.project.layers.keys().find(|l| s.stack_name(l) == stack);
+    let tagged = (info.tags.get("stackc:project") == Some(&s.project.name))
+        .then(|| (info.tags.get("stackc:env"), info.tags.get("stackc:layer")));
+    let managed = match (by_name, tagged) {
+        (Some(l), _) => Some(format!("layer `{l}` of environment `{}`", s.env.name)),
+        (None, Some((Some(e), Some(l)))) => Some(format!("layer `{l}` of environment `{e}`")),
+        _ => None,
+    };
+    match managed {
+        Some(what) => Err(Error::config(
+            Diagnostic::new(format!("stack `{stack}` is already {what} of this project"))
+                .hint("two layers would then deploy one stack; use that layer"),
+        )),
+        None => Ok(()),
+    }
+}
+
 pub fn import_stack(s: &Session, stack: &str, layer: &str) -> Result<()> {
     s.probe()?;
     let info = s
@@ -277,6 +333,7 @@ pub fn import_stack(s: &Session, stack: &str, layer: &str) -> Result<()> {
         .describe_stack(stack)
         .map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?
         .ok_or_else(|| Error::failed(Diagnostic::new(format!("there is no stack `{stack}`"))))?;
+    refuse_adopting(s, stack, &info)?;
     let body = s.cfn.get_template(stack).map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
     let t = Template::parse(&body)
         .map_err(|e| Error::failed(Diagnostic::new(format!("the stack's template does not parse: {}", e.message))))?;

@@ -310,4 +310,8 @@ nested_id = top[0]["ResourceChange"].get("ChangeSetId") if top else None
 inner = cf.describe_change_set(ChangeSetName=nested_id, IncludePropertyValues=True)["Changes"] if nested_id else []
 names = [d["Target"].get("Name") for c in inner for d in c["ResourceChange"].get("Details", [])]
 check("19 nested-change-sets", bool(nested_id) and inner and inner[0]["ResourceChange"]["LogicalResourceId"] == "P" and "Value" in names and "Description" in names, f"{top} {inner}")
+# 20. nested-parent: the nested stack made by the parent's change set names its parent and root.
+child = next((s for s in cf.describe_stacks()["Stacks"] if s["StackId"] != cf.describe_stacks(StackName="parent")["Stacks"][0]["StackId"]
+              and s.get("ParentId") == cf.describe_stacks(StackName="parent")["Stacks"][0]["StackId"]), None)
+check("20 nested-parent", child is not None and child.get("RootId") == child.get("ParentId"), str([(s["StackName"], s.get("ParentId")) for s in cf.describe_stacks()["Stacks"]]))
 sys.exit(1 if failures else 0)

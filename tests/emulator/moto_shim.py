@@ -72,6 +72,8 @@ test of its own in tests/emulator.rs:
    nested stack the change touches, and the parent's DescribeChangeSet names it (ResourceChange.ChangeSetId)
    so its own changes can be described; moto ignores the flag. We make the nested change sets (from the
    new TemplateURL and the nested stack's new parameters) and link them.
+20. nested-parent: AWS's DescribeStacks names a nested stack's parent and root (ParentId, RootId); moto
+   leaves them out. We record them when a change set's execution creates a nested stack.
 4. delete-in-order: moto gives up deleting a stack whose resources depend on each other (a VPC with a
    route table, a role with a policy) and drops the stack record; AWS deletes them in dependency order. We
    finish the delete and record the stack as DELETE_COMPLETE. moto also never deletes a stack's ELBv2
@@ -196,6 +198,9 @@ def _tracked(original, verb):
             _resource_event(events_to, logical_id, entry[1], "CREATE_IN_PROGRESS", None)
         result = original(logical_id, resource_json, *args, **kwargs)
         _current.stack.pop()
+        if events_to is not None and isinstance(result, models.Stack) and result is not events_to:  # correction 20
+            result.parent_id = events_to.stack_id
+            result.root_id = getattr(events_to, "root_id", None) or events_to.stack_id
         if events_to is not None and result is not None and (verb == "UPDATE" or logical_id in events_to.stackc_stepped):
             physical = getattr(result, "physical_resource_id", "") or ""
             if verb == "UPDATE":

@@ -73,6 +73,7 @@ fn stack_info(s: &aws_sdk_cloudformation::types::Stack, name: &str) -> StackInfo
         tags: s.tags().iter().filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string()))).collect(),
         last_updated: s.last_updated_time().or(s.creation_time()).map(|t| t.to_string()),
         termination_protection: s.enable_termination_protection().unwrap_or(false),
+        parent_id: s.parent_id().map(str::to_string),
     }
 }
 
