@@ -322,3 +322,22 @@ fn plans_show_changes_inside_nested_stacks() {
     std::fs::write(dir.path().join("stacks/app/nested/child.yaml"), child("")).unwrap();
     emu.stackc(dir.path(), &["diff", "qa"]).ok().stdout_has("app (demo-qa-app): no differences");
 }
+
+/// A bucket that does not exist (a fresh account) is found before any change set, and the answer is to
+/// bootstrap; nothing reaches CloudFormation.
+#[test]
+fn a_missing_artifact_bucket_is_found_before_any_change_set() {
+    let emu = Emulator::start();
+    let dir = code_project(Some("never-made"));
+    for command in ["plan", "deploy"] {
+        let mut args = vec![command, "qa"];
+        if command == "deploy" {
+            args.push("--yes");
+        }
+        emu.stackc_with(dir.path(), &args, &token(), None)
+            .code(2)
+            .stderr_has("the artifact bucket `never-made` (us-east-1) does not exist; app upload into it")
+            .stderr_has("run `stackc bootstrap qa`");
+    }
+    assert!(emu.stacks().as_object().unwrap().is_empty(), "{}", emu.stacks());
+}

@@ -20,7 +20,7 @@ use crate::graph::Graph;
 use crate::project::Project;
 use crate::source::Source;
 use crate::stackset::StackSetTarget;
-use crate::text::{count, plural};
+use crate::text::{count, list, plural};
 use crate::values::Resolved;
 
 pub struct Session {
@@ -174,7 +174,7 @@ impl Session {
 
         let mut findings = crate::validate::validate(&self.project, &self.env, &built);
         if findings.is_empty() {
-            return Ok(());
+            return self.check_buckets(&built);
         }
         let n = findings.len();
         findings.push(
@@ -186,6 +186,45 @@ impl Session {
             .hint(format!("`stackc validate {}` lists the same findings", self.env.name)),
         );
         Err(Error::configs(findings))
+    }
+
+    /// Every artifact bucket a layer will upload into exists (one HeadBucket per bucket), so a fresh
+    /// account is told to bootstrap before any change set, not by a failed upload halfway.
+    fn check_buckets(&self, built: &BTreeMap<String, build::BuiltLayer>) -> Result<()> {
+        let mut buckets: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+        for (layer, b) in built {
+            let Ok(packaged) = build::package_layer(&self.project, &self.env, layer, b) else { continue };
+            let target = build::artifact_target(&self.project, &self.env, layer);
+            if let (false, Some(bucket)) = (packaged.artifacts.is_empty(), target.bucket) {
+                buckets.entry((bucket, target.region)).or_default().push(layer.clone());
+            }
+        }
+        let mut missing = Vec::new();
+        for ((bucket, region), layers) in &buckets {
+            match self.s3_in(region).bucket_exists(bucket) {
+                Ok(true) => {}
+                Ok(false) => missing.push(
+                    Diagnostic::new(format!(
+                        "environment `{}`: the artifact bucket `{bucket}` ({region}) does not exist; {} upload into it",
+                        self.env.name,
+                        list(layers)
+                    ))
+                    .hint(format!(
+                        "run `stackc bootstrap {}`, which makes it (versioned, encrypted, private)",
+                        self.env.name
+                    )),
+                ),
+                Err(e) => missing.push(Diagnostic::new(format!(
+                    "environment `{}`: the artifact bucket `{bucket}` ({region}) cannot be reached: {e}",
+                    self.env.name
+                ))),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        missing.push(Diagnostic::new("nothing was sent to CloudFormation"));
+        Err(Error::configs(missing))
     }
 
     /// The resolution phase for the whole selection, before any change set: every value resolved and every
