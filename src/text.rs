@@ -25,12 +25,43 @@ pub fn list<S: AsRef<str>>(items: &[S]) -> String {
     }
 }
 
+/// Rows as columns padded to their widest cell (counted in characters, not bytes); the last column is
+/// not padded, and trailing spaces are trimmed.
+pub fn table(rows: &[Vec<String>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for r in rows {
+        let mut line = String::new();
+        for (c, cell) in r.iter().enumerate() {
+            line.push_str(cell);
+            if c + 1 < r.len() {
+                line.push_str(&" ".repeat(widths[c] - cell.chars().count() + 2));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
 /// How many items `list` names before it counts the rest.
 pub const LIST_MAX: usize = 12;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tables_fit_their_content() {
+        let rows = vec![
+            vec!["networking".to_string(), "UPDATE_ROLLBACK_COMPLETE".to_string(), "x".to_string()],
+            vec!["é".to_string(), "OK".to_string(), "".to_string()],
+        ];
+        assert_eq!(table(&rows), "networking  UPDATE_ROLLBACK_COMPLETE  x\né           OK\n");
+    }
 
     #[test]
     fn long_lists_are_cut() {

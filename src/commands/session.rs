@@ -166,15 +166,16 @@ impl Session {
             .collect()
     }
 
-    /// The offline checks of `validate`, before anything is sent: every finding at once (exit 2).
-    pub fn preflight(&self) -> Result<()> {
+    /// The offline checks of `validate`, before anything is sent: every finding at once (exit 2). Gives
+    /// the layers as built offline.
+    pub fn preflight(&self) -> Result<BTreeMap<String, build::BuiltLayer>> {
         let layers: Vec<String> = self.project.layers.keys().cloned().collect();
         let mut offline = crate::edge::local::Offline::new(self.project.root.clone());
         let built = build::build(&self.project, &self.env, &layers, &mut offline)?;
 
         let mut findings = crate::validate::validate(&self.project, &self.env, &built);
         if findings.is_empty() {
-            return self.check_buckets(&built);
+            return Ok(built);
         }
         let n = findings.len();
         findings.push(
@@ -190,7 +191,7 @@ impl Session {
 
     /// Every artifact bucket a layer will upload into exists (one HeadBucket per bucket), so a fresh
     /// account is told to bootstrap before any change set, not by a failed upload halfway.
-    fn check_buckets(&self, built: &BTreeMap<String, build::BuiltLayer>) -> Result<()> {
+    pub fn check_buckets(&self, built: &BTreeMap<String, build::BuiltLayer>) -> Result<()> {
         let mut buckets: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
         for (layer, b) in built {
             let Ok(packaged) = build::package_layer(&self.project, &self.env, layer, b) else { continue };

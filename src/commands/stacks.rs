@@ -17,7 +17,7 @@ use crate::deploy::engine::{Engine, LayerError, NoHooks, Outcome, Preapproved, P
 use crate::deploy::plan::{self, LayerPlan};
 use crate::diagnostic::{Diagnostic, Error, ExitKind, Result};
 use crate::diff;
-use crate::text::count;
+use crate::text::{self, count};
 
 /// Progress on stderr. Elsewhere than a terminal: `[layer] status` lines and stack events, with the
 /// elapsed time. On a terminal: a live block of one line per layer (its status, its latest event, its
@@ -214,9 +214,10 @@ fn make_plan(
     order: &[String],
     stacks: &BTreeMap<String, StackInfo>,
 ) -> Result<Vec<(Prepared, LayerPlan)>> {
-    s.preflight()?;
+    let offline = s.preflight()?;
     let deployed = Session::usable(stacks);
     s.resolve_upfront(order, &deployed)?;
+    s.check_buckets(&offline)?;
     let prepare = |layer: &str, known: &BTreeMap<String, StackInfo>| s.prepare(layer, known);
     let results = engine.plan_all(order, &deployed, &prepare);
     let mut plans = Vec::new();
@@ -612,6 +613,8 @@ pub fn status(s: &Session, output: Output) -> Result<()> {
         ),
         Output::Text => {
             let mut t = String::new();
+            let mut table_rows = Vec::new();
+            let mut under: Vec<Vec<String>> = Vec::new();
             for r in &rows {
                 let sync = match r["in_sync"].as_bool() {
                     Some(true) => "in sync".to_string(),
@@ -623,25 +626,36 @@ pub fn status(s: &Session, output: Output) -> Result<()> {
                     None if r["status"] == "NOT_DEPLOYED" => String::new(),
                     None => format!("not compared: {}", r["unknown_because"].as_str().unwrap_or_default()),
                 };
-                t.push_str(&format!(
-                    "{:<12} {:<28} {:<22} {:<26} {sync}\n",
-                    r["layer"].as_str().unwrap_or_default(),
-                    r["stack"].as_str().unwrap_or_default(),
-                    r["status"].as_str().unwrap_or_default(),
-                    r["last_updated"].as_str().unwrap_or("-"),
-                ));
+                let cell = |k: &str, or: &str| r[k].as_str().unwrap_or(or).to_string();
+                table_rows.push(vec![
+                    cell("layer", ""),
+                    cell("stack", ""),
+                    cell("status", ""),
+                    cell("last_updated", "-"),
+                    sync,
+                ]);
+                let mut lines = Vec::new();
                 if let Some(reason) = r["reason"].as_str() {
-                    t.push_str(&format!("  {reason} (`stackc events {}` shows every event)\n", s.env.name));
+                    lines.push(format!("  {reason} (`stackc events {}` shows every event)", s.env.name));
                 }
                 for i in r["stack_set_instances"].as_array().into_iter().flatten() {
                     let text = |k: &str| i[k].as_str().unwrap_or_default().to_string();
                     let reason = i["reason"].as_str().map(|x| format!("  {x}")).unwrap_or_default();
-                    t.push_str(&format!(
-                        "  instance {:<28} {:<10} {}{reason}\n",
+                    lines.push(format!(
+                        "  instance {:<28} {:<10} {}{reason}",
                         format!("{}/{}", text("account"), text("region")),
                         text("status"),
                         text("detailed_status"),
                     ));
+                }
+                under.push(lines);
+            }
+            for (line, lines) in text::table(&table_rows).lines().zip(&under) {
+                t.push_str(line);
+                t.push('\n');
+                for l in lines {
+                    t.push_str(l);
+                    t.push('\n');
                 }
             }
             let secrets: Vec<String> = rows
