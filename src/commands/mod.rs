@@ -6,11 +6,14 @@ mod local;
 mod printer;
 pub use printer::printer;
 mod artifacts;
+mod deploy;
 mod events;
+mod inspect;
+mod progress;
 mod promote_cmd;
+mod remove;
 mod secrets;
 mod session;
-mod stacks;
 
 use std::path::{Path, PathBuf};
 
@@ -123,22 +126,22 @@ fn with_aws(s: &session::Session, cli: &Cli, opts: &EnvOpts) -> Result<()> {
             promote_cmd::envdiff(&full, from, to, opts, Some(resolved), *output)
         }
         Command::Plan { args, keep, output, detailed_exitcode } => {
-            stacks::plan(s, args, *keep, *output, *detailed_exitcode)
+            deploy::plan(s, args, *keep, *output, *detailed_exitcode)
         }
         Command::Deploy { args, yes, no_execute, output, allow_replace } => {
             let approval = approve::Approval { yes: *yes, allow_replace: allow_replace.clone() };
-            stacks::deploy(s, args, &approval, *no_execute, *output)
+            deploy::deploy(s, args, &approval, *no_execute, *output)
         }
-        Command::Status { output, .. } => stacks::status(s, *output),
-        Command::Outputs { layer, output, .. } => stacks::outputs(s, layer.as_deref(), *output),
-        Command::Diff { layers, output, .. } => stacks::diff_cmd(s, layers, *output),
-        Command::Drift { layers, output, .. } => stacks::drift(s, layers, *output),
+        Command::Status { output, .. } => inspect::status(s, *output),
+        Command::Outputs { layer, output, .. } => inspect::outputs(s, layer.as_deref(), *output),
+        Command::Diff { layers, output, .. } => inspect::diff_cmd(s, layers, *output),
+        Command::Drift { layers, output, .. } => inspect::drift(s, layers, *output),
         Command::Events { layers, since, output, .. } => events::events(s, layers, since.as_deref(), *output),
         Command::Secret { command } => secrets::run(s, command),
-        Command::Destroy { layers, yes, concurrency, .. } => stacks::destroy(s, layers, *yes, *concurrency),
+        Command::Destroy { layers, yes, concurrency, .. } => remove::destroy(s, layers, *yes, *concurrency),
         Command::Bootstrap { bucket, .. } => artifacts::bootstrap(s, bucket.as_deref()),
         Command::Package { layers, out, .. } => artifacts::package(s, layers, out.as_deref()),
-        Command::Prune { yes, .. } => stacks::prune(s, *yes),
+        Command::Prune { yes, .. } => remove::prune(s, *yes),
         other => Err(Error::msg(format!("internal: {other:?} is not a command that talks to AWS"))),
     }
 }

@@ -1,0 +1,315 @@
+//! `plan` and `deploy`: plan every selected layer, show the plan, confirm, execute in dependency order.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use serde_json::json;
+
+use super::approve::{self, require_confirmation_possible, Approval, LateApproval};
+use super::progress::Progress;
+use super::session::Session;
+use super::{print, printer};
+use crate::cfn::port::StackInfo;
+use crate::cli::{DeployArgs, Output, PlanOutput};
+use crate::deploy::engine::{Engine, LayerError, NoHooks, Outcome, Preapproved, Prepared, Settings};
+use crate::deploy::plan::{self, LayerPlan};
+use crate::diagnostic::{Diagnostic, Error, ExitKind, Result};
+use crate::text::count;
+
+fn settings(args: &DeployArgs) -> Settings {
+    Settings { concurrency: args.concurrency.max(1), recreate: args.recreate, ..Settings::default() }
+}
+
+/// Plan the selected layers, given the stacks of the layers and their dependencies as they are now.
+fn make_plan(
+    s: &Session,
+    engine: &Engine,
+    order: &[String],
+    stacks: &BTreeMap<String, StackInfo>,
+) -> Result<Vec<(Prepared, LayerPlan)>> {
+    let offline = s.preflight()?;
+    let deployed = Session::usable(stacks);
+    s.resolve_upfront(order, &deployed)?;
+    s.check_buckets(&offline)?;
+    let prepare = |layer: &str, known: &BTreeMap<String, StackInfo>| s.prepare(layer, known);
+    let results = engine.plan_all(order, &deployed, &prepare);
+    let mut plans = Vec::new();
+    let mut errors = Vec::new();
+    for layer in order {
+        match results.get(layer) {
+            Some(Ok(p)) => plans.push(p.clone()),
+            Some(Err(LayerError(msg))) => errors.push(Diagnostic::new(format!("layer `{layer}`: {}", s.redact(msg)))),
+            None => errors.push(Diagnostic::new(format!("layer `{layer}` was not planned"))),
+        }
+    }
+    if !errors.is_empty() {
+        for (_, lp) in &plans {
+            engine.discard(lp);
+        }
+        return Err(Error { kind: ExitKind::Failed, diagnostics: errors });
+    }
+    Ok(plans)
+}
+
+fn plan_json(env: &str, plans: &[&LayerPlan]) -> serde_json::Value {
+    json!({
+        "environment": env,
+        "changes_pending": plans.iter().any(|p| p.has_changes()),
+        "layers": plans,
+    })
+}
+
+pub fn plan(s: &Session, args: &DeployArgs, keep: bool, output: PlanOutput, detailed: bool) -> Result<()> {
+    let never = AtomicBool::new(false);
+    let on_signal = on_interrupt(s, &never, keep);
+    crate::edge::signals::guarded(&on_signal, || plan_guarded(s, args, keep, output, detailed))
+}
+
+fn plan_guarded(s: &Session, args: &DeployArgs, keep: bool, output: PlanOutput, detailed: bool) -> Result<()> {
+    s.check_account()?;
+    let order = s.order(&args.layers)?;
+    let progress = Progress::new();
+    let engine =
+        Engine { cfn: &s.cfn, reporter: &progress, settings: settings(args), hooks: &NoHooks, approver: &Preapproved };
+    let stacks = s.describe(&s.graph.closure(&order), args.concurrency)?;
+    let plans = make_plan(s, &engine, &order, &stacks)?;
+    progress.settle(false);
+    let lps: Vec<&LayerPlan> = plans.iter().map(|(_, lp)| lp).collect();
+    let owned: Vec<LayerPlan> = lps.iter().map(|lp| (*lp).clone()).collect();
+    match output {
+        PlanOutput::Json => {
+            print(&(serde_json::to_string_pretty(&plan_json(&s.env.name, &lps)).unwrap_or_default() + "\n"))
+        }
+        PlanOutput::Text => printer().changes(&plan::to_text(&s.env.name, &owned)),
+        PlanOutput::Markdown => print(&plan::to_markdown(&s.env.name, &owned)),
+    }
+    for (_, lp) in &plans {
+        if keep {
+            if let Some(cs) = &lp.change_set {
+                printer().line(&format!("kept change set {cs} for {}", lp.stack_name));
+            }
+        } else {
+            engine.discard(lp);
+        }
+    }
+    if detailed && lps.iter().any(|p| p.has_changes()) {
+        return Err(Error { kind: ExitKind::ChangesPending, diagnostics: Vec::new() });
+    }
+    Ok(())
+}
+
+/// Dependencies outside the selection must be deployed.
+fn check_dependencies(s: &Session, order: &[String], stacks: &BTreeMap<String, StackInfo>) -> Result<()> {
+    let selected: BTreeSet<&String> = order.iter().collect();
+    let usable = Session::usable(stacks);
+    let mut errors = Vec::new();
+    for layer in order {
+        for dep in s.graph.deps.get(layer).into_iter().flatten() {
+            if !selected.contains(dep) && !usable.contains_key(dep) {
+                let state = stacks
+                    .get(dep)
+                    .map(|i| format!("its stack `{}` is {}", i.name, i.status))
+                    .unwrap_or_else(|| format!("there is no stack `{}`", s.stack_name(dep)));
+                errors.push(
+                    Diagnostic::new(format!(
+                        "layer `{layer}` depends on `{dep}`, which is not deployed in `{}` ({state})",
+                        s.env.name
+                    ))
+                    .hint(format!(
+                        "deploy it first (`stackc deploy {} {dep}`) or include it: `stackc deploy {} {dep} {}`",
+                        s.env.name,
+                        s.env.name,
+                        order.join(" ")
+                    )),
+                );
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::configs(errors))
+    }
+}
+
+/// What Ctrl-C means during a plan or deploy: before anything executes, delete the change sets this run
+/// made and stop (exit 130); while layers execute, start no other layer (and a second Ctrl-C stops
+/// following the ones CloudFormation is running).
+fn on_interrupt<'a>(s: &'a Session, executing: &'a AtomicBool, keep: bool) -> impl Fn(usize) + Sync + 'a {
+    move |n: usize| {
+        if !executing.load(Ordering::SeqCst) {
+            let deleted = if keep { 0 } else { crate::deploy::engine::discard_open(&s.cfn) };
+            printer().line(&format!(
+                "\ninterrupted: nothing was executed{}",
+                if keep {
+                    String::new()
+                } else {
+                    format!("; deleted the {} this run made", count(deleted, "change set"))
+                }
+            ));
+            std::process::exit(130);
+        }
+        if n == 1 {
+            crate::deploy::engine::interrupt();
+            printer().line(&format!(
+                "\ninterrupted: the layers already running go on in CloudFormation and no other layer starts; Ctrl-C again \
+                 to stop following them (`stackc status {}` shows where they are)",
+                s.env.name
+            ));
+        } else {
+            printer().line(&format!(
+                "\nstopped following; CloudFormation goes on with the layers in progress: `stackc status {}` shows where they are",
+                s.env.name
+            ));
+            std::process::exit(130);
+        }
+    }
+}
+
+pub fn deploy(s: &Session, args: &DeployArgs, approval: &Approval, no_execute: bool, output: Output) -> Result<()> {
+    let executing = AtomicBool::new(false);
+    let on_signal = on_interrupt(s, &executing, false);
+    crate::edge::signals::guarded(&on_signal, || deploy_guarded(s, args, approval, no_execute, output, &executing))
+}
+
+fn deploy_guarded(
+    s: &Session,
+    args: &DeployArgs,
+    approval: &Approval,
+    no_execute: bool,
+    output: Output,
+    executing: &AtomicBool,
+) -> Result<()> {
+    if !no_execute {
+        require_confirmation_possible(s, approval.yes, "deploy to")?;
+    }
+    s.check_account()?;
+    let order = s.order(&args.layers)?;
+    let progress = Progress::new();
+    let (stack_name, redact) = (|l: &str| s.stack_name(l), |t: &str| s.redact(t));
+    let hooks = s.hooks(&progress, &stack_name, &redact);
+    let late = LateApproval { session: s, approval, asking: Mutex::new(()) };
+    let engine = Engine { cfn: &s.cfn, reporter: &progress, settings: settings(args), hooks: &hooks, approver: &late };
+    let closure = s.graph.closure(&order);
+    let stacks = s.describe(&closure, args.concurrency)?;
+    check_dependencies(s, &order, &stacks)?;
+    let plans = make_plan(s, &engine, &order, &stacks)?;
+    progress.settle(false);
+    let lps: Vec<LayerPlan> = plans.iter().map(|(_, lp)| lp.clone()).collect();
+    // With --output json the plan is for the person watching (stderr); stdout carries the result.
+    match output {
+        Output::Text => printer().changes(&plan::to_text(&s.env.name, &lps)),
+        Output::Json => printer().line(plan::to_text(&s.env.name, &lps).trim_end()),
+    }
+    let after_hooks = order.iter().any(|l| !s.project.layers[l].hooks.after_deploy.is_empty());
+    if !lps.iter().any(|p| p.has_changes()) {
+        if output == Output::Text {
+            print(&format!("environment `{}` is up to date\n", s.env.name));
+        }
+        if !after_hooks || no_execute {
+            if output == Output::Json {
+                let up: BTreeMap<String, Outcome> =
+                    lps.iter().map(|lp| (lp.layer.clone(), Outcome::UpToDate(StackInfo::default()))).collect();
+                return report_outcomes(s, &order, &up, output);
+            }
+            return Ok(());
+        }
+    }
+    if no_execute && output == Output::Json {
+        let refs: Vec<&LayerPlan> = lps.iter().collect();
+        print(&(serde_json::to_string_pretty(&plan_json(&s.env.name, &refs)).unwrap_or_default() + "\n"));
+        return Ok(());
+    }
+    if no_execute {
+        for lp in &lps {
+            match &lp.change_set {
+                Some(cs) => print(&format!("change set for {}: {cs}\n", lp.stack_name)),
+                None if lp.stack_set && lp.has_changes() => print(&format!(
+                    "{}: a stack set has no change sets; `stackc deploy` applies the plan above\n",
+                    lp.stack_name
+                )),
+                None if lp.has_changes() => {
+                    print(&format!("{}: no change set yet (waits for {})\n", lp.stack_name, lp.waiting_for.join(", ")))
+                }
+                None => {}
+            }
+        }
+        return Ok(());
+    }
+    if !approve::deploy(s, &lps, approval)? {
+        for lp in &lps {
+            engine.discard(lp);
+        }
+        return Err(Error::failed(Diagnostic::new("deploy cancelled; nothing was executed")));
+    }
+    let planned: BTreeMap<String, (Prepared, LayerPlan)> =
+        plans.into_iter().map(|(p, lp)| (p.layer.clone(), (p, lp))).collect();
+    let deployed = Session::usable(&stacks);
+    let prepare = |layer: &str, known: &BTreeMap<String, StackInfo>| s.prepare(layer, known);
+    executing.store(true, Ordering::SeqCst);
+    let outcomes = engine.execute_all(&order, &s.graph.deps, planned, deployed, &prepare);
+    progress.settle(true);
+    report_outcomes(s, &order, &outcomes, output)
+}
+
+fn report_outcomes(s: &Session, order: &[String], outcomes: &BTreeMap<String, Outcome>, output: Output) -> Result<()> {
+    printer().detail(
+        2,
+        &format!(
+            "this run built {} (resolved and rendered) for {}",
+            count(crate::build::BUILDS.load(std::sync::atomic::Ordering::Relaxed), "layer"),
+            count(order.len(), "selected layer")
+        ),
+    );
+    let mut text = String::new();
+    let mut failures = Vec::new();
+    for layer in order {
+        let stack = s.stack_name(layer);
+        match outcomes.get(layer) {
+            Some(Outcome::Deployed(i)) => text.push_str(&format!("{layer:<12} {stack}: {}\n", i.status)),
+            Some(Outcome::UpToDate(_)) => text.push_str(&format!("{layer:<12} {stack}: up to date\n")),
+            Some(Outcome::Pending(cs)) => text.push_str(&format!("{layer:<12} {stack}: change set {cs}\n")),
+            Some(Outcome::Failed(msg)) => {
+                text.push_str(&format!("{layer:<12} {stack}: FAILED\n"));
+                failures.push(Diagnostic::new(format!("layer `{layer}` ({stack}): {}", s.redact(msg))));
+            }
+            Some(Outcome::Skipped(why)) => {
+                text.push_str(&format!("{layer:<12} {stack}: skipped ({why})\n"));
+                failures.push(Diagnostic::new(format!("layer `{layer}` was skipped: {why}")));
+            }
+            None => {}
+        }
+    }
+    match output {
+        Output::Text => print(&text),
+        Output::Json => {
+            let layers: Vec<serde_json::Value> = order
+                .iter()
+                .filter_map(|layer| {
+                    let (outcome, status, message) = match outcomes.get(layer)? {
+                        Outcome::Deployed(i) => ("deployed", Some(i.status.clone()), None),
+                        Outcome::UpToDate(_) => ("up_to_date", None, None),
+                        Outcome::Pending(cs) => ("pending", None, Some(cs.clone())),
+                        Outcome::Failed(m) => ("failed", None, Some(s.redact(m))),
+                        Outcome::Skipped(why) => ("skipped", None, Some(why.clone())),
+                    };
+                    Some(json!({"layer": layer, "stack": s.stack_name(layer), "outcome": outcome, "status": status, "message": message}))
+                })
+                .collect();
+            print(
+                &(serde_json::to_string_pretty(
+                    &json!({"environment": s.env.name, "ok": failures.is_empty(), "layers": layers}),
+                )
+                .unwrap_or_default()
+                    + "\n"),
+            );
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        failures.push(Diagnostic::new("the deploy did not finish; fix the cause and run the same command again"));
+        Err(Error { kind: ExitKind::Failed, diagnostics: failures })
+    }
+}

@@ -1,0 +1,418 @@
+//! Reading what is deployed: `status`, `outputs`, `diff` and `drift`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::json;
+
+use super::session::Session;
+use super::{print, printer};
+use crate::cfn::events::{Event, History, Window};
+use crate::cfn::port::{CloudFormation, StackInfo, StackSets};
+use crate::cli::Output;
+use crate::deploy::engine::{LayerError, Prepared};
+use crate::deploy::plan::{self};
+use crate::diagnostic::{Diagnostic, Error, ExitKind, Result};
+use crate::diff;
+use crate::text::{self, count};
+
+/// What differs between a deployed stack and the project without reading any secret: the normalised
+/// template, the parameters that are not secret, the tags (but the secret-version tag) and missing
+/// dependencies. `status` and `diff` use it; `plan` decides with the same `plan::reasons`.
+struct Comparison {
+    template: Vec<diff::Line>,
+    parameters: Vec<plan::ParamChange>,
+    tags: Vec<plan::TagChange>,
+    waiting_for: Vec<String>,
+    secrets: Vec<String>,
+}
+
+impl Comparison {
+    fn of(s: &Session, info: &StackInfo, p: &Prepared) -> std::result::Result<Comparison, String> {
+        let deployed = if crate::cfn::stack_state::is_stack_set(info) {
+            s.cfn
+                .describe_stack_set(&p.stack_name)
+                .map_err(|e| e.to_string())?
+                .map(|x| x.template_body)
+                .unwrap_or_default()
+        } else {
+            s.cfn.get_template(&p.stack_name).map_err(|e| e.to_string())?
+        };
+        let shown: Vec<(String, String, bool)> =
+            p.parameters.iter().map(|x| (x.name.clone(), x.shown.clone(), x.secret)).collect();
+        let parameters = plan::parameter_changes(Some(&info.parameters), &shown, &p.defaults)
+            .into_iter()
+            .filter(|c| !c.secret)
+            .collect();
+        let without_versions = |t: &BTreeMap<String, String>| -> BTreeMap<String, String> {
+            t.iter().filter(|(k, _)| *k != plan::SECRET_VERSIONS_TAG).map(|(k, v)| (k.clone(), v.clone())).collect()
+        };
+        let tags = plan::tag_changes(Some(&without_versions(&info.tags)), &without_versions(&p.tags));
+        Ok(Comparison {
+            template: diff::templates(&deployed, &p.template_body),
+            parameters,
+            tags,
+            waiting_for: p.waiting_for.clone(),
+            secrets: p.parameters.iter().filter(|x| x.secret).map(|x| x.name.clone()).collect(),
+        })
+    }
+
+    fn reasons(&self) -> Vec<String> {
+        plan::reasons(!self.template.is_empty(), &self.parameters, &self.tags, &self.waiting_for)
+    }
+}
+
+/// For a stack whose last operation failed or rolled back: its root cause in one line.
+fn failure_reason(s: &Session, stack: &str, status: &str) -> Option<String> {
+    let failed = status.ends_with("ROLLBACK_COMPLETE") || status.ends_with("_FAILED");
+    if !failed || crate::cfn::stack_state::is_stack_set(&StackInfo { status: status.into(), ..Default::default() }) {
+        return None;
+    }
+    let window = Window::LastOperation;
+    let newest_first = s.cfn.stack_events(stack, &|e| window.reached(stack, e)).ok()?;
+    let history = History {
+        stack: stack.to_string(),
+        nested_as: None,
+        events: window.select(stack, &newest_first).into_iter().map(Event::from).collect(),
+        nested: Vec::new(),
+    };
+    let c = history.root_cause()?;
+    Some(format!("failed: {} ({}) {}: {}", c.logical_id, c.resource_type, c.status, c.reason))
+}
+
+pub fn status(s: &Session, output: Output) -> Result<()> {
+    s.probe()?;
+    let order = s.order(&[])?;
+    let all: BTreeSet<String> = order.iter().cloned().collect();
+    let stacks = s.describe(&all, 4)?;
+    let deployed = Session::usable(&stacks);
+    let mut rows = Vec::new();
+    for layer in &order {
+        let stack = s.stack_name(layer);
+        let Some(info) = stacks.get(layer) else {
+            rows.push(json!({"layer": layer, "stack": stack, "status": "NOT_DEPLOYED", "last_updated": null, "in_sync": null}));
+            continue;
+        };
+        let compared =
+            s.prepare_public(layer, &deployed).map_err(|LayerError(m)| m).and_then(|p| Comparison::of(s, info, &p));
+        let (in_sync, differs, note) = match &compared {
+            Ok(c) => (Some(c.reasons().is_empty()), c.reasons(), None),
+            Err(why) => (None, Vec::new(), Some(why.clone())),
+        };
+        let secrets = compared.as_ref().map(|c| c.secrets.clone()).unwrap_or_default();
+        let instances = if crate::cfn::stack_state::is_stack_set(info) {
+            let found = s.cfn.stack_instances(&info.name).map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
+            Some(
+                found
+                    .iter()
+                    .map(|i| {
+                        json!({"account": i.account, "region": i.region, "organizational_unit": i.organizational_unit,
+                               "status": i.status, "detailed_status": i.detailed, "reason": i.reason})
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        } else {
+            None
+        };
+        let reason = failure_reason(s, &stack, &info.status);
+        rows.push(json!({
+            "layer": layer, "stack": stack, "status": info.status, "last_updated": info.last_updated,
+            "reason": reason,
+            "in_sync": in_sync, "differs": differs, "secrets_not_compared": secrets, "unknown_because": note,
+            "stack_set_instances": instances,
+        }));
+    }
+    match output {
+        Output::Json => print(
+            &(serde_json::to_string_pretty(&json!({"environment": s.env.name, "layers": rows})).unwrap_or_default()
+                + "\n"),
+        ),
+        Output::Text => {
+            let mut t = String::new();
+            let mut table_rows = Vec::new();
+            let mut under: Vec<Vec<String>> = Vec::new();
+            for r in &rows {
+                let sync = match r["in_sync"].as_bool() {
+                    Some(true) => "in sync".to_string(),
+                    Some(false) => {
+                        let why: Vec<&str> =
+                            r["differs"].as_array().into_iter().flatten().filter_map(|x| x.as_str()).collect();
+                        format!("differs from the project: {}", why.join("; "))
+                    }
+                    None if r["status"] == "NOT_DEPLOYED" => String::new(),
+                    None => format!("not compared: {}", r["unknown_because"].as_str().unwrap_or_default()),
+                };
+                let cell = |k: &str, or: &str| r[k].as_str().unwrap_or(or).to_string();
+                table_rows.push(vec![
+                    cell("layer", ""),
+                    cell("stack", ""),
+                    cell("status", ""),
+                    cell("last_updated", "-"),
+                    sync,
+                ]);
+                let mut lines = Vec::new();
+                if let Some(reason) = r["reason"].as_str() {
+                    lines.push(format!("  {reason} (`stackc events {}` shows every event)", s.env.name));
+                }
+                for i in r["stack_set_instances"].as_array().into_iter().flatten() {
+                    let text = |k: &str| i[k].as_str().unwrap_or_default().to_string();
+                    let reason = i["reason"].as_str().map(|x| format!("  {x}")).unwrap_or_default();
+                    lines.push(format!(
+                        "  instance {:<28} {:<10} {}{reason}",
+                        format!("{}/{}", text("account"), text("region")),
+                        text("status"),
+                        text("detailed_status"),
+                    ));
+                }
+                under.push(lines);
+            }
+            for (line, lines) in text::table(&table_rows).lines().zip(&under) {
+                t.push_str(line);
+                t.push('\n');
+                for l in lines {
+                    t.push_str(l);
+                    t.push('\n');
+                }
+            }
+            let secrets: Vec<String> = rows
+                .iter()
+                .flat_map(|r| {
+                    let layer = r["layer"].as_str().unwrap_or_default().to_string();
+                    r["secrets_not_compared"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|x| x.as_str())
+                        .map(move |x| format!("{layer}.{x}"))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            if !secrets.is_empty() {
+                t.push_str(&format!(
+                    "secret parameters are not read by status (`stackc plan` compares their versions): {}\n",
+                    secrets.join(", ")
+                ));
+            }
+            print(&(t));
+        }
+    }
+    Ok(())
+}
+
+pub fn outputs(s: &Session, layer: Option<&str>, output: Output) -> Result<()> {
+    s.probe()?;
+    let order = match layer {
+        Some(l) => s.order(&[l.to_string()])?,
+        None => s.order(&[])?,
+    };
+    let all: BTreeSet<String> = order.iter().cloned().collect();
+    let stacks = s.describe(&all, 4)?;
+    if layer.is_some() && stacks.is_empty() {
+        return Err(Error::failed(Diagnostic::new(format!(
+            "layer `{}` is not deployed in `{}`",
+            order[0], s.env.name
+        ))));
+    }
+    // An output that carries a NoEcho parameter would show a secret: masked, with a note.
+    let mut masked_notes = Vec::new();
+    let by_layer: BTreeMap<&String, BTreeMap<String, String>> = order
+        .iter()
+        .filter_map(|l| stacks.get(l).map(|i| (l, i)))
+        .map(|(l, info)| {
+            let mut outs = info.outputs.clone();
+            let exposing = s
+                .cfn
+                .get_template(&info.name)
+                .ok()
+                .and_then(|t| crate::cfn::template::Template::parse(&t).ok())
+                .map(|t| t.outputs_exposing_no_echo())
+                .unwrap_or_default();
+            for (output, parameter) in exposing {
+                if let Some(v) = outs.get_mut(&output) {
+                    *v = crate::secret::REDACTED.to_string();
+                    masked_notes.push(format!("{l}.{output} (it carries the NoEcho parameter `{parameter}`)"));
+                }
+            }
+            (l, outs)
+        })
+        .collect();
+    if !masked_notes.is_empty() {
+        printer()
+            .note(&format!("masked {}; remove such outputs (`stackc validate` refuses them)", masked_notes.join(", ")));
+    }
+    match output {
+        Output::Json => {
+            let v = if let Some(l) = layer { json!(by_layer.get(&l.to_string())) } else { json!(by_layer) };
+            print(&(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"));
+        }
+        Output::Text => {
+            let mut t = String::new();
+            for (l, outs) in by_layer {
+                for (k, v) in outs {
+                    t.push_str(&format!("{l:<12} {k:<28} {}\n", s.redact(&v)));
+                }
+            }
+            print(&t);
+        }
+    }
+    Ok(())
+}
+
+/// Prints what differs; exits 1 when anything does (a layer not deployed counts), like `git diff --exit-code`.
+pub fn diff_cmd(s: &Session, layers: &[String], output: Output) -> Result<()> {
+    s.probe()?;
+    let order = s.order(layers)?;
+    let closure = s.graph.closure(&order);
+    let stacks = s.describe(&closure, 4)?;
+    let deployed = Session::usable(&stacks);
+    // Every value that is not secret must resolve (all problems at once); secrets are not fetched.
+    s.build_public(&order)?;
+    let mut text = String::new();
+    let mut differing = 0;
+    let mut secret_params = Vec::new();
+    let mut rows = Vec::new();
+    for layer in &order {
+        let stack = s.stack_name(layer);
+        let p = s
+            .prepare_public(layer, &deployed)
+            .map_err(|LayerError(m)| Error::failed(Diagnostic::new(format!("layer `{layer}`: {m}"))))?;
+        secret_params.extend(p.parameters.iter().filter(|x| x.secret).map(|x| format!("{layer}.{}", x.name)));
+        let Some(info) = stacks.get(layer) else {
+            text.push_str(&format!("{layer} ({stack}): not deployed; it would be created\n"));
+            rows.push(json!({"layer": layer, "stack": stack, "deployed": false, "differs": ["not deployed"]}));
+            differing += 1;
+            continue;
+        };
+        let c = Comparison::of(s, info, &p).map_err(|m| Error::failed(Diagnostic::new(m)))?;
+        let nested = nested_diffs(s, layer, &stack, &deployed)?;
+        rows.push(json!({
+            "nested_stacks": nested.iter().map(|(id, lines)| json!({"logical_id": id, "template": diff::to_text(lines, 2)})).collect::<Vec<_>>(),
+            "layer": layer,
+            "stack": stack,
+            "deployed": true,
+            "differs": c.reasons(),
+            "template": diff::to_text(&c.template, 2),
+            "parameters": c.parameters.iter().map(|x| json!({"name": x.name, "deployed": x.old, "project": x.new})).collect::<Vec<_>>(),
+            "tags": c.tags.iter().map(|t| json!({"key": t.key, "deployed": t.old, "project": t.new})).collect::<Vec<_>>(),
+        }));
+        if c.reasons().is_empty() && nested.is_empty() {
+            text.push_str(&format!("{layer} ({stack}): no differences\n"));
+            continue;
+        }
+        differing += 1;
+        text.push_str(&format!("{layer} ({stack}):\n"));
+        if !c.waiting_for.is_empty() {
+            text.push_str(&format!(
+                "  waits for {} (not deployed): their outputs are placeholders\n",
+                c.waiting_for.join(", ")
+            ));
+        }
+        if !c.template.is_empty() {
+            text.push_str("  template:\n");
+            for l in diff::to_text(&c.template, 2).lines() {
+                text.push_str(&format!("    {l}\n"));
+            }
+        }
+        for (id, lines) in &nested {
+            text.push_str(&format!("  nested stack {id}, template:\n"));
+            for l in diff::to_text(lines, 2).lines() {
+                text.push_str(&format!("    {l}\n"));
+            }
+        }
+        if !c.parameters.is_empty() {
+            text.push_str("  parameters:\n");
+            for ch in &c.parameters {
+                text.push_str(&format!(
+                    "    ~ {}: {} -> {}\n",
+                    ch.name,
+                    ch.old.as_deref().unwrap_or("(none)"),
+                    ch.new.as_deref().unwrap_or("(removed)")
+                ));
+            }
+        }
+        if !c.tags.is_empty() {
+            text.push_str("  tags:\n");
+            for t in &c.tags {
+                text.push_str(&format!(
+                    "    ~ {}: {} -> {}\n",
+                    t.key,
+                    t.old.as_deref().unwrap_or("(none)"),
+                    t.new.as_deref().unwrap_or("(removed)")
+                ));
+            }
+        }
+    }
+    if !secret_params.is_empty() {
+        text.push_str(&format!("secret parameters are masked and not compared: {}\n", secret_params.join(", ")));
+    }
+    match output {
+        Output::Text => printer().changes(&text),
+        Output::Json => print(
+            &(serde_json::to_string_pretty(&json!({
+                "environment": s.env.name,
+                "differs": differing > 0,
+                "layers": rows,
+                "secrets_not_compared": secret_params,
+            }))
+            .unwrap_or_default()
+                + "\n"),
+        ),
+    }
+    if differing > 0 {
+        return Err(Error { kind: ExitKind::Differs, diagnostics: Vec::new() });
+    }
+    Ok(())
+}
+
+/// Each nested stack of `layer` whose deployed template differs from the project's: (logical id, diff).
+fn nested_diffs(
+    s: &Session,
+    layer: &str,
+    stack: &str,
+    deployed: &BTreeMap<String, StackInfo>,
+) -> Result<Vec<(String, Vec<diff::Line>)>> {
+    let failed = |m: String| Error::failed(Diagnostic::new(format!("layer `{layer}`: {m}")));
+    let children = s.nested_templates_public(layer, deployed).map_err(|LayerError(m)| failed(m))?;
+    let mut out = Vec::new();
+    for (id, body) in children {
+        let Some(physical) = s.cfn.physical_id(stack, &id).map_err(|e| failed(e.to_string()))? else {
+            out.push((id, diff::templates("", &body)));
+            continue;
+        };
+        let live = s.cfn.get_template(&physical).map_err(|e| failed(e.to_string()))?;
+        let lines = diff::templates(&live, &body);
+        if !lines.is_empty() {
+            out.push((id, lines));
+        }
+    }
+    Ok(out)
+}
+
+/// Drift detection on the selected layers' stacks; exits 1 when any drifted or could not be checked (an error
+/// names those).
+pub fn drift(s: &Session, layers: &[String], output: Output) -> Result<()> {
+    s.probe()?;
+    let order = s.order(layers)?;
+    let all: BTreeSet<String> = order.iter().cloned().collect();
+    let stacks = s.describe(&all, 4)?;
+    let selected: Vec<(String, String, Option<StackInfo>)> =
+        order.iter().map(|l| (l.clone(), s.stack_name(l), stacks.get(l).cloned())).collect();
+    if output == Output::Text {
+        printer().line(&format!("detecting drift in {} ...", count(stacks.len(), "stack")));
+    }
+    let found = crate::drift::detect(&s.cfn, &selected, crate::drift::Waits::default());
+    match output {
+        Output::Text => printer().changes(&crate::drift::to_text(&s.env.name, &found)),
+        Output::Json => printer().json(&crate::drift::to_json(&s.env.name, &found)),
+    }
+    let failed: Vec<String> = found.iter().filter(|l| l.failed()).map(|l| format!("layer `{}`", l.layer)).collect();
+    if !failed.is_empty() {
+        return Err(Error::failed(Diagnostic::new(format!(
+            "drift could not be fully checked for {}; see above",
+            failed.join(", ")
+        ))));
+    }
+    if found.iter().any(|l| l.drifted()) {
+        return Err(Error { kind: ExitKind::Differs, diagnostics: Vec::new() });
+    }
+    Ok(())
+}

@@ -1,0 +1,132 @@
+//! Removing stacks: `destroy` (the selected layers, in reverse dependency order) and `prune` (what the
+//! project no longer has).
+
+use std::collections::BTreeSet;
+
+use super::approve::{confirm, require_confirmation_possible};
+use super::print;
+use super::progress::Progress;
+use super::session::Session;
+use crate::cfn::port::{CloudFormation, StackSets};
+use crate::deploy::engine::{Engine, LayerError, NoHooks, Outcome, Preapproved, Settings};
+use crate::diagnostic::{Diagnostic, Error, ExitKind, Result};
+use crate::text::count;
+
+pub fn destroy(s: &Session, layers: &[String], yes: bool, concurrency: usize) -> Result<()> {
+    require_confirmation_possible(s, yes, "destroy stacks in")?;
+    s.check_account()?;
+    let order = s.order(layers)?;
+    let all: BTreeSet<String> = s.project.layers.keys().cloned().collect();
+    let stacks = s.describe(&all, concurrency)?;
+    let needed = crate::deploy::engine::still_needed(&order, &s.graph.deps, &stacks);
+    if !needed.is_empty() {
+        return Err(Error::configs(
+            needed
+                .into_iter()
+                .map(|(layer, other)| {
+                    Diagnostic::new(format!(
+                        "cannot destroy `{layer}`: layer `{other}` depends on it and is still deployed"
+                    ))
+                    .hint(format!("destroy both: `stackc destroy {} {other} {layer}`", s.env.name))
+                })
+                .collect(),
+        ));
+    }
+    let present: Vec<&String> = order.iter().filter(|l| stacks.contains_key(*l)).collect();
+    if present.is_empty() {
+        print(&format!("nothing to destroy in `{}`\n", s.env.name));
+        return Ok(());
+    }
+    for l in order.iter().rev() {
+        if let Some(i) = stacks.get(l) {
+            print(&format!("{l} ({}): delete\n", i.name));
+        }
+    }
+    if !yes && !confirm(s, &format!("Delete {}", count(present.len(), "stack")))? {
+        return Err(Error::failed(Diagnostic::new("destroy cancelled; nothing was deleted")));
+    }
+    let progress = Progress::new();
+    let (stack_name, redact) = (|l: &str| s.stack_name(l), |t: &str| s.redact(t));
+    let hooks = s.hooks(&progress, &stack_name, &redact);
+    let engine = Engine {
+        cfn: &s.cfn,
+        reporter: &progress,
+        settings: Settings { concurrency, ..Settings::default() },
+        hooks: &hooks,
+        approver: &Preapproved,
+    };
+    let outcomes = engine.destroy_all(&order, &s.graph.deps, &stacks);
+    progress.settle(true);
+    let mut text = String::new();
+    let mut failures = Vec::new();
+    for layer in order.iter().rev() {
+        match outcomes.get(layer) {
+            Some(Outcome::Deployed(_)) => text.push_str(&format!("{layer:<12} deleted\n")),
+            Some(Outcome::UpToDate(_)) => text.push_str(&format!("{layer:<12} not deployed\n")),
+            Some(Outcome::Failed(m)) => failures.push(Diagnostic::new(format!("layer `{layer}`: {m}"))),
+            Some(Outcome::Skipped(why)) => failures.push(Diagnostic::new(format!("layer `{layer}` was kept: {why}"))),
+            _ => {}
+        }
+    }
+    print(&text);
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Error { kind: ExitKind::Failed, diagnostics: failures })
+    }
+}
+
+/// `stackc prune`: the stacks of layers that are gone, after confirmation, one at a time, newest first.
+pub fn prune(s: &Session, yes: bool) -> Result<()> {
+    require_confirmation_possible(s, yes, "prune stacks in")?;
+    s.check_account()?;
+    let mut all = s.cfn.list_stacks().map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
+    let sets = s.cfn.list_stack_sets().map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
+    all.extend(sets.iter().map(crate::deploy::stackset::as_stack_info));
+    let layers: BTreeSet<String> = s.project.layers.keys().cloned().collect();
+    let gone = crate::deploy::engine::prunable(&all, &s.project.name, &s.env.name, &layers);
+    if gone.is_empty() {
+        print(&format!("nothing to prune in `{}`: every stack stackc made for it has its layer\n", s.env.name));
+        return Ok(());
+    }
+    for (layer, info) in &gone {
+        print(&format!("{layer} ({}): delete; the layer is no longer in `{}`\n", info.name, s.env.name));
+    }
+    if !yes && !confirm(s, &format!("Delete {}", count(gone.len(), "stack")))? {
+        return Err(Error::failed(Diagnostic::new("prune cancelled; nothing was deleted")));
+    }
+    let progress = Progress::new();
+    let engine = Engine {
+        cfn: &s.cfn,
+        reporter: &progress,
+        settings: Settings::default(),
+        hooks: &NoHooks,
+        approver: &Preapproved,
+    };
+    let mut text = String::new();
+    let mut failures = Vec::new();
+    for (layer, info) in &gone {
+        if info.termination_protection {
+            failures.push(Diagnostic::new(format!(
+                "stack `{}` has termination protection; turn it off first: `aws cloudformation update-termination-protection --no-enable-termination-protection --stack-name {}`",
+                info.name, info.name
+            )));
+            continue;
+        }
+        let deleted = if crate::cfn::stack_state::is_stack_set(info) {
+            engine.delete_stack_set_layer(layer, &info.name)
+        } else {
+            engine.delete(layer, &info.name)
+        };
+        match deleted {
+            Ok(()) => text.push_str(&format!("{layer:<12} {} deleted\n", info.name)),
+            Err(LayerError(m)) => failures.push(Diagnostic::new(format!("stack `{}`: {m}", info.name))),
+        }
+    }
+    print(&text);
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Error { kind: ExitKind::Failed, diagnostics: failures })
+    }
+}
