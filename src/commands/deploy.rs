@@ -31,7 +31,7 @@ fn make_plan(
     let offline = s.preflight()?;
     let deployed = Session::usable(stacks);
     s.resolve_upfront(order, &deployed)?;
-    s.check_buckets(&offline)?;
+    s.check_buckets(&offline, order)?;
     let prepare = |layer: &str, known: &BTreeMap<String, StackInfo>| s.prepare(layer, known);
     let results = engine.plan_all(order, &deployed, &prepare);
     let mut plans = Vec::new();

@@ -126,76 +126,78 @@ pub fn status(s: &Session, output: Output) -> Result<()> {
             &(serde_json::to_string_pretty(&json!({"environment": s.env.name, "layers": rows})).unwrap_or_default()
                 + "\n"),
         ),
-        Output::Text => {
-            let mut t = String::new();
-            let mut table_rows = Vec::new();
-            let mut under: Vec<Vec<String>> = Vec::new();
-            for r in &rows {
-                let sync = match r["in_sync"].as_bool() {
-                    Some(true) => "in sync".to_string(),
-                    Some(false) => {
-                        let why: Vec<&str> =
-                            r["differs"].as_array().into_iter().flatten().filter_map(|x| x.as_str()).collect();
-                        format!("differs from the project: {}", why.join("; "))
-                    }
-                    None if r["status"] == "NOT_DEPLOYED" => String::new(),
-                    None => format!("not compared: {}", r["unknown_because"].as_str().unwrap_or_default()),
-                };
-                let cell = |k: &str, or: &str| r[k].as_str().unwrap_or(or).to_string();
-                table_rows.push(vec![
-                    cell("layer", ""),
-                    cell("stack", ""),
-                    cell("status", ""),
-                    cell("last_updated", "-"),
-                    sync,
-                ]);
-                let mut lines = Vec::new();
-                if let Some(reason) = r["reason"].as_str() {
-                    lines.push(format!("  {reason} (`stackc events {}` shows every event)", s.env.name));
-                }
-                for i in r["stack_set_instances"].as_array().into_iter().flatten() {
-                    let text = |k: &str| i[k].as_str().unwrap_or_default().to_string();
-                    let reason = i["reason"].as_str().map(|x| format!("  {x}")).unwrap_or_default();
-                    lines.push(format!(
-                        "  instance {:<28} {:<10} {}{reason}",
-                        format!("{}/{}", text("account"), text("region")),
-                        text("status"),
-                        text("detailed_status"),
-                    ));
-                }
-                under.push(lines);
-            }
-            for (line, lines) in text::table(&table_rows).lines().zip(&under) {
-                t.push_str(line);
-                t.push('\n');
-                for l in lines {
-                    t.push_str(l);
-                    t.push('\n');
-                }
-            }
-            let secrets: Vec<String> = rows
-                .iter()
-                .flat_map(|r| {
-                    let layer = r["layer"].as_str().unwrap_or_default().to_string();
-                    r["secrets_not_compared"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|x| x.as_str())
-                        .map(move |x| format!("{layer}.{x}"))
-                        .collect::<Vec<_>>()
-                })
-                .collect();
-            if !secrets.is_empty() {
-                t.push_str(&format!(
-                    "secret parameters are not read by status (`stackc plan` compares their versions): {}\n",
-                    secrets.join(", ")
-                ));
-            }
-            print(&(t));
-        }
+        Output::Text => print(&status_text(&s.env.name, &rows)),
     }
     Ok(())
+}
+
+/// The status table: a row per layer, the reason of a failed one and stack set instances under it.
+fn status_text(env: &str, rows: &[serde_json::Value]) -> String {
+    let mut t = String::new();
+    let mut table_rows = Vec::new();
+    let mut under: Vec<Vec<String>> = Vec::new();
+    for r in rows {
+        let sync = match r["in_sync"].as_bool() {
+            Some(true) => "in sync".to_string(),
+            Some(false) => {
+                let why: Vec<&str> = r["differs"].as_array().into_iter().flatten().filter_map(|x| x.as_str()).collect();
+                format!("differs from the project: {}", why.join("; "))
+            }
+            None if r["status"] == "NOT_DEPLOYED" => String::new(),
+            None => format!("not compared: {}", r["unknown_because"].as_str().unwrap_or_default()),
+        };
+        let cell = |k: &str, or: &str| r[k].as_str().unwrap_or(or).to_string();
+        table_rows.push(vec![
+            cell("layer", ""),
+            cell("stack", ""),
+            cell("status", ""),
+            cell("last_updated", "-"),
+            sync,
+        ]);
+        let mut lines = Vec::new();
+        if let Some(reason) = r["reason"].as_str() {
+            lines.push(format!("  {reason} (`stackc events {}` shows every event)", env));
+        }
+        for i in r["stack_set_instances"].as_array().into_iter().flatten() {
+            let text = |k: &str| i[k].as_str().unwrap_or_default().to_string();
+            let reason = i["reason"].as_str().map(|x| format!("  {x}")).unwrap_or_default();
+            lines.push(format!(
+                "  instance {:<28} {:<10} {}{reason}",
+                format!("{}/{}", text("account"), text("region")),
+                text("status"),
+                text("detailed_status"),
+            ));
+        }
+        under.push(lines);
+    }
+    for (line, lines) in text::table(&table_rows).lines().zip(&under) {
+        t.push_str(line);
+        t.push('\n');
+        for l in lines {
+            t.push_str(l);
+            t.push('\n');
+        }
+    }
+    let secrets: Vec<String> = rows
+        .iter()
+        .flat_map(|r| {
+            let layer = r["layer"].as_str().unwrap_or_default().to_string();
+            r["secrets_not_compared"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|x| x.as_str())
+                .map(move |x| format!("{layer}.{x}"))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if !secrets.is_empty() {
+        t.push_str(&format!(
+            "secret parameters are not read by status (`stackc plan` compares their versions): {}\n",
+            secrets.join(", ")
+        ));
+    }
+    t
 }
 
 pub fn outputs(s: &Session, layer: Option<&str>, output: Output) -> Result<()> {
@@ -299,47 +301,7 @@ pub fn diff_cmd(s: &Session, layers: &[String], output: Output) -> Result<()> {
             continue;
         }
         differing += 1;
-        text.push_str(&format!("{layer} ({stack}):\n"));
-        if !c.waiting_for.is_empty() {
-            text.push_str(&format!(
-                "  waits for {} (not deployed): their outputs are placeholders\n",
-                c.waiting_for.join(", ")
-            ));
-        }
-        if !c.template.is_empty() {
-            text.push_str("  template:\n");
-            for l in diff::to_text(&c.template, 2).lines() {
-                text.push_str(&format!("    {l}\n"));
-            }
-        }
-        for (id, lines) in &nested {
-            text.push_str(&format!("  nested stack {id}, template:\n"));
-            for l in diff::to_text(lines, 2).lines() {
-                text.push_str(&format!("    {l}\n"));
-            }
-        }
-        if !c.parameters.is_empty() {
-            text.push_str("  parameters:\n");
-            for ch in &c.parameters {
-                text.push_str(&format!(
-                    "    ~ {}: {} -> {}\n",
-                    ch.name,
-                    ch.old.as_deref().unwrap_or("(none)"),
-                    ch.new.as_deref().unwrap_or("(removed)")
-                ));
-            }
-        }
-        if !c.tags.is_empty() {
-            text.push_str("  tags:\n");
-            for t in &c.tags {
-                text.push_str(&format!(
-                    "    ~ {}: {} -> {}\n",
-                    t.key,
-                    t.old.as_deref().unwrap_or("(none)"),
-                    t.new.as_deref().unwrap_or("(removed)")
-                ));
-            }
-        }
+        text.push_str(&comparison_text(layer, &stack, &c, &nested));
     }
     if !secret_params.is_empty() {
         text.push_str(&format!("secret parameters are masked and not compared: {}\n", secret_params.join(", ")));
@@ -361,6 +323,53 @@ pub fn diff_cmd(s: &Session, layers: &[String], output: Output) -> Result<()> {
         return Err(Error { kind: ExitKind::Differs, diagnostics: Vec::new() });
     }
     Ok(())
+}
+
+/// One differing layer's part of `diff`: template, nested stacks' templates, parameters, tags.
+fn comparison_text(layer: &str, stack: &str, c: &Comparison, nested: &[(String, Vec<diff::Line>)]) -> String {
+    let mut text = String::new();
+    text.push_str(&format!("{layer} ({stack}):\n"));
+    if !c.waiting_for.is_empty() {
+        text.push_str(&format!(
+            "  waits for {} (not deployed): their outputs are placeholders\n",
+            c.waiting_for.join(", ")
+        ));
+    }
+    if !c.template.is_empty() {
+        text.push_str("  template:\n");
+        for l in diff::to_text(&c.template, 2).lines() {
+            text.push_str(&format!("    {l}\n"));
+        }
+    }
+    for (id, lines) in nested {
+        text.push_str(&format!("  nested stack {id}, template:\n"));
+        for l in diff::to_text(lines, 2).lines() {
+            text.push_str(&format!("    {l}\n"));
+        }
+    }
+    if !c.parameters.is_empty() {
+        text.push_str("  parameters:\n");
+        for ch in &c.parameters {
+            text.push_str(&format!(
+                "    ~ {}: {} -> {}\n",
+                ch.name,
+                ch.old.as_deref().unwrap_or("(none)"),
+                ch.new.as_deref().unwrap_or("(removed)")
+            ));
+        }
+    }
+    if !c.tags.is_empty() {
+        text.push_str("  tags:\n");
+        for t in &c.tags {
+            text.push_str(&format!(
+                "    ~ {}: {} -> {}\n",
+                t.key,
+                t.old.as_deref().unwrap_or("(none)"),
+                t.new.as_deref().unwrap_or("(removed)")
+            ));
+        }
+    }
+    text
 }
 
 /// Each nested stack of `layer` whose deployed template differs from the project's: (logical id, diff).

@@ -189,11 +189,11 @@ impl Session {
         Err(Error::configs(findings))
     }
 
-    /// Every artifact bucket a layer will upload into exists (one HeadBucket per bucket), so a fresh
+    /// Every artifact bucket a selected layer will upload into exists (one HeadBucket per bucket), so a fresh
     /// account is told to bootstrap before any change set, not by a failed upload halfway.
-    pub fn check_buckets(&self, built: &BTreeMap<String, build::BuiltLayer>) -> Result<()> {
+    pub fn check_buckets(&self, built: &BTreeMap<String, build::BuiltLayer>, selected: &[String]) -> Result<()> {
         let mut buckets: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-        for (layer, b) in built {
+        for (layer, b) in built.iter().filter(|(l, _)| selected.contains(l)) {
             let Ok(packaged) = build::package_layer(&self.project, &self.env, layer, b) else { continue };
             let target = build::artifact_target(&self.project, &self.env, layer);
             if let (false, Some(bucket)) = (packaged.artifacts.is_empty(), target.bucket) {
