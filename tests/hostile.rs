@@ -305,3 +305,17 @@ fn declarations_cloudformation_refuses_are_refused_offline() {
     let foreach = "Transform: AWS::LanguageExtensions\nResources:\n  Fn::ForEach::Topics:\n    - Name\n    - [a, b]\n    - Topic${Name}:\n        Type: AWS::SNS::Topic\n";
     stackc(one_layer(foreach, env).path(), &["validate", "qa"]).ok();
 }
+
+/// The nesting pre-check reads strings, comments and block scalars: valid templates with many brackets
+/// in text pass, and brackets hidden behind an apostrophe inside a word are still counted (fast).
+#[test]
+fn the_nesting_check_has_no_false_positives_and_no_blind_spot() {
+    let env = "region = \"us-east-1\"\n";
+    let code = format!(
+        "Resources:\n  F:\n    Type: AWS::Lambda::Function\n    Properties:\n      Role: arn:aws:iam::123456789012:role/r\n      Runtime: python3.12\n      Handler: index.h\n      Code:\n        ZipFile: |\n          x = {}\n",
+        "{ ".repeat(300) // spaced: `{{` is the template language's own
+    );
+    stackc(one_layer(&code, env).path(), &["validate", "qa"]).ok();
+    let hidden = format!("Resources: {}it's{}\n", "[".repeat(10), "[".repeat(100_000));
+    refused(one_layer(&hidden, env).path(), &["validate", "qa"]).stderr_has("nest more than 256");
+}

@@ -279,29 +279,85 @@ impl Template {
     }
 }
 
-/// The line where `[`/`{` nesting (outside quotes) first goes deeper than `limit`, if it does.
+/// The line where `[`/`{` nesting first goes deeper than `limit`, if it does. Brackets inside strings
+/// (YAML and JSON quoting, escapes included), comments and block scalars (`|`, `>`) do not count; a quote
+/// counts as one only where a scalar can start, so an apostrophe inside a word hides nothing.
 fn too_deep(text: &str, limit: usize) -> Option<usize> {
-    let (mut depth, mut line, mut quote) = (0usize, 1usize, None::<char>);
-    for c in text.chars() {
-        match (quote, c) {
-            (_, '\n') => {
-                line += 1;
-                quote = None;
+    let mut depth = 0usize;
+    // The indentation of the line that opened a block scalar; lines indented deeper are its text.
+    let mut block: Option<usize> = None;
+    for (n, raw) in text.split('\n').enumerate() {
+        let indent = raw.len() - raw.trim_start_matches(' ').len();
+        if let Some(at) = block {
+            if raw.trim().is_empty() || indent > at {
+                continue;
             }
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '"' | '\'') => quote = Some(c),
-            (None, '[' | '{') => {
-                depth += 1;
-                if depth > limit {
-                    return Some(line);
-                }
-            }
-            (None, ']' | '}') => depth = depth.saturating_sub(1),
-            _ => {}
+            block = None;
+        }
+        let (opened, ends_in_block) = scan_line(raw, &mut depth, limit);
+        if opened {
+            return Some(n + 1);
+        }
+        if ends_in_block {
+            block = Some(indent);
         }
     }
     None
+}
+
+/// One line of `too_deep`: (nesting went over `limit`, the line starts a block scalar).
+fn scan_line(line: &str, depth: &mut usize, limit: usize) -> (bool, bool) {
+    let chars: Vec<char> = line.chars().collect();
+    let mut i = 0;
+    let mut last_code = None::<char>;
+    while i < chars.len() {
+        let c = chars[i];
+        let prev = if i == 0 { None } else { Some(chars[i - 1]) };
+        let scalar_start = last_code.is_none_or(|p| matches!(p, '[' | '{' | ',' | ':' | '-' | '?'));
+        match c {
+            '#' if prev.is_none_or(char::is_whitespace) => break,
+            '"' | '\'' if scalar_start => {
+                i = skip_string(&chars, i);
+                last_code = Some('s');
+                continue;
+            }
+            '[' | '{' => {
+                *depth += 1;
+                if *depth > limit {
+                    return (true, false);
+                }
+            }
+            ']' | '}' => *depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if !c.is_whitespace() {
+            last_code = Some(c);
+        }
+        i += 1;
+    }
+    // `key: |`, `- >-`, `key: |2+`: a block scalar's text follows on deeper lines.
+    let code: String = chars.iter().collect::<String>();
+    let code = code.split(" #").next().unwrap_or_default().trim_end();
+    let indicator = code.rsplit(|c: char| c == ' ' || c == '\t').next().unwrap_or_default();
+    let block = indicator.starts_with(['|', '>'])
+        && indicator[1..].chars().all(|c| c == '-' || c == '+' || c.is_ascii_digit())
+        && (code.len() == indicator.len() || code[..code.len() - indicator.len()].trim_end().ends_with([':', '-']));
+    (false, block)
+}
+
+/// The index after the string that starts at `start` (its closing quote; or the line's end).
+fn skip_string(chars: &[char], start: usize) -> usize {
+    let q = chars[start];
+    let mut i = start + 1;
+    while i < chars.len() {
+        match (q, chars[i]) {
+            ('"', '\\') => i += 2,
+            ('\'', '\'') if chars.get(i + 1) == Some(&'\'') => i += 2,
+            (q, c) if c == q => return i + 1,
+            _ => i += 1,
+        }
+    }
+    i
 }
 
 pub fn sub_variables(s: &str) -> Vec<String> {
@@ -348,6 +404,32 @@ mod tests {
         let start = std::time::Instant::now();
         assert!(Template::parse(&deep).is_err());
         assert!(start.elapsed() < std::time::Duration::from_secs(2), "{:?}", start.elapsed());
+    }
+
+    #[test]
+    fn the_nesting_check_reads_strings_comments_and_block_scalars() {
+        let brackets = "[".repeat(300);
+        let braces = "{".repeat(300);
+        // Valid templates with many brackets where they are text.
+        let json = format!("{{\"Resources\": {{\"T\": {{\"Type\": \"AWS::SNS::Topic\", \"Metadata\": {{\"x\": \"{brackets} \\\" {brackets}\"}}}}}}}}");
+        assert!(Template::parse(&json).is_ok(), "a JSON string");
+        let lambda = format!("Resources:\n  F:\n    Type: AWS::Lambda::Function\n    Properties:\n      Code:\n        ZipFile: |\n          x = '{braces}'\n          y = {braces}\n      Handler: index.h\n");
+        assert!(Template::parse(&lambda).is_ok(), "a literal block");
+        let comment = format!("# {brackets}\nResources:\n  T:\n    Type: AWS::SNS::Topic # {braces}\n");
+        assert!(Template::parse(&comment).is_ok(), "comments");
+        let single = format!(
+            "Resources:\n  T:\n    Type: AWS::SNS::Topic\n    Metadata: {{x: '{brackets} it''s {brackets}'}}\n"
+        );
+        assert!(Template::parse(&single).is_ok(), "a single-quoted string with a doubled quote");
+        // An apostrophe inside a word is not a quote: the brackets after it still count, fast.
+        let trick = format!("Resources: {}it's{}\n", "[".repeat(10), "[".repeat(100_000));
+        let start = std::time::Instant::now();
+        let err = Template::parse(&trick).unwrap_err();
+        assert!(err.message.contains("nest more than 256"), "{err:?}");
+        assert!(start.elapsed() < std::time::Duration::from_secs(1), "{:?}", start.elapsed());
+        // After a block scalar ends, brackets count again.
+        let after = format!("Resources:\n  F:\n    Metadata: |\n      {braces}\n    Deep: {}\n", "[".repeat(300));
+        assert_eq!(Template::parse(&after).unwrap_err().line, Some(5));
     }
 
     #[test]
