@@ -485,6 +485,10 @@ pub fn region_problem(name: &str) -> Option<String> {
     if REGIONS.contains(&name) {
         return None;
     }
+    let lower = name.to_ascii_lowercase();
+    if lower != name && REGIONS.contains(&lower.as_str()) {
+        return Some(format!("`{name}` is not an AWS region: region names are lower case (`{lower}`)"));
+    }
     let parts: Vec<&str> = name.split('-').collect();
     let (geo, direction, number) = match parts.as_slice() {
         [geo, direction, number] => (geo.to_string(), *direction, *number),

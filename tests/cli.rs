@@ -817,3 +817,23 @@ fn long_notes_are_cut_and_secret_set_offers_only_writable_stores() {
     let values = to.lines().find(|l| l.contains("possible values")).unwrap_or_default();
     assert_eq!(values.trim(), "[possible values: keyring, ssm, secretsmanager]", "{to}");
 }
+
+/// `--region` and `--endpoint-url` are checked before any call: an upper-case region names the
+/// lower-case one, an unknown one the nearest, and an endpoint that is not a URL says so (exit 2).
+#[test]
+fn region_and_endpoint_flags_are_checked_before_any_call() {
+    let dir = shipped_copy();
+    stackc(dir.path(), &["--region", "US-EAST-1", "status", "qa"])
+        .code(2)
+        .stderr_has("region names are lower case (`us-east-1`)");
+    stackc(dir.path(), &["--region", "xx-nowhere-1", "status", "qa"]).code(2).stderr_has("is not an AWS region");
+    for (url, says) in [
+        ("not a url", "is not a URL"),
+        ("ftp://host", "is not http or https"),
+        ("http://", "has no host"),
+        ("http://ho st:1", "has no host, or holds spaces"),
+    ] {
+        stackc(dir.path(), &["--endpoint-url", url, "status", "qa"]).code(2).stderr_has(says);
+    }
+    stackc(dir.path(), &["--region", "eu-west-1", "--endpoint-url", "http://127.0.0.1:1", "validate", "qa"]).ok();
+}

@@ -18,8 +18,9 @@ mod session;
 use std::path::{Path, PathBuf};
 
 use crate::build;
+use crate::checks::region_problem;
 use crate::cli::{Cli, Command, ImportCommand, SecretCommand};
-use crate::diagnostic::{Error, Result};
+use crate::diagnostic::{Diagnostic, Error, Result};
 use crate::environment::SecretStore;
 use crate::environment::{self, Environment};
 use crate::graph::Graph;
@@ -59,6 +60,51 @@ pub fn load_env(project: &Project, name: &str, opts: &EnvOpts) -> Result<Environ
     Ok(env)
 }
 
+/// `--region` and `--endpoint-url` are checked before anything is read or sent.
+fn check_connection_flags(cli: &Cli) -> Result<()> {
+    if let Some(why) = cli.region.as_deref().and_then(region_problem) {
+        return Err(Error::config(Diagnostic::new(format!("--region: {why}"))));
+    }
+    if let Some(url) = &cli.endpoint_url {
+        if let Some(why) = endpoint_problem(url) {
+            return Err(Error::config(Diagnostic::new(format!("--endpoint-url `{url}`: {why}")).hint(
+                "an endpoint is a URL such as http://127.0.0.1:5000 or https://cloudformation.eu-west-1.amazonaws.com",
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// What is wrong with an endpoint URL: it needs http or https, a host, and nothing a URL cannot hold.
+pub fn endpoint_problem(url: &str) -> Option<String> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Some("is not a URL (no scheme://)".into());
+    };
+    if scheme != "http" && scheme != "https" {
+        return Some(format!("`{scheme}` is not http or https"));
+    }
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    let name = if host.starts_with('[') {
+        host
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, port)| {
+            if port.chars().all(|c| c.is_ascii_digit()) && !port.is_empty() {
+                h
+            } else {
+                host
+            }
+        })
+    };
+    if name.is_empty() || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Some("has no host, or holds spaces".into());
+    }
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || "-._[]:".contains(c)) {
+        return Some(format!("`{name}` is not a host name"));
+    }
+    None
+}
+
 pub fn run(cli: Cli) -> Result<()> {
     started();
     printer::set_colour(cli.color);
@@ -76,6 +122,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         _ => {}
     }
+    check_connection_flags(&cli)?;
     let opts = EnvOpts { sets: cli.set.clone(), password_from: cli.password_from, region: cli.region.clone() };
     let project = Project::discover(cli.project.as_deref())?;
     match aws_environment(&cli.command) {
