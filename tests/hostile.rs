@@ -319,3 +319,35 @@ fn the_nesting_check_has_no_false_positives_and_no_blind_spot() {
     let hidden = format!("Resources: {}it's{}\n", "[".repeat(10), "[".repeat(100_000));
     refused(one_layer(&hidden, env).path(), &["validate", "qa"]).stderr_has("nest more than 256");
 }
+
+/// An endpoint that accepts the connection and never answers ends in a message naming the timeout, in
+/// bounded time (read timeout 1 s here; every attempt of the SDK's retries times out too).
+#[test]
+fn an_endpoint_that_never_answers_times_out_with_a_message() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream); // accepted, never answered
+        }
+    });
+    let dir = project(&[("stacks/app/template.yaml", TOPIC), ("environments/qa.toml", "region = \"us-east-1\"\n")]);
+    let url = format!("http://127.0.0.1:{port}");
+    let start = Instant::now();
+    let run = stackc_env(
+        dir.path(),
+        &["status", "qa"],
+        &[
+            ("AWS_ENDPOINT_URL", url.as_str()),
+            ("AWS_ACCESS_KEY_ID", "x"),
+            ("AWS_SECRET_ACCESS_KEY", "x"),
+            ("STACKC_READ_TIMEOUT", "1"),
+        ],
+    );
+    assert!(start.elapsed() < Duration::from_secs(60), "took {:?}", start.elapsed());
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    assert!(run.stderr.contains("timed out") || run.stderr.contains("timeout"), "{}", run.stderr);
+    eprintln!("gave up after {:?}: {}", start.elapsed(), run.stderr.trim());
+}

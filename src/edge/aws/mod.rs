@@ -41,6 +41,21 @@ pub struct Aws {
     configs: std::sync::Mutex<std::collections::HashMap<String, Arc<SdkConfig>>>,
 }
 
+/// How long a call may wait: to connect, for the answer to start and keep coming, and in all (one
+/// attempt). An endpoint that accepts and never answers ends in a message, never a hang.
+/// `STACKC_CONNECT_TIMEOUT` and `STACKC_READ_TIMEOUT` (seconds) change the first two.
+fn timeouts() -> aws_config::timeout::TimeoutConfig {
+    let seconds = |var: &str, default: u64| {
+        std::env::var(var).ok().and_then(|v| v.trim().parse::<u64>().ok()).filter(|s| *s > 0).unwrap_or(default)
+    };
+    let read = seconds("STACKC_READ_TIMEOUT", 30);
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(seconds("STACKC_CONNECT_TIMEOUT", 5)))
+        .read_timeout(std::time::Duration::from_secs(read))
+        .operation_attempt_timeout(std::time::Duration::from_secs(read * 2))
+        .build()
+}
+
 impl Aws {
     pub fn new(conn: Connection) -> Aws {
         Aws { conn, configs: Default::default() }
@@ -52,10 +67,12 @@ impl Aws {
         if let Some(c) = configs.get(&region) {
             return c.clone();
         }
-        let mut loader =
-            aws_config::defaults(BehaviorVersion::latest()).region(Region::new(region.clone())).retry_config(
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(region.clone()))
+            .retry_config(
                 RetryConfig::standard().with_max_attempts(6).with_max_backoff(std::time::Duration::from_secs(5)),
-            );
+            )
+            .timeout_config(timeouts());
         if let Some(p) = &self.conn.profile {
             loader = loader.profile_name(p);
         }
