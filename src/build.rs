@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use crate::cfn::template::{ParseError, Template};
 use crate::diagnostic::{Diagnostic, Error, Location, Result};
 use crate::environment::Environment;
+use crate::package;
 use crate::project::Project;
 use crate::provider::Provider;
 use crate::render::Renderer;
@@ -38,9 +39,9 @@ pub fn stack_tags(project: &Project, env: &Environment, layer: &str) -> BTreeMap
 }
 
 /// Where the artifacts of `layer` in `env` go: the bucket of the region its stack lives in.
-pub fn artifact_target(project: &Project, env: &Environment, layer: &str) -> crate::package::Target {
+pub fn artifact_target(project: &Project, env: &Environment, layer: &str) -> package::Target {
     let region = project.region_of(layer, env);
-    crate::package::Target {
+    package::Target {
         bucket: env.artifact_bucket_in(&region),
         prefix: env.artifact_prefix.clone().unwrap_or_else(|| format!("stackc/{}/", project.name)),
         region,
@@ -72,15 +73,15 @@ pub fn package_layer(
     env: &Environment,
     layer: &str,
     built: &BuiltLayer,
-) -> std::result::Result<crate::package::Packaged, Vec<String>> {
+) -> std::result::Result<package::Packaged, Vec<String>> {
     let Ok(template) = &built.template else {
-        return Ok(crate::package::Packaged { body: built.text.clone(), template_key: None, artifacts: Vec::new() });
+        return Ok(package::Packaged { body: built.text.clone(), template_key: None, artifacts: Vec::new() });
     };
     let def = project.layer(layer).map_err(|e| vec![e.to_string()])?;
     let renderer = Renderer::new(project);
     let context = built.values.jinja_context();
     let nested = |path: &std::path::Path| renderer.render_file(def, path, context.clone());
-    let packager = crate::package::Packager {
+    let packager = package::Packager {
         target: artifact_target(project, env, layer),
         root: project.root.clone(),
         nested: &nested,

@@ -12,8 +12,10 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::diagnostic::{display_path, suggestion, Diagnostic, Error, LineIndex, Location, Result};
+use crate::graph;
 use crate::project::{self, Project};
 use crate::source::{is_reference, Source};
+use crate::stackset;
 use crate::text::list;
 use crate::toml_error;
 
@@ -217,7 +219,7 @@ struct LayerSection {
     timeout_minutes: Option<Spanned<u32>>,
     /// Targets and rollout of a layer deployed as a stack set, over layer.toml's `[stackset]`.
     #[serde(default)]
-    stackset: Option<crate::stackset::StackSetSettings>,
+    stackset: Option<stackset::StackSetSettings>,
 }
 
 /// A template value: plain data, possibly with value references inside.
@@ -354,7 +356,7 @@ pub struct LayerSettings {
     /// Stack options of this layer (over the environment's).
     pub stack: StackOptions,
     /// `[layers.<l>.stackset]`: a stack set layer's targets in this environment.
-    pub stackset: Option<crate::stackset::StackSetSettings>,
+    pub stackset: Option<stackset::StackSetSettings>,
 }
 
 /// A role assumed through STS for a whole run.
@@ -616,10 +618,7 @@ impl Builder {
         if chain.iter().any(|p| p == path) {
             let cycle: Vec<String> =
                 chain.iter().chain(std::iter::once(&path.to_path_buf())).map(|p| display_path(p)).collect();
-            return Err(Error::config(Diagnostic::new(format!(
-                "`extends` forms a cycle: {}",
-                crate::graph::path(&cycle)
-            ))));
+            return Err(Error::config(Diagnostic::new(format!("`extends` forms a cycle: {}", graph::path(&cycle)))));
         }
         let text = match &self.edited {
             Some((p, t)) if p == path => t.clone(),

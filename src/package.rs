@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
+use crate::cfn::template::Template;
+use crate::diagnostic;
 use serde_json::{json, Value as Json};
 use sha2::{Digest, Sha256};
 
@@ -242,7 +244,7 @@ impl Packager<'_> {
             return Err(format!("`{path}` is outside the project; only paths inside it are packaged"));
         }
         if !normal.exists() {
-            return Err(format!("`{path}` does not exist (relative to {})", crate::diagnostic::display_path(dir)));
+            return Err(format!("`{path}` does not exist (relative to {})", diagnostic::display_path(dir)));
         }
         stays_inside(&normal, &self.root).map_err(|to| format!("`{path}` leads outside the project (to {to})"))?;
         Ok(normal)
@@ -262,7 +264,7 @@ impl Packager<'_> {
                 return Err(format!("`{path}` is a folder; a nested stack names a template file"));
             }
             let text = (self.nested)(&file)?;
-            let parsed = crate::cfn::template::Template::parse(&text).map_err(|e| {
+            let parsed = Template::parse(&text).map_err(|e| {
                 format!(
                     "the nested template `{path}` does not parse: {}{}",
                     e.message,

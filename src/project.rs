@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::checks;
 use crate::diagnostic::{display_path, suggestion, Diagnostic, Error, Location, Result};
+use crate::environment;
+use crate::stackset;
 use crate::text::list;
 use crate::toml_error;
 
@@ -25,7 +28,7 @@ struct ProjectFile {
     #[serde(default)]
     description: Option<String>,
     #[serde(default)]
-    checks: crate::checks::Checks,
+    checks: checks::Checks,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -53,7 +56,7 @@ struct LayerFile {
     #[serde(default)]
     deploy_as: Option<toml::Spanned<String>>,
     #[serde(default)]
-    stackset: Option<crate::stackset::StackSetSettings>,
+    stackset: Option<stackset::StackSetSettings>,
     /// `Resource.Property` places this layer knowingly lets a NoEcho parameter reach although the resource
     /// returns them on read (a Lambda environment variable); validate says so once per run.
     #[serde(default)]
@@ -95,7 +98,7 @@ pub struct Layer {
     /// `region = "..."` in layer.toml: where the stack lives in every environment.
     pub region: Option<String>,
     /// `deploy_as = "stackset"`: deployed as a StackSet, with these settings (each environment's over them).
-    pub stackset: Option<crate::stackset::StackSetSettings>,
+    pub stackset: Option<stackset::StackSetSettings>,
     /// `secrets_readable_in = ["Resource.Property", ...]` in layer.toml.
     pub secrets_readable_in: Vec<String>,
 }
@@ -108,7 +111,7 @@ pub struct Project {
     pub stack_name: String,
     pub layers: BTreeMap<String, Layer>,
     /// Checks of template values (`[checks]` in stackc.toml).
-    pub checks: crate::checks::Checks,
+    pub checks: checks::Checks,
 }
 
 impl Project {
@@ -224,7 +227,7 @@ impl Project {
 
     /// Whether `layer` exists in the environment `env` (layer.toml's `environments`, the environment's
     /// `[layers.<l>] enabled`).
-    pub fn layer_in(&self, layer: &str, env: &crate::environment::Environment) -> bool {
+    pub fn layer_in(&self, layer: &str, env: &environment::Environment) -> bool {
         let listed =
             self.layers.get(layer).is_some_and(|l| l.environments.as_ref().is_none_or(|e| e.contains(&env.name)));
         listed && env.layers.get(layer).and_then(|s| s.enabled) != Some(false)
@@ -232,7 +235,7 @@ impl Project {
 
     /// The region of `layer`'s stack in `env`: the environment's `[layers.<l>] region`, else layer.toml's,
     /// else the environment's.
-    pub fn region_of(&self, layer: &str, env: &crate::environment::Environment) -> String {
+    pub fn region_of(&self, layer: &str, env: &environment::Environment) -> String {
         env.layers
             .get(layer)
             .and_then(|s| s.region.clone())
@@ -241,7 +244,7 @@ impl Project {
     }
 
     /// The project as environment `env` has it: without the layers it leaves out.
-    pub fn for_env(&self, env: &crate::environment::Environment) -> Project {
+    pub fn for_env(&self, env: &environment::Environment) -> Project {
         let mut p = self.clone();
         p.layers.retain(|name, _| self.layer_in(name, env));
         p

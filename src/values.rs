@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde_json::{Map, Value as Json};
 
 use crate::diagnostic::{Diagnostic, Error, Location, Result};
+use crate::environment;
 use crate::environment::{Environment, ParamValue, Setting, ValueTree};
 use crate::project::Project;
 use crate::provider::{FetchError, Fetched, Provider};
@@ -166,7 +167,7 @@ pub fn resolve(
         let stack_name = env.stack_name_of(&project.name, layer);
         let mut context = builtins(project, env, layer, &stack_name, &settings.tags);
         let mut merged: BTreeMap<String, Setting<ValueTree>> = env.values.clone();
-        crate::environment::merge_values(&mut merged, settings.values);
+        environment::merge_values(&mut merged, settings.values);
         let at = |what: String| format!("environment `{}`, layer `{layer}`, {what}", env.name);
         errors.extend(template_values(&merged, &fetched, &eval, &mut context, &at));
         let (parameters, mut failed) = parameters(project, env, layer, &settings.parameters, &fetched, &context, &eval);

@@ -10,6 +10,7 @@ use serde_json::Value as Json;
 use super::constraints::Constraints;
 use super::lint::{Finding, Rule, Seg};
 use super::template::Template;
+use crate::diagnostic;
 
 /// CloudFormation's limits on stack tags.
 pub const MAX_TAGS: usize = 50;
@@ -40,7 +41,7 @@ pub fn check(t: &Template) -> Vec<Finding> {
                     at,
                     format!("resource `{id}`: condition `{c}` is not defined under Conditions"),
                 );
-                f.hint = crate::diagnostic::suggestion(c, conditions.iter().map(|s| s.as_str()));
+                f.hint = diagnostic::suggestion(c, conditions.iter().map(|s| s.as_str()));
                 out.push(f);
             }
         }

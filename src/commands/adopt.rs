@@ -10,7 +10,9 @@ use crate::cfn::template::Template;
 use crate::diagnostic::{display_path, Diagnostic, Error, Result};
 use crate::import::{self, Imported};
 use crate::project::{self, Project, PROJECT_FILE};
+use crate::source::Source;
 use crate::text::count;
+use crate::values;
 
 fn write_new(path: &Path, text: &str) -> Result<()> {
     if let Some(dir) = path.parent() {
@@ -64,12 +66,12 @@ fn commented_parameters(layer: &str, t: &Template) -> String {
             .unwrap_or_default();
         let mut about = vec![p.kind.clone()];
         if let Some(d) = &p.default {
-            about.push(format!("default {}", crate::values::json_param_string(d)));
+            about.push(format!("default {}", values::json_param_string(d)));
         }
         if !p.allowed.is_empty() {
             about.push(format!(
                 "one of {}",
-                p.allowed.iter().map(crate::values::json_param_string).collect::<Vec<_>>().join(", ")
+                p.allowed.iter().map(values::json_param_string).collect::<Vec<_>>().join(", ")
             ));
         }
         if p.no_echo {
@@ -81,7 +83,7 @@ fn commented_parameters(layer: &str, t: &Template) -> String {
         let example = if p.no_echo {
             "{ from = \"keyring\" }".to_string()
         } else {
-            let d = p.default.as_ref().map(crate::values::json_param_string).unwrap_or_default();
+            let d = p.default.as_ref().map(values::json_param_string).unwrap_or_default();
             format!("{:?}", d)
         };
         s.push_str(&format!("# {} = {example}   # {}\n", p.name, about.join("; ")));
@@ -343,13 +345,12 @@ pub fn import_stack(s: &Session, stack: &str, layer: &str) -> Result<()> {
     for p in t.parameters() {
         if p.no_echo {
             // Never the value (AWS shows ****): the user stores it where the source points.
-            imp.parameters
-                .insert(p.name.clone(), crate::source::Source::Keyring { service: None, account: None }.to_toml());
+            imp.parameters.insert(p.name.clone(), Source::Keyring { service: None, account: None }.to_toml());
             secrets.push(p.name.clone());
             continue;
         }
         if let Some(v) = info.parameters.get(&p.name) {
-            let default = p.default.as_ref().map(crate::values::json_param_string);
+            let default = p.default.as_ref().map(values::json_param_string);
             if default.as_deref() != Some(v.as_str()) {
                 imp.parameters.insert(p.name.clone(), toml::Value::String(v.clone()));
             }

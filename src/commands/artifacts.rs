@@ -7,6 +7,7 @@ use super::{print, write_file};
 use crate::build;
 use crate::diagnostic::{display_path, Diagnostic, Error, Result};
 use crate::package::human_bytes;
+use crate::param_format;
 use crate::text::count;
 
 /// S3 bucket names: 3-63 characters of lower-case letters, digits, dots and dashes.
@@ -134,8 +135,7 @@ pub fn package(s: &Session, names: &[String], out: Option<&Path>) -> Result<()> 
         let tpath = dir.join(format!("{layer}.{ext}"));
         write_file(&tpath, &packaged.body)?;
         let ppath = dir.join(format!("{layer}.params.json"));
-        let params =
-            serde_json::to_string_pretty(&crate::param_format::to_json(&b.shown_parameters())).unwrap_or_default();
+        let params = serde_json::to_string_pretty(&param_format::to_json(&b.shown_parameters())).unwrap_or_default();
         write_file(&ppath, &(params + "\n"))?;
         let url = packaged
             .template_key

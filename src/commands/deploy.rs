@@ -10,11 +10,14 @@ use super::approve::{self, require_confirmation_possible, Approval, LateApproval
 use super::progress::Progress;
 use super::session::Session;
 use super::{print, printer};
+use crate::build;
 use crate::cfn::port::StackInfo;
 use crate::cli::{DeployArgs, Output, PlanOutput};
+use crate::deploy::engine;
 use crate::deploy::engine::{Engine, LayerError, NoHooks, Outcome, Preapproved, Prepared, Settings};
 use crate::deploy::plan::{self, LayerPlan};
 use crate::diagnostic::{Diagnostic, Error, ExitKind, Result};
+use crate::edge::signals;
 use crate::text::count;
 
 fn settings(args: &DeployArgs) -> Settings {
@@ -63,7 +66,7 @@ fn plan_json(env: &str, plans: &[&LayerPlan]) -> serde_json::Value {
 pub fn plan(s: &Session, args: &DeployArgs, keep: bool, output: PlanOutput, detailed: bool) -> Result<()> {
     let never = AtomicBool::new(false);
     let on_signal = on_interrupt(s, &never, keep);
-    crate::edge::signals::guarded(&on_signal, || plan_guarded(s, args, keep, output, detailed))
+    signals::guarded(&on_signal, || plan_guarded(s, args, keep, output, detailed))
 }
 
 fn plan_guarded(s: &Session, args: &DeployArgs, keep: bool, output: PlanOutput, detailed: bool) -> Result<()> {
@@ -139,7 +142,7 @@ fn check_dependencies(s: &Session, order: &[String], stacks: &BTreeMap<String, S
 fn on_interrupt<'a>(s: &'a Session, executing: &'a AtomicBool, keep: bool) -> impl Fn(usize) + Sync + 'a {
     move |n: usize| {
         if !executing.load(Ordering::SeqCst) {
-            let deleted = if keep { 0 } else { crate::deploy::engine::discard_open(&s.cfn) };
+            let deleted = if keep { 0 } else { engine::discard_open(&s.cfn) };
             printer().line(&format!(
                 "\ninterrupted: nothing was executed{}",
                 if keep {
@@ -151,7 +154,7 @@ fn on_interrupt<'a>(s: &'a Session, executing: &'a AtomicBool, keep: bool) -> im
             std::process::exit(130);
         }
         if n == 1 {
-            crate::deploy::engine::interrupt();
+            engine::interrupt();
             printer().line(&format!(
                 "\ninterrupted: the layers already running go on in CloudFormation and no other layer starts; Ctrl-C again \
                  to stop following them (`stackc status {}` shows where they are)",
@@ -170,7 +173,7 @@ fn on_interrupt<'a>(s: &'a Session, executing: &'a AtomicBool, keep: bool) -> im
 pub fn deploy(s: &Session, args: &DeployArgs, approval: &Approval, no_execute: bool, output: Output) -> Result<()> {
     let executing = AtomicBool::new(false);
     let on_signal = on_interrupt(s, &executing, false);
-    crate::edge::signals::guarded(&on_signal, || deploy_guarded(s, args, approval, no_execute, output, &executing))
+    signals::guarded(&on_signal, || deploy_guarded(s, args, approval, no_execute, output, &executing))
 }
 
 fn deploy_guarded(
@@ -258,7 +261,7 @@ fn report_outcomes(s: &Session, order: &[String], outcomes: &BTreeMap<String, Ou
         2,
         &format!(
             "this run built {} (resolved and rendered) for {}",
-            count(crate::build::BUILDS.load(std::sync::atomic::Ordering::Relaxed), "layer"),
+            count(build::BUILDS.load(std::sync::atomic::Ordering::Relaxed), "layer"),
             count(order.len(), "selected layer")
         ),
     );

@@ -7,6 +7,7 @@ use super::print;
 use super::session::Session;
 use crate::cfn::events::{nested_stacks, parse_since, Event, History, RootCause, Window};
 use crate::cfn::port::{CloudFormation, PortError};
+use crate::cfn::stack_state;
 use crate::cli::Output;
 use crate::diagnostic::{Diagnostic, Error, Result};
 
@@ -70,7 +71,7 @@ pub fn events(s: &Session, layers: &[String], since: Option<&str>, output: Outpu
             stack,
             status: info.status.clone(),
             status_reason: info.status_reason.clone(),
-            root_cause: history.root_cause().filter(|_| !crate::cfn::stack_state::succeeded(&info.status)),
+            root_cause: history.root_cause().filter(|_| !stack_state::succeeded(&info.status)),
             history: Some(history),
         });
     }

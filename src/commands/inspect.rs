@@ -8,11 +8,16 @@ use super::session::Session;
 use super::{print, printer};
 use crate::cfn::events::{Event, History, Window};
 use crate::cfn::port::{CloudFormation, StackInfo, StackSets};
+use crate::cfn::stack_state;
+use crate::cfn::template::Template;
 use crate::cli::Output;
 use crate::deploy::engine::{LayerError, Prepared};
 use crate::deploy::plan::{self};
 use crate::diagnostic::{Diagnostic, Error, ExitKind, Result};
 use crate::diff;
+use crate::drift;
+use crate::drift::Waits;
+use crate::secret;
 use crate::text::{self, count};
 
 /// What differs between a deployed stack and the project without reading any secret: the normalised
@@ -28,7 +33,7 @@ struct Comparison {
 
 impl Comparison {
     fn of(s: &Session, info: &StackInfo, p: &Prepared) -> std::result::Result<Comparison, String> {
-        let deployed = if crate::cfn::stack_state::is_stack_set(info) {
+        let deployed = if stack_state::is_stack_set(info) {
             s.cfn
                 .describe_stack_set(&p.stack_name)
                 .map_err(|e| e.to_string())?
@@ -64,7 +69,7 @@ impl Comparison {
 /// For a stack whose last operation failed or rolled back: its root cause in one line.
 fn failure_reason(s: &Session, stack: &str, status: &str) -> Option<String> {
     let failed = status.ends_with("ROLLBACK_COMPLETE") || status.ends_with("_FAILED");
-    if !failed || crate::cfn::stack_state::is_stack_set(&StackInfo { status: status.into(), ..Default::default() }) {
+    if !failed || stack_state::is_stack_set(&StackInfo { status: status.into(), ..Default::default() }) {
         return None;
     }
     let window = Window::LastOperation;
@@ -99,7 +104,7 @@ pub fn status(s: &Session, output: Output) -> Result<()> {
             Err(why) => (None, Vec::new(), Some(why.clone())),
         };
         let secrets = compared.as_ref().map(|c| c.secrets.clone()).unwrap_or_default();
-        let instances = if crate::cfn::stack_state::is_stack_set(info) {
+        let instances = if stack_state::is_stack_set(info) {
             let found = s.cfn.stack_instances(&info.name).map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
             Some(
                 found
@@ -225,12 +230,12 @@ pub fn outputs(s: &Session, layer: Option<&str>, output: Output) -> Result<()> {
                 .cfn
                 .get_template(&info.name)
                 .ok()
-                .and_then(|t| crate::cfn::template::Template::parse(&t).ok())
+                .and_then(|t| Template::parse(&t).ok())
                 .map(|t| t.outputs_exposing_no_echo())
                 .unwrap_or_default();
             for (output, parameter) in exposing {
                 if let Some(v) = outs.get_mut(&output) {
-                    *v = crate::secret::REDACTED.to_string();
+                    *v = secret::REDACTED.to_string();
                     masked_notes.push(format!("{l}.{output} (it carries the NoEcho parameter `{parameter}`)"));
                 }
             }
@@ -408,10 +413,10 @@ pub fn drift(s: &Session, layers: &[String], output: Output) -> Result<()> {
     if output == Output::Text {
         printer().line(&format!("detecting drift in {} ...", count(stacks.len(), "stack")));
     }
-    let found = crate::drift::detect(&s.cfn, &selected, crate::drift::Waits::default());
+    let found = drift::detect(&s.cfn, &selected, Waits::default());
     match output {
-        Output::Text => printer().changes(&crate::drift::to_text(&s.env.name, &found)),
-        Output::Json => printer().json(&crate::drift::to_json(&s.env.name, &found)),
+        Output::Text => printer().changes(&drift::to_text(&s.env.name, &found)),
+        Output::Json => printer().json(&drift::to_json(&s.env.name, &found)),
     }
     let failed: Vec<String> = found.iter().filter(|l| l.failed()).map(|l| format!("layer `{}`", l.layer)).collect();
     if !failed.is_empty() {

@@ -10,11 +10,14 @@ use crate::cli::{Command, GraphFormat, ImportCommand, NewCommand, Output, Render
 use crate::diagnostic::{display_path, Diagnostic, Error, ExitKind, Result};
 use crate::edge::local::Offline;
 use crate::environment::{self, Environment};
+use crate::graph;
 use crate::graph::Graph;
+use crate::package;
 use crate::param_format::{self, ParamFormat};
 use crate::project::Project;
 use crate::text::count;
 use crate::validate;
+use crate::values::Resolved;
 
 pub fn run(project: &Project, command: Command, opts: &EnvOpts) -> Result<()> {
     match command {
@@ -134,7 +137,7 @@ pub fn render(project: &Project, args: &RenderArgs, opts: &EnvOpts, session: Opt
             match build::package_layer(project, &env, l, b) {
                 Ok(p) => {
                     let target = build::artifact_target(project, &env, l);
-                    for line in crate::package::summary(l, &p, &target) {
+                    for line in package::summary(l, &p, &target) {
                         summary.push_str(&format!(
                             "  would upload {}\n",
                             line.split_once(": ").map_or(line.as_str(), |x| x.1)
@@ -176,7 +179,7 @@ fn for_the_cli(
         for p in built[l].values.parameters.values() {
             if p.is_secret() {
                 secrets.push(format!("{l}.{}", p.name));
-            } else if matches!(p.value, crate::values::Resolved::Placeholder(_)) {
+            } else if matches!(p.value, Resolved::Placeholder(_)) {
                 unresolved.push(format!("{l}.{} ({})", p.name, p.shown()));
             }
         }
@@ -233,7 +236,7 @@ fn validate_cmd(project: &Project, env: Option<&str>, opts: &EnvOpts, output: Ou
         Some(e) => vec![e.to_string()],
         None => project.environment_names(),
     };
-    let mut findings = crate::validate::layer_environments(project);
+    let mut findings = validate::layer_environments(project);
     let mut summary = String::new();
     let mut results = Vec::new();
     let mut notes = std::collections::BTreeSet::new();
@@ -295,7 +298,7 @@ fn graph(project: &Project, env_name: &str, opts: &EnvOpts, format: GraphFormat)
     let text = match format {
         GraphFormat::Text => match g.waves() {
             Ok(w) => g.to_text(&w),
-            Err(cycle) => return Err(Error::msg(crate::graph::cycle_message(&cycle))),
+            Err(cycle) => return Err(Error::msg(graph::cycle_message(&cycle))),
         },
         GraphFormat::Dot => g.to_dot(&format!("{}-{}", project.name, env.name)),
         GraphFormat::Mermaid => g.to_mermaid(),

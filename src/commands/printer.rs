@@ -6,6 +6,7 @@
 use std::io::{IsTerminal, Write};
 use std::sync::{Mutex, OnceLock};
 
+use crate::cli;
 use crate::diagnostic::Error;
 use crate::secret::{Secret, REDACTED};
 
@@ -41,7 +42,7 @@ fn colour_wanted(terminal: bool) -> bool {
 }
 
 /// `--color`: decide for stdout (and, when forced, stderr) once, at the start of a run.
-pub fn set_colour(mode: crate::cli::ColorMode) {
+pub fn set_colour(mode: cli::ColorMode) {
     use crate::cli::ColorMode;
     let out = match mode {
         ColorMode::Always => true,

@@ -8,6 +8,7 @@ use std::time::Instant;
 use super::printer;
 use crate::cfn::port::StackEvent;
 use crate::deploy::engine::Reporter;
+use crate::text;
 
 /// Progress on stderr. Elsewhere than a terminal: `[layer] status` lines and stack events, with the
 /// elapsed time. On a terminal: a live block of one line per layer (its status, its latest event, its
@@ -73,7 +74,7 @@ fn block_lines(layers: &[Row], room: usize, spin: &str) -> Vec<String> {
         .collect();
     if hidden > 0 {
         let done = layers.iter().filter(|r| r.took.is_some() && !r.failed).count();
-        lines.push(format!("  ({hidden} more {} not shown; {done} finished)", crate::text::plural(hidden, "layer")));
+        lines.push(format!("  ({hidden} more {} not shown; {done} finished)", text::plural(hidden, "layer")));
     }
     lines
 }

@@ -7,12 +7,16 @@ use similar::TextDiff;
 
 use super::{load_env, print, EnvOpts};
 use crate::build;
+use crate::cli;
+use crate::cli::Output;
 use crate::diagnostic::{display_path, Diagnostic, Error, Result};
 use crate::diff;
 use crate::edge::local::Offline;
+use crate::environment;
 use crate::environment::Environment;
 use crate::project::{self, Project};
 use crate::promote::{self, Class, Difference};
+use crate::replacement;
 use crate::text::count;
 
 fn class_label(c: &Class) -> String {
@@ -42,7 +46,7 @@ pub fn envdiff(
     to: &str,
     opts: &EnvOpts,
     resolved: Option<(BTreeMap<String, build::BuiltLayer>, BTreeMap<String, build::BuiltLayer>)>,
-    output: crate::cli::Output,
+    output: cli::Output,
 ) -> Result<()> {
     use serde_json::json;
     let a = load_env(project, from, opts)?;
@@ -52,7 +56,7 @@ pub fn envdiff(
     let mut general_rows = Vec::new();
     let mut layer_rows = Vec::new();
     let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "(none)".into());
-    let buckets = |e: &crate::environment::Environment| {
+    let buckets = |e: &environment::Environment| {
         let v: Vec<String> = e.artifact_buckets.iter().map(|(r, b)| format!("{r}={b}")).collect();
         if v.is_empty() {
             "(none)".to_string()
@@ -60,9 +64,9 @@ pub fn envdiff(
             v.join(", ")
         }
     };
-    let minutes = |e: &crate::environment::Environment| opt(&e.stack.timeout_minutes.map(|m| m.to_string()));
+    let minutes = |e: &environment::Environment| opt(&e.stack.timeout_minutes.map(|m| m.to_string()));
     // A stack set layer's targets as each environment has them (over the layer's own settings).
-    let targets = |e: &crate::environment::Environment, layer: &crate::project::Layer| {
+    let targets = |e: &environment::Environment, layer: &project::Layer| {
         let base = layer.stackset.clone().unwrap_or_default();
         let t = e.layers.get(&layer.name).and_then(|s| s.stackset.as_ref()).map(|s| s.over(&base)).unwrap_or(base);
         let list = |v: &Option<Vec<String>>| v.as_ref().map(|v| v.join(" ")).unwrap_or_else(|| "(default)".into());
@@ -171,8 +175,8 @@ pub fn envdiff(
         t.push_str(&format!("  {l:<12} {template}; {params}\n"));
     }
     match output {
-        crate::cli::Output::Text => print(&t),
-        crate::cli::Output::Json => {
+        Output::Text => print(&t),
+        Output::Json => {
             let settings: Vec<serde_json::Value> = diffs
                 .iter()
                 .map(|d| {
@@ -279,7 +283,7 @@ fn replacement_warnings(
     file: &std::path::Path,
     new: &str,
 ) -> Vec<String> {
-    let after = match crate::environment::load_with(project, &target.name, &opts.sets, Some((file, new))) {
+    let after = match environment::load_with(project, &target.name, &opts.sets, Some((file, new))) {
         Ok(mut e) => {
             e.region = target.region.clone();
             e
@@ -300,8 +304,8 @@ fn replacement_warnings(
     let mut out = Vec::new();
     for (layer, b) in &before {
         let Some(a) = now.get(layer) else { continue };
-        let mut found = crate::replacement::replacements(b, a);
-        found.extend(crate::replacement::nested(project, layer, b, a));
+        let mut found = replacement::replacements(b, a);
+        found.extend(replacement::nested(project, layer, b, a));
         for r in found {
             out.push(format!(
                 "  layer `{layer}`: {} ({}), because `{}` changes",
@@ -382,7 +386,7 @@ fn write_checked(project: &Project, env: &str, file: &std::path::Path, old: &str
     let tmp = file.with_extension("toml.tmp");
     std::fs::write(&tmp, new).map_err(|e| Error::io(&tmp, e))?;
     std::fs::rename(&tmp, file).map_err(|e| Error::io(file, e))?;
-    if let Err(e) = crate::environment::load(project, env, &[]) {
+    if let Err(e) = environment::load(project, env, &[]) {
         let _ = std::fs::write(file, old);
         return Err(e);
     }

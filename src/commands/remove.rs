@@ -8,7 +8,10 @@ use super::print;
 use super::progress::Progress;
 use super::session::Session;
 use crate::cfn::port::{CloudFormation, StackSets};
+use crate::cfn::stack_state;
+use crate::deploy::engine;
 use crate::deploy::engine::{Engine, LayerError, NoHooks, Outcome, Preapproved, Settings};
+use crate::deploy::stackset;
 use crate::diagnostic::{Diagnostic, Error, ExitKind, Result};
 use crate::text::count;
 
@@ -18,7 +21,7 @@ pub fn destroy(s: &Session, layers: &[String], yes: bool, concurrency: usize) ->
     let order = s.order(layers)?;
     let all: BTreeSet<String> = s.project.layers.keys().cloned().collect();
     let stacks = s.describe(&all, concurrency)?;
-    let needed = crate::deploy::engine::still_needed(&order, &s.graph.deps, &stacks);
+    let needed = engine::still_needed(&order, &s.graph.deps, &stacks);
     if !needed.is_empty() {
         return Err(Error::configs(
             needed
@@ -82,9 +85,9 @@ pub fn prune(s: &Session, yes: bool) -> Result<()> {
     s.check_account()?;
     let mut all = s.cfn.list_stacks().map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
     let sets = s.cfn.list_stack_sets().map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
-    all.extend(sets.iter().map(crate::deploy::stackset::as_stack_info));
+    all.extend(sets.iter().map(stackset::as_stack_info));
     let layers: BTreeSet<String> = s.project.layers.keys().cloned().collect();
-    let gone = crate::deploy::engine::prunable(&all, &s.project.name, &s.env.name, &layers);
+    let gone = engine::prunable(&all, &s.project.name, &s.env.name, &layers);
     if gone.is_empty() {
         print(&format!("nothing to prune in `{}`: every stack stackc made for it has its layer\n", s.env.name));
         return Ok(());
@@ -113,7 +116,7 @@ pub fn prune(s: &Session, yes: bool) -> Result<()> {
             )));
             continue;
         }
-        let deleted = if crate::cfn::stack_state::is_stack_set(info) {
+        let deleted = if stack_state::is_stack_set(info) {
             engine.delete_stack_set_layer(layer, &info.name)
         } else {
             engine.delete(layer, &info.name)

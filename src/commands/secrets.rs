@@ -6,9 +6,14 @@ use super::print;
 use super::session::Session;
 use crate::build;
 use crate::cfn::constraints::Constraints;
+use crate::cli;
+use crate::cli::Output;
 use crate::cli::{SecretCommand, WritableStore};
 use crate::diagnostic::{suggestion, Diagnostic, Error, ExitKind, Result};
+use crate::edge::aws::secrets;
+use crate::edge::keyring;
 use crate::environment::ParamValue;
+use crate::provider::Fetched;
 use crate::provider::{Placeholders, Provider};
 use crate::secret::Secret;
 use crate::source::Source;
@@ -90,17 +95,16 @@ fn set(s: &Session, layer: &str, parameter: &str, to: Option<WritableStore>, gen
     let where_ = match &dest {
         Source::Keyring { service, account } => {
             let (service, account) = (service.clone().unwrap_or_default(), account.clone().unwrap_or_default());
-            let store = crate::edge::keyring::set(&service, &account, &value)
-                .map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
+            let store =
+                keyring::set(&service, &account, &value).map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
             format!("{} (OS keyring: {})", dest.describe(), store.name())
         }
         Source::SsmSecure { name } => {
-            crate::edge::aws::secrets::put_ssm_secure(&s.aws, name, &value)
-                .map_err(|e| Error::failed(Diagnostic::new(e)))?;
+            secrets::put_ssm_secure(&s.aws, name, &value).map_err(|e| Error::failed(Diagnostic::new(e)))?;
             dest.describe()
         }
         Source::SecretsManager { id, key, .. } => {
-            crate::edge::aws::secrets::put_secretsmanager(&s.aws, id, key.as_deref(), &value)
+            secrets::put_secretsmanager(&s.aws, id, key.as_deref(), &value)
                 .map_err(|e| Error::failed(Diagnostic::new(e)))?;
             dest.describe()
         }
@@ -182,7 +186,7 @@ pub fn generate_password(constraints: &Constraints) -> Result<Secret> {
     }
 }
 
-fn check(s: &Session, output: crate::cli::Output) -> Result<()> {
+fn check(s: &Session, output: cli::Output) -> Result<()> {
     let layers: Vec<String> = s.order(&[])?;
     let mut needs: Vec<(String, String, Source)> = Vec::new();
     for layer in &layers {
@@ -195,7 +199,7 @@ fn check(s: &Session, output: crate::cli::Output) -> Result<()> {
             }
         }
     }
-    if needs.is_empty() && output == crate::cli::Output::Text {
+    if needs.is_empty() && output == Output::Text {
         print(&format!("environment `{}` needs no secrets\n", s.env.name));
         return Ok(());
     }
@@ -209,7 +213,7 @@ fn check(s: &Session, output: crate::cli::Output) -> Result<()> {
         let status = match checkable.iter().position(|c| c == src) {
             None => "asked on the terminal when needed".to_string(),
             Some(i) => match &answers[i] {
-                Ok(crate::provider::Fetched::Secret(v)) if !v.is_empty() => "ok".to_string(),
+                Ok(Fetched::Secret(v)) if !v.is_empty() => "ok".to_string(),
                 Ok(_) => {
                     missing += 1;
                     "empty".to_string()
@@ -227,8 +231,8 @@ fn check(s: &Session, output: crate::cli::Output) -> Result<()> {
         }));
     }
     match output {
-        crate::cli::Output::Text => print(&text),
-        crate::cli::Output::Json => print(
+        Output::Text => print(&text),
+        Output::Json => print(
             &(serde_json::to_string_pretty(
                 &serde_json::json!({"environment": s.env.name, "ok": missing == 0, "secrets": rows}),
             )

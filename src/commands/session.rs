@@ -6,21 +6,36 @@ use std::sync::{Arc, Mutex};
 
 use super::printer;
 use crate::build;
+use crate::cfn::port;
 use crate::cfn::port::{CloudFormation, StackInfo, StackSets};
 use crate::cfn::stack_state::{classify, StackState};
+use crate::cfn::template::Template;
 use crate::cli::Cli;
+use crate::deploy::engine;
 use crate::deploy::engine::{schedule, LayerError, Outcome, Prepared};
+use crate::deploy::prepare;
+use crate::deploy::stackset;
 use crate::diagnostic::{Diagnostic, Error, Result};
 use crate::edge::aws::regional::Regional;
+use crate::edge::aws::s3;
+use crate::edge::aws::s3::S3;
 use crate::edge::aws::values::AwsValues;
 use crate::edge::aws::{Aws, Connection};
+use crate::edge::hooks;
+use crate::edge::local::Offline;
 use crate::edge::sources::Sources;
 use crate::environment::Environment;
+use crate::graph;
 use crate::graph::Graph;
+use crate::package;
+use crate::package::Kind;
 use crate::project::Project;
+use crate::provider;
+use crate::provider::Fetched;
 use crate::source::Source;
 use crate::stackset::StackSetTarget;
 use crate::text::{count, list, plural};
+use crate::validate;
 use crate::values::Resolved;
 
 pub struct Session {
@@ -35,7 +50,7 @@ pub struct Session {
     /// Layers built (resolved and rendered, secrets included) in this run, with the outputs of their
     /// dependencies they were built from: a layer is built again only when those change.
     built: Mutex<BTreeMap<String, (InputsKey, build::BuiltLayer)>>,
-    s3_regions: Mutex<BTreeMap<String, Arc<crate::edge::aws::s3::S3>>>,
+    s3_regions: Mutex<BTreeMap<String, Arc<s3::S3>>>,
     /// The account of the credentials in use, asked once.
     account: std::sync::OnceLock<String>,
 }
@@ -73,11 +88,11 @@ impl Session {
         let deployed_view = Arc::new(Mutex::new(BTreeMap::new()));
         let values = Mutex::new(Sources::new(
             AwsValues::new(aws.clone(), deployed_view.clone()),
-            crate::edge::local::Offline::new(project.root.clone()),
+            Offline::new(project.root.clone()),
         ));
         let graph = Graph::of(&project, Some(&env));
         if let Err(cycle) = graph.waves() {
-            return Err(Error::msg(crate::graph::cycle_message(&cycle)));
+            return Err(Error::msg(graph::cycle_message(&cycle)));
         }
         Ok(Session {
             project,
@@ -137,7 +152,7 @@ impl Session {
         schedule(&order, &BTreeMap::new(), concurrency, |layer| {
             let name = self.stack_name(layer);
             let answer = if self.project.layers.get(layer).is_some_and(|l| l.stackset.is_some()) {
-                self.cfn.describe_stack_set(&name).map(|s| s.as_ref().map(crate::deploy::stackset::as_stack_info))
+                self.cfn.describe_stack_set(&name).map(|s| s.as_ref().map(stackset::as_stack_info))
             } else {
                 self.cfn.describe_stack(&name)
             };
@@ -170,10 +185,10 @@ impl Session {
     /// the layers as built offline.
     pub fn preflight(&self) -> Result<BTreeMap<String, build::BuiltLayer>> {
         let layers: Vec<String> = self.project.layers.keys().cloned().collect();
-        let mut offline = crate::edge::local::Offline::new(self.project.root.clone());
+        let mut offline = Offline::new(self.project.root.clone());
         let built = build::build(&self.project, &self.env, &layers, &mut offline)?;
 
-        let mut findings = crate::validate::validate(&self.project, &self.env, &built);
+        let mut findings = validate::validate(&self.project, &self.env, &built);
         if findings.is_empty() {
             return Ok(built);
         }
@@ -253,7 +268,7 @@ impl Session {
             let Ok(template) = &b.template else { continue };
             for decl in template.parameters() {
                 if let Some(value) = b.values.parameters.get(&decl.name) {
-                    findings.extend(crate::validate::constraint_findings(&self.env.name, layer, &decl, value));
+                    findings.extend(validate::constraint_findings(&self.env.name, layer, &decl, value));
                 }
             }
         }
@@ -345,12 +360,12 @@ impl Session {
     ) -> std::result::Result<Vec<(String, String)>, LayerError> {
         let b = self.build_layer(layer, deployed, true)?;
         let version_of = |src: &Source| self.values.lock().unwrap().aws.version_of(src);
-        let (prepared, artifacts) = crate::deploy::prepare::prepare(&self.project, &self.env, layer, &b, &version_of)?;
-        let Ok(parent) = crate::cfn::template::Template::parse(&prepared.template_body) else { return Ok(Vec::new()) };
+        let (prepared, artifacts) = prepare::prepare(&self.project, &self.env, layer, &b, &version_of)?;
+        let Ok(parent) = Template::parse(&prepared.template_body) else { return Ok(Vec::new()) };
         let mut out = Vec::new();
         for (id, r) in parent.section("Resources").into_iter().flatten() {
             let Some(url) = r.pointer("/Properties/TemplateURL").and_then(|u| u.as_str()) else { continue };
-            let child = artifacts.iter().find(|a| a.kind == crate::package::Kind::Template && url.ends_with(&a.key));
+            let child = artifacts.iter().find(|a| a.kind == Kind::Template && url.ends_with(&a.key));
             if let Some(a) = child {
                 out.push((id.clone(), String::from_utf8_lossy(&a.bytes).to_string()));
             }
@@ -366,8 +381,7 @@ impl Session {
     ) -> std::result::Result<Prepared, LayerError> {
         let b = self.build_layer(layer, deployed, public)?;
         let version_of = |src: &Source| self.values.lock().unwrap().aws.version_of(src);
-        let (mut prepared, artifacts) =
-            crate::deploy::prepare::prepare(&self.project, &self.env, layer, &b, &version_of)?;
+        let (mut prepared, artifacts) = prepare::prepare(&self.project, &self.env, layer, &b, &version_of)?;
         prepared.stackset = self.stack_set_target(layer)?;
         for p in b.values.parameters.values() {
             if let Resolved::Secret(secret) = &p.value {
@@ -382,7 +396,7 @@ impl Session {
             let said = format!(
                 "[{layer}] artifacts: {} uploaded ({}), {} already in s3://{bucket}",
                 done.sent,
-                crate::package::human_bytes(done.bytes),
+                package::human_bytes(done.bytes),
                 done.present
             );
             if done.sent > 0 {
@@ -452,10 +466,10 @@ impl Session {
     /// The hooks of this environment's layers, reporting through `reporter`.
     pub fn hooks<'a>(
         &'a self,
-        reporter: &'a dyn crate::deploy::engine::Reporter,
+        reporter: &'a dyn engine::Reporter,
         stack_name: &'a (dyn Fn(&str) -> String + Sync),
         redact: &'a (dyn Fn(&str) -> String + Sync),
-    ) -> crate::edge::hooks::ShellHooks<'a> {
+    ) -> hooks::ShellHooks<'a> {
         // A role-assuming environment's hooks act as the role; its secret key and token are scrubbed from
         // everything printed, like any secret.
         let any_hooks = self.project.layers.values().any(|l| {
@@ -471,7 +485,7 @@ impl Session {
             }
             creds
         });
-        crate::edge::hooks::ShellHooks {
+        hooks::ShellHooks {
             project: &self.project,
             env: &self.env,
             connection: &self.aws.conn,
@@ -484,7 +498,7 @@ impl Session {
 
     /// The artifact bucket's client, made on first use.
     /// The account of the credentials in use (STS is asked once per run).
-    pub fn account(&self) -> std::result::Result<String, crate::cfn::port::PortError> {
+    pub fn account(&self) -> std::result::Result<String, port::PortError> {
         if let Some(a) = self.account.get() {
             return Ok(a.clone());
         }
@@ -493,12 +507,9 @@ impl Session {
     }
 
     /// S3 in `region`, one client per region for the run.
-    pub fn s3_in(&self, region: &str) -> Arc<crate::edge::aws::s3::S3> {
+    pub fn s3_in(&self, region: &str) -> Arc<s3::S3> {
         let mut clients = self.s3_regions.lock().unwrap();
-        clients
-            .entry(region.to_string())
-            .or_insert_with(|| Arc::new(crate::edge::aws::s3::S3::new(&self.aws, Some(region))))
-            .clone()
+        clients.entry(region.to_string()).or_insert_with(|| Arc::new(S3::new(&self.aws, Some(region)))).clone()
     }
 
     /// `text` without the secret values this run has seen (the printer does this to everything it prints).
@@ -513,20 +524,17 @@ type InputsKey = Vec<(String, Option<BTreeMap<String, String>>)>;
 /// Passes only references that are not secret to the provider; secrets stay placeholders.
 struct PublicOnly<'a>(&'a mut Sources);
 
-impl crate::provider::Provider for PublicOnly<'_> {
-    fn fetch(
-        &mut self,
-        requests: &[Source],
-    ) -> Vec<std::result::Result<crate::provider::Fetched, crate::provider::FetchError>> {
+impl provider::Provider for PublicOnly<'_> {
+    fn fetch(&mut self, requests: &[Source]) -> Vec<std::result::Result<provider::Fetched, provider::FetchError>> {
         let public: Vec<Source> = requests.iter().filter(|s| !s.is_secret()).cloned().collect();
         let mut answers = self.0.fetch(&public).into_iter();
         requests
             .iter()
             .map(|s| {
                 if s.is_secret() {
-                    Ok(crate::provider::Fetched::Placeholder)
+                    Ok(Fetched::Placeholder)
                 } else {
-                    answers.next().unwrap_or(Ok(crate::provider::Fetched::Placeholder))
+                    answers.next().unwrap_or(Ok(Fetched::Placeholder))
                 }
             })
             .collect()

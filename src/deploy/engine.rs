@@ -17,6 +17,7 @@ use crate::cfn::port::{
 use crate::cfn::stack_state::{self, classify, StackState};
 use crate::cfn::template::Template;
 use crate::diff;
+use crate::stackset;
 
 /// A layer ready to be planned: everything CreateChangeSet needs.
 #[derive(Debug, Clone)]
@@ -45,7 +46,7 @@ pub struct Prepared {
     /// The template's parameter defaults, as CloudFormation reports them back.
     pub defaults: BTreeMap<String, String>,
     /// Deployed as a stack set, with these targets (no change sets then).
-    pub stackset: Option<crate::stackset::StackSetTarget>,
+    pub stackset: Option<stackset::StackSetTarget>,
     /// `timeout_minutes`: how long the stack operation may run before stackc cancels an update (or, for a
     /// create, stops following it and fails the layer).
     pub timeout: Option<Duration>,
@@ -679,7 +680,7 @@ pub fn discard_open(cfn: &dyn CloudFormation) -> usize {
 pub fn prunable(stacks: &[StackInfo], project: &str, env: &str, layers: &BTreeSet<String>) -> Vec<(String, StackInfo)> {
     let mut out: Vec<(String, StackInfo)> = stacks
         .iter()
-        .filter(|s| crate::cfn::stack_state::is_stack_set(s) || !s.name.starts_with("StackSet-"))
+        .filter(|s| stack_state::is_stack_set(s) || !s.name.starts_with("StackSet-"))
         .filter(|s| {
             s.tags.get("stackc:project").map(String::as_str) == Some(project)
                 && s.tags.get("stackc:env").map(String::as_str) == Some(env)
@@ -741,7 +742,7 @@ impl Engine<'_> {
             if let Err(e) = self.hooks.run(layer, HookPhase::BeforeDestroy, Some(info)) {
                 return Outcome::Failed(e);
             }
-            let deleted = if crate::cfn::stack_state::is_stack_set(info) {
+            let deleted = if stack_state::is_stack_set(info) {
                 self.delete_stack_set_layer(layer, &info.name)
             } else {
                 self.delete(layer, &info.name)

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::changes::{property_diffs, replaces_state, to_lines, Masking, PropertyDiff};
 use crate::cfn::port::{ResourceChange, StackInfo};
+use crate::text;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -230,11 +231,11 @@ pub fn reasons(
     }
     let names: Vec<&str> = parameters.iter().map(|c| c.name.as_str()).collect();
     if !names.is_empty() {
-        out.push(format!("{} {}", crate::text::plural(names.len(), "parameter"), names.join(", ")));
+        out.push(format!("{} {}", text::plural(names.len(), "parameter"), names.join(", ")));
     }
     let keys: Vec<&str> = tags.iter().map(|t| t.key.as_str()).collect();
     if !keys.is_empty() {
-        out.push(format!("{} {}", crate::text::plural(keys.len(), "tag"), keys.join(", ")));
+        out.push(format!("{} {}", text::plural(keys.len(), "tag"), keys.join(", ")));
     }
     out
 }

@@ -12,9 +12,11 @@ use crate::build::{self, BuiltLayer};
 use crate::cfn::port::ApiValue;
 use crate::cfn::template::Template;
 use crate::environment::Environment;
+use crate::package;
 use crate::package::Artifact;
 use crate::project::Project;
 use crate::source::Source;
+use crate::values;
 use crate::values::Resolved;
 
 /// `version_of` gives the version of a secret's source when the store keeps versions.
@@ -140,7 +142,7 @@ fn package(
     env: &Environment,
     layer: &str,
     b: &BuiltLayer,
-) -> Result<(crate::package::Packaged, Option<String>), LayerError> {
+) -> Result<(package::Packaged, Option<String>), LayerError> {
     let target = build::artifact_target(project, env, layer);
     let packaged = build::package_layer(project, env, layer, b)
         .map_err(|errors| LayerError(format!("cannot package the template: {}", errors.join("; "))))?;
@@ -163,9 +165,7 @@ fn defaults(template: &Template) -> BTreeMap<String, String> {
         .filter_map(|tp| {
             let d = match tp.default? {
                 serde_json::Value::String(s) => s,
-                serde_json::Value::Array(a) => {
-                    a.iter().map(crate::values::json_param_string).collect::<Vec<_>>().join(",")
-                }
+                serde_json::Value::Array(a) => a.iter().map(values::json_param_string).collect::<Vec<_>>().join(","),
                 other => other.to_string(),
             };
             Some((tp.name, d))

@@ -10,14 +10,16 @@ use super::engine::{Engine, LayerError, Prepared};
 use super::plan::{self, Action, Change, LayerPlan};
 use crate::cfn::port::*;
 use crate::cfn::stack_state::STACK_SET_ACTIVE;
+use crate::cfn::template::Template;
 use crate::diff;
 use crate::stackset::{groups, plan_instances, InstancePlan, StackSetTarget};
+use crate::text;
 
 /// A stack set as a layer's deployed state: its parameters and tags, no outputs. The value of a
 /// parameter its template declares `NoEcho` is masked here, whatever DescribeStackSet answered, so no
 /// later comparison or report can show it.
 pub fn as_stack_info(s: &StackSetInfo) -> StackInfo {
-    let no_echo: Vec<String> = crate::cfn::template::Template::parse(&s.template_body)
+    let no_echo: Vec<String> = Template::parse(&s.template_body)
         .map(|t| t.parameters().into_iter().filter(|p| p.no_echo).map(|p| p.name).collect())
         .unwrap_or_default();
     let parameters = s
@@ -146,10 +148,8 @@ impl Engine<'_> {
         }
         let set_changes = lp.template_changed || !lp.parameters.is_empty() || !lp.tags.is_empty();
         if lp.action == Action::Update && (set_changes || !ip.outdated.is_empty()) {
-            self.reporter.status(
-                &p.layer,
-                &format!("updating stack set and its {}", crate::text::count(ip.keep.len(), "instance")),
-            );
+            self.reporter
+                .status(&p.layer, &format!("updating stack set and its {}", text::count(ip.keep.len(), "instance")));
             let kept: Vec<String> = ip.keep.iter().map(|(_, r)| r.clone()).collect();
             let op = self.cfn.update_stack_set(&request, &in_order(target, &kept))?;
             self.follow_operation(&p.layer, name, &op, "update", p.timeout)?;

@@ -13,6 +13,9 @@ use crate::secret::REDACTED;
 
 mod nested;
 
+use crate::cfn::port;
+use crate::cfn::stack_state;
+use crate::text;
 pub use nested::NestedDrift;
 
 /// What was found for one layer.
@@ -115,7 +118,7 @@ pub fn detect(
         let state = match info {
             None => State::NotDeployed,
             Some(i) if i.status == "REVIEW_IN_PROGRESS" => State::NotDeployed,
-            Some(i) if crate::cfn::stack_state::is_stack_set(i) => match cfn.detect_stack_set_drift(&i.name) {
+            Some(i) if stack_state::is_stack_set(i) => match cfn.detect_stack_set_drift(&i.name) {
                 Ok(op) => {
                     started_sets.push((out.len(), op));
                     State::Failed("detection did not finish".into())
@@ -310,7 +313,7 @@ pub fn mask(resources: &mut [ResourceDrift], secret: &BTreeMap<String, Vec<Strin
     }
 }
 
-fn shown(d: &crate::cfn::port::PropertyDifference) -> String {
+fn shown(d: &port::PropertyDifference) -> String {
     if d.expected == REDACTED && d.actual == REDACTED {
         return format!("{}: changed (from a secret; values not shown)", d.path);
     }
@@ -364,7 +367,7 @@ pub fn to_text(env: &str, found: &[LayerDrift]) -> String {
                 let mut summary = if drifted > 0 {
                     format!("{drifted} of {checked} checked resources drifted")
                 } else {
-                    format!("{} in sync", crate::text::count(checked, "checked resource"))
+                    format!("{} in sync", text::count(checked, "checked resource"))
                 };
                 if unchecked > 0 {
                     summary.push_str(&format!(", {unchecked} not checkable"));
@@ -382,7 +385,7 @@ pub fn to_text(env: &str, found: &[LayerDrift]) -> String {
                 t.push_str(&format!(
                     "{head} {status:<9} stack set: {} of {} drifted\n",
                     drifted.len(),
-                    crate::text::count(instances.len(), "instance")
+                    text::count(instances.len(), "instance")
                 ));
                 if let Some(why) = incomplete {
                     t.push_str(&format!("  incomplete: {why}\n"));
@@ -401,7 +404,7 @@ pub fn to_text(env: &str, found: &[LayerDrift]) -> String {
         t.push_str(&format!(
             "{env}: {} drifted ({}). CloudFormation does not undo drift by itself, and a deploy without \
              changes leaves it: set the live values back, or change the project to match them\n",
-            crate::text::count(drifted.len(), "layer"),
+            text::count(drifted.len(), "layer"),
             drifted.join(", ")
         ));
     }

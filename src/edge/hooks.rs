@@ -4,8 +4,10 @@ use std::io::BufRead;
 
 use crate::cfn::port::StackInfo;
 use crate::deploy::engine::{HookPhase, Hooks, Reporter};
+use crate::edge::aws;
 use crate::environment::{Environment, ParamValue};
 use crate::project::Project;
+use crate::secret;
 use crate::source::Source;
 
 /// Runs layer hooks with `sh -c` from the project root, streaming their output through the progress
@@ -17,10 +19,10 @@ pub struct ShellHooks<'a> {
     pub project: &'a Project,
     pub env: &'a Environment,
     /// The connection this run uses: a hook talks to the same account, region and endpoint.
-    pub connection: &'a crate::edge::aws::Connection,
+    pub connection: &'a aws::Connection,
     /// When the run assumes a role: its temporary credentials (or why they could not be had), so a hook
     /// acts as the run does.
-    pub assumed: Option<Result<(String, crate::secret::Secret, Option<crate::secret::Secret>), String>>,
+    pub assumed: Option<Result<(String, secret::Secret, Option<secret::Secret>), String>>,
     /// The stack name of a layer.
     pub stack_name: &'a (dyn Fn(&str) -> String + Sync),
     /// Scrubs the run's secret values from a line.

@@ -4,16 +4,21 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value as Json;
 
+use crate::build;
 use crate::build::{parse_error_diagnostic, stack_tags, BuiltLayer};
 use crate::cfn::declarations::tag_problems;
 use crate::cfn::lint::Seg;
+use crate::cfn::template;
 use crate::cfn::template::{sub_variables, Template};
+use crate::checks;
 use crate::diagnostic::{suggestion, Diagnostic, Location};
 use crate::environment::{Environment, ValueTree};
+use crate::graph;
 use crate::graph::Graph;
 use crate::project::Project;
 use crate::source::Source;
 use crate::text::list;
+use crate::values;
 use crate::values::Resolved;
 
 pub const PSEUDO_PARAMETERS: &[&str] = &[
@@ -73,7 +78,7 @@ pub fn report(project: &Project, env: &Environment, built: &BTreeMap<String, Bui
     let graph = Graph::of(project, Some(env));
     if let Err(cycle) = graph.waves() {
         out.push(
-            Diagnostic::new(crate::graph::cycle_message(&cycle))
+            Diagnostic::new(graph::cycle_message(&cycle))
                 .hint("remove one of these `depends_on` entries or `output` references"),
         );
     }
@@ -145,11 +150,11 @@ pub fn report(project: &Project, env: &Environment, built: &BTreeMap<String, Bui
 /// Every region named (the environment's, each layer's) is a region.
 fn regions(project: &Project, env: &Environment, out: &mut Vec<Diagnostic>) {
     let at_env = Location::file_only(&env.file);
-    if let Some(why) = crate::checks::region_problem(&env.region) {
+    if let Some(why) = checks::region_problem(&env.region) {
         out.push(Diagnostic::new(format!("environment `{}`: region {why}", env.name)).at(at_env.clone()));
     }
     for region in env.artifact_buckets.keys() {
-        if let Some(why) = crate::checks::region_problem(region) {
+        if let Some(why) = checks::region_problem(region) {
             out.push(
                 Diagnostic::new(format!("environment `{}`: artifact_buckets: {why}", env.name)).at(at_env.clone()),
             );
@@ -163,7 +168,7 @@ fn regions(project: &Project, env: &Environment, out: &mut Vec<Diagnostic>) {
             }
             (None, None) => continue,
         };
-        if let Some(why) = crate::checks::region_problem(region) {
+        if let Some(why) = checks::region_problem(region) {
             out.push(Diagnostic::new(format!("environment `{}`, layer `{name}`: region {why}", env.name)).at(at));
         }
     }
@@ -221,7 +226,7 @@ fn stack_sets(project: &Project, env: &Environment, built: &BTreeMap<String, Bui
 fn value_checks(project: &Project, env: &Environment, built: &BTreeMap<String, BuiltLayer>, out: &mut Vec<Diagnostic>) {
     let mut seen = BTreeSet::new();
     for layer in built.values() {
-        for (path, message) in crate::checks::run(&project.checks, &layer.values.context) {
+        for (path, message) in checks::run(&project.checks, &layer.values.context) {
             if seen.insert((path.clone(), message.clone())) {
                 let top = path.split('.').next().unwrap_or_default();
                 let origin = env
@@ -484,13 +489,13 @@ fn packaging(
     at: &Location,
     out: &mut Vec<Diagnostic>,
 ) {
-    match crate::build::package_layer(project, env, name, layer) {
+    match build::package_layer(project, env, name, layer) {
         Err(errors) => {
             for e in errors {
                 out.push(Diagnostic::new(format!("environment `{}`, layer `{name}`: {e}", env.name)).at(at.clone()));
             }
         }
-        Ok(p) if !p.artifacts.is_empty() && crate::build::artifact_target(project, env, name).bucket.is_none() => {
+        Ok(p) if !p.artifacts.is_empty() && build::artifact_target(project, env, name).bucket.is_none() => {
             let what: Vec<String> = p
                 .artifacts
                 .iter()
@@ -507,7 +512,7 @@ fn packaging(
                     "environment `{}`, layer `{name}`: {} must go to S3, and {}",
                     env.name,
                     what.join(", "),
-                    crate::build::missing_bucket(project, env, name)
+                    build::missing_bucket(project, env, name)
                 ))
                 .at(Location::file_only(&env.file)),
             );
@@ -521,8 +526,8 @@ fn packaging(
 pub fn constraint_findings(
     env: &str,
     layer: &str,
-    p: &crate::cfn::template::TemplateParameter,
-    value: &crate::values::Parameter,
+    p: &template::TemplateParameter,
+    value: &values::Parameter,
 ) -> Vec<Diagnostic> {
     let (shown, text) = match &value.value {
         Resolved::Plain(v) if !value.is_secret() => (format!("`{v}`"), v.as_str()),

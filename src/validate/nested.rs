@@ -13,7 +13,9 @@ use serde_json::{Map, Value as Json};
 use super::schema::{check_template, LayerFindings, Placer};
 use crate::build::BuiltLayer;
 use crate::cfn::lint::Seg;
+use crate::cfn::template;
 use crate::cfn::template::{parameters_referenced, Template};
+use crate::diagnostic;
 use crate::diagnostic::{suggestion, Diagnostic};
 use crate::environment::Environment;
 use crate::project::Project;
@@ -65,7 +67,7 @@ impl Scope<'_> {
             self.parameters(t, &child, placer, &mut out.findings.refusals);
             self.outputs(t, &child, placer, &mut out.findings.refusals);
             let mut inner = Placer::of_file(self.project, child.file.clone(), &child.text, self.context.clone());
-            let shown = crate::diagnostic::display_path(&child.file);
+            let shown = diagnostic::display_path(&child.file);
             let mut found = check_template(self.project, self.env, self.layer, &child.template, &mut inner);
             for d in &mut found.refusals {
                 d.message = format!("{} (nested stack `{}`, {shown})", d.message, child.id);
@@ -120,7 +122,7 @@ impl Scope<'_> {
             }
             p
         };
-        let shown = crate::diagnostic::display_path(&child.file);
+        let shown = diagnostic::display_path(&child.file);
         let secrets: BTreeSet<String> = parent.parameters().into_iter().filter(|p| p.no_echo).map(|p| p.name).collect();
         for (k, v) in passed {
             let Some(p) = declared.iter().find(|p| &p.name == k) else {
@@ -176,7 +178,7 @@ impl Scope<'_> {
                     self.scope(),
                     child.id,
                     child.id,
-                    crate::diagnostic::display_path(&child.file)
+                    diagnostic::display_path(&child.file)
                 ))
                 .at(placer.place(&path, Some(&output)))
                 .note(format!("outputs: {}", if outputs.is_empty() { "none".into() } else { list(&outputs) }))
@@ -202,7 +204,7 @@ fn outputs_read(v: &Json, child: &str, at: &mut Vec<Seg>, found: &mut Vec<(Vec<S
                 _ => None,
             }) {
                 let prefix = format!("{child}.Outputs.");
-                for var in crate::cfn::template::sub_variables(text) {
+                for var in template::sub_variables(text) {
                     if let Some(o) = var.strip_prefix(&prefix) {
                         found.push((at.clone(), o.to_string()));
                     }

@@ -15,6 +15,9 @@ use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 use crate::cfn::port::PortError;
+use crate::environment;
+use crate::secret;
+use crate::secret::Secret;
 
 /// Connection settings from the command line.
 #[derive(Debug, Clone, Default)]
@@ -23,7 +26,7 @@ pub struct Connection {
     pub region: String,
     pub endpoint_url: Option<String>,
     /// Assumed (STS AssumeRole) over the credentials found, for every call of the run.
-    pub assume_role: Option<crate::environment::AssumeRole>,
+    pub assume_role: Option<environment::AssumeRole>,
     /// The session name when the role does not set one.
     pub default_session_name: String,
 }
@@ -100,15 +103,15 @@ impl Aws {
 
     /// The credentials this run uses (the assumed role's when the environment assumes one): for hooks,
     /// so that they act as the run does.
-    pub fn credentials(&self) -> Result<(String, crate::secret::Secret, Option<crate::secret::Secret>), String> {
+    pub fn credentials(&self) -> Result<(String, secret::Secret, Option<secret::Secret>), String> {
         use aws_credential_types::provider::ProvideCredentials;
         let config = self.config(None);
         let provider = config.credentials_provider().ok_or("no credentials provider is configured")?;
         let creds = runtime().block_on(provider.provide_credentials()).map_err(|e| e.to_string())?;
         Ok((
             creds.access_key_id().to_string(),
-            crate::secret::Secret::new(creds.secret_access_key()),
-            creds.session_token().map(crate::secret::Secret::new),
+            Secret::new(creds.secret_access_key()),
+            creds.session_token().map(Secret::new),
         ))
     }
 
