@@ -127,3 +127,36 @@ fn cloudformation_vocabulary_names_nothing_above_it() {
     // The check can fail.
     assert_eq!(upward_imports("use crate::deploy::engine::Engine;\n", CFN_MAY_NOT_NAME).len(), 1);
 }
+
+/// Lines of code (tests left out) that name a crate path inline instead of in a `use`.
+fn inline_crate_paths(text: &str) -> Vec<(usize, String)> {
+    let code = text.split("#[cfg(test)]").next().unwrap();
+    code.lines()
+        .enumerate()
+        .filter(|(_, l)| {
+            let t = l.trim_start();
+            !(t.starts_with("use ")
+                || t.starts_with("pub use ")
+                || t.starts_with("//")
+                || t.starts_with("pub(crate) use "))
+                && l.split("//").next().unwrap().contains("crate::")
+        })
+        .map(|(n, l)| (n + 1, l.trim().to_string()))
+        .collect()
+}
+
+/// Every crate path is in a `use`, where the reader (and this house's floors) can see it.
+#[test]
+fn every_crate_path_is_in_a_use() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut found = Vec::new();
+    for file in &files {
+        for (line, code) in inline_crate_paths(&std::fs::read_to_string(file).unwrap()) {
+            found.push(format!("{}:{line}: {code}", file.display()));
+        }
+    }
+    assert!(found.is_empty(), "inline crate paths:\n{}", found.join("\n"));
+    assert_eq!(inline_crate_paths("fn f() { crate::text::count(1, \"x\"); }\n").len(), 1, "the check can fail");
+}
