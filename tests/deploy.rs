@@ -69,6 +69,28 @@ fn qa_deploys_end_to_end_then_is_up_to_date() {
     // Nothing differs and everything can be compared: no change set was needed to learn it (the db's
     // password comes from Secrets Manager, compared by version).
     assert!(!second.stderr.contains("creating change set"), "{}", second.stderr);
+    // -v says what each layer cost: a no-op is a describe and a template read per layer.
+    let counted = emu.stackc(dir.path(), &["-v", "deploy", "qa", "--yes"]);
+    let line = counted
+        .ok()
+        .stderr
+        .lines()
+        .find(|l| l.contains("CloudFormation calls per layer:"))
+        .unwrap_or_default()
+        .to_string();
+    eprintln!("{line}");
+    let per: Vec<usize> = line
+        .split(": ")
+        .nth(1)
+        .unwrap_or_default()
+        .split(" (")
+        .next()
+        .unwrap_or_default()
+        .split(", ")
+        .filter_map(|x| x.rsplit(' ').next()?.parse().ok())
+        .collect();
+    assert_eq!(per.len(), 7, "{line}");
+    assert!(per.iter().all(|n| *n <= 4), "{line}");
     let status = emu.stackc(dir.path(), &["status", "qa"]);
     status.ok();
     assert_eq!(status.stdout.matches("in sync").count(), 7, "{}", status.stdout);

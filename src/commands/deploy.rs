@@ -24,6 +24,15 @@ fn settings(args: &DeployArgs) -> Settings {
     Settings { concurrency: args.concurrency.max(1), recreate: args.recreate, ..Settings::default() }
 }
 
+/// With `-v`: the CloudFormation calls made for each selected layer's stack.
+fn report_calls(s: &Session, order: &[String]) {
+    let calls = s.cfn.calls();
+    let per: Vec<String> =
+        order.iter().map(|l| format!("{l} {}", calls.get(&s.stack_name(l)).copied().unwrap_or(0))).collect();
+    let total: usize = calls.values().sum();
+    printer().detail(1, &format!("CloudFormation calls per layer: {} ({total} in all)", per.join(", ")));
+}
+
 /// Plan the selected layers, given the stacks of the layers and their dependencies as they are now.
 fn make_plan(
     s: &Session,
@@ -96,6 +105,7 @@ fn plan_guarded(s: &Session, args: &DeployArgs, keep: bool, output: PlanOutput, 
             engine.discard(lp);
         }
     }
+    report_calls(s, &order);
     if detailed && lps.iter().any(|p| p.has_changes()) {
         return Err(Error { kind: ExitKind::ChangesPending, diagnostics: Vec::new() });
     }
@@ -211,6 +221,7 @@ fn deploy_guarded(
             print(&format!("environment `{}` is up to date\n", s.env.name));
         }
         if !after_hooks || no_execute {
+            report_calls(s, &order);
             if output == Output::Json {
                 let up: BTreeMap<String, Outcome> =
                     lps.iter().map(|lp| (lp.layer.clone(), Outcome::UpToDate(StackInfo::default()))).collect();
@@ -253,6 +264,7 @@ fn deploy_guarded(
     executing.store(true, Ordering::SeqCst);
     let outcomes = engine.execute_all(&order, &s.graph.deps, planned, deployed, &prepare);
     progress.settle(true);
+    report_calls(s, &order);
     report_outcomes(s, &order, &outcomes, output)
 }
 

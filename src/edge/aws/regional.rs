@@ -14,6 +14,8 @@ pub struct Regional {
     /// Stack name -> region, for the stacks not in the environment's region.
     elsewhere: BTreeMap<String, String>,
     clients: Mutex<HashMap<String, Arc<AwsCloudFormation>>>,
+    /// Calls made per stack, for `-v`.
+    calls: Mutex<BTreeMap<String, usize>>,
 }
 
 impl Regional {
@@ -24,11 +26,17 @@ impl Regional {
         delegated: std::collections::BTreeSet<String>,
     ) -> Regional {
         let home = AwsCloudFormation::new(&aws).with_delegated(delegated);
-        Regional { aws, home, elsewhere, clients: Mutex::new(HashMap::new()) }
+        Regional { aws, home, elsewhere, clients: Mutex::new(HashMap::new()), calls: Mutex::new(BTreeMap::new()) }
     }
 
-    /// The client for `stack`: its region's, made on first use.
+    /// CloudFormation calls made so far for each stack (a paged read counts once).
+    pub fn calls(&self) -> BTreeMap<String, usize> {
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The client for `stack`: its region's, made on first use. Counts the call.
     fn at(&self, stack: &str) -> Option<Arc<AwsCloudFormation>> {
+        *self.calls.lock().unwrap_or_else(|e| e.into_inner()).entry(stack.to_string()).or_default() += 1;
         let region = self.elsewhere.get(stack)?;
         let mut clients = self.clients.lock().unwrap();
         Some(
