@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::Value as Json;
 
 use super::constraints::Constraints;
-use super::lint::{Finding, Rule, Seg};
+use super::lint::{visit, Finding, Rule, Seg};
 use super::template::Template;
 use crate::diagnostic;
 
@@ -79,26 +79,13 @@ pub fn check(t: &Template) -> Vec<Finding> {
 }
 
 fn refs_to(v: &Json, at: &mut Vec<Seg>, out: &mut Vec<(Vec<Seg>, String)>) {
-    match v {
-        Json::Object(m) => {
+    visit(v, at, &mut |at, node| {
+        if let Json::Object(m) = node {
             if let (1, Some(Json::String(name))) = (m.len(), m.get("Ref")) {
-                out.push((at.clone(), name.clone()));
-            }
-            for (k, x) in m {
-                at.push(Seg::Key(k.clone()));
-                refs_to(x, at, out);
-                at.pop();
+                out.push((at.to_vec(), name.clone()));
             }
         }
-        Json::Array(a) => {
-            for (i, x) in a.iter().enumerate() {
-                at.push(Seg::Index(i));
-                refs_to(x, at, out);
-                at.pop();
-            }
-        }
-        _ => {}
-    }
+    });
 }
 
 /// A number as CloudFormation reads one: finite, from a number or a numeric string.

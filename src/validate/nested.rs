@@ -12,8 +12,7 @@ use serde_json::{Map, Value as Json};
 
 use super::schema::{check_template, LayerFindings, Placer};
 use crate::build::BuiltLayer;
-use crate::cfn::lint::Seg;
-use crate::cfn::template;
+use crate::cfn::lint::{getatt_walk, Seg};
 use crate::cfn::template::{parameters_referenced, Template};
 use crate::diagnostic;
 use crate::diagnostic::{suggestion, Diagnostic};
@@ -188,41 +187,13 @@ impl Scope<'_> {
     }
 }
 
+/// The outputs of `child` the template reads (`Fn::GetAtt Child.Outputs.X`, `${Child.Outputs.X}`).
 fn outputs_read(v: &Json, child: &str, at: &mut Vec<Seg>, found: &mut Vec<(Vec<Seg>, String)>) {
-    match v {
-        Json::Object(m) => {
-            if let Some(Json::Array(a)) = m.get("Fn::GetAtt").filter(|_| m.len() == 1) {
-                if let (Some(Json::String(r)), Some(Json::String(attr))) = (a.first(), a.get(1)) {
-                    if let Some(o) = attr.strip_prefix("Outputs.").filter(|_| r == child) {
-                        found.push((at.clone(), o.to_string()));
-                    }
-                }
-            }
-            if let Some(text) = m.get("Fn::Sub").filter(|_| m.len() == 1).and_then(|s| match s {
-                Json::String(s) => Some(s.as_str()),
-                Json::Array(a) => a.first().and_then(|s| s.as_str()),
-                _ => None,
-            }) {
-                let prefix = format!("{child}.Outputs.");
-                for var in template::sub_variables(text) {
-                    if let Some(o) = var.strip_prefix(&prefix) {
-                        found.push((at.clone(), o.to_string()));
-                    }
-                }
-            }
-            for (k, x) in m {
-                at.push(Seg::Key(k.clone()));
-                outputs_read(x, child, at, found);
-                at.pop();
-            }
+    let mut all = Vec::new();
+    getatt_walk(v, at, &mut all);
+    for (path, resource, attribute) in all {
+        if let Some(output) = attribute.strip_prefix("Outputs.").filter(|_| resource == child) {
+            found.push((path, output.to_string()));
         }
-        Json::Array(a) => {
-            for (i, x) in a.iter().enumerate() {
-                at.push(Seg::Index(i));
-                outputs_read(x, child, at, found);
-                at.pop();
-            }
-        }
-        _ => {}
     }
 }

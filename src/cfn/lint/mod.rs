@@ -491,57 +491,63 @@ fn describe(v: &Json) -> String {
     }
 }
 
-fn getatt_walk(v: &Json, at: &mut Vec<Seg>, found: &mut Vec<(Vec<Seg>, String, String)>) {
+/// Calls `f` with every node of `v` and its path, parents before children.
+pub fn visit(v: &Json, at: &mut Vec<Seg>, f: &mut dyn FnMut(&[Seg], &Json)) {
+    f(at, v);
     match v {
         Json::Object(m) => {
-            if m.len() == 1 {
-                let (k, x) = m.iter().next().unwrap_or_else(|| unreachable!());
-                match (k.as_str(), x) {
-                    ("Fn::GetAtt", Json::Array(a)) => {
-                        if let (Some(Json::String(r)), Some(Json::String(attr))) = (a.first(), a.get(1)) {
-                            found.push((at.clone(), r.clone(), attr.clone()));
-                        }
-                    }
-                    ("Fn::GetAtt", Json::String(s)) => {
-                        if let Some((r, attr)) = s.split_once('.') {
-                            found.push((at.clone(), r.into(), attr.into()));
-                        }
-                    }
-                    ("Fn::Sub", sub) => {
-                        let text = match sub {
-                            Json::String(s) => Some(s.as_str()),
-                            Json::Array(a) => a.first().and_then(|s| s.as_str()),
-                            _ => None,
-                        };
-                        let local = sub.as_array().and_then(|a| a.get(1)).and_then(|v| v.as_object());
-                        for var in text.map(super::template::sub_variables).unwrap_or_default() {
-                            if let Some((r, attr)) = var.split_once('.') {
-                                if !local.is_some_and(|l| l.contains_key(&var) || l.contains_key(r))
-                                    && !r.starts_with("AWS::")
-                                {
-                                    found.push((at.clone(), r.into(), attr.into()));
-                                }
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
             for (k, x) in m {
                 at.push(Seg::Key(k.clone()));
-                getatt_walk(x, at, found);
+                visit(x, at, f);
                 at.pop();
             }
         }
         Json::Array(a) => {
             for (i, x) in a.iter().enumerate() {
                 at.push(Seg::Index(i));
-                getatt_walk(x, at, found);
+                visit(x, at, f);
                 at.pop();
             }
         }
         _ => {}
     }
+}
+
+/// Every `Fn::GetAtt` (and `${Resource.Attribute}` of a `Fn::Sub`): (path, resource, attribute).
+pub fn getatt_walk(v: &Json, at: &mut Vec<Seg>, found: &mut Vec<(Vec<Seg>, String, String)>) {
+    visit(v, at, &mut |at, node| {
+        let Json::Object(m) = node else { return };
+        let Some((k, x)) = m.iter().next().filter(|_| m.len() == 1) else { return };
+        match (k.as_str(), x) {
+            ("Fn::GetAtt", Json::Array(a)) => {
+                if let (Some(Json::String(r)), Some(Json::String(attr))) = (a.first(), a.get(1)) {
+                    found.push((at.to_vec(), r.clone(), attr.clone()));
+                }
+            }
+            ("Fn::GetAtt", Json::String(s)) => {
+                if let Some((r, attr)) = s.split_once('.') {
+                    found.push((at.to_vec(), r.into(), attr.into()));
+                }
+            }
+            ("Fn::Sub", sub) => {
+                let text = match sub {
+                    Json::String(s) => Some(s.as_str()),
+                    Json::Array(a) => a.first().and_then(|s| s.as_str()),
+                    _ => None,
+                };
+                let local = sub.as_array().and_then(|a| a.get(1)).and_then(|v| v.as_object());
+                for var in text.map(super::template::sub_variables).unwrap_or_default() {
+                    if let Some((r, attr)) = var.split_once('.') {
+                        if !local.is_some_and(|l| l.contains_key(&var) || l.contains_key(r)) && !r.starts_with("AWS::")
+                        {
+                            found.push((at.to_vec(), r.into(), attr.into()));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    });
 }
 
 /// Where a NoEcho parameter's value lands: (path, property names with `*` for items, parameter). A value
