@@ -338,7 +338,7 @@ fn scan_line(line: &str, depth: &mut usize, limit: usize) -> (bool, bool) {
     // `key: |`, `- >-`, `key: |2+`: a block scalar's text follows on deeper lines.
     let code: String = chars.iter().collect::<String>();
     let code = code.split(" #").next().unwrap_or_default().trim_end();
-    let indicator = code.rsplit(|c: char| c == ' ' || c == '\t').next().unwrap_or_default();
+    let indicator = code.rsplit([' ', '\t']).next().unwrap_or_default();
     let block = indicator.starts_with(['|', '>'])
         && indicator[1..].chars().all(|c| c == '-' || c == '+' || c.is_ascii_digit())
         && (code.len() == indicator.len() || code[..code.len() - indicator.len()].trim_end().ends_with([':', '-']));

@@ -379,6 +379,20 @@ impl CloudFormation for AwsCloudFormation {
     }
 }
 
+fn property_change(d: &aws_sdk_cloudformation::types::ResourceChangeDetail) -> PropertyChange {
+    let target = d.target();
+    PropertyChange {
+        attribute: target.and_then(|t| t.attribute()).map(|a| a.as_str().to_string()).unwrap_or_default(),
+        name: target.and_then(|t| t.name()).map(str::to_string),
+        path: target.and_then(|t| t.path()).map(str::to_string),
+        requires_recreation: target.and_then(|t| t.requires_recreation()).map(|r| r.as_str().to_string()),
+        change_source: d.change_source().map(|c| c.as_str().to_string()),
+        causing_entity: d.causing_entity().map(str::to_string),
+        before: target.and_then(|t| t.before_value()).map(str::to_string),
+        after: target.and_then(|t| t.after_value()).map(str::to_string),
+    }
+}
+
 #[cfg(test)]
 pub(super) mod tests {
     use std::collections::BTreeMap;
@@ -597,19 +611,5 @@ pub(super) mod tests {
         assert_eq!(ids, vec!["A", "B"]);
         assert_eq!(info.changes[0].replacement.as_deref(), Some("True"));
         assert_eq!(info.status, "CREATE_COMPLETE");
-    }
-}
-
-fn property_change(d: &aws_sdk_cloudformation::types::ResourceChangeDetail) -> PropertyChange {
-    let target = d.target();
-    PropertyChange {
-        attribute: target.and_then(|t| t.attribute()).map(|a| a.as_str().to_string()).unwrap_or_default(),
-        name: target.and_then(|t| t.name()).map(str::to_string),
-        path: target.and_then(|t| t.path()).map(str::to_string),
-        requires_recreation: target.and_then(|t| t.requires_recreation()).map(|r| r.as_str().to_string()),
-        change_source: d.change_source().map(|c| c.as_str().to_string()),
-        causing_entity: d.causing_entity().map(str::to_string),
-        before: target.and_then(|t| t.before_value()).map(str::to_string),
-        after: target.and_then(|t| t.after_value()).map(str::to_string),
     }
 }
