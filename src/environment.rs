@@ -509,7 +509,8 @@ pub fn load(project: &Project, name: &str, sets: &[String]) -> Result<Environmen
 pub fn load_with(project: &Project, name: &str, sets: &[String], edited: Option<(&Path, &str)>) -> Result<Environment> {
     let known = project.environment_names();
     let path = project.environments_dir().join(format!("{name}.toml"));
-    if name.starts_with('_') || !path.is_file() {
+    // A name that is there but is not a file (a fifo, a folder, a link out) is read below, which says so.
+    if name.starts_with('_') || std::fs::symlink_metadata(&path).is_err() {
         return Err(Error::config(
             Diagnostic::new(format!("unknown environment `{name}`"))
                 .note(if known.is_empty() {
@@ -622,7 +623,7 @@ impl Builder {
         }
         let text = match &self.edited {
             Some((p, t)) if p == path => t.clone(),
-            _ => project::read(path)?,
+            _ => project::read_inside(path, &project.root)?,
         };
         let file: EnvFile =
             toml::from_str(&text).map_err(|e| Error::config(toml_error::diagnostic(path, &text, &e)))?;

@@ -15,6 +15,7 @@ pub mod diff;
 pub mod drift;
 pub mod edge;
 pub mod environment;
+pub mod files;
 pub mod graph;
 pub mod import;
 pub mod package;

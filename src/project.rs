@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::checks;
 use crate::diagnostic::{display_path, suggestion, Diagnostic, Error, Location, Result};
 use crate::environment;
+use crate::files::{read_text, ReadError, MAX_PROJECT_FILE};
 use crate::stackset;
 use crate::text::list;
 use crate::toml_error;
@@ -347,8 +348,21 @@ fn load_layer(name: &str, dir: &Path) -> Result<Layer> {
     })
 }
 
+/// A project file's text: a regular file, bounded (`files::read_text`).
 pub fn read(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
+    read_checked(path, None)
+}
+
+/// Like `read`, and the file must be inside `root` once links are followed.
+pub fn read_inside(path: &Path, root: &Path) -> Result<String> {
+    read_checked(path, Some(root))
+}
+
+fn read_checked(path: &Path, root: Option<&Path>) -> Result<String> {
+    read_text(path, root, MAX_PROJECT_FILE).map_err(|e| match e {
+        ReadError::Io(io) => Error::io(path, io),
+        other => Error::config(Diagnostic::new(format!("`{}` {other}", display_path(path)))),
+    })
 }
 
 fn absolute(p: &Path) -> Result<PathBuf> {

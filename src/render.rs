@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use crate::diagnostic::{Diagnostic, Error, Location, Result};
-use crate::project::{Layer, Project};
+use crate::files::{read_text, MAX_PROJECT_FILE};
+use crate::project::{self, Layer, Project};
 
 /// Template instructions one render may run: the 500-layer benchmark uses well under 1% of it.
 pub const FUEL: u64 = 10_000_000;
@@ -125,13 +126,15 @@ fn environment(stacks: PathBuf, marked: bool) -> minijinja::Environment<'static>
         if name.split('/').any(|seg| seg == ".." || seg.is_empty()) {
             return Ok(None);
         }
-        match std::fs::read_to_string(stacks.join(name)) {
+        // An include that is a link out of the project (or a fifo, a device) is refused, never read.
+        let root = stacks.parent().unwrap_or(&stacks);
+        match read_text(&stacks.join(name), Some(root), MAX_PROJECT_FILE) {
             Ok(text) if marked => Ok(Some(mark_lines(name, &text))),
             Ok(text) => Ok(Some(text)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(minijinja::Error::new(
                 minijinja::ErrorKind::InvalidOperation,
-                format!("cannot read template `{name}`: {e}"),
+                format!("cannot read template `{name}`: it {e}"),
             )),
         }
     });
@@ -153,7 +156,7 @@ impl Renderer {
     /// so CloudFormation's own `{{resolve:...}}` references stay untouched.
     pub fn render(&self, layer: &Layer, context: minijinja::Value) -> Result<String> {
         if !layer.template_name.ends_with(".j2") {
-            return std::fs::read_to_string(&layer.template_path).map_err(|e| Error::io(&layer.template_path, e));
+            return project::read_inside(&layer.template_path, self.root());
         }
         let template = self.jinja.get_template(&layer.template_name).map_err(|e| self.error(layer, &e))?;
         let text = template.render(context).map_err(|e| self.error(layer, &e))?;
@@ -185,7 +188,8 @@ impl Renderer {
             .to_string_lossy()
             .replace('\\', "/");
         if !name.ends_with(".j2") {
-            return std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()));
+            return read_text(path, Some(self.root()), MAX_PROJECT_FILE)
+                .map_err(|e| format!("cannot read {}: it {e}", path.display()));
         }
         let template = self.jinja.get_template(&name).map_err(|e| self.error(layer, &e).to_string())?;
         template.render(context).map_err(|e| self.error(layer, &e).to_string())
@@ -216,13 +220,18 @@ impl Renderer {
         (map.text == rendered).then_some(map.map)
     }
 
+    /// The project's folder (the one `stacks/` is in).
+    fn root(&self) -> &std::path::Path {
+        self.stacks.parent().unwrap_or(&self.stacks)
+    }
+
     fn error(&self, layer: &Layer, err: &minijinja::Error) -> Error {
         let name = err.name().unwrap_or(&layer.template_name).to_string();
         let path = self.stacks.join(&name);
         let mut detail = err.detail().map(|d| d.to_string()).unwrap_or_else(|| err.kind().to_string());
         if err.kind() == minijinja::ErrorKind::UndefinedError && err.detail().is_none() {
             detail = "undefined value".to_string();
-            if let (Some(range), Ok(text)) = (err.range(), std::fs::read_to_string(&path)) {
+            if let (Some(range), Ok(text)) = (err.range(), read_text(&path, Some(self.root()), MAX_PROJECT_FILE)) {
                 if let Some(name) = text.get(range) {
                     detail = format!("`{}` is undefined", name.trim());
                 }
@@ -230,7 +239,8 @@ impl Renderer {
         }
         let mut d = Diagnostic::new(format!("layer `{}`: cannot render `{name}`: {detail}", layer.name));
         if let Some(line) = err.line() {
-            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            // Never a line of a file outside the project.
+            let text = read_text(&path, Some(self.root()), MAX_PROJECT_FILE).unwrap_or_default();
             let loc = match err.range() {
                 Some(range) => {
                     let line_start: usize = text.split_inclusive('\n').take(line - 1).map(|l| l.len()).sum();

@@ -351,3 +351,45 @@ fn an_endpoint_that_never_answers_times_out_with_a_message() {
     assert!(run.stderr.contains("timed out") || run.stderr.contains("timeout"), "{}", run.stderr);
     eprintln!("gave up after {:?}: {}", start.elapsed(), run.stderr.trim());
 }
+
+/// Links out of the project are refused for every kind of path stackc reads, naming the link and never a
+/// line of what it points at; files that are not files (a fifo, a device, a folder) are named as such
+/// without blocking.
+#[cfg(unix)]
+#[test]
+fn links_out_and_files_that_are_not_files_are_refused_without_reading_them() {
+    let outside = tempfile::tempdir().unwrap();
+    let creds = outside.path().join("credentials");
+    std::fs::write(&creds, "[default]\naws_access_key_id = AKIAOUTSIDE0000\nnot toml at all [[\n").unwrap();
+    let env = "region = \"us-east-1\"\n";
+    // extends through a link.
+    let dir = one_layer(TOPIC, "extends = \"_shared\"\nregion = \"us-east-1\"\n");
+    std::os::unix::fs::symlink(&creds, dir.path().join("environments/_shared.toml")).unwrap();
+    let r = refused(dir.path(), &["validate", "qa"]);
+    r.stderr_has("leads outside the project");
+    assert!(!r.stderr.contains("AKIA") && !r.stdout.contains("AKIA"), "{}", r.stderr);
+    // An include through a linked folder.
+    let dir = one_layer(&format!("{{% include \"_lib/credentials\" %}}\n{TOPIC}"), env);
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("stacks/_lib")).unwrap();
+    for args in [&["render", "qa", "--stdout"][..], &["validate", "qa"][..]] {
+        let r = refused(dir.path(), args);
+        r.stderr_has("leads outside the project");
+        assert!(!r.stderr.contains("AKIA") && !r.stdout.contains("AKIA"), "{}", r.stderr);
+    }
+    // A `file` source that is a link to a device, and one that is a fifo.
+    let dir = one_layer(
+        "Parameters:\n  P: {Type: String}\nResources:\n  T:\n    Type: AWS::SNS::Topic\n",
+        &format!("{env}[layers.app.parameters]\nP = {{ from = \"file\", path = \"value.txt\" }}\n"),
+    );
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("value.txt")).unwrap();
+    refused(dir.path(), &["render", "qa"]).stderr_has("leads outside the project");
+    std::fs::remove_file(dir.path().join("value.txt")).unwrap();
+    if std::process::Command::new("mkfifo").arg(dir.path().join("value.txt")).status().is_ok_and(|s| s.success()) {
+        refused(dir.path(), &["render", "qa"]).stderr_has("is a fifo, not a file");
+        // An environment file that is a fifo.
+        let dir = one_layer(TOPIC, env);
+        std::fs::remove_file(dir.path().join("environments/qa.toml")).unwrap();
+        std::process::Command::new("mkfifo").arg(dir.path().join("environments/qa.toml")).status().unwrap();
+        refused(dir.path(), &["validate", "qa"]).stderr_has("is a fifo, not a file");
+    }
+}

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::files::{read_text, ReadError};
 use crate::provider::{FetchError, Fetched, Provider};
 use crate::secret::Secret;
 use crate::source::Source;
@@ -29,24 +30,17 @@ impl Offline {
             }),
             Source::File { path, secret } => {
                 let full = self.root.join(path);
-                // A link inside the project may point anywhere: where it really leads must be inside too.
-                let (real, root) = (std::fs::canonicalize(&full), std::fs::canonicalize(&self.root));
-                if let (Ok(real), Ok(root)) = (&real, &root) {
-                    if !real.starts_with(root) {
-                        return Some(Err(FetchError::new(format!(
-                            "`{path}` leads outside the project (to {}); a `file` reference reads only files inside it",
-                            real.display()
-                        ))));
-                    }
-                    if std::fs::metadata(real).is_ok_and(|m| m.len() > 1 << 20) {
-                        return Some(Err(FetchError::new(format!(
-                            "`{path}` is over 1 MiB; a parameter value is at most 4 KiB"
-                        ))));
-                    }
-                }
-                Some(match std::fs::read_to_string(&full) {
+                // Links are followed and must stay inside; a fifo or a device is refused before it is
+                // opened; a parameter value is at most 4 KiB, so reading stops at 1 MiB.
+                Some(match read_text(&full, Some(&self.root), 1 << 20) {
                     Ok(text) => Ok(wrap(text.trim_end_matches(['\n', '\r']).to_string(), *secret)),
-                    Err(e) => Err(FetchError::new(format!("cannot read `{}`: {e}", full.display()))),
+                    Err(e @ ReadError::Outside(_)) => Err(FetchError::new(format!(
+                        "`{path}` {e}; a `file` reference reads only files inside the project"
+                    ))),
+                    Err(ReadError::TooLarge { .. }) => {
+                        Err(FetchError::new(format!("`{path}` is over 1 MiB; a parameter value is at most 4 KiB")))
+                    }
+                    Err(e) => Err(FetchError::new(format!("cannot read `{}`: it {e}", full.display()))),
                 })
             }
             _ => None,

@@ -1,0 +1,133 @@
+//! Reading a file the project names, safely: links are followed and must stay inside the project; only a
+//! regular file is read (a fifo, a device or a folder is named as such, checked before opening, so a fifo
+//! never blocks); every read is bounded. An error names the path (and where a link leads), never a line of
+//! what it points at.
+
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// The largest project file read (an environment file, a template, an include).
+pub const MAX_PROJECT_FILE: u64 = 4 << 20;
+
+#[derive(Debug)]
+pub enum ReadError {
+    Io(std::io::Error),
+    /// A link (or `..`) that leads out of the project: where to.
+    Outside(PathBuf),
+    /// Not a regular file: what it is.
+    NotAFile(&'static str),
+    /// Over the cap: the size (or at least cap + 1).
+    TooLarge {
+        size: u64,
+        cap: u64,
+    },
+    NotText,
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::Io(e) => write!(f, "{e}"),
+            ReadError::Outside(to) => {
+                write!(f, "leads outside the project (to {}); only files inside it are read", to.display())
+            }
+            ReadError::NotAFile(what) => write!(f, "is {what}, not a file"),
+            ReadError::TooLarge { size, cap } => write!(f, "is {size} bytes or more; files are read up to {cap}"),
+            ReadError::NotText => write!(f, "is not UTF-8 text"),
+        }
+    }
+}
+
+impl ReadError {
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ReadError::Io(e) if e.kind() == std::io::ErrorKind::NotFound)
+    }
+}
+
+/// What a path that is not a regular file is.
+fn kind_of(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a fifo";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if meta.is_dir() {
+        "a folder"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// The text of `path`, which must be a regular file of at most `cap` bytes and, when `root` is given, be
+/// inside it once every link is followed.
+pub fn read_text(path: &Path, root: Option<&Path>, cap: u64) -> Result<String, ReadError> {
+    let meta = std::fs::metadata(path).map_err(ReadError::Io)?;
+    if let Some(root) = root {
+        let real = path.canonicalize().map_err(ReadError::Io)?;
+        let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+        if !real.starts_with(&root) {
+            return Err(ReadError::Outside(real));
+        }
+    }
+    if !meta.is_file() {
+        return Err(ReadError::NotAFile(kind_of(&meta)));
+    }
+    if meta.len() > cap {
+        return Err(ReadError::TooLarge { size: meta.len(), cap });
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path).map_err(ReadError::Io)?.take(cap + 1).read_to_end(&mut bytes).map_err(ReadError::Io)?;
+    if bytes.len() as u64 > cap {
+        return Err(ReadError::TooLarge { size: bytes.len() as u64, cap });
+    }
+    String::from_utf8(bytes).map_err(|_| ReadError::NotText)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_out_folders_devices_and_sizes_are_refused_without_reading() {
+        let root = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("credentials"), "aws_access_key_id = AKIAOUTSIDE\n").unwrap();
+        std::fs::write(root.path().join("ok.toml"), "a = 1\n").unwrap();
+        std::fs::create_dir(root.path().join("folder")).unwrap();
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(outside.path().join("credentials"), root.path().join("link.toml")).unwrap();
+            std::os::unix::fs::symlink("/dev/zero", root.path().join("zero")).unwrap();
+            let e = read_text(&root.path().join("link.toml"), Some(root.path()), 100).unwrap_err();
+            assert!(matches!(e, ReadError::Outside(_)) && !e.to_string().contains("AKIA"), "{e}");
+            let e = read_text(Path::new("/dev/zero"), None, 100).unwrap_err();
+            assert_eq!(e.to_string(), "is a character device, not a file");
+            assert!(matches!(read_text(&root.path().join("zero"), Some(root.path()), 100), Err(ReadError::Outside(_))));
+            let fifo = root.path().join("fifo");
+            let made = std::process::Command::new("mkfifo").arg(&fifo).status().is_ok_and(|s| s.success());
+            if made {
+                assert_eq!(read_text(&fifo, Some(root.path()), 100).unwrap_err().to_string(), "is a fifo, not a file");
+            }
+        }
+        assert_eq!(read_text(&root.path().join("ok.toml"), Some(root.path()), 100).unwrap(), "a = 1\n");
+        assert_eq!(
+            read_text(&root.path().join("folder"), None, 100).unwrap_err().to_string(),
+            "is a folder, not a file"
+        );
+        assert!(matches!(read_text(&root.path().join("ok.toml"), None, 3), Err(ReadError::TooLarge { .. })));
+        assert!(read_text(&root.path().join("none"), None, 3).unwrap_err().is_not_found());
+    }
+}
