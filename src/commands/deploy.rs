@@ -24,6 +24,21 @@ fn settings(args: &DeployArgs) -> Settings {
     Settings { concurrency: args.concurrency.max(1), recreate: args.recreate, ..Settings::default() }
 }
 
+/// `deploy --no-execute`: the change set kept for a layer, or why it has none.
+fn print_kept(lp: &LayerPlan) {
+    match &lp.change_set {
+        Some(cs) => print(&format!("change set for {}: {cs}\n", lp.stack_name)),
+        None if lp.stack_set && lp.has_changes() => print(&format!(
+            "{}: a stack set has no change sets; `stackc deploy` applies the plan above\n",
+            lp.stack_name
+        )),
+        None if lp.has_changes() => {
+            print(&format!("{}: no change set yet (waits for {})\n", lp.stack_name, lp.waiting_for.join(", ")))
+        }
+        None => {}
+    }
+}
+
 /// With `-v`: the CloudFormation calls made for each selected layer's stack.
 fn report_calls(s: &Session, order: &[String]) {
     let calls = s.cfn.calls();
@@ -236,19 +251,7 @@ fn deploy_guarded(
         return Ok(());
     }
     if no_execute {
-        for lp in &lps {
-            match &lp.change_set {
-                Some(cs) => print(&format!("change set for {}: {cs}\n", lp.stack_name)),
-                None if lp.stack_set && lp.has_changes() => print(&format!(
-                    "{}: a stack set has no change sets; `stackc deploy` applies the plan above\n",
-                    lp.stack_name
-                )),
-                None if lp.has_changes() => {
-                    print(&format!("{}: no change set yet (waits for {})\n", lp.stack_name, lp.waiting_for.join(", ")))
-                }
-                None => {}
-            }
-        }
+        lps.iter().for_each(print_kept);
         return Ok(());
     }
     if !approve::deploy(s, &lps, approval)? {
