@@ -90,7 +90,7 @@ fn qa_deploys_end_to_end_then_is_up_to_date() {
         .filter_map(|x| x.rsplit(' ').next()?.parse().ok())
         .collect();
     assert_eq!(per.len(), 7, "{line}");
-    assert!(per.iter().all(|n| *n <= 4), "{line}");
+    assert!(per.iter().all(|n| *n <= 3), "{line}");
     let status = emu.stackc(dir.path(), &["status", "qa"]);
     status.ok();
     assert_eq!(status.stdout.matches("in sync").count(), 7, "{}", status.stdout);

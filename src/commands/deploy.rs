@@ -59,6 +59,9 @@ fn make_plan(
     let deployed = Session::usable(stacks);
     s.resolve_upfront(order, &deployed)?;
     s.check_buckets(&offline, order)?;
+    // The stacks were just described: planning does not describe them again.
+    let known = order.iter().map(|l| (s.stack_name(l), stacks.get(l).cloned()));
+    engine.described.lock().unwrap_or_else(|e| e.into_inner()).extend(known);
     let prepare = |layer: &str, known: &BTreeMap<String, StackInfo>| s.prepare(layer, known);
     let results = engine.plan_all(order, &deployed, &prepare);
     let mut plans = Vec::new();
@@ -97,8 +100,14 @@ fn plan_guarded(s: &Session, args: &DeployArgs, keep: bool, output: PlanOutput, 
     s.check_account()?;
     let order = s.order(&args.layers)?;
     let progress = Progress::new();
-    let engine =
-        Engine { cfn: &s.cfn, reporter: &progress, settings: settings(args), hooks: &NoHooks, approver: &Preapproved };
+    let engine = Engine {
+        cfn: &s.cfn,
+        reporter: &progress,
+        settings: settings(args),
+        hooks: &NoHooks,
+        approver: &Preapproved,
+        described: Default::default(),
+    };
     let stacks = s.describe(&s.graph.closure(&order), args.concurrency)?;
     let plans = make_plan(s, &engine, &order, &stacks)?;
     progress.settle(false);
@@ -218,7 +227,14 @@ fn deploy_guarded(
     let (stack_name, redact) = (|l: &str| s.stack_name(l), |t: &str| s.redact(t));
     let hooks = s.hooks(&progress, &stack_name, &redact);
     let late = LateApproval { session: s, approval, asking: Mutex::new(()) };
-    let engine = Engine { cfn: &s.cfn, reporter: &progress, settings: settings(args), hooks: &hooks, approver: &late };
+    let engine = Engine {
+        cfn: &s.cfn,
+        reporter: &progress,
+        settings: settings(args),
+        hooks: &hooks,
+        approver: &late,
+        described: Default::default(),
+    };
     let closure = s.graph.closure(&order);
     let stacks = s.describe(&closure, args.concurrency)?;
     check_dependencies(s, &order, &stacks)?;

@@ -57,6 +57,7 @@ pub fn destroy(s: &Session, layers: &[String], yes: bool, concurrency: usize) ->
         settings: Settings { concurrency, ..Settings::default() },
         hooks: &hooks,
         approver: &Preapproved,
+        described: Default::default(),
     };
     let outcomes = engine.destroy_all(&order, &s.graph.deps, &stacks);
     progress.settle(true);
@@ -105,6 +106,7 @@ pub fn prune(s: &Session, yes: bool) -> Result<()> {
         settings: Settings::default(),
         hooks: &NoHooks,
         approver: &Preapproved,
+        described: Default::default(),
     };
     let mut text = String::new();
     let mut failures = Vec::new();

@@ -178,6 +178,9 @@ pub struct Engine<'a> {
     pub hooks: &'a dyn Hooks,
     /// Asked about a change set made after the user approved the plan.
     pub approver: &'a dyn Approver,
+    /// Stacks the caller has just described (None: there is none), by stack name: the first plan of each
+    /// takes its state from here instead of describing it again.
+    pub described: std::sync::Mutex<BTreeMap<String, Option<StackInfo>>>,
 }
 
 /// Decides on a change set made after the plan was approved (a layer planned again once its
@@ -224,6 +227,10 @@ impl Engine<'_> {
     pub fn settled_stack(&self, layer: &str, stack: &str) -> Result<Option<StackInfo>, LayerError> {
         let start = Instant::now();
         let mut attempt = 0;
+        let known = self.described.lock().unwrap_or_else(|e| e.into_inner()).remove(stack);
+        if let Some(info) = known.filter(|i| i.as_ref().is_none_or(|i| !stack_state::in_progress(&i.status))) {
+            return Ok(info);
+        }
         loop {
             let info = self.cfn.describe_stack(stack)?;
             match info.as_ref().map(|i| classify(Some(&i.status), stack)) {
@@ -978,7 +985,14 @@ pub(crate) mod tests {
     }
 
     fn engine(fake: &Fake) -> Engine<'_> {
-        Engine { cfn: fake, reporter: &Silent, settings: settings(), hooks: &NoHooks, approver: &Preapproved }
+        Engine {
+            cfn: fake,
+            reporter: &Silent,
+            settings: settings(),
+            hooks: &NoHooks,
+            approver: &Preapproved,
+            described: Default::default(),
+        }
     }
 
     struct Recorded(Mutex<Vec<String>>, Option<&'static str>);
@@ -1002,7 +1016,14 @@ pub(crate) mod tests {
     fn hooks_run_around_deploys_and_a_failing_hook_stops_dependents() {
         let fake = Fake::new();
         let hooks = Recorded(Mutex::new(Vec::new()), Some("net"));
-        let e = Engine { cfn: &fake, reporter: &Silent, settings: settings(), hooks: &hooks, approver: &Preapproved };
+        let e = Engine {
+            cfn: &fake,
+            reporter: &Silent,
+            settings: settings(),
+            hooks: &hooks,
+            approver: &Preapproved,
+            described: Default::default(),
+        };
         let order: Vec<String> = ["net", "ddb", "app"].map(String::from).to_vec();
         let deps = BTreeMap::from([("app".to_string(), BTreeSet::from(["net".to_string()]))]);
         let prep = |l: &str, _: &BTreeMap<String, StackInfo>| Ok(prepared(l));
@@ -1031,7 +1052,14 @@ pub(crate) mod tests {
             .with_stack("app-qa-app", "CREATE_COMPLETE")
             .with_stack("app-qa-cache", "CREATE_COMPLETE");
         let hooks = Recorded(Mutex::new(Vec::new()), None);
-        let e = Engine { cfn: &fake, reporter: &Silent, settings: settings(), hooks: &hooks, approver: &Preapproved };
+        let e = Engine {
+            cfn: &fake,
+            reporter: &Silent,
+            settings: settings(),
+            hooks: &hooks,
+            approver: &Preapproved,
+            described: Default::default(),
+        };
         let order: Vec<String> = ["net", "db", "cache", "app", "gone"].map(String::from).to_vec();
         let deps = BTreeMap::from([
             ("db".to_string(), BTreeSet::from(["net".to_string()])),
@@ -1397,6 +1425,14 @@ pub(crate) mod tests {
         assert_eq!(lp.action, Action::NoChanges);
         let calls = fake.calls();
         assert_eq!(calls, vec!["DescribeStacks app-qa-db", "GetTemplate app-qa-db"], "one describe, one template read");
+        // A stack the caller just described is not described again.
+        let fake2 = Fake::new().with_stack("app-qa-db", "UPDATE_COMPLETE");
+        deployed_as_prepared(&fake2);
+        let e = engine(&fake2);
+        let info = fake2.stacks.lock().unwrap().get("app-qa-db").cloned();
+        e.described.lock().unwrap().insert("app-qa-db".into(), info);
+        assert_eq!(e.plan_layer(&prepared("db")).unwrap().action, Action::NoChanges);
+        assert_eq!(fake2.calls(), vec!["GetTemplate app-qa-db"], "the template read only");
         // Each thing that cannot be compared without CloudFormation gets a change set.
         let unversioned = |p: &mut Prepared| p.parameters[1].fingerprint = None;
         let dynamic = |p: &mut Prepared| {

@@ -290,7 +290,14 @@ mod tests {
 
     fn engine(fake: &Fake) -> Engine<'_> {
         let settings = Settings { poll_initial: Duration::ZERO, poll_max: Duration::ZERO, ..Settings::default() };
-        Engine { cfn: fake, reporter: &Silent, settings, hooks: &NoHooks, approver: &Preapproved }
+        Engine {
+            cfn: fake,
+            reporter: &Silent,
+            settings,
+            hooks: &NoHooks,
+            approver: &Preapproved,
+            described: Default::default(),
+        }
     }
 
     fn guard(accounts: &[&str], regions: &[&str]) -> Prepared {
