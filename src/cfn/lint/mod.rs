@@ -183,7 +183,7 @@ impl Linter {
     ) {
         let base = vec![Seg::key("Resources"), Seg::key(id)];
         let Some(body) = r.as_object() else { return };
-        self.resource_keys(id, body, &base, all);
+        self.resource_keys(id, body, &base, all, transformed);
         let Some(type_name) = body.get("Type").and_then(|t| t.as_str()) else {
             let mut at = base.clone();
             at.truncate(2);
@@ -234,7 +234,14 @@ impl Linter {
         self.secret_sinks(id, type_name, &schema, props, ctx, secrets, &base);
     }
 
-    fn resource_keys(&mut self, id: &str, body: &Map<String, Json>, base: &[Seg], all: &Map<String, Json>) {
+    fn resource_keys(
+        &mut self,
+        id: &str,
+        body: &Map<String, Json>,
+        base: &[Seg],
+        all: &Map<String, Json>,
+        transformed: bool,
+    ) {
         for key in body.keys().filter(|k| !RESOURCE_KEYS.contains(&k.as_str())) {
             let hint = suggestion(key, RESOURCE_KEYS.iter().copied());
             let at = [base.to_vec(), vec![Seg::key(key)]].concat();
@@ -254,7 +261,9 @@ impl Linter {
             _ => Vec::new(),
         };
         for (i, target) in depends {
-            if !all.contains_key(target) || target == id {
+            // SAM makes resources named after the ones it expands (`FnRole`): those exist after the transform.
+            let generated = transformed && all.keys().any(|k| target.starts_with(k.as_str()) && target != k);
+            if (!all.contains_key(target) && !generated) || target == id {
                 let mut at = [base.to_vec(), vec![Seg::key("DependsOn")]].concat();
                 at.extend(i.map(Seg::Index));
                 let why = if target == id { "itself" } else { "a resource that does not exist" };

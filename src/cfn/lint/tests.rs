@@ -84,6 +84,9 @@ fn getatt_and_depends_on_targets() {
 fn custom_third_party_sam_and_intrinsics_pass_modules_are_noted() {
     let got = rules("Transform: AWS::Serverless-2016-10-31\nConditions:\n  C: !Equals [a, b]\nResources:\n  C1:\n    Type: Custom::Thing\n    Properties: {Anything: 1}\n  M:\n    Type: MongoDB::Atlas::Cluster\n    Properties: {X: 1}\n  F:\n    Type: AWS::Serverless::Function\n    Properties: {Whatever: 1}\n  Mod:\n    Type: My::Org::Thing::MODULE\n  L:\n    Type: AWS::Logs::LogGroup\n    Properties:\n      RetentionInDays: !If [C, 7, !Ref AWS::NoValue]\n");
     assert_eq!(got, vec![(Rule::ModuleType, "Resources.Mod.Type".into())]);
+    // SAM's generated resources (`FRole`) may be depended on.
+    let sam = rules("Transform: AWS::Serverless-2016-10-31\nResources:\n  F:\n    Type: AWS::Serverless::Function\n  T:\n    Type: AWS::SNS::Topic\n    DependsOn: FRole\n");
+    assert!(sam.is_empty(), "{sam:?}");
     assert!(Rule::ModuleType.is_note());
 }
 
