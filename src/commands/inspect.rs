@@ -330,6 +330,22 @@ pub fn diff_cmd(s: &Session, layers: &[String], output: Output) -> Result<()> {
     Ok(())
 }
 
+/// `  what:` and a `~ name: old -> new` line per change (nothing when there is none).
+fn changed_lines<'a>(
+    text: &mut String,
+    what: &str,
+    changes: impl Iterator<Item = (&'a str, &'a Option<String>, &'a Option<String>)>,
+) {
+    let mut changes = changes.peekable();
+    if changes.peek().is_some() {
+        text.push_str(&format!("  {what}:\n"));
+    }
+    for (name, old, new) in changes {
+        let (old, new) = (old.as_deref().unwrap_or("(none)"), new.as_deref().unwrap_or("(removed)"));
+        text.push_str(&format!("    ~ {name}: {old} -> {new}\n"));
+    }
+}
+
 /// One differing layer's part of `diff`: template, nested stacks' templates, parameters, tags.
 fn comparison_text(layer: &str, stack: &str, c: &Comparison, nested: &[(String, Vec<diff::Line>)]) -> String {
     let mut text = String::new();
@@ -352,28 +368,9 @@ fn comparison_text(layer: &str, stack: &str, c: &Comparison, nested: &[(String, 
             text.push_str(&format!("    {l}\n"));
         }
     }
-    if !c.parameters.is_empty() {
-        text.push_str("  parameters:\n");
-        for ch in &c.parameters {
-            text.push_str(&format!(
-                "    ~ {}: {} -> {}\n",
-                ch.name,
-                ch.old.as_deref().unwrap_or("(none)"),
-                ch.new.as_deref().unwrap_or("(removed)")
-            ));
-        }
-    }
-    if !c.tags.is_empty() {
-        text.push_str("  tags:\n");
-        for t in &c.tags {
-            text.push_str(&format!(
-                "    ~ {}: {} -> {}\n",
-                t.key,
-                t.old.as_deref().unwrap_or("(none)"),
-                t.new.as_deref().unwrap_or("(removed)")
-            ));
-        }
-    }
+    let params = c.parameters.iter().map(|x| (x.name.as_str(), &x.old, &x.new));
+    changed_lines(&mut text, "parameters", params);
+    changed_lines(&mut text, "tags", c.tags.iter().map(|x| (x.key.as_str(), &x.old, &x.new)));
     text
 }
 
