@@ -16,7 +16,12 @@ pub struct BuiltLayer {
     pub values: LayerValues,
     pub text: String,
     pub template: std::result::Result<Template, ParseError>,
+    /// The last packaging of this build and the target it was for (validate, the bucket check and the plan
+    /// each need it; code folders are zipped and hashed once).
+    pub packaged: std::sync::Arc<std::sync::Mutex<Option<(package::Target, Packaging)>>>,
 }
+
+type Packaging = std::result::Result<package::Packaged, Vec<String>>;
 
 impl BuiltLayer {
     /// The parameters as they may be written or shown: secrets and unresolved values as descriptions.
@@ -68,12 +73,18 @@ pub fn missing_bucket(project: &Project, env: &Environment, layer: &str) -> Stri
 
 /// Package a built layer: local code and nested templates become artifacts (nested templates rendered
 /// with the layer's values), and a template over the body limit goes by URL. Uploads nothing.
-pub fn package_layer(
-    project: &Project,
-    env: &Environment,
-    layer: &str,
-    built: &BuiltLayer,
-) -> std::result::Result<package::Packaged, Vec<String>> {
+pub fn package_layer(project: &Project, env: &Environment, layer: &str, built: &BuiltLayer) -> Packaging {
+    let target = artifact_target(project, env, layer);
+    let mut cache = built.packaged.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, done)) = cache.as_ref().filter(|(t, _)| *t == target) {
+        return done.clone();
+    }
+    let done = package_afresh(project, layer, built, target.clone());
+    *cache = Some((target, done.clone()));
+    done
+}
+
+fn package_afresh(project: &Project, layer: &str, built: &BuiltLayer, target: package::Target) -> Packaging {
     let Ok(template) = &built.template else {
         return Ok(package::Packaged { body: built.text.clone(), template_key: None, artifacts: Vec::new() });
     };
@@ -81,12 +92,7 @@ pub fn package_layer(
     let renderer = Renderer::new(project);
     let context = built.values.jinja_context();
     let nested = |path: &std::path::Path| renderer.render_file(def, path, context.clone());
-    let packager = package::Packager {
-        target: artifact_target(project, env, layer),
-        root: project.root.clone(),
-        nested: &nested,
-        max_depth: 5,
-    };
+    let packager = package::Packager { target, root: project.root.clone(), nested: &nested, max_depth: 5 };
     packager.package(&built.text, &template.body, &def.dir)
 }
 
@@ -107,7 +113,7 @@ pub fn build(
         match renderer.render(layer, values.jinja_context()) {
             Ok(text) => {
                 let template = Template::parse(&text);
-                out.insert(name, BuiltLayer { values, text, template });
+                out.insert(name, BuiltLayer { values, text, template, packaged: Default::default() });
             }
             Err(mut e) => errors.append(&mut e.diagnostics),
         }

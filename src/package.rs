@@ -46,7 +46,7 @@ pub struct Artifact {
 
 /// Where artifacts go: the bucket (None while it is unknown, e.g. offline; keys are still computed) and
 /// the prefix every key starts with.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     pub bucket: Option<String>,
     pub prefix: String,

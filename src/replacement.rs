@@ -198,7 +198,12 @@ mod tests {
             };
             values.parameters.insert(k.to_string(), p);
         }
-        BuiltLayer { values, text: template.to_string(), template: crate::cfn::template::Template::parse(template) }
+        BuiltLayer {
+            values,
+            text: template.to_string(),
+            template: crate::cfn::template::Template::parse(template),
+            packaged: Default::default(),
+        }
     }
 
     const DB: &str = "Parameters:\n  Name:\n    Type: String\nResources:\n  Database:\n    Type: AWS::RDS::DBInstance\n    Properties:\n      DBInstanceIdentifier: !Sub \"${Name}-db\"\n      DBInstanceClass: DBCLASS\n";

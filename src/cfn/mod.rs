@@ -7,6 +7,7 @@ pub mod declarations;
 pub mod events;
 pub mod lint;
 pub mod locate;
+pub mod pacing;
 pub mod port;
 pub mod schema;
 pub mod stack_state;

@@ -17,7 +17,7 @@ use crate::deploy::engine;
 use crate::deploy::engine::{Engine, LayerError, NoHooks, Outcome, Preapproved, Prepared, Settings};
 use crate::deploy::plan::{self, LayerPlan};
 use crate::diagnostic::{Diagnostic, Error, ExitKind, Result};
-use crate::edge::signals;
+use crate::edge::{aws, signals};
 use crate::text::count;
 
 fn settings(args: &DeployArgs) -> Settings {
@@ -45,7 +45,15 @@ fn report_calls(s: &Session, order: &[String]) {
     let per: Vec<String> =
         order.iter().map(|l| format!("{l} {}", calls.get(&s.stack_name(l)).copied().unwrap_or(0))).collect();
     let total: usize = calls.values().sum();
-    printer().detail(1, &format!("CloudFormation calls per layer: {} ({total} in all)", per.join(", ")));
+    let throttled = aws::throttled();
+    printer().detail(
+        1,
+        &format!(
+            "CloudFormation calls per layer: {} ({total} in all; throttled {throttled} {}, each retried)",
+            per.join(", "),
+            if throttled == 1 { "time" } else { "times" }
+        ),
+    );
 }
 
 /// Plan the selected layers, given the stacks of the layers and their dependencies as they are now.

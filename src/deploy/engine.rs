@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::changes::Masking;
 use super::plan::{self, Action, Change, LayerPlan};
+use crate::cfn::pacing::{self, Pacer};
 use crate::cfn::port::{
     first_page, ApiValue, ChangeSetInfo, ChangeSetRequest, ChangeSetType, CloudFormation, PortError, ResourceChange,
     StackEvent, StackInfo,
@@ -530,7 +531,9 @@ impl Engine<'_> {
         }
     }
 
-    /// Like `follow`, for at most `limit`.
+    /// Like `follow`, for at most `limit`. Follows the stack by its events (one call a look, usually one
+    /// page) and describes it when its own final event shows, when reading events fails, and every
+    /// eighth look; waits between looks as `Pacer` says.
     fn follow_for(
         &self,
         layer: &str,
@@ -539,26 +542,37 @@ impl Engine<'_> {
         limit: Duration,
     ) -> Result<Followed, LayerError> {
         let start = Instant::now();
-        let mut attempt = 0;
+        let mut pacer = Pacer::new(self.settings.poll_initial, self.settings.poll_max);
+        let mut look = 0u64;
         loop {
-            let info = self.cfn.describe_stack(stack)?;
-            // Every event since the last poll, however many pages that is.
-            if let Ok(events) = self.cfn.stack_events(stack, &|e| seen.contains(&e.id)) {
-                for e in events.iter().rev() {
-                    if seen.insert(e.id.clone()) {
-                        self.reporter.event(layer, e);
+            look += 1;
+            let mut ended = look % 8 == 0;
+            match self.cfn.stack_events(stack, &|e| seen.contains(&e.id)) {
+                Ok(events) => {
+                    for e in events.iter().rev() {
+                        if seen.insert(e.id.clone()) {
+                            self.reporter.event(layer, e);
+                            pacer.saw(stack, e);
+                            ended |= pacing::ends_operation(stack, e);
+                        }
                     }
+                }
+                Err(_) => ended = true,
+            }
+            let timed_out = start.elapsed() > limit;
+            if ended || timed_out {
+                match self.cfn.describe_stack(stack)? {
+                    Some(i) if stack_state::in_progress(&i.status) => {
+                        if timed_out {
+                            return Ok(Followed::TimedOut(i));
+                        }
+                    }
+                    other => return Ok(Followed::Done(other)),
                 }
             }
-            match info {
-                Some(i) if stack_state::in_progress(&i.status) => {
-                    if start.elapsed() > limit {
-                        return Ok(Followed::TimedOut(i));
-                    }
-                    self.sleep(attempt);
-                    attempt += 1;
-                }
-                other => return Ok(Followed::Done(other)),
+            let wait = pacer.next(start.elapsed());
+            if !wait.is_zero() {
+                std::thread::sleep(wait);
             }
         }
     }

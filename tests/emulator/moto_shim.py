@@ -1,7 +1,8 @@
 """moto's server with the few corrections stackc's tests need to exercise documented AWS behaviour.
 
-Run: python moto_shim.py PORT   (binds 127.0.0.1:PORT). Each correction is listed here, and each has a
-test of its own in tests/emulator.rs:
+Run: python moto_shim.py PORT [--pace FACTOR] [--throttle RATE]   (binds 127.0.0.1:PORT). Each correction
+is listed here, and each is checked on its own by check_shim.py (21-23: check_paced.py), run by
+tests/deploy.rs:
 
 1. outputs-after-execute: AWS fills a stack's Outputs and Exports when a change set is executed; moto
    5.2 only does so for CreateStack/UpdateStack. After ExecuteChangeSet we rebuild the stack's outputs from
@@ -74,6 +75,20 @@ test of its own in tests/emulator.rs:
    new TemplateURL and the nested stack's new parameters) and link them.
 20. nested-parent: AWS's DescribeStacks names a nested stack's parent and root (ParentId, RootId); moto
    leaves them out. We record them when a change set's execution creates a nested stack.
+21. paced (only with `--pace FACTOR`): AWS takes minutes over some resources and returns from
+   ExecuteChangeSet and DeleteStack at once, the stack then CREATE_/UPDATE_/DELETE_IN_PROGRESS until its
+   resources are done, and a change set spends a few seconds in CREATE_IN_PROGRESS; moto does all of it
+   inside the call. We run executions and deletes in the background, each resource step taking its
+   typical AWS time (paced.py's table) times FACTOR, every step an event (correction 15, deletes too), and
+   refuse a change set on a stack with an operation in progress as AWS does ("... is in
+   UPDATE_IN_PROGRESS state and can not be updated.").
+22. throttling (only with `--throttle RATE`): AWS answers `Throttling: Rate exceeded` (HTTP 400) to an
+   account that calls one CloudFormation API more than its rate allows; moto never refuses. We keep a
+   token bucket of RATE calls a second per API.
+23. cancel-update: AWS's CancelUpdateStack stops an update in progress, which then rolls back
+   (UPDATE_ROLLBACK_IN_PROGRESS, UPDATE_ROLLBACK_COMPLETE, the resource being updated UPDATE_FAILED
+   "Resource update cancelled") and puts the previous template and parameters back; from any other status
+   it is refused. moto has no such action. With correction 7, a failed update also puts them back.
 4. delete-in-order: moto gives up deleting a stack whose resources depend on each other (a VPC with a
    route table, a role with a policy) and drops the stack record; AWS deletes them in dependency order. We
    finish the delete and record the stack as DELETE_COMPLETE. moto also never deletes a stack's ELBv2
@@ -84,6 +99,8 @@ import inspect
 import logging
 import sys
 import threading
+
+import paced
 
 from moto.cloudformation import models, parsing, responses
 from moto.core.common_models import CloudFormationModel
@@ -159,6 +176,11 @@ _original_create_change_set = models.CloudFormationBackend.create_change_set
 def create_change_set(self, *args, **kwargs):
     bound = inspect.signature(_original_create_change_set).bind(self, *args, **kwargs).arguments
     stack_name = bound.get("stack_name")
+    busy = next((st for st in self.stacks.values() if st.name == stack_name and st.status.endswith("_IN_PROGRESS") and st.status != "REVIEW_IN_PROGRESS"), None)
+    if busy is not None:  # correction 21: AWS refuses to plan over an operation in progress
+        from moto.cloudformation.exceptions import ValidationError
+
+        raise ValidationError(message=f"Stack:{busy.stack_id} is in {busy.status} state and can not be updated.")
     if bound.get("change_set_type") == "CREATE":  # correction 5
         for sid, stack in list(self.stacks.items()):
             if stack.name == stack_name and stack.status == "REVIEW_IN_PROGRESS":
@@ -174,6 +196,15 @@ def create_change_set(self, *args, **kwargs):
     for stack in self.stacks.values():  # correction 2
         stack.cross_stack_resources = self.exports
         stack.resource_map.cross_stack_resources = self.exports
+    made = self.change_sets.get(result[0]) if isinstance(result, tuple) else None
+    if paced.PACE > 0 and made is not None:  # correction 21: a change set takes a while to create
+        settled = (made.status, made.execution_status)
+        made.status, made.execution_status = "CREATE_IN_PROGRESS", "UNAVAILABLE"
+
+        def settle():
+            made.status, made.execution_status = settled
+
+        threading.Timer(paced.CHANGE_SET_SECONDS * paced.PACE, settle).start()
     return result
 
 
@@ -193,18 +224,20 @@ def _tracked(original, verb):
             _current.stack = []
         _current.stack.append(entry)
         events_to = getattr(_current, "events_to", None)  # correction 15
-        if events_to is not None and verb == "CREATE" and logical_id not in events_to.stackc_stepped:
+        if events_to is not None and logical_id not in events_to.stackc_stepped:
             events_to.stackc_stepped.add(logical_id)
-            _resource_event(events_to, logical_id, entry[1], "CREATE_IN_PROGRESS", None)
+            _resource_event(events_to, logical_id, entry[1], f"{verb}_IN_PROGRESS", None)
+            if getattr(_current, "paced", False):  # correction 21
+                paced.wait(events_to, entry[1], verb)
+        if events_to is not None and getattr(events_to, "stackc_cancel", False):  # correction 23
+            raise paced.Cancelled(verb)
         result = original(logical_id, resource_json, *args, **kwargs)
         _current.stack.pop()
         if events_to is not None and isinstance(result, models.Stack) and result is not events_to:  # correction 20
             result.parent_id = events_to.stack_id
             result.root_id = getattr(events_to, "root_id", None) or events_to.stack_id
-        if events_to is not None and result is not None and (verb == "UPDATE" or logical_id in events_to.stackc_stepped):
+        if events_to is not None and logical_id in events_to.stackc_stepped:
             physical = getattr(result, "physical_resource_id", "") or ""
-            if verb == "UPDATE":
-                _resource_event(events_to, logical_id, entry[1], "UPDATE_IN_PROGRESS", None)
             _resource_event(events_to, logical_id, entry[1], f"{verb}_COMPLETE", None, physical)
             events_to.stackc_stepped.discard(logical_id)
         return result
@@ -252,14 +285,43 @@ def _resource_event(stack, logical_id, rtype, status, reason, physical=""):
 _original_execute_change_set = models.CloudFormationBackend.execute_change_set
 
 
-def execute_change_set(self, change_set_name, stack_name=None):
-    change_set = self.change_sets.get(change_set_name)
+def _find_change_set(backend, change_set_name, stack_name):
+    change_set = backend.change_sets.get(change_set_name)
     if change_set is None:
-        change_set = next((c for c in self.change_sets.values() if c.change_set_name == change_set_name and (stack_name is None or c.stack.name == stack_name or c.stack.stack_id == stack_name)), None)
+        change_set = next((c for c in backend.change_sets.values() if c.change_set_name == change_set_name and (stack_name is None or c.stack.name == stack_name or c.stack.stack_id == stack_name)), None)
+    return change_set
+
+
+def execute_change_set(self, change_set_name, stack_name=None):
+    change_set = _find_change_set(self, change_set_name, stack_name)
+    if paced.PACE <= 0 or change_set is None:
+        return _execute_now(self, change_set_name, stack_name, change_set)
+    # correction 21: the call returns at once; the stack is *_IN_PROGRESS while its resources take their time.
+    from moto.cloudformation.exceptions import ValidationError
+
+    if change_set.status != "CREATE_COMPLETE" or change_set.execution_status != "AVAILABLE":
+        raise ValidationError(message=f"ChangeSet [{change_set.change_set_id}] cannot be executed in its current status of [{change_set.status}]")
+    stack = change_set.stack
+    stack.status = "CREATE_IN_PROGRESS" if change_set.change_set_type == "CREATE" else "UPDATE_IN_PROGRESS"
+    change_set.execution_status = "EXECUTE_IN_PROGRESS"
+    stack.stackc_cancel = False
+
+    def run():
+        _current.paced = True
+        try:
+            _execute_now(self, change_set_name, stack_name, change_set)
+        except Exception as error:
+            log.warning("paced execution of %s: %s", change_set_name, error)
+
+    threading.Thread(target=run, daemon=True).start()
+
+
+def _execute_now(self, change_set_name, stack_name, change_set):
     stack = change_set.stack if change_set is not None else None
     if stack is not None:
         stack.cross_stack_resources = self.exports
         stack.resource_map.cross_stack_resources = self.exports
+        old_parameters = dict(getattr(stack.resource_map, "input_parameters", {}) or {})
     _current.stack = []
     if stack is not None:  # correction 15
         stack.stackc_stepped = set()
@@ -270,26 +332,7 @@ def execute_change_set(self, change_set_name, stack_name=None):
         _current.events_to = None
         if stack is None:
             raise
-        reason = getattr(error, "message", None) or str(error) or type(error).__name__
-        inner = getattr(_current, "stack", None) or [(stack.name, "AWS::CloudFormation::Stack", "CREATE")]
-        logical_id, rtype, verb = inner[-1]
-        creating = change_set.change_set_type == "CREATE"
-        _resource_event(stack, logical_id, rtype, f"{verb}_FAILED", reason)
-        if creating:
-            stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=f"The following resource(s) failed to create: [{logical_id}]. Rollback requested by user.")
-            try:
-                # What the failed apply made is filed under the change set's template.
-                stack.resource_map._resource_json_map = change_set.template_dict.get("Resources", {})
-                stack.resource_map.delete()
-            except Exception as cleanup:
-                log.warning("rollback of %s left resources behind: %s", stack.name, cleanup)
-            stack._add_stack_event("ROLLBACK_COMPLETE")
-            stack.status = "ROLLBACK_COMPLETE"
-        else:
-            stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=f"The following resource(s) failed to update: [{logical_id}].")
-            stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
-            stack.status = "UPDATE_ROLLBACK_COMPLETE"
-        change_set.execution_status = "EXECUTE_FAILED"
+        _roll_back(stack, change_set, error, old_parameters)
         return
     _current.events_to = None
     if stack is not None and change_set.tags:  # correction 10
@@ -301,6 +344,37 @@ def execute_change_set(self, change_set_name, stack_name=None):
         stack.output_map = stack._create_output_map()
         for export in stack.exports:
             self.exports[export.name] = export
+
+
+def _roll_back(stack, change_set, error, old_parameters):  # correction 7
+    reason = getattr(error, "message", None) or str(error) or type(error).__name__
+    inner = getattr(_current, "stack", None) or [(stack.name, "AWS::CloudFormation::Stack", "CREATE")]
+    logical_id, rtype, verb = inner[-1]
+    _resource_event(stack, logical_id, rtype, f"{verb}_FAILED", reason)
+    if change_set.change_set_type == "CREATE":
+        stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=f"The following resource(s) failed to create: [{logical_id}]. Rollback requested by user.")
+        try:
+            # What the failed apply made is filed under the change set's template.
+            stack.resource_map._resource_json_map = change_set.template_dict.get("Resources", {})
+            stack.resource_map.delete()
+        except Exception as cleanup:
+            log.warning("rollback of %s left resources behind: %s", stack.name, cleanup)
+        stack._add_stack_event("ROLLBACK_COMPLETE")
+        stack.status = "ROLLBACK_COMPLETE"
+    else:
+        cancelled = isinstance(error, paced.Cancelled)
+        stack.status = "UPDATE_ROLLBACK_IN_PROGRESS"
+        stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason="User Initiated" if cancelled else f"The following resource(s) failed to update: [{logical_id}].")
+        stack.stackc_cancel = False
+        if getattr(_current, "paced", False):  # correction 21: the rollback takes a while too
+            paced.wait(stack, "", "DELETE")
+        try:  # AWS puts the previous template and parameters back
+            stack.resource_map.update(stack.template_dict, old_parameters)
+        except Exception as restore:
+            log.warning("rollback of %s left the new version of some resources: %s", stack.name, restore)
+        stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+        stack.status = "UPDATE_ROLLBACK_COMPLETE"
+    change_set.execution_status = "EXECUTE_FAILED"
 
 
 models.CloudFormationBackend.execute_change_set = execute_change_set
@@ -469,6 +543,32 @@ def update_termination_protection(self):
 
 
 responses.CloudFormationResponse.update_termination_protection = update_termination_protection
+
+
+def cancel_update_stack(self):  # correction 23
+    from moto.cloudformation.exceptions import ValidationError
+
+    stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+    if stack.status != "UPDATE_IN_PROGRESS":
+        raise ValidationError(message="CancelUpdateStack cannot be called from current stack status")
+    stack.stackc_cancel = True
+    return responses.ActionResult({})
+
+
+responses.CloudFormationResponse.cancel_update_stack = cancel_update_stack
+_original_call_action = responses.CloudFormationResponse.call_action
+
+
+def call_action(self):  # correction 22
+    if not paced.take(self._get_action()):
+        from moto.cloudformation.exceptions import CloudFormationError
+
+        status, headers, body = self.serialized(responses.ActionResult(CloudFormationError("Throttling", "Rate exceeded")))
+        return 400, headers, body
+    return _original_call_action(self)
+
+
+responses.CloudFormationResponse.call_action = call_action
 _original_backend_delete_stack = models.CloudFormationBackend.delete_stack
 
 
@@ -478,7 +578,34 @@ def backend_delete_stack(self, name_or_stack_id):
     for stack in list(self.stacks.values()):
         if name_or_stack_id in (stack.stack_id, stack.name) and getattr(stack, "enable_termination_protection", False):
             raise ValidationError(message=f"Stack [{stack.name}] cannot be deleted while TerminationProtection is enabled")
-    return _original_backend_delete_stack(self, name_or_stack_id)
+    if paced.PACE <= 0 or getattr(_current, "deleting", False):
+        return _original_backend_delete_stack(self, name_or_stack_id)
+    # correction 21: the call returns at once; the stack is DELETE_IN_PROGRESS while its resources go.
+    for stack in list(self.stacks.values()):
+        if name_or_stack_id in (stack.stack_id, stack.name) and stack.status != "DELETE_IN_PROGRESS":
+            stack.status = "DELETE_IN_PROGRESS"
+            stack._add_stack_event("DELETE_IN_PROGRESS", resource_status_reason="User Initiated")
+            threading.Thread(target=_paced_delete, args=(self, stack), daemon=True).start()
+
+
+def _paced_delete(backend, stack):
+    _current.deleting = True
+    resources = stack.resource_map._resource_json_map or {}
+    for logical_id in reversed(list(stack.resource_map._parsed_resources)):
+        if logical_id not in resources:
+            continue
+        rtype = resources[logical_id].get("Type", "")
+        physical = getattr(stack.resource_map._parsed_resources[logical_id], "physical_resource_id", "") or ""
+        _resource_event(stack, logical_id, rtype, "DELETE_IN_PROGRESS", None, physical)
+        paced.wait(stack, rtype, "DELETE")
+        _resource_event(stack, logical_id, rtype, "DELETE_COMPLETE", None, physical)
+    count = len(stack.events)
+    try:
+        _original_backend_delete_stack(backend, stack.stack_id)
+    except Exception as error:
+        log.warning("paced delete of %s: %s", stack.name, error)
+    # moto's delete records the stack's DELETE_IN_PROGRESS again; it was recorded when the call was made
+    stack.events[count:] = [e for e in stack.events[count:] if not (e.resource_status == "DELETE_IN_PROGRESS" and e.logical_resource_id == stack.name)]
 
 
 models.CloudFormationBackend.delete_stack = backend_delete_stack
@@ -846,5 +973,6 @@ responses.CloudFormationResponse.list_stack_instance_resource_drifts = list_stac
 if __name__ == "__main__":
     from moto.server import main
 
-    port = sys.argv[1] if len(sys.argv) > 1 else "5000"
+    args = paced.configure(sys.argv[1:])
+    port = args[0] if args else "5000"
     main(["-H", "127.0.0.1", "-p", port])

@@ -16,12 +16,18 @@ pub struct Emulator {
 
 impl Emulator {
     pub fn start() -> Emulator {
+        Emulator::start_with(&[])
+    }
+
+    /// With the shim's options: `--pace FACTOR` (AWS's durations times FACTOR), `--throttle RATE`.
+    pub fn start_with(options: &[&str]) -> Emulator {
         let python = venv().join("bin/python");
         assert!(python.is_file(), "no venv at {}: run scripts/setup-venv", venv().display());
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(&python)
             .arg(repo().join("tests/emulator/moto_shim.py"))
             .arg(port.to_string())
+            .args(options)
             .env("MOTO_ACM_VALIDATION_WAIT", "0")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -53,9 +59,15 @@ impl Emulator {
 
     /// Run a helper script from tests/emulator with the venv's Python.
     pub fn python(&self, script: &str, stdin: &str) -> Run {
+        self.python_with(script, &[], stdin)
+    }
+
+    /// Like `python`, with arguments after the endpoint.
+    pub fn python_with(&self, script: &str, args: &[&str], stdin: &str) -> Run {
         let mut child = Command::new(venv().join("bin/python"))
             .arg(repo().join("tests/emulator").join(script))
             .arg(self.url())
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -21,7 +21,7 @@ impl AwsCloudFormation {
         let config = aws.config(None);
         AwsCloudFormation {
             delegated: Default::default(),
-            client: Client::new(&config),
+            client: super::cloudformation_client(&config),
             sts: aws_sdk_sts::Client::new(&config),
             endpoint: aws.endpoint(),
         }
@@ -36,7 +36,7 @@ impl AwsCloudFormation {
         let config: Arc<_> = aws.config(Some(region));
         AwsCloudFormation {
             delegated: Default::default(),
-            client: Client::new(&config),
+            client: super::cloudformation_client(&config),
             sts: aws_sdk_sts::Client::new(&config),
             endpoint: aws.endpoint(),
         }

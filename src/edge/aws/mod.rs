@@ -59,6 +59,58 @@ fn timeouts() -> aws_config::timeout::TimeoutConfig {
         .build()
 }
 
+/// Retries inside the SDK: standard (exponential backoff with jitter), up to 6 attempts a call and 5 s
+/// between two, so an unreachable endpoint is reported within seconds. A throttled call that outlasts
+/// them gets more patience from `regional::patiently`.
+fn retry_config() -> RetryConfig {
+    RetryConfig::standard().with_max_attempts(6).with_max_backoff(std::time::Duration::from_secs(5))
+}
+
+static THROTTLED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// How many CloudFormation answers were `Throttling` (each retried) so far in this run, for `-v`.
+pub fn throttled() -> usize {
+    THROTTLED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Counts the throttled answers the SDK reads (it retries them itself, so no error reaches stackc).
+#[derive(Debug)]
+struct CountThrottles;
+
+impl aws_sdk_cloudformation::config::Intercept for CountThrottles {
+    fn name(&self) -> &'static str {
+        "stackc::CountThrottles"
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &aws_sdk_cloudformation::config::interceptors::AfterDeserializationInterceptorContextRef<'_>,
+        _: &aws_sdk_cloudformation::config::RuntimeComponents,
+        _: &mut aws_sdk_cloudformation::config::ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let response = context.response();
+        let body = response.body().bytes().unwrap_or_default();
+        if response.status().is_client_error() && is_throttling(body) {
+            THROTTLED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
+
+/// Whether an error answer's body carries one of AWS's throttling codes (query or JSON protocol).
+fn is_throttling(body: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(&body[..body.len().min(2048)]);
+    ["Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"]
+        .iter()
+        .any(|code| text.contains(&format!("<Code>{code}</Code>")) || text.contains(&format!("#{code}\"")))
+}
+
+/// A CloudFormation client over `config` that counts throttled answers.
+pub fn cloudformation_client(config: &SdkConfig) -> aws_sdk_cloudformation::Client {
+    let conf = aws_sdk_cloudformation::config::Builder::from(config).interceptor(CountThrottles).build();
+    aws_sdk_cloudformation::Client::from_conf(conf)
+}
+
 impl Aws {
     pub fn new(conn: Connection) -> Aws {
         Aws { conn, configs: Default::default() }
@@ -72,9 +124,7 @@ impl Aws {
         }
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region.clone()))
-            .retry_config(
-                RetryConfig::standard().with_max_attempts(6).with_max_backoff(std::time::Duration::from_secs(5)),
-            )
+            .retry_config(retry_config())
             .timeout_config(timeouts());
         if let Some(p) = &self.conn.profile {
             loader = loader.profile_name(p);
@@ -214,6 +264,14 @@ fn short(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn throttling_answers_are_told_apart() {
+        let query = b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>";
+        assert!(is_throttling(query));
+        assert!(is_throttling(br#"{"__type":"com.amazonaws#ThrottlingException","message":"slow down"}"#));
+        assert!(!is_throttling(b"<ErrorResponse><Error><Code>ValidationError</Code><Message>Throttling is a word</Message></Error></ErrorResponse>"));
+    }
 
     #[test]
     fn codes_become_decisions() {

@@ -48,14 +48,104 @@ impl Regional {
     }
 }
 
-/// Calls `$method` on the client of the stack's region.
+/// Calls `$method` on the client of the stack's region, patiently.
 macro_rules! routed {
     ($self:ident, $stack:expr, $method:ident($($arg:expr),*)) => {
-        match $self.at($stack) {
+        patiently(|| match $self.at($stack) {
             Some(c) => c.$method($($arg),*),
             None => $self.home.$method($($arg),*),
-        }
+        })
     };
+}
+
+/// How many more times a call still throttled after the SDK's own retries is tried.
+const PATIENCE: u32 = 8;
+
+/// Runs `call` again while CloudFormation throttles it (the account is over a rate that other tools
+/// share, so the SDK's few seconds of backoff may not be enough): a wait drawn at random up to 1 s, 2 s,
+/// 4 s, ... 20 s (full jitter, so parallel layers spread out), at most `PATIENCE` more times. A throttled
+/// call did nothing, so trying it again is safe whatever it is.
+pub fn patiently<T>(call: impl Fn() -> Result<T, PortError>) -> Result<T, PortError> {
+    patient(call, std::time::Duration::from_secs(1))
+}
+
+/// `patiently` with waits of up to `base` x 2^n (at most 20 x `base`).
+fn patient<T>(call: impl Fn() -> Result<T, PortError>, base: std::time::Duration) -> Result<T, PortError> {
+    let mut tries = 0;
+    loop {
+        match call() {
+            Err(PortError::Throttled { .. }) if tries < PATIENCE => {
+                std::thread::sleep(base.mul_f64(jitter(tries)));
+                tries += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// A random factor from 0 to min(20, 2^n).
+fn jitter(n: u32) -> f64 {
+    let cap = (1000u64 << n.min(5)).min(20_000);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    // One step of a xorshift over the clock's nanoseconds and the thread's stack address: good enough
+    // to keep parallel callers apart.
+    let local = 0u8;
+    let mut x = u64::from(nanos) ^ ((&local as *const u8 as u64) << 16) ^ 0x9E37_79B9_7F4A_7C15;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    (x % (cap + 1)) as f64 / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    #[test]
+    fn a_throttled_call_is_tried_again_until_it_goes_through_or_patience_runs_out() {
+        let calls = Cell::new(0);
+        let through = patient(
+            || {
+                calls.set(calls.get() + 1);
+                if calls.get() < 4 {
+                    Err(PortError::Throttled { operation: "DescribeStacks".into() })
+                } else {
+                    Ok("described")
+                }
+            },
+            std::time::Duration::from_millis(1),
+        );
+        assert_eq!((through, calls.get()), (Ok("described"), 4));
+        calls.set(0);
+        let never = patient(
+            || -> Result<(), PortError> {
+                calls.set(calls.get() + 1);
+                Err(PortError::Throttled { operation: "CreateChangeSet".into() })
+            },
+            std::time::Duration::from_millis(1),
+        );
+        assert!(matches!(never, Err(PortError::Throttled { .. })));
+        assert_eq!(calls.get(), 1 + PATIENCE as usize);
+        calls.set(0);
+        let other = patient(
+            || -> Result<(), PortError> {
+                calls.set(calls.get() + 1);
+                Err(PortError::NoChanges)
+            },
+            std::time::Duration::from_millis(1),
+        );
+        assert_eq!((other, calls.get()), (Err(PortError::NoChanges), 1), "only throttling is tried again");
+    }
+
+    #[test]
+    fn waits_are_spread_and_capped() {
+        let waits: Vec<f64> = (0..40).map(|i| jitter(i % 8)).collect();
+        assert!(waits.iter().all(|w| (0.0..=20.0).contains(w)));
+        assert!(waits.windows(2).any(|w| w[0] != w[1]), "{waits:?}");
+        assert!((0..20).map(|_| jitter(0)).all(|w| w <= 1.0));
+    }
 }
 
 impl CloudFormation for Regional {
@@ -79,12 +169,12 @@ impl CloudFormation for Regional {
     }
     /// The environment's region and every other region its layers use.
     fn list_stacks(&self) -> Result<Vec<StackInfo>, PortError> {
-        let mut all = self.home.list_stacks()?;
+        let mut all = patiently(|| self.home.list_stacks())?;
         let mut seen = std::collections::BTreeSet::new();
         for (stack, region) in &self.elsewhere {
             if seen.insert(region.clone()) {
                 if let Some(c) = self.at(stack) {
-                    all.extend(c.list_stacks()?);
+                    all.extend(patiently(|| c.list_stacks())?);
                 }
             }
         }
