@@ -220,7 +220,10 @@ pub fn select_layers(project: &Project, env: &Environment, names: &[String]) -> 
 /// Write through a temporary file and rename, so a failed run never leaves half a file.
 /// A file that already holds `text` is left alone (creating files is the slow part on many disks).
 pub(crate) fn write_file(path: &Path, text: &str) -> Result<()> {
-    if std::fs::read(path).is_ok_and(|old| old == text.as_bytes()) {
+    let existing = std::fs::symlink_metadata(path).ok();
+    // An unchanged file is left alone (read only when its size says it may be the same).
+    let same_size = existing.as_ref().is_some_and(|m| m.is_file() && m.len() == text.len() as u64);
+    if same_size && std::fs::read(path).is_ok_and(|old| old == text.as_bytes()) {
         return Ok(());
     }
     let tmp = path.with_extension(format!("{}.tmp", path.extension().and_then(|e| e.to_str()).unwrap_or("")));
