@@ -106,14 +106,34 @@ pub fn build(
     BUILDS.fetch_add(layers.len(), std::sync::atomic::Ordering::Relaxed);
     let resolved = values::resolve(project, env, layers, provider)?;
     let renderer = Renderer::new(project);
+    // Rendering and parsing are independent per layer: spread over the cores (in layer order per thread,
+    // merged in layer order, so errors read the same on any machine).
+    let jobs: Vec<(String, LayerValues)> = resolved.into_iter().collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+    let per_thread = jobs.len().div_ceil(threads).max(16);
+    let mut chunks: Vec<Vec<(String, LayerValues)>> = Vec::new();
+    let mut rest = jobs.into_iter().peekable();
+    while rest.peek().is_some() {
+        chunks.push(rest.by_ref().take(per_thread).collect());
+    }
+    let renderer = &renderer;
+    let done: Vec<Vec<(String, Result<BuiltLayer>)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk.into_iter().map(|(n, v)| (n.clone(), build_one(project, renderer, &n, v))).collect()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+    });
     let mut out = BTreeMap::new();
     let mut errors = Vec::new();
-    for (name, values) in resolved {
-        let layer = project.layer(&name)?;
-        match renderer.render(layer, values.jinja_context()) {
-            Ok(text) => {
-                let template = Template::parse(&text);
-                out.insert(name, BuiltLayer { values, text, template, packaged: Default::default() });
+    for (name, built) in done.into_iter().flatten() {
+        match built {
+            Ok(b) => {
+                out.insert(name, b);
             }
             Err(mut e) => errors.append(&mut e.diagnostics),
         }
@@ -122,6 +142,14 @@ pub fn build(
         return Err(Error::configs(errors));
     }
     Ok(out)
+}
+
+/// One layer: rendered and parsed.
+fn build_one(project: &Project, renderer: &Renderer, name: &str, values: LayerValues) -> Result<BuiltLayer> {
+    let layer = project.layer(name)?;
+    let text = renderer.render(layer, values.jinja_context())?;
+    let template = Template::parse(&text);
+    Ok(BuiltLayer { values, text, template, packaged: Default::default() })
 }
 
 /// A parse error of a rendered template, pointing into the rendered text.

@@ -837,3 +837,27 @@ fn region_and_endpoint_flags_are_checked_before_any_call() {
     }
     stackc(dir.path(), &["--region", "eu-west-1", "--endpoint-url", "http://127.0.0.1:1", "validate", "qa"]).ok();
 }
+
+/// Many layers are rendered on several threads; what they report reads the same as one thread would
+/// write it: every failing layer, in layer order.
+#[test]
+fn render_errors_of_many_layers_come_in_layer_order() {
+    let mut files: Vec<(String, String)> = vec![("environments/qa.toml".into(), "region = \"us-east-1\"\n".into())];
+    for i in 0..40 {
+        let body = if i == 5 || i == 33 {
+            "Resources: {{ missing_value }}\n"
+        } else {
+            "Resources:\n  T:\n    Type: AWS::SNS::Topic\n"
+        };
+        files.push((format!("stacks/l{i:02}/template.yaml.j2"), body.into()));
+    }
+    let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let dir = project(&refs);
+    let run = stackc(dir.path(), &["render", "qa", "--stdout"]);
+    run.code(2);
+    let (first, second) =
+        (run.stderr.find("l05").expect("l05 reported"), run.stderr.find("l33").expect("l33 reported"));
+    assert!(first < second, "{}", run.stderr);
+    let ok = stackc(dir.path(), &["render", "qa", "l00", "l39", "--stdout"]);
+    ok.ok().stdout_has("# ---- layer l39 (demo-qa-l39) ----");
+}
