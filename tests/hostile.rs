@@ -393,3 +393,22 @@ fn links_out_and_files_that_are_not_files_are_refused_without_reading_them() {
         refused(dir.path(), &["validate", "qa"]).stderr_has("is a fifo, not a file");
     }
 }
+
+/// A parameter value over CloudFormation's 4096 bytes is refused before anything is sent, naming the
+/// parameter; a plain value is shown cut, a secret not at all.
+#[test]
+fn a_parameter_value_over_4096_bytes_is_refused_with_its_name() {
+    let template = "Parameters:\n  Big: {Type: String}\n  Hidden: {Type: String, NoEcho: true}\nResources:\n  T:\n    Type: AWS::SNS::Topic\n";
+    let env = "region = \"us-east-1\"\n[layers.app.parameters]\nBig = { from = \"file\", path = \"big.txt\" }\nHidden = { from = \"env\", var = \"HIDDEN_BIG\", secret = true }\n";
+    let dir = one_layer(template, env);
+    write(dir.path(), "big.txt", &"b".repeat(5000));
+    let secret = format!("canary-{}", "s".repeat(4200));
+    let run = stackc_env(dir.path(), &["validate", "qa"], &[("HIDDEN_BIG", &secret)]);
+    run.code(2)
+        .stderr_has("layer `app`, parameter `Big`: `bbbbbbbbbb")
+        .stderr_has("(5000 bytes) is 5000 bytes, more than the 4096 CloudFormation takes for one parameter value")
+        .stderr_has("parameter `Hidden`: the secret")
+        .stderr_has("is 4207 bytes");
+    assert!(!run.stderr.contains(&"b".repeat(100)), "the value is cut: {}", run.stderr);
+    assert!(!run.stderr.contains("canary-") && !run.stdout.contains("canary-"), "{}", run.stderr);
+}

@@ -4,6 +4,9 @@
 
 use serde_json::Value as Json;
 
+/// CloudFormation's quota on one parameter value.
+pub const MAX_VALUE_BYTES: usize = 4096;
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Constraints {
     pub kind: String,
@@ -87,6 +90,12 @@ impl Constraints {
     /// MinLength 8"). Empty when the value is acceptable.
     pub fn violations(&self, value: &str) -> Vec<String> {
         let mut out = Vec::new();
+        if value.len() > MAX_VALUE_BYTES {
+            out.push(format!(
+                "is {} bytes, more than the {MAX_VALUE_BYTES} CloudFormation takes for one parameter value",
+                value.len()
+            ));
+        }
         let elements: Vec<&str> = if self.is_list() { value.split(',').map(str::trim).collect() } else { vec![value] };
         let element_kind = self.element_kind().to_string();
         let at = |i: usize| if self.is_list() { format!("item {} ", i + 1) } else { String::new() };
@@ -206,6 +215,12 @@ mod tests {
         let c = Constraints::of(&json!({"AllowedPattern": "[0-9]+"}));
         assert!(!c.violations("12a").is_empty());
         assert!(c.violations("12").is_empty());
+        let long = "1".repeat(MAX_VALUE_BYTES + 1);
+        assert_eq!(
+            c.violations(&long)[0],
+            "is 4097 bytes, more than the 4096 CloudFormation takes for one parameter value"
+        );
+        assert!(Constraints::of(&json!({})).violations(&"x".repeat(MAX_VALUE_BYTES)).is_empty());
     }
 
     #[test]

@@ -411,6 +411,10 @@ pub fn constraint_findings(
     value: &values::Parameter,
 ) -> Vec<Diagnostic> {
     let (shown, text) = match &value.value {
+        Resolved::Plain(v) if !value.is_secret() && v.len() > 80 => {
+            let cut = (0..=60).rev().find(|i| v.is_char_boundary(*i)).unwrap_or(0);
+            (format!("`{}...` ({} bytes)", &v[..cut], v.len()), v.as_str())
+        }
         Resolved::Plain(v) if !value.is_secret() => (format!("`{v}`"), v.as_str()),
         Resolved::Plain(v) => (format!("the secret {}", value.shown()), v.as_str()),
         Resolved::Secret(s) => (format!("the secret {}", value.shown()), s.expose()),
