@@ -1146,3 +1146,22 @@ fn a_change_set_made_after_the_confirmation_is_shown() {
         .stderr_has("+ P                                AWS::SSM::Parameter");
     assert_eq!(emu.stacks()["demo-prod-app"]["status"], "CREATE_COMPLETE");
 }
+
+/// A stack policy is read like every project file: a link out of the project is refused, the layer
+/// fails before anything is sent, and nothing of it is created.
+#[test]
+fn a_stack_policy_that_links_out_of_the_project_is_refused() {
+    let emu = Emulator::start();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("p.json"), "{\"Statement\": []}").unwrap();
+    let dir = project(&[
+        ("stacks/app/template.yaml", "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n"),
+        ("stacks/app/layer.toml", "stack_policy = \"policy.json\"\n"),
+        ("environments/qa.toml", "region = \"us-east-1\"\n"),
+    ]);
+    std::os::unix::fs::symlink(outside.path().join("p.json"), dir.path().join("stacks/app/policy.json")).unwrap();
+    let run = emu.stackc(dir.path(), &["deploy", "qa", "--yes"]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    run.stderr_has("cannot read the stack policy").stderr_has("policy.json: it ");
+    assert!(emu.stacks().get("demo-qa-app").is_none(), "{}", emu.stacks());
+}

@@ -412,3 +412,26 @@ fn a_parameter_value_over_4096_bytes_is_refused_with_its_name() {
     assert!(!run.stderr.contains(&"b".repeat(100)), "the value is cut: {}", run.stderr);
     assert!(!run.stderr.contains("canary-") && !run.stdout.contains("canary-"), "{}", run.stderr);
 }
+
+/// `secret set` reading an endless stdin (/dev/zero) stops at 64 KiB with a message: nothing stored,
+/// nothing sent, no memory growing without end.
+#[test]
+fn secret_set_from_an_endless_stdin_is_bounded() {
+    let template = "Parameters:\n  Pw: {Type: String, NoEcho: true}\nResources:\n  T:\n    Type: AWS::SNS::Topic\n";
+    let dir = one_layer(template, "region = \"us-east-1\"\n");
+    let start = Instant::now();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stackc"))
+        .current_dir(dir.path())
+        .args(["secret", "set", "qa", "app", "Pw", "--to", "ssm", "--endpoint-url", "http://127.0.0.1:9"])
+        .env("NO_COLOR", "1")
+        .env("AWS_ACCESS_KEY_ID", "x")
+        .env("AWS_SECRET_ACCESS_KEY", "x")
+        .stdin(std::fs::File::open("/dev/zero").unwrap())
+        .output()
+        .unwrap();
+    assert!(start.elapsed() < Duration::from_secs(20), "took {:?}", start.elapsed());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("the value on stdin is longer than 65536 bytes"), "{stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("connection refused"), "{stderr}");
+}

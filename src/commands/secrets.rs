@@ -131,7 +131,10 @@ fn set(s: &Session, layer: &str, parameter: &str, to: Option<WritableStore>, gen
     Ok(())
 }
 
-/// Typed twice without echo on a terminal, or read whole from stdin when piped.
+/// The longest value `secret set` reads: Secrets Manager's 64 KiB (SSM takes 8 KiB, a parameter 4 KiB).
+const MAX_SECRET_BYTES: u64 = 65_536;
+
+/// Typed twice without echo on a terminal, or read whole from stdin when piped (at most 64 KiB).
 fn read_value(what: &str) -> Result<Secret> {
     if std::io::stdin().is_terminal() {
         let first = rpassword::prompt_password(format!("value for {what}: "))
@@ -145,8 +148,14 @@ fn read_value(what: &str) -> Result<Secret> {
     }
     let mut buf = String::new();
     std::io::stdin()
+        .take(MAX_SECRET_BYTES + 1)
         .read_to_string(&mut buf)
         .map_err(|e| Error::failed(Diagnostic::new(format!("cannot read stdin: {e}"))))?;
+    if buf.len() as u64 > MAX_SECRET_BYTES {
+        return Err(Error::msg(format!(
+            "the value on stdin is longer than {MAX_SECRET_BYTES} bytes (Secrets Manager's limit, the largest any store takes); nothing was stored"
+        )));
+    }
     let trimmed = buf.strip_suffix('\n').unwrap_or(&buf);
     let trimmed = trimmed.strip_suffix('\r').unwrap_or(trimmed);
     Ok(Secret::new(trimmed))

@@ -12,6 +12,7 @@ use crate::build::{self, BuiltLayer};
 use crate::cfn::port::ApiValue;
 use crate::cfn::template::Template;
 use crate::environment::Environment;
+use crate::files::{read_text, MAX_PROJECT_FILE};
 use crate::package;
 use crate::package::Artifact;
 use crate::project::Project;
@@ -39,8 +40,10 @@ pub fn prepare(
     }
     let (packaged, template_url) = package(project, env, layer, b)?;
     let stack_policy = match &def.stack_policy {
+        // Inside the project, a file, bounded: a link out of it or a fifo is refused, never read.
         Some(path) => Some(
-            std::fs::read_to_string(path).map_err(|e| LayerError(format!("cannot read {}: {e}", path.display())))?,
+            read_text(path, Some(&project.root), MAX_PROJECT_FILE)
+                .map_err(|e| LayerError(format!("cannot read the stack policy {}: it {e}", path.display())))?,
         ),
         None => None,
     };
