@@ -435,3 +435,25 @@ fn secret_set_from_an_endless_stdin_is_bounded() {
     assert!(stderr.contains("the value on stdin is longer than 65536 bytes"), "{stderr}");
     assert!(!stderr.contains("panicked") && !stderr.contains("connection refused"), "{stderr}");
 }
+
+/// Render writes only inside the project: a `build` folder that is a link out is refused, and a
+/// planted temporary file that links elsewhere is replaced, never written through.
+#[test]
+fn render_never_writes_through_a_link() {
+    let dir = one_layer(TOPIC, "region = \"us-east-1\"\n");
+    let outside = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("build")).unwrap();
+    let run = refused(dir.path(), &["render", "qa"]);
+    run.stderr_has("is a link; stackc writes only inside the project").stderr_has("--out");
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0, "nothing written outside");
+
+    std::fs::remove_file(dir.path().join("build")).unwrap();
+    std::fs::create_dir_all(dir.path().join("build/qa")).unwrap();
+    let target = outside.path().join("victim.txt");
+    std::fs::write(&target, "untouched").unwrap();
+    std::os::unix::fs::symlink(&target, dir.path().join("build/qa/app.yaml.tmp")).unwrap();
+    stackc(dir.path(), &["render", "qa"]).ok();
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "untouched");
+    assert!(std::fs::read_to_string(dir.path().join("build/qa/app.yaml")).unwrap().contains("AWS::SNS::Topic"));
+    assert!(!dir.path().join("build/qa/app.yaml.tmp").exists());
+}

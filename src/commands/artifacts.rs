@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::session::Session;
-use super::{print, write_file};
+use super::{build_dir, print, write_file};
 use crate::build;
 use crate::diagnostic::{display_path, Diagnostic, Error, Result};
 use crate::package::human_bytes;
@@ -99,7 +99,10 @@ pub fn package(s: &Session, names: &[String], out: Option<&Path>) -> Result<()> 
     s.probe()?;
     let order = s.order(names)?;
     let built = s.build_public(&order)?;
-    let dir = out.map(Path::to_path_buf).unwrap_or_else(|| s.project.root.join("build").join(&s.env.name));
+    let dir = match out {
+        Some(d) => d.to_path_buf(),
+        None => build_dir(&s.project.root, &s.env.name)?,
+    };
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let mut summary = String::new();
     let mut errors = Vec::new();

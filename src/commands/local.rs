@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::printer::printer;
-use super::{adopt, load_env, print, promote_cmd, select_layers, session, write_file, EnvOpts};
+use super::{adopt, build_dir, load_env, print, promote_cmd, select_layers, session, write_file, EnvOpts};
 use crate::build::{self, BuiltLayer};
 use crate::cli::{Command, GraphFormat, ImportCommand, NewCommand, Output, RenderArgs};
 use crate::diagnostic::{display_path, Diagnostic, Error, ExitKind, Result};
@@ -114,7 +114,10 @@ pub fn render(project: &Project, args: &RenderArgs, opts: &EnvOpts, session: Opt
         }
         print(&text);
     } else {
-        let dir = out.clone().unwrap_or_else(|| project.root.join("build").join(&env.name));
+        let dir = match out {
+            Some(d) => d.clone(),
+            None => build_dir(&project.root, &env.name)?,
+        };
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let mut summary = String::new();
         for l in &layers {

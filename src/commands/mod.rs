@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use crate::build;
 use crate::checks::region_problem;
 use crate::cli::{Cli, Command, ImportCommand, SecretCommand};
-use crate::diagnostic::{Diagnostic, Error, Result};
+use crate::diagnostic::{display_path, Diagnostic, Error, Result};
 use crate::environment::SecretStore;
 use crate::environment::{self, Environment};
 use crate::graph::Graph;
@@ -227,6 +227,32 @@ pub(crate) fn write_file(path: &Path, text: &str) -> Result<()> {
         return Ok(());
     }
     let tmp = path.with_extension(format!("{}.tmp", path.extension().and_then(|e| e.to_str()).unwrap_or("")));
-    std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
+    // A temporary file left behind (or planted: a link to somewhere else) is removed, never written
+    // through; the new one must be created here.
+    if std::fs::symlink_metadata(&tmp).is_ok() {
+        std::fs::remove_file(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    }
+    let mut file =
+        std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| Error::io(&tmp, e))?;
+    drop(file);
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
+/// `build/<env>` of the project, where render and package write unless told `--out`: refused when
+/// `build` or `build/<env>` is a link (it would write outside the project).
+pub(crate) fn build_dir(root: &Path, env: &str) -> Result<std::path::PathBuf> {
+    let build = root.join("build");
+    for dir in [build.clone(), build.join(env)] {
+        if std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(Error::config(
+                Diagnostic::new(format!(
+                    "`{}` is a link; stackc writes only inside the project there",
+                    display_path(&dir)
+                ))
+                .hint("remove the link, or say where to write with --out"),
+            ));
+        }
+    }
+    Ok(build.join(env))
 }
