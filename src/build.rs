@@ -105,9 +105,9 @@ pub fn build(
 ) -> Result<BTreeMap<String, BuiltLayer>> {
     BUILDS.fetch_add(layers.len(), std::sync::atomic::Ordering::Relaxed);
     let resolved = values::resolve(project, env, layers, provider)?;
-    let renderer = Renderer::new(project);
     // Rendering and parsing are independent per layer: spread over the cores (in layer order per thread,
-    // merged in layer order, so errors read the same on any machine).
+    // merged in layer order, so errors read the same on any machine). Each thread has its own renderer:
+    // minijinja loads and compiles a template under its environment's lock.
     let jobs: Vec<(String, LayerValues)> = resolved.into_iter().collect();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
     let per_thread = jobs.len().div_ceil(threads).max(16);
@@ -116,13 +116,13 @@ pub fn build(
     while rest.peek().is_some() {
         chunks.push(rest.by_ref().take(per_thread).collect());
     }
-    let renderer = &renderer;
     let done: Vec<Vec<(String, Result<BuiltLayer>)>> = std::thread::scope(|scope| {
         let handles: Vec<_> = chunks
             .into_iter()
             .map(|chunk| {
                 scope.spawn(move || {
-                    chunk.into_iter().map(|(n, v)| (n.clone(), build_one(project, renderer, &n, v))).collect()
+                    let renderer = Renderer::new(project);
+                    chunk.into_iter().map(|(n, v)| (n.clone(), build_one(project, &renderer, &n, v))).collect()
                 })
             })
             .collect();
