@@ -363,8 +363,22 @@ fn missing_credentials_are_one_sentence() {
     );
     run.code(1)
         .stderr_has("AWS credentials are missing or expired (none found in the environment")
+        .stderr_has("looked up through the default chain (no profile chosen)")
         .stderr_has("--profile");
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    // A profile the run was told to use is named, and who chose it.
+    let named = stackc_env(
+        dir.path(),
+        &["status", "qa", "--profile", "nosuch"],
+        &[
+            ("AWS_ENDPOINT_URL", url.as_str()),
+            ("AWS_CONFIG_FILE", "/dev/null"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ],
+    );
+    named.code(1).stderr_has("AWS credentials are missing or expired").stderr_has("profile `nosuch` (--profile)");
+    assert_eq!(named.stderr.lines().count(), 1, "{}", named.stderr);
 }
 
 #[test]

@@ -113,6 +113,7 @@ pub fn cloudformation_client(config: &SdkConfig) -> aws_sdk_cloudformation::Clie
 
 impl Aws {
     pub fn new(conn: Connection) -> Aws {
+        let _ = CREDENTIAL_SOURCE.set(credential_source(&conn, |k| std::env::var(k).ok().filter(|v| !v.is_empty())));
         Aws { conn, configs: Default::default() }
     }
 
@@ -176,6 +177,41 @@ impl Aws {
 
 /// One sentence for an SDK error: credentials, throttling, the network, or the service's own message.
 pub fn port_error<E>(
+    operation: &str,
+    endpoint: &str,
+    err: aws_sdk_cloudformation::error::SdkError<E, aws_sdk_cloudformation::config::http::HttpResponse>,
+) -> PortError
+where
+    E: aws_sdk_cloudformation::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match classify_sdk_error(operation, endpoint, err) {
+        PortError::Credentials { message } => match CREDENTIAL_SOURCE.get() {
+            Some(source) => PortError::Credentials { message: format!("{message}; looked up through {source}") },
+            None => PortError::Credentials { message },
+        },
+        other => other,
+    }
+}
+
+/// Where this run's credentials come from, for the message when they are missing or refused.
+static CREDENTIAL_SOURCE: OnceLock<String> = OnceLock::new();
+
+/// The credential source as a person would name it: the profile and who chose it, the environment's
+/// keys, or the default chain; and the role assumed over it.
+fn credential_source(conn: &Connection, var: impl Fn(&str) -> Option<String>) -> String {
+    let base = match (&conn.profile, var("AWS_PROFILE")) {
+        (Some(p), _) => format!("profile `{p}` (--profile)"),
+        (None, Some(p)) => format!("profile `{p}` (AWS_PROFILE)"),
+        (None, None) if var("AWS_ACCESS_KEY_ID").is_some() => "AWS_ACCESS_KEY_ID in the environment".to_string(),
+        (None, None) => "the default chain (no profile chosen)".to_string(),
+    };
+    match &conn.assume_role {
+        Some(role) => format!("{base}, then role `{}` (the environment's role_arn_to_assume)", role.arn),
+        None => base,
+    }
+}
+
+fn classify_sdk_error<E>(
     operation: &str,
     endpoint: &str,
     err: aws_sdk_cloudformation::error::SdkError<E, aws_sdk_cloudformation::config::http::HttpResponse>,
@@ -264,6 +300,27 @@ fn short(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_credential_source_is_named_as_chosen() {
+        let none = |_: &str| None;
+        let conn = Connection { profile: Some("dev".into()), ..Default::default() };
+        assert_eq!(credential_source(&conn, none), "profile `dev` (--profile)");
+        let env_profile = |k: &str| (k == "AWS_PROFILE").then(|| "ops".to_string());
+        assert_eq!(credential_source(&Connection::default(), env_profile), "profile `ops` (AWS_PROFILE)");
+        let keys = |k: &str| (k == "AWS_ACCESS_KEY_ID").then(|| "AKIA".to_string());
+        assert_eq!(credential_source(&Connection::default(), keys), "AWS_ACCESS_KEY_ID in the environment");
+        let role = environment::AssumeRole {
+            arn: "arn:aws:iam::123456789012:role/deploy".into(),
+            session_name: None,
+            duration_minutes: None,
+        };
+        let assumed = Connection { assume_role: Some(role), ..Default::default() };
+        assert_eq!(
+            credential_source(&assumed, none),
+            "the default chain (no profile chosen), then role `arn:aws:iam::123456789012:role/deploy` (the environment's role_arn_to_assume)"
+        );
+    }
 
     #[test]
     fn throttling_answers_are_told_apart() {
