@@ -196,3 +196,33 @@ fn thirty_layers_under_throttling_finish_and_say_how_often_they_were_throttled()
         .unwrap_or_else(|| panic!("no throttle count: {}{}", run.stdout, run.stderr));
     assert!(throttled > 0, "the API refused some calls and each was retried: {line}");
 }
+
+/// AWS gone mid-deploy (the emulator stops while a layer executes): the run ends with a message that says
+/// the operation goes on without stackc and how to pick it up, never a hang or a panic.
+#[test]
+fn losing_aws_while_a_layer_executes_says_the_operation_goes_on() {
+    let emu = Emulator::start_with(&["--pace", "0.05"]);
+    let dir = project(&[("stacks/app/template.yaml", &queued()), ("environments/qa.toml", "region = \"us-east-1\"\n")]);
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_stackc"))
+        .current_dir(dir.path())
+        .args(["deploy", "qa", "--yes"])
+        .envs([("AWS_ENDPOINT_URL", emu.url().as_str()), ("AWS_ACCESS_KEY_ID", "x"), ("AWS_SECRET_ACCESS_KEY", "x")])
+        .envs([("AWS_REGION", "us-east-1"), ("NO_COLOR", "1"), ("STACKC_CONNECT_TIMEOUT", "1")])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while emu.stacks().get("demo-qa-app").is_none_or(|s| s["status"] != "CREATE_IN_PROGRESS") {
+        assert!(start.elapsed() < std::time::Duration::from_secs(30), "the layer never started executing");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    drop(emu);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("stackc lost contact with CloudFormation while following `demo-qa-app`"), "{stderr}");
+    assert!(stderr.contains("the same command run again waits for it"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(90), "took {:?}", start.elapsed());
+}

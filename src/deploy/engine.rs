@@ -561,7 +561,7 @@ impl Engine<'_> {
             }
             let timed_out = start.elapsed() > limit;
             if ended || timed_out {
-                match self.cfn.describe_stack(stack)? {
+                match self.cfn.describe_stack(stack).map_err(|e| lost_contact(stack, e))? {
                     Some(i) if stack_state::in_progress(&i.status) => {
                         if timed_out {
                             return Ok(Followed::TimedOut(i));
@@ -642,6 +642,21 @@ impl Engine<'_> {
                 i.status_reason.map(|r| format!(": {r}")).unwrap_or_default()
             ))),
         }
+    }
+}
+
+/// Following a stack failed: when AWS could not be reached (or stopped taking the credentials) the
+/// operation itself goes on in CloudFormation, and the message says so and how to pick it up again.
+fn lost_contact(stack: &str, e: PortError) -> LayerError {
+    match e {
+        PortError::Unreachable { .. } | PortError::Credentials { .. } | PortError::Throttled { .. } => {
+            LayerError(format!(
+                "stackc lost contact with CloudFormation while following `{stack}`: {e}. The operation goes on in \
+             CloudFormation without stackc: `stackc status` shows where it is, and the same command run again waits \
+             for it and finishes the job"
+            ))
+        }
+        other => other.into(),
     }
 }
 
