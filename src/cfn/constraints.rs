@@ -150,9 +150,13 @@ impl Constraints {
     /// A random value meeting the length bounds and the pattern (for `secret set --generate`): `wanted`
     /// characters unless the bounds say otherwise, drawn from `random`. None when no attempt matched.
     pub fn generate(&self, wanted: usize, random: &mut dyn FnMut() -> u8) -> Option<String> {
-        let min = self.min_length.unwrap_or(1) as usize;
-        let max = self.max_length.map(|m| m as usize).unwrap_or(usize::MAX);
-        let len = wanted.clamp(min.min(max), max.max(min));
+        let min = self.min_length.unwrap_or(1).min(u64::from(u32::MAX)) as usize;
+        let max = self.max_length.map(|m| m.min(u64::from(u32::MAX)) as usize).unwrap_or(usize::MAX);
+        // No value CloudFormation takes is longer than its quota: never try to make one.
+        if min > MAX_VALUE_BYTES {
+            return None;
+        }
+        let len = wanted.clamp(min.min(max), max.max(min)).min(MAX_VALUE_BYTES);
         // Letters and digits first; symbols only if the pattern asks for more than those give.
         const PLAIN: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
         const SYMBOLS: &[u8] = b"-_.~+=!#%^*";
@@ -269,6 +273,12 @@ mod tests {
         }
         let c = Constraints::of(&json!({"MinLength": 41}));
         assert_eq!(c.generate(32, &mut random).unwrap().len(), 41);
+        // A length no parameter value can have is refused at once, not attempted.
+        let start = std::time::Instant::now();
+        assert_eq!(Constraints::of(&json!({"MinLength": 100_000_000u64})).generate(32, &mut random), None);
+        assert!(start.elapsed() < std::time::Duration::from_secs(1));
+        let c = Constraints::of(&json!({"MinLength": 4000, "AllowedPattern": "[!#%]+"}));
+        assert_eq!(c.generate(32, &mut random).map(|s| s.len()), Some(4000));
         let c = Constraints::of(&json!({"AllowedPattern": "[!#%]+"}));
         assert!(c.generate(8, &mut random).unwrap().chars().all(|ch| "!#%".contains(ch)));
         let c = Constraints::of(&json!({"AllowedPattern": "x{3}"}));
