@@ -114,54 +114,70 @@ pub fn render(project: &Project, args: &RenderArgs, opts: &EnvOpts, session: Opt
         }
         print(&text);
     } else {
-        let dir = match out {
-            Some(d) => d.clone(),
-            None => build_dir(&project.root, &env.name)?,
-        };
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        let mut summary = String::new();
-        for l in &layers {
-            let b = &built[l];
-            let ext = if project.layers[l].template_name.contains(".json") { "json" } else { "yaml" };
-            let tpath = dir.join(format!("{l}.{ext}"));
-            write_file(&tpath, &b.text)?;
-            let ppath = dir.join(format!("{l}.params.json"));
-            let params =
-                serde_json::to_string_pretty(&param_format::to_json(&b.shown_parameters())).unwrap_or_default() + "\n";
-            write_file(&ppath, &params)?;
-            let n = b.values.parameters.len();
-            summary.push_str(&format!(
-                "rendered {l:<12} {}  {}  ({})\n",
-                display_path(&tpath),
-                display_path(&ppath),
-                count(n, "parameter")
-            ));
-            // What a deploy would upload (content-addressed: an unchanged artifact is not sent again).
-            match build::package_layer(project, &env, l, b) {
-                Ok(p) => {
-                    let target = build::artifact_target(project, &env, l);
-                    for line in package::summary(l, &p, &target) {
-                        summary.push_str(&format!(
-                            "  would upload {}\n",
-                            line.split_once(": ").map_or(line.as_str(), |x| x.1)
-                        ));
-                    }
-                }
-                Err(errors) => {
-                    // A deploy would fail on it (a nested template that does not render, a path that is
-                    // not there): the files are written, and render fails with each reason.
-                    summary.push_str(&format!("  cannot package {l}: {} (below)\n", count(errors.len(), "problem")));
-                    parse_errors.extend(errors.into_iter().map(|e| {
-                        Diagnostic::new(format!("environment `{}`, layer `{l}`: cannot package: {e}", env.name))
-                    }));
-                }
-            }
-        }
-        print(&summary);
+        write_rendered(project, &env, &layers, &built, out.as_deref(), &mut parse_errors)?;
     }
     if !parse_errors.is_empty() {
         return Err(Error::configs(parse_errors));
     }
+    Ok(())
+}
+
+/// Each layer's template and parameters file under `out` (or `build/<env>`), and what a deploy would
+/// upload; a layer that cannot be packaged adds its reasons to `problems` (its files are still written).
+fn write_rendered(
+    project: &Project,
+    env: &Environment,
+    layers: &[String],
+    built: &BTreeMap<String, BuiltLayer>,
+    out: Option<&std::path::Path>,
+    problems: &mut Vec<Diagnostic>,
+) -> Result<()> {
+    let dir = match out {
+        Some(d) => d.to_path_buf(),
+        None => build_dir(&project.root, &env.name)?,
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let mut summary = String::new();
+    for l in layers {
+        let b = &built[l];
+        let ext = if project.layers[l].template_name.contains(".json") { "json" } else { "yaml" };
+        let tpath = dir.join(format!("{l}.{ext}"));
+        write_file(&tpath, &b.text)?;
+        let ppath = dir.join(format!("{l}.params.json"));
+        let params =
+            serde_json::to_string_pretty(&param_format::to_json(&b.shown_parameters())).unwrap_or_default() + "\n";
+        write_file(&ppath, &params)?;
+        let n = b.values.parameters.len();
+        summary.push_str(&format!(
+            "rendered {l:<12} {}  {}  ({})\n",
+            display_path(&tpath),
+            display_path(&ppath),
+            count(n, "parameter")
+        ));
+        // What a deploy would upload (content-addressed: an unchanged artifact is not sent again).
+        match build::package_layer(project, env, l, b) {
+            Ok(p) => {
+                let target = build::artifact_target(project, env, l);
+                for line in package::summary(l, &p, &target) {
+                    summary.push_str(&format!(
+                        "  would upload {}\n",
+                        line.split_once(": ").map_or(line.as_str(), |x| x.1)
+                    ));
+                }
+            }
+            Err(errors) => {
+                // A deploy would fail on it (a nested template that does not render, a path that is
+                // not there): the files are written, and render fails with each reason.
+                summary.push_str(&format!("  cannot package {l}: {} (below)\n", count(errors.len(), "problem")));
+                problems.extend(
+                    errors.into_iter().map(|e| {
+                        Diagnostic::new(format!("environment `{}`, layer `{l}`: cannot package: {e}", env.name))
+                    }),
+                );
+            }
+        }
+    }
+    print(&summary);
     Ok(())
 }
 

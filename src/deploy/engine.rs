@@ -152,7 +152,8 @@ impl Reporter for Silent {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub concurrency: usize,
-    /// First poll interval; it grows by half each poll up to `poll_max`.
+    /// Waits between looks: the shortest and (usually) the longest. Waiting for a change set or a busy
+    /// stack grows by half each look; following an operation waits as `cfn::pacing::Pacer` says.
     pub poll_initial: Duration,
     pub poll_max: Duration,
     /// Give up waiting for one stack operation after this long.
