@@ -13,3 +13,4 @@ pub mod schema;
 pub mod stack_state;
 pub mod stateful;
 pub mod template;
+pub mod yaml;

@@ -1,9 +1,10 @@
-//! A rendered CloudFormation template, parsed. YAML short-form tags (`!Ref`, `!Sub`, `!GetAtt`, ...)
-//! become the long JSON form (`{"Ref": ..}`, `{"Fn::Sub": ..}`), so later stages see one shape.
+//! A rendered CloudFormation template, parsed (by `yaml`: short-form tags such as `!Ref` and `!Sub`
+//! become the long JSON form, so later stages see one shape).
 
 use serde_json::{Map, Value as Json};
 
 use super::constraints::Constraints;
+use super::yaml;
 
 /// Why a rendered template is not a template, with the 1-based line and column when known.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,27 +13,6 @@ pub struct ParseError {
     pub line: Option<usize>,
     pub col: Option<usize>,
 }
-
-const FN_TAGS: &[&str] = &[
-    "Base64",
-    "Cidr",
-    "FindInMap",
-    "GetAZs",
-    "ImportValue",
-    "Join",
-    "Select",
-    "Split",
-    "Sub",
-    "Transform",
-    "If",
-    "Equals",
-    "And",
-    "Or",
-    "Not",
-    "ToJsonString",
-    "Length",
-    "ForEach",
-];
 
 /// The CloudFormation template shape stackc reads.
 #[derive(Debug, Clone)]
@@ -60,12 +40,7 @@ impl Template {
                 col: Some(1),
             });
         }
-        let yaml: yaml_serde::Value = yaml_serde::from_str(text).map_err(|e| ParseError {
-            message: e.to_string().split(" at line ").next().unwrap_or_default().to_string(),
-            line: e.location().map(|l| l.line()),
-            col: e.location().map(|l| l.column()),
-        })?;
-        let body = convert(yaml).map_err(|message| ParseError { message, line: None, col: None })?;
+        let body = yaml::to_json(text).map_err(|e| ParseError { message: e.message, line: e.line, col: e.col })?;
         if !body.is_object() {
             return Err(ParseError {
                 message: "a template must be a mapping at the top level".into(),
@@ -172,61 +147,6 @@ pub fn truthy(v: &Json) -> bool {
         Json::String(s) => s.eq_ignore_ascii_case("true"),
         _ => false,
     }
-}
-
-fn convert(v: yaml_serde::Value) -> Result<Json, String> {
-    Ok(match v {
-        yaml_serde::Value::Null => Json::Null,
-        yaml_serde::Value::Bool(b) => Json::Bool(b),
-        yaml_serde::Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                Json::from(i)
-            } else if let Some(u) = n.as_u64() {
-                Json::from(u)
-            } else {
-                n.as_f64().and_then(serde_json::Number::from_f64).map(Json::Number).unwrap_or(Json::Null)
-            }
-        }
-        yaml_serde::Value::String(s) => Json::String(s),
-        yaml_serde::Value::Sequence(items) => Json::Array(items.into_iter().map(convert).collect::<Result<_, _>>()?),
-        yaml_serde::Value::Mapping(m) => {
-            let mut out = Map::new();
-            for (k, v) in m {
-                let key = match k {
-                    yaml_serde::Value::String(s) => s,
-                    yaml_serde::Value::Number(n) => n.to_string(),
-                    yaml_serde::Value::Bool(b) => b.to_string(),
-                    other => return Err(format!("unsupported mapping key {other:?}")),
-                };
-                out.insert(key, convert(v)?);
-            }
-            Json::Object(out)
-        }
-        yaml_serde::Value::Tagged(tagged) => {
-            let tag = tagged.tag.to_string();
-            let name = tag.trim_start_matches('!');
-            let inner = convert(tagged.value)?;
-            let (key, value) = match name {
-                "Ref" => ("Ref".to_string(), inner),
-                "Condition" => ("Condition".to_string(), inner),
-                "GetAtt" => {
-                    let v = match inner {
-                        Json::String(s) => match s.split_once('.') {
-                            Some((a, b)) => Json::Array(vec![Json::String(a.into()), Json::String(b.into())]),
-                            None => return Err(format!("`!GetAtt {s}` needs the form Resource.Attribute")),
-                        },
-                        other => other,
-                    };
-                    ("Fn::GetAtt".to_string(), v)
-                }
-                n if FN_TAGS.contains(&n) => (format!("Fn::{n}"), inner),
-                _ => return Err(format!("unknown tag `{tag}`")),
-            };
-            let mut m = Map::new();
-            m.insert(key, value);
-            Json::Object(m)
-        }
-    })
 }
 
 /// `${Name}` and `${Name.Attr}` variables of an `Fn::Sub` string (`${!Literal}` is not a variable).
