@@ -30,6 +30,19 @@ impl BuiltLayer {
     }
 }
 
+/// Hands built layers back at the end of a one-shot command: each layer's parameters are dropped (a secret
+/// is wiped as it goes); the rendered text, the parsed tree and the template data, public and the bulk of
+/// the memory, are left for the process's exit to free all at once (freeing 500 parsed templates node by
+/// node took an eighth of a render's wall time).
+pub fn release(built: BTreeMap<String, BuiltLayer>) {
+    for (_, b) in built {
+        let BuiltLayer { values, text, template, packaged } = b;
+        let LayerValues { context, parameters, .. } = values;
+        drop(parameters);
+        std::mem::forget((text, template, context, packaged));
+    }
+}
+
 /// Layers built (resolved and rendered) by this process: `-vv` reports it, so a run's cost is visible.
 pub static BUILDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
@@ -89,9 +102,11 @@ fn package_afresh(project: &Project, layer: &str, built: &BuiltLayer, target: pa
         return Ok(package::Packaged { body: built.text.clone(), template_key: None, artifacts: Vec::new() });
     };
     let def = project.layer(layer).map_err(|e| vec![e.to_string()])?;
-    let renderer = Renderer::new(project);
-    let context = built.values.jinja_context();
-    let nested = |path: &std::path::Path| renderer.render_file(def, path, context.clone());
+    // A renderer is made only when a nested template is met (most layers have none).
+    let renderer = std::cell::OnceCell::new();
+    let nested = |path: &std::path::Path| {
+        renderer.get_or_init(|| Renderer::new(project)).render_file(def, path, built.values.jinja_context())
+    };
     let packager = package::Packager { target, root: project.root.clone(), nested: &nested, max_depth: 5 };
     packager.package(&built.text, &template.body, &def.dir)
 }
@@ -105,32 +120,35 @@ pub fn build(
 ) -> Result<BTreeMap<String, BuiltLayer>> {
     BUILDS.fetch_add(layers.len(), std::sync::atomic::Ordering::Relaxed);
     let resolved = values::resolve(project, env, layers, provider)?;
-    // Rendering and parsing are independent per layer: spread over the cores (in layer order per thread,
-    // merged in layer order, so errors read the same on any machine). Each thread has its own renderer:
-    // minijinja loads and compiles a template under its environment's lock.
+    // Rendering and parsing are independent per layer: spread over the cores, each thread taking the next
+    // layer when it is done with one (templates differ in cost), merged back in layer order so errors read
+    // the same on any machine. Each thread has its own renderer: minijinja compiles under its lock.
     let jobs: Vec<(String, LayerValues)> = resolved.into_iter().collect();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
-    let per_thread = jobs.len().div_ceil(threads).max(16);
-    let mut chunks: Vec<Vec<(String, LayerValues)>> = Vec::new();
-    let mut rest = jobs.into_iter().peekable();
-    while rest.peek().is_some() {
-        chunks.push(rest.by_ref().take(per_thread).collect());
-    }
-    let done: Vec<Vec<(String, Result<BuiltLayer>)>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|chunk| {
-                scope.spawn(move || {
+    let count = jobs.len();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+    let threads = cores.min(count.div_ceil(16)).max(1);
+    let queue = std::sync::Mutex::new(jobs.into_iter().enumerate());
+    let next = || queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+    let mut done: Vec<(usize, String, Result<BuiltLayer>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
                     let renderer = Renderer::new(project);
-                    chunk.into_iter().map(|(n, v)| (n.clone(), build_one(project, &renderer, &n, v))).collect()
+                    let mut mine = Vec::new();
+                    while let Some((i, (n, v))) = next() {
+                        let built = build_one(project, &renderer, &n, v);
+                        mine.push((i, n, built));
+                    }
+                    mine
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
     });
+    done.sort_by_key(|(i, ..)| *i);
     let mut out = BTreeMap::new();
     let mut errors = Vec::new();
-    for (name, built) in done.into_iter().flatten() {
+    for (_, name, built) in done {
         match built {
             Ok(b) => {
                 out.insert(name, b);

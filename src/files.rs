@@ -1,7 +1,8 @@
 //! Reading a file the project names, safely: links are followed and must stay inside the project; only a
 //! regular file is read (a fifo, a device or a folder is named as such, checked before opening, so a fifo
 //! never blocks); every read is bounded. An error names the path (and where a link leads), never a line of
-//! what it points at.
+//! what it points at. And writing: a file the user owns is replaced whole (never half written), stackc's
+//! own output is rewritten in place; neither writes through a link, and an unchanged file is left alone.
 
 use std::fmt;
 use std::io::Read;
@@ -113,6 +114,68 @@ pub fn read_text(path: &Path, root: Option<&Path>, cap: u64) -> Result<String, R
     String::from_utf8(bytes).map_err(|_| ReadError::NotText)
 }
 
+/// Whether `path` is a regular file holding exactly `bytes` (read only when the size says it may be).
+fn holds(meta: Option<&std::fs::Metadata>, path: &Path, bytes: &[u8]) -> bool {
+    meta.is_some_and(|m| m.is_file() && m.len() == bytes.len() as u64)
+        && std::fs::read(path).is_ok_and(|old| old == bytes)
+}
+
+/// Write `bytes` to `path` through a new temporary file renamed over it: a reader sees the old file or the
+/// new one, never half of either (for files the user owns: environment files). A temporary file left
+/// behind, or planted as a link to somewhere else, is removed, never written through.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let existing = std::fs::symlink_metadata(path).ok();
+    if holds(existing.as_ref(), path, bytes) {
+        return Ok(());
+    }
+    let tmp = path.with_extension(format!("{}.tmp", path.extension().and_then(|e| e.to_str()).unwrap_or("")));
+    if std::fs::symlink_metadata(&tmp).is_ok() {
+        std::fs::remove_file(&tmp)?;
+    }
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+    if let Err(e) = std::io::Write::write_all(&mut file, bytes) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    drop(file);
+    std::fs::rename(&tmp, path)
+}
+
+/// Write stackc's own output (a rendered template, a parameters file): an existing regular file with no
+/// other name is overwritten in place and cut to length, anything else is written as `write_atomically`
+/// does. Renaming over a file, or truncating it to nothing, makes ext4 flush it at once (`auto_da_alloc`):
+/// 0.17 ms a file, most of re-rendering 500 layers. A write that fails removes the file, so no half file
+/// stays behind; a process killed in the middle of one can leave it, and the next render rewrites it.
+pub fn write_output(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let existing = std::fs::symlink_metadata(path).ok();
+    if holds(existing.as_ref(), path, bytes) {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    if let Some(meta) = existing.filter(|m| m.is_file()) {
+        use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+        if meta.nlink() == 1 {
+            // No link followed, and nothing that could block (a fifo put there since the look above).
+            let opened =
+                std::fs::OpenOptions::new().write(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path)?;
+            let same = opened.metadata().is_ok_and(|now| now.is_file() && now.ino() == meta.ino());
+            if same {
+                return overwrite(opened, path, bytes);
+            }
+        }
+    }
+    write_atomically(path, bytes)
+}
+
+fn overwrite(mut file: std::fs::File, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let written = std::io::Write::write_all(&mut file, bytes).and_then(|()| file.set_len(bytes.len() as u64));
+    if written.is_err() {
+        drop(file);
+        let _ = std::fs::remove_file(path);
+    }
+    written
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,5 +221,61 @@ mod tests {
             assert!(!plainly_inside(&root.path().join("folder/../link.toml"), root.path()));
             assert!(plainly_inside(&root.path().join("ok.toml"), root.path()));
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn output_is_rewritten_in_place_and_nothing_is_written_through_a_link() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let f = dir.path().join("a.yaml");
+        write_output(&f, b"first, a long text\n").unwrap();
+        let ino = std::fs::metadata(&f).unwrap().ino();
+        // Shorter and longer than before: the same file, cut to length.
+        for text in ["short\n", "a text longer than both before it\n", "x"] {
+            write_output(&f, text.as_bytes()).unwrap();
+            assert_eq!(std::fs::read_to_string(&f).unwrap(), text);
+            assert_eq!(std::fs::metadata(&f).unwrap().ino(), ino, "rewritten in place");
+        }
+        // A second name for the file: the other name keeps its content (a new file replaces this one).
+        let other = outside.path().join("kept");
+        std::fs::hard_link(&f, &other).unwrap();
+        write_output(&f, b"new").unwrap();
+        assert_eq!(std::fs::read_to_string(&other).unwrap(), "x");
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "new");
+        // A link, or a fifo, where the output goes: replaced, never written through, never blocking.
+        let target = outside.path().join("target");
+        std::fs::write(&target, "outside\n").unwrap();
+        let l = dir.path().join("l.yaml");
+        std::os::unix::fs::symlink(&target, &l).unwrap();
+        write_output(&l, b"inside").unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "outside\n");
+        assert!(!std::fs::symlink_metadata(&l).unwrap().file_type().is_symlink());
+        let fifo = dir.path().join("p.yaml");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        write_output(&fifo, b"text").unwrap();
+        assert_eq!(std::fs::read_to_string(&fifo).unwrap(), "text");
+        // Unchanged: not touched at all.
+        let before = std::fs::metadata(&f).unwrap().mtime_nsec();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        write_output(&f, b"new").unwrap();
+        assert_eq!(std::fs::metadata(&f).unwrap().mtime_nsec(), before);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_the_user_owns_is_replaced_whole_and_a_planted_temporary_link_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().join("target");
+        std::fs::write(&target, "outside\n").unwrap();
+        let f = dir.path().join("qa.toml");
+        std::fs::write(&f, "old = 1\n").unwrap();
+        std::os::unix::fs::symlink(&target, dir.path().join("qa.toml.tmp")).unwrap();
+        write_atomically(&f, b"new = 2\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "new = 2\n");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "outside\n");
+        assert!(!dir.path().join("qa.toml.tmp").exists());
     }
 }

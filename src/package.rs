@@ -108,6 +108,35 @@ fn local_path(v: &Json) -> Option<&str> {
     (!remote && !s.is_empty()).then_some(s)
 }
 
+/// Whether the template names a local path to package: a packaged property of its resource type, or the
+/// location of an `AWS::Include` anywhere.
+fn names_local_paths(template: &Json) -> bool {
+    let resources = template.get("Resources").and_then(|r| r.as_object()).into_iter().flatten();
+    let named = resources.map(|(_, r)| r).any(|r| {
+        let ty = r.get("Type").and_then(|t| t.as_str()).unwrap_or_default();
+        let props = r.get("Properties");
+        PROPERTIES
+            .iter()
+            .filter(|(t, ..)| *t == ty)
+            .any(|(_, prop, ..)| props.and_then(|p| p.get(*prop)).and_then(local_path).is_some())
+    });
+    named || includes_local_path(template)
+}
+
+fn includes_local_path(node: &Json) -> bool {
+    match node {
+        Json::Object(m) => {
+            let include = m.get("Fn::Transform").is_some_and(|t| {
+                t.get("Name").and_then(|n| n.as_str()) == Some("AWS::Include")
+                    && t.get("Parameters").and_then(|p| p.get("Location")).and_then(local_path).is_some()
+            });
+            include || m.values().any(includes_local_path)
+        }
+        Json::Array(a) => a.iter().any(includes_local_path),
+        _ => false,
+    }
+}
+
 /// Renders (or reads) a nested template file; given the file's path, returns its text.
 pub type NestedRenderer<'a> = dyn Fn(&Path) -> Result<String, String> + 'a;
 
@@ -143,6 +172,43 @@ impl Packager<'_> {
     }
 
     fn package_at(&self, text: &str, template: &Json, dir: &Path, depth: usize) -> Result<Packaged, Vec<String>> {
+        // Most templates name no local path: their text goes as rendered, with no copy of the tree made.
+        let (body, mut artifacts) = if names_local_paths(template) {
+            self.replace_local_paths(text, template, dir, depth)?
+        } else {
+            (text.to_string(), Vec::new())
+        };
+        let mut template_key = None;
+        if body.len() > BODY_LIMIT && depth == 0 {
+            if body.len() > URL_LIMIT {
+                return Err(vec![format!(
+                    "the template is {} bytes, over CloudFormation's limit of {URL_LIMIT} bytes even from S3; split the layer (a nested stack per part)",
+                    body.len()
+                )]);
+            }
+            let a = Artifact {
+                source: "template".into(),
+                key: self.key(body.as_bytes(), "template"),
+                bytes: body.as_bytes().to_vec(),
+                kind: Kind::Template,
+            };
+            template_key = Some(a.key.clone());
+            artifacts.push(a);
+        }
+        // The same artifact named twice is uploaded once.
+        let mut seen = std::collections::BTreeSet::new();
+        artifacts.retain(|a| seen.insert(a.key.clone()));
+        Ok(Packaged { body, template_key, artifacts })
+    }
+
+    /// The template with each local path replaced by its artifact's location, and the artifacts.
+    fn replace_local_paths(
+        &self,
+        text: &str,
+        template: &Json,
+        dir: &Path,
+        depth: usize,
+    ) -> Result<(String, Vec<Artifact>), Vec<String>> {
         let mut body = template.clone();
         let mut artifacts = Vec::new();
         let mut errors = Vec::new();
@@ -179,27 +245,7 @@ impl Packager<'_> {
         } else {
             serde_json::to_string_pretty(&body).unwrap_or_default() + "\n"
         };
-        let mut template_key = None;
-        if body.len() > BODY_LIMIT && depth == 0 {
-            if body.len() > URL_LIMIT {
-                return Err(vec![format!(
-                    "the template is {} bytes, over CloudFormation's limit of {URL_LIMIT} bytes even from S3; split the layer (a nested stack per part)",
-                    body.len()
-                )]);
-            }
-            let a = Artifact {
-                source: "template".into(),
-                key: self.key(body.as_bytes(), "template"),
-                bytes: body.as_bytes().to_vec(),
-                kind: Kind::Template,
-            };
-            template_key = Some(a.key.clone());
-            artifacts.push(a);
-        }
-        // The same artifact named twice is uploaded once.
-        let mut seen = std::collections::BTreeSet::new();
-        artifacts.retain(|a| seen.insert(a.key.clone()));
-        Ok(Packaged { body, template_key, artifacts })
+        Ok((body, artifacts))
     }
 
     /// `Fn::Transform: {Name: AWS::Include, Parameters: {Location: path}}` anywhere in the template.
@@ -653,6 +699,24 @@ mod tests {
         assert_eq!(p.package("small", &t, dir.path()).unwrap().template_key, None);
         let huge = "x".repeat(URL_LIMIT + 1);
         assert!(p.package(&huge, &t, dir.path()).unwrap_err()[0].contains("over CloudFormation's limit"));
+    }
+
+    #[test]
+    fn only_a_local_path_makes_a_template_rewritten() {
+        let remote = json!({"Resources": {
+            "F": {"Type": "AWS::Serverless::Function", "Properties": {"CodeUri": "s3://b/k.zip"}},
+            "T": {"Type": "AWS::SNS::Topic", "Properties": {"CodeUri": "not/packaged/for/this/type"}},
+            "I": {"Fn::Transform": {"Name": "AWS::Include", "Parameters": {"Location": "https://x/y.yaml"}}},
+        }});
+        assert!(!names_local_paths(&remote));
+        let p = Packager { target: target(), root: PathBuf::from("/nowhere"), nested: &no_nested, max_depth: 3 };
+        let out = p.package("the text as rendered\n", &remote, Path::new("/nowhere")).unwrap();
+        assert_eq!(out.body, "the text as rendered\n");
+        assert!(out.artifacts.is_empty());
+        let code = json!({"Resources": {"F": {"Type": "AWS::Serverless::Function", "Properties": {"CodeUri": "src"}}}});
+        assert!(names_local_paths(&code));
+        let deep = json!({"Resources": {"A": {"Properties": {"X": [{"Fn::Transform": {"Name": "AWS::Include", "Parameters": {"Location": "s.yaml"}}}]}}}});
+        assert!(names_local_paths(&deep));
     }
 
     #[test]

@@ -122,23 +122,26 @@ fn environment(stacks: PathBuf, marked: bool) -> minijinja::Environment<'static>
     jinja.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
     // A loop that never ends (or nests too deep) stops with an error instead of hanging the run.
     jinja.set_fuel(Some(FUEL));
-    jinja.set_loader(move |name: &str| {
-        if name.split('/').any(|seg| seg == ".." || seg.is_empty()) {
-            return Ok(None);
-        }
-        // An include that is a link out of the project (or a fifo, a device) is refused, never read.
-        let root = stacks.parent().unwrap_or(&stacks);
-        match read_text(&stacks.join(name), Some(root), MAX_PROJECT_FILE) {
-            Ok(text) if marked => Ok(Some(mark_lines(name, &text))),
-            Ok(text) => Ok(Some(text)),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(minijinja::Error::new(
-                minijinja::ErrorKind::InvalidOperation,
-                format!("cannot read template `{name}`: it {e}"),
-            )),
-        }
-    });
+    jinja.set_loader(move |name: &str| load(&stacks, name, marked));
     jinja
+}
+
+/// The source of template `name` under `stacks`, or None when there is none. An include that is a link
+/// out of the project (or a fifo, a device) is refused, never read.
+fn load(stacks: &std::path::Path, name: &str, marked: bool) -> std::result::Result<Option<String>, minijinja::Error> {
+    if name.split('/').any(|seg| seg == ".." || seg.is_empty()) {
+        return Ok(None);
+    }
+    let root = stacks.parent().unwrap_or(stacks);
+    match read_text(&stacks.join(name), Some(root), MAX_PROJECT_FILE) {
+        Ok(text) if marked => Ok(Some(mark_lines(name, &text))),
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("cannot read template `{name}`: it {e}"),
+        )),
+    }
 }
 
 pub struct Renderer {
@@ -158,8 +161,21 @@ impl Renderer {
         if !layer.template_name.ends_with(".j2") {
             return project::read_inside(&layer.template_path, self.root());
         }
-        let template = self.jinja.get_template(&layer.template_name).map_err(|e| self.error(layer, &e))?;
-        let text = template.render(context).map_err(|e| self.error(layer, &e))?;
+        // Compiled, rendered and dropped: a layer's own template is used once, so it is not kept in the
+        // environment's cache (shared macros and includes are). Kept, 500 compiled layers took a third of
+        // a render's memory, and touching fresh memory is a good part of its time.
+        let name = &layer.template_name;
+        let text = load(&self.stacks, name, false)
+            .and_then(|source| {
+                let source = source.ok_or_else(|| {
+                    minijinja::Error::new(
+                        minijinja::ErrorKind::TemplateNotFound,
+                        format!("template {name:?} does not exist"),
+                    )
+                })?;
+                self.jinja.render_named_str(name, &source, context)
+            })
+            .map_err(|e| self.error(layer, &e))?;
         if text.len() > MAX_OUTPUT {
             return Err(Error::config(
                 Diagnostic::new(format!(

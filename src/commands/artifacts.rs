@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::session::Session;
-use super::{build_dir, print, write_file};
+use super::{build_dir, print, write_file, write_output};
 use crate::build;
 use crate::diagnostic::{display_path, Diagnostic, Error, Result};
 use crate::package::human_bytes;
@@ -136,10 +136,10 @@ pub fn package(s: &Session, names: &[String], out: Option<&Path>) -> Result<()> 
         let rewritten = packaged.body != b.text;
         let ext = if rewritten || s.project.layers[layer].template_name.contains(".json") { "json" } else { "yaml" };
         let tpath = dir.join(format!("{layer}.{ext}"));
-        write_file(&tpath, &packaged.body)?;
+        write_output(&tpath, &packaged.body)?;
         let ppath = dir.join(format!("{layer}.params.json"));
         let params = serde_json::to_string_pretty(&param_format::to_json(&b.shown_parameters())).unwrap_or_default();
-        write_file(&ppath, &(params + "\n"))?;
+        write_output(&ppath, &(params + "\n"))?;
         let url = packaged
             .template_key
             .as_ref()

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::printer::printer;
-use super::{adopt, build_dir, load_env, print, promote_cmd, select_layers, session, write_file, EnvOpts};
+use super::{adopt, build_dir, load_env, print, promote_cmd, select_layers, session, write_output, EnvOpts};
 use crate::build::{self, BuiltLayer};
 use crate::cli::{Command, GraphFormat, ImportCommand, NewCommand, Output, RenderArgs};
 use crate::diagnostic::{display_path, Diagnostic, Error, ExitKind, Result};
@@ -116,6 +116,7 @@ pub fn render(project: &Project, args: &RenderArgs, opts: &EnvOpts, session: Opt
     } else {
         write_rendered(project, &env, &layers, &built, out.as_deref(), &mut parse_errors)?;
     }
+    build::release(built);
     if !parse_errors.is_empty() {
         return Err(Error::configs(parse_errors));
     }
@@ -142,11 +143,11 @@ fn write_rendered(
         let b = &built[l];
         let ext = if project.layers[l].template_name.contains(".json") { "json" } else { "yaml" };
         let tpath = dir.join(format!("{l}.{ext}"));
-        write_file(&tpath, &b.text)?;
+        write_output(&tpath, &b.text)?;
         let ppath = dir.join(format!("{l}.params.json"));
         let params =
             serde_json::to_string_pretty(&param_format::to_json(&b.shown_parameters())).unwrap_or_default() + "\n";
-        write_file(&ppath, &params)?;
+        write_output(&ppath, &params)?;
         let n = b.values.parameters.len();
         summary.push_str(&format!(
             "rendered {l:<12} {}  {}  ({})\n",

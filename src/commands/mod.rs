@@ -23,6 +23,7 @@ use crate::cli::{Cli, Command, ImportCommand, SecretCommand};
 use crate::diagnostic::{display_path, Diagnostic, Error, Result};
 use crate::environment::SecretStore;
 use crate::environment::{self, Environment};
+use crate::files;
 use crate::graph::Graph;
 use crate::project::Project;
 use crate::provider::Placeholders;
@@ -217,26 +218,14 @@ pub fn select_layers(project: &Project, env: &Environment, names: &[String]) -> 
     Ok(order.into_iter().filter(|l| names.is_empty() || names.contains(l)).collect())
 }
 
-/// Write through a temporary file and rename, so a failed run never leaves half a file.
-/// A file that already holds `text` is left alone (creating files is the slow part on many disks).
+/// A file the user owns (an environment file), replaced whole: a failed run never leaves half of it.
 pub(crate) fn write_file(path: &Path, text: &str) -> Result<()> {
-    let existing = std::fs::symlink_metadata(path).ok();
-    // An unchanged file is left alone (read only when its size says it may be the same).
-    let same_size = existing.as_ref().is_some_and(|m| m.is_file() && m.len() == text.len() as u64);
-    if same_size && std::fs::read(path).is_ok_and(|old| old == text.as_bytes()) {
-        return Ok(());
-    }
-    let tmp = path.with_extension(format!("{}.tmp", path.extension().and_then(|e| e.to_str()).unwrap_or("")));
-    // A temporary file left behind (or planted: a link to somewhere else) is removed, never written
-    // through; the new one must be created here.
-    if std::fs::symlink_metadata(&tmp).is_ok() {
-        std::fs::remove_file(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    }
-    let mut file =
-        std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| Error::io(&tmp, e))?;
-    drop(file);
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    files::write_atomically(path, text.as_bytes()).map_err(|e| Error::io(path, e))
+}
+
+/// stackc's own output (under `build/` or `--out`), rewritten in place when it changed.
+pub(crate) fn write_output(path: &Path, text: &str) -> Result<()> {
+    files::write_output(path, text.as_bytes()).map_err(|e| Error::io(path, e))
 }
 
 /// `build/<env>` of the project, where render and package write unless told `--out`: refused when

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 
 use similar::TextDiff;
 
-use super::{load_env, print, EnvOpts};
+use super::{load_env, print, write_file, EnvOpts};
 use crate::build;
 use crate::cli;
 use crate::cli::Output;
@@ -381,13 +381,11 @@ fn confirm_write(file: &std::path::Path, n: usize) -> Result<()> {
     }
 }
 
-/// Write through a temporary file; if the environment no longer loads, put the old file back.
+/// Replace the file whole; if the environment no longer loads, put the old file back.
 fn write_checked(project: &Project, env: &str, file: &std::path::Path, old: &str, new: &str) -> Result<()> {
-    let tmp = file.with_extension("toml.tmp");
-    std::fs::write(&tmp, new).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, file).map_err(|e| Error::io(file, e))?;
+    write_file(file, new)?;
     if let Err(e) = environment::load(project, env, &[]) {
-        let _ = std::fs::write(file, old);
+        let _ = write_file(file, old);
         return Err(e);
     }
     Ok(())
