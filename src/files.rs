@@ -90,6 +90,11 @@ fn plainly_inside(path: &Path, root: &Path) -> bool {
 /// The text of `path`, which must be a regular file of at most `cap` bytes and, when `root` is given, be
 /// inside it once every link is followed.
 pub fn read_text(path: &Path, root: Option<&Path>, cap: u64) -> Result<String, ReadError> {
+    String::from_utf8(read_bytes(path, root, cap)?).map_err(|_| ReadError::NotText)
+}
+
+/// `read_text` for any bytes (a file to zip or upload).
+pub fn read_bytes(path: &Path, root: Option<&Path>, cap: u64) -> Result<Vec<u8>, ReadError> {
     let meta = std::fs::metadata(path).map_err(ReadError::Io)?;
     if let Some(root) = root {
         if !plainly_inside(path, root) {
@@ -111,7 +116,12 @@ pub fn read_text(path: &Path, root: Option<&Path>, cap: u64) -> Result<String, R
     if bytes.len() as u64 > cap {
         return Err(ReadError::TooLarge { size: bytes.len() as u64, cap });
     }
-    String::from_utf8(bytes).map_err(|_| ReadError::NotText)
+    Ok(bytes)
+}
+
+/// What a path that is not a regular file is (`a fifo`, `a folder`...), or None for a regular file.
+pub fn not_a_file(meta: &std::fs::Metadata) -> Option<&'static str> {
+    (!meta.is_file()).then(|| kind_of(meta))
 }
 
 /// Whether `path` is a regular file holding exactly `bytes` (read only when the size says it may be).

@@ -186,8 +186,13 @@ fn package_writes_the_deployable_set_with_valid_zips() {
     let dir = code_project(Some("arts"));
     std::fs::create_dir_all(dir.path().join("stacks/app/src/__pycache__")).unwrap();
     write(dir.path(), "stacks/app/src/__pycache__/index.cpython-312.pyc", "machine-specific");
+    // A local .env (left out by default) and notes a .stackcignore leaves out never reach the bucket.
+    write(dir.path(), "stacks/app/src/.env", &format!("DB_PASSWORD={CANARY}-dotenv\n"));
+    write(dir.path(), "stacks/app/src/NOTES.md", "internal notes\n");
+    write(dir.path(), "stacks/app/.stackcignore", "*.md\n");
     let run = emu.stackc_with(dir.path(), &["package", "qa"], &token(), None);
     run.ok().stdout_has("packaged app").stdout_has("uploaded 2 artifacts");
+    assert!(!format!("{}{}", run.stdout, run.stderr).contains(CANARY), "{}{}", run.stdout, run.stderr);
     let packaged: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("build/qa/app.json")).unwrap()).unwrap();
     let uri = packaged["Resources"]["Fn"]["Properties"]["CodeUri"].as_str().unwrap().to_string();
@@ -340,4 +345,25 @@ fn a_missing_artifact_bucket_is_found_before_any_change_set() {
             .stderr_has("run `stackc bootstrap qa`");
     }
     assert!(emu.stacks().as_object().unwrap().is_empty(), "{}", emu.stacks());
+}
+
+/// A private key in a code folder stops render and deploy before anything is sent, and says how to
+/// leave it out or upload it on purpose.
+#[test]
+fn a_private_key_in_a_code_folder_is_refused_before_any_upload() {
+    let dir = code_project(Some("arts"));
+    write(dir.path(), "stacks/app/src/deploy_key", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n");
+    stackc_env(dir.path(), &["render", "qa"], &[("APP_TOKEN", CANARY)])
+        .code(2)
+        .stderr_has("cannot package: resource `Fn` (AWS::Serverless::Function) property `CodeUri`")
+        .stderr_has("`deploy_key` looks like a private key")
+        .stderr_has("`!deploy_key`");
+    let emu = Emulator::start();
+    emu.seed(&serde_json::json!({"buckets": ["arts"]}));
+    let run = emu.stackc_with(dir.path(), &["deploy", "qa", "--yes"], &token(), None);
+    run.code(2).stderr_has("`deploy_key` looks like a private key").stderr_has("nothing was sent to AWS");
+    assert!(!run.stdout.contains("b3BlbnNzaC1rZXktdjEAAAAA") && !run.stderr.contains("b3BlbnNzaC1rZXktdjEAAAAA"));
+    // Named on purpose, it is uploaded.
+    write(dir.path(), "stacks/app/src/.stackcignore", "!deploy_key\n");
+    stackc_env(dir.path(), &["render", "qa"], &[("APP_TOKEN", CANARY)]).ok();
 }

@@ -9,21 +9,24 @@
 //! and an unchanged layer stays a no-op. Uploading is the edge's (`aws::s3`).
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
 use crate::cfn::template::Template;
 use crate::diagnostic;
+use crate::files;
 use serde_json::{json, Value as Json};
 use sha2::{Digest, Sha256};
+
+use folder::stays_inside;
+
+pub mod folder;
+pub mod ignore;
+pub mod zip;
 
 /// The largest template CloudFormation takes in the request body.
 pub const BODY_LIMIT: usize = 51_200;
 /// The largest template CloudFormation takes from S3.
 pub const URL_LIMIT: usize = 1_048_576;
-
-/// Names, in a folder being zipped, that differ between machines and never belong in a deployment.
-const SKIPPED: &[&str] = &[".git", "__pycache__", ".DS_Store", ".aws-sam"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -339,7 +342,7 @@ impl Packager<'_> {
         let file = self.resolve(path, dir)?;
         let as_is = file.extension().and_then(|e| e.to_str()).is_some_and(|e| e == "zip" || e == "jar");
         if zip && !as_is {
-            let bytes = zip_path(&file, &self.root)?;
+            let bytes = zip_path(&file, dir, &self.root)?;
             return Ok(vec![Artifact {
                 source: path.to_string(),
                 key: self.key(&bytes, "zip"),
@@ -355,7 +358,8 @@ impl Packager<'_> {
         if file.is_dir() {
             return Err(format!("`{path}` is a folder; a file is expected here"));
         }
-        let bytes = std::fs::read(&file).map_err(|e| format!("cannot read `{path}`: {e}"))?;
+        let bytes = files::read_bytes(&file, Some(&self.root), folder::MAX_BYTES)
+            .map_err(|e| format!("cannot upload `{path}`: it {e}"))?;
         let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("bin").to_string();
         Ok(Artifact { source: path.to_string(), key: self.key(&bytes, &ext), bytes, kind })
     }
@@ -376,135 +380,11 @@ fn normalise(p: &Path) -> PathBuf {
     out
 }
 
-/// Where `path` really leads (links followed) when that is outside `root`: a link inside the project must
-/// not carry a file from elsewhere (a credentials file, say) into an upload.
-fn stays_inside(path: &Path, root: &Path) -> Result<(), String> {
-    match (std::fs::canonicalize(path), std::fs::canonicalize(root)) {
-        (Ok(real), Ok(root)) if !real.starts_with(&root) => Err(real.display().to_string()),
-        _ => Ok(()),
-    }
-}
-
-/// The files of a folder (or the one file), sorted by their path inside the zip; every one of them
-/// (links followed) inside `root`.
-fn files_of(path: &Path, root: &Path) -> Result<Vec<(String, PathBuf)>, String> {
-    if path.is_file() {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file").to_string();
-        return Ok(vec![(name, path.to_path_buf())]);
-    }
-    let mut out = Vec::new();
-    let mut stack = vec![(String::new(), path.to_path_buf())];
-    while let Some((prefix, dir)) = stack.pop() {
-        let entries = std::fs::read_dir(&dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
-            let name = entry.file_name().to_string_lossy().to_string();
-            if SKIPPED.contains(&name.as_str()) || name.ends_with(".pyc") {
-                continue;
-            }
-            let full = entry.path();
-            let inner = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
-            stays_inside(&full, root)
-                .map_err(|to| format!("`{inner}` is a link that leads outside the project (to {to})"))?;
-            if full.is_dir() {
-                stack.push((inner, full));
-            } else {
-                out.push((inner, full));
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
 /// A zip of the folder (or file) whose bytes depend only on the files' names, contents and whether they
-/// are executable.
-pub fn zip_path(path: &Path, root: &Path) -> Result<Vec<u8>, String> {
-    let files = files_of(path, root)?;
-    let mut entries = Vec::with_capacity(files.len());
-    for (name, full) in files {
-        let data = std::fs::read(&full).map_err(|e| format!("cannot read {}: {e}", full.display()))?;
-        entries.push((name, data, is_executable(&full)));
-    }
-    zip_entries(&entries)
-}
-
-#[cfg(unix)]
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
-}
-
-#[cfg(not(unix))]
-fn is_executable(_: &Path) -> bool {
-    false
-}
-
-/// A zip archive (deflate) of (name, data, executable) entries, in the order given, with every timestamp
-/// at 1980-01-01 00:00 and modes 0644/0755.
-pub fn zip_entries(entries: &[(String, Vec<u8>, bool)]) -> Result<Vec<u8>, String> {
-    if entries.len() > u16::MAX as usize {
-        return Err(format!("{} files are more than a zip without ZIP64 holds (65,535)", entries.len()));
-    }
-    const DOS_DATE: u16 = 1 << 5 | 1; // 1980-01-01
-    let mut out = Vec::new();
-    let mut central = Vec::new();
-    for (name, data, exec) in entries {
-        let mut crc = flate2::Crc::new();
-        crc.update(data);
-        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(6));
-        enc.write_all(data).map_err(|e| e.to_string())?;
-        let compressed = enc.finish().map_err(|e| e.to_string())?;
-        let (method, stored): (u16, &[u8]) =
-            if compressed.len() < data.len() { (8, &compressed) } else { (0, data.as_slice()) };
-        if out.len() > u32::MAX as usize || data.len() > u32::MAX as usize {
-            return Err("the archive would exceed 4 GiB".into());
-        }
-        let offset = out.len() as u32;
-        let flags: u16 = 0x0800; // names are UTF-8
-        let mut local = Vec::new();
-        local.extend(0x0403_4b50u32.to_le_bytes());
-        local.extend(20u16.to_le_bytes());
-        local.extend(flags.to_le_bytes());
-        local.extend(method.to_le_bytes());
-        local.extend(0u16.to_le_bytes());
-        local.extend(DOS_DATE.to_le_bytes());
-        local.extend(crc.sum().to_le_bytes());
-        local.extend((stored.len() as u32).to_le_bytes());
-        local.extend((data.len() as u32).to_le_bytes());
-        local.extend((name.len() as u16).to_le_bytes());
-        local.extend(0u16.to_le_bytes());
-        local.extend(name.as_bytes());
-        out.extend(local);
-        out.extend(stored);
-        let mode: u32 = if *exec { 0o100755 } else { 0o100644 };
-        central.extend(0x0201_4b50u32.to_le_bytes());
-        central.extend((3u16 << 8 | 20).to_le_bytes()); // made by Unix, spec 2.0
-        central.extend(20u16.to_le_bytes());
-        central.extend(flags.to_le_bytes());
-        central.extend(method.to_le_bytes());
-        central.extend(0u16.to_le_bytes());
-        central.extend(DOS_DATE.to_le_bytes());
-        central.extend(crc.sum().to_le_bytes());
-        central.extend((stored.len() as u32).to_le_bytes());
-        central.extend((data.len() as u32).to_le_bytes());
-        central.extend((name.len() as u16).to_le_bytes());
-        central.extend([0u8; 8]); // extra, comment, disk, internal attributes
-        central.extend((mode << 16).to_le_bytes());
-        central.extend(offset.to_le_bytes());
-        central.extend(name.as_bytes());
-    }
-    let cd_offset = out.len() as u32;
-    let cd_size = central.len() as u32;
-    out.extend(central);
-    out.extend(0x0605_4b50u32.to_le_bytes());
-    out.extend([0u8; 4]);
-    out.extend((entries.len() as u16).to_le_bytes());
-    out.extend((entries.len() as u16).to_le_bytes());
-    out.extend(cd_size.to_le_bytes());
-    out.extend(cd_offset.to_le_bytes());
-    out.extend(0u16.to_le_bytes());
-    Ok(out)
+/// are executable; what `.stackcignore` files leave out is not in it.
+pub fn zip_path(path: &Path, layer_dir: &Path, root: &Path) -> Result<Vec<u8>, String> {
+    let files = folder::files_of(path, layer_dir, root)?;
+    zip::zip_entries(&folder::read_all(&files, root)?)
 }
 
 /// What `render` says would be uploaded, one line per artifact.
@@ -570,11 +450,11 @@ mod tests {
         let a =
             tree(&[("src/index.py", "print(1)\n"), ("src/lib/util.py", "x = 1\n"), ("src/__pycache__/x.pyc", "junk")]);
         let b = tree(&[("src/lib/util.py", "x = 1\n"), ("src/index.py", "print(1)\n")]);
-        let za = zip_path(&a.path().join("src"), a.path()).unwrap();
-        let zb = zip_path(&b.path().join("src"), b.path()).unwrap();
+        let za = zip_path(&a.path().join("src"), a.path(), a.path()).unwrap();
+        let zb = zip_path(&b.path().join("src"), b.path(), b.path()).unwrap();
         assert_eq!(za, zb, "order of creation, timestamps and caches do not matter");
         std::fs::write(b.path().join("src/index.py"), "print(2)\n").unwrap();
-        assert_ne!(za, zip_path(&b.path().join("src"), b.path()).unwrap());
+        assert_ne!(za, zip_path(&b.path().join("src"), b.path(), b.path()).unwrap());
         // The archive lists both files, in order, and ends with the end-of-central-directory record.
         let text = String::from_utf8_lossy(&za);
         assert!(text.find("index.py").unwrap() < text.find("lib/util.py").unwrap());
