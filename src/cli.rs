@@ -364,6 +364,10 @@ pub enum Command {
         /// Delete without asking.
         #[arg(short, long)]
         yes: bool,
+        /// Look in this region too (repeatable); the environment's region, its layers' and those recorded
+        /// by earlier deploys are always looked in. (`--region` would move the environment itself.)
+        #[arg(long = "look-in", value_name = "REGION")]
+        regions: Vec<String>,
     },
     /// Store secrets and check that an environment's secrets exist.
     Secret {

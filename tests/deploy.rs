@@ -625,6 +625,42 @@ fn prune_deletes_only_stacks_of_removed_layers() {
     emu.stackc(dir.path(), &["prune", "qa", "--yes"]).ok().stdout_has("nothing to prune");
 }
 
+/// A layer pinned to another region, then removed from the project: its region was recorded when it was
+/// deployed, so prune finds and deletes its stack there; with no record, `--look-in` names where to look.
+#[test]
+fn prune_finds_stacks_left_in_other_regions() {
+    let emu = Emulator::start();
+    let topic = "Resources:\n  T:\n    Type: AWS::SNS::Topic\n";
+    let dir = project(&[
+        ("stacks/net/template.yaml", topic),
+        ("stacks/cert/template.yaml", topic),
+        ("stacks/cert/layer.toml", "region = \"us-west-2\"\n"),
+        ("environments/qa.toml", "region = \"us-east-1\"\n"),
+    ]);
+    emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).ok();
+    assert!(emu.stacks_in("us-west-2").get("demo-qa-cert").is_some());
+    let record = emu.query("ssm", "get_parameter", serde_json::json!({"Name": "/stackc/demo/qa/regions"}));
+    assert_eq!(record["Parameter"]["Value"], "us-west-2", "{record}");
+    std::fs::remove_dir_all(dir.path().join("stacks/cert")).unwrap();
+    let run = emu.stackc(dir.path(), &["prune", "qa", "--yes", "-v"]);
+    run.ok()
+        .stderr_has("looked in us-west-2: 1 stack")
+        .stdout_has("cert (demo-qa-cert): delete; the layer is no longer in `qa`")
+        .stdout_has("demo-qa-cert deleted");
+    assert!(emu.stacks_in("us-west-2").get("demo-qa-cert").is_none());
+    assert!(emu.stacks().get("demo-qa-net").is_some());
+    // Deployed with no record (an older stackc, or SSM refused): prune looks there when told.
+    write(dir.path(), "stacks/cert/template.yaml", topic);
+    write(dir.path(), "stacks/cert/layer.toml", "region = \"eu-central-1\"\n");
+    emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).ok();
+    emu.query("ssm", "delete_parameter", serde_json::json!({"Name": "/stackc/demo/qa/regions"}));
+    std::fs::remove_dir_all(dir.path().join("stacks/cert")).unwrap();
+    emu.stackc(dir.path(), &["prune", "qa", "--yes"]).ok().stdout_has("nothing to prune in `qa`");
+    let run = emu.stackc(dir.path(), &["prune", "qa", "--yes", "--look-in", "eu-central-1"]);
+    run.ok().stdout_has("demo-qa-cert deleted");
+    assert!(emu.stacks_in("eu-central-1").get("demo-qa-cert").is_none());
+}
+
 /// Ctrl-C at the confirmation deletes the change sets the run made (and the empty stack of a create):
 /// nothing is left behind in CloudFormation.
 #[test]

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::approve::{self, require_confirmation_possible, Approval, LateApproval};
 use super::progress::Progress;
+use super::remove;
 use super::session::Session;
 use super::{print, printer};
 use crate::build;
@@ -284,6 +285,7 @@ fn deploy_guarded(
         }
         return Err(Error::failed(Diagnostic::new("deploy cancelled; nothing was executed")));
     }
+    remove::record_regions(s, &order);
     let planned: BTreeMap<String, (Prepared, LayerPlan)> =
         plans.into_iter().map(|(p, lp)| (p.layer.clone(), (p, lp))).collect();
     let deployed = Session::usable(&stacks);

@@ -189,7 +189,7 @@ fn with_aws(s: &session::Session, cli: &Cli, opts: &EnvOpts) -> Result<()> {
         Command::Destroy { layers, yes, concurrency, .. } => remove::destroy(s, layers, *yes, *concurrency),
         Command::Bootstrap { bucket, .. } => artifacts::bootstrap(s, bucket.as_deref()),
         Command::Package { layers, out, .. } => artifacts::package(s, layers, out.as_deref()),
-        Command::Prune { yes, .. } => remove::prune(s, *yes),
+        Command::Prune { yes, regions, .. } => remove::prune(s, *yes, regions),
         other => Err(Error::msg(format!("internal: {other:?} is not a command that talks to AWS"))),
     }
 }

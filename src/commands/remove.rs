@@ -5,14 +5,17 @@ use std::collections::BTreeSet;
 
 use super::approve::{confirm, require_confirmation_possible};
 use super::print;
+use super::printer::printer;
 use super::progress::Progress;
 use super::session::Session;
-use crate::cfn::port::{CloudFormation, StackSets};
+use crate::cfn::port::StackInfo;
+use crate::cfn::port::{PortError, StackSets};
 use crate::cfn::stack_state;
 use crate::deploy::engine;
 use crate::deploy::engine::{Engine, LayerError, NoHooks, Outcome, Preapproved, Settings};
 use crate::deploy::stackset;
 use crate::diagnostic::{Diagnostic, Error, ExitKind, Result};
+use crate::edge::aws::record;
 use crate::text::count;
 
 pub fn destroy(s: &Session, layers: &[String], yes: bool, concurrency: usize) -> Result<()> {
@@ -80,11 +83,57 @@ pub fn destroy(s: &Session, layers: &[String], yes: bool, concurrency: usize) ->
     }
 }
 
+/// Remember, in the account, the regions other than the environment's that `layers` deploy to, so `prune`
+/// still looks there once such a layer is gone from the project. Not remembering is a warning, not a
+/// failure: the deploy itself does not need it.
+pub fn record_regions(s: &Session, layers: &[String]) {
+    let regions: BTreeSet<String> =
+        layers.iter().map(|l| s.project.region_of(l, &s.env)).filter(|r| *r != s.env.region).collect();
+    if regions.is_empty() {
+        return;
+    }
+    let name = record::regions_parameter(&s.project.name, &s.env.name);
+    match record::record_regions(&s.aws, &name, &regions) {
+        Ok(added) if !added.is_empty() => printer().detail(1, &format!("recorded {} in `{name}`", added.join(", "))),
+        Ok(_) => {}
+        Err(e) => printer().note(&format!(
+            "could not record this environment's regions in SSM parameter `{name}` ({e}); `stackc prune {}` \
+             looks in them only with --look-in",
+            s.env.name
+        )),
+    }
+}
+
+/// Every stack of the regions the environment has used: its own, its layers', the recorded ones and
+/// `extra`. Each stack found elsewhere is routed to its region for what follows (delete).
+fn stacks_everywhere(s: &Session, extra: &[String]) -> Result<Vec<StackInfo>> {
+    let failed = |e: PortError| Error::failed(Diagnostic::new(e.to_string()));
+    let mut regions: BTreeSet<String> = s.cfn.regions_elsewhere();
+    let name = record::regions_parameter(&s.project.name, &s.env.name);
+    match record::recorded_regions(&s.aws, &name) {
+        Ok(found) => regions.extend(found),
+        Err(e) => printer().note(&format!("cannot read `{name}` ({e}); looking only in the regions named here")),
+    }
+    regions.extend(extra.iter().cloned());
+    regions.remove(&s.env.region);
+    let mut all = s.cfn.list_stacks_in(&s.env.region).map_err(failed)?;
+    for region in &regions {
+        let found = s.cfn.list_stacks_in(region).map_err(failed)?;
+        for info in &found {
+            s.cfn.route(&info.name, region);
+        }
+        printer().detail(1, &format!("looked in {region}: {}", count(found.len(), "stack")));
+        all.extend(found);
+    }
+    Ok(all)
+}
+
 /// `stackc prune`: the stacks of layers that are gone, after confirmation, one at a time, newest first.
-pub fn prune(s: &Session, yes: bool) -> Result<()> {
+/// It looks in every region the environment has used, and in `regions` besides.
+pub fn prune(s: &Session, yes: bool, regions: &[String]) -> Result<()> {
     require_confirmation_possible(s, yes, "prune stacks in")?;
     s.check_account()?;
-    let mut all = s.cfn.list_stacks().map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
+    let mut all = stacks_everywhere(s, regions)?;
     let sets = s.cfn.list_stack_sets().map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
     all.extend(sets.iter().map(stackset::as_stack_info));
     let layers: BTreeSet<String> = s.project.layers.keys().cloned().collect();

@@ -3,6 +3,7 @@
 //! Everything else in stackc is synchronous and talks to AWS only through `CloudFormation` and `Provider`.
 
 pub mod cloudformation;
+pub mod record;
 pub mod regional;
 pub mod s3;
 pub mod secrets;
@@ -115,6 +116,11 @@ impl Aws {
     pub fn new(conn: Connection) -> Aws {
         let _ = CREDENTIAL_SOURCE.set(credential_source(&conn, |k| std::env::var(k).ok().filter(|v| !v.is_empty())));
         Aws { conn, configs: Default::default() }
+    }
+
+    /// The environment's region: where calls go unless told otherwise.
+    pub fn region(&self) -> &str {
+        &self.conn.region
     }
 
     pub fn config(&self, region: Option<&str>) -> Arc<SdkConfig> {

@@ -11,8 +11,8 @@ use crate::cfn::port::*;
 pub struct Regional {
     aws: Arc<Aws>,
     home: AwsCloudFormation,
-    /// Stack name -> region, for the stacks not in the environment's region.
-    elsewhere: BTreeMap<String, String>,
+    /// Stack name -> region, for the stacks not in the environment's region (prune adds the ones it finds).
+    elsewhere: Mutex<BTreeMap<String, String>>,
     clients: Mutex<HashMap<String, Arc<AwsCloudFormation>>>,
     /// Calls made per stack, for `-v`.
     calls: Mutex<BTreeMap<String, usize>>,
@@ -26,6 +26,7 @@ impl Regional {
         delegated: std::collections::BTreeSet<String>,
     ) -> Regional {
         let home = AwsCloudFormation::new(&aws).with_delegated(delegated);
+        let elsewhere = Mutex::new(elsewhere);
         Regional { aws, home, elsewhere, clients: Mutex::new(HashMap::new()), calls: Mutex::new(BTreeMap::new()) }
     }
 
@@ -37,14 +38,37 @@ impl Regional {
     /// The client for `stack`: its region's, made on first use. Counts the call.
     fn at(&self, stack: &str) -> Option<Arc<AwsCloudFormation>> {
         *self.calls.lock().unwrap_or_else(|e| e.into_inner()).entry(stack.to_string()).or_default() += 1;
-        let region = self.elsewhere.get(stack)?;
-        let mut clients = self.clients.lock().unwrap();
-        Some(
-            clients
-                .entry(region.clone())
-                .or_insert_with(|| Arc::new(AwsCloudFormation::for_region(&self.aws, region)))
-                .clone(),
-        )
+        let region = self.elsewhere.lock().unwrap_or_else(|e| e.into_inner()).get(stack)?.clone();
+        Some(self.client_in(&region))
+    }
+
+    fn client_in(&self, region: &str) -> Arc<AwsCloudFormation> {
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        clients
+            .entry(region.to_string())
+            .or_insert_with(|| Arc::new(AwsCloudFormation::for_region(&self.aws, region)))
+            .clone()
+    }
+
+    /// The regions other than the environment's that calls go to.
+    pub fn regions_elsewhere(&self) -> std::collections::BTreeSet<String> {
+        self.elsewhere.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect()
+    }
+
+    /// The stacks of `region` (the environment's own when it is the home region).
+    pub fn list_stacks_in(&self, region: &str) -> Result<Vec<StackInfo>, PortError> {
+        if region == self.aws.region() {
+            return patiently(|| self.home.list_stacks());
+        }
+        let client = self.client_in(region);
+        patiently(|| client.list_stacks())
+    }
+
+    /// From now on, calls for `stack` go to `region` (a stack found there by prune).
+    pub fn route(&self, stack: &str, region: &str) {
+        if region != self.aws.region() {
+            self.elsewhere.lock().unwrap_or_else(|e| e.into_inner()).insert(stack.to_string(), region.to_string());
+        }
     }
 }
 
@@ -170,13 +194,9 @@ impl CloudFormation for Regional {
     /// The environment's region and every other region its layers use.
     fn list_stacks(&self) -> Result<Vec<StackInfo>, PortError> {
         let mut all = patiently(|| self.home.list_stacks())?;
-        let mut seen = std::collections::BTreeSet::new();
-        for (stack, region) in &self.elsewhere {
-            if seen.insert(region.clone()) {
-                if let Some(c) = self.at(stack) {
-                    all.extend(patiently(|| c.list_stacks())?);
-                }
-            }
+        for region in self.regions_elsewhere() {
+            let client = self.client_in(&region);
+            all.extend(patiently(|| client.list_stacks())?);
         }
         Ok(all)
     }
