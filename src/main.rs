@@ -2,6 +2,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// A runaway allocation ends with a sentence and exit 1, not an abort.
+#[global_allocator]
+static ALLOCATOR: stackc::edge::memory::Bounded = stackc::edge::memory::Bounded;
+
 fn main() -> ExitCode {
     let cli = match stackc::cli::Cli::try_parse() {
         Ok(cli) => cli,

@@ -39,6 +39,33 @@ fn runaway_templates_stop_with_the_place() {
     refused(one_layer(recursive, env).path(), &["render", "qa"]).stderr_has("layer `app`");
 }
 
+/// Memory that runs out (a value doubled in a loop, or a low `ulimit -v`) ends with our sentence and exit 1,
+/// not Rust's abort (exit 134, "memory allocation of N bytes failed").
+#[cfg(unix)]
+#[test]
+fn memory_that_runs_out_ends_with_a_sentence_not_an_abort() {
+    let env = "region = \"us-east-1\"\n";
+    let string = "{% set ns = namespace(s='xxxxxxxxxxxxxxxx') %}{% for i in range(60) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}Resources: {}\n";
+    let list = "{% set ns = namespace(l=[1, 2, 3, 4]) %}{% for i in range(60) %}{% set ns.l = ns.l + ns.l %}{% endfor %}Resources: {}\n";
+    for template in [string, list] {
+        let dir = one_layer(template, env);
+        let start = Instant::now();
+        // Under a 1.5 GB address-space limit, as a small CI runner or a container might set.
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -v 1500000; exec {} render qa --stdout", env!("CARGO_BIN_EXE_stackc")))
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(start.elapsed() < Duration::from_secs(30), "took {:?}", start.elapsed());
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.starts_with("error: out of memory: stackc was asked for "), "{stderr}");
+        assert!(stderr.contains("doubles a string or a list"), "{stderr}");
+        assert!(!stderr.contains("memory allocation of"), "{stderr}");
+    }
+}
+
 #[test]
 fn includes_cannot_leave_stacks() {
     let env = "region = \"us-east-1\"\n";

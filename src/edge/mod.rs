@@ -8,5 +8,6 @@ pub mod aws;
 pub mod hooks;
 pub mod keyring;
 pub mod local;
+pub mod memory;
 pub mod signals;
 pub mod sources;
