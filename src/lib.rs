@@ -32,3 +32,4 @@ pub mod text;
 pub mod toml_error;
 pub mod validate;
 pub mod values;
+pub mod watch;

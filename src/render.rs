@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use crate::diagnostic::{Diagnostic, Error, Location, Result};
 use crate::files::{read_text, MAX_PROJECT_FILE};
 use crate::project::{self, Layer, Project};
+use crate::watch;
 
 /// Template instructions one render may run: the 500-layer benchmark uses well under 1% of it.
 pub const FUEL: u64 = 10_000_000;
@@ -173,7 +174,8 @@ impl Renderer {
                         format!("template {name:?} does not exist"),
                     )
                 })?;
-                self.jinja.render_named_str(name, &source, context)
+                let what = || format!("layer `{}`: rendering `{name}`", layer.name);
+                watch::busy(what, || self.jinja.render_named_str(name, &source, context))
             })
             .map_err(|e| self.error(layer, &e))?;
         if text.len() > MAX_OUTPUT {
@@ -208,7 +210,8 @@ impl Renderer {
                 .map_err(|e| format!("cannot read {}: it {e}", path.display()));
         }
         let template = self.jinja.get_template(&name).map_err(|e| self.error(layer, &e).to_string())?;
-        template.render(context).map_err(|e| self.error(layer, &e).to_string())
+        let what = || format!("layer `{}`: rendering `{name}`", layer.name);
+        watch::busy(what, || template.render(context)).map_err(|e| self.error(layer, &e).to_string())
     }
 
     /// Where each line of `rendered` (the layer's template as `render` made it) came from: the same render,

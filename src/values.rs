@@ -13,6 +13,7 @@ use crate::project::Project;
 use crate::provider::{FetchError, Fetched, Provider};
 use crate::secret::Secret;
 use crate::source::Source;
+use crate::watch;
 
 /// A value after resolution.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,7 +100,7 @@ impl Default for Evaluator {
 impl Evaluator {
     pub fn eval(&self, expr: &str, ctx: minijinja::Value) -> std::result::Result<Json, String> {
         let compiled = self.jinja.compile_expression(expr).map_err(|e| e.to_string())?;
-        let value = compiled.eval(ctx).map_err(|e| e.to_string())?;
+        let value = watch::busy(|| format!("expression `{expr}`"), || compiled.eval(ctx)).map_err(|e| e.to_string())?;
         if value.is_undefined() {
             return Err("the expression is undefined".into());
         }

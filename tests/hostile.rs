@@ -66,6 +66,24 @@ fn memory_that_runs_out_ends_with_a_sentence_not_an_abort() {
     }
 }
 
+/// A filter over a huge lazy sequence runs in one minijinja instruction, so fuel cannot stop it: the
+/// watchdog does, after 30 s, naming the template or the expression (both run at once here).
+#[test]
+fn work_that_fuel_cannot_see_is_stopped_by_the_clock() {
+    let huge = "((range(100000)|list) * 100000)|sum";
+    let template = one_layer(&format!("Resources: {{}}\n# {{{{ {huge} }}}}\n"), "region = \"us-east-1\"\n");
+    let expr = one_layer(TOPIC, &format!("region = \"us-east-1\"\n[values]\nbig = {{ from = \"expr\", expr = \"{huge}\" }}\n"));
+    let start = Instant::now();
+    let runs: Vec<Run> = std::thread::scope(|s| {
+        let a = s.spawn(|| stackc(template.path(), &["render", "qa", "--stdout"]));
+        let b = s.spawn(|| stackc(expr.path(), &["render", "qa", "--stdout"]));
+        vec![a.join().unwrap(), b.join().unwrap()]
+    });
+    assert!(start.elapsed() < Duration::from_secs(45), "took {:?}", start.elapsed());
+    runs[0].code(2).stderr_has("layer `app`: rendering `app/template.yaml.j2` has run for 3");
+    runs[1].code(2).stderr_has(&format!("expression `{huge}` has run for 3"));
+}
+
 #[test]
 fn includes_cannot_leave_stacks() {
     let env = "region = \"us-east-1\"\n";

@@ -21,6 +21,7 @@ use crate::build;
 use crate::checks::region_problem;
 use crate::cli::{Cli, Command, ImportCommand, SecretCommand};
 use crate::diagnostic::{display_path, Diagnostic, Error, Result};
+use crate::edge::watchdog;
 use crate::environment::SecretStore;
 use crate::environment::{self, Environment};
 use crate::files;
@@ -108,6 +109,7 @@ pub fn endpoint_problem(url: &str) -> Option<String> {
 
 pub fn run(cli: Cli) -> Result<()> {
     started();
+    watchdog::start();
     printer::set_colour(cli.color);
     printer().set_verbose(cli.verbose);
     match &cli.command {

@@ -11,3 +11,4 @@ pub mod local;
 pub mod memory;
 pub mod signals;
 pub mod sources;
+pub mod watchdog;
