@@ -72,7 +72,10 @@ fn memory_that_runs_out_ends_with_a_sentence_not_an_abort() {
 fn work_that_fuel_cannot_see_is_stopped_by_the_clock() {
     let huge = "((range(100000)|list) * 100000)|sum";
     let template = one_layer(&format!("Resources: {{}}\n# {{{{ {huge} }}}}\n"), "region = \"us-east-1\"\n");
-    let expr = one_layer(TOPIC, &format!("region = \"us-east-1\"\n[values]\nbig = {{ from = \"expr\", expr = \"{huge}\" }}\n"));
+    let expr = one_layer(
+        TOPIC,
+        &format!("region = \"us-east-1\"\n[values]\nbig = {{ from = \"expr\", expr = \"{huge}\" }}\n"),
+    );
     let start = Instant::now();
     let runs: Vec<Run> = std::thread::scope(|s| {
         let a = s.spawn(|| stackc(template.path(), &["render", "qa", "--stdout"]));

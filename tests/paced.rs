@@ -197,6 +197,31 @@ fn thirty_layers_under_throttling_finish_and_say_how_often_they_were_throttled()
     assert!(throttled > 0, "the API refused some calls and each was retried: {line}");
 }
 
+/// Ctrl-C while forty layers plan against a throttling API (so CreateChangeSet calls are in flight, retried,
+/// when it comes): the run waits for those calls and deletes what they made too; nothing stays in
+/// REVIEW_IN_PROGRESS and no change set is left.
+#[test]
+fn ctrl_c_while_planning_leaves_nothing_behind_even_from_calls_in_flight() {
+    let emu = Emulator::start_with(&["--throttle", "3"]);
+    let mut files: Vec<(String, String)> = vec![("environments/qa.toml".into(), "region = \"us-east-1\"\n".into())];
+    for i in 0..40 {
+        files.push((format!("stacks/l{i:02}/template.yaml"), format!("Resources:\n{PARAM}")));
+    }
+    let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let dir = project(&refs);
+    let (code, output) = pty(
+        &emu,
+        dir.path(),
+        &["deploy", "qa", "--concurrency", "16"],
+        serde_json::json!([["creating change set", "^C"]]),
+    );
+    assert_eq!(code, 130, "{output}");
+    assert!(output.contains("interrupted: nothing was executed; deleted the "), "{output}");
+    let stacks = emu.stacks();
+    let left: Vec<&String> = stacks.as_object().unwrap().keys().collect();
+    assert!(left.is_empty(), "every empty stack of a create change set is gone: {stacks}");
+}
+
 /// AWS gone mid-deploy (the emulator stops while a layer executes): the run ends with a message that says
 /// the operation goes on without stackc and how to pick it up, never a hang or a panic.
 #[test]

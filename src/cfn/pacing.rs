@@ -90,6 +90,18 @@ pub fn ends_operation(stack: &str, e: &StackEvent) -> bool {
     e.logical_id == stack && e.resource_type == "AWS::CloudFormation::Stack" && !e.status.ends_with("_IN_PROGRESS")
 }
 
+/// Set when the run is stopping (an interrupt discarding what it made): a call CloudFormation throttled
+/// did nothing, so it is not tried again, and whoever waits on it hears back at once.
+static GIVING_UP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn give_up() {
+    GIVING_UP.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+pub fn giving_up() -> bool {
+    GIVING_UP.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -185,9 +185,13 @@ fn check_dependencies(s: &Session, order: &[String], stacks: &BTreeMap<String, S
 fn on_interrupt<'a>(s: &'a Session, executing: &'a AtomicBool, keep: bool) -> impl Fn(usize) + Sync + 'a {
     move |n: usize| {
         if !executing.load(Ordering::SeqCst) {
+            if !keep {
+                printer()
+                    .line("\ninterrupted: deleting the change sets this run made (and waiting for those being made)");
+            }
             let deleted = if keep { 0 } else { engine::discard_open(&s.cfn) };
             printer().line(&format!(
-                "\ninterrupted: nothing was executed{}",
+                "interrupted: nothing was executed{}",
                 if keep {
                     String::new()
                 } else {

@@ -408,9 +408,13 @@ impl Engine<'_> {
             rollback_minutes: p.rollback_minutes,
             include_nested_stacks: p.resources.iter().any(|(_, ty)| ty == "AWS::CloudFormation::Stack"),
         };
-        let id = match self.cfn.create_change_set(&request) {
+        let Some((created, in_flight)) = creating(|| self.cfn.create_change_set(&request)) else {
+            return Err(LayerError("interrupted before its change set was made".into()));
+        };
+        let id = match created {
             Ok(id) => {
                 opened(&p.stack_name, &id, kind == ChangeSetType::Create);
+                drop(in_flight);
                 id
             }
             Err(PortError::NoChanges) => return Ok(None),
@@ -675,6 +679,40 @@ static OPEN: std::sync::Mutex<Vec<(String, String, bool)>> = std::sync::Mutex::n
 /// Set by an interrupt while layers execute: no further layer starts.
 static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// CreateChangeSet calls sent and not yet answered, and whether an interrupt is discarding what the run
+/// made: it waits for those calls (whose change sets would otherwise appear after it looked) and no new
+/// one is sent.
+static IN_FLIGHT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static DISCARDING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Runs one CreateChangeSet call, counted as in flight until the returned guard drops (the caller records
+/// the change set first); None, without sending it, once an interrupt is discarding.
+fn creating<T>(call: impl FnOnce() -> T) -> Option<(T, InFlight)> {
+    use std::sync::atomic::Ordering::SeqCst;
+    // Counted before the flag is read: `discard_open` sets the flag before it reads the count, so either
+    // it waits for this call or this call sees the flag.
+    let guard = InFlight::new();
+    if DISCARDING.load(SeqCst) {
+        return None;
+    }
+    Some((call(), guard))
+}
+
+struct InFlight;
+
+impl InFlight {
+    fn new() -> InFlight {
+        IN_FLIGHT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        InFlight
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        IN_FLIGHT.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 fn opened(stack: &str, change_set: &str, create: bool) {
     OPEN.lock().unwrap().push((stack.to_string(), change_set.to_string(), create));
 }
@@ -695,6 +733,14 @@ pub fn interrupted() -> bool {
 /// Delete every change set this run made and did not execute (and the empty stack a CREATE change set
 /// leaves behind). Returns how many.
 pub fn discard_open(cfn: &dyn CloudFormation) -> usize {
+    use std::sync::atomic::Ordering::SeqCst;
+    DISCARDING.store(true, SeqCst);
+    pacing::give_up();
+    // A creation already sent is waited for (its change set is then in OPEN), up to a minute.
+    let start = Instant::now();
+    while IN_FLIGHT.load(SeqCst) > 0 && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let open: Vec<(String, String, bool)> = std::mem::take(&mut *OPEN.lock().unwrap());
     for (stack, cs, create) in &open {
         let _ = cfn.delete_change_set(stack, cs);

@@ -23,7 +23,7 @@ if pid == 0:
 
 output = b""
 answers = list(spec.get("answers", []))
-deadline = time.time() + 30
+deadline = time.time() + spec.get("timeout", 30)
 while time.time() < deadline:
     r, _, _ = select.select([fd], [], [], 0.2)
     if r:
@@ -47,5 +47,10 @@ while time.time() < deadline:
             time.sleep(0.02)
         os.write(fd, (line + "\n").encode())
         output += b"<typed>"
+# Past the deadline the program is stopped: nobody reads its terminal any more, and a write to a full one
+# would block it forever.
+if time.time() >= deadline:
+    os.kill(pid, 9)
+    output += b"<killed: still running after the deadline>"
 _, status = os.waitpid(pid, 0)
 print(json.dumps({"code": os.waitstatus_to_exitcode(status), "output": output.decode(errors="replace")}))

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use super::cloudformation::AwsCloudFormation;
 use super::Aws;
+use crate::cfn::pacing;
 use crate::cfn::port::*;
 
 pub struct Regional {
@@ -98,7 +99,7 @@ fn patient<T>(call: impl Fn() -> Result<T, PortError>, base: std::time::Duration
     let mut tries = 0;
     loop {
         match call() {
-            Err(PortError::Throttled { .. }) if tries < PATIENCE => {
+            Err(PortError::Throttled { .. }) if tries < PATIENCE && !pacing::giving_up() => {
                 std::thread::sleep(base.mul_f64(jitter(tries)));
                 tries += 1;
             }
