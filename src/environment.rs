@@ -625,7 +625,7 @@ impl Builder {
             Some((p, t)) if p == path => t.clone(),
             _ => project::read_inside(path, &project.root)?,
         };
-        let file: EnvFile =
+        let mut file: EnvFile =
             toml::from_str(&text).map_err(|e| Error::config(toml_error::diagnostic(path, &text, &e)))?;
         let index = LineIndex::new(&text);
         let loc = |span: std::ops::Range<usize>| Location::from_span_indexed(path, &text, &index, span);
@@ -637,56 +637,87 @@ impl Builder {
         };
         chain.push(path.to_path_buf());
         if let Some(ext) = &file.extends {
-            let names = match ext.get_ref() {
-                OneOrMany::One(s) => vec![s.clone()],
-                OneOrMany::Many(v) => v.clone(),
-            };
-            for n in names {
-                if n.is_empty() || n.contains(['/', '\\']) || n.starts_with('.') {
-                    return Err(Error::config(
-                        Diagnostic::new(format!(
-                            "`extends` names environment files by name (like `_shared`), not by path: `{n}`"
-                        ))
-                        .at(loc(ext.span())),
-                    ));
-                }
-                let parent = project.environments_dir().join(format!("{}.toml", n.trim_end_matches(".toml")));
-                if !parent.is_file() {
-                    return Err(Error::config(
-                        Diagnostic::new(format!(
-                            "`extends` names `{n}`, but `{}` does not exist",
-                            display_path(&parent)
-                        ))
-                        .at(loc(ext.span())),
-                    ));
-                }
-                self.apply_file(project, &parent, chain)?;
-            }
+            self.apply_extends(project, ext, &loc, chain)?;
         }
         chain.pop();
         self.files.push(path.to_path_buf());
+        self.apply_settings(&mut file, &loc);
+        self.apply_assumed_role(&mut file, &loc);
+        let raw = RawOptions {
+            notification_arns: file.notification_arns.take(),
+            rollback_alarms: file.rollback_alarms.take(),
+            minutes: file.rollback_monitoring_minutes.take(),
+            disable_rollback: file.disable_rollback.take(),
+            termination_protection: file.termination_protection.take(),
+            timeout_minutes: file.timeout_minutes.take(),
+        };
+        let options = self.stack_options(raw, &|k| at(&[k]));
+        self.stack = options.over(&self.stack);
+        for (k, v) in std::mem::take(&mut file.tags) {
+            self.tags.insert(k, v.into_inner());
+        }
+        let values = self.parse_values(&file.values, &|k| at(&["values", k]));
+        merge_values(&mut self.values, values);
+        self.apply_layers(std::mem::take(&mut file.layers), &at);
+        Ok(())
+    }
 
-        if let Some(r) = file.region {
+    /// The files an `extends` names, applied first (each by name, in `environments/`).
+    fn apply_extends(
+        &mut self,
+        project: &Project,
+        ext: &Spanned<OneOrMany>,
+        loc: &dyn Fn(std::ops::Range<usize>) -> Location,
+        chain: &mut Vec<PathBuf>,
+    ) -> Result<()> {
+        let names = match ext.get_ref() {
+            OneOrMany::One(s) => vec![s.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        };
+        for n in names {
+            if n.is_empty() || n.contains(['/', '\\']) || n.starts_with('.') {
+                return Err(Error::config(
+                    Diagnostic::new(format!(
+                        "`extends` names environment files by name (like `_shared`), not by path: `{n}`"
+                    ))
+                    .at(loc(ext.span())),
+                ));
+            }
+            let parent = project.environments_dir().join(format!("{}.toml", n.trim_end_matches(".toml")));
+            if !parent.is_file() {
+                return Err(Error::config(
+                    Diagnostic::new(format!("`extends` names `{n}`, but `{}` does not exist", display_path(&parent)))
+                        .at(loc(ext.span())),
+                ));
+            }
+            self.apply_file(project, &parent, chain)?;
+        }
+        Ok(())
+    }
+
+    /// The environment's own settings: where it lives, its names, its artifact buckets and credentials.
+    fn apply_settings(&mut self, file: &mut EnvFile, loc: &dyn Fn(std::ops::Range<usize>) -> Location) {
+        if let Some(r) = file.region.take() {
             self.region = Some(Setting { origin: loc(r.span()), value: r.into_inner() });
         }
-        if let Some(a) = file.account_id {
+        if let Some(a) = file.account_id.take() {
             self.account_id = Some(Setting { origin: loc(a.span()), value: a.into_inner() });
         }
-        if let Some(p) = file.protected {
+        if let Some(p) = file.protected.take() {
             self.protected = Some(p);
         }
-        if let Some(s) = file.stack_name {
+        if let Some(s) = file.stack_name.take() {
             self.stack_name = Some(Setting { origin: loc(s.span()), value: s.into_inner() });
         }
-        if let Some(list) = file.promotable {
+        if let Some(list) = file.promotable.take() {
             self.promotable = Some(list);
         }
-        for p in file.pinned {
+        for p in std::mem::take(&mut file.pinned) {
             if !self.pinned.contains(&p) {
                 self.pinned.push(p);
             }
         }
-        if let Some(n) = file.secret_names {
+        if let Some(n) = file.secret_names.take() {
             let d = &mut self.secret_names;
             for (target, value) in [
                 (&mut d.keyring_service, n.keyring_service),
@@ -701,20 +732,24 @@ impl Builder {
                 }
             }
         }
-        if let Some(r) = file.role_arn {
+        if let Some(r) = file.role_arn.take() {
             self.role_arn = Some(r.into_inner());
         }
-        if let Some(r) = file.artifact_bucket {
+        if let Some(r) = file.artifact_bucket.take() {
             self.artifact_bucket = Some(r.into_inner());
         }
-        if let Some(r) = file.artifact_prefix {
+        if let Some(r) = file.artifact_prefix.take() {
             self.artifact_prefix = Some(r.into_inner());
         }
-        self.artifact_buckets.extend(file.artifact_buckets);
-        if let Some(p) = file.profile {
+        self.artifact_buckets.extend(std::mem::take(&mut file.artifact_buckets));
+        if let Some(p) = file.profile.take() {
             self.profile = Some(p.into_inner());
         }
-        if let Some(arn) = file.role_arn_to_assume {
+    }
+
+    /// `role_arn_to_assume` and its session name and duration, checked as STS would.
+    fn apply_assumed_role(&mut self, file: &mut EnvFile, loc: &dyn Fn(std::ops::Range<usize>) -> Location) {
+        if let Some(arn) = file.role_arn_to_assume.take() {
             let ok = arn.get_ref().starts_with("arn:aws")
                 && arn.get_ref().contains(":iam::")
                 && arn.get_ref().contains(":role/");
@@ -730,10 +765,10 @@ impl Builder {
             self.assume_role = Some(AssumeRole { arn: arn.into_inner(), session_name: None, duration_minutes: None });
         }
         if let Some(role) = self.assume_role.as_mut() {
-            if let Some(n) = file.role_session_name {
+            if let Some(n) = file.role_session_name.take() {
                 role.session_name = Some(n.into_inner());
             }
-            if let Some(d) = file.role_duration_minutes {
+            if let Some(d) = file.role_duration_minutes.take() {
                 if !(15..=720).contains(d.get_ref()) {
                     self.errors.push(
                         Diagnostic::new(format!("`role_duration_minutes` is 15 to 720, found {}", d.get_ref()))
@@ -743,22 +778,11 @@ impl Builder {
                 role.duration_minutes = Some(d.into_inner());
             }
         }
-        let raw = RawOptions {
-            notification_arns: file.notification_arns,
-            rollback_alarms: file.rollback_alarms,
-            minutes: file.rollback_monitoring_minutes,
-            disable_rollback: file.disable_rollback,
-            termination_protection: file.termination_protection,
-            timeout_minutes: file.timeout_minutes,
-        };
-        let options = self.stack_options(raw, &|k| at(&[k]));
-        self.stack = options.over(&self.stack);
-        for (k, v) in file.tags {
-            self.tags.insert(k, v.into_inner());
-        }
-        let values = self.parse_values(&file.values, &|k| at(&["values", k]));
-        merge_values(&mut self.values, values);
-        for (layer, section) in file.layers {
+    }
+
+    /// Each `[layers.<name>]` section: values, parameters, tags and the layer's own settings and options.
+    fn apply_layers(&mut self, layers: BTreeMap<String, LayerSection>, at: &dyn Fn(&[&str]) -> Location) {
+        for (layer, section) in layers {
             let values = self.parse_values(&section.values, &|k| at(&["layers", &layer, "values", k]));
             let mut params = BTreeMap::new();
             for (k, v) in &section.parameters {
@@ -803,7 +827,6 @@ impl Builder {
             let entry = self.layers.entry(layer.clone()).or_default();
             entry.stack = options.over(&entry.stack);
         }
-        Ok(())
     }
 
     /// Stack options as a file wrote them, checked where CloudFormation would refuse them.
