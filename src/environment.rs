@@ -475,6 +475,7 @@ impl Environment {
 }
 
 /// Accumulates files, lowest precedence first.
+#[derive(Default)]
 struct Builder {
     files: Vec<PathBuf>,
     region: Option<Setting<String>>,
@@ -507,111 +508,105 @@ pub fn load(project: &Project, name: &str, sets: &[String]) -> Result<Environmen
 
 /// Like `load`, with `edited = (file, text)`: that file read as `text` (what `promote` is about to write).
 pub fn load_with(project: &Project, name: &str, sets: &[String], edited: Option<(&Path, &str)>) -> Result<Environment> {
-    let known = project.environment_names();
     let path = project.environments_dir().join(format!("{name}.toml"));
     // A name that is there but is not a file (a fifo, a folder, a link out) is read below, which says so.
     if name.starts_with('_') || std::fs::symlink_metadata(&path).is_err() {
-        return Err(Error::config(
-            Diagnostic::new(format!("unknown environment `{name}`"))
-                .note(if known.is_empty() {
-                    format!("`{}` holds no environment files", display_path(&project.environments_dir()))
-                } else {
-                    format!("environments of this project: {}", list(&known))
-                })
-                .hint_opt(suggestion(name, known.iter().map(|s| s.as_str()))),
-        ));
+        return Err(unknown_environment(project, name));
     }
-    let mut b = Builder {
-        files: Vec::new(),
-        region: None,
-        account_id: None,
-        protected: None,
-        stack_name: None,
-        role_arn: None,
-        artifact_bucket: None,
-        artifact_prefix: None,
-        artifact_buckets: BTreeMap::new(),
-        stack: StackOptions::default(),
-        profile: None,
-        assume_role: None,
-        tags: BTreeMap::new(),
-        values: BTreeMap::new(),
-        layers: BTreeMap::new(),
-        secret_names: SecretNames::default(),
-        pinned: Vec::new(),
-        promotable: None,
-        raw_parameters: BTreeMap::new(),
-        errors: Vec::new(),
-        edited: edited.map(|(p, t)| (p.to_path_buf(), t.to_string())),
-    };
+    let mut b = Builder { edited: edited.map(|(p, t)| (p.to_path_buf(), t.to_string())), ..Builder::default() };
     let mut chain = Vec::new();
     b.apply_file(project, &path, &mut chain)?;
     for set in sets {
         b.apply_set(set);
     }
-    // Layers named in the environment must exist.
-    for (layer, settings) in &b.layers {
-        if !project.layers.contains_key(layer) {
-            let origin = settings
-                .parameters
-                .values()
-                .map(|s| s.origin.clone())
-                .chain(settings.values.values().map(|s| s.origin.clone()))
-                .next()
-                .unwrap_or_else(|| Location::file_only(&path));
-            b.errors.push(
-                Diagnostic::new(format!("environment `{name}` configures layer `{layer}`, which is not a layer"))
-                    .at(origin)
-                    .note(format!("layers: {}", list(&project.layers.keys().cloned().collect::<Vec<_>>())))
-                    .hint_opt(suggestion(layer, project.layers.keys().map(|s| s.as_str()))),
-            );
+    b.finish(project, name, path)
+}
+
+fn unknown_environment(project: &Project, name: &str) -> Error {
+    let known = project.environment_names();
+    Error::config(
+        Diagnostic::new(format!("unknown environment `{name}`"))
+            .note(if known.is_empty() {
+                format!("`{}` holds no environment files", display_path(&project.environments_dir()))
+            } else {
+                format!("environments of this project: {}", list(&known))
+            })
+            .hint_opt(suggestion(name, known.iter().map(|s| s.as_str()))),
+    )
+}
+
+impl Builder {
+    /// The closing checks (layers that exist, a region, a 12-digit account), then the environment.
+    fn finish(mut self, project: &Project, name: &str, path: PathBuf) -> Result<Environment> {
+        self.check_layers(project, name, &path);
+        let region = match self.region.take() {
+            Some(r) => r.value,
+            None => {
+                self.errors.push(
+                    Diagnostic::new(format!("environment `{name}` sets no `region`"))
+                        .at(Location::file_only(&path))
+                        .hint("add `region = \"us-east-1\"` (or the region you deploy to) to the file or to a file it extends"),
+                );
+                String::new()
+            }
+        };
+        if let Some(acct) = &self.account_id {
+            if acct.value.len() != 12 || !acct.value.chars().all(|c| c.is_ascii_digit()) {
+                self.errors.push(
+                    Diagnostic::new(format!("`account_id` must be 12 digits, found `{}`", acct.value))
+                        .at(acct.origin.clone()),
+                );
+            }
+        }
+        if !self.errors.is_empty() {
+            return Err(Error::configs(self.errors));
+        }
+        let b = self;
+        Ok(Environment {
+            name: name.to_string(),
+            file: path,
+            files: b.files,
+            region,
+            account_id: b.account_id.map(|a| a.value),
+            protected: b.protected.unwrap_or(false),
+            stack_name: b.stack_name.map(|s| s.value).unwrap_or_else(|| project.stack_name.clone()),
+            role_arn: b.role_arn,
+            artifact_bucket: b.artifact_bucket,
+            artifact_prefix: b.artifact_prefix,
+            artifact_buckets: b.artifact_buckets,
+            stack: b.stack,
+            profile: b.profile,
+            assume_role: b.assume_role,
+            tags: b.tags,
+            values: b.values,
+            layers: b.layers,
+            secret_names: b.secret_names,
+            pinned: b.pinned,
+            promotable: b.promotable,
+            raw_parameters: b.raw_parameters,
+        })
+    }
+
+    /// Layers named in the environment must exist.
+    fn check_layers(&mut self, project: &Project, name: &str, path: &Path) {
+        for (layer, settings) in &self.layers {
+            if !project.layers.contains_key(layer) {
+                let origin = settings
+                    .parameters
+                    .values()
+                    .map(|s| s.origin.clone())
+                    .chain(settings.values.values().map(|s| s.origin.clone()))
+                    .next()
+                    .unwrap_or_else(|| Location::file_only(path));
+                self.errors.push(
+                    Diagnostic::new(format!("environment `{name}` configures layer `{layer}`, which is not a layer"))
+                        .at(origin)
+                        .note(format!("layers: {}", list(&project.layers.keys().cloned().collect::<Vec<_>>())))
+                        .hint_opt(suggestion(layer, project.layers.keys().map(|s| s.as_str()))),
+                );
+            }
         }
     }
-    let region = match b.region.take() {
-        Some(r) => r.value,
-        None => {
-            b.errors.push(
-                Diagnostic::new(format!("environment `{name}` sets no `region`")).at(Location::file_only(&path)).hint(
-                    "add `region = \"us-east-1\"` (or the region you deploy to) to the file or to a file it extends",
-                ),
-            );
-            String::new()
-        }
-    };
-    if let Some(acct) = &b.account_id {
-        if acct.value.len() != 12 || !acct.value.chars().all(|c| c.is_ascii_digit()) {
-            b.errors.push(
-                Diagnostic::new(format!("`account_id` must be 12 digits, found `{}`", acct.value))
-                    .at(acct.origin.clone()),
-            );
-        }
-    }
-    if !b.errors.is_empty() {
-        return Err(Error::configs(b.errors));
-    }
-    Ok(Environment {
-        name: name.to_string(),
-        file: path,
-        files: b.files,
-        region,
-        account_id: b.account_id.map(|a| a.value),
-        protected: b.protected.unwrap_or(false),
-        stack_name: b.stack_name.map(|s| s.value).unwrap_or_else(|| project.stack_name.clone()),
-        role_arn: b.role_arn,
-        artifact_bucket: b.artifact_bucket,
-        artifact_prefix: b.artifact_prefix,
-        artifact_buckets: b.artifact_buckets,
-        stack: b.stack,
-        profile: b.profile,
-        assume_role: b.assume_role,
-        tags: b.tags,
-        values: b.values,
-        layers: b.layers,
-        secret_names: b.secret_names,
-        pinned: b.pinned,
-        promotable: b.promotable,
-        raw_parameters: b.raw_parameters,
-    })
 }
 
 impl Builder {
