@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::printer::printer;
-use super::{adopt, build_dir, load_env, print, promote_cmd, select_layers, session, write_output, EnvOpts};
+use super::{adopt, build_dir, envdiff, load_env, print, promote_cmd, select_layers, session, write_output, EnvOpts};
 use crate::build::{self, BuiltLayer};
 use crate::cli::{Command, GraphFormat, ImportCommand, NewCommand, Output, RenderArgs};
 use crate::diagnostic::{display_path, Diagnostic, Error, ExitKind, Result};
@@ -40,7 +40,7 @@ pub fn run(project: &Project, command: Command, opts: &EnvOpts) -> Result<()> {
             print(&layers_text(project));
             Ok(())
         }
-        Command::Envdiff { from, to, output, .. } => promote_cmd::envdiff(project, &from, &to, opts, None, output),
+        Command::Envdiff { from, to, output, .. } => envdiff::envdiff(project, &from, &to, opts, None, output),
         Command::Promote { from, to, only, dry_run, yes, allow_env_names } => {
             promote_cmd::promote(project, &from, &to, opts, &only, dry_run, yes, allow_env_names)
         }

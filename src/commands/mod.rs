@@ -7,6 +7,7 @@ mod printer;
 pub use printer::printer;
 mod artifacts;
 mod deploy;
+mod envdiff;
 mod events;
 mod inspect;
 mod progress;
@@ -173,7 +174,7 @@ fn with_aws(s: &session::Session, cli: &Cli, opts: &EnvOpts) -> Result<()> {
             s.probe()?;
             let layers_of = |x: &session::Session| x.project.layers.keys().cloned().collect::<Vec<_>>();
             let resolved = (s.build_public(&layers_of(s))?, b.build_public(&layers_of(&b))?);
-            promote_cmd::envdiff(&full, from, to, opts, Some(resolved), *output)
+            envdiff::envdiff(&full, from, to, opts, Some(resolved), *output)
         }
         Command::Plan { args, keep, output, detailed_exitcode } => {
             deploy::plan(s, args, *keep, *output, *detailed_exitcode)

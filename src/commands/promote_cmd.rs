@@ -1,16 +1,12 @@
 //! `stackc envdiff` and `stackc promote`.
 
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
 
 use similar::TextDiff;
 
 use super::{load_env, print, write_file, EnvOpts};
 use crate::build;
-use crate::cli;
-use crate::cli::Output;
 use crate::diagnostic::{display_path, Diagnostic, Error, Result};
-use crate::diff;
 use crate::edge::local::Offline;
 use crate::environment;
 use crate::environment::Environment;
@@ -19,7 +15,7 @@ use crate::promote::{self, Class, Difference};
 use crate::replacement;
 use crate::text::count;
 
-fn class_label(c: &Class) -> String {
+pub(super) fn class_label(c: &Class) -> String {
     match c {
         Class::Promotable => "promotable".into(),
         Class::Pinned => "pinned".into(),
@@ -30,7 +26,7 @@ fn class_label(c: &Class) -> String {
     }
 }
 
-fn diff_line(d: &Difference) -> String {
+pub(super) fn diff_line(d: &Difference) -> String {
     let show = |e: &Option<promote::Entry>| e.as_ref().map(|e| e.shown()).unwrap_or_else(|| "(not set)".into());
     let sign = match (&d.from, &d.to) {
         (Some(_), None) => "+",
@@ -38,162 +34,6 @@ fn diff_line(d: &Difference) -> String {
         _ => "~",
     };
     format!("  {sign} {}: {} -> {}   [{}]\n", d.path, show(&d.from), show(&d.to), class_label(&d.class))
-}
-
-pub fn envdiff(
-    project: &Project,
-    from: &str,
-    to: &str,
-    opts: &EnvOpts,
-    resolved: Option<(BTreeMap<String, build::BuiltLayer>, BTreeMap<String, build::BuiltLayer>)>,
-    output: cli::Output,
-) -> Result<()> {
-    use serde_json::json;
-    let a = load_env(project, from, opts)?;
-    let b = load_env(project, to, opts)?;
-    let mut t = format!("{from} -> {to}\n");
-    let mut general = String::new();
-    let mut general_rows = Vec::new();
-    let mut layer_rows = Vec::new();
-    let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "(none)".into());
-    let buckets = |e: &environment::Environment| {
-        let v: Vec<String> = e.artifact_buckets.iter().map(|(r, b)| format!("{r}={b}")).collect();
-        if v.is_empty() {
-            "(none)".to_string()
-        } else {
-            v.join(", ")
-        }
-    };
-    let minutes = |e: &environment::Environment| opt(&e.stack.timeout_minutes.map(|m| m.to_string()));
-    // A stack set layer's targets as each environment has them (over the layer's own settings).
-    let targets = |e: &environment::Environment, layer: &project::Layer| {
-        let base = layer.stackset.clone().unwrap_or_default();
-        let t = e.layers.get(&layer.name).and_then(|s| s.stackset.as_ref()).map(|s| s.over(&base)).unwrap_or(base);
-        let list = |v: &Option<Vec<String>>| v.as_ref().map(|v| v.join(" ")).unwrap_or_else(|| "(default)".into());
-        let whom = if t.organizational_units.is_some() { list(&t.organizational_units) } else { list(&t.accounts) };
-        format!("{whom} in {}", list(&t.regions))
-    };
-    let layered: Vec<(String, String, String)> = project
-        .layers
-        .values()
-        .filter(|l| l.stackset.is_some())
-        .map(|l| (format!("layers.{}.stackset", l.name), targets(&a, l), targets(&b, l)))
-        .collect();
-    for (what, x, y) in [
-        ("region", a.region.clone(), b.region.clone()),
-        ("account_id", opt(&a.account_id), opt(&b.account_id)),
-        ("protected", a.protected.to_string(), b.protected.to_string()),
-        ("role_arn", opt(&a.role_arn), opt(&b.role_arn)),
-        ("artifact_bucket", opt(&a.artifact_bucket), opt(&b.artifact_bucket)),
-        ("artifact_buckets", buckets(&a), buckets(&b)),
-        ("timeout_minutes", minutes(&a), minutes(&b)),
-        ("profile", opt(&a.profile), opt(&b.profile)),
-        (
-            "role_arn_to_assume",
-            opt(&a.assume_role.as_ref().map(|r| r.arn.clone())),
-            opt(&b.assume_role.as_ref().map(|r| r.arn.clone())),
-        ),
-    ]
-    .into_iter()
-    .map(|(w, x, y)| (w.to_string(), x, y))
-    .chain(layered)
-    {
-        if x != y {
-            general.push_str(&format!("  ~ {what}: {x} -> {y}\n"));
-            general_rows.push(json!({"key": what, "from": x, "to": y}));
-        }
-    }
-    let tag_keys: std::collections::BTreeSet<&String> = a.tags.keys().chain(b.tags.keys()).collect();
-    for k in tag_keys {
-        if a.tags.get(k) != b.tags.get(k) {
-            general_rows.push(json!({"key": format!("tags.{k}"), "from": a.tags.get(k), "to": b.tags.get(k)}));
-            general.push_str(&format!(
-                "  ~ tags.{k}: {} -> {}\n",
-                a.tags.get(k).map(String::as_str).unwrap_or("(not set)"),
-                b.tags.get(k).map(String::as_str).unwrap_or("(not set)")
-            ));
-        }
-    }
-    if !general.is_empty() {
-        t.push_str("environment:\n");
-        t.push_str(&general);
-    }
-    let diffs = promote::differences(project, &a, &b);
-    if !diffs.is_empty() {
-        t.push_str("settings:\n");
-        for d in &diffs {
-            t.push_str(&diff_line(d));
-        }
-    }
-    let layers: Vec<String> = project.layers.keys().cloned().collect();
-    let in_a: Vec<String> = layers.iter().filter(|l| project.layer_in(l, &a)).cloned().collect();
-    let in_b: Vec<String> = layers.iter().filter(|l| project.layer_in(l, &b)).cloned().collect();
-    let (ba, bb) = match resolved {
-        Some(r) => r,
-        None => (
-            build::build(project, &a, &in_a, &mut Offline::new(project.root.clone()))?,
-            build::build(project, &b, &in_b, &mut Offline::new(project.root.clone()))?,
-        ),
-    };
-    t.push_str("layers:\n");
-    for l in &layers {
-        match (ba.get(l), bb.get(l)) {
-            (Some(_), Some(_)) => {}
-            (Some(_), None) => {
-                t.push_str(&format!("  {l:<12} only in `{}`\n", a.name));
-                layer_rows.push(json!({"layer": l, "only_in": a.name}));
-                continue;
-            }
-            (None, Some(_)) => {
-                t.push_str(&format!("  {l:<12} only in `{}`\n", b.name));
-                layer_rows.push(json!({"layer": l, "only_in": b.name}));
-                continue;
-            }
-            (None, None) => continue,
-        }
-        let lines = diff::templates(&ba[l].text, &bb[l].text);
-        let changed = lines.iter().filter(|x| !matches!(x, diff::Line::Same(_))).count();
-        let params: Vec<String> = {
-            let pa: BTreeMap<String, String> = ba[l].shown_parameters().into_iter().collect();
-            let pb: BTreeMap<String, String> = bb[l].shown_parameters().into_iter().collect();
-            pa.keys()
-                .chain(pb.keys())
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .filter(|k| pa.get(*k) != pb.get(*k))
-                .cloned()
-                .collect()
-        };
-        layer_rows.push(json!({"layer": l, "template_lines_changed": changed, "parameters_differ": params}));
-        let template =
-            if changed == 0 { "same template".to_string() } else { format!("templates differ ({changed} lines)") };
-        let params = if params.is_empty() {
-            "same parameters".to_string()
-        } else {
-            format!("parameters differ: {}", params.join(", "))
-        };
-        t.push_str(&format!("  {l:<12} {template}; {params}\n"));
-    }
-    match output {
-        Output::Text => print(&t),
-        Output::Json => {
-            let settings: Vec<serde_json::Value> = diffs
-                .iter()
-                .map(|d| {
-                    let show = |e: &Option<promote::Entry>| e.as_ref().map(|e| e.shown());
-                    json!({"path": d.path, "from": show(&d.from), "to": show(&d.to), "class": class_label(&d.class)})
-                })
-                .collect();
-            print(
-                &(serde_json::to_string_pretty(&json!({
-                    "from": from, "to": to, "environment": general_rows, "settings": settings, "layers": layer_rows,
-                }))
-                .unwrap_or_default()
-                    + "\n"),
-            );
-        }
-    }
-    Ok(())
 }
 
 /// What `promote --only` and `--allow-env-names` select from the differences.
