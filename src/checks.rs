@@ -223,50 +223,74 @@ fn contains(outer: Block, inner: Block) -> bool {
 pub fn schedule(s: &str) -> Result<(), String> {
     let s = s.trim();
     if let Some(body) = s.strip_prefix("rate(").and_then(|b| b.strip_suffix(')')) {
-        let (n, unit) = body.trim().split_once(' ').ok_or("rate needs `rate(<value> <unit>)`")?;
-        let n: u64 = n.parse().ok().filter(|n| *n > 0).ok_or("the rate's value must be a positive whole number")?;
-        let singular = ["minute", "hour", "day"];
-        let plural = ["minutes", "hours", "days"];
-        let unit = unit.trim();
-        if n == 1 && !singular.contains(&unit) {
-            return Err(format!("a rate of 1 takes a singular unit (minute, hour or day), not `{unit}`"));
-        }
-        if n > 1 && !plural.contains(&unit) {
-            return Err(format!("a rate of {n} takes a plural unit (minutes, hours or days), not `{unit}`"));
-        }
-        return Ok(());
+        return rate(body);
     }
     if let Some(body) = s.strip_prefix("at(").and_then(|b| b.strip_suffix(')')) {
-        let shaped = body.len() == 19
-            && body.chars().enumerate().all(|(i, c)| match i {
-                4 | 7 => c == '-',
-                10 => c == 'T',
-                13 | 16 => c == ':',
-                _ => c.is_ascii_digit(),
-            });
-        if !shaped {
-            return Err("at() takes yyyy-mm-ddThh:mm:ss".into());
-        }
-        let n = |r: std::ops::Range<usize>| body[r].parse::<u32>().unwrap_or(0);
-        let (year, month, day, hour, minute, second) = (n(0..4), n(5..7), n(8..10), n(11..13), n(14..16), n(17..19));
-        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-        let days = match month {
-            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-            4 | 6 | 9 | 11 => 30,
-            2 if leap => 29,
-            2 => 28,
-            _ => return Err(format!("at(): month {month} is not 1-12")),
-        };
-        if day == 0 || day > days {
-            return Err(format!("at(): {year}-{month:02} has no day {day}"));
-        }
-        if hour > 23 || minute > 59 || second > 59 {
-            return Err(format!("at(): {hour:02}:{minute:02}:{second:02} is not a time of day"));
-        }
-        return Ok(());
+        return at(body);
     }
     let body =
         s.strip_prefix("cron(").and_then(|b| b.strip_suffix(')')).ok_or("use cron(...), rate(...) or at(...)")?;
+    cron(body)
+}
+
+/// `rate(<value> <unit>)`: a positive whole number and a unit, singular for 1.
+fn rate(body: &str) -> Result<(), String> {
+    let (n, unit) = body.trim().split_once(' ').ok_or("rate needs `rate(<value> <unit>)`")?;
+    let n: u64 = n.parse().ok().filter(|n| *n > 0).ok_or("the rate's value must be a positive whole number")?;
+    let singular = ["minute", "hour", "day"];
+    let plural = ["minutes", "hours", "days"];
+    let unit = unit.trim();
+    if n == 1 && !singular.contains(&unit) {
+        return Err(format!("a rate of 1 takes a singular unit (minute, hour or day), not `{unit}`"));
+    }
+    if n > 1 && !plural.contains(&unit) {
+        return Err(format!("a rate of {n} takes a plural unit (minutes, hours or days), not `{unit}`"));
+    }
+    Ok(())
+}
+
+/// `at(yyyy-mm-ddThh:mm:ss)`: a date that exists and a time of day.
+fn at(body: &str) -> Result<(), String> {
+    let shaped = body.len() == 19
+        && body.chars().enumerate().all(|(i, c)| match i {
+            4 | 7 => c == '-',
+            10 => c == 'T',
+            13 | 16 => c == ':',
+            _ => c.is_ascii_digit(),
+        });
+    if !shaped {
+        return Err("at() takes yyyy-mm-ddThh:mm:ss".into());
+    }
+    let n = |r: std::ops::Range<usize>| body[r].parse::<u32>().unwrap_or(0);
+    let (year, month, day, hour, minute, second) = (n(0..4), n(5..7), n(8..10), n(11..13), n(14..16), n(17..19));
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return Err(format!("at(): month {month} is not 1-12")),
+    };
+    if day == 0 || day > days {
+        return Err(format!("at(): {year}-{month:02} has no day {day}"));
+    }
+    if hour > 23 || minute > 59 || second > 59 {
+        return Err(format!("at(): {hour:02}:{minute:02}:{second:02} is not a time of day"));
+    }
+    Ok(())
+}
+
+/// The six fields of a cron expression, each in its range; exactly one day field is `?`.
+const CRON_FIELDS: [(&str, u32, u32); 6] = [
+    ("minutes", 0, 59),
+    ("hours", 0, 23),
+    ("day-of-month", 1, 31),
+    ("month", 1, 12),
+    ("day-of-week", 1, 7),
+    ("year", 1970, 2199),
+];
+
+fn cron(body: &str) -> Result<(), String> {
     let fields: Vec<&str> = body.split_whitespace().collect();
     if fields.len() != 6 {
         return Err(format!(
@@ -278,68 +302,70 @@ pub fn schedule(s: &str) -> Result<(), String> {
     if (dom == "?") == (dow == "?") {
         return Err("exactly one of day-of-month and day-of-week must be `?`".into());
     }
-    const MONTHS: [&str; 12] = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
-    const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
-    let spec: [(&str, u32, u32); 6] = [
-        ("minutes", 0, 59),
-        ("hours", 0, 23),
-        ("day-of-month", 1, 31),
-        ("month", 1, 12),
-        ("day-of-week", 1, 7),
-        ("year", 1970, 2199),
-    ];
-    for (i, (field, (name, lo, hi))) in fields.iter().zip(spec).enumerate() {
+    for (i, field) in fields.iter().enumerate() {
         if *field == "*" || (*field == "?" && (i == 2 || i == 4)) {
             continue;
         }
         for part in field.split(',') {
-            let (base, step) = match part.split_once('/') {
-                Some((b, st)) => (b, Some(st)),
-                None => (part, None),
-            };
-            if let Some(st) = step {
-                if st.parse::<u32>().ok().filter(|x| *x > 0).is_none() {
-                    return Err(format!("{name}: `{part}` has a bad increment"));
-                }
-            }
-            let value = |v: &str| -> Result<u32, String> {
-                let upper = v.to_ascii_uppercase();
-                if i == 3 {
-                    if let Some(m) = MONTHS.iter().position(|x| *x == upper) {
-                        return Ok(m as u32 + 1);
-                    }
-                }
-                if i == 4 {
-                    let day = upper.split('#').next().unwrap_or_default();
-                    if let Some(d) = DAYS.iter().position(|x| *x == day) {
-                        return Ok(d as u32 + 1);
-                    }
-                }
-                let digits = v.trim_end_matches(['L', 'W']).split('#').next().unwrap_or_default();
-                if (i == 2 && (v == "L" || v == "LW")) || (i == 4 && v == "L") {
-                    return Ok(lo);
-                }
-                let n: u32 = digits.parse().map_err(|_| format!("{name}: `{v}` is not a value"))?;
-                if n < lo || n > hi {
-                    return Err(format!("{name} must be {lo}-{hi}, found {n}"));
-                }
-                Ok(n)
-            };
-            if base == "*" {
-                continue;
-            }
-            match base.split_once('-') {
-                Some((a, b)) => {
-                    value(a)?;
-                    value(b)?;
-                }
-                None => {
-                    value(base)?;
-                }
-            }
+            cron_part(i, part)?;
         }
     }
     Ok(())
+}
+
+/// One comma-separated part of cron field `i`: a value, a range or `*`, with an optional `/step`.
+fn cron_part(i: usize, part: &str) -> Result<(), String> {
+    let name = CRON_FIELDS[i].0;
+    let (base, step) = match part.split_once('/') {
+        Some((b, st)) => (b, Some(st)),
+        None => (part, None),
+    };
+    if let Some(st) = step {
+        if st.parse::<u32>().ok().filter(|x| *x > 0).is_none() {
+            return Err(format!("{name}: `{part}` has a bad increment"));
+        }
+    }
+    if base == "*" {
+        return Ok(());
+    }
+    match base.split_once('-') {
+        Some((a, b)) => {
+            cron_value(i, a)?;
+            cron_value(i, b)?;
+        }
+        None => {
+            cron_value(i, base)?;
+        }
+    }
+    Ok(())
+}
+
+/// One value of cron field `i`: a number in range, a month or day name, or `L`/`W`/`#` forms.
+fn cron_value(i: usize, v: &str) -> Result<u32, String> {
+    const MONTHS: [&str; 12] = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
+    const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+    let (name, lo, hi) = CRON_FIELDS[i];
+    let upper = v.to_ascii_uppercase();
+    if i == 3 {
+        if let Some(m) = MONTHS.iter().position(|x| *x == upper) {
+            return Ok(m as u32 + 1);
+        }
+    }
+    if i == 4 {
+        let day = upper.split('#').next().unwrap_or_default();
+        if let Some(d) = DAYS.iter().position(|x| *x == day) {
+            return Ok(d as u32 + 1);
+        }
+    }
+    let digits = v.trim_end_matches(['L', 'W']).split('#').next().unwrap_or_default();
+    if (i == 2 && (v == "L" || v == "LW")) || (i == 4 && v == "L") {
+        return Ok(lo);
+    }
+    let n: u32 = digits.parse().map_err(|_| format!("{name}: `{v}` is not a value"))?;
+    if n < lo || n > hi {
+        return Err(format!("{name} must be {lo}-{hi}, found {n}"));
+    }
+    Ok(n)
 }
 
 #[cfg(test)]
