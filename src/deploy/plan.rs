@@ -248,88 +248,7 @@ pub fn to_text(env: &str, plans: &[LayerPlan]) -> String {
     let mut s = String::new();
     let count = |a: Action| plans.iter().filter(|p| p.action == a).count();
     for p in plans {
-        let action = match p.action {
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::Recreate => "recreate (delete the failed stack, then create)",
-            Action::NoChanges => "no changes",
-        };
-        let kind = if p.stack_set { " stack set" } else { "" };
-        s.push_str(&format!("{} ({}):{kind} {action}\n", p.layer, p.stack_name));
-        if p.stack_set && p.template_changed {
-            s.push_str("  template: changes; every instance is updated\n");
-        }
-        if !p.waiting_for.is_empty() {
-            s.push_str(&format!(
-                "  planned from the template: {} not deployed yet, their outputs are shown as placeholders\n",
-                p.waiting_for.join(", ")
-            ));
-        }
-        if p.template_changed && p.changes.is_empty() && p.action == Action::Update && !p.stack_set {
-            s.push_str("  template: changes outside resources (outputs, conditions, metadata or description)\n");
-        }
-        let sign_of = |action: &str| match action {
-            "Add" => "+",
-            "Remove" => "-",
-            "Modify" => "~",
-            _ => "*",
-        };
-        // A stack set's instances can number in the hundreds: more than a screenful of one kind is one line.
-        let mut summarised = std::collections::BTreeSet::new();
-        if p.stack_set {
-            let mut groups: Vec<((&str, &str), Vec<&str>)> = Vec::new();
-            for c in &p.changes {
-                let key = (c.action.as_str(), c.resource_type.as_str());
-                match groups.iter_mut().find(|(k, _)| *k == key) {
-                    Some((_, v)) => v.push(&c.logical_id),
-                    None => groups.push((key, vec![&c.logical_id])),
-                }
-            }
-            for ((action, what), places) in groups.into_iter().filter(|(_, v)| v.len() > STACK_SET_LINES) {
-                let first: Vec<&str> = places.iter().take(3).copied().collect();
-                s.push_str(&format!(
-                    "  {} {} x {what}: {}, ... and {} more (`--output json` lists them all)\n",
-                    sign_of(action),
-                    places.len(),
-                    first.join(", "),
-                    places.len() - first.len()
-                ));
-                summarised.insert((action.to_string(), what.to_string()));
-            }
-        }
-        for c in p.changes.iter().filter(|c| !summarised.contains(&(c.action.clone(), c.resource_type.clone()))) {
-            let sign = sign_of(c.action.as_str());
-            let repl = match c.replacement.as_deref() {
-                Some("True") => "  REPLACEMENT",
-                Some("Conditional") => "  may need replacement",
-                _ => "",
-            };
-            change_lines(&mut s, "  ", sign, repl, c);
-        }
-        if !p.parameters.is_empty() {
-            s.push_str("  parameters:\n");
-            for c in &p.parameters {
-                match (&c.old, &c.new) {
-                    (None, Some(_)) if c.secret => s.push_str(&format!("    + {}: (secret, masked)\n", c.name)),
-                    (Some(_), Some(n)) if c.secret => s.push_str(&format!("    ~ {}: (secret, masked) {n}\n", c.name)),
-                    (None, Some(n)) => s.push_str(&format!("    + {}: {n}\n", c.name)),
-                    (Some(o), Some(n)) => s.push_str(&format!("    ~ {}: {o} -> {n}\n", c.name)),
-                    (Some(o), None) => s.push_str(&format!("    - {}: {o}\n", c.name)),
-                    (None, None) => {}
-                }
-            }
-        }
-        if !p.tags.is_empty() && p.action != Action::Create {
-            s.push_str("  tags:\n");
-            for t in &p.tags {
-                match (&t.old, &t.new) {
-                    (None, Some(n)) => s.push_str(&format!("    + {}: {n}\n", t.key)),
-                    (Some(o), Some(n)) => s.push_str(&format!("    ~ {}: {o} -> {n}\n", t.key)),
-                    (Some(o), None) => s.push_str(&format!("    - {}: {o}\n", t.key)),
-                    (None, None) => {}
-                }
-            }
-        }
+        layer_text(&mut s, p);
     }
     s.push_str(&format!(
         "plan for {env}: {} to create, {} to update, {} to recreate, {} unchanged\n",
@@ -339,6 +258,102 @@ pub fn to_text(env: &str, plans: &[LayerPlan]) -> String {
         count(Action::NoChanges)
     ));
     s
+}
+
+fn sign_of(action: &str) -> &'static str {
+    match action {
+        "Add" => "+",
+        "Remove" => "-",
+        "Modify" => "~",
+        _ => "*",
+    }
+}
+
+/// One layer's part of the plan: what happens to its stack, then its resources, parameters and tags.
+fn layer_text(s: &mut String, p: &LayerPlan) {
+    let action = match p.action {
+        Action::Create => "create",
+        Action::Update => "update",
+        Action::Recreate => "recreate (delete the failed stack, then create)",
+        Action::NoChanges => "no changes",
+    };
+    let kind = if p.stack_set { " stack set" } else { "" };
+    s.push_str(&format!("{} ({}):{kind} {action}\n", p.layer, p.stack_name));
+    if p.stack_set && p.template_changed {
+        s.push_str("  template: changes; every instance is updated\n");
+    }
+    if !p.waiting_for.is_empty() {
+        s.push_str(&format!(
+            "  planned from the template: {} not deployed yet, their outputs are shown as placeholders\n",
+            p.waiting_for.join(", ")
+        ));
+    }
+    if p.template_changed && p.changes.is_empty() && p.action == Action::Update && !p.stack_set {
+        s.push_str("  template: changes outside resources (outputs, conditions, metadata or description)\n");
+    }
+    let summarised = if p.stack_set { summarise_instances(s, &p.changes) } else { Default::default() };
+    for c in p.changes.iter().filter(|c| !summarised.contains(&(c.action.clone(), c.resource_type.clone()))) {
+        let repl = match c.replacement.as_deref() {
+            Some("True") => "  REPLACEMENT",
+            Some("Conditional") => "  may need replacement",
+            _ => "",
+        };
+        change_lines(s, "  ", sign_of(c.action.as_str()), repl, c);
+    }
+    parameters_and_tags_text(s, p);
+}
+
+/// A stack set's instances can number in the hundreds: more than a screenful of one kind is one line.
+/// Returns the (action, type) pairs so summarised.
+fn summarise_instances(s: &mut String, changes: &[Change]) -> std::collections::BTreeSet<(String, String)> {
+    let mut summarised = std::collections::BTreeSet::new();
+    let mut groups: Vec<((&str, &str), Vec<&str>)> = Vec::new();
+    for c in changes {
+        let key = (c.action.as_str(), c.resource_type.as_str());
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => v.push(&c.logical_id),
+            None => groups.push((key, vec![&c.logical_id])),
+        }
+    }
+    for ((action, what), places) in groups.into_iter().filter(|(_, v)| v.len() > STACK_SET_LINES) {
+        let first: Vec<&str> = places.iter().take(3).copied().collect();
+        s.push_str(&format!(
+            "  {} {} x {what}: {}, ... and {} more (`--output json` lists them all)\n",
+            sign_of(action),
+            places.len(),
+            first.join(", "),
+            places.len() - first.len()
+        ));
+        summarised.insert((action.to_string(), what.to_string()));
+    }
+    summarised
+}
+
+fn parameters_and_tags_text(s: &mut String, p: &LayerPlan) {
+    if !p.parameters.is_empty() {
+        s.push_str("  parameters:\n");
+        for c in &p.parameters {
+            match (&c.old, &c.new) {
+                (None, Some(_)) if c.secret => s.push_str(&format!("    + {}: (secret, masked)\n", c.name)),
+                (Some(_), Some(n)) if c.secret => s.push_str(&format!("    ~ {}: (secret, masked) {n}\n", c.name)),
+                (None, Some(n)) => s.push_str(&format!("    + {}: {n}\n", c.name)),
+                (Some(o), Some(n)) => s.push_str(&format!("    ~ {}: {o} -> {n}\n", c.name)),
+                (Some(o), None) => s.push_str(&format!("    - {}: {o}\n", c.name)),
+                (None, None) => {}
+            }
+        }
+    }
+    if !p.tags.is_empty() && p.action != Action::Create {
+        s.push_str("  tags:\n");
+        for t in &p.tags {
+            match (&t.old, &t.new) {
+                (None, Some(n)) => s.push_str(&format!("    + {}: {n}\n", t.key)),
+                (Some(o), Some(n)) => s.push_str(&format!("    ~ {}: {o} -> {n}\n", t.key)),
+                (Some(o), None) => s.push_str(&format!("    - {}: {o}\n", t.key)),
+                (None, None) => {}
+            }
+        }
+    }
 }
 
 /// One resource's line, its properties, a stateful replacement's warning and its nested stack's changes.
