@@ -38,87 +38,109 @@ impl Hooks for ShellHooks<'_> {
             HookPhase::AfterDeploy => ("after_deploy", &def.hooks.after_deploy),
             HookPhase::BeforeDestroy => ("before_destroy", &def.hooks.before_destroy),
         };
-        let secret_vars: Vec<String> = self
-            .env
-            .layers
-            .values()
-            .flat_map(|l| l.parameters.values())
-            .filter_map(|p| match &p.value {
-                ParamValue::Ref(Source::Env { var, secret: true, .. }) => Some(var.clone()),
-                _ => None,
-            })
-            .collect();
         let outputs = stack.map(|st| st.outputs.clone()).unwrap_or_default();
-        // The layer's own region (a layer may live elsewhere than the environment).
-        let region = self.project.region_of(layer, self.env);
         for command in commands {
             self.reporter.status(layer, &format!("{name}: {command}"));
-            let mut cmd = std::process::Command::new("sh");
-            cmd.arg("-c").arg(command).current_dir(&self.project.root);
-            for v in &secret_vars {
-                cmd.env_remove(v);
+            let mut cmd = self.command(layer, command, &outputs);
+            self.identity(&mut cmd).map_err(|why| {
+                format!(
+                    "the {name} hook `{command}` was not run: the assumed role's credentials are not available ({why})"
+                )
+            })?;
+            self.follow(layer, cmd).map_err(|why| format!("the {name} hook `{command}` {why}"))?;
+        }
+        Ok(())
+    }
+}
+
+impl ShellHooks<'_> {
+    /// `sh -c command` in the project's folder, with the run's names and the stack's outputs in its
+    /// environment, and no variable that holds a secret of the environment.
+    fn command(
+        &self,
+        layer: &str,
+        command: &str,
+        outputs: &std::collections::BTreeMap<String, String>,
+    ) -> std::process::Command {
+        let secret_vars = self.env.layers.values().flat_map(|l| l.parameters.values()).filter_map(|p| match &p.value {
+            ParamValue::Ref(Source::Env { var, secret: true, .. }) => Some(var.clone()),
+            _ => None,
+        });
+        // The layer's own region (a layer may live elsewhere than the environment).
+        let region = self.project.region_of(layer, self.env);
+        let mut cmd = std::process::Command::new("sh");
+        cmd.arg("-c").arg(command).current_dir(&self.project.root);
+        for v in secret_vars {
+            cmd.env_remove(v);
+        }
+        cmd.env("STACKC_PROJECT", &self.project.name)
+            .env("STACKC_ENV", &self.env.name)
+            .env("STACKC_REGION", &region)
+            .env("AWS_REGION", &region)
+            .env("AWS_DEFAULT_REGION", &region)
+            .env("STACKC_LAYER", layer)
+            .env("STACKC_STACK_NAME", (self.stack_name)(layer))
+            .env("STACKC_OUTPUTS_JSON", serde_json::to_string(outputs).unwrap_or_default());
+        if let Some(a) = &self.env.account_id {
+            cmd.env("STACKC_ACCOUNT_ID", a);
+        }
+        if let Some(e) = &self.connection.endpoint_url {
+            cmd.env("AWS_ENDPOINT_URL", e).env("STACKC_ENDPOINT_URL", e);
+        }
+        for (k, v) in outputs {
+            let key: String = k.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+            cmd.env(format!("STACKC_OUTPUT_{key}"), v);
+        }
+        cmd
+    }
+
+    /// The identity and profile of this run, not whatever the shell had; why not, when the assumed
+    /// role's credentials could not be had.
+    fn identity(&self, cmd: &mut std::process::Command) -> std::result::Result<(), String> {
+        match &self.assumed {
+            Some(Ok((key, secret, token))) => {
+                cmd.env("AWS_ACCESS_KEY_ID", key)
+                    .env("AWS_SECRET_ACCESS_KEY", secret.expose())
+                    .env_remove("AWS_PROFILE");
+                match token {
+                    Some(t) => cmd.env("AWS_SESSION_TOKEN", t.expose()),
+                    None => cmd.env_remove("AWS_SESSION_TOKEN"),
+                };
             }
-            cmd.env("STACKC_PROJECT", &self.project.name)
-                .env("STACKC_ENV", &self.env.name)
-                .env("STACKC_REGION", &region)
-                .env("AWS_REGION", &region)
-                .env("AWS_DEFAULT_REGION", &region)
-                .env("STACKC_LAYER", layer)
-                .env("STACKC_STACK_NAME", (self.stack_name)(layer))
-                .env("STACKC_OUTPUTS_JSON", serde_json::to_string(&outputs).unwrap_or_default());
-            if let Some(a) = &self.env.account_id {
-                cmd.env("STACKC_ACCOUNT_ID", a);
-            }
-            // The identity, profile and endpoint of this run, not whatever the shell had.
-            match &self.assumed {
-                Some(Ok((key, secret, token))) => {
-                    cmd.env("AWS_ACCESS_KEY_ID", key)
-                        .env("AWS_SECRET_ACCESS_KEY", secret.expose())
-                        .env_remove("AWS_PROFILE");
-                    match token {
-                        Some(t) => cmd.env("AWS_SESSION_TOKEN", t.expose()),
-                        None => cmd.env_remove("AWS_SESSION_TOKEN"),
-                    };
+            Some(Err(why)) => return Err(why.clone()),
+            None => {
+                if let Some(p) = &self.connection.profile {
+                    cmd.env("AWS_PROFILE", p).env("STACKC_PROFILE", p);
                 }
-                Some(Err(why)) => {
-                    return Err(format!("the {name} hook `{command}` was not run: the assumed role's credentials are not available ({why})"));
-                }
-                None => {
-                    if let Some(p) = &self.connection.profile {
-                        cmd.env("AWS_PROFILE", p).env("STACKC_PROFILE", p);
-                    }
-                }
             }
-            if let Some(e) = &self.connection.endpoint_url {
-                cmd.env("AWS_ENDPOINT_URL", e).env("STACKC_ENDPOINT_URL", e);
-            }
-            for (k, v) in &outputs {
-                let key: String = k.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
-                cmd.env(format!("STACKC_OUTPUT_{key}"), v);
-            }
-            cmd.stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped());
-            let mut child = cmd.spawn().map_err(|e| format!("{name} hook `{command}` could not start: {e}"))?;
-            let out = child.stdout.take().unwrap();
-            let err = child.stderr.take().unwrap();
-            std::thread::scope(|scope| {
-                scope.spawn(|| {
-                    for line in std::io::BufReader::new(out).lines().map_while(|l| l.ok()) {
-                        self.reporter.status(layer, &format!("  | {}", (self.redact)(&line)));
-                    }
-                });
-                for line in std::io::BufReader::new(err).lines().map_while(|l| l.ok()) {
+        }
+        Ok(())
+    }
+
+    /// Runs it, each line of its output shown (redacted) as the layer's progress; why it failed.
+    fn follow(&self, layer: &str, mut cmd: std::process::Command) -> std::result::Result<(), String> {
+        cmd.stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().map_err(|e| format!("could not start: {e}"))?;
+        let out = child.stdout.take().unwrap();
+        let err = child.stderr.take().unwrap();
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                for line in std::io::BufReader::new(out).lines().map_while(|l| l.ok()) {
                     self.reporter.status(layer, &format!("  | {}", (self.redact)(&line)));
                 }
             });
-            let status = child.wait().map_err(|e| format!("{name} hook `{command}`: {e}"))?;
-            if !status.success() {
-                return Err(format!(
-                    "the {name} hook `{command}` failed ({})",
-                    status.code().map(|c| format!("exit status {c}")).unwrap_or_else(|| "killed by a signal".into())
-                ));
+            for line in std::io::BufReader::new(err).lines().map_while(|l| l.ok()) {
+                self.reporter.status(layer, &format!("  | {}", (self.redact)(&line)));
             }
+        });
+        let status = child.wait().map_err(|e| format!("failed: {e}"))?;
+        if !status.success() {
+            return Err(format!(
+                "failed ({})",
+                status.code().map(|c| format!("exit status {c}")).unwrap_or_else(|| "killed by a signal".into())
+            ));
         }
         Ok(())
     }
