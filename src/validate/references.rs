@@ -19,6 +19,7 @@ pub(super) fn check(project: &Project, layer: &str, built: &BuiltLayer, t: &Temp
     let conditions = t.names("Conditions");
     let mut known: Vec<&str> = params.iter().chain(resources.iter()).map(|s| s.as_str()).collect();
     known.extend(PSEUDO_PARAMETERS);
+    let names = Names { known, resources: &resources, conditions: &conditions };
     let is_sam = t.transforms().iter().any(|x| x.starts_with("AWS::Serverless"));
     let mut found = Vec::new();
     walk(&t.body, &mut Vec::new(), &mut |path, node| {
@@ -27,66 +28,8 @@ pub(super) fn check(project: &Project, layer: &str, built: &BuiltLayer, t: &Temp
             return;
         }
         let (k, v) = m.iter().next().unwrap();
-        let where_ = path.to_vec();
-        match (k.as_str(), v) {
-            ("Ref", Json::String(name)) if !known.contains(&name.as_str()) => {
-                found.push((
-                    format!("`Ref: {name}` names no parameter, resource or pseudo parameter"),
-                    where_,
-                    name.clone(),
-                    false,
-                ));
-            }
-            ("Fn::GetAtt", Json::Array(a)) => {
-                if let Some(Json::String(r)) = a.first() {
-                    if !resources.contains(r) {
-                        found.push((
-                            format!("`Fn::GetAtt` names `{r}`, which is not a resource"),
-                            where_,
-                            r.clone(),
-                            true,
-                        ));
-                    }
-                }
-            }
-            ("Fn::Sub", sub) => {
-                let (text, vars) = match sub {
-                    Json::String(s) => (Some(s.as_str()), None),
-                    Json::Array(a) => (a.first().and_then(|s| s.as_str()), a.get(1).and_then(|v| v.as_object())),
-                    _ => (None, None),
-                };
-                for var in text.map(sub_variables).unwrap_or_default() {
-                    let head = var.split('.').next().unwrap_or_default();
-                    let local = vars.is_some_and(|m| m.contains_key(&var) || m.contains_key(head));
-                    let ok = local
-                        || known.contains(&var.as_str())
-                        || (var.contains('.') && resources.iter().any(|r| r == head));
-                    if !ok {
-                        found.push((
-                            format!("`Fn::Sub` variable `${{{var}}}` names no parameter, resource or pseudo parameter"),
-                            where_.clone(),
-                            head.to_string(),
-                            false,
-                        ));
-                    }
-                }
-            }
-            ("Condition", Json::String(c)) if !conditions.contains(c) => {
-                found.push((format!("condition `{c}` is not defined under Conditions"), where_, c.clone(), false));
-            }
-            ("Fn::If", Json::Array(a)) => {
-                if let Some(Json::String(c)) = a.first() {
-                    if !conditions.contains(c) {
-                        found.push((
-                            format!("`Fn::If` names condition `{c}`, which is not defined"),
-                            where_,
-                            c.clone(),
-                            false,
-                        ));
-                    }
-                }
-            }
-            _ => {}
+        for (message, name, resource_only) in names.unknown_in(k, v) {
+            found.push((message, path.to_vec(), name, resource_only));
         }
     });
     for (message, path, name, resource_only) in found {
@@ -95,13 +38,74 @@ pub(super) fn check(project: &Project, layer: &str, built: &BuiltLayer, t: &Temp
             continue;
         }
         let candidates: Vec<&str> =
-            if resource_only { resources.iter().map(|s| s.as_str()).collect() } else { known.clone() };
+            if resource_only { resources.iter().map(|s| s.as_str()).collect() } else { names.known.clone() };
         out.push(
             Diagnostic::new(format!("layer `{layer}`: {message}"))
                 .at(placer.place(&segments(&path), Some(&name)))
                 .note(format!("at {}", path.join(".")))
                 .hint_opt(suggestion(&name, candidates)),
         );
+    }
+}
+
+/// What a template declares: parameters, resources and pseudo parameters (`known`), and conditions.
+struct Names<'a> {
+    known: Vec<&'a str>,
+    resources: &'a [String],
+    conditions: &'a [String],
+}
+
+impl Names<'_> {
+    /// The names one `{key: value}` node uses that the template does not declare: (message, the name,
+    /// whether only a resource would fit).
+    fn unknown_in(&self, key: &str, value: &Json) -> Vec<(String, String, bool)> {
+        match (key, value) {
+            ("Ref", Json::String(name)) if !self.known.contains(&name.as_str()) => {
+                vec![(format!("`Ref: {name}` names no parameter, resource or pseudo parameter"), name.clone(), false)]
+            }
+            ("Fn::GetAtt", Json::Array(a)) => match a.first() {
+                Some(Json::String(r)) if !self.resources.contains(r) => {
+                    vec![(format!("`Fn::GetAtt` names `{r}`, which is not a resource"), r.clone(), true)]
+                }
+                _ => Vec::new(),
+            },
+            ("Fn::Sub", sub) => self.unknown_sub_variables(sub),
+            ("Condition", Json::String(c)) if !self.conditions.contains(c) => {
+                vec![(format!("condition `{c}` is not defined under Conditions"), c.clone(), false)]
+            }
+            ("Fn::If", Json::Array(a)) => match a.first() {
+                Some(Json::String(c)) if !self.conditions.contains(c) => {
+                    vec![(format!("`Fn::If` names condition `{c}`, which is not defined"), c.clone(), false)]
+                }
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        }
+    }
+
+    /// `${Name}` variables of an `Fn::Sub` that neither its own variable map nor the template declares.
+    fn unknown_sub_variables(&self, sub: &Json) -> Vec<(String, String, bool)> {
+        let (text, vars) = match sub {
+            Json::String(s) => (Some(s.as_str()), None),
+            Json::Array(a) => (a.first().and_then(|s| s.as_str()), a.get(1).and_then(|v| v.as_object())),
+            _ => (None, None),
+        };
+        let mut out = Vec::new();
+        for var in text.map(sub_variables).unwrap_or_default() {
+            let head = var.split('.').next().unwrap_or_default();
+            let local = vars.is_some_and(|m| m.contains_key(&var) || m.contains_key(head));
+            let ok = local
+                || self.known.contains(&var.as_str())
+                || (var.contains('.') && self.resources.iter().any(|r| r == head));
+            if !ok {
+                out.push((
+                    format!("`Fn::Sub` variable `${{{var}}}` names no parameter, resource or pseudo parameter"),
+                    head.to_string(),
+                    false,
+                ));
+            }
+        }
+        out
     }
 }
 
