@@ -229,16 +229,7 @@ fn is_executable(_: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
-        let dir = tempfile::tempdir().unwrap();
-        for (p, c) in files {
-            let path = dir.path().join(p);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, c).unwrap();
-        }
-        dir
-    }
+    use crate::package::tests::tree;
 
     fn names(dir: &tempfile::TempDir, code: &str, layer: &str) -> Result<Vec<String>, String> {
         let root = dir.path();

@@ -424,14 +424,14 @@ pub fn human_bytes(n: usize) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn target() -> Target {
         Target { bucket: Some("arts".into()), prefix: "stackc/demo/".into(), region: "eu-west-1".into() }
     }
 
-    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+    pub(crate) fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         for (p, c) in files {
             let path = dir.path().join(p);
