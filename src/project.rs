@@ -263,6 +263,62 @@ impl Project {
     }
 }
 
+/// A layer's `layer.toml`, checked: known capabilities, `deploy_as`, a `[stackset]` section only on a stack
+/// set layer, and a stack policy that exists (and only on a stack).
+fn read_layer_file(name: &str, dir: &Path, meta_path: &Path) -> Result<LayerFile> {
+    let text = read(meta_path)?;
+    let meta: LayerFile =
+        toml::from_str(&text).map_err(|e| Error::config(toml_error::diagnostic(meta_path, &text, &e)))?;
+    for cap in &meta.capabilities {
+        if !CAPABILITIES.contains(&cap.get_ref().as_str()) {
+            return Err(Error::config(
+                Diagnostic::new(format!("unknown capability `{}`", cap.get_ref()))
+                    .at(Location::from_span(meta_path, &text, cap.span()))
+                    .note(format!("capabilities: {}", CAPABILITIES.join(", ")))
+                    .hint_opt(suggestion(cap.get_ref(), CAPABILITIES.iter().copied())),
+            ));
+        }
+    }
+    match meta.deploy_as.as_ref().map(|d| d.get_ref().as_str()) {
+        None | Some("stack") | Some("stackset") => {}
+        Some(other) => {
+            let span = meta.deploy_as.as_ref().map(|d| d.span()).unwrap_or_default();
+            return Err(Error::config(
+                Diagnostic::new(format!("layer `{name}`: deploy_as is \"stack\" or \"stackset\", not `{other}`"))
+                    .at(Location::from_span(meta_path, &text, span)),
+            ));
+        }
+    }
+    let stackset = meta.deploy_as.as_ref().is_some_and(|d| d.get_ref() == "stackset");
+    if meta.stackset.is_some() && !stackset {
+        return Err(Error::config(
+            Diagnostic::new(format!("layer `{name}` has a [stackset] section but is not deployed as one"))
+                .at(Location::file_only(meta_path))
+                .hint("add `deploy_as = \"stackset\"`, or remove the section"),
+        ));
+    }
+    if stackset && meta.stack_policy.is_some() {
+        return Err(Error::config(
+            Diagnostic::new(format!(
+                "layer `{name}` is deployed as a stack set, which has no stack policy; remove `stack_policy`"
+            ))
+            .at(Location::file_only(meta_path)),
+        ));
+    }
+    if let Some(policy) = &meta.stack_policy {
+        if !dir.join(policy).is_file() {
+            return Err(Error::config(
+                Diagnostic::new(format!(
+                    "layer `{name}`: stack_policy `{policy}` does not exist in `{}`",
+                    display_path(dir)
+                ))
+                .at(Location::file_only(meta_path)),
+            ));
+        }
+    }
+    Ok(meta)
+}
+
 fn load_layer(name: &str, dir: &Path) -> Result<Layer> {
     let template = TEMPLATE_NAMES.iter().map(|t| dir.join(t)).find(|p| p.is_file()).ok_or_else(|| {
         Error::config(Diagnostic::new(format!(
@@ -273,57 +329,7 @@ fn load_layer(name: &str, dir: &Path) -> Result<Layer> {
     })?;
     let meta_path = dir.join("layer.toml");
     let (meta, metadata_path) = if meta_path.is_file() {
-        let text = read(&meta_path)?;
-        let meta: LayerFile =
-            toml::from_str(&text).map_err(|e| Error::config(toml_error::diagnostic(&meta_path, &text, &e)))?;
-        for cap in &meta.capabilities {
-            if !CAPABILITIES.contains(&cap.get_ref().as_str()) {
-                return Err(Error::config(
-                    Diagnostic::new(format!("unknown capability `{}`", cap.get_ref()))
-                        .at(Location::from_span(&meta_path, &text, cap.span()))
-                        .note(format!("capabilities: {}", CAPABILITIES.join(", ")))
-                        .hint_opt(suggestion(cap.get_ref(), CAPABILITIES.iter().copied())),
-                ));
-            }
-        }
-        match meta.deploy_as.as_ref().map(|d| d.get_ref().as_str()) {
-            None | Some("stack") | Some("stackset") => {}
-            Some(other) => {
-                let span = meta.deploy_as.as_ref().map(|d| d.span()).unwrap_or_default();
-                return Err(Error::config(
-                    Diagnostic::new(format!("layer `{name}`: deploy_as is \"stack\" or \"stackset\", not `{other}`"))
-                        .at(Location::from_span(&meta_path, &text, span)),
-                ));
-            }
-        }
-        let stackset = meta.deploy_as.as_ref().is_some_and(|d| d.get_ref() == "stackset");
-        if meta.stackset.is_some() && !stackset {
-            return Err(Error::config(
-                Diagnostic::new(format!("layer `{name}` has a [stackset] section but is not deployed as one"))
-                    .at(Location::file_only(&meta_path))
-                    .hint("add `deploy_as = \"stackset\"`, or remove the section"),
-            ));
-        }
-        if stackset && meta.stack_policy.is_some() {
-            return Err(Error::config(
-                Diagnostic::new(format!(
-                    "layer `{name}` is deployed as a stack set, which has no stack policy; remove `stack_policy`"
-                ))
-                .at(Location::file_only(&meta_path)),
-            ));
-        }
-        if let Some(policy) = &meta.stack_policy {
-            if !dir.join(policy).is_file() {
-                return Err(Error::config(
-                    Diagnostic::new(format!(
-                        "layer `{name}`: stack_policy `{policy}` does not exist in `{}`",
-                        display_path(dir)
-                    ))
-                    .at(Location::file_only(&meta_path)),
-                ));
-            }
-        }
-        (meta, Some(meta_path))
+        (read_layer_file(name, dir, &meta_path)?, Some(meta_path))
     } else {
         (LayerFile::default(), None)
     };

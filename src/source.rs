@@ -180,15 +180,7 @@ impl Source {
                     secret: reader.flag("secret")?,
                 }
             }
-            "file" => {
-                reader.allow(&["path", "secret"])?;
-                let path = reader.string("path")?;
-                if let Some(why) = leaves_the_project(&path) {
-                    return Err(Diagnostic::new(format!("a `file` reference's `path` must stay inside the project: `{path}` {why}"))
-                        .hint("keep a secret that lives outside the repository in the keyring, SSM or Secrets Manager, or pass it with `{ from = \"env\", ... }`"));
-                }
-                Source::File { path, secret: reader.flag("secret")? }
-            }
+            "file" => file_source(&reader)?,
             "ssm" => {
                 reader.allow(&["name"])?;
                 Source::Ssm { name: reader.string("name")? }
@@ -233,11 +225,7 @@ impl Source {
                 reader.allow(&["message"])?;
                 Source::Prompt { message: reader.opt_string("message")? }
             }
-            other => {
-                return Err(Diagnostic::new(format!("unknown value source `{other}`"))
-                    .note(format!("sources: {}", KINDS.join(", ")))
-                    .hint_opt(suggestion(other, KINDS.iter().copied())))
-            }
+            other => return Err(unknown_kind(other)),
         };
         if let Source::Expr { expr } = &source {
             if expr.trim().is_empty() {
@@ -317,6 +305,23 @@ pub fn keyring_service(project: &str, env: &str) -> String {
 /// Whether a TOML value is a reference (a table with a `from` key).
 pub fn is_reference(value: &toml::Value) -> bool {
     matches!(value, toml::Value::Table(t) if t.contains_key("from"))
+}
+
+/// `{ from = "file", path = ... }`: the path must stay inside the project.
+fn file_source(reader: &Fields) -> Result<Source, Diagnostic> {
+    reader.allow(&["path", "secret"])?;
+    let path = reader.string("path")?;
+    if let Some(why) = leaves_the_project(&path) {
+        return Err(Diagnostic::new(format!("a `file` reference's `path` must stay inside the project: `{path}` {why}"))
+            .hint("keep a secret that lives outside the repository in the keyring, SSM or Secrets Manager, or pass it with `{ from = \"env\", ... }`"));
+    }
+    Ok(Source::File { path, secret: reader.flag("secret")? })
+}
+
+fn unknown_kind(kind: &str) -> Diagnostic {
+    Diagnostic::new(format!("unknown value source `{kind}`"))
+        .note(format!("sources: {}", KINDS.join(", ")))
+        .hint_opt(suggestion(kind, KINDS.iter().copied()))
 }
 
 struct Fields<'a> {
