@@ -424,10 +424,17 @@ pub enum Command {
         #[command(subcommand)]
         what: NewCommand,
     },
-    /// Print a shell completion script: `stackc completions bash > /etc/bash_completion.d/stackc`.
+    /// Print a shell completion script: `stackc completions bash > /etc/bash_completion.d/stackc` (bash and
+    /// fish also complete the project's environment and layer names).
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+    },
+    /// Names for shell completion, for the words typed so far (the scripts `completions` prints call it).
+    #[command(name = "__complete", hide = true)]
+    Complete {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        words: Vec<String>,
     },
     /// List environments and layers.
     #[command(visible_alias = "ls")]

@@ -9,6 +9,7 @@ pub mod cfn;
 pub mod checks;
 pub mod cli;
 pub mod commands;
+pub mod completion;
 pub mod deploy;
 pub mod diagnostic;
 pub mod diff;

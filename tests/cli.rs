@@ -861,3 +861,37 @@ fn render_errors_of_many_layers_come_in_layer_order() {
     let ok = stackc(dir.path(), &["render", "qa", "l00", "l39", "--stdout"]);
     ok.ok().stdout_has("# ---- layer l39 (demo-qa-l39) ----");
 }
+
+/// Completion offers the project's environments and layers where a command takes them, and the bash
+/// script asks for them (names from the shipped project).
+#[test]
+fn completion_offers_environment_and_layer_names() {
+    let dir = shipped_copy();
+    let envs = stackc(dir.path(), &["__complete", "--", "plan"]);
+    assert_eq!(envs.stdout, "prod\nqa\n");
+    let layers = stackc(dir.path(), &["__complete", "--", "deploy", "qa"]);
+    assert!(layers.stdout.lines().any(|l| l == "db") && !layers.stdout.contains("qa"), "{}", layers.stdout);
+    assert_eq!(stackc(dir.path(), &["__complete", "--", "prune", "qa"]).stdout, "");
+    // No project here: nothing, and no error.
+    let empty = tempfile::tempdir().unwrap();
+    let none = stackc(empty.path(), &["__complete", "--", "deploy"]);
+    none.ok();
+    assert_eq!(none.stdout, "");
+    // The bash script offers them after the static completions.
+    let script = stackc(dir.path(), &["completions", "bash"]);
+    script.ok().stdout_has("_stackc_with_names");
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_stackc")).parent().unwrap().to_path_buf();
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg("source /dev/stdin; COMP_WORDS=(stackc deploy q); COMP_CWORD=2; _stackc_with_names; echo \"${COMPREPLY[@]}\"")
+        .env("PATH", format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default()))
+        .current_dir(dir.path())
+        .stdin({
+            let f = dir.path().join("completion.bash");
+            std::fs::write(&f, &script.stdout).unwrap();
+            std::fs::File::open(f).unwrap()
+        })
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "qa", "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use crate::build;
 use crate::checks::region_problem;
 use crate::cli::{Cli, Command, ImportCommand, SecretCommand};
+use crate::completion;
 use crate::diagnostic::{display_path, Diagnostic, Error, Result};
 use crate::edge::watchdog;
 use crate::environment::SecretStore;
@@ -122,6 +123,20 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(*shell, &mut cmd, "stackc", &mut std::io::stdout());
+            match shell {
+                clap_complete::Shell::Bash => print(completion::BASH),
+                clap_complete::Shell::Fish => print(completion::FISH),
+                _ => {}
+            }
+            return Ok(());
+        }
+        Command::Complete { words } => {
+            // Silent on any error: a completion that cannot find a project offers nothing.
+            let dir = completion::project_dir(words).map(PathBuf::from).or_else(|| cli.project.clone());
+            if let Ok(project) = Project::discover(dir.as_deref()) {
+                let names = completion::candidates(&project, words);
+                print(&names.iter().map(|n| format!("{n}\n")).collect::<String>());
+            }
             return Ok(());
         }
         _ => {}

@@ -1,0 +1,134 @@
+//! Names for shell completion: the words typed so far decide whether an environment or a layer comes
+//! next, and the project (found as every command finds it) says which there are. The shell scripts
+//! `stackc completions bash|fish` prints call `stackc __complete -- <words>` for them.
+
+use crate::project::Project;
+
+/// Options (global or not) that take a value: their value is not a positional word.
+const VALUED: &[&str] = &[
+    "-C",
+    "--project",
+    "--set",
+    "--profile",
+    "--region",
+    "--endpoint-url",
+    "--password-from",
+    "--color",
+    "--output",
+    "--concurrency",
+    "--look-in",
+    "--out",
+    "--format",
+    "--to",
+    "--timeout",
+    "--role-arn",
+];
+
+/// Commands whose first word is an environment and whose further words are layers.
+const ENV_THEN_LAYERS: &[&str] =
+    &["render", "validate", "plan", "deploy", "status", "outputs", "diff", "drift", "events", "destroy", "package"];
+/// Commands that take one environment only.
+const ENV_ONLY: &[&str] = &["graph", "bootstrap", "prune"];
+/// Commands that take two environments (from, to).
+const TWO_ENVS: &[&str] = &["envdiff", "promote"];
+
+/// What comes next after `words` (the words after `stackc`, the one being typed left out).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    Environment,
+    Layer,
+    Nothing,
+}
+
+pub fn next(words: &[String]) -> Next {
+    let mut positional: Vec<&str> = Vec::new();
+    let mut skip = false;
+    for w in words {
+        if skip {
+            skip = false;
+            continue;
+        }
+        if w.starts_with('-') {
+            skip = VALUED.contains(&w.as_str());
+            continue;
+        }
+        positional.push(w);
+    }
+    let Some((command, rest)) = positional.split_first() else { return Next::Nothing };
+    let (command, rest) = match (*command, rest) {
+        ("secret", [sub, rest @ ..]) if *sub == "set" || *sub == "check" => (*sub, rest),
+        _ => (*command, rest),
+    };
+    match (command, rest.len()) {
+        (c, 0) if ENV_THEN_LAYERS.contains(&c) || ENV_ONLY.contains(&c) || TWO_ENVS.contains(&c) => Next::Environment,
+        (c, 1) if TWO_ENVS.contains(&c) => Next::Environment,
+        ("set" | "check", 0) => Next::Environment,
+        ("set", 1) => Next::Layer,
+        (c, _) if ENV_THEN_LAYERS.contains(&c) => Next::Layer,
+        _ => Next::Nothing,
+    }
+}
+
+/// The names to offer after `words` in `project`.
+pub fn candidates(project: &Project, words: &[String]) -> Vec<String> {
+    match next(words) {
+        Next::Environment => project.environment_names(),
+        Next::Layer => project.layers.keys().cloned().collect(),
+        Next::Nothing => Vec::new(),
+    }
+}
+
+/// The project folder the words name with `-C`/`--project`, if any.
+pub fn project_dir(words: &[String]) -> Option<&str> {
+    words.windows(2).find(|w| w[0] == "-C" || w[0] == "--project").map(|w| w[1].as_str())
+}
+
+/// What `completions bash` adds to clap's script: names from the project after the static completions.
+pub const BASH: &str = r#"
+_stackc_names() {
+    local words=("${COMP_WORDS[@]:1:COMP_CWORD-1}")
+    local IFS=$'\n'
+    local names=($(stackc __complete -- "${words[@]}" 2>/dev/null))
+    if [[ ${#names[@]} -gt 0 ]]; then
+        COMPREPLY+=($(compgen -W "${names[*]}" -- "${COMP_WORDS[COMP_CWORD]}"))
+    fi
+}
+_stackc_with_names() {
+    _stackc "$@"
+    _stackc_names
+}
+complete -F _stackc_with_names -o nosort -o bashdefault -o default stackc
+"#;
+
+/// What `completions fish` adds: the same names, asked for with the words typed so far.
+pub const FISH: &str = r#"
+complete -c stackc -f -a '(stackc __complete -- (commandline -opc)[2..-1] 2>/dev/null)'
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(line: &str) -> Next {
+        next(&line.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn the_words_typed_decide_what_comes_next() {
+        assert_eq!(at(""), Next::Nothing);
+        assert_eq!(at("deploy"), Next::Environment);
+        assert_eq!(at("deploy qa"), Next::Layer);
+        assert_eq!(at("deploy qa net"), Next::Layer);
+        assert_eq!(at("-C ../proj --profile admin plan"), Next::Environment);
+        assert_eq!(at("plan --concurrency 4 qa"), Next::Layer, "an option's value is not a word");
+        assert_eq!(at("prune"), Next::Environment);
+        assert_eq!(at("prune qa"), Next::Nothing);
+        assert_eq!(at("envdiff qa"), Next::Environment);
+        assert_eq!(at("envdiff qa prod"), Next::Nothing);
+        assert_eq!(at("secret set"), Next::Environment);
+        assert_eq!(at("secret set qa"), Next::Layer);
+        assert_eq!(at("secret set qa db"), Next::Nothing);
+        assert_eq!(at("completions"), Next::Nothing);
+        assert_eq!(project_dir(&["-C".to_string(), "x".to_string(), "plan".to_string()]), Some("x"));
+    }
+}
