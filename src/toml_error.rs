@@ -21,7 +21,7 @@ pub fn diagnostic(file: &Path, text: &str, err: &toml::de::Error) -> Diagnostic 
 }
 
 /// serde's message for `deny_unknown_fields`: "unknown field `x`, expected one of `a`, `b`" (or "expected `a`").
-fn parse_unknown_field(message: &str) -> Option<(String, Vec<String>)> {
+pub(crate) fn parse_unknown_field(message: &str) -> Option<(String, Vec<String>)> {
     let rest = message.strip_prefix("unknown field `")?;
     let end = rest.find('`')?;
     let unknown = rest[..end].to_string();
