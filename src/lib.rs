@@ -26,6 +26,8 @@ pub mod promote;
 pub mod provider;
 pub mod render;
 pub mod replacement;
+#[cfg(test)]
+mod schema_parity;
 pub mod secret;
 pub mod source;
 pub mod stackset;

@@ -3,6 +3,7 @@
 
 use super::{Action, Change, LayerPlan};
 use crate::deploy::changes::to_lines;
+
 /// Up to this many stack set instances of one kind are listed one per line; more are summarised.
 const STACK_SET_LINES: usize = 12;
 
