@@ -44,7 +44,13 @@ pub fn files_of(path: &Path, layer_dir: &Path, root: &Path) -> Result<Vec<Entry>
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file").to_string();
         return Ok(vec![Entry { name, path: path.to_path_buf(), named: true }]);
     }
-    let mut walk = Walk { root, rules: ignore::parse(DEFAULTS, "", "default"), seen: BTreeSet::new(), out: Vec::new() };
+    let mut walk = Walk {
+        root,
+        rules: ignore::parse(DEFAULTS, "", "default"),
+        credentials: ignore::parse(CREDENTIAL_NAMES, "", "credentials"),
+        seen: BTreeSet::new(),
+        out: Vec::new(),
+    };
     // Rules are matched against paths from the layer's folder when the code is inside it.
     let start = match path.strip_prefix(layer_dir) {
         Ok(rel) if !rel.as_os_str().is_empty() => {
@@ -69,6 +75,8 @@ pub fn files_of(path: &Path, layer_dir: &Path, root: &Path) -> Result<Vec<Entry>
 struct Walk<'a> {
     root: &'a Path,
     rules: Vec<Rule>,
+    /// The names of credential files (`CREDENTIAL_NAMES`), parsed once.
+    credentials: Vec<Rule>,
     /// Folders walked, by device and inode: a link back to one is a loop.
     seen: BTreeSet<(u64, u64)>,
     out: Vec<Entry>,
@@ -131,8 +139,12 @@ impl Walk<'_> {
     }
 
     fn entry(&mut self, full: &Path, rel: &str, inner: &str, depth: usize) -> Result<(), String> {
-        stays_inside(full, self.root)
-            .map_err(|to| format!("`{inner}` is a link that leads outside the project (to {to})"))?;
+        // The walk starts inside the project (the packager checked it), so only a link can lead out.
+        let link = std::fs::symlink_metadata(full).is_ok_and(|m| m.file_type().is_symlink());
+        if link {
+            stays_inside(full, self.root)
+                .map_err(|to| format!("`{inner}` is a link that leads outside the project (to {to})"))?;
+        }
         let meta = std::fs::metadata(full).map_err(|e| format!("cannot read `{inner}`: {e}"))?;
         let decided = ignore::decide(&self.rules, rel, meta.is_dir());
         if decided.is_some_and(|r| !r.negate) {
@@ -145,7 +157,7 @@ impl Walk<'_> {
             return Err(format!("`{inner}` is {what}, not a file; leave it out in {IGNORE_FILE}"));
         }
         let named = decided.is_some_and(|r| r.negate && r.origin != "default");
-        if !named && looks_like_credentials(rel) {
+        if !named && ignore::decide(&self.credentials, rel, false).is_some() {
             return Err(credential_refusal(inner));
         }
         if self.out.len() >= MAX_ENTRIES {
@@ -165,11 +177,6 @@ fn identity(meta: &std::fs::Metadata) -> (u64, u64) {
 #[cfg(not(unix))]
 fn identity(_: &std::fs::Metadata) -> (u64, u64) {
     (0, 0)
-}
-
-fn looks_like_credentials(rel: &str) -> bool {
-    let names = ignore::parse(CREDENTIAL_NAMES, "", "credentials");
-    ignore::decide(&names, rel, false).is_some()
 }
 
 /// A private key in a file's content (PEM or OpenSSH form); certificates alone are fine.
