@@ -26,6 +26,17 @@ fn queued() -> String {
 }
 
 fn pty(emu: &Emulator, dir: &std::path::Path, args: &[&str], answers: serde_json::Value) -> (i64, String) {
+    pty_for(emu, dir, args, answers, 30)
+}
+
+/// `pty` with the run given `timeout` seconds before it is killed.
+fn pty_for(
+    emu: &Emulator,
+    dir: &std::path::Path,
+    args: &[&str],
+    answers: serde_json::Value,
+    timeout: u64,
+) -> (i64, String) {
     let mut argv = vec![env!("CARGO_BIN_EXE_stackc").to_string()];
     argv.extend(args.iter().map(|a| a.to_string()));
     let spec = serde_json::json!({
@@ -33,6 +44,7 @@ fn pty(emu: &Emulator, dir: &std::path::Path, args: &[&str], answers: serde_json
         "cwd": dir,
         "env": {"AWS_ENDPOINT_URL": emu.url(), "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_REGION": "us-east-1", "NO_COLOR": "1", "TERM": "xterm"},
         "answers": answers,
+        "timeout": timeout,
     });
     let run = emu.python("pty_run.py", &spec.to_string());
     run.ok();
@@ -209,12 +221,10 @@ fn ctrl_c_while_planning_leaves_nothing_behind_even_from_calls_in_flight() {
     }
     let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
     let dir = project(&refs);
-    let (code, output) = pty(
-        &emu,
-        dir.path(),
-        &["deploy", "qa", "--concurrency", "16"],
-        serde_json::json!([["creating change set", "^C"]]),
-    );
+    // The interrupt waits for calls in flight (the SDK's own retries of a throttled call included, up to a
+    // minute), so the run may take longer than the usual 30 s on a loaded machine.
+    let answers = serde_json::json!([["creating change set", "^C"]]);
+    let (code, output) = pty_for(&emu, dir.path(), &["deploy", "qa", "--concurrency", "16"], answers, 90);
     assert_eq!(code, 130, "{output}");
     assert!(output.contains("interrupted: nothing was executed; deleted the "), "{output}");
     let stacks = emu.stacks();

@@ -98,6 +98,11 @@ pub fn give_up() {
     GIVING_UP.store(true, std::sync::atomic::Ordering::SeqCst);
 }
 
+/// Retry throttled calls again (the cleanup's own deletions must get through).
+pub fn resume() {
+    GIVING_UP.store(false, std::sync::atomic::Ordering::SeqCst);
+}
+
 pub fn giving_up() -> bool {
     GIVING_UP.load(std::sync::atomic::Ordering::SeqCst)
 }

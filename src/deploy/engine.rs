@@ -741,6 +741,8 @@ pub fn discard_open(cfn: &dyn CloudFormation) -> usize {
     while IN_FLIGHT.load(SeqCst) > 0 && start.elapsed() < Duration::from_secs(60) {
         std::thread::sleep(Duration::from_millis(20));
     }
+    // The deletions below are retried when throttled: a change set left behind is what this prevents.
+    pacing::resume();
     let open: Vec<(String, String, bool)> = std::mem::take(&mut *OPEN.lock().unwrap());
     for (stack, cs, create) in &open {
         let _ = cfn.delete_change_set(stack, cs);
