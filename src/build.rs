@@ -6,7 +6,8 @@ use crate::cfn::template::{ParseError, Template};
 use crate::diagnostic::{Diagnostic, Error, Location, Result};
 use crate::environment::Environment;
 use crate::package;
-use crate::project::Project;
+use crate::package::function::Collector;
+use crate::project::{Layer, Project};
 use crate::provider::Provider;
 use crate::render::Renderer;
 use crate::values::{self, LayerValues};
@@ -16,6 +17,8 @@ pub struct BuiltLayer {
     pub values: LayerValues,
     pub text: String,
     pub template: std::result::Result<Template, ParseError>,
+    /// What the template's `artifact()` calls made (uploaded with the layer's other artifacts).
+    pub made: std::sync::Arc<Vec<package::Artifact>>,
     /// The last packaging of this build and the target it was for (validate, the bucket check and the plan
     /// each need it; code folders are zipped and hashed once).
     pub packaged: std::sync::Arc<std::sync::Mutex<Option<(package::Target, Packaging)>>>,
@@ -36,10 +39,10 @@ impl BuiltLayer {
 /// node took an eighth of a render's wall time).
 pub fn release(built: BTreeMap<String, BuiltLayer>) {
     for (_, b) in built {
-        let BuiltLayer { values, text, template, packaged } = b;
+        let BuiltLayer { values, text, template, made, packaged } = b;
         let LayerValues { context, parameters, .. } = values;
         drop(parameters);
-        std::mem::forget((text, template, context, packaged));
+        std::mem::forget((text, template, context, made, packaged));
     }
 }
 
@@ -92,23 +95,61 @@ pub fn package_layer(project: &Project, env: &Environment, layer: &str, built: &
     if let Some((_, done)) = cache.as_ref().filter(|(t, _)| *t == target) {
         return done.clone();
     }
-    let done = package_afresh(project, layer, built, target.clone());
+    let done = package_afresh(project, env, layer, built, target.clone());
     *cache = Some((target, done.clone()));
     done
 }
 
-fn package_afresh(project: &Project, layer: &str, built: &BuiltLayer, target: package::Target) -> Packaging {
+fn package_afresh(
+    project: &Project,
+    env: &Environment,
+    layer: &str,
+    built: &BuiltLayer,
+    target: package::Target,
+) -> Packaging {
     let Ok(template) = &built.template else {
         return Ok(package::Packaged { body: built.text.clone(), template_key: None, artifacts: Vec::new() });
     };
     let def = project.layer(layer).map_err(|e| vec![e.to_string()])?;
     // A renderer is made only when a nested template is met (most layers have none).
     let renderer = std::cell::OnceCell::new();
+    let collector = artifacts_of(project, env, def);
+    let context = with_collector(built.values.jinja_context(), &collector);
     let nested = |path: &std::path::Path| {
-        renderer.get_or_init(|| Renderer::new(project)).render_file(def, path, built.values.jinja_context())
+        renderer.get_or_init(|| Renderer::new(project)).render_file(def, path, context.clone())
     };
     let packager = package::Packager { target, root: project.root.clone(), nested: &nested, max_depth: 5 };
-    packager.package(&built.text, &template.body, &def.dir)
+    let mut packaged = packager.package(&built.text, &template.body, &def.dir).map_err(|errors| {
+        let hint = collector.downcast_object_ref::<Collector>().and_then(|c| c.missing_hint.clone());
+        let with_hint = |e: String| match &hint {
+            Some(h) if e.contains("does not exist") => format!("{e}; {h}"),
+            _ => e,
+        };
+        errors.into_iter().map(with_hint).collect::<Vec<_>>()
+    })?;
+    let nested_made = collector.downcast_object_ref::<Collector>().map(Collector::made).unwrap_or_default();
+    for a in built.made.iter().cloned().chain(nested_made) {
+        if !packaged.artifacts.iter().any(|b| b.key == a.key) {
+            packaged.artifacts.push(a);
+        }
+    }
+    Ok(packaged)
+}
+
+/// The collector of `artifact()` calls for a render of `layer` (a `minijinja` object).
+fn artifacts_of(project: &Project, env: &Environment, layer: &Layer) -> minijinja::Value {
+    let hint = layer.build.as_ref().map(|_| {
+        format!(
+            "layer `{}` has a [build]: run `stackc build {} {}` first (plan and deploy run it)",
+            layer.name, env.name, layer.name
+        )
+    });
+    let target = artifact_target(project, env, &layer.name);
+    minijinja::Value::from_object(Collector::new(target, layer.dir.clone(), project.root.clone(), hint))
+}
+
+fn with_collector(context: minijinja::Value, collector: &minijinja::Value) -> minijinja::Value {
+    minijinja::context! { __stackc_artifacts => collector.clone(), ..context }
 }
 
 /// Resolve and render `layers` of `env`. Render errors of all layers are reported together.
@@ -136,7 +177,7 @@ pub fn build(
                     let renderer = Renderer::new(project);
                     let mut mine = Vec::new();
                     while let Some((i, (n, v))) = next() {
-                        let built = build_one(project, &renderer, &n, v);
+                        let built = build_one(project, env, &renderer, &n, v);
                         mine.push((i, n, built));
                     }
                     mine
@@ -163,11 +204,19 @@ pub fn build(
 }
 
 /// One layer: rendered and parsed.
-fn build_one(project: &Project, renderer: &Renderer, name: &str, values: LayerValues) -> Result<BuiltLayer> {
+fn build_one(
+    project: &Project,
+    env: &Environment,
+    renderer: &Renderer,
+    name: &str,
+    values: LayerValues,
+) -> Result<BuiltLayer> {
     let layer = project.layer(name)?;
-    let text = renderer.render(layer, values.jinja_context())?;
+    let collector = artifacts_of(project, env, layer);
+    let text = renderer.render(layer, with_collector(values.jinja_context(), &collector))?;
+    let made = collector.downcast_object_ref::<Collector>().map(Collector::made).unwrap_or_default();
     let template = Template::parse(&text);
-    Ok(BuiltLayer { values, text, template, packaged: Default::default() })
+    Ok(BuiltLayer { values, text, template, made: std::sync::Arc::new(made), packaged: Default::default() })
 }
 
 /// A parse error of a rendered template, pointing into the rendered text.

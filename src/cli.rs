@@ -234,6 +234,11 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Output::Text)]
         output: Output,
     },
+    /// Run the `[build]` commands of the environment's layers (or the named ones), as plan and deploy do.
+    ///
+    /// Each runs with `sh -c` in its layer's folder, with the run's names and the layer's literal values
+    /// (never a secret); what it makes is what `render` packages. Exit 1 when a command fails.
+    Build { env: String, layers: Vec<String> },
     /// Show the layers in dependency waves; layers of one wave are independent.
     Graph {
         env: String,

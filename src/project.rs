@@ -46,6 +46,8 @@ pub(crate) struct LayerFile {
     stack_policy: Option<String>,
     #[serde(default)]
     hooks: Hooks,
+    #[serde(default)]
+    build: Option<BuildStep>,
     /// The environments the layer exists in (default: all).
     #[serde(default)]
     environments: Option<Vec<toml::Spanned<String>>>,
@@ -80,6 +82,20 @@ pub struct Hooks {
     pub before_destroy: Vec<String>,
 }
 
+/// `[build]` in layer.toml: commands that make what the layer packages (install a Lambda's dependencies,
+/// compile), run with `sh -c` in the layer's folder before anything is rendered or packaged, by `plan`,
+/// `deploy` and `stackc build`. A failure stops the run before any change set.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct BuildStep {
+    /// Run in order; the first that fails stops the build.
+    pub commands: Vec<String>,
+    /// What the commands make, relative to the layer's folder: each must exist once they ran, and a path
+    /// here that is missing tells an offline render to run the build first.
+    #[serde(default)]
+    pub outputs: Vec<String>,
+}
+
 /// One layer: a template and its metadata.
 #[derive(Debug, Clone)]
 pub struct Layer {
@@ -93,6 +109,8 @@ pub struct Layer {
     pub capabilities: Vec<String>,
     pub stack_policy: Option<PathBuf>,
     pub hooks: Hooks,
+    /// `[build]` in layer.toml.
+    pub build: Option<BuildStep>,
     pub metadata_path: Option<PathBuf>,
     /// `environments = [...]` in layer.toml: only these have the layer (None: every environment).
     pub environments: Option<Vec<String>>,
@@ -305,6 +323,10 @@ fn read_layer_file(name: &str, dir: &Path, meta_path: &Path) -> Result<LayerFile
             .at(Location::file_only(meta_path)),
         ));
     }
+    if let Some(step) = &meta.build {
+        check_build(name, step)
+            .map_err(|why| Error::config(Diagnostic::new(why).at(Location::file_only(meta_path))))?;
+    }
     if let Some(policy) = &meta.stack_policy {
         if !dir.join(policy).is_file() {
             return Err(Error::config(
@@ -317,6 +339,26 @@ fn read_layer_file(name: &str, dir: &Path, meta_path: &Path) -> Result<LayerFile
         }
     }
     Ok(meta)
+}
+
+/// A `[build]` that can run: at least one command, and outputs inside the layer's folder.
+fn check_build(name: &str, step: &BuildStep) -> std::result::Result<(), String> {
+    if step.commands.iter().all(|c| c.trim().is_empty()) {
+        return Err(format!(
+            "layer `{name}`: [build] has no commands; give `commands = [\"...\"]` or remove the section"
+        ));
+    }
+    for out in &step.outputs {
+        let p = Path::new(out);
+        let escapes =
+            p.components().any(|c| !matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir));
+        if out.is_empty() || escapes {
+            return Err(format!(
+                "layer `{name}`: build output `{out}` must be a path inside the layer's folder (no `..`, not absolute)"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn load_layer(name: &str, dir: &Path) -> Result<Layer> {
@@ -346,6 +388,7 @@ fn load_layer(name: &str, dir: &Path) -> Result<Layer> {
         capabilities: meta.capabilities.into_iter().map(|c| c.into_inner()).collect(),
         stack_policy: meta.stack_policy.map(|p| dir.join(p)),
         hooks: meta.hooks,
+        build: meta.build,
         metadata_path,
         environments: meta.environments.map(|v| v.into_iter().map(|e| e.into_inner()).collect()),
         region: meta.region,

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use crate::diagnostic::{Diagnostic, Error, Location, Result};
 use crate::files::{read_text, MAX_PROJECT_FILE};
+use crate::package;
 use crate::project::{self, Layer, Project};
 use crate::watch;
 
@@ -124,6 +125,7 @@ fn environment(stacks: PathBuf, marked: bool) -> minijinja::Environment<'static>
     // A loop that never ends (or nests too deep) stops with an error instead of hanging the run.
     jinja.set_fuel(Some(FUEL));
     jinja.set_loader(move |name: &str| load(&stacks, name, marked));
+    jinja.add_function("artifact", package::function::artifact);
     jinja
 }
 

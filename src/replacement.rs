@@ -202,6 +202,7 @@ mod tests {
             values,
             text: template.to_string(),
             template: crate::cfn::template::Template::parse(template),
+            made: Default::default(),
             packaged: Default::default(),
         }
     }

@@ -52,5 +52,6 @@ fn the_project_and_layer_schemas_name_every_key_and_no_other() {
     let layer = schema(include_str!("../schemas/layer.schema.json"));
     assert_eq!(keys(&layer), accepted::<LayerFile>("zzz_not_a_key = 1\n"));
     assert_eq!(keys(&layer["properties"]["hooks"]), accepted::<LayerFile>("[hooks]\nzzz = 1\n"));
+    assert_eq!(keys(&layer["properties"]["build"]), accepted::<LayerFile>("[build]\ncommands = []\nzzz = 1\n"));
     assert_eq!(keys(&layer["$defs"]["stackset"]), accepted::<LayerFile>("[stackset]\nzzz = 1\n"));
 }

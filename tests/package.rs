@@ -367,3 +367,126 @@ fn a_private_key_in_a_code_folder_is_refused_before_any_upload() {
     write(dir.path(), "stacks/app/src/.stackcignore", "!deploy_key\n");
     stackc_env(dir.path(), &["render", "qa"], &[("APP_TOKEN", CANARY)]).ok();
 }
+
+/// The bytes of an object in the emulator's bucket `arts`, or the sorted names and the `index.py` of a zip.
+fn object_text(emu: &Emulator, dir: &std::path::Path, key: &str, zip: bool) -> String {
+    let read = if zip {
+        "z = zipfile.ZipFile(io.BytesIO(body))\nassert z.testzip() is None\nprint(sorted(z.namelist()))\nprint(z.read('index.py').decode())\n"
+    } else {
+        "print(body.decode(), end='')\n"
+    };
+    let script = format!(
+        "import boto3, io, zipfile, sys\ns3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='x', aws_secret_access_key='x')\nbody = s3.get_object(Bucket='arts', Key='{key}')['Body'].read()\n{read}"
+    );
+    let path = dir.join("read_object.py");
+    std::fs::write(&path, script).unwrap();
+    let out = std::process::Command::new(venv().join("bin/python")).arg(&path).arg(emu.url()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::remove_file(&path).unwrap();
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+const BUILT: &str = "Parameters:\n  Token:\n    Type: String\n    NoEcho: true\nTransform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: python3.12\n      Handler: index.handler\n      CodeUri: dist/\n";
+
+/// A layer's `[build]` runs before anything is packaged, with the environment's values and no secret; what
+/// it writes is what is zipped and uploaded; a failing build stops the deploy before any change set.
+#[test]
+fn a_layer_build_makes_what_is_zipped_and_a_failing_one_stops_before_any_change_set() {
+    let emu = Emulator::start();
+    emu.seed(&serde_json::json!({"buckets": ["arts"]}));
+    let build = "[build]\ncommands = [\"mkdir -p dist && printf 'def handler(e, c):\\\\n    return \\\"%s\\\"\\\\n' \\\"$STACKC_VALUE_GREETING\\\" > dist/index.py\", \"env | sort\"]\noutputs = [\"dist\"]\n";
+    let env = "region = \"us-east-1\"\nartifact_bucket = \"arts\"\n[values]\ngreeting = \"hello-qa\"\n[layers.app.parameters]\nToken = { from = \"env\", var = \"APP_TOKEN\", secret = true }\n";
+    let dir = project(&[
+        ("stacks/app/template.yaml", BUILT),
+        ("stacks/app/layer.toml", build),
+        ("environments/qa.toml", env),
+    ]);
+    // Offline, before any build: the missing output names the command that makes it.
+    stackc_env(dir.path(), &["render", "qa"], &[("APP_TOKEN", CANARY)])
+        .code(2)
+        .stderr_has("`dist/` does not exist")
+        .stderr_has("run `stackc build qa app` first");
+    let first = emu.stackc_with(dir.path(), &["deploy", "qa", "--yes"], &token(), None);
+    first
+        .ok()
+        .stderr_has("[app] build: mkdir -p dist")
+        .stderr_has("STACKC_ENV=qa")
+        .stderr_has("STACKC_VALUE_GREETING=hello-qa");
+    assert!(!first.stderr.contains("APP_TOKEN="), "a secret source's variable reached the build: {}", first.stderr);
+    assert_eq!(emu.stacks()["demo-qa-app"]["status"], "CREATE_COMPLETE");
+    let objects = emu.query("s3", "list_objects_v2", serde_json::json!({"Bucket": "arts"}));
+    let keys: Vec<String> =
+        objects["Contents"].as_array().unwrap().iter().map(|o| o["Key"].as_str().unwrap().to_string()).collect();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let listing = object_text(&emu, dir.path(), &keys[0], true);
+    assert!(listing.starts_with("['index.py']\n") && listing.contains("return \"hello-qa\""), "{listing}");
+    // The same build output again: the same key, nothing to do.
+    emu.stackc_with(dir.path(), &["deploy", "qa", "--yes"], &token(), None).ok().stdout_has("is up to date");
+    // A failing build: nothing rendered, packaged or sent; the stack as it was, no change set left.
+    write(dir.path(), "stacks/app/layer.toml", "[build]\ncommands = [\"echo compiling; exit 3\"]\n");
+    write(dir.path(), "environments/qa.toml", &env.replace("hello-qa", "changed"));
+    let change_sets = || {
+        let sets = emu.query("cloudformation", "list_change_sets", serde_json::json!({"StackName": "demo-qa-app"}));
+        sets["Summaries"].as_array().map_or(0, |s| s.len())
+    };
+    let before = change_sets();
+    let failed = emu.stackc_with(dir.path(), &["deploy", "qa", "--yes"], &token(), None);
+    failed
+        .code(1)
+        .stderr_has("[app]   | compiling")
+        .stderr_has("layer `app`: the build command `echo compiling; exit 3` failed (exit status 3)");
+    assert_eq!(change_sets(), before, "a change set was made after the build failed");
+    assert_eq!(emu.stacks()["demo-qa-app"]["status"], "CREATE_COMPLETE");
+    // `stackc build` alone, and a build that does not make what it declares.
+    write(dir.path(), "stacks/app/layer.toml", "[build]\ncommands = [\"true\"]\noutputs = [\"out\"]\n");
+    stackc(dir.path(), &["build", "qa"]).code(1).stderr_has("the build finished but did not make `out`");
+    write(dir.path(), "stacks/app/layer.toml", "[build]\ncommands = []\n");
+    stackc(dir.path(), &["build", "qa"]).code(2).stderr_has("[build] has no commands");
+    for r in [&first, &failed] {
+        assert!(!r.stdout.contains(CANARY) && !r.stderr.contains(CANARY), "{}{}", r.stdout, r.stderr);
+    }
+    for (path, text) in files_under(dir.path()) {
+        assert!(!text.contains(CANARY), "the secret was written to {path}");
+    }
+}
+
+/// `artifact("path")` packages any file or folder for any property: the property gets the S3 location,
+/// the object holds the exact bytes, and an unchanged path keeps its key (a no-op).
+#[test]
+fn artifact_packages_any_path_for_any_property() {
+    let emu = Emulator::start();
+    emu.seed(&serde_json::json!({"buckets": ["arts"]}));
+    let template = "Resources:\n  Script:\n    Type: AWS::SSM::Parameter\n    Properties:\n      Name: demo-qa-script\n      Type: String\n      Value: {{ artifact(\"jobs/etl.py\") }}\n  Bundle:\n    Type: AWS::SSM::Parameter\n    Properties:\n      Name: demo-qa-bundle\n      Type: String\n      Value: \"{{ artifact('jobs').bucket }}/{{ artifact('jobs').key }}\"\n";
+    let dir = project(&[
+        ("stacks/etl/template.yaml.j2", template),
+        ("stacks/etl/jobs/etl.py", "print('etl')\n"),
+        ("stacks/etl/jobs/index.py", "def handler(e, c): pass\n"),
+        ("environments/qa.toml", "region = \"us-east-1\"\nartifact_bucket = \"arts\"\n"),
+    ]);
+    stackc(dir.path(), &["render", "qa"])
+        .ok()
+        .stdout_has("would upload file jobs/etl.py")
+        .stdout_has("would upload zip of jobs");
+    emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).ok().stderr_has("[etl] artifacts: 2 uploaded");
+    let param = |name: &str| {
+        emu.query("ssm", "get_parameter", serde_json::json!({"Name": name}))["Parameter"]["Value"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let script = param("demo-qa-script");
+    let key = script.strip_prefix("s3://arts/").unwrap_or_else(|| panic!("{script}"));
+    assert!(key.starts_with("stackc/demo/") && key.ends_with(".py"), "{key}");
+    assert_eq!(object_text(&emu, dir.path(), key, false), "print('etl')\n");
+    let bundle = param("demo-qa-bundle");
+    let zip_key = bundle.strip_prefix("arts/").unwrap_or_else(|| panic!("{bundle}"));
+    let listing = object_text(&emu, dir.path(), zip_key, true);
+    assert!(listing.starts_with("['etl.py', 'index.py']\n"), "{listing}");
+    emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).ok().stdout_has("is up to date");
+    write(dir.path(), "stacks/etl/jobs/etl.py", "print('etl v2')\n");
+    emu.stackc(dir.path(), &["plan", "qa", "--detailed-exitcode"]).code(3).stdout_has("etl (demo-qa-etl): update");
+    write(dir.path(), "stacks/etl/template.yaml.j2", &template.replace("jobs/etl.py", "../../../etc/passwd"));
+    stackc(dir.path(), &["render", "qa"])
+        .code(2)
+        .stderr_has("artifact(\"../../../etc/passwd\"): `../../../etc/passwd` is outside the project");
+}

@@ -98,6 +98,7 @@ fn record_bucket(file: &Path, region: Option<&str>, name: &str) -> Result<()> {
 pub fn package(s: &Session, names: &[String], out: Option<&Path>) -> Result<()> {
     s.probe()?;
     let order = s.order(names)?;
+    s.run_builds(&order, &super::progress::Progress::new())?;
     let built = s.build_public(&order)?;
     let dir = match out {
         Some(d) => d.to_path_buf(),

@@ -64,6 +64,7 @@ fn make_plan(
     order: &[String],
     stacks: &BTreeMap<String, StackInfo>,
 ) -> Result<Vec<(Prepared, LayerPlan)>> {
+    s.run_builds(order, engine.reporter)?;
     let offline = s.preflight()?;
     let deployed = Session::usable(stacks);
     s.resolve_upfront(order, &deployed)?;

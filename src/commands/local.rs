@@ -8,6 +8,7 @@ use super::{adopt, build_dir, envdiff, load_env, print, promote_cmd, select_laye
 use crate::build::{self, BuiltLayer};
 use crate::cli::{Command, GraphFormat, ImportCommand, NewCommand, Output, RenderArgs};
 use crate::diagnostic::{display_path, Diagnostic, Error, ExitKind, Result};
+use crate::edge::build_step;
 use crate::edge::local::Offline;
 use crate::environment::{self, Environment};
 use crate::graph;
@@ -24,6 +25,7 @@ pub fn run(project: &Project, command: Command, opts: &EnvOpts) -> Result<()> {
         Command::Render(args) => render(project, &args, opts, None),
         Command::Validate { env, output } => validate_cmd(project, env.as_deref(), opts, output),
         Command::Graph { env, format } => graph(project, &env, opts, format),
+        Command::Build { env, layers } => build_cmd(project, &env, &layers, opts),
         Command::List { output: Output::Json } => {
             print(&(serde_json::to_string_pretty(&list_json(project)).unwrap_or_default() + "\n"));
             Ok(())
@@ -55,6 +57,17 @@ pub fn run(project: &Project, command: Command, opts: &EnvOpts) -> Result<()> {
         }
         other => Err(Error::msg(format!("internal: {other:?} is not an offline command"))),
     }
+}
+
+/// `stackc build`: the selected layers' `[build]` commands, layer by layer.
+fn build_cmd(project: &Project, env_name: &str, names: &[String], opts: &EnvOpts) -> Result<()> {
+    let env = load_env(project, env_name, opts)?;
+    let project = &project.for_env(&env);
+    let layers = select_layers(project, &env, names)?;
+    let ran = build_step::run(project, &env, &layers, &|layer, line| printer().line(&format!("[{layer}] {line}")))?;
+    let none = if ran == 0 { " (none of the selected layers has a [build] in its layer.toml)" } else { "" };
+    printer().line(&format!("built {}{none}", count(ran, "layer")));
+    Ok(())
 }
 
 fn offline_build(project: &Project, env: &Environment, layers: &[String]) -> Result<BTreeMap<String, BuiltLayer>> {

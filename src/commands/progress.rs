@@ -159,7 +159,7 @@ impl Reporter for Progress {
         let Some(board) = &self.live else { return self.line(&format!("[{layer}] {text}")) };
         // Hooks (the command and its output) and a stack set's per-instance results are kept: a line each.
         let kept = text.starts_with("  ")
-            || ["before_deploy:", "after_deploy:", "before_destroy:"].iter().any(|h| text.starts_with(h));
+            || ["build:", "before_deploy:", "after_deploy:", "before_destroy:"].iter().any(|h| text.starts_with(h));
         if kept {
             self.line(&format!("[{layer}] {text}"));
             return;

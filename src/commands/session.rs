@@ -21,9 +21,9 @@ use crate::edge::aws::s3;
 use crate::edge::aws::s3::S3;
 use crate::edge::aws::values::AwsValues;
 use crate::edge::aws::{Aws, Connection};
-use crate::edge::hooks;
 use crate::edge::local::Offline;
 use crate::edge::sources::Sources;
+use crate::edge::{build_step, hooks};
 use crate::environment::Environment;
 use crate::graph;
 use crate::graph::Graph;
@@ -494,6 +494,13 @@ impl Session {
             redact,
             reporter,
         }
+    }
+
+    /// The `[build]` commands of `layers`, before anything of them is rendered or packaged; their output
+    /// is the layer's progress (scrubbed). A failure stops the run: no change set was made.
+    pub fn run_builds(&self, layers: &[String], reporter: &dyn engine::Reporter) -> Result<()> {
+        let on_line = |layer: &str, line: &str| reporter.status(layer, &self.redact(line));
+        build_step::run(&self.project, &self.env, layers, &on_line).map(|_| ())
     }
 
     /// The artifact bucket's client, made on first use.

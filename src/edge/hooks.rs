@@ -5,7 +5,7 @@ use std::io::BufRead;
 use crate::cfn::port::StackInfo;
 use crate::deploy::engine::{HookPhase, Hooks, Reporter};
 use crate::edge::aws;
-use crate::environment::{Environment, ParamValue};
+use crate::environment::{Environment, ParamValue, ValueTree};
 use crate::project::Project;
 use crate::secret;
 use crate::source::Source;
@@ -62,10 +62,7 @@ impl ShellHooks<'_> {
         command: &str,
         outputs: &std::collections::BTreeMap<String, String>,
     ) -> std::process::Command {
-        let secret_vars = self.env.layers.values().flat_map(|l| l.parameters.values()).filter_map(|p| match &p.value {
-            ParamValue::Ref(Source::Env { var, secret: true, .. }) => Some(var.clone()),
-            _ => None,
-        });
+        let secret_vars = secret_vars(self.env);
         // The layer's own region (a layer may live elsewhere than the environment).
         let region = self.project.region_of(layer, self.env);
         let mut cmd = std::process::Command::new("sh");
@@ -118,30 +115,60 @@ impl ShellHooks<'_> {
     }
 
     /// Runs it, each line of its output shown (redacted) as the layer's progress; why it failed.
-    fn follow(&self, layer: &str, mut cmd: std::process::Command) -> std::result::Result<(), String> {
-        cmd.stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let mut child = cmd.spawn().map_err(|e| format!("could not start: {e}"))?;
-        let out = child.stdout.take().unwrap();
-        let err = child.stderr.take().unwrap();
-        std::thread::scope(|scope| {
-            scope.spawn(|| {
-                for line in std::io::BufReader::new(out).lines().map_while(|l| l.ok()) {
-                    self.reporter.status(layer, &format!("  | {}", (self.redact)(&line)));
-                }
-            });
-            for line in std::io::BufReader::new(err).lines().map_while(|l| l.ok()) {
-                self.reporter.status(layer, &format!("  | {}", (self.redact)(&line)));
+    fn follow(&self, layer: &str, cmd: std::process::Command) -> std::result::Result<(), String> {
+        follow(cmd, &|line| self.reporter.status(layer, &format!("  | {}", (self.redact)(line))))
+    }
+}
+
+/// The variables that are secret sources of `env` (`{ env = "...", secret = true }`): removed from the
+/// environment of every command stackc runs.
+pub fn secret_vars(env: &Environment) -> Vec<String> {
+    let params = env.layers.values().flat_map(|l| l.parameters.values());
+    let mut vars: Vec<String> = params
+        .filter_map(|p| match &p.value {
+            ParamValue::Ref(Source::Env { var, secret: true, .. }) => Some(var.clone()),
+            _ => None,
+        })
+        .collect();
+    let values = env.values.values().chain(env.layers.values().flat_map(|l| l.values.values()));
+    for v in values {
+        secret_vars_in(&v.value, &mut vars);
+    }
+    vars
+}
+
+fn secret_vars_in(tree: &ValueTree, out: &mut Vec<String>) {
+    match tree {
+        ValueTree::Ref(Source::Env { var, secret: true, .. }) => out.push(var.clone()),
+        ValueTree::List(items) => items.iter().for_each(|t| secret_vars_in(t, out)),
+        ValueTree::Table(t) => t.values().for_each(|t| secret_vars_in(t, out)),
+        _ => {}
+    }
+}
+
+/// Runs `cmd` (stdin closed), giving each line of its output and error output to `on_line` as it comes;
+/// why it failed.
+pub fn follow(mut cmd: std::process::Command, on_line: &(dyn Fn(&str) + Sync)) -> std::result::Result<(), String> {
+    cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().map_err(|e| format!("could not start: {e}"))?;
+    let out = child.stdout.take().unwrap();
+    let err = child.stderr.take().unwrap();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for line in std::io::BufReader::new(out).lines().map_while(|l| l.ok()) {
+                on_line(&line);
             }
         });
-        let status = child.wait().map_err(|e| format!("failed: {e}"))?;
-        if !status.success() {
-            return Err(format!(
-                "failed ({})",
-                status.code().map(|c| format!("exit status {c}")).unwrap_or_else(|| "killed by a signal".into())
-            ));
+        for line in std::io::BufReader::new(err).lines().map_while(|l| l.ok()) {
+            on_line(&line);
         }
-        Ok(())
+    });
+    let status = child.wait().map_err(|e| format!("failed: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "failed ({})",
+            status.code().map(|c| format!("exit status {c}")).unwrap_or_else(|| "killed by a signal".into())
+        ));
     }
+    Ok(())
 }

@@ -5,6 +5,7 @@
 //! `tests/purity.rs` checks that by place.
 
 pub mod aws;
+pub mod build_step;
 pub mod hooks;
 pub mod keyring;
 pub mod local;

@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 use folder::stays_inside;
 
 pub mod folder;
+pub mod function;
 pub mod ignore;
 pub mod zip;
 
@@ -57,11 +58,11 @@ pub struct Target {
 }
 
 impl Target {
-    fn bucket(&self) -> &str {
+    pub fn bucket(&self) -> &str {
         self.bucket.as_deref().unwrap_or("<artifact_bucket>")
     }
 
-    fn s3_uri(&self, key: &str) -> String {
+    pub fn s3_uri(&self, key: &str) -> String {
         format!("s3://{}/{key}", self.bucket())
     }
 
@@ -280,23 +281,11 @@ impl Packager<'_> {
     }
 
     fn key(&self, bytes: &[u8], ext: &str) -> String {
-        let digest = Sha256::digest(bytes);
-        let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-        format!("{}{hex}.{ext}", self.target.prefix)
+        key_of(&self.target.prefix, bytes, ext)
     }
 
-    /// The path, checked: it exists and stays inside the project.
     fn resolve(&self, path: &str, dir: &Path) -> Result<PathBuf, String> {
-        let joined = dir.join(path);
-        let normal = normalise(&joined);
-        if !normal.starts_with(normalise(&self.root)) {
-            return Err(format!("`{path}` is outside the project; only paths inside it are packaged"));
-        }
-        if !normal.exists() {
-            return Err(format!("`{path}` does not exist (relative to {})", diagnostic::display_path(dir)));
-        }
-        stays_inside(&normal, &self.root).map_err(|to| format!("`{path}` leads outside the project (to {to})"))?;
-        Ok(normal)
+        resolve(path, dir, &self.root)
     }
 
     /// The artifacts one property names: the first is the one the property points at.
@@ -363,6 +352,27 @@ impl Packager<'_> {
         let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("bin").to_string();
         Ok(Artifact { source: path.to_string(), key: self.key(&bytes, &ext), bytes, kind })
     }
+}
+
+/// An artifact's key: the prefix, then the SHA-256 of its bytes (the first 16 bytes, in hex).
+pub fn key_of(prefix: &str, bytes: &[u8], ext: &str) -> String {
+    let digest = Sha256::digest(bytes);
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}{hex}.{ext}")
+}
+
+/// `path` (relative to `dir`), checked: it exists and stays inside `root` (the project), links followed.
+pub fn resolve(path: &str, dir: &Path, root: &Path) -> Result<PathBuf, String> {
+    let joined = dir.join(path);
+    let normal = normalise(&joined);
+    if !normal.starts_with(normalise(root)) {
+        return Err(format!("`{path}` is outside the project; only paths inside it are packaged"));
+    }
+    if !normal.exists() {
+        return Err(format!("`{path}` does not exist (relative to {})", diagnostic::display_path(dir)));
+    }
+    stays_inside(&normal, root).map_err(|to| format!("`{path}` leads outside the project (to {to})"))?;
+    Ok(normal)
 }
 
 /// `a/./b/../c` -> `a/c`, without touching the file system (so links cannot be used to escape).
