@@ -15,6 +15,7 @@ pub mod diagnostic;
 pub mod diff;
 pub mod drift;
 pub mod edge;
+pub mod editor_schemas;
 pub mod environment;
 pub mod files;
 pub mod graph;

@@ -73,3 +73,58 @@ fn every_shipped_and_example_file_fits_its_schema_and_a_wrong_key_does_not() {
         assert!(!ok && out.contains("checked 1 files") && !out.contains(" 0 errors"), "{name}: {out}");
     }
 }
+
+const BY_DIRECTIVE: &str = r##"
+import json, sys, tomllib, pathlib
+from jsonschema import Draft202012Validator
+for path in sys.argv[1:]:
+    p = pathlib.Path(path)
+    first = p.read_text().splitlines()[0]
+    assert first.startswith("#:schema "), f"{path}: no directive: {first}"
+    schema = (p.parent / first.removeprefix("#:schema ")).resolve()
+    errors = list(Draft202012Validator(json.loads(schema.read_text())).iter_errors(tomllib.loads(p.read_text())))
+    print(f"{p.name} -> {schema.name}: {len(errors)} errors")
+"##;
+
+/// `init`, `new layer` and `import` start the files they create with taplo's `#:schema` directive, whose
+/// path (relative to the file) leads to the schema in `.stackc/schemas/`, which the file fits.
+#[test]
+fn files_stackc_creates_name_their_schema_by_a_path_that_leads_to_it() {
+    let dir = tempfile::tempdir().unwrap();
+    stackc(dir.path(), &["init", "--name", "demo"]).ok();
+    stackc(dir.path(), &["new", "layer", "api"]).ok();
+    write(dir.path(), "sam/template.yaml", "Resources:\n  T:\n    Type: AWS::SNS::Topic\n");
+    write(
+        dir.path(),
+        "sam/samconfig.toml",
+        "version = 0.1\n[prod.deploy.parameters]\nstack_name = \"legacy\"\nregion = \"eu-west-1\"\n",
+    );
+    stackc(dir.path(), &["import", "samconfig", "sam/samconfig.toml", "--layer", "legacy"]).ok();
+    let files: Vec<std::path::PathBuf> = [
+        "stackc.toml",
+        "environments/qa.toml",
+        "stacks/api/layer.toml",
+        "stacks/legacy/layer.toml",
+        "environments/prod.toml",
+    ]
+    .iter()
+    .map(|f| dir.path().join(f))
+    .collect();
+    let out = std::process::Command::new(venv().join("bin/python"))
+        .arg("-c")
+        .arg(BY_DIRECTIVE)
+        .args(&files)
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{text}");
+    for (file, schema) in
+        [("stackc.toml", "stackc"), ("qa.toml", "environment"), ("layer.toml", "layer"), ("prod.toml", "environment")]
+    {
+        assert!(text.contains(&format!("{file} -> {schema}.schema.json: 0 errors")), "{file}: {text}");
+    }
+    let shipped = std::fs::read_to_string(repo().join("schemas/layer.schema.json")).unwrap();
+    assert_eq!(std::fs::read_to_string(dir.path().join(".stackc/schemas/layer.schema.json")).unwrap(), shipped);
+    // The files still load: the directive is a comment to stackc.
+    stackc(dir.path(), &["validate"]).ok();
+}

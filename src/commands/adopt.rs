@@ -8,6 +8,7 @@ use super::session::Session;
 use crate::cfn::port::{CloudFormation, StackInfo};
 use crate::cfn::template::Template;
 use crate::diagnostic::{display_path, Diagnostic, Error, Result};
+use crate::editor_schemas::{self, Kind};
 use crate::import::{self, Imported};
 use crate::project::{self, Project, PROJECT_FILE};
 use crate::source::Source;
@@ -19,6 +20,25 @@ fn write_new(path: &Path, text: &str) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
     std::fs::write(path, text).map_err(|e| Error::io(path, e))
+}
+
+/// The schemas editors read, into `.stackc/schemas/` (rewritten when this stackc's differ: they follow the
+/// stackc that last wrote a file).
+fn write_schemas(root: &Path) -> Result<()> {
+    let dir = root.join(editor_schemas::DIR);
+    for (name, text) in editor_schemas::FILES {
+        let path = dir.join(name);
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(text) {
+            write_new(&path, text)?;
+        }
+    }
+    Ok(())
+}
+
+/// A new file of `kind`, starting with its schema directive (and the schemas written for it).
+fn write_new_with_schema(root: &Path, kind: Kind, path: &Path, text: &str) -> Result<()> {
+    write_schemas(root)?;
+    write_new(path, &editor_schemas::with_directive(kind, text))
 }
 
 pub fn init(dir: &Path, name: Option<&str>) -> Result<()> {
@@ -36,8 +56,10 @@ pub fn init(dir: &Path, name: Option<&str>) -> Result<()> {
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c.to_ascii_lowercase() } else { '-' })
         .collect();
-    write_new(&dir.join(PROJECT_FILE), &format!("# A stackc project: layers in stacks/, environments in environments/.\nname = \"{name}\"\n# Stack names; {{project}}, {{env}} and {{layer}} are replaced.\nstack_name = \"{{project}}-{{env}}-{{layer}}\"\n"))?;
-    write_new(
+    write_new_with_schema(dir, Kind::Project, &dir.join(PROJECT_FILE), &format!("# A stackc project: layers in stacks/, environments in environments/.\nname = \"{name}\"\n# Stack names; {{project}}, {{env}} and {{layer}} are replaced.\nstack_name = \"{{project}}-{{env}}-{{layer}}\"\n"))?;
+    write_new_with_schema(
+        dir,
+        Kind::Environment,
         &dir.join("environments/qa.toml"),
         "# The qa environment. Values here reach templates; [layers.<layer>.parameters] reach stacks.\nregion = \"us-east-1\"\n# account_id = \"123456789012\"   # refuse to deploy with credentials of another account\n# protected = true               # never deploy without confirmation\n\n[tags]\nEnvironment = \"qa\"\n\n[values]\n",
     )?;
@@ -138,7 +160,7 @@ pub fn new_layer(project: &Project, name: &str, from: Option<&Path>, depends_on:
             caps.iter().map(|d| format!("\"{d}\"")).collect::<Vec<_>>().join(", ")
         ));
     }
-    write_new(&dir.join("layer.toml"), &meta)?;
+    write_new_with_schema(&project.root, Kind::Layer, &dir.join("layer.toml"), &meta)?;
     let entries = match &parsed {
         Some(t) => commented_parameters(name, t),
         None => {
@@ -222,7 +244,7 @@ fn adopt(project: &Project, env: &str, layer: &str, template: Option<(&str, Stri
                 caps.iter().map(|d| format!("\"{d}\"")).collect::<Vec<_>>().join(", ")
             ));
         }
-        write_new(&dir.join("layer.toml"), &meta)?;
+        write_new_with_schema(&project.root, Kind::Layer, &dir.join("layer.toml"), &meta)?;
     } else if !imp.capabilities.is_empty() {
         keep_capabilities(&dir.join("layer.toml"), &imp.capabilities)?;
     }
@@ -235,7 +257,11 @@ fn adopt(project: &Project, env: &str, layer: &str, template: Option<(&str, Stri
     }
     let new = import::write_env(&old, layer, imp)
         .map_err(|e| Error::config(Diagnostic::new(format!("cannot edit `{}`: {e}", display_path(&path)))))?;
-    write_new(&path, &new)?;
+    if old.is_empty() {
+        write_new_with_schema(&project.root, Kind::Environment, &path, &new)?;
+    } else {
+        write_new(&path, &new)?;
+    }
     let stack = imp.stack_name.as_deref().map(|s| format!(", stack `{s}`")).unwrap_or_default();
     print(&format!(
         "imported layer `{layer}` into environment `{env}`: {}{stack}\n",
