@@ -505,3 +505,54 @@ fn render_never_writes_through_a_link() {
     assert!(std::fs::read_to_string(dir.path().join("build/qa/app.yaml")).unwrap().contains("AWS::SNS::Topic"));
     assert!(!dir.path().join("build/qa/app.yaml.tmp").exists());
 }
+
+/// An endpoint that answers 200 and then sends without end (no length, the body ends only when the
+/// connection does) is read up to the response cap and the call ends in a sentence saying so: no memory
+/// growing without bound, no abort, no hang.
+#[test]
+fn an_endless_answer_is_cut_at_the_response_cap_with_a_message() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nConnection: close\r\n\r\n<x>");
+                let chunk = vec![b'x'; 64 << 10];
+                while stream.write_all(&chunk).is_ok() {}
+            });
+        }
+    });
+    let dir = project(&[("stacks/app/template.yaml", TOPIC), ("environments/qa.toml", "region = \"us-east-1\"\n")]);
+    let url = format!("http://127.0.0.1:{port}");
+    let start = Instant::now();
+    let run = stackc_env(
+        dir.path(),
+        &["status", "qa"],
+        &[
+            ("AWS_ENDPOINT_URL", url.as_str()),
+            ("AWS_ACCESS_KEY_ID", "x"),
+            ("AWS_SECRET_ACCESS_KEY", "x"),
+            ("STACKC_MAX_RESPONSE_MB", "2"),
+        ],
+    );
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(60), "took {took:?}");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("DescribeStacks failed: ResponseTooLarge: {url} sent an answer larger than 2 MiB")),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked") && !run.stderr.contains("out of memory"), "{}", run.stderr);
+    eprintln!("cut after {took:?}: {}", run.stderr.trim());
+}

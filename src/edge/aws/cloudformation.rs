@@ -1,5 +1,6 @@
 //! The CloudFormation port over the AWS SDK.
 
+use super::client;
 use std::sync::Arc;
 
 use aws_sdk_cloudformation::types::{Capability, ChangeSetType as SdkChangeSetType, Parameter, Tag, TemplateStage};
@@ -22,7 +23,7 @@ impl AwsCloudFormation {
         AwsCloudFormation {
             delegated: Default::default(),
             client: super::cloudformation_client(&config),
-            sts: aws_sdk_sts::Client::new(&config),
+            sts: client!(aws_sdk_sts, &config),
             endpoint: aws.endpoint(),
         }
     }
@@ -37,7 +38,7 @@ impl AwsCloudFormation {
         AwsCloudFormation {
             delegated: Default::default(),
             client: super::cloudformation_client(&config),
-            sts: aws_sdk_sts::Client::new(&config),
+            sts: client!(aws_sdk_sts, &config),
             endpoint: aws.endpoint(),
         }
     }

@@ -2,6 +2,7 @@
 //! `--region`, `--endpoint-url` / `AWS_ENDPOINT_URL`), and the mapping of SDK errors to one sentence.
 //! Everything else in stackc is synchronous and talks to AWS only through `CloudFormation` and `Provider`.
 
+pub mod capped;
 pub mod cloudformation;
 pub mod record;
 pub mod regional;
@@ -11,6 +12,18 @@ pub mod stacksets;
 pub mod values;
 
 use std::sync::{Arc, OnceLock};
+
+/// A client of an SDK service crate over an `SdkConfig`, carrying the response cap
+/// (`client!(aws_sdk_ssm, &config)`, in the modules of this folder): every client stackc makes is made so.
+macro_rules! client {
+    ($service:ident, $config:expr) => {{
+        let config: &::aws_config::SdkConfig = $config;
+        $service::Client::from_conf(
+            $service::config::Builder::from(config).interceptor(super::capped::CapResponses).build(),
+        )
+    }};
+}
+pub(crate) use client;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -108,7 +121,10 @@ fn is_throttling(body: &[u8]) -> bool {
 
 /// A CloudFormation client over `config` that counts throttled answers.
 pub fn cloudformation_client(config: &SdkConfig) -> aws_sdk_cloudformation::Client {
-    let conf = aws_sdk_cloudformation::config::Builder::from(config).interceptor(CountThrottles).build();
+    let conf = aws_sdk_cloudformation::config::Builder::from(config)
+        .interceptor(CountThrottles)
+        .interceptor(capped::CapResponses)
+        .build();
     aws_sdk_cloudformation::Client::from_conf(conf)
 }
 
@@ -228,6 +244,13 @@ where
     use aws_sdk_cloudformation::error::{DisplayErrorContext, SdkError};
     let context = DisplayErrorContext(&err).to_string();
     let status = err.raw_response().map(|r| r.status().as_u16());
+    if let Some(too_large) = cause_of::<capped::TooLarge>(&err) {
+        return PortError::Api {
+            operation: operation.into(),
+            code: "ResponseTooLarge".into(),
+            message: format!("{endpoint} sent {too_large}"),
+        };
+    }
     match &err {
         SdkError::ServiceError(service) => {
             let e = service.err();
@@ -274,6 +297,18 @@ where
             }
         }
     }
+}
+
+/// The first error of type `T` in `err`'s chain of causes.
+fn cause_of<'a, T: std::error::Error + 'static>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a T> {
+    let mut at = Some(err);
+    while let Some(e) = at {
+        if let Some(found) = e.downcast_ref::<T>() {
+            return Some(found);
+        }
+        at = e.source();
+    }
+    None
 }
 
 pub fn classify_code(operation: &str, code: &str, message: &str) -> PortError {

@@ -2,6 +2,7 @@
 //! it: the regions its stacks live in, an SSM parameter in the environment's own region. `prune` reads
 //! it to look for stacks whose layer (and with it the region) is gone from the project.
 
+use super::client;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ pub fn regions_parameter(project: &str, env: &str) -> String {
 
 /// The regions recorded for the environment (none when nothing was recorded).
 pub fn recorded_regions(aws: &Arc<Aws>, name: &str) -> Result<BTreeSet<String>, String> {
-    let client = aws_sdk_ssm::Client::new(&aws.config(None));
+    let client = client!(aws_sdk_ssm, &aws.config(None));
     match runtime().block_on(client.get_parameter().name(name).send()) {
         Ok(out) => {
             let value = out.parameter().and_then(|p| p.value()).unwrap_or_default();
@@ -41,7 +42,7 @@ pub fn record_regions(aws: &Arc<Aws>, name: &str, regions: &BTreeSet<String>) ->
     }
     known.extend(added.iter().cloned());
     let value = known.into_iter().collect::<Vec<_>>().join(",");
-    let client = aws_sdk_ssm::Client::new(&aws.config(None));
+    let client = client!(aws_sdk_ssm, &aws.config(None));
     let req = client
         .put_parameter()
         .name(name)

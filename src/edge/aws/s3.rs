@@ -34,7 +34,10 @@ impl S3 {
         let custom = aws.conn.endpoint_url.is_some()
             || std::env::var_os("AWS_ENDPOINT_URL").is_some()
             || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
-        let s3_config = aws_sdk_s3::config::Builder::from(&*config).force_path_style(custom).build();
+        let s3_config = aws_sdk_s3::config::Builder::from(&*config)
+            .force_path_style(custom)
+            .interceptor(super::capped::CapResponses)
+            .build();
         S3 { client: aws_sdk_s3::Client::from_conf(s3_config), endpoint: aws.endpoint() }
     }
 

@@ -1,12 +1,13 @@
 //! Writing secrets where they live: SSM SecureString and Secrets Manager (whole, or one key of a JSON secret).
 
+use super::client;
 use std::sync::Arc;
 
 use super::{port_error, runtime, Aws};
 use crate::secret::Secret;
 
 pub fn put_ssm_secure(aws: &Arc<Aws>, name: &str, value: &Secret) -> Result<(), String> {
-    let client = aws_sdk_ssm::Client::new(&aws.config(None));
+    let client = client!(aws_sdk_ssm, &aws.config(None));
     let req = client
         .put_parameter()
         .name(name)
@@ -19,7 +20,7 @@ pub fn put_ssm_secure(aws: &Arc<Aws>, name: &str, value: &Secret) -> Result<(), 
 
 /// Set the whole secret, or one key of its JSON object (keeping the other keys).
 pub fn put_secretsmanager(aws: &Arc<Aws>, id: &str, key: Option<&str>, value: &Secret) -> Result<(), String> {
-    let client = aws_sdk_secretsmanager::Client::new(&aws.config(None));
+    let client = client!(aws_sdk_secretsmanager, &aws.config(None));
     let endpoint = aws.endpoint();
     let existing = match runtime().block_on(client.get_secret_value().secret_id(id).send()) {
         Ok(v) => Some(Secret::new(v.secret_string().unwrap_or_default())),

@@ -2,6 +2,7 @@
 //! outputs, ACM and Route 53, each distinct reference fetched once per run. Secrets come back as
 //! `Secret` and are never logged.
 
+use super::client;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
@@ -65,7 +66,7 @@ impl AwsValues {
     }
 
     fn ssm(&mut self, names: &[(String, bool)]) -> HashMap<(String, bool), Result<Fetched, FetchError>> {
-        let client = aws_sdk_ssm::Client::new(&self.aws.config(None));
+        let client = client!(aws_sdk_ssm, &self.aws.config(None));
         let endpoint = self.aws.endpoint();
         let mut out = HashMap::new();
         for secure in [false, true] {
@@ -116,7 +117,7 @@ impl AwsValues {
     }
 
     fn secrets(&mut self, ids: &[String]) -> HashMap<String, Result<String, FetchError>> {
-        let client = aws_sdk_secretsmanager::Client::new(&self.aws.config(None));
+        let client = client!(aws_sdk_secretsmanager, &self.aws.config(None));
         let endpoint = self.aws.endpoint();
         let mut out = HashMap::new();
         for chunk in ids.chunks(SECRETS_BATCH) {
@@ -169,7 +170,7 @@ impl AwsValues {
 
     fn secret_with_stage(&mut self, id: &str, stage: &str) -> Result<String, FetchError> {
         self.calls.secrets_get += 1;
-        let client = aws_sdk_secretsmanager::Client::new(&self.aws.config(None));
+        let client = client!(aws_sdk_secretsmanager, &self.aws.config(None));
         match runtime().block_on(client.get_secret_value().secret_id(id).version_stage(stage).send()) {
             Ok(v) => {
                 if let Some(version) = v.version_id() {
@@ -189,7 +190,7 @@ impl AwsValues {
     }
 
     fn acm(&self, domain: &str, region: Option<&str>) -> Result<Fetched, FetchError> {
-        let client = aws_sdk_acm::Client::new(&self.aws.config(region));
+        let client = client!(aws_sdk_acm, &self.aws.config(region));
         let mut exact = Vec::new();
         let mut covering = Vec::new();
         let mut token = None;
@@ -243,7 +244,7 @@ impl AwsValues {
     }
 
     fn route53(&self, zone: &str, private: Option<bool>) -> Result<Fetched, FetchError> {
-        let client = aws_sdk_route53::Client::new(&self.aws.config(None));
+        let client = client!(aws_sdk_route53, &self.aws.config(None));
         let want = format!("{}.", zone.trim_end_matches('.'));
         let resp = runtime()
             .block_on(client.list_hosted_zones_by_name().dns_name(&want).send())
