@@ -556,3 +556,113 @@ fn an_endless_answer_is_cut_at_the_response_cap_with_a_message() {
     assert!(!run.stderr.contains("panicked") && !run.stderr.contains("out of memory"), "{}", run.stderr);
     eprintln!("cut after {took:?}: {}", run.stderr.trim());
 }
+
+/// The file system, mutated: every file stackc reads for one environment (environment files, a `file`
+/// source, the template, an include, layer.toml, a code file and the code folder) is in turn replaced by a
+/// link out of the project, a dangling link, a link to itself, a fifo, a folder, a link to /dev/zero, a file
+/// over the size cap and an empty file. Each run of `validate` ends in bounded time with exit 0 or a
+/// message naming a file or layer, never a panic, and never prints what the outside file holds.
+#[cfg(unix)]
+#[test]
+fn a_mutated_file_system_never_hangs_panics_or_leaks() {
+    const CANARY: &str = "OUTSIDE-CANARY-7f3a";
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("secret.toml");
+    std::fs::write(&secret, format!("leak = \"{CANARY}\"\n[[ not toml\n{CANARY}\n")).unwrap();
+    let template = "{% include \"_lib/inc.j2\" %}Parameters:\n  P: {Type: String}\nResources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n      Runtime: python3.12\n      Handler: index.handler\n      Role: arn:aws:iam::123456789012:role/fn\n      Code: src\n";
+    let files: &[(&str, &str)] = &[
+        ("environments/_base.toml", "[values]\nname = \"base\"\n"),
+        ("environments/qa.toml", "extends = \"_base\"\nregion = \"us-east-1\"\nartifact_bucket = \"arts\"\n[layers.app.parameters]\nP = { from = \"file\", path = \"value.txt\" }\n"),
+        ("value.txt", "v\n"),
+        ("stacks/app/template.yaml.j2", template),
+        ("stacks/_lib/inc.j2", "# included\n"),
+        ("stacks/app/layer.toml", "description = \"app\"\n"),
+        ("stacks/app/src/index.py", "def handler(e, c):\n    return 1\n"),
+    ];
+    let targets = [
+        "environments/qa.toml",
+        "environments/_base.toml",
+        "value.txt",
+        "stacks/app/template.yaml.j2",
+        "stacks/_lib/inc.j2",
+        "stacks/app/layer.toml",
+        "stacks/app/src/index.py",
+        "stacks/app/src",
+    ];
+    let mutations = [
+        "link out",
+        "dangling link",
+        "self link",
+        "fifo",
+        "folder",
+        "/dev/zero",
+        "over the cap",
+        "empty",
+        "loop inside",
+    ];
+    let has_mkfifo = std::process::Command::new("mkfifo").arg("--version").output().is_ok_and(|o| o.status.success());
+    let mut failures = Vec::new();
+    let mut runs = 0;
+    for target in targets {
+        for mutation in mutations {
+            let dir = project(files);
+            let path = dir.path().join(target);
+            if path.is_dir() {
+                std::fs::remove_dir_all(&path).unwrap();
+            } else {
+                std::fs::remove_file(&path).unwrap();
+            }
+            match mutation {
+                "link out" => std::os::unix::fs::symlink(&secret, &path).unwrap(),
+                "dangling link" => std::os::unix::fs::symlink(outside.path().join("nothing"), &path).unwrap(),
+                "self link" => std::os::unix::fs::symlink(&path, &path).unwrap(),
+                "fifo" if has_mkfifo => {
+                    assert!(std::process::Command::new("mkfifo").arg(&path).status().unwrap().success())
+                }
+                "folder" => std::fs::create_dir_all(path.join("inner")).unwrap(),
+                "/dev/zero" => std::os::unix::fs::symlink("/dev/zero", &path).unwrap(),
+                "over the cap" => std::fs::write(&path, "# padding\n".repeat((5 << 20) / 10)).unwrap(),
+                "empty" => std::fs::write(&path, "").unwrap(),
+                "loop inside" => {
+                    std::fs::create_dir_all(&path).unwrap();
+                    std::os::unix::fs::symlink(".", path.join("a")).unwrap();
+                    std::os::unix::fs::symlink("..", path.join("b")).unwrap();
+                }
+                _ => continue,
+            }
+            runs += 1;
+            let start = Instant::now();
+            let out = std::process::Command::new("timeout")
+                .arg("20")
+                .arg(env!("CARGO_BIN_EXE_stackc"))
+                .args(["validate", "qa"])
+                .current_dir(dir.path())
+                .env("NO_COLOR", "1")
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap();
+            let took = start.elapsed();
+            let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            let code = out.status.code().unwrap_or(-1);
+            let names_where = [".toml", "value.txt", "template.yaml", "inc.j2", "src", "layer `", "environment `"]
+                .iter()
+                .any(|n| stderr.contains(n));
+            let problem = if code == 124 {
+                Some(format!("hung (killed after {took:?})"))
+            } else if stderr.contains("panicked") || !(0..=2).contains(&code) {
+                Some(format!("exit {code} (panic or signal)"))
+            } else if stdout.contains(CANARY) || stderr.contains(CANARY) {
+                Some("printed what the outside file holds".into())
+            } else if code != 0 && !names_where {
+                Some("an error that names no file or layer".into())
+            } else {
+                None
+            };
+            if let Some(p) = problem {
+                failures.push(format!("{target} as {mutation}: {p}\n{stderr}"));
+            }
+        }
+    }
+    assert!(runs >= 60, "only {runs} cases ran");
+    assert!(failures.is_empty(), "{} of {runs} cases failed:\n{}", failures.len(), failures.join("\n"));
+}
