@@ -6,8 +6,8 @@ use std::io::IsTerminal;
 
 use super::printer;
 use super::session::Session;
-use crate::deploy::engine::Approver;
 use crate::deploy::plan::{to_text, LayerPlan};
+use crate::deploy::ports::Approver;
 use crate::diagnostic::{Diagnostic, Error, Result};
 use crate::text::count;
 

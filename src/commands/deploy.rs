@@ -14,9 +14,11 @@ use super::{print, printer};
 use crate::build;
 use crate::cfn::port::StackInfo;
 use crate::cli::{DeployArgs, Output, PlanOutput};
-use crate::deploy::engine;
-use crate::deploy::engine::{Engine, LayerError, NoHooks, Outcome, Preapproved, Prepared, Settings};
+
+use crate::deploy::engine::{Engine, Settings};
+use crate::deploy::layer::{LayerError, Outcome, Prepared};
 use crate::deploy::plan::{self, LayerPlan};
+use crate::deploy::ports::{NoHooks, Preapproved};
 use crate::diagnostic::{Diagnostic, Error, ExitKind, Result};
 use crate::edge::{aws, signals};
 use crate::text::count;
@@ -116,6 +118,7 @@ fn plan_guarded(s: &Session, args: &DeployArgs, keep: bool, output: PlanOutput, 
         settings: settings(args),
         hooks: &NoHooks,
         approver: &Preapproved,
+        run: &s.run,
         described: Default::default(),
     };
     let stacks = s.describe(&s.graph.closure(&order), args.concurrency)?;
@@ -190,7 +193,7 @@ fn on_interrupt<'a>(s: &'a Session, executing: &'a AtomicBool, keep: bool) -> im
                 printer()
                     .line("\ninterrupted: deleting the change sets this run made (and waiting for those being made)");
             }
-            let deleted = if keep { 0 } else { engine::discard_open(&s.cfn) };
+            let deleted = if keep { 0 } else { s.run.discard_open(&s.cfn) };
             printer().line(&format!(
                 "interrupted: nothing was executed{}",
                 if keep {
@@ -202,7 +205,7 @@ fn on_interrupt<'a>(s: &'a Session, executing: &'a AtomicBool, keep: bool) -> im
             std::process::exit(130);
         }
         if n == 1 {
-            engine::interrupt();
+            s.run.interrupt();
             printer().line(&format!(
                 "\ninterrupted: the layers already running go on in CloudFormation and no other layer starts; Ctrl-C again \
                  to stop following them (`stackc status {}` shows where they are)",
@@ -247,6 +250,7 @@ fn deploy_guarded(
         settings: settings(args),
         hooks: &hooks,
         approver: &late,
+        run: &s.run,
         described: Default::default(),
     };
     let closure = s.graph.closure(&order);

@@ -11,7 +11,7 @@ use crate::cfn::port::{CloudFormation, StackInfo, StackSets};
 use crate::cfn::stack_state;
 use crate::cfn::template::Template;
 use crate::cli::Output;
-use crate::deploy::engine::{LayerError, Prepared};
+use crate::deploy::layer::{LayerError, Prepared};
 use crate::deploy::plan::{self};
 use crate::diagnostic::{Diagnostic, Error, ExitKind, Result};
 use crate::diff;

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use super::printer;
 use crate::cfn::port::StackEvent;
-use crate::deploy::engine::Reporter;
+use crate::deploy::ports::Reporter;
 use crate::text;
 
 /// Progress on stderr. Elsewhere than a terminal: `[layer] status` lines and stack events, with the

@@ -11,8 +11,11 @@ use super::session::Session;
 use crate::cfn::port::StackInfo;
 use crate::cfn::port::{PortError, StackSets};
 use crate::cfn::stack_state;
-use crate::deploy::engine;
-use crate::deploy::engine::{Engine, LayerError, NoHooks, Outcome, Preapproved, Settings};
+
+use crate::deploy::engine::{Engine, Settings};
+use crate::deploy::layer::{LayerError, Outcome};
+use crate::deploy::ports::{NoHooks, Preapproved};
+use crate::deploy::prune;
 use crate::deploy::stackset;
 use crate::diagnostic::{Diagnostic, Error, ExitKind, Result};
 use crate::edge::aws::record;
@@ -24,7 +27,7 @@ pub fn destroy(s: &Session, layers: &[String], yes: bool, concurrency: usize) ->
     let order = s.order(layers)?;
     let all: BTreeSet<String> = s.project.layers.keys().cloned().collect();
     let stacks = s.describe(&all, concurrency)?;
-    let needed = engine::still_needed(&order, &s.graph.deps, &stacks);
+    let needed = prune::still_needed(&order, &s.graph.deps, &stacks);
     if !needed.is_empty() {
         return Err(Error::configs(
             needed
@@ -60,6 +63,7 @@ pub fn destroy(s: &Session, layers: &[String], yes: bool, concurrency: usize) ->
         settings: Settings { concurrency, ..Settings::default() },
         hooks: &hooks,
         approver: &Preapproved,
+        run: &s.run,
         described: Default::default(),
     };
     let outcomes = engine.destroy_all(&order, &s.graph.deps, &stacks);
@@ -137,7 +141,7 @@ pub fn prune(s: &Session, yes: bool, regions: &[String]) -> Result<()> {
     let sets = s.cfn.list_stack_sets().map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
     all.extend(sets.iter().map(stackset::as_stack_info));
     let layers: BTreeSet<String> = s.project.layers.keys().cloned().collect();
-    let gone = engine::prunable(&all, &s.project.name, &s.env.name, &layers);
+    let gone = prune::prunable(&all, &s.project.name, &s.env.name, &layers);
     if gone.is_empty() {
         print(&format!("nothing to prune in `{}`: every stack stackc made for it has its layer\n", s.env.name));
         return Ok(());
@@ -155,6 +159,7 @@ pub fn prune(s: &Session, yes: bool, regions: &[String]) -> Result<()> {
         settings: Settings::default(),
         hooks: &NoHooks,
         approver: &Preapproved,
+        run: &s.run,
         described: Default::default(),
     };
     let mut text = String::new();

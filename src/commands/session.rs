@@ -11,9 +11,12 @@ use crate::cfn::port::{CloudFormation, StackInfo, StackSets};
 use crate::cfn::stack_state::{classify, StackState};
 use crate::cfn::template::Template;
 use crate::cli::Cli;
-use crate::deploy::engine;
-use crate::deploy::engine::{schedule, LayerError, Outcome, Prepared};
+
+use crate::deploy::layer::{LayerError, Outcome, Prepared};
+use crate::deploy::ports::Reporter;
 use crate::deploy::prepare;
+use crate::deploy::run_state::RunState;
+use crate::deploy::scheduler::schedule;
 use crate::deploy::stackset;
 use crate::diagnostic::{Diagnostic, Error, Result};
 use crate::edge::aws::regional::Regional;
@@ -47,6 +50,8 @@ pub struct Session {
     pub deployed_view: Arc<Mutex<BTreeMap<String, StackInfo>>>,
     pub graph: Graph,
     pub verbose: u8,
+    /// What this run has under way: the change sets an interrupt deletes, whether to start more layers.
+    pub run: RunState,
     /// Layers built (resolved and rendered, secrets included) in this run, with the outputs of their
     /// dependencies they were built from: a layer is built again only when those change.
     built: Mutex<BTreeMap<String, (InputsKey, build::BuiltLayer)>>,
@@ -106,6 +111,7 @@ impl Session {
             s3_regions: Mutex::new(BTreeMap::new()),
             account: std::sync::OnceLock::new(),
             verbose: cli.verbose,
+            run: RunState::default(),
         })
     }
 
@@ -466,7 +472,7 @@ impl Session {
     /// The hooks of this environment's layers, reporting through `reporter`.
     pub fn hooks<'a>(
         &'a self,
-        reporter: &'a dyn engine::Reporter,
+        reporter: &'a dyn Reporter,
         stack_name: &'a (dyn Fn(&str) -> String + Sync),
         redact: &'a (dyn Fn(&str) -> String + Sync),
     ) -> hooks::ShellHooks<'a> {
@@ -498,7 +504,7 @@ impl Session {
 
     /// The `[build]` commands of `layers`, before anything of them is rendered or packaged; their output
     /// is the layer's progress (scrubbed). A failure stops the run: no change set was made.
-    pub fn run_builds(&self, layers: &[String], reporter: &dyn engine::Reporter) -> Result<()> {
+    pub fn run_builds(&self, layers: &[String], reporter: &dyn Reporter) -> Result<()> {
         let on_line = |layer: &str, line: &str| reporter.status(layer, &self.redact(line));
         build_step::run(&self.project, &self.env, layers, &on_line).map(|_| ())
     }

@@ -3,150 +3,28 @@
 //! It speaks only to the CloudFormation port, so scripted fakes can drive every path.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
-
 use super::changes::Masking;
+use super::layer::{LayerError, Outcome, Prepared};
 use super::plan::{self, Action, Change, LayerPlan};
+use super::ports::{Approver, HookPhase, Hooks, Reporter};
+use super::run_state::RunState;
+use super::scheduler::schedule;
 use crate::cfn::pacing::{self, Pacer};
 use crate::cfn::port::{
-    first_page, ApiValue, ChangeSetInfo, ChangeSetRequest, ChangeSetType, CloudFormation, PortError, ResourceChange,
-    StackEvent, StackInfo,
+    first_page, ChangeSetInfo, ChangeSetRequest, ChangeSetType, CloudFormation, PortError, ResourceChange, StackEvent,
+    StackInfo,
 };
 use crate::cfn::stack_state::{self, classify, StackState};
 use crate::cfn::template::Template;
 use crate::diff;
-use crate::stackset;
-
-/// A layer ready to be planned: everything CreateChangeSet needs.
-#[derive(Debug, Clone)]
-pub struct Prepared {
-    pub layer: String,
-    pub stack_name: String,
-    pub template_body: String,
-    /// Where CloudFormation reads the template from when it is over the body limit (already uploaded).
-    pub template_url: Option<String>,
-    /// name, value for the API, value as shown, secret?
-    pub parameters: Vec<PreparedParam>,
-    pub tags: BTreeMap<String, String>,
-    pub capabilities: Vec<String>,
-    pub role_arn: Option<String>,
-    /// Some(true): turn termination protection on; Some(false): off; None: leave it as it is.
-    pub termination_protection: Option<bool>,
-    pub notification_arns: Vec<String>,
-    pub rollback_alarms: Vec<String>,
-    pub rollback_minutes: Option<u32>,
-    pub disable_rollback: bool,
-    pub stack_policy: Option<String>,
-    /// Layers whose outputs this layer needs but which are not deployed (their values are placeholders).
-    pub waiting_for: Vec<String>,
-    /// (logical id, type) of the template's resources, for plans made without a change set.
-    pub resources: Vec<(String, String)>,
-    /// The template's parameter defaults, as CloudFormation reports them back.
-    pub defaults: BTreeMap<String, String>,
-    /// Deployed as a stack set, with these targets (no change sets then).
-    pub stackset: Option<stackset::StackSetTarget>,
-    /// `timeout_minutes`: how long the stack operation may run before stackc cancels an update (or, for a
-    /// create, stops following it and fails the layer).
-    pub timeout: Option<Duration>,
-}
 
 /// How following a stack operation ended.
 enum Followed {
     Done(Option<StackInfo>),
     /// Still in progress when the time was up.
     TimedOut(StackInfo),
-}
-
-#[derive(Debug, Clone)]
-pub struct PreparedParam {
-    pub name: String,
-    pub value: ApiValue,
-    pub shown: String,
-    pub secret: bool,
-    /// For a secret: a fingerprint of its source's version, when the source has versions.
-    pub fingerprint: Option<String>,
-}
-
-impl Prepared {
-    /// Identifies what would be deployed; secrets enter only through a hash.
-    pub fn digest(&self) -> String {
-        let mut h = Sha256::new();
-        h.update(self.template_body.as_bytes());
-        for p in &self.parameters {
-            h.update(p.name.as_bytes());
-            h.update([0]);
-            match &p.value {
-                ApiValue::Plain(v) => h.update(v.as_bytes()),
-                ApiValue::Secret(s) => h.update(s.expose().as_bytes()),
-                ApiValue::Previous => h.update(b"\x01previous"),
-            }
-            h.update([0]);
-        }
-        for (k, v) in &self.tags {
-            h.update(k.as_bytes());
-            h.update([0]);
-            h.update(v.as_bytes());
-            h.update([0]);
-        }
-        h.update(self.capabilities.join(",").as_bytes());
-        format!("{:x}", h.finalize())
-    }
-}
-
-/// What happened to one layer.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    Deployed(StackInfo),
-    UpToDate(StackInfo),
-    /// Change set created and kept (`--no-execute`).
-    Pending(String),
-    Failed(String),
-    Skipped(String),
-}
-
-impl Outcome {
-    pub fn ok(&self) -> bool {
-        matches!(self, Outcome::Deployed(_) | Outcome::UpToDate(_) | Outcome::Pending(_))
-    }
-}
-
-/// Where progress goes: one status line per layer, and the stack events as they come.
-pub trait Reporter: Send + Sync {
-    fn status(&self, layer: &str, text: &str);
-    fn event(&self, layer: &str, event: &StackEvent);
-}
-
-/// The moments a layer's hooks run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HookPhase {
-    BeforeDeploy,
-    AfterDeploy,
-    BeforeDestroy,
-}
-
-/// Runs a layer's hooks; the engine decides when. An error fails the layer with its message.
-pub trait Hooks: Send + Sync {
-    fn run(&self, layer: &str, phase: HookPhase, stack: Option<&StackInfo>) -> Result<(), String>;
-}
-
-/// No hooks.
-pub struct NoHooks;
-
-impl Hooks for NoHooks {
-    fn run(&self, _: &str, _: HookPhase, _: Option<&StackInfo>) -> Result<(), String> {
-        Ok(())
-    }
-}
-
-/// Discards everything (for tests and quiet runs).
-pub struct Silent;
-
-impl Reporter for Silent {
-    fn status(&self, _: &str, _: &str) {}
-    fn event(&self, _: &str, _: &StackEvent) {}
 }
 
 #[derive(Debug, Clone)]
@@ -180,35 +58,11 @@ pub struct Engine<'a> {
     pub hooks: &'a dyn Hooks,
     /// Asked about a change set made after the user approved the plan.
     pub approver: &'a dyn Approver,
+    /// What this run has under way (change sets to discard on an interrupt, whether to stop).
+    pub run: &'a RunState,
     /// Stacks the caller has just described (None: there is none), by stack name: the first plan of each
     /// takes its state from here instead of describing it again.
     pub described: std::sync::Mutex<BTreeMap<String, Option<StackInfo>>>,
-}
-
-/// Decides on a change set made after the plan was approved (a layer planned again once its
-/// dependencies' outputs were known): what executes must be what was approved.
-pub trait Approver: Send + Sync {
-    /// Ok to execute `plan`; Err says why not (the layer then fails, nothing of it executed).
-    fn approve_late(&self, plan: &LayerPlan) -> Result<(), String>;
-}
-
-/// Approves every late change set (plans that never execute, tests).
-pub struct Preapproved;
-
-impl Approver for Preapproved {
-    fn approve_late(&self, _: &LayerPlan) -> Result<(), String> {
-        Ok(())
-    }
-}
-
-/// A layer failed to plan: the message says why, in one place.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LayerError(pub String);
-
-impl From<PortError> for LayerError {
-    fn from(e: PortError) -> LayerError {
-        LayerError(e.to_string())
-    }
 }
 
 fn change_set_name() -> String {
@@ -312,7 +166,7 @@ impl Engine<'_> {
         {
             // Nothing to do: no resource, template, parameter, tag or secret would change.
             let _ = self.cfn.delete_change_set(&p.stack_name, &id);
-            closed(&id);
+            self.run.closed(&id);
             return Ok(lp.unchanged());
         }
         lp.change_set = Some(id);
@@ -408,12 +262,12 @@ impl Engine<'_> {
             rollback_minutes: p.rollback_minutes,
             include_nested_stacks: p.resources.iter().any(|(_, ty)| ty == "AWS::CloudFormation::Stack"),
         };
-        let Some((created, in_flight)) = creating(|| self.cfn.create_change_set(&request)) else {
+        let Some((created, in_flight)) = self.run.creating(|| self.cfn.create_change_set(&request)) else {
             return Err(LayerError("interrupted before its change set was made".into()));
         };
         let id = match created {
             Ok(id) => {
-                opened(&p.stack_name, &id, kind == ChangeSetType::Create);
+                self.run.opened(&p.stack_name, &id, kind == ChangeSetType::Create);
                 drop(in_flight);
                 id
             }
@@ -437,7 +291,7 @@ impl Engine<'_> {
         if info.status == "FAILED" {
             let reason = info.status_reason.clone().unwrap_or_default();
             let _ = self.cfn.delete_change_set(&p.stack_name, &id);
-            closed(&id);
+            self.run.closed(&id);
             if stack_state::is_no_changes_reason(&reason) {
                 return Ok(None);
             }
@@ -449,7 +303,7 @@ impl Engine<'_> {
     /// Remove a planned change set (and the empty stack a CREATE change set leaves behind).
     pub fn discard(&self, lp: &LayerPlan) {
         if let Some(cs) = &lp.change_set {
-            closed(cs);
+            self.run.closed(cs);
             let _ = self.cfn.delete_change_set(&lp.stack_name, cs);
             if lp.action == Action::Create {
                 if let Ok(Some(info)) = self.cfn.describe_stack(&lp.stack_name) {
@@ -470,7 +324,7 @@ impl Engine<'_> {
         let seen: HashSet<String> =
             self.cfn.stack_events(&p.stack_name, &first_page).unwrap_or_default().into_iter().map(|e| e.id).collect();
         self.reporter.status(&p.layer, if lp.action == Action::Update { "updating" } else { "creating" });
-        closed(cs);
+        self.run.closed(cs);
         if let Err(e) = self.cfn.execute_change_set(&p.stack_name, cs, p.disable_rollback) {
             let _ = self.cfn.delete_change_set(&p.stack_name, cs);
             return Err(self.explain_failure(p, &seen, Some(e)));
@@ -673,131 +527,6 @@ fn comparable(t: &Template) -> bool {
     !ssm_typed && !t.body.to_string().contains("{{resolve:")
 }
 
-/// Change sets this run made and has neither executed nor deleted: (stack, change set, made by a CREATE
-/// change set). An interrupted run deletes them (`discard_open`).
-static OPEN: std::sync::Mutex<Vec<(String, String, bool)>> = std::sync::Mutex::new(Vec::new());
-/// Set by an interrupt while layers execute: no further layer starts.
-static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// CreateChangeSet calls sent and not yet answered, and whether an interrupt is discarding what the run
-/// made: it waits for those calls (whose change sets would otherwise appear after it looked) and no new
-/// one is sent.
-static IN_FLIGHT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-static DISCARDING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Runs one CreateChangeSet call, counted as in flight until the returned guard drops (the caller records
-/// the change set first); None, without sending it, once an interrupt is discarding.
-fn creating<T>(call: impl FnOnce() -> T) -> Option<(T, InFlight)> {
-    use std::sync::atomic::Ordering::SeqCst;
-    // Counted before the flag is read: `discard_open` sets the flag before it reads the count, so either
-    // it waits for this call or this call sees the flag.
-    let guard = InFlight::new();
-    if DISCARDING.load(SeqCst) {
-        return None;
-    }
-    Some((call(), guard))
-}
-
-struct InFlight;
-
-impl InFlight {
-    fn new() -> InFlight {
-        IN_FLIGHT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        InFlight
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        IN_FLIGHT.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-    }
-}
-
-fn opened(stack: &str, change_set: &str, create: bool) {
-    OPEN.lock().unwrap().push((stack.to_string(), change_set.to_string(), create));
-}
-
-fn closed(change_set: &str) {
-    OPEN.lock().unwrap().retain(|(_, cs, _)| cs != change_set);
-}
-
-/// Stop starting layers (an interrupt during execution).
-pub fn interrupt() {
-    INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
-}
-
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
-}
-
-/// Delete every change set this run made and did not execute (and the empty stack a CREATE change set
-/// leaves behind). Returns how many.
-pub fn discard_open(cfn: &dyn CloudFormation) -> usize {
-    use std::sync::atomic::Ordering::SeqCst;
-    DISCARDING.store(true, SeqCst);
-    pacing::give_up();
-    // A creation already sent is waited for (its change set is then in OPEN), up to a minute.
-    let start = Instant::now();
-    while IN_FLIGHT.load(SeqCst) > 0 && start.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    // The deletions below are retried when throttled: a change set left behind is what this prevents.
-    pacing::resume();
-    let open: Vec<(String, String, bool)> = std::mem::take(&mut *OPEN.lock().unwrap());
-    for (stack, cs, create) in &open {
-        let _ = cfn.delete_change_set(stack, cs);
-        if *create {
-            if let Ok(Some(info)) = cfn.describe_stack(stack) {
-                if info.status == "REVIEW_IN_PROGRESS" {
-                    let _ = cfn.delete_stack(stack);
-                }
-            }
-        }
-    }
-    open.len()
-}
-
-/// Stacks stackc made for `project`'s environment `env` (by their `stackc:*` tags) whose layer is no
-/// longer one of `layers`: (layer, stack), newest first (a later stack may use an earlier one's exports).
-/// `stacks` may hold stack set layers (as `stackset::as_stack_info` gives them). The stacks of a stack
-/// set's instances (`StackSet-<name>-<id>`, which carry the stack set's tags) are never pruned on their
-/// own: removing the stack set removes them.
-pub fn prunable(stacks: &[StackInfo], project: &str, env: &str, layers: &BTreeSet<String>) -> Vec<(String, StackInfo)> {
-    let mut out: Vec<(String, StackInfo)> = stacks
-        .iter()
-        .filter(|s| stack_state::is_stack_set(s) || !s.name.starts_with("StackSet-"))
-        .filter(|s| {
-            s.tags.get("stackc:project").map(String::as_str) == Some(project)
-                && s.tags.get("stackc:env").map(String::as_str) == Some(env)
-        })
-        .filter_map(|s| {
-            let layer = s.tags.get("stackc:layer")?;
-            (!layers.contains(layer)).then(|| (layer.clone(), s.clone()))
-        })
-        .collect();
-    out.sort_by(|a, b| b.1.last_updated.cmp(&a.1.last_updated).then(a.0.cmp(&b.0)));
-    out
-}
-
-/// Layers of `order` (a selection to delete) that a deployed layer outside the selection still needs:
-/// (layer, the layer that needs it).
-pub fn still_needed(
-    order: &[String],
-    deps: &BTreeMap<String, BTreeSet<String>>,
-    deployed: &BTreeMap<String, StackInfo>,
-) -> Vec<(String, String)> {
-    let selected: BTreeSet<&String> = order.iter().collect();
-    let mut out = Vec::new();
-    for layer in order {
-        for (other, ds) in deps {
-            if ds.contains(layer) && !selected.contains(other) && deployed.contains_key(other) {
-                out.push((layer.clone(), other.clone()));
-            }
-        }
-    }
-    out
-}
-
 impl Engine<'_> {
     /// Delete the stacks of `order` in reverse dependency order: a layer goes once every selected layer
     /// that depends on it is gone, after its before_destroy hooks. A stack with termination protection
@@ -841,58 +570,6 @@ impl Engine<'_> {
             }
         })
     }
-}
-
-/// Run `work` for every layer in dependency order: a layer starts when all its dependencies (within
-/// `deps`) succeeded; at most `concurrency` at once; dependents of a failure are skipped.
-pub fn schedule<F>(
-    order: &[String],
-    deps: &BTreeMap<String, BTreeSet<String>>,
-    concurrency: usize,
-    work: F,
-) -> BTreeMap<String, Outcome>
-where
-    F: Fn(&str) -> Outcome + Sync,
-{
-    let mut outcomes: BTreeMap<String, Outcome> = BTreeMap::new();
-    let selected: BTreeSet<&String> = order.iter().collect();
-    std::thread::scope(|s| {
-        let (tx, rx) = mpsc::channel::<(String, Outcome)>();
-        let mut running = 0usize;
-        let mut started: BTreeSet<String> = BTreeSet::new();
-        loop {
-            for layer in order {
-                if started.contains(layer) || outcomes.contains_key(layer) {
-                    continue;
-                }
-                let my_deps: Vec<&String> =
-                    deps.get(layer).map(|d| d.iter().filter(|x| selected.contains(x)).collect()).unwrap_or_default();
-                if let Some(bad) = my_deps.iter().find(|d| outcomes.get(**d).is_some_and(|o| !o.ok())) {
-                    outcomes.insert(layer.clone(), Outcome::Skipped(format!("`{bad}` did not deploy")));
-                    continue;
-                }
-                if running >= concurrency.max(1) || !my_deps.iter().all(|d| outcomes.contains_key(*d)) {
-                    continue;
-                }
-                started.insert(layer.clone());
-                running += 1;
-                let tx = tx.clone();
-                let work = &work;
-                let name = layer.clone();
-                s.spawn(move || {
-                    let outcome = work(&name);
-                    let _ = tx.send((name, outcome));
-                });
-            }
-            if running == 0 {
-                break;
-            }
-            let (layer, outcome) = rx.recv().expect("a worker reports");
-            running -= 1;
-            outcomes.insert(layer, outcome);
-        }
-    });
-    outcomes
 }
 
 /// A layer's preparation: given the deployed stacks known so far (by layer), build its inputs.
@@ -940,7 +617,7 @@ impl Engine<'_> {
             let Some((_, lp)) = planned.lock().unwrap().remove(layer) else {
                 return Outcome::Failed("no plan".into());
             };
-            if interrupted() {
+            if self.run.interrupted() {
                 self.discard(&lp);
                 return Outcome::Skipped("interrupted (Ctrl-C) before it started".into());
             }
@@ -1003,8 +680,11 @@ impl Engine<'_> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::super::fake::*;
+    use super::super::layer::PreparedParam;
+    use super::super::ports::{NoHooks, Preapproved, Silent};
+    use super::super::prune::still_needed;
     use super::*;
-    use crate::cfn::port::PropertyChange;
+    use crate::cfn::port::{ApiValue, PropertyChange};
     use crate::secret::Secret;
 
     fn settings() -> Settings {
@@ -1069,6 +749,7 @@ pub(crate) mod tests {
             settings: settings(),
             hooks: &NoHooks,
             approver: &Preapproved,
+            run: Box::leak(Box::default()),
             described: Default::default(),
         }
     }
@@ -1100,6 +781,7 @@ pub(crate) mod tests {
             settings: settings(),
             hooks: &hooks,
             approver: &Preapproved,
+            run: Box::leak(Box::default()),
             described: Default::default(),
         };
         let order: Vec<String> = ["net", "ddb", "app"].map(String::from).to_vec();
@@ -1136,6 +818,7 @@ pub(crate) mod tests {
             settings: settings(),
             hooks: &hooks,
             approver: &Preapproved,
+            run: Box::leak(Box::default()),
             described: Default::default(),
         };
         let order: Vec<String> = ["net", "db", "cache", "app", "gone"].map(String::from).to_vec();
@@ -1164,42 +847,6 @@ pub(crate) mod tests {
         // The guard: a deployed layer outside the selection still needs net.
         let needed = still_needed(&["net".to_string()], &deps, &deployed);
         assert_eq!(needed, vec![("net".to_string(), "cache".to_string()), ("net".to_string(), "db".to_string())]);
-    }
-
-    #[test]
-    fn only_this_projects_and_environments_stacks_of_removed_layers_are_prunable() {
-        let stack = |name: &str, project: &str, env: &str, layer: &str, when: &str| StackInfo {
-            name: name.into(),
-            tags: BTreeMap::from([
-                ("stackc:project".to_string(), project.to_string()),
-                ("stackc:env".to_string(), env.to_string()),
-                ("stackc:layer".to_string(), layer.to_string()),
-            ]),
-            last_updated: Some(when.into()),
-            ..Default::default()
-        };
-        let mut untagged = stack("hand-made", "app", "qa", "x", "2026-01-05");
-        untagged.tags.clear();
-        // A removed stack set layer: the stack set is pruned, the stacks of its instances are not.
-        let mut set = stack("app-qa-guard", "app", "qa", "guard", "2026-01-00");
-        set.status = crate::cfn::stack_state::STACK_SET_ACTIVE.into();
-        let stacks = vec![
-            set,
-            stack("StackSet-app-qa-guard-1234", "app", "qa", "guard", "2026-01-06"),
-            stack("app-qa-net", "app", "qa", "net", "2026-01-01"),
-            stack("app-qa-old", "app", "qa", "old", "2026-01-02"),
-            stack("app-qa-older", "app", "qa", "older", "2026-01-03"),
-            stack("app-prod-old", "app", "prod", "old", "2026-01-04"),
-            stack("other-qa-old", "other", "qa", "old", "2026-01-04"),
-            untagged,
-        ];
-        let layers = BTreeSet::from(["net".to_string()]);
-        let found: Vec<String> = prunable(&stacks, "app", "qa", &layers).into_iter().map(|(_, s)| s.name).collect();
-        assert_eq!(
-            found,
-            vec!["app-qa-older", "app-qa-old", "app-qa-guard"],
-            "newest first, nothing of another project or env, no instance stack"
-        );
     }
 
     #[test]
@@ -1703,29 +1350,6 @@ pub(crate) mod tests {
             &prep,
         );
         assert!(matches!(&out["app"], Outcome::Deployed(_)), "{out:?}");
-    }
-
-    #[test]
-    fn schedule_bounds_concurrency_and_respects_order() {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        let order: Vec<String> = (0..8).map(|i| format!("l{i}")).collect();
-        let deps = BTreeMap::from([("l7".to_string(), BTreeSet::from(["l0".to_string(), "l1".to_string()]))]);
-        let now = AtomicUsize::new(0);
-        let peak = AtomicUsize::new(0);
-        let finished = Mutex::new(Vec::new());
-        let out = schedule(&order, &deps, 3, |l| {
-            let n = now.fetch_add(1, Ordering::SeqCst) + 1;
-            peak.fetch_max(n, Ordering::SeqCst);
-            std::thread::sleep(Duration::from_millis(20));
-            finished.lock().unwrap().push(l.to_string());
-            now.fetch_sub(1, Ordering::SeqCst);
-            Outcome::Pending(String::new())
-        });
-        assert_eq!(out.len(), 8);
-        assert_eq!(peak.load(Ordering::SeqCst), 3);
-        let f = finished.into_inner().unwrap();
-        let pos = |x: &str| f.iter().position(|y| y == x).unwrap();
-        assert!(pos("l7") > pos("l0") && pos("l7") > pos("l1"));
     }
 
     use std::sync::Mutex;

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
 
-use super::engine::{LayerError, Prepared, PreparedParam};
+use super::layer::{LayerError, Prepared, PreparedParam};
 use crate::build::stack_tags;
 use crate::build::{self, BuiltLayer};
 use crate::cfn::port::ApiValue;

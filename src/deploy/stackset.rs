@@ -6,7 +6,9 @@
 
 use std::time::Instant;
 
-use super::engine::{Engine, LayerError, Prepared};
+use super::engine::Engine;
+
+use super::layer::{LayerError, Prepared};
 use super::plan::{self, Action, Change, LayerPlan};
 use crate::cfn::port::*;
 use crate::cfn::stack_state::STACK_SET_ACTIVE;
@@ -283,8 +285,10 @@ fn instance_targets(service_managed: bool, targets: Vec<String>) -> InstanceTarg
 mod tests {
     use std::time::Duration;
 
-    use super::super::engine::{tests::prepared_for_tests, NoHooks, Preapproved, Settings, Silent};
+    use super::super::engine::{tests::prepared_for_tests, Settings};
+
     use super::super::fake::Fake;
+    use super::super::ports::{NoHooks, Preapproved, Silent};
     use super::*;
     use crate::stackset::StackSetSettings;
 
@@ -296,6 +300,7 @@ mod tests {
             settings,
             hooks: &NoHooks,
             approver: &Preapproved,
+            run: Box::leak(Box::default()),
             described: Default::default(),
         }
     }

@@ -3,7 +3,7 @@
 use std::io::BufRead;
 
 use crate::cfn::port::StackInfo;
-use crate::deploy::engine::{HookPhase, Hooks, Reporter};
+use crate::deploy::ports::{HookPhase, Hooks, Reporter};
 use crate::edge::aws;
 use crate::environment::{Environment, ParamValue, ValueTree};
 use crate::project::Project;

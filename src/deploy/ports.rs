@@ -1,0 +1,57 @@
+//! What the engine is given besides CloudFormation: where progress goes, the hooks it runs and who
+//! approves a change set made after the plan was approved.
+
+use super::plan::LayerPlan;
+use crate::cfn::port::{StackEvent, StackInfo};
+
+/// Where progress goes: one status line per layer, and the stack events as they come.
+pub trait Reporter: Send + Sync {
+    fn status(&self, layer: &str, text: &str);
+    fn event(&self, layer: &str, event: &StackEvent);
+}
+
+/// The moments a layer's hooks run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookPhase {
+    BeforeDeploy,
+    AfterDeploy,
+    BeforeDestroy,
+}
+
+/// Runs a layer's hooks; the engine decides when. An error fails the layer with its message.
+pub trait Hooks: Send + Sync {
+    fn run(&self, layer: &str, phase: HookPhase, stack: Option<&StackInfo>) -> Result<(), String>;
+}
+
+/// No hooks.
+pub struct NoHooks;
+
+impl Hooks for NoHooks {
+    fn run(&self, _: &str, _: HookPhase, _: Option<&StackInfo>) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Discards everything (for tests and quiet runs).
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn status(&self, _: &str, _: &str) {}
+    fn event(&self, _: &str, _: &StackEvent) {}
+}
+
+/// Decides on a change set made after the plan was approved (a layer planned again once its
+/// dependencies' outputs were known): what executes must be what was approved.
+pub trait Approver: Send + Sync {
+    /// Ok to execute `plan`; Err says why not (the layer then fails, nothing of it executed).
+    fn approve_late(&self, plan: &LayerPlan) -> Result<(), String>;
+}
+
+/// Approves every late change set (plans that never execute, tests).
+pub struct Preapproved;
+
+impl Approver for Preapproved {
+    fn approve_late(&self, _: &LayerPlan) -> Result<(), String> {
+        Ok(())
+    }
+}
