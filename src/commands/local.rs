@@ -64,7 +64,7 @@ fn build_cmd(project: &Project, env_name: &str, names: &[String], opts: &EnvOpts
     let env = load_env(project, env_name, opts)?;
     let project = &project.for_env(&env);
     let layers = select_layers(project, &env, names)?;
-    let ran = build_step::run(project, &env, &layers, &|layer, line| printer().line(&format!("[{layer}] {line}")))?;
+    let ran = build_step::run(project, &env, &layers, &|layer, step| printer().line(&format!("[{layer}] {step}")))?;
     let none = if ran == 0 { " (none of the selected layers has a [build] in its layer.toml)" } else { "" };
     printer().line(&format!("built {}{none}", count(ran, "layer")));
     Ok(())

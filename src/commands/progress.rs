@@ -8,6 +8,7 @@ use std::time::Instant;
 use super::printer;
 use crate::cfn::port::StackEvent;
 use crate::deploy::ports::Reporter;
+use crate::deploy::step::Step;
 use crate::text;
 
 /// Progress on stderr. Elsewhere than a terminal: `[layer] status` lines and stack events, with the
@@ -155,25 +156,20 @@ impl Drop for Progress {
 }
 
 impl Reporter for Progress {
-    fn status(&self, layer: &str, text: &str) {
-        let Some(board) = &self.live else { return self.line(&format!("[{layer}] {text}")) };
-        // Hooks (the command and its output) and a stack set's per-instance results are kept: a line each.
-        let kept = text.starts_with("  ")
-            || ["build:", "before_deploy:", "after_deploy:", "before_destroy:"].iter().any(|h| text.starts_with(h));
-        if kept {
-            self.line(&format!("[{layer}] {text}"));
+    fn status(&self, layer: &str, step: &Step) {
+        let Some(board) = &self.live else { return self.line(&format!("[{layer}] {step}")) };
+        // Commands (hooks, builds) and what they print, and a stack set's per-instance results, are kept:
+        // a line each.
+        if step.is_line() {
+            self.line(&format!("[{layer}] {step}"));
             return;
         }
         self.update(board, layer, |row| {
-            let finished = text.starts_with("done")
-                || text == "up to date"
-                || text == "failed"
-                || text == "deleted"
-                || text.starts_with("deployed");
-            row.status = text.to_string();
+            let finished = step.finishes();
+            row.status = step.to_string();
             if finished {
                 row.took = Some(row.started.elapsed().as_secs_f64());
-                row.failed = text == "failed";
+                row.failed = *step == Step::Failed;
                 row.event = None;
             } else if row.took.is_some() {
                 // Started again (planned anew, or executed after planning).

@@ -18,6 +18,7 @@ use crate::deploy::prepare;
 use crate::deploy::run_state::RunState;
 use crate::deploy::scheduler::schedule;
 use crate::deploy::stackset;
+use crate::deploy::step::Step;
 use crate::diagnostic::{Diagnostic, Error, Result};
 use crate::edge::aws::regional::Regional;
 use crate::edge::aws::s3;
@@ -505,8 +506,11 @@ impl Session {
     /// The `[build]` commands of `layers`, before anything of them is rendered or packaged; their output
     /// is the layer's progress (scrubbed). A failure stops the run: no change set was made.
     pub fn run_builds(&self, layers: &[String], reporter: &dyn Reporter) -> Result<()> {
-        let on_line = |layer: &str, line: &str| reporter.status(layer, &self.redact(line));
-        build_step::run(&self.project, &self.env, layers, &on_line).map(|_| ())
+        let on_step = |layer: &str, step: &Step| match step {
+            Step::Output(line) => reporter.status(layer, &Step::Output(self.redact(line))),
+            other => reporter.status(layer, other),
+        };
+        build_step::run(&self.project, &self.env, layers, &on_step).map(|_| ())
     }
 
     /// The artifact bucket's client, made on first use.

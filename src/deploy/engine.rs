@@ -11,6 +11,7 @@ use super::plan::{self, Action, Change, LayerPlan};
 use super::ports::{Approver, HookPhase, Hooks, Reporter};
 use super::run_state::RunState;
 use super::scheduler::schedule;
+use super::step::Step;
 use crate::cfn::pacing::{self, Pacer};
 use crate::cfn::port::{
     first_page, ChangeSetInfo, ChangeSetRequest, ChangeSetType, CloudFormation, PortError, ResourceChange, StackEvent,
@@ -98,7 +99,7 @@ impl Engine<'_> {
                         )));
                     }
                     if attempt == 0 {
-                        self.reporter.status(layer, &format!("waiting: another operation is in progress ({status})"));
+                        self.reporter.status(layer, &Step::Waiting(status.to_string()));
                     }
                     self.sleep(attempt);
                     attempt += 1;
@@ -245,7 +246,7 @@ impl Engine<'_> {
         p: &Prepared,
         kind: ChangeSetType,
     ) -> Result<Option<(String, ChangeSetInfo)>, LayerError> {
-        self.reporter.status(&p.layer, "creating change set");
+        self.reporter.status(&p.layer, &Step::CreatingChangeSet);
         let request = ChangeSetRequest {
             stack_name: p.stack_name.clone(),
             change_set_name: change_set_name(),
@@ -323,7 +324,7 @@ impl Engine<'_> {
         let cs = lp.change_set.as_ref().ok_or_else(|| LayerError("no change set to execute".into()))?;
         let seen: HashSet<String> =
             self.cfn.stack_events(&p.stack_name, &first_page).unwrap_or_default().into_iter().map(|e| e.id).collect();
-        self.reporter.status(&p.layer, if lp.action == Action::Update { "updating" } else { "creating" });
+        self.reporter.status(&p.layer, &Step::Executing { update: lp.action == Action::Update });
         self.run.closed(cs);
         if let Err(e) = self.cfn.execute_change_set(&p.stack_name, cs, p.disable_rollback) {
             let _ = self.cfn.delete_change_set(&p.stack_name, cs);
@@ -365,7 +366,7 @@ impl Engine<'_> {
                 p.tags.get("stackc:env").map(String::as_str).unwrap_or("<env>")
             ));
         }
-        self.reporter.status(&p.layer, &format!("{after}: cancelling the update"));
+        self.reporter.status(&p.layer, &Step::Cancelling(after.to_string()));
         if let Err(e) = self.cfn.cancel_update_stack(&p.stack_name) {
             return LayerError(format!("stack `{}` is {after}, and cancelling the update failed: {e}", p.stack_name));
         }
@@ -490,7 +491,7 @@ impl Engine<'_> {
     pub fn delete(&self, layer: &str, stack: &str) -> Result<(), LayerError> {
         let seen: HashSet<String> =
             self.cfn.stack_events(stack, &first_page).unwrap_or_default().into_iter().map(|e| e.id).collect();
-        self.reporter.status(layer, "deleting");
+        self.reporter.status(layer, &Step::Deleting);
         self.cfn.delete_stack(stack)?;
         match self.follow(layer, stack, seen)? {
             None => Ok(()),
@@ -563,7 +564,7 @@ impl Engine<'_> {
             };
             match deleted {
                 Ok(()) => {
-                    self.reporter.status(layer, "deleted");
+                    self.reporter.status(layer, &Step::Deleted);
                     Outcome::Deployed(StackInfo { status: "DELETE_COMPLETE".into(), ..info.clone() })
                 }
                 Err(LayerError(m)) => Outcome::Failed(m),
@@ -630,7 +631,7 @@ impl Engine<'_> {
                     lp = self.plan_layer(&p)?;
                 } else if p.digest() != lp.digest || !lp.waiting_for.is_empty() {
                     self.discard(&lp);
-                    self.reporter.status(layer, "inputs are known now: planning again");
+                    self.reporter.status(layer, &Step::PlanningAgain);
                     lp = self.plan_layer(&p)?;
                     if lp.has_changes() {
                         if let Err(why) = self.approver.approve_late(&lp) {
@@ -640,7 +641,7 @@ impl Engine<'_> {
                     }
                 }
                 if lp.action == Action::NoChanges {
-                    self.reporter.status(layer, "up to date");
+                    self.reporter.status(layer, &Step::UpToDate);
                     let info = match &lp.existing {
                         Some(info) if p.stackset.is_some() => info.clone(),
                         _ => self
@@ -653,7 +654,7 @@ impl Engine<'_> {
                 }
                 self.hooks.run(layer, HookPhase::BeforeDeploy, lp.existing.as_ref()).map_err(LayerError)?;
                 let info = self.execute(&p, &lp)?;
-                self.reporter.status(layer, &format!("done: {}", info.status));
+                self.reporter.status(layer, &Step::Done(info.status.clone()));
                 self.hooks
                     .run(layer, HookPhase::AfterDeploy, Some(&info))
                     .map_err(|e| LayerError(format!("deployed, but {e}")))?;
@@ -669,7 +670,7 @@ impl Engine<'_> {
                     }
                 }
                 Err(LayerError(msg)) => {
-                    self.reporter.status(layer, "failed");
+                    self.reporter.status(layer, &Step::Failed);
                     Outcome::Failed(msg)
                 }
             }

@@ -16,6 +16,7 @@ pub mod prune;
 pub mod run_state;
 pub mod scheduler;
 pub mod stackset;
+pub mod step;
 
 #[cfg(test)]
 pub(crate) mod fake;

@@ -2,11 +2,12 @@
 //! approves a change set made after the plan was approved.
 
 use super::plan::LayerPlan;
+use super::step::Step;
 use crate::cfn::port::{StackEvent, StackInfo};
 
 /// Where progress goes: one status line per layer, and the stack events as they come.
 pub trait Reporter: Send + Sync {
-    fn status(&self, layer: &str, text: &str);
+    fn status(&self, layer: &str, step: &Step);
     fn event(&self, layer: &str, event: &StackEvent);
 }
 
@@ -36,7 +37,7 @@ impl Hooks for NoHooks {
 pub struct Silent;
 
 impl Reporter for Silent {
-    fn status(&self, _: &str, _: &str) {}
+    fn status(&self, _: &str, _: &Step) {}
     fn event(&self, _: &str, _: &StackEvent) {}
 }
 

@@ -4,6 +4,7 @@
 //! the stack set (CloudFormation then updates every instance, in the configured order and concurrency)
 //! and adds the new instances, following each operation to its per-instance results.
 
+use super::step::Step;
 use std::time::Instant;
 
 use super::engine::Engine;
@@ -15,7 +16,6 @@ use crate::cfn::stack_state::STACK_SET_ACTIVE;
 use crate::cfn::template::Template;
 use crate::diff;
 use crate::stackset::{groups, plan_instances, InstancePlan, StackSetTarget};
-use crate::text;
 
 /// A stack set as a layer's deployed state: its parameters and tags, no outputs. The value of a
 /// parameter its template declares `NoEcho` is masked here, whatever DescribeStackSet answered, so no
@@ -132,7 +132,7 @@ impl Engine<'_> {
         let name = &p.stack_name;
         let current = match lp.action {
             Action::Create => {
-                self.reporter.status(&p.layer, "creating stack set");
+                self.reporter.status(&p.layer, &Step::CreatingStackSet);
                 self.cfn.create_stack_set(&request)?;
                 Vec::new()
             }
@@ -142,23 +142,22 @@ impl Engine<'_> {
         // Instances no longer targeted go first (so the update does not touch them), then the stack set and
         // the instances that stay are updated, then new instances start from the new template.
         for (targets, regions) in groups(&ip.remove) {
-            self.reporter
-                .status(&p.layer, &format!("removing instances: {} in {}", targets.join(", "), regions.join(", ")));
+            let step = Step::Instances { adding: false, targets: targets.clone(), regions: regions.clone() };
+            self.reporter.status(&p.layer, &step);
             let t = instance_targets(target.service_managed(), targets);
             let op = self.cfn.delete_stack_instances(name, &t, &regions, &in_order(target, &regions))?;
             self.follow_operation(&p.layer, name, &op, "removing instances", p.timeout)?;
         }
         let set_changes = lp.template_changed || !lp.parameters.is_empty() || !lp.tags.is_empty();
         if lp.action == Action::Update && (set_changes || !ip.outdated.is_empty()) {
-            self.reporter
-                .status(&p.layer, &format!("updating stack set and its {}", text::count(ip.keep.len(), "instance")));
+            self.reporter.status(&p.layer, &Step::UpdatingStackSet { instances: ip.keep.len() });
             let kept: Vec<String> = ip.keep.iter().map(|(_, r)| r.clone()).collect();
             let op = self.cfn.update_stack_set(&request, &in_order(target, &kept))?;
             self.follow_operation(&p.layer, name, &op, "update", p.timeout)?;
         }
         for (targets, regions) in groups(&ip.add) {
-            self.reporter
-                .status(&p.layer, &format!("adding instances: {} in {}", targets.join(", "), regions.join(", ")));
+            let step = Step::Instances { adding: true, targets: targets.clone(), regions: regions.clone() };
+            self.reporter.status(&p.layer, &step);
             let t = instance_targets(target.service_managed(), targets);
             let op = self.cfn.create_stack_instances(name, &t, &regions, &in_order(target, &regions))?;
             self.follow_operation(&p.layer, name, &op, "adding instances", p.timeout)?;
@@ -191,13 +190,8 @@ impl Engine<'_> {
                 break status;
             }
             if let Some(limit) = timeout.filter(|t| !stopped && start.elapsed() > *t) {
-                self.reporter.status(
-                    layer,
-                    &format!(
-                        "still {status} after timeout_minutes ({:.0}): stopping the operation",
-                        limit.as_secs_f64() / 60.0
-                    ),
-                );
+                let minutes = (limit.as_secs_f64() / 60.0).round() as u64;
+                self.reporter.status(layer, &Step::StoppingOperation { status: status.clone(), minutes });
                 self.cfn.stop_stack_set_operation(name, op)?;
                 stopped = true;
             }
@@ -217,8 +211,12 @@ impl Engine<'_> {
         }
         let results = self.cfn.stack_set_operation_results(name, op).unwrap_or_default();
         for r in &results {
-            let reason = r.reason.as_deref().map(|x| format!("  {x}")).unwrap_or_default();
-            self.reporter.status(layer, &format!("  instance {}: {}{reason}", place(&r.account, &r.region), r.status));
+            let step = Step::Instance {
+                place: place(&r.account, &r.region),
+                status: r.status.clone(),
+                reason: r.reason.clone(),
+            };
+            self.reporter.status(layer, &step);
         }
         if status == "SUCCEEDED" {
             return Ok(());
@@ -254,13 +252,13 @@ impl Engine<'_> {
             })
             .collect();
         for (targets, regions) in groups(&pairs) {
-            self.reporter
-                .status(layer, &format!("removing instances: {} in {}", targets.join(", "), regions.join(", ")));
+            let step = Step::Instances { adding: false, targets: targets.clone(), regions: regions.clone() };
+            self.reporter.status(layer, &step);
             let t = instance_targets(service_managed, targets);
             let op = self.cfn.delete_stack_instances(name, &t, &regions, &OperationPreferences::default())?;
             self.follow_operation(layer, name, &op, "removing instances", None)?;
         }
-        self.reporter.status(layer, "deleting stack set");
+        self.reporter.status(layer, &Step::DeletingStackSet);
         self.cfn.delete_stack_set(name)?;
         Ok(())
     }

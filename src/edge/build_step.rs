@@ -13,25 +13,26 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value as Json};
 
 use super::hooks::{follow, secret_vars};
+use crate::deploy::step::Step;
 use crate::diagnostic::{Diagnostic, Error, Result};
 use crate::environment::{self, Environment, Setting, ValueTree};
 use crate::project::{Layer, Project};
 
 /// Runs the `[build]` of each of `layers` that has one, in the order given; the first failure stops the
-/// rest. `on_line(layer, text)` is told each command before it runs and each line it prints.
+/// rest. `on_step(layer, step)` is told each command before it runs and each line it prints.
 pub fn run(
     project: &Project,
     env: &Environment,
     layers: &[String],
-    on_line: &(dyn Fn(&str, &str) + Sync),
+    on_step: &(dyn Fn(&str, &Step) + Sync),
 ) -> Result<usize> {
     let mut ran = 0;
     for layer in layers.iter().filter_map(|l| project.layers.get(l)) {
         let Some(step) = &layer.build else { continue };
         for command in step.commands.iter().filter(|c| !c.trim().is_empty()) {
-            on_line(&layer.name, &format!("build: {command}"));
+            on_step(&layer.name, &Step::Command { what: "build", command: command.clone() });
             let cmd = command_for(project, env, layer, command);
-            follow(cmd, &|line| on_line(&layer.name, &format!("  | {line}"))).map_err(|why| {
+            follow(cmd, &|line| on_step(&layer.name, &Step::Output(line.to_string()))).map_err(|why| {
                 Error::failed(
                     Diagnostic::new(format!("layer `{}`: the build command `{command}` {why}", layer.name))
                         .note("nothing was rendered, packaged or sent for this run"),

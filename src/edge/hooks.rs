@@ -4,6 +4,7 @@ use std::io::BufRead;
 
 use crate::cfn::port::StackInfo;
 use crate::deploy::ports::{HookPhase, Hooks, Reporter};
+use crate::deploy::step::Step;
 use crate::edge::aws;
 use crate::environment::{Environment, ParamValue, ValueTree};
 use crate::project::Project;
@@ -40,7 +41,7 @@ impl Hooks for ShellHooks<'_> {
         };
         let outputs = stack.map(|st| st.outputs.clone()).unwrap_or_default();
         for command in commands {
-            self.reporter.status(layer, &format!("{name}: {command}"));
+            self.reporter.status(layer, &Step::Command { what: name, command: command.clone() });
             let mut cmd = self.command(layer, command, &outputs);
             self.identity(&mut cmd).map_err(|why| {
                 format!(
@@ -116,7 +117,7 @@ impl ShellHooks<'_> {
 
     /// Runs it, each line of its output shown (redacted) as the layer's progress; why it failed.
     fn follow(&self, layer: &str, cmd: std::process::Command) -> std::result::Result<(), String> {
-        follow(cmd, &|line| self.reporter.status(layer, &format!("  | {}", (self.redact)(line))))
+        follow(cmd, &|line| self.reporter.status(layer, &Step::Output((self.redact)(line))))
     }
 }
 
