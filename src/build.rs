@@ -10,6 +10,7 @@ use crate::package::function::Collector;
 use crate::project::{Layer, Project};
 use crate::provider::Provider;
 use crate::render::Renderer;
+use crate::scope;
 use crate::values::{self, LayerValues};
 
 #[derive(Debug, Clone)]
@@ -61,7 +62,7 @@ pub fn stack_tags(project: &Project, env: &Environment, layer: &str) -> BTreeMap
 
 /// Where the artifacts of `layer` in `env` go: the bucket of the region its stack lives in.
 pub fn artifact_target(project: &Project, env: &Environment, layer: &str) -> package::Target {
-    let region = project.region_of(layer, env);
+    let region = scope::region_of(project, layer, env);
     package::Target {
         bucket: env.artifact_bucket_in(&region),
         prefix: env.artifact_prefix.clone().unwrap_or_else(|| format!("stackc/{}/", project.name)),
@@ -71,7 +72,7 @@ pub fn artifact_target(project: &Project, env: &Environment, layer: &str) -> pac
 
 /// What to do when `layer`'s stack needs an artifact bucket and `env` has none in its region.
 pub fn missing_bucket(project: &Project, env: &Environment, layer: &str) -> String {
-    let region = project.region_of(layer, env);
+    let region = scope::region_of(project, layer, env);
     if region == env.region {
         format!(
             "environment `{}` sets no `artifact_bucket`: run `stackc bootstrap {}`, which makes one and sets it",

@@ -1,4 +1,5 @@
-//! The layer dependency graph: waves of layers that can run together, cycles, pictures.
+//! The layer dependency graph as a plain DAG of names: waves of layers that can run together, cycles,
+//! pictures. What the edges are for one environment is `scope::graph`'s to say.
 
 /// A cycle or chain as people read it: `a -> b -> a`.
 pub fn path(names: &[String]) -> String {
@@ -12,10 +13,6 @@ pub fn cycle_message(cycle: &[String]) -> String {
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::environment::{Environment, ParamValue};
-use crate::project::Project;
-use crate::source::Source;
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Graph {
     /// layer -> the layers it depends on
@@ -23,25 +20,6 @@ pub struct Graph {
 }
 
 impl Graph {
-    /// Declared `depends_on` plus the layers whose outputs an environment's parameters use.
-    pub fn of(project: &Project, env: Option<&Environment>) -> Graph {
-        let mut deps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for (name, layer) in &project.layers {
-            let entry = deps.entry(name.clone()).or_default();
-            entry.extend(layer.depends_on.iter().cloned());
-            if let Some(env) = env {
-                for setting in env.layer(name).parameters.values() {
-                    if let ParamValue::Ref(Source::Output { layer: dep, .. }) = &setting.value {
-                        if dep != name && project.layers.contains_key(dep) {
-                            entry.insert(dep.clone());
-                        }
-                    }
-                }
-            }
-        }
-        Graph { deps }
-    }
-
     pub fn from_edges<'a>(edges: impl IntoIterator<Item = (&'a str, &'a [&'a str])>) -> Graph {
         let mut deps: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for (n, ds) in edges {

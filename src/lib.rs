@@ -29,6 +29,7 @@ pub mod render;
 pub mod replacement;
 #[cfg(test)]
 mod schema_parity;
+pub mod scope;
 pub mod secret;
 pub mod source;
 pub mod stackset;

@@ -8,7 +8,6 @@ use serde::Deserialize;
 
 use crate::checks;
 use crate::diagnostic::{display_path, suggestion, Diagnostic, Error, Location, Result};
-use crate::environment;
 use crate::files::{read_text, ReadError, MAX_PROJECT_FILE};
 use crate::stackset;
 use crate::text::list;
@@ -242,31 +241,6 @@ impl Project {
             .unwrap_or_default();
         names.sort();
         names
-    }
-
-    /// Whether `layer` exists in the environment `env` (layer.toml's `environments`, the environment's
-    /// `[layers.<l>] enabled`).
-    pub fn layer_in(&self, layer: &str, env: &environment::Environment) -> bool {
-        let listed =
-            self.layers.get(layer).is_some_and(|l| l.environments.as_ref().is_none_or(|e| e.contains(&env.name)));
-        listed && env.layers.get(layer).and_then(|s| s.enabled) != Some(false)
-    }
-
-    /// The region of `layer`'s stack in `env`: the environment's `[layers.<l>] region`, else layer.toml's,
-    /// else the environment's.
-    pub fn region_of(&self, layer: &str, env: &environment::Environment) -> String {
-        env.layers
-            .get(layer)
-            .and_then(|s| s.region.clone())
-            .or_else(|| self.layers.get(layer).and_then(|l| l.region.clone()))
-            .unwrap_or_else(|| env.region.clone())
-    }
-
-    /// The project as environment `env` has it: without the layers it leaves out.
-    pub fn for_env(&self, env: &environment::Environment) -> Project {
-        let mut p = self.clone();
-        p.layers.retain(|name, _| self.layer_in(name, env));
-        p
     }
 
     pub fn layer(&self, name: &str) -> Result<&Layer> {

@@ -8,6 +8,7 @@ use toml_edit::{DocumentMut, Item, Table, Value};
 
 use crate::environment::{Environment, ParamValue};
 use crate::project::Project;
+use crate::scope;
 
 /// One setting of an environment, by key path (`image_tag`, `layers.db.parameters.InstanceClass`).
 #[derive(Debug, Clone, PartialEq)]
@@ -137,7 +138,7 @@ pub fn differences(project: &Project, source: &Environment, target: &Environment
             continue;
         }
         let layer = k.strip_prefix("layers.").and_then(|r| r.split('.').next());
-        let class = if layer.is_some_and(|l| project.layers.contains_key(l) && !project.layer_in(l, target)) {
+        let class = if layer.is_some_and(|l| project.layers.contains_key(l) && !scope::layer_in(project, l, target)) {
             Class::LayerNotInTarget
         } else if from.is_some_and(|e| e.secret) || to.is_some_and(|e| e.secret) {
             Class::Secret

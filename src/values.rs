@@ -11,6 +11,7 @@ use crate::environment;
 use crate::environment::{Environment, ParamValue, Setting, ValueTree};
 use crate::project::Project;
 use crate::provider::{FetchError, Fetched, Provider};
+use crate::scope;
 use crate::secret::Secret;
 use crate::source::Source;
 use crate::watch;
@@ -221,7 +222,7 @@ fn builtins(
     let mut context = Map::new();
     context.insert("project".into(), Json::String(project.name.clone()));
     context.insert("env".into(), Json::String(env.name.clone()));
-    context.insert("region".into(), Json::String(project.region_of(layer, env)));
+    context.insert("region".into(), Json::String(scope::region_of(project, layer, env)));
     context.insert("account_id".into(), env.account_id.clone().map(Json::String).unwrap_or(Json::Null));
     context.insert("protected".into(), Json::Bool(env.protected));
     context.insert("layer".into(), Json::String(layer.to_string()));

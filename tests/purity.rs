@@ -160,3 +160,24 @@ fn every_crate_path_is_in_a_use() {
     assert!(found.is_empty(), "inline crate paths:\n{}", found.join("\n"));
     assert_eq!(inline_crate_paths("fn f() { crate::text::count(1, \"x\"); }\n").len(), 1, "the check can fail");
 }
+
+/// The project, the environments and the graph each stand on their own: `graph.rs` is a plain DAG of
+/// names, `project.rs` knows only stackc.toml and layer.toml, and the environment files know nothing of
+/// the graph built from them. What needs a project and an environment together is `scope.rs`'s.
+#[test]
+fn the_project_the_environment_and_the_graph_do_not_name_each_other_upward() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let rules: &[(&str, &[&'static str])] = &[
+        ("graph.rs", &["crate::project", "crate::environment", "crate::scope", "crate::values"]),
+        ("project.rs", &["crate::environment", "crate::graph", "crate::scope"]),
+        ("environment/mod.rs", &["crate::scope", "crate::values", "crate::build"]),
+    ];
+    let mut found = Vec::new();
+    for (file, forbidden) in rules {
+        let text = std::fs::read_to_string(src.join(file)).unwrap();
+        for (line, what) in upward_imports(&text, forbidden) {
+            found.push(format!("src/{file}:{line}: {what}"));
+        }
+    }
+    assert!(found.is_empty(), "imports against the floors:\n{}", found.join("\n"));
+}

@@ -8,6 +8,7 @@ use crate::build;
 use crate::diagnostic::{display_path, Diagnostic, Error, Result};
 use crate::package::human_bytes;
 use crate::param_format;
+use crate::scope;
 use crate::text::count;
 
 /// S3 bucket names: 3-63 characters of lower-case letters, digits, dots and dashes.
@@ -42,7 +43,7 @@ pub fn bootstrap(s: &Session, bucket: Option<&str>) -> Result<()> {
         (None, None) => default_name(&s.env.region)?,
     };
     let mut wanted = vec![(s.env.region.clone(), home)];
-    let mut regions: Vec<String> = s.project.layers.keys().map(|l| s.project.region_of(l, &s.env)).collect();
+    let mut regions: Vec<String> = s.project.layers.keys().map(|l| scope::region_of(&s.project, l, &s.env)).collect();
     regions.sort();
     regions.dedup();
     for region in regions.into_iter().filter(|r| *r != s.env.region) {

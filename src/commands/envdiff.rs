@@ -15,6 +15,7 @@ use crate::edge::local::Offline;
 use crate::environment::Environment;
 use crate::project::{Layer, Project};
 use crate::promote;
+use crate::scope;
 
 #[derive(Serialize)]
 struct Report {
@@ -81,7 +82,7 @@ pub fn envdiff(
         Some(r) => r,
         None => {
             let in_env = |e: &Environment| -> Vec<String> {
-                project.layers.keys().filter(|l| project.layer_in(l, e)).cloned().collect()
+                project.layers.keys().filter(|l| scope::layer_in(project, l, e)).cloned().collect()
             };
             (
                 build::build(project, &a, &in_env(&a), &mut Offline::new(project.root.clone()))?,

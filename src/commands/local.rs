@@ -12,10 +12,10 @@ use crate::edge::build_step;
 use crate::edge::local::Offline;
 use crate::environment::{self, Environment};
 use crate::graph;
-use crate::graph::Graph;
 use crate::package;
 use crate::param_format::{self, ParamFormat};
 use crate::project::Project;
+use crate::scope;
 use crate::text::count;
 use crate::validate;
 use crate::values::Resolved;
@@ -62,7 +62,7 @@ pub fn run(project: &Project, command: Command, opts: &EnvOpts) -> Result<()> {
 /// `stackc build`: the selected layers' `[build]` commands, layer by layer.
 fn build_cmd(project: &Project, env_name: &str, names: &[String], opts: &EnvOpts) -> Result<()> {
     let env = load_env(project, env_name, opts)?;
-    let project = &project.for_env(&env);
+    let project = &scope::for_env(project, &env);
     let layers = select_layers(project, &env, names)?;
     let ran = build_step::run(project, &env, &layers, &|layer, step| printer().line(&format!("[{layer}] {step}")))?;
     let none = if ran == 0 { " (none of the selected layers has a [build] in its layer.toml)" } else { "" };
@@ -78,7 +78,7 @@ fn offline_build(project: &Project, env: &Environment, layers: &[String]) -> Res
 pub fn render(project: &Project, args: &RenderArgs, opts: &EnvOpts, session: Option<&session::Session>) -> Result<()> {
     let RenderArgs { env: env_name, layers: names, out, stdout, format, resolve, omit_secrets } = args;
     let env = load_env(project, env_name, opts)?;
-    let project = &project.for_env(&env);
+    let project = &scope::for_env(project, &env);
     let layers = select_layers(project, &env, names)?;
     let built = match session {
         None => offline_build(project, &env, &layers)?,
@@ -282,7 +282,7 @@ fn validate_cmd(project: &Project, env: Option<&str>, opts: &EnvOpts, output: Ou
             }
         };
         let full = project;
-        let project = &full.for_env(&env);
+        let project = &scope::for_env(full, &env);
         let layers: Vec<String> = project.layers.keys().cloned().collect();
         let built = match offline_build(project, &env, &layers) {
             Ok(b) => b,
@@ -327,7 +327,7 @@ fn validate_cmd(project: &Project, env: Option<&str>, opts: &EnvOpts, output: Ou
 
 fn graph(project: &Project, env_name: &str, opts: &EnvOpts, format: GraphFormat) -> Result<()> {
     let env = load_env(project, env_name, opts)?;
-    let g = Graph::of(&project.for_env(&env), Some(&env));
+    let g = scope::graph(&scope::for_env(project, &env), Some(&env));
     let text = match format {
         GraphFormat::Text => match g.waves() {
             Ok(w) => g.to_text(&w),

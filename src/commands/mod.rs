@@ -27,9 +27,9 @@ use crate::edge::watchdog;
 use crate::environment::SecretStore;
 use crate::environment::{self, Environment};
 use crate::files;
-use crate::graph::Graph;
 use crate::project::Project;
 use crate::provider::Placeholders;
+use crate::scope;
 
 /// When this process started its work; progress lines count from here.
 pub fn started() -> std::time::Instant {
@@ -228,7 +228,7 @@ pub fn select_layers(project: &Project, env: &Environment, names: &[String]) -> 
     if !errors.is_empty() {
         return Err(Error::configs(errors));
     }
-    let graph = Graph::of(project, Some(env));
+    let graph = scope::graph(project, Some(env));
     let order: Vec<String> = match graph.waves() {
         Ok(w) => w.into_iter().flatten().collect(),
         Err(_) => project.layers.keys().cloned().collect(),

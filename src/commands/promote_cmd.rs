@@ -13,6 +13,7 @@ use crate::environment::Environment;
 use crate::project::{self, Project};
 use crate::promote::{self, Class, Difference};
 use crate::replacement;
+use crate::scope;
 use crate::text::count;
 
 pub(super) fn class_label(c: &Class) -> String {
@@ -131,12 +132,12 @@ fn replacement_warnings(
         Err(e) => return vec![format!("  (not checked: the edited file does not load: {e})")],
     };
     let layers = |env: &Environment| -> Vec<String> {
-        project.layers.keys().filter(|l| project.layer_in(l, env)).cloned().collect()
+        project.layers.keys().filter(|l| scope::layer_in(project, l, env)).cloned().collect()
     };
     let offline = || Offline::new(project.root.clone());
     let built = (
-        build::build(&project.for_env(target), target, &layers(target), &mut offline()),
-        build::build(&project.for_env(&after), &after, &layers(&after), &mut offline()),
+        build::build(&scope::for_env(project, target), target, &layers(target), &mut offline()),
+        build::build(&scope::for_env(project, &after), &after, &layers(&after), &mut offline()),
     );
     let (Ok(before), Ok(now)) = built else {
         return vec!["  (not checked: the target does not render offline; `stackc plan` shows replacements)".into()];

@@ -11,6 +11,7 @@ use super::session::Session;
 use crate::cfn::port::StackInfo;
 use crate::cfn::port::{PortError, StackSets};
 use crate::cfn::stack_state;
+use crate::scope;
 
 use crate::deploy::engine::{Engine, Settings};
 use crate::deploy::layer::{LayerError, Outcome};
@@ -92,7 +93,7 @@ pub fn destroy(s: &Session, layers: &[String], yes: bool, concurrency: usize) ->
 /// failure: the deploy itself does not need it.
 pub fn record_regions(s: &Session, layers: &[String]) {
     let regions: BTreeSet<String> =
-        layers.iter().map(|l| s.project.region_of(l, &s.env)).filter(|r| *r != s.env.region).collect();
+        layers.iter().map(|l| scope::region_of(&s.project, l, &s.env)).filter(|r| *r != s.env.region).collect();
     if regions.is_empty() {
         return;
     }

@@ -11,6 +11,7 @@ use crate::cfn::port::{CloudFormation, StackInfo, StackSets};
 use crate::cfn::stack_state::{classify, StackState};
 use crate::cfn::template::Template;
 use crate::cli::Cli;
+use crate::scope;
 
 use crate::deploy::layer::{LayerError, Outcome, Prepared};
 use crate::deploy::ports::Reporter;
@@ -64,7 +65,7 @@ pub struct Session {
 impl Session {
     pub fn open(project: Project, cli: &Cli, opts: &super::EnvOpts, env_name: &str) -> Result<Session> {
         let env = super::load_env(&project, env_name, opts)?;
-        let project = project.for_env(&env);
+        let project = scope::for_env(&project, &env);
         let aws = Arc::new(Aws::new(Connection {
             profile: cli.profile.clone().or_else(|| env.profile.clone()),
             region: env.region.clone(),
@@ -76,7 +77,7 @@ impl Session {
         let elsewhere: BTreeMap<String, String> = project
             .layers
             .keys()
-            .map(|l| (env.stack_name_of(&project.name, l), project.region_of(l, &env)))
+            .map(|l| (env.stack_name_of(&project.name, l), scope::region_of(&project, l, &env)))
             .filter(|(_, r)| *r != env.region)
             .collect();
         // Stack sets administered from a delegated administrator account.
@@ -96,7 +97,7 @@ impl Session {
             AwsValues::new(aws.clone(), deployed_view.clone()),
             Offline::new(project.root.clone()),
         ));
-        let graph = Graph::of(&project, Some(&env));
+        let graph = scope::graph(&project, Some(&env));
         if let Err(cycle) = graph.waves() {
             return Err(Error::msg(graph::cycle_message(&cycle)));
         }
@@ -431,7 +432,7 @@ impl Session {
             Some(a) => a.clone(),
             None => self.account()?,
         };
-        Ok(Some(settings.resolve(&account, &self.project.region_of(layer, &self.env))))
+        Ok(Some(settings.resolve(&account, &scope::region_of(&self.project, layer, &self.env))))
     }
 
     /// A layer resolved and rendered for `deployed`: from this run's cache while its dependencies' stacks

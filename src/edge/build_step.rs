@@ -17,6 +17,7 @@ use crate::deploy::step::Step;
 use crate::diagnostic::{Diagnostic, Error, Result};
 use crate::environment::{self, Environment, Setting, ValueTree};
 use crate::project::{Layer, Project};
+use crate::scope;
 
 /// Runs the `[build]` of each of `layers` that has one, in the order given; the first failure stops the
 /// rest. `on_step(layer, step)` is told each command before it runs and each line it prints.
@@ -57,7 +58,7 @@ pub fn run(
 }
 
 fn command_for(project: &Project, env: &Environment, layer: &Layer, command: &str) -> std::process::Command {
-    let region = project.region_of(&layer.name, env);
+    let region = scope::region_of(project, &layer.name, env);
     let mut cmd = std::process::Command::new("sh");
     cmd.arg("-c").arg(command).current_dir(&layer.dir);
     for v in secret_vars(env) {

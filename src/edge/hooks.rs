@@ -8,6 +8,7 @@ use crate::deploy::step::Step;
 use crate::edge::aws;
 use crate::environment::{Environment, ParamValue, ValueTree};
 use crate::project::Project;
+use crate::scope;
 use crate::secret;
 use crate::source::Source;
 
@@ -65,7 +66,7 @@ impl ShellHooks<'_> {
     ) -> std::process::Command {
         let secret_vars = secret_vars(self.env);
         // The layer's own region (a layer may live elsewhere than the environment).
-        let region = self.project.region_of(layer, self.env);
+        let region = scope::region_of(self.project, layer, self.env);
         let mut cmd = std::process::Command::new("sh");
         cmd.arg("-c").arg(command).current_dir(&self.project.root);
         for v in secret_vars {

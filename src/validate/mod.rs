@@ -15,6 +15,7 @@ use crate::environment::{Environment, ValueTree};
 use crate::graph;
 use crate::graph::Graph;
 use crate::project::Project;
+use crate::scope;
 use crate::source::Source;
 use crate::text::list;
 use crate::values;
@@ -76,7 +77,7 @@ pub fn validate(project: &Project, env: &Environment, built: &BTreeMap<String, B
 pub fn report(project: &Project, env: &Environment, built: &BTreeMap<String, BuiltLayer>) -> Report {
     let mut out = Vec::new();
     let mut notes = Vec::new();
-    let graph = Graph::of(project, Some(env));
+    let graph = scope::graph(project, Some(env));
     if let Err(cycle) = graph.waves() {
         out.push(
             Diagnostic::new(graph::cycle_message(&cycle))

@@ -14,6 +14,7 @@ use crate::environment::Environment;
 use crate::package::packaged_properties;
 use crate::project::Project;
 use crate::render::{Renderer, SourceMap};
+use crate::scope;
 
 /// What the schema checks of one layer found: refusals, and notes (module types, accepted secret places).
 #[derive(Debug, Default)]
@@ -48,7 +49,7 @@ pub(super) fn check_template(
     placer: &mut Placer,
 ) -> LayerFindings {
     let def = &project.layers[name];
-    let region = project.region_of(name, env);
+    let region = scope::region_of(project, name, env);
     let packaged = packaged_properties();
     let ctx = Context { region: &region, accepted_secret_sinks: &def.secrets_readable_in, packaged: &packaged };
     let mut out = LayerFindings::default();
