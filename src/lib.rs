@@ -32,7 +32,7 @@ mod schema_parity;
 pub mod scope;
 pub mod secret;
 pub mod source;
-pub mod stackset;
+pub mod stackset_settings;
 pub mod text;
 pub mod toml_error;
 pub mod validate;

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::checks;
 use crate::diagnostic::{display_path, suggestion, Diagnostic, Error, Location, Result};
 use crate::files::{read_text, ReadError, MAX_PROJECT_FILE};
-use crate::stackset;
+use crate::stackset_settings;
 use crate::text::list;
 use crate::toml_error;
 
@@ -58,7 +58,7 @@ pub(crate) struct LayerFile {
     #[serde(default)]
     deploy_as: Option<toml::Spanned<String>>,
     #[serde(default)]
-    stackset: Option<stackset::StackSetSettings>,
+    stackset: Option<stackset_settings::StackSetSettings>,
     /// `Resource.Property` places this layer knowingly lets a NoEcho parameter reach although the resource
     /// returns them on read (a Lambda environment variable); validate says so once per run.
     #[serde(default)]
@@ -116,7 +116,7 @@ pub struct Layer {
     /// `region = "..."` in layer.toml: where the stack lives in every environment.
     pub region: Option<String>,
     /// `deploy_as = "stackset"`: deployed as a StackSet, with these settings (each environment's over them).
-    pub stackset: Option<stackset::StackSetSettings>,
+    pub stackset: Option<stackset_settings::StackSetSettings>,
     /// `secrets_readable_in = ["Resource.Property", ...]` in layer.toml.
     pub secrets_readable_in: Vec<String>,
 }

@@ -11,7 +11,7 @@ use crate::build::{self, BuiltLayer};
 use crate::cli::Output;
 use crate::diagnostic::Result;
 use crate::diff;
-use crate::edge::local::Offline;
+use crate::edge::machine::Offline;
 use crate::environment::Environment;
 use crate::project::{Layer, Project};
 use crate::promote;

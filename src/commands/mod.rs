@@ -2,7 +2,7 @@
 
 mod adopt;
 mod approve;
-mod local;
+mod offline;
 mod printer;
 pub use printer::printer;
 mod artifacts;
@@ -149,7 +149,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let s = session::Session::open(project, &cli, &opts, env)?;
             with_aws(&s, &cli, &opts)
         }
-        None => local::run(&project, cli.command, &opts),
+        None => offline::run(&project, cli.command, &opts),
     }
 }
 
@@ -179,7 +179,7 @@ fn with_aws(s: &session::Session, cli: &Cli, opts: &EnvOpts) -> Result<()> {
     match &cli.command {
         Command::Render(args) => {
             s.probe()?;
-            local::render(&s.project, args, opts, Some(s))
+            offline::render(&s.project, args, opts, Some(s))
         }
         Command::Import { source: ImportCommand::Stack { stack, layer, .. } } => adopt::import_stack(s, stack, layer),
         Command::Envdiff { from, to, output, .. } => {

@@ -7,7 +7,7 @@ use similar::TextDiff;
 use super::{load_env, print, write_file, EnvOpts};
 use crate::build;
 use crate::diagnostic::{display_path, Diagnostic, Error, Result};
-use crate::edge::local::Offline;
+use crate::edge::machine::Offline;
 use crate::environment;
 use crate::environment::Environment;
 use crate::project::{self, Project};

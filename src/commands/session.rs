@@ -26,7 +26,7 @@ use crate::edge::aws::s3;
 use crate::edge::aws::s3::S3;
 use crate::edge::aws::values::AwsValues;
 use crate::edge::aws::{Aws, Connection};
-use crate::edge::local::Offline;
+use crate::edge::machine::Offline;
 use crate::edge::sources::Sources;
 use crate::edge::{build_step, hooks};
 use crate::environment::Environment;
@@ -38,7 +38,7 @@ use crate::project::Project;
 use crate::provider;
 use crate::provider::Fetched;
 use crate::source::Source;
-use crate::stackset::StackSetTarget;
+use crate::stackset_settings::StackSetTarget;
 use crate::text::{count, list, plural};
 use crate::validate;
 use crate::values::Resolved;
@@ -258,7 +258,6 @@ impl Session {
         let built = {
             let mut provider = self.values.lock().unwrap();
             *self.deployed_view.lock().unwrap() = deployed.clone();
-            provider.aws.allow_undeployed = true;
             build::build(&self.project, &self.env, layers, &mut *provider)?
         };
         self.report_calls();
@@ -313,7 +312,6 @@ impl Session {
         let stacks = self.describe(&closure, 4)?;
         *self.deployed_view.lock().unwrap() = Session::usable(&stacks);
         let mut provider = self.values.lock().unwrap();
-        provider.aws.allow_undeployed = true;
         let mut public = PublicOnly(&mut *provider);
         let built = build::build(&self.project, &self.env, layers, &mut public)?;
         drop(provider);
@@ -454,7 +452,6 @@ impl Session {
         let mut built = {
             let mut provider = self.values.lock().unwrap();
             *self.deployed_view.lock().unwrap() = deployed.clone();
-            provider.aws.allow_undeployed = true;
             let layers = [layer.to_string()];
             let result = if public {
                 build::build(&self.project, &self.env, &layers, &mut PublicOnly(&mut *provider))

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::scheduler::Settles;
 use crate::cfn::port::{ApiValue, PortError, StackInfo};
-use crate::stackset;
+use crate::stackset_settings;
 
 /// A layer ready to be planned: everything CreateChangeSet needs.
 #[derive(Debug, Clone)]
@@ -37,7 +37,7 @@ pub struct Prepared {
     /// The template's parameter defaults, as CloudFormation reports them back.
     pub defaults: BTreeMap<String, String>,
     /// Deployed as a stack set, with these targets (no change sets then).
-    pub stackset: Option<stackset::StackSetTarget>,
+    pub stackset: Option<stackset_settings::StackSetTarget>,
     /// `timeout_minutes`: how long the stack operation may run before stackc cancels an update (or, for a
     /// create, stops following it and fails the layer).
     pub timeout: Option<Duration>,

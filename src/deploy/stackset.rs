@@ -15,7 +15,7 @@ use crate::cfn::port::*;
 use crate::cfn::stack_state::STACK_SET_ACTIVE;
 use crate::cfn::template::Template;
 use crate::diff;
-use crate::stackset::{groups, plan_instances, InstancePlan, StackSetTarget};
+use crate::stackset_settings::{groups, plan_instances, InstancePlan, StackSetTarget};
 
 /// A stack set as a layer's deployed state: its parameters and tags, no outputs. The value of a
 /// parameter its template declares `NoEcho` is masked here, whatever DescribeStackSet answered, so no
@@ -288,7 +288,7 @@ mod tests {
     use super::super::fake::Fake;
     use super::super::ports::{NoHooks, Preapproved, Silent};
     use super::*;
-    use crate::stackset::StackSetSettings;
+    use crate::stackset_settings::StackSetSettings;
 
     fn engine(fake: &Fake) -> Engine<'_> {
         let settings = Settings { poll_initial: Duration::ZERO, poll_max: Duration::ZERO, ..Settings::default() };

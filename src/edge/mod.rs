@@ -8,7 +8,7 @@ pub mod aws;
 pub mod build_step;
 pub mod hooks;
 pub mod keyring;
-pub mod local;
+pub mod machine;
 pub mod memory;
 pub mod signals;
 pub mod sources;

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use super::aws::values::AwsValues;
-use super::local::Offline;
+use super::machine::Offline;
 use crate::provider::{FetchError, Fetched, Provider};
 use crate::source::Source;
 
@@ -40,7 +40,7 @@ impl Provider for Sources {
                     let r = match s {
                         Source::Keyring { .. } => super::keyring::fetch(s),
                         Source::Prompt { message } => {
-                            super::local::prompt(message.as_deref().unwrap_or("value")).map(Fetched::Secret)
+                            super::machine::prompt(message.as_deref().unwrap_or("value")).map(Fetched::Secret)
                         }
                         other => {
                             self.local.fetch_local(other).unwrap_or_else(|| Err(FetchError::new("unsupported source")))

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::stackset;
+use crate::stackset_settings;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -134,7 +134,7 @@ pub(super) struct LayerSection {
     pub(super) timeout_minutes: Option<Spanned<u32>>,
     /// Targets and rollout of a layer deployed as a stack set, over layer.toml's `[stackset]`.
     #[serde(default)]
-    pub(super) stackset: Option<stackset::StackSetSettings>,
+    pub(super) stackset: Option<stackset_settings::StackSetSettings>,
 }
 
 /// Stack options as one file section wrote them, with where (for findings).

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::diagnostic::Location;
-use crate::stackset;
+use crate::stackset_settings;
 
 /// Names the templates see besides the values; a value may not take one of them.
 pub const RESERVED: &[&str] =
@@ -46,7 +46,7 @@ pub struct LayerSettings {
     /// Stack options of this layer (over the environment's).
     pub stack: StackOptions,
     /// `[layers.<l>.stackset]`: a stack set layer's targets in this environment.
-    pub stackset: Option<stackset::StackSetSettings>,
+    pub stackset: Option<stackset_settings::StackSetSettings>,
 }
 
 /// A role assumed through STS for a whole run.

@@ -28,8 +28,6 @@ pub struct AwsValues {
     aws: Arc<Aws>,
     /// Stacks of this environment's layers, by layer, as known now (deploy fills it as layers finish).
     pub deployed: Arc<Mutex<BTreeMap<String, StackInfo>>>,
-    /// Layers whose stacks are missing: their outputs are placeholders instead of errors.
-    pub allow_undeployed: bool,
     cache: HashMap<Source, Result<Fetched, FetchError>>,
     pub calls: CallCount,
     /// The version of each secret's source (SSM parameter version, Secrets Manager version id).
@@ -38,14 +36,7 @@ pub struct AwsValues {
 
 impl AwsValues {
     pub fn new(aws: Arc<Aws>, deployed: Arc<Mutex<BTreeMap<String, StackInfo>>>) -> AwsValues {
-        AwsValues {
-            aws,
-            deployed,
-            allow_undeployed: true,
-            cache: HashMap::new(),
-            calls: CallCount::default(),
-            versions: HashMap::new(),
-        }
+        AwsValues { aws, deployed, cache: HashMap::new(), calls: CallCount::default(), versions: HashMap::new() }
     }
 
     /// The version of a secret source's current value, if the store keeps versions.
@@ -305,11 +296,8 @@ impl AwsValues {
                     }
                 ))),
             },
-            None if self.allow_undeployed => Ok(Fetched::Placeholder),
-            None => Err(FetchError {
-                message: format!("layer `{layer}` is not deployed"),
-                hint: Some(format!("deploy it first, or include it: `stackc deploy <env> {layer} ...`")),
-            }),
+            // Not deployed yet: a placeholder, and the layer's plan waits for that layer.
+            None => Ok(Fetched::Placeholder),
         }
     }
 

@@ -9,7 +9,7 @@ use crate::build::{self, BuiltLayer};
 use crate::cli::{Command, GraphFormat, ImportCommand, NewCommand, Output, RenderArgs};
 use crate::diagnostic::{display_path, Diagnostic, Error, ExitKind, Result};
 use crate::edge::build_step;
-use crate::edge::local::Offline;
+use crate::edge::machine::Offline;
 use crate::environment::{self, Environment};
 use crate::graph;
 use crate::package;
