@@ -160,25 +160,62 @@ pub fn build(
     layers: &[String],
     provider: &mut dyn Provider,
 ) -> Result<BTreeMap<String, BuiltLayer>> {
+    each_layer(project, env, layers, provider, &|renderer, name, values| {
+        build_one(project, env, renderer, name, values)
+    })
+}
+
+/// What printing a layer's template needs: its stack name, the rendered text, and why it does not parse.
+pub struct RenderedText {
+    pub stack_name: String,
+    pub text: String,
+    pub parse_error: Option<ParseError>,
+}
+
+/// Resolve and render `layers` of `env`, keeping only the text: each is checked as `build` parses it, but
+/// no tree is kept (and the values, secrets included, are dropped once rendered).
+pub fn render_texts(
+    project: &Project,
+    env: &Environment,
+    layers: &[String],
+    provider: &mut dyn Provider,
+) -> Result<BTreeMap<String, RenderedText>> {
+    each_layer(project, env, layers, provider, &|renderer, name, values| {
+        let (text, _) = render_one(project, env, renderer, name, &values)?;
+        let parse_error = Template::check(&text).err();
+        Ok(RenderedText { stack_name: values.stack_name.clone(), text, parse_error })
+    })
+}
+
+type PerLayer<'a, T> = dyn Fn(&Renderer, &str, LayerValues) -> Result<T> + Sync + 'a;
+
+/// `work` for each of `layers` once their values are resolved: spread over the cores, each thread taking
+/// the next layer when it is done with one (templates differ in cost), merged back in layer order so
+/// errors read the same on any machine. Each thread has its own renderer: minijinja compiles under its
+/// lock.
+fn each_layer<T: Send>(
+    project: &Project,
+    env: &Environment,
+    layers: &[String],
+    provider: &mut dyn Provider,
+    work: &PerLayer<'_, T>,
+) -> Result<BTreeMap<String, T>> {
     BUILDS.fetch_add(layers.len(), std::sync::atomic::Ordering::Relaxed);
     let resolved = values::resolve(project, env, layers, provider)?;
-    // Rendering and parsing are independent per layer: spread over the cores, each thread taking the next
-    // layer when it is done with one (templates differ in cost), merged back in layer order so errors read
-    // the same on any machine. Each thread has its own renderer: minijinja compiles under its lock.
     let jobs: Vec<(String, LayerValues)> = resolved.into_iter().collect();
     let count = jobs.len();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
     let threads = cores.min(count.div_ceil(16)).max(1);
     let queue = std::sync::Mutex::new(jobs.into_iter().enumerate());
     let next = || queue.lock().unwrap_or_else(|e| e.into_inner()).next();
-    let mut done: Vec<(usize, String, Result<BuiltLayer>)> = std::thread::scope(|scope| {
+    let mut done: Vec<(usize, String, Result<T>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {
                     let renderer = Renderer::new(project);
                     let mut mine = Vec::new();
                     while let Some((i, (n, v))) = next() {
-                        let built = build_one(project, env, &renderer, &n, v);
+                        let built = work(&renderer, &n, v);
                         mine.push((i, n, built));
                     }
                     mine
@@ -212,21 +249,33 @@ fn build_one(
     name: &str,
     values: LayerValues,
 ) -> Result<BuiltLayer> {
-    let layer = project.layer(name)?;
-    let collector = artifacts_of(project, env, layer);
-    let text = renderer.render(layer, with_collector(values.jinja_context(), &collector))?;
-    let made = collector.downcast_object_ref::<Collector>().map(Collector::made).unwrap_or_default();
+    let (text, made) = render_one(project, env, renderer, name, &values)?;
     let template = Template::parse(&text);
     Ok(BuiltLayer { values, text, template, made: std::sync::Arc::new(made), packaged: Default::default() })
 }
 
+/// One layer's rendered text, and what its `artifact()` calls made.
+fn render_one(
+    project: &Project,
+    env: &Environment,
+    renderer: &Renderer,
+    name: &str,
+    values: &LayerValues,
+) -> Result<(String, Vec<package::Artifact>)> {
+    let layer = project.layer(name)?;
+    let collector = artifacts_of(project, env, layer);
+    let text = renderer.render(layer, with_collector(values.jinja_context(), &collector))?;
+    let made = collector.downcast_object_ref::<Collector>().map(Collector::made).unwrap_or_default();
+    Ok((text, made))
+}
+
 /// A parse error of a rendered template, pointing into the rendered text.
-pub fn parse_error_diagnostic(project: &Project, layer: &str, built: &BuiltLayer, e: &ParseError) -> Diagnostic {
+pub fn parse_error_diagnostic(project: &Project, layer: &str, text: &str, e: &ParseError) -> Diagnostic {
     let path = project.layers.get(layer).map(|l| l.template_path.clone()).unwrap_or_default();
     let mut d =
         Diagnostic::new(format!("layer `{layer}`: the rendered template is not valid YAML/JSON: {}", e.message));
     if let (Some(line), Some(col)) = (e.line, e.col) {
-        let mut loc = Location::from_line_col(&path, &built.text, line, col);
+        let mut loc = Location::from_line_col(&path, text, line, col);
         loc.file = std::path::PathBuf::from(format!("{} (rendered)", path.display()));
         d = d.at(loc);
     } else {

@@ -862,6 +862,31 @@ fn render_errors_of_many_layers_come_in_layer_order() {
     ok.ok().stdout_has("# ---- layer l39 (demo-qa-l39) ----");
 }
 
+/// `render --stdout` prints a template that does not parse (to look at) and fails with where, in the same
+/// words as writing it does; a duplicate key and an unknown tag are caught though no tree is kept.
+#[test]
+fn render_to_stdout_prints_what_does_not_parse_and_fails_with_where() {
+    let cases = [
+        (
+            "Resources:\n  T:\n    Type: AWS::SNS::Topic\n  T:\n    Type: AWS::SNS::Topic\n",
+            "duplicate entry with key \"T\"",
+        ),
+        ("Resources:\n  T:\n    Type: !Nope AWS::SNS::Topic\n", "unknown tag `!Nope`"),
+        ("Resources:\n  T: [\n", "template.yaml.j2 (rendered):"),
+        ("- just\n- a list\n", "a template must be a mapping at the top level"),
+    ];
+    for (template, error) in cases {
+        let dir =
+            project(&[("stacks/app/template.yaml.j2", template), ("environments/qa.toml", "region = \"us-east-1\"\n")]);
+        let printed = stackc(dir.path(), &["render", "qa", "--stdout"]);
+        printed.code(2).stderr_has(error).stderr_has("is not valid YAML/JSON");
+        assert_eq!(printed.stdout, template, "the text is printed as rendered");
+        let written = stackc(dir.path(), &["render", "qa"]);
+        written.code(2);
+        assert_eq!(written.stderr, printed.stderr, "the same finding either way");
+    }
+}
+
 /// Completion offers the project's environments and layers where a command takes them, and the bash
 /// script asks for them (names from the shipped project).
 #[test]

@@ -51,6 +51,19 @@ impl Template {
         Ok(Template { body })
     }
 
+    /// Whether `text` parses, with the same error `parse` would give, without keeping the tree (render
+    /// to stdout needs only the answer; the tree of 500 layers is most of its memory).
+    pub fn check(text: &str) -> Result<(), ParseError> {
+        if let Some(line) = too_deep(text, 256) {
+            return Err(ParseError {
+                message: "brackets nest more than 256 levels deep".into(),
+                line: Some(line),
+                col: Some(1),
+            });
+        }
+        yaml::check(text).map_err(|e| ParseError { message: e.message, line: e.line, col: e.col })
+    }
+
     pub fn section(&self, name: &str) -> Option<&Map<String, Json>> {
         self.body.get(name).and_then(|v| v.as_object())
     }

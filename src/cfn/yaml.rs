@@ -45,6 +45,101 @@ pub fn to_json(text: &str) -> Result<Json, YamlError> {
     })
 }
 
+/// Whether `text` is a template document as `to_json` reads it (the same errors, tags, duplicate keys,
+/// a mapping at the top), without building the tree: for a caller that needs only the answer.
+pub fn check(text: &str) -> Result<(), YamlError> {
+    match yaml_serde::from_str::<Checked>(text) {
+        Ok(Checked(Shape::Map)) => Ok(()),
+        Ok(_) => Err(YamlError {
+            message: "a template must be a mapping at the top level".into(),
+            line: Some(1),
+            col: Some(1),
+        }),
+        Err(e) => Err(YamlError {
+            message: e.to_string().split(" at line ").next().unwrap_or_default().to_string(),
+            line: e.location().map(|l| l.line()),
+            col: e.location().map(|l| l.column()),
+        }),
+    }
+}
+
+/// What a checked node was, as far as a check needs to know: a template is a mapping.
+#[derive(PartialEq)]
+enum Shape {
+    Map,
+    Other,
+}
+
+struct Checked(Shape);
+
+impl<'de> Deserialize<'de> for Checked {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(CheckVisitor).map(Checked)
+    }
+}
+
+/// `NodeVisitor`'s checks with nothing kept but the keys of the mapping being read.
+struct CheckVisitor;
+
+impl<'de> Visitor<'de> for CheckVisitor {
+    type Value = Shape;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Shape, E> {
+        Ok(Shape::Other)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Shape, E> {
+        Ok(Shape::Other)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Shape, E> {
+        Ok(Shape::Other)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Shape, E> {
+        Ok(Shape::Other)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Shape, E> {
+        Ok(Shape::Other)
+    }
+    fn visit_unit<E>(self) -> Result<Shape, E> {
+        Ok(Shape::Other)
+    }
+    fn visit_none<E>(self) -> Result<Shape, E> {
+        Ok(Shape::Other)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Shape, D::Error> {
+        Checked::deserialize(d).map(|c| c.0)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shape, A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(Shape::Other)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Shape, A::Error> {
+        let mut keys = std::collections::HashSet::new();
+        while let Some(Key(key)) = map.next_key()? {
+            if keys.contains(&key) {
+                return Err(de::Error::custom(format!("duplicate entry with key {key:?}")));
+            }
+            keys.insert(key);
+            map.next_value::<Checked>()?;
+        }
+        Ok(Shape::Map)
+    }
+    /// A function tag is checked in place; `!GetAtt` and a tag that is not CloudFormation's are read as
+    /// `to_json` reads them (small nodes), so their errors are the same words.
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Shape, A::Error> {
+        let (tag, content): (String, _) = data.variant()?;
+        if tag == "Ref" || tag == "Condition" || (tag != "GetAtt" && FN_TAGS.contains(&tag.as_str())) {
+            content.newtype_variant::<Checked>()?;
+        } else {
+            let Node(inner) = content.newtype_variant()?;
+            long_form(&tag, inner).map_err(de::Error::custom)?;
+        }
+        Ok(Shape::Map)
+    }
+}
+
 /// One node of the document.
 struct Node(Json);
 
@@ -192,6 +287,71 @@ impl<'de> Visitor<'de> for KeyVisitor {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// `check` says what `to_json` says (and the template's top-level rule), on valid templates and on
+    /// thousands of broken ones.
+    #[test]
+    fn check_agrees_with_the_full_parse() {
+        let base = "Parameters:\n  Name: {Type: String}\nResources:\n  B:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: !Sub \"${Name}-x\"\n      Tags: [{Key: a, Value: !GetAtt R.Arn}, {Key: b, Value: !Ref Name}]\n  R:\n    Type: AWS::SNS::Topic\nOutputs:\n  O:\n    Value: !Join [\",\", [!Ref B, \"1\"]]\n";
+        let pieces = [
+            "!GetAtt R",
+            "!Nope x",
+            ":",
+            "\n  B:",
+            "- ",
+            "{",
+            "}",
+            "[",
+            "]",
+            "'",
+            "\"",
+            "!Ref",
+            "\t",
+            "&a",
+            "*a",
+            "? ",
+            "!!str",
+            "1: x\n1: y\n",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let agree = |text: &str| {
+            let full = to_json(text).map(|j| j.is_object());
+            let quick = check(text);
+            match (&full, &quick) {
+                (Ok(true), Ok(())) => {}
+                (Ok(false), Err(e)) => assert!(e.message.contains("mapping at the top"), "{text:?}"),
+                (Err(a), Err(b)) => assert_eq!((&a.message, a.line, a.col), (&b.message, b.line, b.col), "{text:?}"),
+                _ => panic!(
+                    "disagree on {text:?}: full {:?}, check {:?}",
+                    full.as_ref().map_err(|e| &e.message),
+                    quick.as_ref().map_err(|e| &e.message)
+                ),
+            }
+        };
+        agree(base);
+        for _ in 0..3000 {
+            let mut t: Vec<char> = base.chars().collect();
+            for _ in 0..(1 + next() % 3) {
+                let at = (next() % (t.len() as u64 + 1)) as usize;
+                if next() % 2 == 0 && at < t.len() {
+                    let end = (at + 1 + (next() % 6) as usize).min(t.len());
+                    t.drain(at..end);
+                } else {
+                    let p = pieces[(next() % pieces.len() as u64) as usize];
+                    for (i, c) in p.chars().enumerate() {
+                        t.insert(at + i, c);
+                    }
+                }
+            }
+            agree(&t.into_iter().collect::<String>());
+        }
+    }
 
     fn parsed(text: &str) -> Json {
         to_json(text).unwrap_or_else(|e| panic!("{}", e.message))

@@ -80,6 +80,9 @@ pub fn render(project: &Project, args: &RenderArgs, opts: &EnvOpts, session: Opt
     let env = load_env(project, env_name, opts)?;
     let project = &scope::for_env(project, &env);
     let layers = select_layers(project, &env, names)?;
+    if *stdout && format.is_none() && session.is_none() {
+        return print_offline(project, &env, &layers);
+    }
     let built = match session {
         None => offline_build(project, &env, &layers)?,
         Some(s) => s.build_public(&layers)?,
@@ -88,7 +91,7 @@ pub fn render(project: &Project, args: &RenderArgs, opts: &EnvOpts, session: Opt
     let mut parse_errors: Vec<Diagnostic> = layers
         .iter()
         .filter_map(|l| {
-            built[l].template.as_ref().err().map(|e| build::parse_error_diagnostic(project, l, &built[l], e))
+            built[l].template.as_ref().err().map(|e| build::parse_error_diagnostic(project, l, &built[l].text, e))
         })
         .collect();
     let many = layers.len() > 1;
@@ -130,6 +133,34 @@ pub fn render(project: &Project, args: &RenderArgs, opts: &EnvOpts, session: Opt
         write_rendered(project, &env, &layers, &built, out.as_deref(), &mut parse_errors)?;
     }
     build::release(built);
+    if !parse_errors.is_empty() {
+        return Err(Error::configs(parse_errors));
+    }
+    Ok(())
+}
+
+/// `render --stdout` offline: each layer's text, checked as it would be parsed but with no tree kept (what
+/// makes printing 500 layers cheap); a template that does not parse is printed and fails the command.
+fn print_offline(project: &Project, env: &Environment, layers: &[String]) -> Result<()> {
+    let mut provider = Offline::new(project.root.clone());
+    let texts = build::render_texts(project, env, layers, &mut provider)?;
+    let many = layers.len() > 1;
+    let mut out = String::new();
+    let mut parse_errors = Vec::new();
+    for l in layers {
+        let r = &texts[l];
+        if many {
+            out.push_str(&format!("# ---- layer {l} ({}) ----\n", r.stack_name));
+        }
+        out.push_str(&r.text);
+        if !r.text.ends_with('\n') {
+            out.push('\n');
+        }
+        if let Some(e) = &r.parse_error {
+            parse_errors.push(build::parse_error_diagnostic(project, l, &r.text, e));
+        }
+    }
+    print(&out);
     if !parse_errors.is_empty() {
         return Err(Error::configs(parse_errors));
     }

@@ -92,7 +92,7 @@ pub fn report(project: &Project, env: &Environment, built: &BTreeMap<String, Bui
         let template = match &layer.template {
             Ok(t) => t,
             Err(e) => {
-                out.push(parse_error_diagnostic(project, name, layer, e));
+                out.push(parse_error_diagnostic(project, name, &layer.text, e));
                 continue;
             }
         };
