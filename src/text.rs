@@ -18,10 +18,15 @@ pub fn count(n: usize, word: &str) -> String {
 
 /// Items as `a, b, c`, cut after `LIST_MAX` with how many more: a note never becomes a screenful.
 pub fn list<S: AsRef<str>>(items: &[S]) -> String {
+    list_by(items, ", ")
+}
+
+/// `list` with another separator (`; ` between items that hold commas themselves).
+pub fn list_by<S: AsRef<str>>(items: &[S], sep: &str) -> String {
     let shown: Vec<&str> = items.iter().take(LIST_MAX).map(|s| s.as_ref()).collect();
     match items.len().saturating_sub(LIST_MAX) {
-        0 => shown.join(", "),
-        more => format!("{}, ... and {more} more", shown.join(", ")),
+        0 => shown.join(sep),
+        more => format!("{}{sep}... and {more} more", shown.join(sep)),
     }
 }
 
@@ -52,6 +57,14 @@ pub const LIST_MAX: usize = 12;
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_long_list_with_another_separator_is_cut_too() {
+        let items: Vec<String> = (0..500).map(|i| format!("layer `l{i}`, parameter `P`")).collect();
+        let text = list_by(&items, "; ");
+        assert!(text.ends_with("; ... and 488 more") && text.len() < 400, "{text}");
+        assert_eq!(list_by(&["a, b", "c"], "; "), "a, b; c");
+    }
+
     use super::*;
 
     #[test]

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Map, Value as Json};
 
+use crate::text::list_by;
 use crate::diagnostic::{Diagnostic, Error, Location, Result};
 use crate::environment;
 use crate::environment::{Environment, ParamValue, Setting, ValueTree};
@@ -347,7 +348,7 @@ fn missing(env: &Environment, source: &Source, uses: &BTreeSet<Use>, e: &FetchEr
         })
         .collect();
     Diagnostic::new(format!("environment `{}`: {} could not be resolved: {}", env.name, source.describe(), e.message))
-        .note(format!("needed by {}", places.join("; ")))
+        .note(format!("needed by {}", list_by(&places, "; ")))
         .hint_opt(e.hint.clone())
 }
 
