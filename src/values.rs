@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Map, Value as Json};
 
-use crate::text::list_by;
 use crate::diagnostic::{Diagnostic, Error, Location, Result};
 use crate::environment;
 use crate::environment::{Environment, ParamValue, Setting, ValueTree};
@@ -15,6 +14,7 @@ use crate::provider::{FetchError, Fetched, Provider};
 use crate::scope;
 use crate::secret::Secret;
 use crate::source::Source;
+use crate::text::list_by;
 use crate::watch;
 
 /// A value after resolution.

@@ -2,12 +2,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::Serialize;
 use serde_json::json;
 
 use super::session::Session;
 use super::{print, printer};
 use crate::cfn::events::{Event, History, Window};
-use crate::cfn::port::{CloudFormation, StackInfo, StackSets};
+use crate::cfn::port::{CloudFormation, StackInfo, StackInstance, StackSets};
 use crate::cfn::stack_state;
 use crate::cfn::template::Template;
 use crate::cli::Output;
@@ -84,93 +85,149 @@ fn failure_reason(s: &Session, stack: &str, status: &str) -> Option<String> {
     Some(format!("failed: {} ({}) {}: {}", c.logical_id, c.resource_type, c.status, c.reason))
 }
 
+/// What `status` found for one environment: rendered as text or JSON from this one value.
+#[derive(Debug, Serialize)]
+struct StatusReport {
+    environment: String,
+    layers: Vec<LayerStatus>,
+}
+
+/// One layer's stack as `status` saw it.
+#[derive(Debug, Serialize)]
+struct LayerStatus {
+    layer: String,
+    stack: String,
+    /// The stack's status, or NOT_DEPLOYED.
+    status: String,
+    last_updated: Option<String>,
+    /// None: not deployed, or could not be compared (`unknown_because`).
+    in_sync: Option<bool>,
+    /// What a deployed stack showed (None: not deployed, and then none of these keys is written).
+    #[serde(flatten)]
+    deployed: Option<Deployed>,
+}
+
+#[derive(Debug, Serialize)]
+struct Deployed {
+    /// Why a failed stack failed (its root cause), when it did.
+    reason: Option<String>,
+    differs: Vec<String>,
+    secrets_not_compared: Vec<String>,
+    unknown_because: Option<String>,
+    stack_set_instances: Option<Vec<InstanceStatus>>,
+}
+
+#[derive(Debug, Serialize)]
+struct InstanceStatus {
+    account: String,
+    region: String,
+    organizational_unit: Option<String>,
+    status: String,
+    detailed_status: Option<String>,
+    reason: Option<String>,
+}
+
 pub fn status(s: &Session, output: Output) -> Result<()> {
     s.probe()?;
     let order = s.order(&[])?;
     let all: BTreeSet<String> = order.iter().cloned().collect();
     let stacks = s.describe(&all, 4)?;
     let deployed = Session::usable(&stacks);
-    let mut rows = Vec::new();
+    let mut layers = Vec::new();
     for layer in &order {
-        let stack = s.stack_name(layer);
-        let Some(info) = stacks.get(layer) else {
-            rows.push(json!({"layer": layer, "stack": stack, "status": "NOT_DEPLOYED", "last_updated": null, "in_sync": null}));
-            continue;
-        };
-        let compared =
-            s.prepare_public(layer, &deployed).map_err(|LayerError(m)| m).and_then(|p| Comparison::of(s, info, &p));
-        let (in_sync, differs, note) = match &compared {
-            Ok(c) => (Some(c.reasons().is_empty()), c.reasons(), None),
-            Err(why) => (None, Vec::new(), Some(why.clone())),
-        };
-        let secrets = compared.as_ref().map(|c| c.secrets.clone()).unwrap_or_default();
-        let instances = if stack_state::is_stack_set(info) {
-            let found = s.cfn.stack_instances(&info.name).map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
-            Some(
-                found
-                    .iter()
-                    .map(|i| {
-                        json!({"account": i.account, "region": i.region, "organizational_unit": i.organizational_unit,
-                               "status": i.status, "detailed_status": i.detailed, "reason": i.reason})
-                    })
-                    .collect::<Vec<_>>(),
-            )
-        } else {
-            None
-        };
-        let reason = failure_reason(s, &stack, &info.status);
-        rows.push(json!({
-            "layer": layer, "stack": stack, "status": info.status, "last_updated": info.last_updated,
-            "reason": reason,
-            "in_sync": in_sync, "differs": differs, "secrets_not_compared": secrets, "unknown_because": note,
-            "stack_set_instances": instances,
-        }));
+        layers.push(layer_status(s, layer, stacks.get(layer), &deployed)?);
     }
+    let report = StatusReport { environment: s.env.name.clone(), layers };
     match output {
-        Output::Json => print(
-            &(serde_json::to_string_pretty(&json!({"environment": s.env.name, "layers": rows})).unwrap_or_default()
-                + "\n"),
-        ),
-        Output::Text => print(&status_text(&s.env.name, &rows)),
+        Output::Json => print(&(serde_json::to_string_pretty(&report).unwrap_or_default() + "\n")),
+        Output::Text => print(&status_text(&report)),
     }
     Ok(())
 }
 
+/// One layer's row: its stack (if any), compared with what the project would deploy now.
+fn layer_status(
+    s: &Session,
+    layer: &str,
+    info: Option<&StackInfo>,
+    deployed: &BTreeMap<String, StackInfo>,
+) -> Result<LayerStatus> {
+    let stack = s.stack_name(layer);
+    let Some(info) = info else {
+        return Ok(LayerStatus {
+            layer: layer.to_string(),
+            stack,
+            status: "NOT_DEPLOYED".into(),
+            last_updated: None,
+            in_sync: None,
+            deployed: None,
+        });
+    };
+    let compared =
+        s.prepare_public(layer, deployed).map_err(|LayerError(m)| m).and_then(|p| Comparison::of(s, info, &p));
+    let (in_sync, differs, unknown_because) = match &compared {
+        Ok(c) => (Some(c.reasons().is_empty()), c.reasons(), None),
+        Err(why) => (None, Vec::new(), Some(why.clone())),
+    };
+    let stack_set_instances = if stack_state::is_stack_set(info) {
+        let found = s.cfn.stack_instances(&info.name).map_err(|e| Error::failed(Diagnostic::new(e.to_string())))?;
+        let of = |i: &StackInstance| InstanceStatus {
+            account: i.account.clone(),
+            region: i.region.clone(),
+            organizational_unit: i.organizational_unit.clone(),
+            status: i.status.clone(),
+            detailed_status: i.detailed.clone(),
+            reason: i.reason.clone(),
+        };
+        Some(found.iter().map(of).collect())
+    } else {
+        None
+    };
+    let deployed = Deployed {
+        reason: failure_reason(s, &stack, &info.status),
+        differs,
+        secrets_not_compared: compared.map(|c| c.secrets).unwrap_or_default(),
+        unknown_because,
+        stack_set_instances,
+    };
+    Ok(LayerStatus {
+        layer: layer.to_string(),
+        stack,
+        status: info.status.clone(),
+        last_updated: info.last_updated.clone(),
+        in_sync,
+        deployed: Some(deployed),
+    })
+}
+
 /// The status table: a row per layer, the reason of a failed one and stack set instances under it.
-fn status_text(env: &str, rows: &[serde_json::Value]) -> String {
+fn status_text(report: &StatusReport) -> String {
     let mut t = String::new();
     let mut table_rows = Vec::new();
     let mut under: Vec<Vec<String>> = Vec::new();
-    for r in rows {
-        let sync = match r["in_sync"].as_bool() {
-            Some(true) => "in sync".to_string(),
-            Some(false) => {
-                let why: Vec<&str> = r["differs"].as_array().into_iter().flatten().filter_map(|x| x.as_str()).collect();
-                format!("differs from the project: {}", why.join("; "))
+    for r in &report.layers {
+        let d = r.deployed.as_ref();
+        let sync = match (r.in_sync, d.and_then(|d| d.unknown_because.as_ref())) {
+            (Some(true), _) => "in sync".to_string(),
+            (Some(false), _) => {
+                format!("differs from the project: {}", d.map(|d| d.differs.join("; ")).unwrap_or_default())
             }
-            None if r["status"] == "NOT_DEPLOYED" => String::new(),
-            None => format!("not compared: {}", r["unknown_because"].as_str().unwrap_or_default()),
+            (None, Some(why)) => format!("not compared: {why}"),
+            (None, None) => String::new(),
         };
-        let cell = |k: &str, or: &str| r[k].as_str().unwrap_or(or).to_string();
-        table_rows.push(vec![
-            cell("layer", ""),
-            cell("stack", ""),
-            cell("status", ""),
-            cell("last_updated", "-"),
-            sync,
-        ]);
+        let last = r.last_updated.clone().unwrap_or_else(|| "-".into());
+        table_rows.push(vec![r.layer.clone(), r.stack.clone(), r.status.clone(), last, sync]);
         let mut lines = Vec::new();
-        if let Some(reason) = r["reason"].as_str() {
-            lines.push(format!("  {reason} (`stackc events {}` shows every event)", env));
+        if let Some(reason) = d.and_then(|d| d.reason.as_ref()) {
+            lines.push(format!("  {reason} (`stackc events {}` shows every event)", report.environment));
         }
-        for i in r["stack_set_instances"].as_array().into_iter().flatten() {
-            let text = |k: &str| i[k].as_str().unwrap_or_default().to_string();
-            let reason = i["reason"].as_str().map(|x| format!("  {x}")).unwrap_or_default();
+        for i in d.and_then(|d| d.stack_set_instances.as_ref()).into_iter().flatten() {
+            let reason = i.reason.as_deref().map(|x| format!("  {x}")).unwrap_or_default();
             lines.push(format!(
                 "  instance {:<28} {:<10} {}{reason}",
-                format!("{}/{}", text("account"), text("region")),
-                text("status"),
-                text("detailed_status"),
+                format!("{}/{}", i.account, i.region),
+                i.status,
+                i.detailed_status.as_deref().unwrap_or_default(),
             ));
         }
         under.push(lines);
@@ -183,18 +240,10 @@ fn status_text(env: &str, rows: &[serde_json::Value]) -> String {
             t.push('\n');
         }
     }
-    let secrets: Vec<String> = rows
+    let secrets: Vec<String> = report
+        .layers
         .iter()
-        .flat_map(|r| {
-            let layer = r["layer"].as_str().unwrap_or_default().to_string();
-            r["secrets_not_compared"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|x| x.as_str())
-                .map(move |x| format!("{layer}.{x}"))
-                .collect::<Vec<_>>()
-        })
+        .flat_map(|r| r.deployed.iter().flat_map(|d| &d.secrets_not_compared).map(move |x| format!("{}.{x}", r.layer)))
         .collect();
     if !secrets.is_empty() {
         t.push_str(&format!(
