@@ -44,7 +44,7 @@ pub(crate) struct LayerFile {
     #[serde(default)]
     stack_policy: Option<String>,
     #[serde(default)]
-    hooks: Hooks,
+    hooks: HookCommands,
     #[serde(default)]
     build: Option<BuildStep>,
     /// The environments the layer exists in (default: all).
@@ -69,7 +69,7 @@ pub(crate) struct LayerFile {
 /// region, stack name and (after deploy) the stack's outputs as STACKC_* variables. Never secrets.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
-pub struct Hooks {
+pub struct HookCommands {
     /// Before the layer's change set is executed (only when it has changes).
     #[serde(default)]
     pub before_deploy: Vec<String>,
@@ -107,7 +107,7 @@ pub struct Layer {
     pub depends_on: Vec<String>,
     pub capabilities: Vec<String>,
     pub stack_policy: Option<PathBuf>,
-    pub hooks: Hooks,
+    pub hooks: HookCommands,
     /// `[build]` in layer.toml.
     pub build: Option<BuildStep>,
     pub metadata_path: Option<PathBuf>,

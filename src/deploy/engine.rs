@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::changes::Masking;
 use super::layer::{LayerError, Outcome, Prepared};
 use super::plan::{self, Action, Change, LayerPlan};
-use super::ports::{Approver, HookPhase, Hooks, Reporter};
+use super::ports::{Approver, HookPhase, HookRunner, Reporter};
 use super::run_state::RunState;
 use super::scheduler::schedule;
 use super::step::Step;
@@ -56,7 +56,7 @@ pub struct Engine<'a> {
     pub cfn: &'a dyn CloudFormation,
     pub reporter: &'a dyn Reporter,
     pub settings: Settings,
-    pub hooks: &'a dyn Hooks,
+    pub hooks: &'a dyn HookRunner,
     /// Asked about a change set made after the user approved the plan.
     pub approver: &'a dyn Approver,
     /// What this run has under way (change sets to discard on an interrupt, whether to stop).
@@ -757,7 +757,7 @@ pub(crate) mod tests {
 
     struct Recorded(Mutex<Vec<String>>, Option<&'static str>);
 
-    impl Hooks for Recorded {
+    impl HookRunner for Recorded {
         fn run(&self, layer: &str, phase: HookPhase, stack: Option<&StackInfo>) -> Result<(), String> {
             self.0
                 .lock()

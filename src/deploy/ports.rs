@@ -20,14 +20,14 @@ pub enum HookPhase {
 }
 
 /// Runs a layer's hooks; the engine decides when. An error fails the layer with its message.
-pub trait Hooks: Send + Sync {
+pub trait HookRunner: Send + Sync {
     fn run(&self, layer: &str, phase: HookPhase, stack: Option<&StackInfo>) -> Result<(), String>;
 }
 
 /// No hooks.
 pub struct NoHooks;
 
-impl Hooks for NoHooks {
+impl HookRunner for NoHooks {
     fn run(&self, _: &str, _: HookPhase, _: Option<&StackInfo>) -> Result<(), String> {
         Ok(())
     }

@@ -3,7 +3,7 @@
 use std::io::BufRead;
 
 use crate::cfn::port::StackInfo;
-use crate::deploy::ports::{HookPhase, Hooks, Reporter};
+use crate::deploy::ports::{HookPhase, HookRunner, Reporter};
 use crate::deploy::step::Step;
 use crate::edge::aws;
 use crate::environment::{Environment, ParamValue, ValueTree};
@@ -32,7 +32,7 @@ pub struct ShellHooks<'a> {
     pub reporter: &'a dyn Reporter,
 }
 
-impl Hooks for ShellHooks<'_> {
+impl HookRunner for ShellHooks<'_> {
     fn run(&self, layer: &str, phase: HookPhase, stack: Option<&StackInfo>) -> std::result::Result<(), String> {
         let Some(def) = self.project.layers.get(layer) else { return Ok(()) };
         let (name, commands) = match phase {
