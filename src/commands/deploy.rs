@@ -16,7 +16,7 @@ use crate::cfn::port::StackInfo;
 use crate::cli::{DeployArgs, Output, PlanOutput};
 
 use crate::deploy::engine::{Engine, Settings};
-use crate::deploy::layer::{LayerError, Outcome, Prepared};
+use crate::deploy::layer::{Outcome, Prepared};
 use crate::deploy::plan::{self, LayerPlan};
 use crate::deploy::ports::{NoHooks, Preapproved};
 use crate::diagnostic::{Diagnostic, Error, ExitKind, Result};
@@ -81,7 +81,7 @@ fn make_plan(
     for layer in order {
         match results.get(layer) {
             Some(Ok(p)) => plans.push(p.clone()),
-            Some(Err(LayerError(msg))) => errors.push(Diagnostic::new(format!("layer `{layer}`: {}", s.redact(msg)))),
+            Some(Err(e)) => errors.push(Diagnostic::new(format!("layer `{layer}`: {}", s.redact(&e.to_string())))),
             None => errors.push(Diagnostic::new(format!("layer `{layer}` was not planned"))),
         }
     }

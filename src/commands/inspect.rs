@@ -12,7 +12,7 @@ use crate::cfn::port::{CloudFormation, StackInfo, StackInstance, StackSets};
 use crate::cfn::stack_state;
 use crate::cfn::template::Template;
 use crate::cli::Output;
-use crate::deploy::layer::{LayerError, Prepared};
+use crate::deploy::layer::Prepared;
 use crate::deploy::plan::{self};
 use crate::diagnostic::{Diagnostic, Error, ExitKind, Result};
 use crate::diff;
@@ -164,7 +164,7 @@ fn layer_status(
         });
     };
     let compared =
-        s.prepare_public(layer, deployed).map_err(|LayerError(m)| m).and_then(|p| Comparison::of(s, info, &p));
+        s.prepare_public(layer, deployed).map_err(|e| e.to_string()).and_then(|p| Comparison::of(s, info, &p));
     let (in_sync, differs, unknown_because) = match &compared {
         Ok(c) => (Some(c.reasons().is_empty()), c.reasons(), None),
         Err(why) => (None, Vec::new(), Some(why.clone())),
@@ -330,7 +330,7 @@ pub fn diff_cmd(s: &Session, layers: &[String], output: Output) -> Result<()> {
         let stack = s.stack_name(layer);
         let p = s
             .prepare_public(layer, &deployed)
-            .map_err(|LayerError(m)| Error::failed(Diagnostic::new(format!("layer `{layer}`: {m}"))))?;
+            .map_err(|e| Error::failed(Diagnostic::new(format!("layer `{layer}`: {e}"))))?;
         secret_params.extend(p.parameters.iter().filter(|x| x.secret).map(|x| format!("{layer}.{}", x.name)));
         let Some(info) = stacks.get(layer) else {
             text.push_str(&format!("{layer} ({stack}): not deployed; it would be created\n"));
@@ -431,7 +431,7 @@ fn nested_diffs(
     deployed: &BTreeMap<String, StackInfo>,
 ) -> Result<Vec<(String, Vec<diff::Line>)>> {
     let failed = |m: String| Error::failed(Diagnostic::new(format!("layer `{layer}`: {m}")));
-    let children = s.nested_templates_public(layer, deployed).map_err(|LayerError(m)| failed(m))?;
+    let children = s.nested_templates_public(layer, deployed).map_err(|e| failed(e.to_string()))?;
     let mut out = Vec::new();
     for (id, body) in children {
         let Some(physical) = s.cfn.physical_id(stack, &id).map_err(|e| failed(e.to_string()))? else {

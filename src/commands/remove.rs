@@ -14,7 +14,7 @@ use crate::cfn::stack_state;
 use crate::scope;
 
 use crate::deploy::engine::{Engine, Settings};
-use crate::deploy::layer::{LayerError, Outcome};
+use crate::deploy::layer::Outcome;
 use crate::deploy::ports::{NoHooks, Preapproved};
 use crate::deploy::prune;
 use crate::deploy::stackset;
@@ -180,7 +180,7 @@ pub fn prune(s: &Session, yes: bool, regions: &[String]) -> Result<()> {
         };
         match deleted {
             Ok(()) => text.push_str(&format!("{layer:<12} {} deleted\n", info.name)),
-            Err(LayerError(m)) => failures.push(Diagnostic::new(format!("stack `{}`: {m}", info.name))),
+            Err(e) => failures.push(Diagnostic::new(format!("stack `{}`: {e}", info.name))),
         }
     }
     print(&text);

@@ -398,7 +398,7 @@ impl Session {
         if !public && !artifacts.is_empty() {
             let target = build::artifact_target(&self.project, &self.env, layer);
             let bucket = target.bucket.as_deref().unwrap_or_default();
-            let done = self.s3_in(&target.region).upload(bucket, &artifacts).map_err(LayerError)?;
+            let done = self.s3_in(&target.region).upload(bucket, &artifacts).map_err(LayerError::Upload)?;
             let said = format!(
                 "[{layer}] artifacts: {} uploaded ({}), {} already in s3://{bucket}",
                 done.sent,
@@ -424,7 +424,7 @@ impl Session {
         };
         let problems = settings.problems();
         if !problems.is_empty() {
-            return Err(LayerError(format!("stack set settings: {}", problems.join("; "))));
+            return Err(LayerError::StackSetSettings(problems));
         }
         let account = match &self.env.account_id {
             Some(a) => a.clone(),
@@ -458,9 +458,9 @@ impl Session {
             } else {
                 build::build(&self.project, &self.env, &layers, &mut *provider)
             };
-            result.map_err(|e| LayerError(self.redact(&diagnostics_text(&e))))?
+            result.map_err(|e| LayerError::Unresolved(self.redact(&diagnostics_text(&e))))?
         };
-        let b = built.remove(layer).ok_or_else(|| LayerError("the layer was not built".into()))?;
+        let b = built.remove(layer).ok_or_else(|| LayerError::NotBuilt)?;
         if !public {
             self.built.lock().unwrap().insert(layer.to_string(), (key, b.clone()));
         }

@@ -94,9 +94,7 @@ impl Engine<'_> {
                 Some(StackState::Busy) => {
                     let status = info.as_ref().map(|i| i.status.clone()).unwrap_or_default();
                     if start.elapsed() > self.settings.timeout {
-                        return Err(LayerError(format!(
-                            "stack `{stack}` has been in {status} for longer than the timeout; another operation is still running on it"
-                        )));
+                        return Err(LayerError::Busy { stack: stack.to_string(), status });
                     }
                     if attempt == 0 {
                         self.reporter.status(layer, &Step::Waiting(status.to_string()));
@@ -200,13 +198,11 @@ impl Engine<'_> {
             StackState::Absent => Ok((Action::Create, ChangeSetType::Create)),
             StackState::Updatable => Ok((Action::Update, ChangeSetType::Update)),
             StackState::FailedCreate if self.settings.recreate => Ok((Action::Recreate, ChangeSetType::Create)),
-            StackState::FailedCreate => Err(LayerError(format!(
-                "stack `{}` is in {}: its first create failed and CloudFormation rolled it back, so it cannot be \
-                 updated. Run again with --recreate to delete it and create it anew",
-                p.stack_name,
-                existing.map(|e| e.status.as_str()).unwrap_or_default()
-            ))),
-            StackState::Stuck(why) => Err(LayerError(why)),
+            StackState::FailedCreate => Err(LayerError::FailedCreate {
+                stack: p.stack_name.clone(),
+                status: existing.map(|e| e.status.clone()).unwrap_or_default(),
+            }),
+            StackState::Stuck(why) => Err(LayerError::Stuck(why)),
             StackState::Busy => unreachable!("settled_stack waits"),
         }
     }
@@ -264,7 +260,7 @@ impl Engine<'_> {
             include_nested_stacks: p.resources.iter().any(|(_, ty)| ty == "AWS::CloudFormation::Stack"),
         };
         let Some((created, in_flight)) = self.run.creating(|| self.cfn.create_change_set(&request)) else {
-            return Err(LayerError("interrupted before its change set was made".into()));
+            return Err(LayerError::Interrupted);
         };
         let id = match created {
             Ok(id) => {
@@ -284,7 +280,7 @@ impl Engine<'_> {
                 break info;
             }
             if start.elapsed() > self.settings.timeout {
-                return Err(LayerError(format!("change set for `{}` did not finish creating", p.stack_name)));
+                return Err(LayerError::ChangeSetNotCreated { stack: p.stack_name.clone() });
             }
             self.sleep(attempt);
             attempt += 1;
@@ -296,7 +292,7 @@ impl Engine<'_> {
             if stack_state::is_no_changes_reason(&reason) {
                 return Ok(None);
             }
-            return Err(LayerError(format!("CloudFormation rejected the change set for `{}`: {reason}", p.stack_name)));
+            return Err(LayerError::ChangeSetRejected { stack: p.stack_name.clone(), reason });
         }
         Ok(Some((id, info)))
     }
@@ -321,7 +317,7 @@ impl Engine<'_> {
         if let Some(target) = &p.stackset {
             return self.execute_stack_set(p, lp, target);
         }
-        let cs = lp.change_set.as_ref().ok_or_else(|| LayerError("no change set to execute".into()))?;
+        let cs = lp.change_set.as_ref().ok_or_else(|| LayerError::NoChangeSet)?;
         let seen: HashSet<String> =
             self.cfn.stack_events(&p.stack_name, &first_page).unwrap_or_default().into_iter().map(|e| e.id).collect();
         self.reporter.status(&p.layer, &Step::Executing { update: lp.action == Action::Update });
@@ -335,11 +331,11 @@ impl Engine<'_> {
             Followed::Done(info) => info,
             Followed::TimedOut(info) if p.timeout.is_some() => return Err(self.time_out(p, &info, &seen)),
             Followed::TimedOut(info) => {
-                return Err(LayerError(format!("stack `{}` is still {} after the timeout", p.stack_name, info.status)))
+                return Err(LayerError::StillInProgress { stack: p.stack_name.clone(), status: info.status })
             }
         };
         let Some(info) = info else {
-            return Err(LayerError(format!("stack `{}` disappeared during the deploy", p.stack_name)));
+            return Err(LayerError::Disappeared { what: "stack", name: p.stack_name.clone() });
         };
         if !stack_state::succeeded(&info.status) {
             return Err(self.explain_failure(p, &seen, None));
@@ -359,35 +355,29 @@ impl Engine<'_> {
         let minutes = p.timeout.map(|t| t.as_secs_f64() / 60.0).unwrap_or_default();
         let after = format!("still {} after timeout_minutes ({minutes:.0})", info.status);
         if !info.status.starts_with("UPDATE_") {
-            return LayerError(format!(
-                "stack `{}` is {after}; a create cannot be cancelled, so CloudFormation goes on (or rolls back on its \
-                 own): `stackc status {}` shows where it is",
-                p.stack_name,
-                p.tags.get("stackc:env").map(String::as_str).unwrap_or("<env>")
-            ));
+            return LayerError::CreateNotCancellable {
+                stack: p.stack_name.clone(),
+                after,
+                env: p.tags.get("stackc:env").cloned().unwrap_or_else(|| "<env>".into()),
+            };
         }
         self.reporter.status(&p.layer, &Step::Cancelling(after.to_string()));
         if let Err(e) = self.cfn.cancel_update_stack(&p.stack_name) {
-            return LayerError(format!("stack `{}` is {after}, and cancelling the update failed: {e}", p.stack_name));
+            return LayerError::CancelFailed { stack: p.stack_name.clone(), after, error: e.to_string() };
         }
         let end = match self.follow(&p.layer, &p.stack_name, seen.clone()) {
             Ok(Some(i)) => i.status,
             Ok(None) => "gone".into(),
-            Err(LayerError(m)) => m,
+            Err(e) => e.to_string(),
         };
-        LayerError(format!(
-            "stack `{}` was {after}: stackc cancelled the update and CloudFormation rolled it back ({end})",
-            p.stack_name
-        ))
+        LayerError::RolledBack { stack: p.stack_name.clone(), after, end }
     }
 
     /// Poll until the stack leaves *_IN_PROGRESS, reporting new events.
     fn follow(&self, layer: &str, stack: &str, seen: HashSet<String>) -> Result<Option<StackInfo>, LayerError> {
         match self.follow_for(layer, stack, seen, self.settings.timeout)? {
             Followed::Done(info) => Ok(info),
-            Followed::TimedOut(i) => {
-                Err(LayerError(format!("stack `{stack}` is still {} after the timeout", i.status)))
-            }
+            Followed::TimedOut(i) => Err(LayerError::StillInProgress { stack: stack.to_string(), status: i.status }),
         }
     }
 
@@ -484,7 +474,7 @@ impl Engine<'_> {
                 msg.push_str("; the previous version is back in place, fix the cause and run again");
             }
         }
-        LayerError(msg)
+        LayerError::Failed(msg)
     }
 
     /// Delete a stack (for --recreate and destroy) and wait until it is gone.
@@ -496,11 +486,9 @@ impl Engine<'_> {
         match self.follow(layer, stack, seen)? {
             None => Ok(()),
             Some(i) if i.status == "DELETE_COMPLETE" => Ok(()),
-            Some(i) => Err(LayerError(format!(
-                "deleting `{stack}` ended in {}{}",
-                i.status,
-                i.status_reason.map(|r| format!(": {r}")).unwrap_or_default()
-            ))),
+            Some(i) => {
+                Err(LayerError::DeleteEnded { stack: stack.to_string(), status: i.status, reason: i.status_reason })
+            }
         }
     }
 }
@@ -510,11 +498,7 @@ impl Engine<'_> {
 fn lost_contact(stack: &str, e: PortError) -> LayerError {
     match e {
         PortError::Unreachable { .. } | PortError::Credentials { .. } | PortError::Throttled { .. } => {
-            LayerError(format!(
-                "stackc lost contact with CloudFormation while following `{stack}`: {e}. The operation goes on in \
-             CloudFormation without stackc: `stackc status` shows where it is, and the same command run again waits \
-             for it and finishes the job"
-            ))
+            LayerError::LostContact { stack: stack.to_string(), error: e.to_string() }
         }
         other => other.into(),
     }
@@ -567,7 +551,7 @@ impl Engine<'_> {
                     self.reporter.status(layer, &Step::Deleted);
                     Outcome::Deployed(StackInfo { status: "DELETE_COMPLETE".into(), ..info.clone() })
                 }
-                Err(LayerError(m)) => Outcome::Failed(m),
+                Err(e) => Outcome::Failed(e.to_string()),
             }
         })
     }
@@ -636,7 +620,7 @@ impl Engine<'_> {
                     if lp.has_changes() {
                         if let Err(why) = self.approver.approve_late(&lp) {
                             self.discard(&lp);
-                            return Err(LayerError(why));
+                            return Err(LayerError::Refused(why));
                         }
                     }
                 }
@@ -647,17 +631,15 @@ impl Engine<'_> {
                         _ => self
                             .cfn
                             .describe_stack(&p.stack_name)?
-                            .ok_or_else(|| LayerError(format!("stack `{}` not found", p.stack_name)))?,
+                            .ok_or_else(|| LayerError::NotFound { stack: p.stack_name.clone() })?,
                     };
-                    self.hooks.run(layer, HookPhase::AfterDeploy, Some(&info)).map_err(LayerError)?;
+                    self.hooks.run(layer, HookPhase::AfterDeploy, Some(&info)).map_err(LayerError::Hook)?;
                     return Ok((info, false));
                 }
-                self.hooks.run(layer, HookPhase::BeforeDeploy, lp.existing.as_ref()).map_err(LayerError)?;
+                self.hooks.run(layer, HookPhase::BeforeDeploy, lp.existing.as_ref()).map_err(LayerError::Hook)?;
                 let info = self.execute(&p, &lp)?;
                 self.reporter.status(layer, &Step::Done(info.status.clone()));
-                self.hooks
-                    .run(layer, HookPhase::AfterDeploy, Some(&info))
-                    .map_err(|e| LayerError(format!("deployed, but {e}")))?;
+                self.hooks.run(layer, HookPhase::AfterDeploy, Some(&info)).map_err(LayerError::AfterDeploy)?;
                 Ok((info, true))
             })();
             match result {
@@ -669,9 +651,9 @@ impl Engine<'_> {
                         Outcome::Deployed(info)
                     }
                 }
-                Err(LayerError(msg)) => {
+                Err(e) => {
                     self.reporter.status(layer, &Step::Failed);
-                    Outcome::Failed(msg)
+                    Outcome::Failed(e.to_string())
                 }
             }
         })
@@ -961,7 +943,7 @@ pub(crate) mod tests {
         let fake = Fake::new().with_stack("app-qa-db", "UPDATE_COMPLETE");
         fake.script_change_set("app-qa-db", OnChangeSet::Rejected("Template format error: bad"));
         let err = engine(&fake).plan_layer(&prepared("db")).unwrap_err();
-        assert!(err.0.contains("Template format error: bad"), "{}", err.0);
+        assert!(err.to_string().contains("Template format error: bad"), "{}", err.to_string());
     }
 
     #[test]
@@ -974,7 +956,7 @@ pub(crate) mod tests {
         let e = engine(&fake);
         let p = prepared("db");
         let lp = e.plan_layer(&p).unwrap();
-        let err = e.execute(&p, &lp).unwrap_err().0;
+        let err = e.execute(&p, &lp).unwrap_err().to_string();
         assert!(err.starts_with("Database (AWS::RDS::DBInstance) failed: DB instance class not available"), "{err}");
         assert!(err.contains("then Other (AWS::SNS::Topic): Resource creation cancelled"), "{err}");
         assert!(err.contains("ROLLBACK_COMPLETE") && err.contains("--recreate"), "{err}");
@@ -983,7 +965,10 @@ pub(crate) mod tests {
     #[test]
     fn rollback_complete_blocks_until_recreate() {
         let fake = Fake::new().with_stack("app-qa-db", "ROLLBACK_COMPLETE");
-        let err = engine(&fake).plan_layer(&prepared("db")).unwrap_err().0;
+        let err = engine(&fake).plan_layer(&prepared("db")).unwrap_err();
+        let wanted = LayerError::FailedCreate { stack: "app-qa-db".into(), status: "ROLLBACK_COMPLETE".into() };
+        assert_eq!(err, wanted, "the kind of failure, not only its words");
+        let err = err.to_string();
         assert!(err.contains("ROLLBACK_COMPLETE") && err.contains("--recreate"), "{err}");
         assert!(!fake.calls().iter().any(|c| c.starts_with("CreateChangeSet")));
 
@@ -1076,10 +1061,10 @@ pub(crate) mod tests {
         let e = engine(&fake);
         let p = prepared("db");
         let lp = e.plan_layer(&p).unwrap();
-        let err = e.execute(&p, &lp).unwrap_err().0;
+        let err = e.execute(&p, &lp).unwrap_err().to_string();
         assert!(err.starts_with("Database (AWS::RDS::DBInstance) failed: storage full"), "{err}");
         assert!(err.contains("UPDATE_ROLLBACK_FAILED"), "{err}");
-        let next = e.plan_layer(&p).unwrap_err().0;
+        let next = e.plan_layer(&p).unwrap_err().to_string();
         assert!(next.contains("continue-update-rollback --stack-name app-qa-db"), "{next}");
     }
 
@@ -1093,7 +1078,7 @@ pub(crate) mod tests {
         let e = engine(&fake);
         let p = prepared("db");
         let lp = e.plan_layer(&p).unwrap();
-        let err = e.execute(&p, &lp).unwrap_err().0;
+        let err = e.execute(&p, &lp).unwrap_err().to_string();
         assert!(err.contains("UPDATE_ROLLBACK_COMPLETE") && err.contains("previous version is back"), "{err}");
     }
 
@@ -1198,7 +1183,7 @@ pub(crate) mod tests {
         let e = engine(&fake);
         let p = prepared("db");
         let lp = e.plan_layer(&p).unwrap();
-        let err = e.execute(&p, &lp).unwrap_err().0;
+        let err = e.execute(&p, &lp).unwrap_err().to_string();
         assert!(err.starts_with("Database (AWS::RDS::DBInstance) failed: invalid engine version"), "{err}");
         let pages = fake.calls().iter().filter(|c| c.starts_with("DescribeStackEvents app-qa-db page")).count();
         assert!(pages >= 6, "the failure is 600 events deep: followed over pages ({pages})");
@@ -1240,7 +1225,7 @@ pub(crate) mod tests {
         // Real polls (1 ms), so the queue of busy answers outlasts the timeout on any machine.
         e.settings.poll_initial = Duration::from_millis(1);
         e.settings.poll_max = Duration::from_millis(1);
-        let err = e.plan_layer(&prepared("db")).unwrap_err().0;
+        let err = e.plan_layer(&prepared("db")).unwrap_err().to_string();
         assert!(err.contains("another operation is still running"), "{err}");
         assert!(!fake.calls().iter().any(|c| c.starts_with("CreateChangeSet")));
     }
@@ -1257,11 +1242,12 @@ pub(crate) mod tests {
             .unwrap()
             .insert("app-qa-db".into(), std::iter::repeat_n("UPDATE_IN_PROGRESS".to_string(), 100_000).collect());
         let err = e.execute(&p, &lp).unwrap_err();
-        assert!(err.0.contains("still UPDATE_IN_PROGRESS after timeout_minutes"), "{}", err.0);
+        assert!(err.to_string().contains("still UPDATE_IN_PROGRESS after timeout_minutes"), "{}", err.to_string());
         assert!(
-            err.0.contains("cancelled the update and CloudFormation rolled it back (UPDATE_ROLLBACK_COMPLETE)"),
+            err.to_string()
+                .contains("cancelled the update and CloudFormation rolled it back (UPDATE_ROLLBACK_COMPLETE)"),
             "{}",
-            err.0
+            err.to_string()
         );
         assert!(fake.calls.lock().unwrap().iter().any(|c| c == "CancelUpdateStack app-qa-db"));
 
@@ -1277,9 +1263,10 @@ pub(crate) mod tests {
             .insert("app-qa-web".into(), std::iter::repeat_n("CREATE_IN_PROGRESS".to_string(), 100_000).collect());
         let err = e.execute(&p, &lp).unwrap_err();
         assert!(
-            err.0.contains("still CREATE_IN_PROGRESS after timeout_minutes") && err.0.contains("cannot be cancelled"),
+            err.to_string().contains("still CREATE_IN_PROGRESS after timeout_minutes")
+                && err.to_string().contains("cannot be cancelled"),
             "{}",
-            err.0
+            err.to_string()
         );
         assert!(!fake.calls.lock().unwrap().iter().any(|c| c.starts_with("CancelUpdateStack")));
     }
@@ -1288,7 +1275,7 @@ pub(crate) mod tests {
     fn throttling_becomes_one_clear_sentence() {
         let fake = Fake::new();
         *fake.throttle.lock().unwrap() = 1;
-        let err = engine(&fake).plan_layer(&prepared("db")).unwrap_err().0;
+        let err = engine(&fake).plan_layer(&prepared("db")).unwrap_err().to_string();
         assert!(err.contains("throttling DescribeStacks") && err.contains("--concurrency"), "{err}");
     }
 

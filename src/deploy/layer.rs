@@ -2,6 +2,7 @@
 //! needs), its outcome, and the error that fails it.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -106,12 +107,238 @@ impl Settles for Outcome {
     }
 }
 
-/// A layer failed to plan: the message says why, in one place.
+/// Why a layer failed to plan, execute or delete: each kind with what it needs to be said, worded in one
+/// place (`Display`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LayerError(pub String);
+pub enum LayerError {
+    /// What CloudFormation (or the way to it) answered, as `PortError` words it.
+    Port(String),
+    /// Another operation kept the stack busy past the run's timeout.
+    Busy {
+        stack: String,
+        status: String,
+    },
+    /// The stack's first create failed and was rolled back: only `--recreate` gets past it.
+    FailedCreate {
+        stack: String,
+        status: String,
+    },
+    /// A state only a person can resolve, in `stack_state`'s words.
+    Stuck(String),
+    /// Ctrl-C came before its change set was made.
+    Interrupted,
+    ChangeSetNotCreated {
+        stack: String,
+    },
+    ChangeSetRejected {
+        stack: String,
+        reason: String,
+    },
+    NoChangeSet,
+    /// Still in progress when the run's timeout came.
+    StillInProgress {
+        stack: String,
+        status: String,
+    },
+    /// The stack (or stack set) was gone when read after its operation.
+    Disappeared {
+        what: &'static str,
+        name: String,
+    },
+    /// Past `timeout_minutes` (`after` says how) during a create, which cannot be cancelled.
+    CreateNotCancellable {
+        stack: String,
+        after: String,
+        env: String,
+    },
+    CancelFailed {
+        stack: String,
+        after: String,
+        error: String,
+    },
+    /// Past `timeout_minutes`: cancelled and rolled back, ending in `end`.
+    RolledBack {
+        stack: String,
+        after: String,
+        end: String,
+    },
+    DeleteEnded {
+        stack: String,
+        status: String,
+        reason: Option<String>,
+    },
+    /// AWS stopped answering while a stack was followed; the operation goes on.
+    LostContact {
+        stack: String,
+        error: String,
+    },
+    NotFound {
+        stack: String,
+    },
+    /// The change set made after the approval was refused (why).
+    Refused(String),
+    /// A hook failed (its own sentence).
+    Hook(String),
+    /// Deployed, but a hook after it failed.
+    AfterDeploy(String),
+    /// The operation failed: its root cause, as `explain_failure` found it.
+    Failed(String),
+    /// A stack set operation outlasted the run's timeout.
+    OperationRunning {
+        op: String,
+        what: String,
+        name: String,
+        status: String,
+    },
+    /// A stack set operation outlasted `timeout_minutes` and was stopped.
+    OperationStopped {
+        what: String,
+        name: String,
+        status: String,
+    },
+    /// A stack set operation ended other than SUCCEEDED: each failed instance's line.
+    OperationEnded {
+        what: String,
+        name: String,
+        status: String,
+        failed: Vec<String>,
+    },
+    /// The rendered template does not parse (the parser's message).
+    Unparsable(String),
+    StackPolicy {
+        path: String,
+        error: String,
+    },
+    /// A secret would reach a parameter CloudFormation shows.
+    SecretNotNoEcho {
+        parameter: String,
+        shown: String,
+    },
+    /// Packaging failed (each reason).
+    Packaging(Vec<String>),
+    /// Artifacts (their sources) need a bucket the environment does not have (what to do).
+    NeedsBucket {
+        sources: Vec<String>,
+        how: String,
+    },
+    Upload(String),
+    StackSetSettings(Vec<String>),
+    /// The layer's values could not be resolved or rendered (the diagnostics, scrubbed).
+    Unresolved(String),
+    NotBuilt,
+}
+
+impl fmt::Display for LayerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LayerError::Port(m) | LayerError::Stuck(m) | LayerError::Refused(m) | LayerError::Hook(m) => f.write_str(m),
+            LayerError::Failed(m) | LayerError::Upload(m) | LayerError::Unresolved(m) => f.write_str(m),
+            LayerError::Busy { stack, status } => write!(
+                f,
+                "stack `{stack}` has been in {status} for longer than the timeout; another operation is still running on it"
+            ),
+            LayerError::FailedCreate { stack, status } => write!(
+                f,
+                "stack `{stack}` is in {status}: its first create failed and CloudFormation rolled it back, so it \
+                 cannot be updated. Run again with --recreate to delete it and create it anew"
+            ),
+            LayerError::Interrupted => f.write_str("interrupted before its change set was made"),
+            LayerError::ChangeSetNotCreated { stack } => write!(f, "change set for `{stack}` did not finish creating"),
+            LayerError::ChangeSetRejected { stack, reason } => {
+                write!(f, "CloudFormation rejected the change set for `{stack}`: {reason}")
+            }
+            LayerError::NoChangeSet => f.write_str("no change set to execute"),
+            LayerError::StillInProgress { stack, status } => {
+                write!(f, "stack `{stack}` is still {status} after the timeout")
+            }
+            LayerError::Disappeared { what, name } => write!(f, "{what} `{name}` disappeared during the deploy"),
+            LayerError::CreateNotCancellable { stack, after, env } => write!(
+                f,
+                "stack `{stack}` is {after}; a create cannot be cancelled, so CloudFormation goes on (or rolls back \
+                 on its own): `stackc status {env}` shows where it is"
+            ),
+            LayerError::CancelFailed { stack, after, error } => {
+                write!(f, "stack `{stack}` is {after}, and cancelling the update failed: {error}")
+            }
+            LayerError::RolledBack { stack, after, end } => write!(
+                f,
+                "stack `{stack}` was {after}: stackc cancelled the update and CloudFormation rolled it back ({end})"
+            ),
+            LayerError::DeleteEnded { stack, status, reason } => {
+                write!(f, "deleting `{stack}` ended in {status}")?;
+                reason.as_ref().map_or(Ok(()), |r| write!(f, ": {r}"))
+            }
+            LayerError::LostContact { stack, error } => write!(
+                f,
+                "stackc lost contact with CloudFormation while following `{stack}`: {error}. The operation goes on \
+                 in CloudFormation without stackc: `stackc status` shows where it is, and the same command run \
+                 again waits for it and finishes the job"
+            ),
+            LayerError::NotFound { stack } => write!(f, "stack `{stack}` not found"),
+            LayerError::AfterDeploy(m) => write!(f, "deployed, but {m}"),
+            LayerError::OperationRunning { op, what, name, status } => write!(
+                f,
+                "stack set operation {op} ({what}) on `{name}` is still {status} after the timeout; it goes on in \
+                 CloudFormation"
+            ),
+            LayerError::OperationStopped { what, name, status } => write!(
+                f,
+                "stack set operation ({what}) on `{name}` ran past timeout_minutes and was stopped ({status}); the \
+                 instances it did not reach stay OUTDATED and the next deploy updates them"
+            ),
+            LayerError::OperationEnded { what, name, status, failed } => {
+                write!(f, "stack set operation ({what}) on `{name}` ended {status}")?;
+                if !failed.is_empty() {
+                    write!(f, "\n  {}", failed.join("\n  "))?;
+                }
+                Ok(())
+            }
+            LayerError::Unparsable(m) => write!(f, "the rendered template does not parse: {m}"),
+            LayerError::StackPolicy { path, error } => write!(f, "cannot read the stack policy {path}: it {error}"),
+            LayerError::SecretNotNoEcho { parameter, shown } => write!(
+                f,
+                "parameter `{parameter}` gets a secret ({shown}) but is not declared `NoEcho: true` in the \
+                 template; refusing to send it"
+            ),
+            LayerError::Packaging(errors) => write!(f, "cannot package the template: {}", errors.join("; ")),
+            LayerError::NeedsBucket { sources, how } => {
+                write!(f, "the template needs an artifact bucket ({}): {how}", sources.join(", "))
+            }
+            LayerError::StackSetSettings(problems) => write!(f, "stack set settings: {}", problems.join("; ")),
+            LayerError::NotBuilt => f.write_str("the layer was not built"),
+        }
+    }
+}
 
 impl From<PortError> for LayerError {
     fn from(e: PortError) -> LayerError {
-        LayerError(e.to_string())
+        LayerError::Port(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_is_worded_in_one_place() {
+        let deleted = LayerError::DeleteEnded { stack: "s".into(), status: "DELETE_FAILED".into(), reason: None };
+        assert_eq!(deleted.to_string(), "deleting `s` ended in DELETE_FAILED");
+        let why =
+            LayerError::DeleteEnded { stack: "s".into(), status: "DELETE_FAILED".into(), reason: Some("r".into()) };
+        assert_eq!(why.to_string(), "deleting `s` ended in DELETE_FAILED: r");
+        let ended = LayerError::OperationEnded {
+            what: "update".into(),
+            name: "guard".into(),
+            status: "FAILED".into(),
+            failed: vec!["111/eu-west-1: FAILED quota".into(), "222/us-east-1: FAILED x".into()],
+        };
+        assert_eq!(
+            ended.to_string(),
+            "stack set operation (update) on `guard` ended FAILED\n  111/eu-west-1: FAILED quota\n  222/us-east-1: FAILED x"
+        );
+        let lost = LayerError::LostContact { stack: "s".into(), error: "timed out".into() }.to_string();
+        assert!(lost.contains("`s`: timed out. The operation goes on in CloudFormation without stackc"), "{lost}");
+        assert_eq!(LayerError::AfterDeploy("the hook failed".into()).to_string(), "deployed, but the hook failed");
     }
 }

@@ -28,8 +28,7 @@ pub fn prepare(
     b: &BuiltLayer,
     version_of: &dyn Fn(&Source) -> Option<String>,
 ) -> Result<(Prepared, Vec<Artifact>), LayerError> {
-    let template =
-        b.template.as_ref().map_err(|e| LayerError(format!("the rendered template does not parse: {}", e.message)))?;
+    let template = b.template.as_ref().map_err(|e| LayerError::Unparsable(e.message.clone()))?;
     let def = &project.layers[layer];
     let options = env.layer(layer).stack.over(&env.stack);
     secrets_only_to_no_echo(b, template)?;
@@ -43,7 +42,7 @@ pub fn prepare(
         // Inside the project, a file, bounded: a link out of it or a fifo is refused, never read.
         Some(path) => Some(
             read_text(path, Some(&project.root), MAX_PROJECT_FILE)
-                .map_err(|e| LayerError(format!("cannot read the stack policy {}: it {e}", path.display())))?,
+                .map_err(|e| LayerError::StackPolicy { path: path.display().to_string(), error: e.to_string() })?,
         ),
         None => None,
     };
@@ -82,11 +81,7 @@ fn secrets_only_to_no_echo(b: &BuiltLayer, template: &Template) -> Result<(), La
     let declared = template.parameters();
     for p in b.values.parameters.values().filter(|p| p.is_secret()) {
         if !declared.iter().any(|d| d.name == p.name && d.no_echo) {
-            return Err(LayerError(format!(
-                "parameter `{}` gets a secret ({}) but is not declared `NoEcho: true` in the template; refusing to send it",
-                p.name,
-                p.shown()
-            )));
+            return Err(LayerError::SecretNotNoEcho { parameter: p.name.clone(), shown: p.shown() });
         }
     }
     Ok(())
@@ -147,14 +142,12 @@ fn package(
     b: &BuiltLayer,
 ) -> Result<(package::Packaged, Option<String>), LayerError> {
     let target = build::artifact_target(project, env, layer);
-    let packaged = build::package_layer(project, env, layer, b)
-        .map_err(|errors| LayerError(format!("cannot package the template: {}", errors.join("; "))))?;
+    let packaged = build::package_layer(project, env, layer, b).map_err(LayerError::Packaging)?;
     if !packaged.artifacts.is_empty() && target.bucket.is_none() {
-        return Err(LayerError(format!(
-            "the template needs an artifact bucket ({}): {}",
-            packaged.artifacts.iter().map(|a| a.source.as_str()).collect::<Vec<_>>().join(", "),
-            build::missing_bucket(project, env, layer)
-        )));
+        return Err(LayerError::NeedsBucket {
+            sources: packaged.artifacts.iter().map(|a| a.source.clone()).collect(),
+            how: build::missing_bucket(project, env, layer),
+        });
     }
     let url = packaged.template_key.as_ref().map(|k| target.https_url(k));
     Ok((packaged, url))
@@ -251,8 +244,12 @@ mod tests {
     fn a_secret_for_a_parameter_that_echoes_is_refused() {
         let (_dir, project, env, b) = built(ENV, &TEMPLATE.replace("    NoEcho: true\n", ""), memory());
         let err = prepare(&project, &env, "app", &b, &|_| None).unwrap_err();
-        assert!(err.0.contains("parameter `Pw` gets a secret (<secret from ssm-secure:/pw>)"), "{}", err.0);
-        assert!(!err.0.contains("prep-canary"));
+        assert!(
+            err.to_string().contains("parameter `Pw` gets a secret (<secret from ssm-secure:/pw>)"),
+            "{}",
+            err.to_string()
+        );
+        assert!(!err.to_string().contains("prep-canary"));
     }
 
     #[test]
@@ -279,6 +276,11 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("stacks/app/src")).unwrap();
         std::fs::write(dir.path().join("stacks/app/src/index.py"), "pass\n").unwrap();
         let err = prepare(&project, &env, "app", &b, &|_| None).unwrap_err();
-        assert!(err.0.contains("needs an artifact bucket (src)") && err.0.contains("stackc bootstrap qa"), "{}", err.0);
+        assert!(
+            err.to_string().contains("needs an artifact bucket (src)")
+                && err.to_string().contains("stackc bootstrap qa"),
+            "{}",
+            err.to_string()
+        );
     }
 }

@@ -165,7 +165,7 @@ impl Engine<'_> {
         let after = self
             .cfn
             .describe_stack_set(name)?
-            .ok_or_else(|| LayerError(format!("stack set `{name}` disappeared during the deploy")))?;
+            .ok_or_else(|| LayerError::Disappeared { what: "stack set", name: name.to_string() })?;
         Ok(as_stack_info(&after))
     }
 
@@ -196,18 +196,18 @@ impl Engine<'_> {
                 stopped = true;
             }
             if start.elapsed() > self.settings.timeout {
-                return Err(LayerError(format!(
-                    "stack set operation {op} ({what}) on `{name}` is still {status} after the timeout; it goes on in CloudFormation"
-                )));
+                return Err(LayerError::OperationRunning {
+                    op: op.to_string(),
+                    what: what.to_string(),
+                    name: name.to_string(),
+                    status,
+                });
             }
             self.sleep(attempt);
             attempt += 1;
         };
         if stopped && status != "SUCCEEDED" {
-            return Err(LayerError(format!(
-                "stack set operation ({what}) on `{name}` ran past timeout_minutes and was stopped ({status}); the \
-                 instances it did not reach stay OUTDATED and the next deploy updates them"
-            )));
+            return Err(LayerError::OperationStopped { what: what.to_string(), name: name.to_string(), status });
         }
         let results = self.cfn.stack_set_operation_results(name, op).unwrap_or_default();
         for r in &results {
@@ -233,10 +233,7 @@ impl Engine<'_> {
                 )
             })
             .collect();
-        Err(LayerError(format!(
-            "stack set operation ({what}) on `{name}` ended {status}{}",
-            if failed.is_empty() { String::new() } else { format!("\n  {}", failed.join("\n  ")) }
-        )))
+        Err(LayerError::OperationEnded { what: what.to_string(), name: name.to_string(), status, failed })
     }
 
     /// Remove every instance (their stacks are deleted), then the stack set.
@@ -380,8 +377,12 @@ mod tests {
         assert_eq!(lp.changes.iter().filter(|c| c.action == "Modify").count(), 2);
         fake.failing_regions.lock().unwrap().insert("us-east-1".into(), "Resource limit exceeded".into());
         let err = e.execute(&changed, &lp).unwrap_err();
-        assert!(err.0.contains("ended FAILED"), "{}", err.0);
-        assert!(err.0.contains("111111111111/us-east-1: FAILED Resource limit exceeded"), "{}", err.0);
+        assert!(err.to_string().contains("ended FAILED"), "{}", err.to_string());
+        assert!(
+            err.to_string().contains("111111111111/us-east-1: FAILED Resource limit exceeded"),
+            "{}",
+            err.to_string()
+        );
         // The instance the operation did not reach is OUTDATED: the next plan updates it again.
         fake.failing_regions.lock().unwrap().clear();
         let again = e.plan_layer(&changed).unwrap();
@@ -407,7 +408,7 @@ mod tests {
         let lp = e.plan_layer(&changed).unwrap();
         *fake.hold_operations.lock().unwrap() = true;
         let err = e.execute(&changed, &lp).unwrap_err();
-        assert!(err.0.contains("ran past timeout_minutes and was stopped (STOPPED)"), "{}", err.0);
+        assert!(err.to_string().contains("ran past timeout_minutes and was stopped (STOPPED)"), "{}", err.to_string());
         assert!(fake.calls.lock().unwrap().iter().any(|c| c.starts_with("stop_stack_set_operation app-qa-guard")));
     }
 
