@@ -13,6 +13,21 @@ pub enum ApiValue {
     Secret(Secret),
     /// Keep the value the stack has (UsePreviousValue).
     Previous,
+    /// An output of a layer not deployed yet (its description): a plan can show it, but no request may
+    /// carry it; the adapters refuse one (`placeholder_refused`).
+    Placeholder(String),
+}
+
+/// The error an adapter gives instead of sending a placeholder: a bug of stackc's, never a user's.
+pub fn placeholder_refused(operation: &str, parameter: &str, what: &str) -> PortError {
+    PortError::Api {
+        operation: operation.into(),
+        code: "InternalError".into(),
+        message: format!(
+            "parameter `{parameter}` is still a placeholder ({what}) and was not sent; stackc should have waited for \
+             that layer: please report this"
+        ),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1326,9 +1326,15 @@ pub(crate) mod tests {
         let e = engine(&fake);
         let mut waiting = prepared("app");
         waiting.waiting_for = vec!["net".into()];
+        waiting.parameters[0].value = ApiValue::Placeholder("<output VpcId of layer net, not deployed yet>".into());
         let lp = e.plan_layer(&waiting).unwrap();
         assert_eq!(lp.action, Action::Create);
         assert!(lp.change_set.is_none(), "no change set while inputs are placeholders");
+        // Were the wait forgotten, the placeholder would still never be sent: the request is refused.
+        let mut forgotten = waiting.clone();
+        forgotten.waiting_for.clear();
+        let err = e.plan_layer(&forgotten).unwrap_err().to_string();
+        assert!(err.contains("is still a placeholder") && err.contains("was not sent"), "{err}");
         let prep = |l: &str, _: &BTreeMap<String, StackInfo>| Ok(prepared(l));
         let out = e.execute_all(
             &["app".to_string()],

@@ -146,6 +146,7 @@ impl CloudFormation for Fake {
 
     fn create_change_set(&self, r: &ChangeSetRequest) -> Result<String, PortError> {
         self.call(format!("CreateChangeSet {} {:?}", r.stack_name, r.kind))?;
+        refuse_placeholders("CreateChangeSet", &r.parameters)?;
         let on = self
             .on_change_set
             .lock()
@@ -439,7 +440,7 @@ fn shown_parameters(r: &StackSetRequest) -> BTreeMap<String, String> {
             let v = match v {
                 ApiValue::Plain(s) => s.clone(),
                 ApiValue::Secret(_) => "****".into(),
-                ApiValue::Previous => String::new(),
+                ApiValue::Previous | ApiValue::Placeholder(_) => String::new(),
             };
             (k.clone(), v)
         })
@@ -453,6 +454,7 @@ impl StackSets for Fake {
 
     fn create_stack_set(&self, r: &StackSetRequest) -> Result<(), PortError> {
         self.calls.lock().unwrap().push(format!("create_stack_set {}", r.name));
+        refuse_placeholders("CreateStackSet", &r.parameters)?;
         let info = StackSetInfo {
             name: r.name.clone(),
             id: format!("{}:1", r.name),
@@ -467,6 +469,7 @@ impl StackSets for Fake {
 
     fn update_stack_set(&self, r: &StackSetRequest, _: &OperationPreferences) -> Result<String, PortError> {
         self.calls.lock().unwrap().push(format!("update_stack_set {}", r.name));
+        refuse_placeholders("UpdateStackSet", &r.parameters)?;
         let pairs = {
             let mut sets = self.stack_sets.lock().unwrap();
             let (info, instances) = sets.get_mut(&r.name).ok_or_else(|| Fake::missing_set(&r.name))?;
@@ -596,5 +599,16 @@ impl StackSets for Fake {
         }
         sets.remove(name);
         Ok(())
+    }
+}
+
+/// As the adapters do: a request carrying a placeholder is refused, so a test sees the leak.
+fn refuse_placeholders(operation: &str, parameters: &[(String, ApiValue)]) -> Result<(), PortError> {
+    match parameters.iter().find_map(|(k, v)| match v {
+        ApiValue::Placeholder(what) => Some((k, what)),
+        _ => None,
+    }) {
+        Some((k, what)) => Err(placeholder_refused(operation, k, what)),
+        None => Ok(()),
     }
 }

@@ -66,6 +66,10 @@ impl Prepared {
                 ApiValue::Plain(v) => h.update(v.as_bytes()),
                 ApiValue::Secret(s) => h.update(s.expose().as_bytes()),
                 ApiValue::Previous => h.update(b"\x01previous"),
+                ApiValue::Placeholder(d) => {
+                    h.update(b"\x02placeholder");
+                    h.update(d.as_bytes())
+                }
             }
             h.update([0]);
         }

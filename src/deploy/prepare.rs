@@ -102,7 +102,7 @@ fn parameters(
                 if let Some(Source::Output { layer: dep, .. }) = &p.source {
                     waiting_for.insert(dep.clone());
                 }
-                ApiValue::Plain(d.clone())
+                ApiValue::Placeholder(d.clone())
             }
         };
         // A fingerprint of the source's version, never of the value.

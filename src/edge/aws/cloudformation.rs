@@ -79,18 +79,19 @@ fn stack_info(s: &aws_sdk_cloudformation::types::Stack, name: &str) -> StackInfo
 }
 
 /// Parameters as the API takes them. The one place a secret leaves stackc: the request that creates a
-/// change set or a stack set.
-pub(super) fn api_parameters(parameters: &[(String, ApiValue)]) -> Vec<Parameter> {
+/// change set or a stack set. A placeholder is never sent: the request is refused instead.
+pub(super) fn api_parameters(operation: &str, parameters: &[(String, ApiValue)]) -> Result<Vec<Parameter>, PortError> {
     parameters
         .iter()
         .map(|(k, v)| {
             let b = Parameter::builder().parameter_key(k);
-            match v {
+            Ok(match v {
                 ApiValue::Plain(s) => b.parameter_value(s),
                 ApiValue::Secret(s) => b.parameter_value(s.expose()),
                 ApiValue::Previous => b.use_previous_value(true),
+                ApiValue::Placeholder(what) => return Err(placeholder_refused(operation, k, what)),
             }
-            .build()
+            .build())
         })
         .collect()
 }
@@ -148,7 +149,7 @@ impl CloudFormation for AwsCloudFormation {
     }
 
     fn create_change_set(&self, r: &ChangeSetRequest) -> Result<String, PortError> {
-        let params = api_parameters(&r.parameters);
+        let params = api_parameters("CreateChangeSet", &r.parameters)?;
         let tags = api_tags(&r.tags);
         let mut req = self
             .client
@@ -421,6 +422,15 @@ pub(super) mod tests {
 
     fn api_error(code: &str, message: &str) -> ErrorMetadata {
         ErrorMetadata::builder().code(code).message(message).build()
+    }
+
+    #[test]
+    fn a_placeholder_is_never_put_into_a_request() {
+        let ok = api_parameters("CreateChangeSet", &[("A".into(), ApiValue::Plain("1".into()))]).unwrap();
+        assert_eq!(ok[0].parameter_value(), Some("1"));
+        let refused = [("Vpc".into(), ApiValue::Placeholder("<output VpcId of layer net>".into()))];
+        let err = api_parameters("UpdateStackSet", &refused).unwrap_err().to_string();
+        assert!(err.contains("UpdateStackSet") && err.contains("`Vpc` is still a placeholder"), "{err}");
     }
 
     #[test]

@@ -9,8 +9,8 @@ use super::cloudformation::AwsCloudFormation;
 use super::runtime;
 use crate::cfn::port::*;
 
-fn parameters(r: &StackSetRequest) -> Vec<Parameter> {
-    super::cloudformation::api_parameters(&r.parameters)
+fn parameters(operation: &str, r: &StackSetRequest) -> Result<Vec<Parameter>, PortError> {
+    super::cloudformation::api_parameters(operation, &r.parameters)
 }
 
 fn tags(r: &StackSetRequest) -> Vec<Tag> {
@@ -92,7 +92,7 @@ impl StackSets for AwsCloudFormation {
             .stack_set_name(&r.name)
             .set_call_as(self.call_as(&r.name))
             .description(&r.description)
-            .set_parameters(Some(parameters(r)))
+            .set_parameters(Some(parameters("CreateStackSet", r)?))
             .set_tags(Some(tags(r)))
             .set_capabilities(Some(capabilities(r)))
             .set_administration_role_arn(r.administration_role_arn.clone())
@@ -119,7 +119,7 @@ impl StackSets for AwsCloudFormation {
             .stack_set_name(&r.name)
             .set_call_as(self.call_as(&r.name))
             .description(&r.description)
-            .set_parameters(Some(parameters(r)))
+            .set_parameters(Some(parameters("UpdateStackSet", r)?))
             .set_tags(Some(tags(r)))
             .set_capabilities(Some(capabilities(r)))
             .set_administration_role_arn(r.administration_role_arn.clone())
