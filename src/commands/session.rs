@@ -49,7 +49,6 @@ pub struct Session {
     pub aws: Arc<Aws>,
     pub cfn: Regional,
     pub values: Mutex<Sources>,
-    pub deployed_view: Arc<Mutex<BTreeMap<String, StackInfo>>>,
     pub graph: Graph,
     pub verbose: u8,
     /// What this run has under way: the change sets an interrupt deletes, whether to start more layers.
@@ -92,11 +91,7 @@ impl Session {
             })
             .collect();
         let cfn = Regional::new(aws.clone(), elsewhere, delegated);
-        let deployed_view = Arc::new(Mutex::new(BTreeMap::new()));
-        let values = Mutex::new(Sources::new(
-            AwsValues::new(aws.clone(), deployed_view.clone()),
-            Offline::new(project.root.clone()),
-        ));
+        let values = Mutex::new(Sources::new(AwsValues::new(aws.clone()), Offline::new(project.root.clone())));
         let graph = scope::graph(&project, Some(&env));
         if let Err(cycle) = graph.waves() {
             return Err(Error::msg(graph::cycle_message(&cycle)));
@@ -107,7 +102,6 @@ impl Session {
             aws,
             cfn,
             values,
-            deployed_view,
             graph,
             built: Mutex::new(BTreeMap::new()),
             s3_regions: Mutex::new(BTreeMap::new()),
@@ -257,7 +251,7 @@ impl Session {
     pub fn resolve_upfront(&self, layers: &[String], deployed: &BTreeMap<String, StackInfo>) -> Result<()> {
         let built = {
             let mut provider = self.values.lock().unwrap();
-            *self.deployed_view.lock().unwrap() = deployed.clone();
+            provider.aws.deployed = deployed.clone();
             build::build(&self.project, &self.env, layers, &mut *provider)?
         };
         self.report_calls();
@@ -310,8 +304,8 @@ impl Session {
     pub fn build_public(&self, layers: &[String]) -> Result<BTreeMap<String, build::BuiltLayer>> {
         let closure = self.graph.closure(layers);
         let stacks = self.describe(&closure, 4)?;
-        *self.deployed_view.lock().unwrap() = Session::usable(&stacks);
         let mut provider = self.values.lock().unwrap();
+        provider.aws.deployed = Session::usable(&stacks);
         let mut public = PublicOnly(&mut *provider);
         let built = build::build(&self.project, &self.env, layers, &mut public)?;
         drop(provider);
@@ -451,7 +445,7 @@ impl Session {
         }
         let mut built = {
             let mut provider = self.values.lock().unwrap();
-            *self.deployed_view.lock().unwrap() = deployed.clone();
+            provider.aws.deployed = deployed.clone();
             let layers = [layer.to_string()];
             let result = if public {
                 build::build(&self.project, &self.env, &layers, &mut PublicOnly(&mut *provider))

@@ -4,7 +4,7 @@
 
 use super::client;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::cloudformation::AwsCloudFormation;
 use super::{port_error, runtime, Aws};
@@ -26,8 +26,8 @@ pub struct CallCount {
 
 pub struct AwsValues {
     aws: Arc<Aws>,
-    /// Stacks of this environment's layers, by layer, as known now (deploy fills it as layers finish).
-    pub deployed: Arc<Mutex<BTreeMap<String, StackInfo>>>,
+    /// Stacks of this environment's layers, by layer, as the build being made knows them (set before each).
+    pub deployed: BTreeMap<String, StackInfo>,
     cache: HashMap<Source, Result<Fetched, FetchError>>,
     pub calls: CallCount,
     /// The version of each secret's source (SSM parameter version, Secrets Manager version id).
@@ -35,8 +35,14 @@ pub struct AwsValues {
 }
 
 impl AwsValues {
-    pub fn new(aws: Arc<Aws>, deployed: Arc<Mutex<BTreeMap<String, StackInfo>>>) -> AwsValues {
-        AwsValues { aws, deployed, cache: HashMap::new(), calls: CallCount::default(), versions: HashMap::new() }
+    pub fn new(aws: Arc<Aws>) -> AwsValues {
+        AwsValues {
+            aws,
+            deployed: BTreeMap::new(),
+            cache: HashMap::new(),
+            calls: CallCount::default(),
+            versions: HashMap::new(),
+        }
     }
 
     /// The version of a secret source's current value, if the store keeps versions.
@@ -282,8 +288,7 @@ impl AwsValues {
     }
 
     fn layer_output(&self, layer: &str, output: &str) -> Result<Fetched, FetchError> {
-        let deployed = self.deployed.lock().unwrap();
-        match deployed.get(layer) {
+        match self.deployed.get(layer) {
             Some(stack) => match stack.outputs.get(output) {
                 Some(v) => Ok(Fetched::Plain(v.clone())),
                 None => Err(FetchError::new(format!(
