@@ -2,21 +2,19 @@
 //! own drift detection, per layer. Every property whose value comes from a secret (a `NoEcho` parameter or
 //! a secret dynamic reference) is shown as changed, never with its values.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value as Json};
-
 use crate::cfn::port::{CloudFormation, PortError, ResourceDrift, StackInfo};
-use crate::cfn::template::{parameters_referenced, Template};
-use crate::secret::REDACTED;
+use crate::cfn::template::Template;
 
+mod mask;
 mod nested;
+mod report;
 
-use crate::cfn::port;
 use crate::cfn::stack_state;
-use crate::text;
+pub use mask::{mask, secret_paths};
 pub use nested::NestedDrift;
+pub use report::{to_json, to_text};
 
 /// What was found for one layer.
 #[derive(Debug, Clone, PartialEq)]
@@ -239,258 +237,13 @@ fn wait_for(
     Ok(State::Checked { status, resources, incomplete, nested })
 }
 
-/// Per resource, the JSON pointers into its properties whose value comes from a secret: a `Ref` to or
-/// `Fn::Sub` of a `NoEcho` parameter, or a `{{resolve:ssm-secure:...}}`/`{{resolve:secretsmanager:...}}`
-/// dynamic reference.
-pub fn secret_paths(template: &Template) -> BTreeMap<String, Vec<String>> {
-    let no_echo: Vec<String> = template.parameters().into_iter().filter(|p| p.no_echo).map(|p| p.name).collect();
-    let mut out = BTreeMap::new();
-    for (id, resource) in template.section("Resources").into_iter().flatten() {
-        let mut paths = Vec::new();
-        if let Some(props) = resource.get("Properties") {
-            walk(props, String::new(), &no_echo, &mut paths);
-        }
-        if !paths.is_empty() {
-            out.insert(id.clone(), paths);
-        }
-    }
-    out
-}
-
-fn walk(node: &Json, path: String, no_echo: &[String], out: &mut Vec<String>) {
-    let intrinsic =
-        node.as_object().is_some_and(|m| m.len() == 1 && m.keys().all(|k| k == "Ref" || k.starts_with("Fn::")));
-    if intrinsic {
-        if parameters_referenced(node).iter().any(|p| no_echo.contains(p)) || mentions_secret_reference(node) {
-            out.push(path);
-        }
-        return;
-    }
-    match node {
-        Json::Object(m) => m.iter().for_each(|(k, v)| walk(v, format!("{path}/{}", escape(k)), no_echo, out)),
-        Json::Array(a) => a.iter().enumerate().for_each(|(i, v)| walk(v, format!("{path}/{i}"), no_echo, out)),
-        Json::String(s) if is_secret_reference(s) => out.push(path),
-        _ => {}
-    }
-}
-
-fn is_secret_reference(s: &str) -> bool {
-    s.contains("{{resolve:ssm-secure:") || s.contains("{{resolve:secretsmanager:")
-}
-
-fn mentions_secret_reference(node: &Json) -> bool {
-    match node {
-        Json::String(s) => is_secret_reference(s),
-        Json::Array(a) => a.iter().any(mentions_secret_reference),
-        Json::Object(m) => m.values().any(mentions_secret_reference),
-        _ => false,
-    }
-}
-
-/// JSON pointer escaping of one key.
-fn escape(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
-}
-
-/// True when `path` is a secret path, inside one, or holds one (a difference on a whole list of
-/// environment variables holds the secret one).
-fn touches(path: &str, secret: &str) -> bool {
-    let within =
-        |inner: &str, outer: &str| inner == outer || outer.is_empty() || inner.starts_with(&format!("{outer}/"));
-    within(path, secret) || within(secret, path)
-}
-
-/// Replaces the values of every difference that touches a secret path with the redaction mark.
-pub fn mask(resources: &mut [ResourceDrift], secret: &BTreeMap<String, Vec<String>>) {
-    for r in resources {
-        let Some(paths) = secret.get(&r.logical_id) else { continue };
-        for d in &mut r.differences {
-            if paths.iter().any(|p| touches(&d.path, p)) {
-                d.expected = REDACTED.to_string();
-                d.actual = REDACTED.to_string();
-            }
-        }
-    }
-}
-
-fn shown(d: &port::PropertyDifference) -> String {
-    if d.expected == REDACTED && d.actual == REDACTED {
-        return format!("{}: changed (from a secret; values not shown)", d.path);
-    }
-    match d.kind.as_str() {
-        "ADD" => format!("{}: added {}", d.path, d.actual),
-        "REMOVE" => format!("{}: removed (the template sets {})", d.path, d.expected),
-        _ => format!("{}: template {}, live {}", d.path, d.expected, d.actual),
-    }
-}
-
-fn physical(r: &ResourceDrift) -> String {
-    if r.physical_id.is_empty() {
-        String::new()
-    } else {
-        format!(" {}", r.physical_id)
-    }
-}
-
-/// Each drifted resource of `resources` with its differences, indented by `pad`.
-fn resource_lines(t: &mut String, pad: &str, resources: &[ResourceDrift]) {
-    for r in resources.iter().filter(|r| is_drift(&r.status)) {
-        if r.status == "DELETED" {
-            t.push_str(&format!(
-                "{pad}- {} {}{}: DELETED (it no longer exists)\n",
-                r.logical_id,
-                r.resource_type,
-                physical(r)
-            ));
-            continue;
-        }
-        t.push_str(&format!("{pad}~ {} {}{}: MODIFIED\n", r.logical_id, r.resource_type, physical(r)));
-        for d in &r.differences {
-            t.push_str(&format!("{pad}    {}\n", shown(d)));
-        }
-    }
-}
-
-/// The report for a terminal: a line per layer, then each drifted resource with its differences (for a
-/// stack set, per drifted instance).
-pub fn to_text(env: &str, found: &[LayerDrift]) -> String {
-    let mut t = String::new();
-    for l in found {
-        let head = format!("{:<12} {:<28}", l.layer, l.stack);
-        match &l.state {
-            State::NotDeployed => t.push_str(&format!("{head} not deployed\n")),
-            State::Failed(why) => t.push_str(&format!("{head} not checked: {why}\n")),
-            State::Checked { status, resources, incomplete, nested } => {
-                let drifted = resources.iter().filter(|r| is_drift(&r.status)).count();
-                let unchecked = resources.iter().filter(|r| r.status == "NOT_CHECKED").count();
-                let checked = resources.len() - unchecked;
-                let mut summary = if drifted > 0 {
-                    format!("{drifted} of {checked} checked resources drifted")
-                } else {
-                    format!("{} in sync", text::count(checked, "checked resource"))
-                };
-                if unchecked > 0 {
-                    summary.push_str(&format!(", {unchecked} not checkable"));
-                }
-                t.push_str(&format!("{head} {status:<9} {summary}\n"));
-                if let Some(why) = incomplete {
-                    t.push_str(&format!("  incomplete: {why}\n"));
-                }
-                resource_lines(&mut t, "  ", resources);
-                nested::lines(&mut t, "  ", nested);
-            }
-            State::StackSetChecked { instances, incomplete } => {
-                let drifted: Vec<&InstanceDrift> = instances.iter().filter(|i| i.status == "DRIFTED").collect();
-                let status = if drifted.is_empty() { "IN_SYNC" } else { "DRIFTED" };
-                t.push_str(&format!(
-                    "{head} {status:<9} stack set: {} of {} drifted\n",
-                    drifted.len(),
-                    text::count(instances.len(), "instance")
-                ));
-                if let Some(why) = incomplete {
-                    t.push_str(&format!("  incomplete: {why}\n"));
-                }
-                for i in instances.iter().filter(|i| i.status != "IN_SYNC") {
-                    t.push_str(&format!("  instance {}/{}: {}\n", i.account, i.region, i.status));
-                    resource_lines(&mut t, "    ", &i.resources);
-                }
-            }
-        }
-    }
-    let drifted: Vec<&str> = found.iter().filter(|l| l.drifted()).map(|l| l.layer.as_str()).collect();
-    if drifted.is_empty() {
-        t.push_str(&format!("{env}: no drift found\n"));
-    } else {
-        t.push_str(&format!(
-            "{env}: {} drifted ({}). CloudFormation does not undo drift by itself, and a deploy without \
-             changes leaves it: set the live values back, or change the project to match them\n",
-            text::count(drifted.len(), "layer"),
-            drifted.join(", ")
-        ));
-    }
-    t
-}
-
-fn resources_json(resources: &[&ResourceDrift]) -> Vec<Json> {
-    resources
-        .iter()
-        .map(|r| {
-            json!({
-                "logical_id": r.logical_id,
-                "physical_id": r.physical_id,
-                "type": r.resource_type,
-                "status": r.status,
-                "differences": r.differences.iter().map(|d| json!({
-                    "path": d.path,
-                    "kind": d.kind,
-                    "secret": d.expected == REDACTED && d.actual == REDACTED,
-                    "expected": d.expected,
-                    "actual": d.actual,
-                })).collect::<Vec<_>>(),
-            })
-        })
-        .collect()
-}
-
-pub fn to_json(env: &str, found: &[LayerDrift]) -> Json {
-    let layers: Vec<Json> = found
-        .iter()
-        .map(|l| {
-            let mut instances = Json::Null;
-            let nested_json = match &l.state {
-                State::Checked { nested, .. } => nested::to_json(nested),
-                _ => Vec::new(),
-            };
-            let (status, reason, resources, unchecked) = match &l.state {
-                State::NotDeployed => ("NOT_DEPLOYED".to_string(), None, Vec::new(), Vec::new()),
-                State::Failed(why) => ("NOT_CHECKED".to_string(), Some(why.clone()), Vec::new(), Vec::new()),
-                State::Checked { status, resources, incomplete, .. } => (
-                    status.clone(),
-                    incomplete.clone(),
-                    resources.iter().filter(|r| is_drift(&r.status)).collect(),
-                    resources.iter().filter(|r| r.status == "NOT_CHECKED").map(|r| r.logical_id.clone()).collect(),
-                ),
-                State::StackSetChecked { instances: found, incomplete } => {
-                    instances = Json::Array(
-                        found
-                            .iter()
-                            .map(|i| {
-                                let drifted: Vec<&ResourceDrift> =
-                                    i.resources.iter().filter(|r| is_drift(&r.status)).collect();
-                                json!({"account": i.account, "region": i.region, "status": i.status,
-                                       "drifted_resources": resources_json(&drifted)})
-                            })
-                            .collect(),
-                    );
-                    let any = found.iter().any(|i| i.status == "DRIFTED");
-                    (if any { "DRIFTED" } else { "IN_SYNC" }.to_string(), incomplete.clone(), Vec::new(), Vec::new())
-                }
-            };
-            json!({
-                "layer": l.layer,
-                "stack": l.stack,
-                "status": status,
-                "reason": reason,
-                "drifted_resources": resources_json(&resources),
-                "not_checkable": unchecked,
-                "stack_set_instances": instances,
-                "nested_stacks": nested_json,
-            })
-        })
-        .collect();
-    json!({
-        "environment": env,
-        "drifted": found.iter().any(LayerDrift::drifted),
-        "complete": !found.iter().any(LayerDrift::failed),
-        "layers": layers,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cfn::port::PropertyDifference;
     use crate::deploy::fake::Fake;
+    use crate::secret::REDACTED;
+    use serde_json::json;
 
     const TEMPLATE: &str = r#"
 Parameters:

@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use serde_json::{json, Value as Json};
 
-use super::{is_drift, resource_lines, resources_json, wait_for, State, Waits};
+use super::report::{resource_lines, resources_json};
+use super::{is_drift, wait_for, State, Waits};
 use crate::cfn::port::{CloudFormation, ResourceDrift};
 
 /// Nested stacks are followed this deep.
