@@ -18,10 +18,13 @@ use serde_json::{json, Value as Json};
 use sha2::{Digest, Sha256};
 
 use folder::stays_inside;
+pub use properties::packaged_properties;
+use properties::{local_path, names_local_paths, Form, PROPERTIES};
 
 pub mod folder;
 pub mod function;
 pub mod ignore;
+mod properties;
 pub mod zip;
 
 /// The largest template CloudFormation takes in the request body.
@@ -69,75 +72,6 @@ impl Target {
     /// The form CloudFormation takes for TemplateURL.
     pub fn https_url(&self, key: &str) -> String {
         format!("https://{}.s3.{}.amazonaws.com/{key}", self.bucket(), self.region)
-    }
-}
-
-/// How a property names its artifact once uploaded.
-#[derive(Debug, Clone, Copy)]
-enum Form {
-    /// `s3://bucket/key`
-    S3Uri,
-    /// `{S3Bucket, S3Key}` (Lambda code)
-    LambdaCode,
-    /// `{Bucket, Key}`
-    BucketKey,
-    /// `https://bucket.s3.region.amazonaws.com/key`, the target rendered and packaged as a template.
-    TemplateUrl,
-}
-
-/// (resource type, property, form, zip a folder?)
-const PROPERTIES: &[(&str, &str, Form, bool)] = &[
-    ("AWS::Serverless::Function", "CodeUri", Form::S3Uri, true),
-    ("AWS::Serverless::LayerVersion", "ContentUri", Form::S3Uri, true),
-    ("AWS::Serverless::Api", "DefinitionUri", Form::S3Uri, false),
-    ("AWS::Serverless::HttpApi", "DefinitionUri", Form::S3Uri, false),
-    ("AWS::Serverless::StateMachine", "DefinitionUri", Form::S3Uri, false),
-    ("AWS::Serverless::Application", "Location", Form::TemplateUrl, false),
-    ("AWS::Lambda::Function", "Code", Form::LambdaCode, true),
-    ("AWS::Lambda::LayerVersion", "Content", Form::LambdaCode, true),
-    ("AWS::CloudFormation::Stack", "TemplateURL", Form::TemplateUrl, false),
-    ("AWS::ApiGateway::RestApi", "BodyS3Location", Form::BucketKey, false),
-    ("AWS::StepFunctions::StateMachine", "DefinitionS3Location", Form::BucketKey, false),
-];
-
-/// The (resource type, property) pairs packaging rewrites: before packaging they may hold a local path.
-pub fn packaged_properties() -> Vec<(&'static str, &'static str)> {
-    PROPERTIES.iter().map(|(t, p, _, _)| (*t, *p)).collect()
-}
-
-/// A value that names something local: a string that is not an S3 or web address.
-fn local_path(v: &Json) -> Option<&str> {
-    let s = v.as_str()?;
-    let remote = ["s3://", "http://", "https://"].iter().any(|p| s.starts_with(p));
-    (!remote && !s.is_empty()).then_some(s)
-}
-
-/// Whether the template names a local path to package: a packaged property of its resource type, or the
-/// location of an `AWS::Include` anywhere.
-fn names_local_paths(template: &Json) -> bool {
-    let resources = template.get("Resources").and_then(|r| r.as_object()).into_iter().flatten();
-    let named = resources.map(|(_, r)| r).any(|r| {
-        let ty = r.get("Type").and_then(|t| t.as_str()).unwrap_or_default();
-        let props = r.get("Properties");
-        PROPERTIES
-            .iter()
-            .filter(|(t, ..)| *t == ty)
-            .any(|(_, prop, ..)| props.and_then(|p| p.get(*prop)).and_then(local_path).is_some())
-    });
-    named || includes_local_path(template)
-}
-
-fn includes_local_path(node: &Json) -> bool {
-    match node {
-        Json::Object(m) => {
-            let include = m.get("Fn::Transform").is_some_and(|t| {
-                t.get("Name").and_then(|n| n.as_str()) == Some("AWS::Include")
-                    && t.get("Parameters").and_then(|p| p.get("Location")).and_then(local_path).is_some()
-            });
-            include || m.values().any(includes_local_path)
-        }
-        Json::Array(a) => a.iter().any(includes_local_path),
-        _ => false,
     }
 }
 
