@@ -25,8 +25,10 @@ const VALUED: &[&str] = &[
 ];
 
 /// Commands whose first word is an environment and whose further words are layers.
-const ENV_THEN_LAYERS: &[&str] =
-    &["render", "validate", "plan", "deploy", "status", "outputs", "diff", "drift", "events", "destroy", "package"];
+const ENV_THEN_LAYERS: &[&str] = &[
+    "render", "validate", "build", "plan", "deploy", "status", "outputs", "diff", "drift", "events", "logs", "destroy",
+    "package",
+];
 /// Commands that take one environment only.
 const ENV_ONLY: &[&str] = &["graph", "bootstrap", "prune"];
 /// Commands that take two environments (from, to).
@@ -129,6 +131,26 @@ mod tests {
         assert_eq!(at("secret set qa"), Next::Layer);
         assert_eq!(at("secret set qa db"), Next::Nothing);
         assert_eq!(at("completions"), Next::Nothing);
+        assert_eq!(at("build qa"), Next::Layer);
+        assert_eq!(at("logs qa"), Next::Layer);
         assert_eq!(project_dir(&["-C".to_string(), "x".to_string(), "plan".to_string()]), Some("x"));
+    }
+
+    /// Every command whose first argument is an environment (as the command line defines it) completes
+    /// one: a new command cannot be forgotten here.
+    #[test]
+    fn every_command_that_takes_an_environment_completes_one() {
+        let cli = <crate::cli::Cli as clap::CommandFactory>::command();
+        let mut missing = Vec::new();
+        for sub in cli.get_subcommands().filter(|s| !s.is_hide_set()) {
+            let first = sub.get_positionals().next().map(|a| a.get_id().as_str().to_string());
+            let known = ENV_THEN_LAYERS.contains(&sub.get_name())
+                || ENV_ONLY.contains(&sub.get_name())
+                || TWO_ENVS.contains(&sub.get_name());
+            if matches!(first.as_deref(), Some("env") | Some("from")) && !known {
+                missing.push(sub.get_name().to_string());
+            }
+        }
+        assert!(missing.is_empty(), "commands taking an environment that completion does not know: {missing:?}");
     }
 }
