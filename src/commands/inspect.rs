@@ -313,6 +313,45 @@ pub fn outputs(s: &Session, layer: Option<&str>, output: Output) -> Result<()> {
     Ok(())
 }
 
+/// One layer as `diff` found it: not deployed, or compared with its stack (and its nested stacks'
+/// templates, by logical id).
+struct LayerDiff {
+    layer: String,
+    stack: String,
+    compared: Option<(Comparison, Vec<(String, Vec<diff::Line>)>)>,
+}
+
+impl LayerDiff {
+    fn differs(&self) -> bool {
+        self.compared.as_ref().is_none_or(|(c, nested)| !c.reasons().is_empty() || !nested.is_empty())
+    }
+
+    fn to_text(&self) -> String {
+        let (layer, stack) = (&self.layer, &self.stack);
+        match &self.compared {
+            None => format!("{layer} ({stack}): not deployed; it would be created\n"),
+            Some(_) if !self.differs() => format!("{layer} ({stack}): no differences\n"),
+            Some((c, nested)) => comparison_text(layer, stack, c, nested),
+        }
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        let Some((c, nested)) = &self.compared else {
+            return json!({"layer": self.layer, "stack": self.stack, "deployed": false, "differs": ["not deployed"]});
+        };
+        json!({
+            "nested_stacks": nested.iter().map(|(id, lines)| json!({"logical_id": id, "template": diff::to_text(lines, 2)})).collect::<Vec<_>>(),
+            "layer": self.layer,
+            "stack": self.stack,
+            "deployed": true,
+            "differs": c.reasons(),
+            "template": diff::to_text(&c.template, 2),
+            "parameters": c.parameters.iter().map(|x| json!({"name": x.name, "deployed": x.old, "project": x.new})).collect::<Vec<_>>(),
+            "tags": c.tags.iter().map(|t| json!({"key": t.key, "deployed": t.old, "project": t.new})).collect::<Vec<_>>(),
+        })
+    }
+}
+
 /// Prints what differs; exits 1 when anything does (a layer not deployed counts), like `git diff --exit-code`.
 pub fn diff_cmd(s: &Session, layers: &[String], output: Output) -> Result<()> {
     s.probe()?;
@@ -322,51 +361,40 @@ pub fn diff_cmd(s: &Session, layers: &[String], output: Output) -> Result<()> {
     let deployed = Session::usable(&stacks);
     // Every value that is not secret must resolve (all problems at once); secrets are not fetched.
     s.build_public(&order)?;
-    let mut text = String::new();
-    let mut differing = 0;
     let mut secret_params = Vec::new();
-    let mut rows = Vec::new();
+    let mut found = Vec::new();
     for layer in &order {
         let stack = s.stack_name(layer);
         let p = s
             .prepare_public(layer, &deployed)
             .map_err(|e| Error::failed(Diagnostic::new(format!("layer `{layer}`: {e}"))))?;
         secret_params.extend(p.parameters.iter().filter(|x| x.secret).map(|x| format!("{layer}.{}", x.name)));
-        let Some(info) = stacks.get(layer) else {
-            text.push_str(&format!("{layer} ({stack}): not deployed; it would be created\n"));
-            rows.push(json!({"layer": layer, "stack": stack, "deployed": false, "differs": ["not deployed"]}));
-            differing += 1;
-            continue;
+        let compared = match stacks.get(layer) {
+            None => None,
+            Some(info) => {
+                let c = Comparison::of(s, info, &p).map_err(|m| Error::failed(Diagnostic::new(m)))?;
+                Some((c, nested_diffs(s, layer, &stack, &deployed)?))
+            }
         };
-        let c = Comparison::of(s, info, &p).map_err(|m| Error::failed(Diagnostic::new(m)))?;
-        let nested = nested_diffs(s, layer, &stack, &deployed)?;
-        rows.push(json!({
-            "nested_stacks": nested.iter().map(|(id, lines)| json!({"logical_id": id, "template": diff::to_text(lines, 2)})).collect::<Vec<_>>(),
-            "layer": layer,
-            "stack": stack,
-            "deployed": true,
-            "differs": c.reasons(),
-            "template": diff::to_text(&c.template, 2),
-            "parameters": c.parameters.iter().map(|x| json!({"name": x.name, "deployed": x.old, "project": x.new})).collect::<Vec<_>>(),
-            "tags": c.tags.iter().map(|t| json!({"key": t.key, "deployed": t.old, "project": t.new})).collect::<Vec<_>>(),
-        }));
-        if c.reasons().is_empty() && nested.is_empty() {
-            text.push_str(&format!("{layer} ({stack}): no differences\n"));
-            continue;
-        }
-        differing += 1;
-        text.push_str(&comparison_text(layer, &stack, &c, &nested));
+        found.push(LayerDiff { layer: layer.clone(), stack, compared });
     }
-    if !secret_params.is_empty() {
-        text.push_str(&format!("secret parameters are masked and not compared: {}\n", secret_params.join(", ")));
-    }
+    let differing = found.iter().filter(|d| d.differs()).count();
     match output {
-        Output::Text => printer().changes(&text),
+        Output::Text => {
+            let mut text: String = found.iter().map(LayerDiff::to_text).collect();
+            if !secret_params.is_empty() {
+                text.push_str(&format!(
+                    "secret parameters are masked and not compared: {}\n",
+                    secret_params.join(", ")
+                ));
+            }
+            printer().changes(&text)
+        }
         Output::Json => print(
             &(serde_json::to_string_pretty(&json!({
                 "environment": s.env.name,
                 "differs": differing > 0,
-                "layers": rows,
+                "layers": found.iter().map(LayerDiff::to_json).collect::<Vec<_>>(),
                 "secrets_not_compared": secret_params,
             }))
             .unwrap_or_default()
