@@ -147,30 +147,25 @@ pub(super) struct RawOptions {
     pub(super) timeout_minutes: Option<Spanned<u32>>,
 }
 
-impl EnvFile {
-    /// The file's stack options, taken out of it.
-    pub(super) fn options(&mut self) -> RawOptions {
-        RawOptions {
-            notification_arns: self.notification_arns.take(),
-            rollback_alarms: self.rollback_alarms.take(),
-            minutes: self.rollback_monitoring_minutes.take(),
-            disable_rollback: self.disable_rollback.take(),
-            termination_protection: self.termination_protection.take(),
-            timeout_minutes: self.timeout_minutes.take(),
+/// `options()` for a section that holds the stack options (the environment file's top level and each
+/// `[layers.<l>]`): serde cannot flatten one struct into both while refusing unknown keys.
+macro_rules! stack_options_of {
+    ($section:ty) => {
+        impl $section {
+            /// The section's stack options, taken out of it.
+            pub(super) fn options(&mut self) -> RawOptions {
+                RawOptions {
+                    notification_arns: self.notification_arns.take(),
+                    rollback_alarms: self.rollback_alarms.take(),
+                    minutes: self.rollback_monitoring_minutes.take(),
+                    disable_rollback: self.disable_rollback.take(),
+                    termination_protection: self.termination_protection.take(),
+                    timeout_minutes: self.timeout_minutes.take(),
+                }
+            }
         }
-    }
+    };
 }
 
-impl LayerSection {
-    /// The section's stack options, taken out of it.
-    pub(super) fn options(&mut self) -> RawOptions {
-        RawOptions {
-            notification_arns: self.notification_arns.take(),
-            rollback_alarms: self.rollback_alarms.take(),
-            minutes: self.rollback_monitoring_minutes.take(),
-            disable_rollback: self.disable_rollback.take(),
-            termination_protection: self.termination_protection.take(),
-            timeout_minutes: self.timeout_minutes.take(),
-        }
-    }
-}
+stack_options_of!(EnvFile);
+stack_options_of!(LayerSection);
