@@ -119,7 +119,13 @@ fn package_afresh(
     let nested = |path: &std::path::Path| {
         renderer.get_or_init(|| Renderer::new(project)).render_file(def, path, context.clone())
     };
-    let packager = package::Packager { target, root: project.root.clone(), nested: &nested, max_depth: 5 };
+    let packager = package::Packager {
+        target,
+        root: project.root.clone(),
+        nested: &nested,
+        max_depth: 5,
+        unbuilt: unbuilt_outputs(def),
+    };
     let mut packaged = packager.package(&built.text, &template.body, &def.dir).map_err(|errors| {
         let hint = collector.downcast_object_ref::<Collector>().and_then(|c| c.missing_hint.clone());
         let with_hint = |e: String| match &hint {
@@ -146,7 +152,15 @@ fn artifacts_of(project: &Project, env: &Environment, layer: &Layer) -> minijinj
         )
     });
     let target = artifact_target(project, env, &layer.name);
-    minijinja::Value::from_object(Collector::new(target, layer.dir.clone(), project.root.clone(), hint))
+    let mut collector = Collector::new(target, layer.dir.clone(), project.root.clone(), hint);
+    collector.unbuilt = unbuilt_outputs(layer);
+    minijinja::Value::from_object(collector)
+}
+
+/// The layer's declared build outputs that do not exist (yet): packaging stands in for what is in them.
+fn unbuilt_outputs(layer: &Layer) -> Vec<std::path::PathBuf> {
+    let outputs = layer.build.iter().flat_map(|b| &b.outputs).map(|o| layer.dir.join(o));
+    outputs.filter(|p| std::fs::symlink_metadata(p).is_err()).collect()
 }
 
 fn with_collector(context: minijinja::Value, collector: &minijinja::Value) -> minijinja::Value {

@@ -399,13 +399,18 @@ fn a_layer_build_makes_what_is_zipped_and_a_failing_one_stops_before_any_change_
     let dir = project(&[
         ("stacks/app/template.yaml", BUILT),
         ("stacks/app/layer.toml", build),
+        ("stacks/other/template.yaml", "Resources:\n  T:\n    Type: AWS::SNS::Topic\n"),
         ("environments/qa.toml", env),
     ]);
-    // Offline, before any build: the missing output names the command that makes it.
+    // Before any build: render and validate go on (the declared output stands in, and render says what
+    // makes it), and deploying another layer neither runs app's build nor trips on its missing output.
     stackc_env(dir.path(), &["render", "qa"], &[("APP_TOKEN", CANARY)])
-        .code(2)
-        .stderr_has("`dist/` does not exist")
-        .stderr_has("run `stackc build qa app` first");
+        .ok()
+        .stdout_has("dist/ is made by the layer's [build], which has not run");
+    stackc_env(dir.path(), &["validate", "qa"], &[("APP_TOKEN", CANARY)]).ok();
+    let other = emu.stackc_with(dir.path(), &["deploy", "qa", "other", "--yes"], &token(), None);
+    other.ok();
+    assert!(!other.stderr.contains("build:") && !dir.path().join("stacks/app/dist").exists(), "{}", other.stderr);
     let first = emu.stackc_with(dir.path(), &["deploy", "qa", "--yes"], &token(), None);
     first
         .ok()
@@ -418,6 +423,7 @@ fn a_layer_build_makes_what_is_zipped_and_a_failing_one_stops_before_any_change_
     let keys: Vec<String> =
         objects["Contents"].as_array().unwrap().iter().map(|o| o["Key"].as_str().unwrap().to_string()).collect();
     assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(!keys[0].contains("unbuilt"), "{keys:?}");
     let listing = object_text(&emu, dir.path(), &keys[0], true);
     assert!(listing.starts_with("['index.py']\n") && listing.contains("return \"hello-qa\""), "{listing}");
     // The same build output again: the same key, nothing to do.
@@ -440,6 +446,12 @@ fn a_layer_build_makes_what_is_zipped_and_a_failing_one_stops_before_any_change_
     // `stackc build` alone, and a build that does not make what it declares.
     write(dir.path(), "stacks/app/layer.toml", "[build]\ncommands = [\"true\"]\noutputs = [\"out\"]\n");
     stackc(dir.path(), &["build", "qa"]).code(1).stderr_has("the build finished but did not make `out`");
+    // A missing path the build does not declare is an error that names the command.
+    std::fs::remove_dir_all(dir.path().join("stacks/app/dist")).unwrap();
+    stackc_env(dir.path(), &["render", "qa"], &[("APP_TOKEN", CANARY)])
+        .code(2)
+        .stderr_has("`dist/` does not exist")
+        .stderr_has("run `stackc build qa app` first");
     write(dir.path(), "stacks/app/layer.toml", "[build]\ncommands = []\n");
     stackc(dir.path(), &["build", "qa"]).code(2).stderr_has("[build] has no commands");
     for r in [&first, &failed] {

@@ -6,6 +6,7 @@ use super::session::Session;
 use super::{build_dir, print, write_file, write_output};
 use crate::build;
 use crate::diagnostic::{display_path, Diagnostic, Error, Result};
+use crate::package;
 use crate::package::human_bytes;
 use crate::param_format;
 use crate::scope;
@@ -127,6 +128,13 @@ pub fn package(s: &Session, names: &[String], out: Option<&Path>) -> Result<()> 
                 )));
                 continue;
             };
+            if let Some(a) = packaged.artifacts.iter().find(|a| a.kind == package::Kind::Unbuilt) {
+                errors.push(Diagnostic::new(format!(
+                    "layer `{layer}`: {} is made by its [build], which did not run; nothing of it was uploaded",
+                    a.source
+                )));
+                continue;
+            }
             let done = s
                 .s3_in(&target.region)
                 .upload(bucket, &packaged.artifacts)

@@ -204,10 +204,7 @@ fn write_rendered(
             Ok(p) => {
                 let target = build::artifact_target(project, env, l);
                 for line in package::summary(l, &p, &target) {
-                    summary.push_str(&format!(
-                        "  would upload {}\n",
-                        line.split_once(": ").map_or(line.as_str(), |x| x.1)
-                    ));
+                    summary.push_str(&format!("  {}\n", line.split_once(": ").map_or(line.as_str(), |x| x.1)));
                 }
             }
             Err(errors) => {

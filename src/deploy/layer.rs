@@ -225,6 +225,8 @@ pub enum LayerError {
         sources: Vec<String>,
         how: String,
     },
+    /// What the layer's `[build]` makes is not there: the build did not run for it.
+    Unbuilt(Vec<String>),
     Upload(String),
     StackSetSettings(Vec<String>),
     /// The layer's values could not be resolved or rendered (the diagnostics, scrubbed).
@@ -309,6 +311,12 @@ impl fmt::Display for LayerError {
                 write!(f, "the template needs an artifact bucket ({}): {how}", sources.join(", "))
             }
             LayerError::StackSetSettings(problems) => write!(f, "stack set settings: {}", problems.join("; ")),
+            LayerError::Unbuilt(sources) => write!(
+                f,
+                "{} made by the layer's [build], which did not run for it: nothing of it is uploaded (`stackc build` \
+                 runs it)",
+                sources.join(", ")
+            ),
             LayerError::NotBuilt => f.write_str("the layer was not built"),
         }
     }

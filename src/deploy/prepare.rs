@@ -143,6 +143,11 @@ fn package(
 ) -> Result<(package::Packaged, Option<String>), LayerError> {
     let target = build::artifact_target(project, env, layer);
     let packaged = build::package_layer(project, env, layer, b).map_err(LayerError::Packaging)?;
+    let unbuilt: Vec<String> =
+        packaged.artifacts.iter().filter(|a| a.kind == package::Kind::Unbuilt).map(|a| a.source.clone()).collect();
+    if !unbuilt.is_empty() {
+        return Err(LayerError::Unbuilt(unbuilt));
+    }
     if !packaged.artifacts.is_empty() && target.bucket.is_none() {
         return Err(LayerError::NeedsBucket {
             sources: packaged.artifacts.iter().map(|a| a.source.clone()).collect(),

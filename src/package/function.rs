@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use minijinja::value::{Kwargs, Object, ObjectRepr};
 use minijinja::{Error, ErrorKind, State, Value};
 
-use super::{folder, key_of, resolve, zip_path, Artifact, Kind, Target};
+use super::{folder, key_of, resolve, unbuilt, zip_path, Artifact, Kind, Target};
 use crate::files;
 
 /// The context key the render's artifact collector is passed under.
@@ -36,6 +36,8 @@ pub struct Collector {
     pub root: PathBuf,
     /// Said when a path does not exist (the layer's build makes it: which command to run).
     pub missing_hint: Option<String>,
+    /// The layer's declared build outputs that do not exist yet: a path in one stands in (`Kind::Unbuilt`).
+    pub unbuilt: Vec<PathBuf>,
     made: Mutex<BTreeMap<(String, bool), Artifact>>,
 }
 
@@ -43,7 +45,7 @@ impl Object for Collector {}
 
 impl Collector {
     pub fn new(target: Target, dir: PathBuf, root: PathBuf, missing_hint: Option<String>) -> Collector {
-        Collector { target, dir, root, missing_hint, made: Mutex::new(BTreeMap::new()) }
+        Collector { target, dir, root, missing_hint, unbuilt: Vec::new(), made: Mutex::new(BTreeMap::new()) }
     }
 
     /// The artifacts made so far, one per distinct content.
@@ -53,36 +55,36 @@ impl Collector {
         made.values().filter(|a| seen.insert(a.key.clone())).cloned().collect()
     }
 
-    /// The artifact of `path` (zipped when a folder, or when `zip`), made once per render.
+    /// The artifact of `path` (zipped when a folder, or when `zip`), made once per render; a stand-in
+    /// when the layer's build makes it and has not run.
     fn artifact(&self, path: &str, zip: bool) -> Result<Artifact, String> {
         if let Some(a) = self.made.lock().unwrap_or_else(|e| e.into_inner()).get(&(path.to_string(), zip)) {
             return Ok(a.clone());
         }
+        let a = match unbuilt(path, &self.dir, &self.unbuilt, &self.target.prefix) {
+            Some(a) => a,
+            None => self.make(path, zip)?,
+        };
+        self.made.lock().unwrap_or_else(|e| e.into_inner()).insert((path.to_string(), zip), a.clone());
+        Ok(a)
+    }
+
+    /// The artifact of `path` made now: a zip of a folder (or of a file, with `zip`), else the file.
+    fn make(&self, path: &str, zip: bool) -> Result<Artifact, String> {
         let file = resolve(path, &self.dir, &self.root).map_err(|e| match &self.missing_hint {
             Some(hint) if e.contains("does not exist") => format!("{e}; {hint}"),
             _ => e,
         })?;
-        let a = if zip || file.is_dir() {
+        if zip || file.is_dir() {
             let bytes = zip_path(&file, &self.dir, &self.root)?;
-            Artifact {
-                source: path.to_string(),
-                key: key_of(&self.target.prefix, &bytes, "zip"),
-                bytes,
-                kind: Kind::Zip,
-            }
-        } else {
-            let bytes = files::read_bytes(&file, Some(&self.root), folder::MAX_BYTES)
-                .map_err(|e| format!("cannot upload `{path}`: it {e}"))?;
-            let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("bin");
-            Artifact {
-                source: path.to_string(),
-                key: key_of(&self.target.prefix, &bytes, ext),
-                bytes,
-                kind: Kind::File,
-            }
-        };
-        self.made.lock().unwrap_or_else(|e| e.into_inner()).insert((path.to_string(), zip), a.clone());
-        Ok(a)
+            let key = key_of(&self.target.prefix, &bytes, "zip");
+            return Ok(Artifact { source: path.to_string(), key, bytes, kind: Kind::Zip });
+        }
+        let bytes = files::read_bytes(&file, Some(&self.root), folder::MAX_BYTES)
+            .map_err(|e| format!("cannot upload `{path}`: it {e}"))?;
+        let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("bin");
+        let key = key_of(&self.target.prefix, &bytes, ext);
+        Ok(Artifact { source: path.to_string(), key, bytes, kind: Kind::File })
     }
 }
 
@@ -199,5 +201,20 @@ mod tests {
         assert!(nowhere.contains("only in a layer's templates"), "{nowhere}");
         let typo = render("{{ artifact('x.txt', zipped=true) }}", Some(&v)).unwrap_err().to_string();
         assert!(typo.contains("zipped"), "{typo}");
+    }
+
+    #[test]
+    fn a_path_the_build_makes_stands_in_until_it_has_run_and_is_marked_so() {
+        let dir = super::super::tests::tree(&[("stacks/l/x.txt", "x")]);
+        let target = Target { bucket: Some("arts".into()), prefix: "p/".into(), region: "eu-west-1".into() };
+        let mut c = Collector::new(target, dir.path().join("stacks/l"), dir.path().to_path_buf(), None);
+        c.unbuilt = vec![dir.path().join("stacks/l/dist")];
+        let v = Value::from_object(c);
+        let text = render("{{ artifact('dist/app.zip') }}|{{ artifact('./dist').key }}", Some(&v)).unwrap();
+        assert_eq!(text, "s3://arts/p/unbuilt/dist/app.zip|p/unbuilt/dist");
+        let made = v.downcast_object_ref::<Collector>().unwrap().made();
+        assert!(made.iter().all(|a| a.kind == Kind::Unbuilt && a.bytes.is_empty()), "{made:?}");
+        let missing = render("{{ artifact('other') }}", Some(&v)).unwrap_err().to_string();
+        assert!(missing.contains("`other` does not exist"), "only declared outputs stand in: {missing}");
     }
 }

@@ -40,6 +40,21 @@ pub enum Kind {
     File,
     /// A template (nested stack, or a layer's own template over the body limit).
     Template,
+    /// Made by the layer's `[build]`, which has not run here (an offline render or validate, or a layer
+    /// the run did not select): its key is a placeholder and it is never uploaded.
+    Unbuilt,
+}
+
+/// A stand-in for `path` when it lies inside one of `unbuilt` (a layer's declared build outputs that do
+/// not exist yet): rendering and validating go on before the build has run.
+pub fn unbuilt(path: &str, dir: &Path, unbuilt: &[PathBuf], prefix: &str) -> Option<Artifact> {
+    let at = normalise(&dir.join(path));
+    unbuilt.iter().any(|u| at.starts_with(normalise(u))).then(|| Artifact {
+        source: path.to_string(),
+        key: format!("{prefix}unbuilt/{}", path.trim_start_matches("./").trim_end_matches('/')),
+        bytes: Vec::new(),
+        kind: Kind::Unbuilt,
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +98,8 @@ pub struct Packager<'a> {
     /// Local paths must stay inside this folder (the project).
     pub root: PathBuf,
     pub nested: &'a NestedRenderer<'a>,
+    /// The layer's declared build outputs that do not exist yet (`unbuilt`).
+    pub unbuilt: Vec<PathBuf>,
     /// Nested templates may nest; this bounds the depth (and catches a template that names itself).
     pub max_depth: usize,
 }
@@ -262,6 +279,9 @@ impl Packager<'_> {
             out.extend(inner.artifacts);
             return Ok(out);
         }
+        if let Some(a) = unbuilt(path, dir, &self.unbuilt, &self.target.prefix) {
+            return Ok(vec![a]);
+        }
         let file = self.resolve(path, dir)?;
         let as_is = file.extension().and_then(|e| e.to_str()).is_some_and(|e| e == "zip" || e == "jar");
         if zip && !as_is {
@@ -277,6 +297,9 @@ impl Packager<'_> {
     }
 
     fn file_artifact(&self, path: &str, dir: &Path, kind: Kind) -> Result<Artifact, String> {
+        if let Some(a) = unbuilt(path, dir, &self.unbuilt, &self.target.prefix) {
+            return Ok(a);
+        }
         let file = self.resolve(path, dir)?;
         if file.is_dir() {
             return Err(format!("`{path}` is a folder; a file is expected here"));
@@ -345,9 +368,16 @@ pub fn summary(layer: &str, packaged: &Packaged, target: &Target) -> Vec<String>
                 Kind::Zip => "zip of",
                 Kind::File => "file",
                 Kind::Template => "template",
+                Kind::Unbuilt => {
+                    return format!(
+                        "{layer}: {} is made by the layer's [build], which has not run: `stackc build` makes it \
+                         (plan and deploy run it first)",
+                        a.source
+                    )
+                }
             };
             format!(
-                "{layer}: {what} {} ({}) -> s3://{}/{}",
+                "{layer}: would upload {what} {} ({}) -> s3://{}/{}",
                 if a.kind == Kind::Template && a.source == "template" { "(over the body limit)" } else { &a.source },
                 human_bytes(a.bytes.len()),
                 target.bucket(),
@@ -424,7 +454,8 @@ pub(crate) mod tests {
                 "Inline": {"Type": "AWS::Lambda::Function", "Properties": {"Code": {"ZipFile": "x"}}}
             }
         });
-        let p = Packager { target: target(), root: dir.path().into(), nested: &no_nested, max_depth: 3 };
+        let p =
+            Packager { target: target(), root: dir.path().into(), nested: &no_nested, max_depth: 3, unbuilt: vec![] };
         let out = p.package("original text", &t, &layer).unwrap();
         let body: Json = serde_json::from_str(&out.body).unwrap();
         let uri = body["Resources"]["F"]["Properties"]["CodeUri"].as_str().unwrap();
@@ -451,7 +482,8 @@ pub(crate) mod tests {
             "F": {"Type": "AWS::Serverless::Function", "Properties": {"CodeUri": "nope/"}},
             "G": {"Type": "AWS::Lambda::Function", "Properties": {"Code": rel_outside}}
         }});
-        let p = Packager { target: target(), root: dir.path().into(), nested: &no_nested, max_depth: 3 };
+        let p =
+            Packager { target: target(), root: dir.path().into(), nested: &no_nested, max_depth: 3, unbuilt: vec![] };
         let errors = p.package("", &t, &layer).unwrap_err();
         assert!(
             errors[0].contains("resource `F` (AWS::Serverless::Function) property `CodeUri`: `nope/` does not exist"),
@@ -471,7 +503,8 @@ pub(crate) mod tests {
             "F": {"Type": "AWS::Lambda::Function", "Properties": {"Code": "src"}},
             "Api": {"Type": "AWS::Serverless::Api", "Properties": {"DefinitionUri": "creds.yaml"}}
         }});
-        let p = Packager { target: target(), root: dir.path().into(), nested: &no_nested, max_depth: 3 };
+        let p =
+            Packager { target: target(), root: dir.path().into(), nested: &no_nested, max_depth: 3, unbuilt: vec![] };
         let errors = p.package("", &t, &dir.path().join("stacks/fn")).unwrap_err();
         assert!(errors[0].contains("`creds` is a link that leads outside the project"), "{errors:?}");
         assert!(errors[1].contains("`creds.yaml` leads outside the project"), "{errors:?}");
@@ -487,7 +520,7 @@ pub(crate) mod tests {
             Ok("Resources:\n  F:\n    Type: AWS::Lambda::Function\n    Properties:\n      Code: code\n".into())
         };
         let t = serde_json::json!({"Resources": {"Child": {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": "nested/child.yaml"}}}});
-        let p = Packager { target: target(), root: dir.path().into(), nested: &render, max_depth: 3 };
+        let p = Packager { target: target(), root: dir.path().into(), nested: &render, max_depth: 3, unbuilt: vec![] };
         let out = p.package("", &t, &layer).unwrap();
         let body: Json = serde_json::from_str(&out.body).unwrap();
         let url = body["Resources"]["Child"]["Properties"]["TemplateURL"].as_str().unwrap();
@@ -505,7 +538,7 @@ pub(crate) mod tests {
         let selfish = |_: &Path| -> Result<String, String> {
             Ok("Resources:\n  Again:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: child.yaml\n".into())
         };
-        let p = Packager { target: target(), root: dir.path().into(), nested: &selfish, max_depth: 3 };
+        let p = Packager { target: target(), root: dir.path().into(), nested: &selfish, max_depth: 3, unbuilt: vec![] };
         let err = p.package("", &t, &layer).unwrap_err();
         assert!(err[0].contains("deeper than 3 levels"), "{err:?}");
     }
@@ -513,7 +546,8 @@ pub(crate) mod tests {
     #[test]
     fn a_large_template_goes_by_url_and_a_huge_one_is_refused() {
         let dir = tree(&[]);
-        let p = Packager { target: target(), root: dir.path().into(), nested: &no_nested, max_depth: 3 };
+        let p =
+            Packager { target: target(), root: dir.path().into(), nested: &no_nested, max_depth: 3, unbuilt: vec![] };
         let t = serde_json::json!({"Resources": {}});
         let big = "x".repeat(BODY_LIMIT + 1);
         let out = p.package(&big, &t, dir.path()).unwrap();
@@ -533,7 +567,13 @@ pub(crate) mod tests {
             "I": {"Fn::Transform": {"Name": "AWS::Include", "Parameters": {"Location": "https://x/y.yaml"}}},
         }});
         assert!(!names_local_paths(&remote));
-        let p = Packager { target: target(), root: PathBuf::from("/nowhere"), nested: &no_nested, max_depth: 3 };
+        let p = Packager {
+            target: target(),
+            root: PathBuf::from("/nowhere"),
+            nested: &no_nested,
+            max_depth: 3,
+            unbuilt: vec![],
+        };
         let out = p.package("the text as rendered\n", &remote, Path::new("/nowhere")).unwrap();
         assert_eq!(out.body, "the text as rendered\n");
         assert!(out.artifacts.is_empty());
@@ -547,7 +587,8 @@ pub(crate) mod tests {
     fn includes_are_uploaded() {
         let dir = tree(&[("stacks/a/snippet.yaml", "Type: AWS::SNS::Topic\n")]);
         let t = serde_json::json!({"Resources": {"T": {"Fn::Transform": {"Name": "AWS::Include", "Parameters": {"Location": "snippet.yaml"}}}}});
-        let p = Packager { target: target(), root: dir.path().into(), nested: &no_nested, max_depth: 3 };
+        let p =
+            Packager { target: target(), root: dir.path().into(), nested: &no_nested, max_depth: 3, unbuilt: vec![] };
         let out = p.package("", &t, &dir.path().join("stacks/a")).unwrap();
         assert!(out.body.contains("s3://arts/stackc/demo/"), "{}", out.body);
         assert_eq!(out.artifacts[0].kind, Kind::File);
