@@ -299,6 +299,15 @@ impl fmt::Display for LayerError {
                 }
                 Ok(())
             }
+            _ => self.fmt_input(f),
+        }
+    }
+}
+
+impl LayerError {
+    /// The words of the errors about the layer's input (its template, values, packaging, settings).
+    fn fmt_input(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
             LayerError::Unparsable(m) => write!(f, "the rendered template does not parse: {m}"),
             LayerError::StackPolicy { path, error } => write!(f, "cannot read the stack policy {path}: it {error}"),
             LayerError::SecretNotNoEcho { parameter, shown } => write!(
@@ -318,6 +327,8 @@ impl fmt::Display for LayerError {
                 sources.join(", ")
             ),
             LayerError::NotBuilt => f.write_str("the layer was not built"),
+            // Every other kind is worded in `Display`; this arm is never taken.
+            other => write!(f, "{other:?}"),
         }
     }
 }
