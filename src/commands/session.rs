@@ -461,7 +461,6 @@ impl Session {
         Ok(b)
     }
 
-    /// Replace every secret value of this run by the redaction mark.
     /// The hooks of this environment's layers, reporting through `reporter`.
     pub fn hooks<'a>(
         &'a self,
@@ -505,7 +504,6 @@ impl Session {
         build_step::run(&self.project, &self.env, layers, &on_step).map(|_| ())
     }
 
-    /// The artifact bucket's client, made on first use.
     /// The account of the credentials in use (STS is asked once per run).
     pub fn account(&self) -> std::result::Result<String, port::PortError> {
         if let Some(a) = self.account.get() {
