@@ -514,8 +514,11 @@ fn an_endless_answer_is_cut_at_the_response_cap_with_a_message() {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
+    let asked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = asked.clone();
     std::thread::spawn(move || {
         for mut stream in listener.incoming().flatten() {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             std::thread::spawn(move || {
                 let mut request = Vec::new();
                 let mut buf = [0u8; 4096];
@@ -554,6 +557,8 @@ fn an_endless_answer_is_cut_at_the_response_cap_with_a_message() {
         run.stderr
     );
     assert!(!run.stderr.contains("panicked") && !run.stderr.contains("out of memory"), "{}", run.stderr);
+    // Not asked again: the endpoint would send as much the next time.
+    assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 1, "the call was retried");
     eprintln!("cut after {took:?}: {}", run.stderr.trim());
 }
 

@@ -4,6 +4,8 @@
 //! escaped in XML), far under the default of 64 MiB; `STACKC_MAX_RESPONSE_MB` changes it.
 
 use aws_sdk_cloudformation::config::interceptors::BeforeDeserializationInterceptorContextMut;
+use aws_sdk_cloudformation::config::interceptors::InterceptorContext;
+use aws_sdk_cloudformation::config::retry::{ClassifyRetry, RetryAction};
 use aws_sdk_cloudformation::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_types::body::SdkBody;
 use http_body_util::BodyExt;
@@ -53,6 +55,28 @@ impl Intercept for CapResponses {
         let body = response.take_body();
         *response.body_mut() = limit(body, max_response());
         Ok(())
+    }
+}
+
+/// An answer cut at the cap is not asked for again: the endpoint would send as much the next time.
+#[derive(Debug)]
+pub struct NoRetryWhenTooLarge;
+
+impl ClassifyRetry for NoRetryWhenTooLarge {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        let too_large = match ctx.output_or_error() {
+            Some(Err(e)) => super::cause_of::<TooLarge>(e).is_some(),
+            _ => false,
+        };
+        if too_large {
+            RetryAction::RetryForbidden
+        } else {
+            RetryAction::NoActionIndicated
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "stackc::NoRetryWhenTooLarge"
     }
 }
 

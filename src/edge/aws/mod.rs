@@ -19,7 +19,10 @@ macro_rules! client {
     ($service:ident, $config:expr) => {{
         let config: &::aws_config::SdkConfig = $config;
         $service::Client::from_conf(
-            $service::config::Builder::from(config).interceptor(super::capped::CapResponses).build(),
+            $service::config::Builder::from(config)
+                .interceptor(super::capped::CapResponses)
+                .retry_classifier(super::capped::NoRetryWhenTooLarge)
+                .build(),
         )
     }};
 }
@@ -124,6 +127,7 @@ pub fn cloudformation_client(config: &SdkConfig) -> aws_sdk_cloudformation::Clie
     let conf = aws_sdk_cloudformation::config::Builder::from(config)
         .interceptor(CountThrottles)
         .interceptor(capped::CapResponses)
+        .retry_classifier(capped::NoRetryWhenTooLarge)
         .build();
     aws_sdk_cloudformation::Client::from_conf(conf)
 }

@@ -37,6 +37,7 @@ impl S3 {
         let s3_config = aws_sdk_s3::config::Builder::from(&*config)
             .force_path_style(custom)
             .interceptor(super::capped::CapResponses)
+            .retry_classifier(super::capped::NoRetryWhenTooLarge)
             .build();
         S3 { client: aws_sdk_s3::Client::from_conf(s3_config), endpoint: aws.endpoint() }
     }
