@@ -15,9 +15,10 @@ use crate::build;
 use crate::cfn::port::StackInfo;
 use crate::cli::{DeployArgs, Output, PlanOutput};
 
-use crate::deploy::engine::{Engine, Settings};
+use crate::deploy::engine::Engine;
 use crate::deploy::layer::{Outcome, Prepared};
 use crate::deploy::plan::{self, LayerPlan};
+use crate::deploy::ports::Settings;
 use crate::deploy::ports::{NoHooks, Preapproved};
 use crate::diagnostic::{Diagnostic, Error, ExitKind, Result};
 use crate::edge::{aws, signals};

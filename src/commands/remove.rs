@@ -13,8 +13,9 @@ use crate::cfn::port::{PortError, StackSets};
 use crate::cfn::stack_state;
 use crate::scope;
 
-use crate::deploy::engine::{Engine, Settings};
+use crate::deploy::engine::Engine;
 use crate::deploy::layer::Outcome;
+use crate::deploy::ports::Settings;
 use crate::deploy::ports::{NoHooks, Preapproved};
 use crate::deploy::prune;
 use crate::deploy::stackset;
@@ -67,7 +68,7 @@ pub fn destroy(s: &Session, layers: &[String], yes: bool, concurrency: usize) ->
         run: &s.run,
         described: Default::default(),
     };
-    let outcomes = engine.destroy_all(&order, &s.graph.deps, &stacks);
+    let outcomes = prune::destroy_all(&engine, &order, &s.graph.deps, &stacks);
     progress.settle(true);
     let mut text = String::new();
     let mut failures = Vec::new();

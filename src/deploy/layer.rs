@@ -305,6 +305,17 @@ impl fmt::Display for LayerError {
 }
 
 impl LayerError {
+    /// Following a stack failed: when AWS could not be reached (or stopped taking the credentials) the
+    /// operation itself goes on in CloudFormation, and the message says so and how to pick it up again.
+    pub fn following(stack: &str, e: PortError) -> LayerError {
+        match e {
+            PortError::Unreachable { .. } | PortError::Credentials { .. } | PortError::Throttled { .. } => {
+                LayerError::LostContact { stack: stack.to_string(), error: e.to_string() }
+            }
+            other => other.into(),
+        }
+    }
+
     /// The words of the errors about the layer's input (its template, values, packaging, settings).
     fn fmt_input(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -1,5 +1,7 @@
-//! What the engine is given besides CloudFormation: where progress goes, the hooks it runs and who
-//! approves a change set made after the plan was approved.
+//! What the engine is given besides CloudFormation: its settings, where progress goes, the hooks it runs
+//! and who approves a change set made after the plan was approved.
+
+use std::time::Duration;
 
 use super::plan::LayerPlan;
 use super::step::Step;
@@ -54,5 +56,29 @@ pub struct Preapproved;
 impl Approver for Preapproved {
     fn approve_late(&self, _: &LayerPlan) -> Result<(), String> {
         Ok(())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub concurrency: usize,
+    /// Waits between looks: the shortest and (usually) the longest. Waiting for a change set or a busy
+    /// stack grows by half each look; following an operation waits as `cfn::pacing::Pacer` says.
+    pub poll_initial: Duration,
+    pub poll_max: Duration,
+    /// Give up waiting for one stack operation after this long.
+    pub timeout: Duration,
+    pub recreate: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            concurrency: 4,
+            poll_initial: Duration::from_millis(100),
+            poll_max: Duration::from_secs(5),
+            timeout: Duration::from_secs(3 * 3600),
+            recreate: false,
+        }
     }
 }

@@ -1,8 +1,13 @@
-//! Which stacks a removal may take: those of layers gone from the project, and never one a deployed
-//! layer outside the selection still needs.
+//! Removing stacks: which ones a removal may take (those of layers gone from the project, never one a
+//! deployed layer outside the selection still needs), and destroying them in reverse dependency order.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::engine::Engine;
+use super::layer::Outcome;
+use super::ports::HookPhase;
+use super::scheduler::schedule;
+use super::step::Step;
 use crate::cfn::port::StackInfo;
 use crate::cfn::stack_state;
 
@@ -45,6 +50,49 @@ pub fn still_needed(
         }
     }
     out
+}
+
+/// Delete the stacks of `order` in reverse dependency order: a layer goes once every selected layer
+/// that depends on it is gone, after its before_destroy hooks. A stack with termination protection
+/// is not touched (and the layers it depends on stay); a layer with no stack is `UpToDate`.
+pub fn destroy_all(
+    engine: &Engine,
+    order: &[String],
+    deps: &BTreeMap<String, BTreeSet<String>>,
+    deployed: &BTreeMap<String, StackInfo>,
+) -> BTreeMap<String, Outcome> {
+    let selected: BTreeSet<&String> = order.iter().collect();
+    let mut dependents: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (layer, ds) in deps.iter().filter(|(l, _)| selected.contains(l)) {
+        for d in ds {
+            dependents.entry(d.clone()).or_default().insert(layer.clone());
+        }
+    }
+    let reversed: Vec<String> = order.iter().rev().cloned().collect();
+    schedule(&reversed, &dependents, engine.settings.concurrency, |layer| {
+        let Some(info) = deployed.get(layer) else { return Outcome::UpToDate(StackInfo::default()) };
+        if info.termination_protection {
+            return Outcome::Failed(format!(
+                "stack `{}` has termination protection; turn it off first: `aws cloudformation update-termination-protection --no-enable-termination-protection --stack-name {}`",
+                info.name, info.name
+            ));
+        }
+        if let Err(e) = engine.hooks.run(layer, HookPhase::BeforeDestroy, Some(info)) {
+            return Outcome::Failed(e);
+        }
+        let deleted = if stack_state::is_stack_set(info) {
+            engine.delete_stack_set_layer(layer, &info.name)
+        } else {
+            engine.delete(layer, &info.name)
+        };
+        match deleted {
+            Ok(()) => {
+                engine.reporter.status(layer, &Step::Deleted);
+                Outcome::Deployed(StackInfo { status: "DELETE_COMPLETE".into(), ..info.clone() })
+            }
+            Err(e) => Outcome::Failed(e.to_string()),
+        }
+    })
 }
 
 #[cfg(test)]

@@ -280,7 +280,8 @@ fn instance_targets(service_managed: bool, targets: Vec<String>) -> InstanceTarg
 mod tests {
     use std::time::Duration;
 
-    use super::super::engine::{tests::prepared_for_tests, Settings};
+    use super::super::engine::tests::prepared_for_tests;
+    use super::super::ports::Settings;
 
     use super::super::fake::Fake;
     use super::super::ports::{NoHooks, Preapproved, Silent};
