@@ -368,6 +368,15 @@ fn the_nesting_check_has_no_false_positives_and_no_blind_spot() {
     refused(one_layer(&hidden, env).path(), &["validate", "qa"]).stderr_has("nest more than 256");
 }
 
+/// `stackc status qa` of a one-layer project against the endpoint on `port` (and one more variable):
+/// the run and the endpoint's URL.
+fn status_against(port: u16, var: (&str, &str)) -> (Run, String) {
+    let dir = project(&[("stacks/app/template.yaml", TOPIC), ("environments/qa.toml", "region = \"us-east-1\"\n")]);
+    let url = format!("http://127.0.0.1:{port}");
+    let vars = [("AWS_ENDPOINT_URL", url.as_str()), ("AWS_ACCESS_KEY_ID", "x"), ("AWS_SECRET_ACCESS_KEY", "x"), var];
+    (stackc_env(dir.path(), &["status", "qa"], &vars), url)
+}
+
 /// An endpoint that accepts the connection and never answers ends in a message naming the timeout, in
 /// bounded time (read timeout 1 s here; every attempt of the SDK's retries times out too).
 #[test]
@@ -380,19 +389,8 @@ fn an_endpoint_that_never_answers_times_out_with_a_message() {
             held.push(stream); // accepted, never answered
         }
     });
-    let dir = project(&[("stacks/app/template.yaml", TOPIC), ("environments/qa.toml", "region = \"us-east-1\"\n")]);
-    let url = format!("http://127.0.0.1:{port}");
     let start = Instant::now();
-    let run = stackc_env(
-        dir.path(),
-        &["status", "qa"],
-        &[
-            ("AWS_ENDPOINT_URL", url.as_str()),
-            ("AWS_ACCESS_KEY_ID", "x"),
-            ("AWS_SECRET_ACCESS_KEY", "x"),
-            ("STACKC_READ_TIMEOUT", "1"),
-        ],
-    );
+    let (run, _) = status_against(port, ("STACKC_READ_TIMEOUT", "1"));
     assert!(start.elapsed() < Duration::from_secs(60), "took {:?}", start.elapsed());
     assert_ne!(run.code, 0, "{}", run.stderr);
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
@@ -534,19 +532,8 @@ fn an_endless_answer_is_cut_at_the_response_cap_with_a_message() {
             });
         }
     });
-    let dir = project(&[("stacks/app/template.yaml", TOPIC), ("environments/qa.toml", "region = \"us-east-1\"\n")]);
-    let url = format!("http://127.0.0.1:{port}");
     let start = Instant::now();
-    let run = stackc_env(
-        dir.path(),
-        &["status", "qa"],
-        &[
-            ("AWS_ENDPOINT_URL", url.as_str()),
-            ("AWS_ACCESS_KEY_ID", "x"),
-            ("AWS_SECRET_ACCESS_KEY", "x"),
-            ("STACKC_MAX_RESPONSE_MB", "2"),
-        ],
-    );
+    let (run, url) = status_against(port, ("STACKC_MAX_RESPONSE_MB", "2"));
     let took = start.elapsed();
     assert!(took < Duration::from_secs(60), "took {took:?}");
     assert_eq!(run.code, 1, "{}", run.stderr);
