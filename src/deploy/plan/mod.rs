@@ -247,9 +247,10 @@ pub fn reasons(
 mod tests {
     use super::*;
 
-    #[test]
-    fn markdown_for_a_pull_request() {
-        let lp = |layer: &str, action: Action, repl: Option<&str>| LayerPlan {
+    /// A plan that modifies the layer's Database (replacing it as `repl` says; `stateful`: a replacement
+    /// that loses data) and changes one parameter.
+    fn db_plan(layer: &str, action: Action, repl: Option<&str>, stateful: bool, param: ParamChange) -> LayerPlan {
+        LayerPlan {
             layer: layer.into(),
             stack_name: format!("app-qa-{layer}"),
             action,
@@ -259,16 +260,11 @@ mod tests {
                 resource_type: "AWS::RDS::DBInstance".into(),
                 replacement: repl.map(str::to_string),
                 properties: vec![],
-                replaces_state: false,
+                replaces_state: stateful,
                 nested: vec![],
                 nested_unknown: None,
             }],
-            parameters: vec![ParamChange {
-                name: "Pw".into(),
-                old: Some("(secret)".into()),
-                new: Some("changed".into()),
-                secret: true,
-            }],
+            parameters: vec![param],
             tags: vec![],
             waiting_for: vec![],
             template_changed: false,
@@ -276,6 +272,19 @@ mod tests {
             change_set: None,
             existing: None,
             digest: String::new(),
+        }
+    }
+
+    #[test]
+    fn markdown_for_a_pull_request() {
+        let lp = |layer: &str, action: Action, repl: Option<&str>| {
+            let secret = ParamChange {
+                name: "Pw".into(),
+                old: Some("(secret)".into()),
+                new: Some("changed".into()),
+                secret: true,
+            };
+            db_plan(layer, action, repl, false, secret)
         };
         let mut same = lp("net", Action::NoChanges, None);
         same.changes.clear();
@@ -330,34 +339,9 @@ mod tests {
 
     #[test]
     fn text_marks_replacements() {
-        let p = LayerPlan {
-            layer: "db".into(),
-            stack_name: "c-qa-db".into(),
-            action: Action::Update,
-            changes: vec![Change {
-                action: "Modify".into(),
-                logical_id: "Database".into(),
-                resource_type: "AWS::RDS::DBInstance".into(),
-                replacement: Some("True".into()),
-                properties: vec![],
-                replaces_state: true,
-                nested: vec![],
-                nested_unknown: None,
-            }],
-            parameters: vec![ParamChange {
-                name: "InstanceClass".into(),
-                old: Some("a".into()),
-                new: Some("b".into()),
-                secret: false,
-            }],
-            tags: vec![],
-            waiting_for: vec![],
-            template_changed: false,
-            stack_set: false,
-            change_set: None,
-            existing: None,
-            digest: String::new(),
-        };
+        let class =
+            ParamChange { name: "InstanceClass".into(), old: Some("a".into()), new: Some("b".into()), secret: false };
+        let p = db_plan("db", Action::Update, Some("True"), true, class);
         let t = to_text("qa", &[p]);
         assert!(t.contains("~ Database") && t.contains("REPLACEMENT"), "{t}");
         assert!(t.contains("~ InstanceClass: a -> b"));
