@@ -1,5 +1,6 @@
 //! The CloudFormation adapter against the SDK's mocked client: requests as built, answers as read.
 
+use crate::secret::Secret;
 use std::collections::BTreeMap;
 
 use super::*;
@@ -10,7 +11,7 @@ use aws_sdk_cloudformation::operation::describe_stacks::{DescribeStacksError, De
 use aws_sdk_cloudformation::types::{Change, ChangeAction, Output, Replacement, Stack, StackStatus};
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 
-pub(in crate::edge::aws) fn sts() -> aws_sdk_sts::Client {
+pub(in super::super) fn sts() -> aws_sdk_sts::Client {
     let conf = aws_sdk_sts::Config::builder()
         .behavior_version_latest()
         .region(aws_sdk_sts::config::Region::new("us-east-1"))
@@ -101,7 +102,7 @@ fn service_errors_become_decisions() {
             kind: ChangeSetType::Update,
             template_body: "{}".into(),
             template_url: None,
-            parameters: vec![("Pw".into(), ApiValue::Secret(crate::secret::Secret::new("canary-adapter")))],
+            parameters: vec![("Pw".into(), ApiValue::Secret(Secret::new("canary-adapter")))],
             tags: BTreeMap::new(),
             capabilities: vec![],
             role_arn: None,
@@ -205,7 +206,7 @@ fn the_secret_reaches_the_request_and_change_sets_are_paged() {
         template_body: "{}".into(),
         template_url: None,
         parameters: vec![
-            ("Pw".into(), ApiValue::Secret(crate::secret::Secret::new("canary-adapter"))),
+            ("Pw".into(), ApiValue::Secret(Secret::new("canary-adapter"))),
             ("Keep".into(), ApiValue::Previous),
         ],
         tags: BTreeMap::new(),
