@@ -237,3 +237,165 @@ fn every_import_points_to_a_floor_at_or_below_its_own() {
     // The check can fail.
     assert_eq!(above("use crate::deploy::engine::Engine;\n", 1), vec!["deploy (floor 5)"]);
 }
+
+/// The module a file is (`cfn::lint` for src/cfn/lint/mod.rs); None for the crate root and test files.
+fn module_of(rel: &Path) -> Option<String> {
+    let mut parts: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().to_string()).collect();
+    let last = parts.pop()?.trim_end_matches(".rs").to_string();
+    if last == "tests" || last.ends_with("_tests") || (parts.is_empty() && (last == "lib" || last == "main")) {
+        return None;
+    }
+    if last != "mod" {
+        parts.push(last);
+    }
+    Some(parts.join("::"))
+}
+
+/// The paths a `use` tree names: `a::{b, c::{d, self}}` -> a::b, a::c::d, a::c.
+fn expand_use(tree: &str, prefix: &str, out: &mut Vec<String>) {
+    let tree = tree.trim();
+    let Some(open) = tree.find('{') else {
+        let path = tree.split(" as ").next().unwrap().trim();
+        out.push(format!("{prefix}{path}").trim_end_matches("::self").to_string());
+        return;
+    };
+    let head = format!("{prefix}{}", &tree[..open]);
+    let body = &tree[open + 1..tree.rfind('}').unwrap()];
+    let (mut depth, mut start) = (0, 0);
+    for (i, c) in body.char_indices().chain([(body.len(), ',')]) {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                let part = body[start..i].trim();
+                if part == "self" {
+                    out.push(head.trim_end_matches("::").to_string());
+                } else if !part.is_empty() {
+                    expand_use(part, &head, out);
+                }
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The modules `module`'s code (tests left out) names, as module paths of the crate: its `use` trees and
+/// any inline `crate::`/`super::` path, resolved to the longest module that exists. Its own ancestors
+/// and descendants are left out: a folder's mod.rs is the folder's face, its files are its parts.
+fn imports_of(module: &str, text: &str, modules: &std::collections::BTreeSet<String>) -> Vec<String> {
+    let code: String = text
+        .split("#[cfg(test)]")
+        .next()
+        .unwrap()
+        .lines()
+        .map(|l| l.split("//").next().unwrap())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut paths = Vec::new();
+    let mut lines = code.lines();
+    while let Some(line) = lines.next() {
+        let line = line.trim_start();
+        let Some(start) =
+            ["use ", "pub use ", "pub(crate) use ", "pub(super) use "].iter().find_map(|p| line.strip_prefix(p))
+        else {
+            continue;
+        };
+        let mut stmt = start.to_string();
+        while !stmt.contains(';') {
+            stmt.push_str(lines.next().expect("a use statement ends with `;`"));
+        }
+        let tree = stmt.split(';').next().unwrap();
+        expand_use(&tree.split_whitespace().collect::<Vec<_>>().join(" "), "", &mut paths);
+    }
+    for start in ["crate::", "super::"] {
+        for (i, _) in code.match_indices(start) {
+            let path: String =
+                code[i..].chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':').collect();
+            paths.push(path);
+        }
+    }
+    let parent: Vec<&str> = module.split("::").collect();
+    let mut found = Vec::new();
+    for path in paths {
+        let full = if let Some(rest) = path.strip_prefix("crate::") {
+            rest.to_string()
+        } else if path.starts_with("super::") {
+            let (mut base, mut rest) = (parent[..parent.len() - 1].to_vec(), path.as_str());
+            while let Some(r) = rest.strip_prefix("super::") {
+                rest = r;
+                if r.starts_with("super::") {
+                    base.pop();
+                }
+            }
+            base.into_iter().chain(rest.split("::")).collect::<Vec<_>>().join("::")
+        } else {
+            continue;
+        };
+        let parts: Vec<&str> = full.split("::").collect();
+        let Some(target) = (1..=parts.len()).rev().map(|n| parts[..n].join("::")).find(|m| modules.contains(m)) else {
+            continue;
+        };
+        let related = target == module
+            || module.starts_with(&format!("{target}::"))
+            || target.starts_with(&format!("{module}::"));
+        if !related && !found.contains(&target) {
+            found.push(target);
+        }
+    }
+    found
+}
+
+/// A circle of imports in `edges`, as the modules around it, if there is one.
+fn a_circle(edges: &std::collections::BTreeMap<String, Vec<String>>) -> Option<Vec<String>> {
+    fn walk(
+        m: &str,
+        edges: &std::collections::BTreeMap<String, Vec<String>>,
+        done: &mut std::collections::BTreeSet<String>,
+        path: &mut Vec<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|p| p == m) {
+            return Some(path[at..].iter().cloned().chain([m.to_string()]).collect());
+        }
+        if !done.insert(m.to_string()) {
+            return None;
+        }
+        path.push(m.to_string());
+        for next in edges.get(m).into_iter().flatten() {
+            if let Some(circle) = walk(next, edges, done, path) {
+                return Some(circle);
+            }
+        }
+        path.pop();
+        None
+    }
+    let mut done = std::collections::BTreeSet::new();
+    edges.keys().find_map(|m| walk(m, edges, &mut done, &mut Vec::new()))
+}
+
+/// No import circles: no module reaches itself through the modules it imports, at any depth (siblings in
+/// a folder included; a folder's mod.rs and its own files are one unit and left out).
+#[test]
+fn no_module_imports_itself_around_a_circle() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let named: Vec<(String, PathBuf)> =
+        files.into_iter().filter_map(|f| module_of(f.strip_prefix(&src).unwrap()).map(|m| (m, f))).collect();
+    let modules: std::collections::BTreeSet<String> = named.iter().map(|(m, _)| m.clone()).collect();
+    let edges: std::collections::BTreeMap<String, Vec<String>> =
+        named.iter().map(|(m, f)| (m.clone(), imports_of(m, &std::fs::read_to_string(f).unwrap(), &modules))).collect();
+    assert!(
+        edges["cfn::lint"].contains(&"cfn::declarations".to_string()),
+        "the import reader lost an import: {edges:?}"
+    );
+    assert_eq!(a_circle(&edges), None, "an import circle");
+    // The check can fail: a sibling circle through a `use` group and an inline path.
+    let toy: std::collections::BTreeSet<String> = ["a", "a::x", "a::y", "b"].iter().map(|s| s.to_string()).collect();
+    let x = imports_of("a::x", "use super::{y::Thing, self as me};\nuse crate::b;", &toy);
+    assert_eq!(x, ["a::y", "b"]);
+    let y = imports_of("a::y", "fn f() { super::x::g() }\n#[cfg(test)]\nmod t { use crate::b; }", &toy);
+    assert_eq!(y, ["a::x"]);
+    let toy_edges = [("a::x".to_string(), x), ("a::y".to_string(), y)].into_iter().collect();
+    assert_eq!(a_circle(&toy_edges), Some(vec!["a::x".into(), "a::y".into(), "a::x".into()]));
+}

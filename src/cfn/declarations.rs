@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::Value as Json;
 
 use super::constraints::Constraints;
-use super::lint::{visit, Finding, Rule, Seg};
+use super::finding::{visit, Finding, Rule, Seg};
 use super::template::Template;
 use crate::diagnostic;
 
@@ -194,7 +194,7 @@ pub fn tag_problems(tags: &BTreeMap<String, String>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cfn::lint::show_path;
+    use crate::cfn::finding::show_path;
 
     fn found(yaml: &str) -> Vec<(Rule, String, String)> {
         check(&Template::parse(yaml).unwrap()).into_iter().map(|f| (f.rule, show_path(&f.path), f.message)).collect()

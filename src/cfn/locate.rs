@@ -2,7 +2,7 @@
 //! column. Block YAML is followed by indentation (list items by their dashes), JSON and flow YAML by the
 //! keys in order; a key that cannot be followed leaves the deepest place found so far.
 
-use super::lint::Seg;
+use super::finding::Seg;
 
 struct Line<'a> {
     indent: usize,

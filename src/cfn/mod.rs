@@ -5,6 +5,7 @@
 pub mod constraints;
 pub mod declarations;
 pub mod events;
+pub mod finding;
 pub mod lint;
 pub mod locate;
 pub mod pacing;

@@ -2,8 +2,7 @@
 
 use serde_json::{json, Value as Json};
 
-use super::nested;
-use super::{is_drift, InstanceDrift, LayerDrift, State};
+use super::{is_drift, InstanceDrift, LayerDrift, NestedDrift, State};
 use crate::cfn::port;
 use crate::cfn::port::ResourceDrift;
 use crate::secret::REDACTED;
@@ -29,7 +28,7 @@ fn physical(r: &ResourceDrift) -> String {
 }
 
 /// Each drifted resource of `resources` with its differences, indented by `pad`.
-pub(super) fn resource_lines(t: &mut String, pad: &str, resources: &[ResourceDrift]) {
+fn resource_lines(t: &mut String, pad: &str, resources: &[ResourceDrift]) {
     for r in resources.iter().filter(|r| is_drift(&r.status)) {
         if r.status == "DELETED" {
             t.push_str(&format!(
@@ -73,7 +72,7 @@ pub fn to_text(env: &str, found: &[LayerDrift]) -> String {
                     t.push_str(&format!("  incomplete: {why}\n"));
                 }
                 resource_lines(&mut t, "  ", resources);
-                nested::lines(&mut t, "  ", nested);
+                nested_lines(&mut t, "  ", nested);
             }
             State::StackSetChecked { instances, incomplete } => {
                 let drifted: Vec<&InstanceDrift> = instances.iter().filter(|i| i.status == "DRIFTED").collect();
@@ -107,7 +106,7 @@ pub fn to_text(env: &str, found: &[LayerDrift]) -> String {
     t
 }
 
-pub(super) fn resources_json(resources: &[&ResourceDrift]) -> Vec<Json> {
+fn resources_json(resources: &[&ResourceDrift]) -> Vec<Json> {
     resources
         .iter()
         .map(|r| {
@@ -134,7 +133,7 @@ pub fn to_json(env: &str, found: &[LayerDrift]) -> Json {
         .map(|l| {
             let mut instances = Json::Null;
             let nested_json = match &l.state {
-                State::Checked { nested, .. } => nested::to_json(nested),
+                State::Checked { nested, .. } => nested_json(nested),
                 _ => Vec::new(),
             };
             let (status, reason, resources, unchecked) = match &l.state {
@@ -180,4 +179,46 @@ pub fn to_json(env: &str, found: &[LayerDrift]) -> Json {
         "complete": !found.iter().any(LayerDrift::failed),
         "layers": layers,
     })
+}
+
+/// A nested stack's name from its stack id (`arn:...:stack/<name>/<guid>`).
+fn name_of(stack: &str) -> &str {
+    stack.rsplit(':').next().and_then(|s| s.split('/').nth(1)).unwrap_or(stack)
+}
+
+/// Each nested stack's line, then its drifted resources and its own nested stacks, indented under `pad`.
+fn nested_lines(t: &mut String, pad: &str, nested: &[NestedDrift]) {
+    for n in nested {
+        let head = format!("{pad}nested stack {} ({})", n.logical_id, name_of(&n.stack));
+        match &n.state {
+            State::Checked { status, resources, incomplete, nested } => {
+                let drifted = resources.iter().filter(|r| is_drift(&r.status)).count();
+                t.push_str(&format!("{head}: {status}, {drifted} drifted\n"));
+                if let Some(why) = incomplete {
+                    t.push_str(&format!("{pad}  incomplete: {why}\n"));
+                }
+                resource_lines(t, &format!("{pad}  "), resources);
+                nested_lines(t, &format!("{pad}  "), nested);
+            }
+            State::Failed(why) => t.push_str(&format!("{head}: not checked: {why}\n")),
+            _ => {}
+        }
+    }
+}
+
+fn nested_json(nested: &[NestedDrift]) -> Vec<Json> {
+    nested
+        .iter()
+        .map(|n| match &n.state {
+            State::Checked { status, resources, incomplete, nested } => {
+                let drifted: Vec<&ResourceDrift> = resources.iter().filter(|r| is_drift(&r.status)).collect();
+                json!({"logical_id": n.logical_id, "stack": n.stack, "status": status, "reason": incomplete,
+                       "drifted_resources": resources_json(&drifted), "nested_stacks": nested_json(nested)})
+            }
+            State::Failed(why) => {
+                json!({"logical_id": n.logical_id, "stack": n.stack, "status": "NOT_CHECKED", "reason": why})
+            }
+            _ => json!({"logical_id": n.logical_id, "stack": n.stack}),
+        })
+        .collect()
 }

@@ -12,7 +12,8 @@ use serde_json::{Map, Value as Json};
 
 use super::schema::{check_template, LayerFindings, Placer};
 use crate::build::BuiltLayer;
-use crate::cfn::lint::{getatt_walk, Seg};
+use crate::cfn::finding::Seg;
+use crate::cfn::lint::getatt_walk;
 use crate::cfn::template::{parameters_referenced, Template};
 use crate::diagnostic;
 use crate::diagnostic::{suggestion, Diagnostic};

@@ -2,7 +2,7 @@
 //! each finding placed on the template source line that names it.
 
 use crate::build::BuiltLayer;
-use crate::cfn::lint::Seg;
+use crate::cfn::finding::Seg;
 use crate::cfn::template::{sub_variables, Template};
 use crate::diagnostic::{suggestion, Diagnostic};
 use crate::project::Project;

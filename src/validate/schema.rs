@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::build::BuiltLayer;
-use crate::cfn::lint::{lint, show_path, Context, Rule, Seg};
+use crate::cfn::finding::{show_path, Rule, Seg};
+use crate::cfn::lint::{lint, Context};
 use crate::cfn::locate::locate;
 use crate::cfn::template::Template;
 use crate::diagnostic::{Diagnostic, Location};

@@ -10,97 +10,9 @@ use serde_json::{Map, Value as Json};
 
 use crate::diagnostic::suggestion;
 
+use super::finding::{Finding, Rule, Seg};
 use super::schema::{schemas, Prop, ResourceSchema};
 use super::template::Template;
-
-/// A step into a template: a mapping key or a list index.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Seg {
-    Key(String),
-    Index(usize),
-}
-
-impl Seg {
-    pub fn key(k: &str) -> Seg {
-        Seg::Key(k.to_string())
-    }
-}
-
-/// Shows a path as `Resources.Vpc.Properties.Tags[0].Key`.
-pub fn show_path(path: &[Seg]) -> String {
-    let mut out = String::new();
-    for s in path {
-        match s {
-            Seg::Key(k) if out.is_empty() => out.push_str(k),
-            Seg::Key(k) => {
-                out.push('.');
-                out.push_str(k);
-            }
-            Seg::Index(i) => out.push_str(&format!("[{i}]")),
-        }
-    }
-    out
-}
-
-/// The kinds of finding, for counting and for `--output json`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Rule {
-    UnknownType,
-    TypeNotInRegion,
-    MissingType,
-    ModuleType,
-    UnknownResourceAttribute,
-    UnknownProperty,
-    MissingProperty,
-    WrongType,
-    NotInEnum,
-    NoPatternMatch,
-    UnknownAttribute,
-    UnknownDependency,
-    SecretInReadableProperty,
-    BadParameter,
-    UnknownCondition,
-    RefToMapping,
-    NullOutput,
-}
-
-impl Rule {
-    pub const ALL: [Rule; 17] = [
-        Rule::UnknownType,
-        Rule::TypeNotInRegion,
-        Rule::MissingType,
-        Rule::ModuleType,
-        Rule::UnknownResourceAttribute,
-        Rule::UnknownProperty,
-        Rule::MissingProperty,
-        Rule::WrongType,
-        Rule::NotInEnum,
-        Rule::NoPatternMatch,
-        Rule::UnknownAttribute,
-        Rule::UnknownDependency,
-        Rule::SecretInReadableProperty,
-        Rule::BadParameter,
-        Rule::UnknownCondition,
-        Rule::RefToMapping,
-        Rule::NullOutput,
-    ];
-
-    /// A note, not a refusal.
-    pub fn is_note(self) -> bool {
-        matches!(self, Rule::ModuleType)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Finding {
-    pub rule: Rule,
-    pub resource: String,
-    /// Where in the template: the offending key or value.
-    pub path: Vec<Seg>,
-    pub message: String,
-    pub hint: Option<String>,
-}
 
 const RESOURCE_KEYS: &[&str] = &[
     "Type",
@@ -151,10 +63,6 @@ struct Linter {
     out: Vec<Finding>,
     patterns: HashMap<String, Option<regex_lite::Regex>>,
     types: HashMap<String, Option<std::sync::Arc<ResourceSchema>>>,
-}
-
-fn is_intrinsic(v: &Json) -> bool {
-    matches!(v, Json::Object(m) if m.len() == 1 && m.keys().next().is_some_and(|k| k == "Ref" || k.starts_with("Fn::")))
 }
 
 fn is_checked_type(t: &str) -> bool {
@@ -502,8 +410,8 @@ fn describe(v: &Json) -> String {
 
 mod walks;
 
-use walks::secret_walk;
-pub use walks::{getatt_walk, visit};
+pub use walks::getatt_walk;
+use walks::{is_intrinsic, secret_walk};
 
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,6 @@
 //! Each rule of the schema checks, on small templates.
 use super::*;
+use crate::cfn::finding::show_path;
 
 fn findings(yaml: &str) -> Vec<Finding> {
     let t = Template::parse(yaml).unwrap();

@@ -5,29 +5,12 @@ use std::collections::BTreeSet;
 
 use serde_json::Value as Json;
 
-use super::{is_intrinsic, Seg};
+use crate::cfn::finding::{visit, Seg};
 use crate::cfn::template::{parameters_referenced, sub_variables};
 
-/// Calls `f` with every node of `v` and its path, parents before children.
-pub fn visit(v: &Json, at: &mut Vec<Seg>, f: &mut dyn FnMut(&[Seg], &Json)) {
-    f(at, v);
-    match v {
-        Json::Object(m) => {
-            for (k, x) in m {
-                at.push(Seg::Key(k.clone()));
-                visit(x, at, f);
-                at.pop();
-            }
-        }
-        Json::Array(a) => {
-            for (i, x) in a.iter().enumerate() {
-                at.push(Seg::Index(i));
-                visit(x, at, f);
-                at.pop();
-            }
-        }
-        _ => {}
-    }
+/// Whether `v` is `{"Ref": ...}` or `{"Fn::...": ...}`.
+pub(super) fn is_intrinsic(v: &Json) -> bool {
+    matches!(v, Json::Object(m) if m.len() == 1 && m.keys().next().is_some_and(|k| k == "Ref" || k.starts_with("Fn::")))
 }
 
 /// Every `Fn::GetAtt` (and `${Resource.Attribute}` of a `Fn::Sub`): (path, resource, attribute).
