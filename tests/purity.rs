@@ -182,6 +182,28 @@ fn the_project_the_environment_and_the_graph_do_not_name_each_other_upward() {
     assert!(found.is_empty(), "imports against the floors:\n{}", found.join("\n"));
 }
 
+/// The stack path and the stack-set path share a driver and know nothing of the engine that chooses between
+/// them (no second `impl Engine` in another file); the driver knows neither path.
+#[test]
+fn the_stack_and_stack_set_paths_name_nothing_of_the_engine() {
+    let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/deploy");
+    let engine: &[&'static str] = &["engine::", "Engine"];
+    let rules: &[(&str, &[&'static str])] = &[
+        ("stack.rs", engine),
+        ("stackset.rs", engine),
+        ("driver.rs", &["engine::", "Engine", "stack::", "stackset::", "StackPath", "StackSetPath"]),
+    ];
+    let mut found = Vec::new();
+    for (file, forbidden) in rules {
+        let text = std::fs::read_to_string(deploy.join(file)).unwrap();
+        for (line, what) in upward_imports(&text, forbidden) {
+            found.push(format!("src/deploy/{file}:{line}: {what}"));
+        }
+    }
+    assert!(found.is_empty(), "a deploy path names the engine:\n{}", found.join("\n"));
+    assert_eq!(upward_imports("impl Engine<'_> {\n", engine).len(), 1, "the check can fail");
+}
+
 /// The floors of `src/lib.rs`'s module map, lowest first. A new module must be given one here.
 const FLOORS: &[&[&str]] = &[
     &["diagnostic", "text", "files", "watch", "secret", "toml_error"],

@@ -15,6 +15,7 @@ use crate::build;
 use crate::cfn::port::StackInfo;
 use crate::cli::{DeployArgs, Output, PlanOutput};
 
+use crate::deploy::driver::Driver;
 use crate::deploy::engine::Engine;
 use crate::deploy::layer::{Outcome, Prepared};
 use crate::deploy::plan::{self, LayerPlan};
@@ -67,7 +68,7 @@ fn make_plan(
     order: &[String],
     stacks: &BTreeMap<String, StackInfo>,
 ) -> Result<Vec<(Prepared, LayerPlan)>> {
-    s.run_builds(order, engine.reporter)?;
+    s.run_builds(order, engine.driver.reporter)?;
     let offline = s.preflight()?;
     let deployed = Session::usable(stacks);
     s.resolve_upfront(order, &deployed)?;
@@ -113,15 +114,11 @@ fn plan_guarded(s: &Session, args: &DeployArgs, keep: bool, output: PlanOutput, 
     s.check_account()?;
     let order = s.order(&args.layers)?;
     let progress = Progress::new();
-    let engine = Engine {
-        cfn: &s.cfn,
-        reporter: &progress,
-        settings: settings(args),
-        hooks: &NoHooks,
-        approver: &Preapproved,
-        run: &s.run,
-        described: Default::default(),
-    };
+    let engine = Engine::new(
+        Driver { cfn: &s.cfn, reporter: &progress, settings: settings(args), run: &s.run },
+        &NoHooks,
+        &Preapproved,
+    );
     let stacks = s.describe(&s.graph.closure(&order), args.concurrency)?;
     let plans = make_plan(s, &engine, &order, &stacks)?;
     progress.settle(false);
@@ -245,15 +242,8 @@ fn deploy_guarded(
     let (stack_name, redact) = (|l: &str| s.stack_name(l), |t: &str| s.redact(t));
     let hooks = s.hooks(&progress, &stack_name, &redact);
     let late = LateApproval { session: s, approval, asking: Mutex::new(()) };
-    let engine = Engine {
-        cfn: &s.cfn,
-        reporter: &progress,
-        settings: settings(args),
-        hooks: &hooks,
-        approver: &late,
-        run: &s.run,
-        described: Default::default(),
-    };
+    let engine =
+        Engine::new(Driver { cfn: &s.cfn, reporter: &progress, settings: settings(args), run: &s.run }, &hooks, &late);
     let closure = s.graph.closure(&order);
     let stacks = s.describe(&closure, args.concurrency)?;
     check_dependencies(s, &order, &stacks)?;

@@ -10,9 +10,9 @@ use super::progress::Progress;
 use super::session::Session;
 use crate::cfn::port::StackInfo;
 use crate::cfn::port::{PortError, StackSets};
-use crate::cfn::stack_state;
 use crate::scope;
 
+use crate::deploy::driver::Driver;
 use crate::deploy::engine::Engine;
 use crate::deploy::layer::Outcome;
 use crate::deploy::ports::Settings;
@@ -59,15 +59,16 @@ pub fn destroy(s: &Session, layers: &[String], yes: bool, concurrency: usize) ->
     let progress = Progress::new();
     let (stack_name, redact) = (|l: &str| s.stack_name(l), |t: &str| s.redact(t));
     let hooks = s.hooks(&progress, &stack_name, &redact);
-    let engine = Engine {
-        cfn: &s.cfn,
-        reporter: &progress,
-        settings: Settings { concurrency, ..Settings::default() },
-        hooks: &hooks,
-        approver: &Preapproved,
-        run: &s.run,
-        described: Default::default(),
-    };
+    let engine = Engine::new(
+        Driver {
+            cfn: &s.cfn,
+            reporter: &progress,
+            settings: Settings { concurrency, ..Settings::default() },
+            run: &s.run,
+        },
+        &hooks,
+        &Preapproved,
+    );
     let outcomes = prune::destroy_all(&engine, &order, &s.graph.deps, &stacks);
     progress.settle(true);
     let mut text = String::new();
@@ -155,15 +156,11 @@ pub fn prune(s: &Session, yes: bool, regions: &[String]) -> Result<()> {
         return Err(Error::failed(Diagnostic::new("prune cancelled; nothing was deleted")));
     }
     let progress = Progress::new();
-    let engine = Engine {
-        cfn: &s.cfn,
-        reporter: &progress,
-        settings: Settings::default(),
-        hooks: &NoHooks,
-        approver: &Preapproved,
-        run: &s.run,
-        described: Default::default(),
-    };
+    let engine = Engine::new(
+        Driver { cfn: &s.cfn, reporter: &progress, settings: Settings::default(), run: &s.run },
+        &NoHooks,
+        &Preapproved,
+    );
     let mut text = String::new();
     let mut failures = Vec::new();
     for (layer, info) in &gone {
@@ -174,12 +171,7 @@ pub fn prune(s: &Session, yes: bool, regions: &[String]) -> Result<()> {
             )));
             continue;
         }
-        let deleted = if stack_state::is_stack_set(info) {
-            engine.delete_stack_set_layer(layer, &info.name)
-        } else {
-            engine.delete(layer, &info.name)
-        };
-        match deleted {
+        match engine.delete_layer(layer, info) {
             Ok(()) => text.push_str(&format!("{layer:<12} {} deleted\n", info.name)),
             Err(e) => failures.push(Diagnostic::new(format!("stack `{}`: {e}", info.name))),
         }

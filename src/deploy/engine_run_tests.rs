@@ -1,6 +1,8 @@
 //! The engine against the scripted fake over time and across layers: long histories, busy stacks,
 //! timeouts, throttling, failures in one wave, a second run, inputs known late.
 
+use std::time::Duration;
+
 use super::super::fake::*;
 use super::tests::{engine, prepared};
 use super::*;
@@ -57,10 +59,10 @@ fn an_operation_that_never_finishes_times_out_with_a_clear_message() {
         .unwrap()
         .insert("app-qa-db".into(), std::iter::repeat_n("UPDATE_IN_PROGRESS".to_string(), 100_000).collect());
     let mut e = engine(&fake);
-    e.settings.timeout = Duration::from_millis(50);
+    e.driver.settings.timeout = Duration::from_millis(50);
     // Real polls (1 ms), so the queue of busy answers outlasts the timeout on any machine.
-    e.settings.poll_initial = Duration::from_millis(1);
-    e.settings.poll_max = Duration::from_millis(1);
+    e.driver.settings.poll_initial = Duration::from_millis(1);
+    e.driver.settings.poll_max = Duration::from_millis(1);
     let err = e.plan_layer(&prepared("db")).unwrap_err().to_string();
     assert!(err.contains("another operation is still running"), "{err}");
     assert!(!fake.calls().iter().any(|c| c.starts_with("CreateChangeSet")));
@@ -149,7 +151,7 @@ fn a_second_run_finishes_the_job() {
     };
     let first = run(&e);
     assert!(!first["net"].ok() && matches!(first["app"], Outcome::Skipped(_)));
-    e.settings.recreate = true;
+    e.driver.settings.recreate = true;
     let second = run(&e);
     assert!(second.values().all(|o| matches!(o, Outcome::Deployed(_))), "{second:?}");
 }

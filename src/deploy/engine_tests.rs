@@ -1,11 +1,16 @@
 //! The engine against the scripted fake: every path the emulator cannot produce.
 
+use std::sync::Mutex;
+use std::time::Duration;
+
 use super::super::fake::*;
 use super::super::layer::PreparedParam;
+use super::super::plan;
+use super::super::ports::Settings;
 use super::super::ports::{NoHooks, Preapproved, Silent};
 use super::super::prune::still_needed;
 use super::*;
-use crate::cfn::port::{ApiValue, PropertyChange};
+use crate::cfn::port::{ApiValue, CloudFormation, PropertyChange, ResourceChange};
 use crate::secret::Secret;
 
 fn settings() -> Settings {
@@ -64,15 +69,11 @@ pub(crate) fn prepared_for_tests(layer: &str) -> Prepared {
 }
 
 pub(super) fn engine(fake: &Fake) -> Engine<'_> {
-    Engine {
-        cfn: fake,
-        reporter: &Silent,
-        settings: settings(),
-        hooks: &NoHooks,
-        approver: &Preapproved,
-        run: Box::leak(Box::default()),
-        described: Default::default(),
-    }
+    Engine::new(
+        Driver { cfn: fake, reporter: &Silent, settings: settings(), run: Box::leak(Box::default()) },
+        &NoHooks,
+        &Preapproved,
+    )
 }
 
 struct Recorded(Mutex<Vec<String>>, Option<&'static str>);
@@ -91,15 +92,11 @@ impl HookRunner for Recorded {
 fn hooks_run_around_deploys_and_a_failing_hook_stops_dependents() {
     let fake = Fake::new();
     let hooks = Recorded(Mutex::new(Vec::new()), Some("net"));
-    let e = Engine {
-        cfn: &fake,
-        reporter: &Silent,
-        settings: settings(),
-        hooks: &hooks,
-        approver: &Preapproved,
-        run: Box::leak(Box::default()),
-        described: Default::default(),
-    };
+    let e = Engine::new(
+        Driver { cfn: &fake, reporter: &Silent, settings: settings(), run: Box::leak(Box::default()) },
+        &hooks,
+        &Preapproved,
+    );
     let order: Vec<String> = ["net", "ddb", "app"].map(String::from).to_vec();
     let deps = BTreeMap::from([("app".to_string(), BTreeSet::from(["net".to_string()]))]);
     let prep = |l: &str, _: &BTreeMap<String, StackInfo>| Ok(prepared(l));
@@ -125,15 +122,11 @@ fn destroy_goes_in_reverse_and_keeps_what_a_protected_stack_needs() {
         .with_stack("app-qa-app", "CREATE_COMPLETE")
         .with_stack("app-qa-cache", "CREATE_COMPLETE");
     let hooks = Recorded(Mutex::new(Vec::new()), None);
-    let e = Engine {
-        cfn: &fake,
-        reporter: &Silent,
-        settings: settings(),
-        hooks: &hooks,
-        approver: &Preapproved,
-        run: Box::leak(Box::default()),
-        described: Default::default(),
-    };
+    let e = Engine::new(
+        Driver { cfn: &fake, reporter: &Silent, settings: settings(), run: Box::leak(Box::default()) },
+        &hooks,
+        &Preapproved,
+    );
     let order: Vec<String> = ["net", "db", "cache", "app", "gone"].map(String::from).to_vec();
     let deps = BTreeMap::from([
         ("db".to_string(), BTreeSet::from(["net".to_string()])),
@@ -299,7 +292,7 @@ fn rollback_complete_blocks_until_recreate() {
     assert!(!fake.calls().iter().any(|c| c.starts_with("CreateChangeSet")));
 
     let mut e = engine(&fake);
-    e.settings.recreate = true;
+    e.driver.settings.recreate = true;
     let p = prepared("db");
     let lp = e.plan_layer(&p).unwrap();
     assert_eq!(lp.action, Action::Recreate);
@@ -483,5 +476,3 @@ fn a_no_op_makes_no_change_set_unless_something_cannot_be_compared() {
         assert!(fake.calls().iter().any(|c| c.starts_with("CreateChangeSet")), "{what}: {:?}", fake.calls());
     }
 }
-
-use std::sync::Mutex;

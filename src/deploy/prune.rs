@@ -69,7 +69,7 @@ pub fn destroy_all(
         }
     }
     let reversed: Vec<String> = order.iter().rev().cloned().collect();
-    schedule(&reversed, &dependents, engine.settings.concurrency, |layer| {
+    schedule(&reversed, &dependents, engine.driver.settings.concurrency, |layer| {
         let Some(info) = deployed.get(layer) else { return Outcome::UpToDate(StackInfo::default()) };
         if info.termination_protection {
             return Outcome::Failed(format!(
@@ -80,14 +80,9 @@ pub fn destroy_all(
         if let Err(e) = engine.hooks.run(layer, HookPhase::BeforeDestroy, Some(info)) {
             return Outcome::Failed(e);
         }
-        let deleted = if stack_state::is_stack_set(info) {
-            engine.delete_stack_set_layer(layer, &info.name)
-        } else {
-            engine.delete(layer, &info.name)
-        };
-        match deleted {
+        match engine.delete_layer(layer, info) {
             Ok(()) => {
-                engine.reporter.status(layer, &Step::Deleted);
+                engine.driver.reporter.status(layer, &Step::Deleted);
                 Outcome::Deployed(StackInfo { status: "DELETE_COMPLETE".into(), ..info.clone() })
             }
             Err(e) => Outcome::Failed(e.to_string()),

@@ -4,13 +4,12 @@
 //! the stack set (CloudFormation then updates every instance, in the configured order and concurrency)
 //! and adds the new instances, following each operation to its per-instance results.
 
-use super::step::Step;
 use std::time::Instant;
 
-use super::engine::Engine;
-
+use super::driver::{parameter_plan, Driver};
 use super::layer::{LayerError, Prepared};
 use super::plan::{self, Action, Change, LayerPlan};
+use super::step::Step;
 use crate::cfn::port::*;
 use crate::cfn::stack_state::STACK_SET_ACTIVE;
 use crate::cfn::template::Template;
@@ -48,16 +47,21 @@ fn change(action: &str, t: &str, r: &str, what: &str) -> Change {
     Change { logical_id: place(t, r), action: action.into(), ..Change::added("", what) }
 }
 
-impl Engine<'_> {
+/// A layer deployed as a stack set.
+pub struct StackSetPath<'a> {
+    pub d: &'a Driver<'a>,
+}
+
+impl StackSetPath<'_> {
     /// The plan of a stack set layer: what changes in the stack set, and per instance.
-    pub(super) fn plan_stack_set(&self, p: &Prepared, target: &StackSetTarget) -> Result<LayerPlan, LayerError> {
-        let existing = self.cfn.describe_stack_set(&p.stack_name)?;
+    pub fn plan(&self, p: &Prepared, target: &StackSetTarget) -> Result<LayerPlan, LayerError> {
+        let existing = self.d.cfn.describe_stack_set(&p.stack_name)?;
         let instances = match &existing {
-            Some(_) => self.cfn.stack_instances(&p.stack_name)?,
+            Some(_) => self.d.cfn.stack_instances(&p.stack_name)?,
             None => Vec::new(),
         };
         let info = existing.as_ref().map(as_stack_info);
-        let (parameters, unknown_secrets) = Self::parameter_plan(p, info.as_ref());
+        let (parameters, unknown_secrets) = parameter_plan(p, info.as_ref());
         let template_changed =
             existing.as_ref().is_some_and(|s| !diff::templates(&s.template_body, &p.template_body).is_empty());
         let tags = plan::tag_changes(info.as_ref().map(|e| &e.tags), &p.tags);
@@ -122,47 +126,43 @@ impl Engine<'_> {
 
     /// Create the stack set, or remove the untargeted instances and update it; then add the new instances.
     /// Each operation is followed to its end.
-    pub(super) fn execute_stack_set(
-        &self,
-        p: &Prepared,
-        lp: &LayerPlan,
-        target: &StackSetTarget,
-    ) -> Result<StackInfo, LayerError> {
+    pub fn execute(&self, p: &Prepared, lp: &LayerPlan, target: &StackSetTarget) -> Result<StackInfo, LayerError> {
         let request = Self::stack_set_request(p, target);
         let name = &p.stack_name;
         let current = match lp.action {
             Action::Create => {
-                self.reporter.status(&p.layer, &Step::CreatingStackSet);
-                self.cfn.create_stack_set(&request)?;
+                self.d.reporter.status(&p.layer, &Step::CreatingStackSet);
+                self.d.cfn.create_stack_set(&request)?;
                 Vec::new()
             }
-            _ => self.cfn.stack_instances(name)?,
+            _ => self.d.cfn.stack_instances(name)?,
         };
         let ip: InstancePlan = plan_instances(target, &current);
         // Instances no longer targeted go first (so the update does not touch them), then the stack set and
         // the instances that stay are updated, then new instances start from the new template.
         for (targets, regions) in groups(&ip.remove) {
             let step = Step::Instances { adding: false, targets: targets.clone(), regions: regions.clone() };
-            self.reporter.status(&p.layer, &step);
+            self.d.reporter.status(&p.layer, &step);
             let t = instance_targets(target.service_managed(), targets);
-            let op = self.cfn.delete_stack_instances(name, &t, &regions, &in_order(target, &regions))?;
+            let op = self.d.cfn.delete_stack_instances(name, &t, &regions, &in_order(target, &regions))?;
             self.follow_operation(&p.layer, name, &op, "removing instances", p.timeout)?;
         }
         let set_changes = lp.template_changed || !lp.parameters.is_empty() || !lp.tags.is_empty();
         if lp.action == Action::Update && (set_changes || !ip.outdated.is_empty()) {
-            self.reporter.status(&p.layer, &Step::UpdatingStackSet { instances: ip.keep.len() });
+            self.d.reporter.status(&p.layer, &Step::UpdatingStackSet { instances: ip.keep.len() });
             let kept: Vec<String> = ip.keep.iter().map(|(_, r)| r.clone()).collect();
-            let op = self.cfn.update_stack_set(&request, &in_order(target, &kept))?;
+            let op = self.d.cfn.update_stack_set(&request, &in_order(target, &kept))?;
             self.follow_operation(&p.layer, name, &op, "update", p.timeout)?;
         }
         for (targets, regions) in groups(&ip.add) {
             let step = Step::Instances { adding: true, targets: targets.clone(), regions: regions.clone() };
-            self.reporter.status(&p.layer, &step);
+            self.d.reporter.status(&p.layer, &step);
             let t = instance_targets(target.service_managed(), targets);
-            let op = self.cfn.create_stack_instances(name, &t, &regions, &in_order(target, &regions))?;
+            let op = self.d.cfn.create_stack_instances(name, &t, &regions, &in_order(target, &regions))?;
             self.follow_operation(&p.layer, name, &op, "adding instances", p.timeout)?;
         }
         let after = self
+            .d
             .cfn
             .describe_stack_set(name)?
             .ok_or_else(|| LayerError::Disappeared { what: "stack set", name: name.to_string() })?;
@@ -185,17 +185,17 @@ impl Engine<'_> {
         let mut attempt = 0;
         let mut stopped = false;
         let status = loop {
-            let status = self.cfn.stack_set_operation(name, op)?;
+            let status = self.d.cfn.stack_set_operation(name, op)?;
             if !matches!(status.as_str(), "RUNNING" | "QUEUED" | "STOPPING") {
                 break status;
             }
             if let Some(limit) = timeout.filter(|t| !stopped && start.elapsed() > *t) {
                 let minutes = (limit.as_secs_f64() / 60.0).round() as u64;
-                self.reporter.status(layer, &Step::StoppingOperation { status: status.clone(), minutes });
-                self.cfn.stop_stack_set_operation(name, op)?;
+                self.d.reporter.status(layer, &Step::StoppingOperation { status: status.clone(), minutes });
+                self.d.cfn.stop_stack_set_operation(name, op)?;
                 stopped = true;
             }
-            if start.elapsed() > self.settings.timeout {
+            if start.elapsed() > self.d.settings.timeout {
                 return Err(LayerError::OperationRunning {
                     op: op.to_string(),
                     what: what.to_string(),
@@ -203,20 +203,20 @@ impl Engine<'_> {
                     status,
                 });
             }
-            self.sleep(attempt);
+            self.d.sleep(attempt);
             attempt += 1;
         };
         if stopped && status != "SUCCEEDED" {
             return Err(LayerError::OperationStopped { what: what.to_string(), name: name.to_string(), status });
         }
-        let results = self.cfn.stack_set_operation_results(name, op).unwrap_or_default();
+        let results = self.d.cfn.stack_set_operation_results(name, op).unwrap_or_default();
         for r in &results {
             let step = Step::Instance {
                 place: place(&r.account, &r.region),
                 status: r.status.clone(),
                 reason: r.reason.clone(),
             };
-            self.reporter.status(layer, &step);
+            self.d.reporter.status(layer, &step);
         }
         if status == "SUCCEEDED" {
             return Ok(());
@@ -237,8 +237,8 @@ impl Engine<'_> {
     }
 
     /// Remove every instance (their stacks are deleted), then the stack set.
-    pub fn delete_stack_set_layer(&self, layer: &str, name: &str) -> Result<(), LayerError> {
-        let instances = self.cfn.stack_instances(name)?;
+    pub fn delete(&self, layer: &str, name: &str) -> Result<(), LayerError> {
+        let instances = self.d.cfn.stack_instances(name)?;
         let service_managed = instances.iter().any(|i| i.organizational_unit.is_some());
         let pairs: Vec<(String, String)> = instances
             .iter()
@@ -250,13 +250,13 @@ impl Engine<'_> {
             .collect();
         for (targets, regions) in groups(&pairs) {
             let step = Step::Instances { adding: false, targets: targets.clone(), regions: regions.clone() };
-            self.reporter.status(layer, &step);
+            self.d.reporter.status(layer, &step);
             let t = instance_targets(service_managed, targets);
-            let op = self.cfn.delete_stack_instances(name, &t, &regions, &OperationPreferences::default())?;
+            let op = self.d.cfn.delete_stack_instances(name, &t, &regions, &OperationPreferences::default())?;
             self.follow_operation(layer, name, &op, "removing instances", None)?;
         }
-        self.reporter.status(layer, &Step::DeletingStackSet);
-        self.cfn.delete_stack_set(name)?;
+        self.d.reporter.status(layer, &Step::DeletingStackSet);
+        self.d.cfn.delete_stack_set(name)?;
         Ok(())
     }
 }
@@ -284,20 +284,24 @@ mod tests {
     use super::super::ports::Settings;
 
     use super::super::fake::Fake;
-    use super::super::ports::{NoHooks, Preapproved, Silent};
+    use super::super::ports::Silent;
     use super::*;
     use crate::stackset_settings::StackSetSettings;
 
-    fn engine(fake: &Fake) -> Engine<'_> {
+    fn driver(fake: &Fake) -> Driver<'_> {
         let settings = Settings { poll_initial: Duration::ZERO, poll_max: Duration::ZERO, ..Settings::default() };
-        Engine {
-            cfn: fake,
-            reporter: &Silent,
-            settings,
-            hooks: &NoHooks,
-            approver: &Preapproved,
-            run: Box::leak(Box::default()),
-            described: Default::default(),
+        Driver { cfn: fake, reporter: &Silent, settings, run: Box::leak(Box::default()) }
+    }
+
+    /// The stack set path with the plan and execute calls the engine would make for `p`'s target.
+    struct Path<'a>(StackSetPath<'a>);
+
+    impl Path<'_> {
+        fn plan_layer(&self, p: &Prepared) -> Result<LayerPlan, LayerError> {
+            self.0.plan(p, p.stackset.as_ref().unwrap())
+        }
+        fn execute(&self, p: &Prepared, lp: &LayerPlan) -> Result<StackInfo, LayerError> {
+            self.0.execute(p, lp, p.stackset.as_ref().unwrap())
         }
     }
 
@@ -314,7 +318,7 @@ mod tests {
         p
     }
 
-    fn deploy(e: &Engine<'_>, p: &Prepared) -> Result<LayerPlan, LayerError> {
+    fn deploy(e: &Path<'_>, p: &Prepared) -> Result<LayerPlan, LayerError> {
         let lp = e.plan_layer(p)?;
         if lp.action != Action::NoChanges {
             e.execute(p, &lp)?;
@@ -325,7 +329,8 @@ mod tests {
     #[test]
     fn a_stack_set_is_created_then_up_to_date_then_rolled_out_further() {
         let fake = Fake::new();
-        let e = engine(&fake);
+        let d = driver(&fake);
+        let e = Path(StackSetPath { d: &d });
         let p = guard(&["111111111111", "222222222222"], &["eu-west-1", "us-east-1"]);
         let lp = deploy(&e, &p).unwrap();
         assert_eq!(lp.action, Action::Create);
@@ -366,7 +371,8 @@ mod tests {
     #[test]
     fn a_changed_parameter_updates_every_instance_and_a_failed_region_is_named() {
         let fake = Fake::new();
-        let e = engine(&fake);
+        let d = driver(&fake);
+        let e = Path(StackSetPath { d: &d });
         let p = guard(&["111111111111"], &["eu-west-1", "us-east-1"]);
         deploy(&e, &p).unwrap();
         let mut changed = p.clone();
@@ -399,7 +405,8 @@ mod tests {
     #[test]
     fn an_operation_past_timeout_minutes_is_stopped_and_the_layer_fails() {
         let fake = Fake::new();
-        let e = engine(&fake);
+        let d = driver(&fake);
+        let e = Path(StackSetPath { d: &d });
         let p = guard(&["111111111111"], &["eu-west-1"]);
         deploy(&e, &p).unwrap();
         let mut changed = p.clone();
@@ -439,10 +446,11 @@ mod tests {
     #[test]
     fn destroying_a_stack_set_layer_removes_its_instances_first() {
         let fake = Fake::new();
-        let e = engine(&fake);
+        let d = driver(&fake);
+        let e = Path(StackSetPath { d: &d });
         let p = guard(&["111111111111"], &["eu-west-1", "us-east-1"]);
         deploy(&e, &p).unwrap();
-        e.delete_stack_set_layer("guard", "app-qa-guard").unwrap();
+        e.0.delete("guard", "app-qa-guard").unwrap();
         assert!(fake.describe_stack_set("app-qa-guard").unwrap().is_none());
         let calls = fake.calls.lock().unwrap().clone();
         let last: Vec<&String> = calls.iter().rev().take(2).collect();
