@@ -69,9 +69,9 @@ fn make_plan(
     stacks: &BTreeMap<String, StackInfo>,
 ) -> Result<Vec<(Prepared, LayerPlan)>> {
     s.run_builds(order, engine.driver.reporter)?;
-    let offline = s.preflight()?;
+    let offline = s.builds.preflight()?;
     let deployed = Session::usable(stacks);
-    s.resolve_upfront(order, &deployed)?;
+    s.builds.resolve_upfront(order, &deployed)?;
     s.check_buckets(&offline, order)?;
     // The stacks were just described: planning does not describe them again.
     let known = order.iter().map(|l| (s.stack_name(l), stacks.get(l).cloned()));

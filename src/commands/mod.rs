@@ -6,6 +6,7 @@ mod offline;
 mod printer;
 pub use printer::printer;
 mod artifacts;
+mod builds;
 mod deploy;
 mod envdiff;
 mod events;

@@ -14,7 +14,7 @@ use crate::edge::aws::secrets;
 use crate::edge::keyring;
 use crate::environment::ParamValue;
 use crate::provider::Fetched;
-use crate::provider::{Placeholders, Provider};
+use crate::provider::Placeholders;
 use crate::secret::Secret;
 use crate::source::Source;
 use crate::text::count;
@@ -214,7 +214,7 @@ fn check(s: &Session, output: cli::Output) -> Result<()> {
     }
     let checkable: Vec<Source> =
         needs.iter().map(|n| n.2.clone()).filter(|src| !matches!(src, Source::Prompt { .. })).collect();
-    let answers = s.values.lock().unwrap().fetch(&checkable);
+    let answers = s.builds.fetch(&checkable);
     let mut text = String::new();
     let mut rows = Vec::new();
     let mut missing = 0;

@@ -1,9 +1,11 @@
-//! What every AWS command shares: the environment, the AWS clients, the value provider, the order of
-//! layers, and turning a layer into what CreateChangeSet needs.
+//! What every AWS command shares: the environment, the AWS clients, the order of layers, the account, the
+//! hooks and builds a run starts, and turning a built layer (`builds`) into what CreateChangeSet needs:
+//! its stack-set target, its artifacts uploaded.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
+use super::builds::Builds;
 use super::printer;
 use crate::build;
 use crate::cfn::port;
@@ -35,27 +37,20 @@ use crate::graph::Graph;
 use crate::package;
 use crate::package::Kind;
 use crate::project::Project;
-use crate::provider;
-use crate::provider::Fetched;
 use crate::source::Source;
 use crate::stackset_settings::StackSetTarget;
-use crate::text::{count, list, plural};
-use crate::validate;
-use crate::values::Resolved;
+use crate::text::list;
 
 pub struct Session {
-    pub project: Project,
-    pub env: Environment,
+    pub project: Arc<Project>,
+    pub env: Arc<Environment>,
     pub aws: Arc<Aws>,
     pub cfn: Regional,
-    pub values: Mutex<Sources>,
-    pub graph: Graph,
-    pub verbose: u8,
+    pub graph: Arc<Graph>,
+    /// The layers resolved and rendered in this run, and the sources of their values.
+    pub builds: Builds,
     /// What this run has under way: the change sets an interrupt deletes, whether to start more layers.
     pub run: RunState,
-    /// Layers built (resolved and rendered, secrets included) in this run, with the outputs of their
-    /// dependencies they were built from: a layer is built again only when those change.
-    built: Mutex<BTreeMap<String, (InputsKey, build::BuiltLayer)>>,
     s3_regions: Mutex<BTreeMap<String, Arc<s3::S3>>>,
     /// The account of the credentials in use, asked once.
     account: std::sync::OnceLock<String>,
@@ -91,22 +86,22 @@ impl Session {
             })
             .collect();
         let cfn = Regional::new(aws.clone(), elsewhere, delegated);
-        let values = Mutex::new(Sources::new(AwsValues::new(aws.clone()), Offline::new(project.root.clone())));
+        let values = Sources::new(AwsValues::new(aws.clone()), Offline::new(project.root.clone()));
         let graph = scope::graph(&project, Some(&env));
         if let Err(cycle) = graph.waves() {
             return Err(Error::msg(graph::cycle_message(&cycle)));
         }
+        let (project, env, graph) = (Arc::new(project), Arc::new(env), Arc::new(graph));
+        let builds = Builds::new(project.clone(), env.clone(), graph.clone(), values, cli.verbose);
         Ok(Session {
             project,
             env,
             aws,
             cfn,
-            values,
             graph,
-            built: Mutex::new(BTreeMap::new()),
+            builds,
             s3_regions: Mutex::new(BTreeMap::new()),
             account: std::sync::OnceLock::new(),
-            verbose: cli.verbose,
             run: RunState::default(),
         })
     }
@@ -183,29 +178,6 @@ impl Session {
             .collect()
     }
 
-    /// The offline checks of `validate`, before anything is sent: every finding at once (exit 2). Gives
-    /// the layers as built offline.
-    pub fn preflight(&self) -> Result<BTreeMap<String, build::BuiltLayer>> {
-        let layers: Vec<String> = self.project.layers.keys().cloned().collect();
-        let mut offline = Offline::new(self.project.root.clone());
-        let built = build::build(&self.project, &self.env, &layers, &mut offline)?;
-
-        let mut findings = validate::validate(&self.project, &self.env, &built);
-        if findings.is_empty() {
-            return Ok(built);
-        }
-        let n = findings.len();
-        findings.push(
-            Diagnostic::new(format!(
-                "`{}` does not validate ({}); nothing was sent to AWS",
-                self.env.name,
-                count(n, "finding")
-            ))
-            .hint(format!("`stackc validate {}` lists the same findings", self.env.name)),
-        );
-        Err(Error::configs(findings))
-    }
-
     /// Every artifact bucket a selected layer will upload into exists (one HeadBucket per bucket), so a fresh
     /// account is told to bootstrap before any change set, not by a failed upload halfway.
     pub fn check_buckets(&self, built: &BTreeMap<String, build::BuiltLayer>, selected: &[String]) -> Result<()> {
@@ -245,91 +217,11 @@ impl Session {
         Err(Error::configs(missing))
     }
 
-    /// The resolution phase for the whole selection, before any change set: every value resolved and every
-    /// layer rendered once (every missing value reported at once), then checked against its template's
-    /// constraints. What it builds is kept for planning and deploying.
-    pub fn resolve_upfront(&self, layers: &[String], deployed: &BTreeMap<String, StackInfo>) -> Result<()> {
-        let built = {
-            let mut provider = self.values.lock().unwrap();
-            provider.aws.deployed = deployed.clone();
-            build::build(&self.project, &self.env, layers, &mut *provider)?
-        };
-        self.report_calls();
-        // From here on every printed line is scrubbed of these values.
-        for b in built.values() {
-            for p in b.values.parameters.values() {
-                if let Resolved::Secret(s) = &p.value {
-                    printer().add_secret(s);
-                }
-            }
-        }
-        // The template's constraints against the values as resolved (secrets included, never shown).
-        let mut findings = Vec::new();
-        for (layer, b) in &built {
-            let Ok(template) = &b.template else { continue };
-            for decl in template.parameters() {
-                if let Some(value) = b.values.parameters.get(&decl.name) {
-                    findings.extend(validate::constraint_findings(&self.env.name, layer, &decl, value));
-                }
-            }
-        }
-        if !findings.is_empty() {
-            let n = findings.len();
-            findings.push(Diagnostic::new(format!(
-                "{} break the templates' constraints; nothing was sent to AWS",
-                if n == 1 { "1 resolved value would".to_string() } else { format!("{n} resolved values would") }
-            )));
-            return Err(Error::configs(findings));
-        }
-        let mut cache = self.built.lock().unwrap();
-        for (layer, b) in built {
-            cache.insert(layer.clone(), (self.inputs_key(&layer, deployed), b));
-        }
-        Ok(())
-    }
-
-    /// What a layer's values depend on in AWS that can change during a run: its dependencies' stacks.
-    fn inputs_key(&self, layer: &str, deployed: &BTreeMap<String, StackInfo>) -> InputsKey {
-        self.graph
-            .deps
-            .get(layer)
-            .into_iter()
-            .flatten()
-            .map(|d| (d.clone(), deployed.get(d).map(|i| i.outputs.clone())))
-            .collect()
-    }
-
     /// Build `layers` with every value that is not secret looked up in AWS (`render --resolve`).
     /// Secret references are never fetched: they stay descriptions.
     pub fn build_public(&self, layers: &[String]) -> Result<BTreeMap<String, build::BuiltLayer>> {
-        let closure = self.graph.closure(layers);
-        let stacks = self.describe(&closure, 4)?;
-        let mut provider = self.values.lock().unwrap();
-        provider.aws.deployed = Session::usable(&stacks);
-        let mut public = PublicOnly(&mut *provider);
-        let built = build::build(&self.project, &self.env, layers, &mut public)?;
-        drop(provider);
-        self.report_calls();
-        Ok(built)
-    }
-
-    /// With -v: how many look-ups the resolution phase made.
-    pub fn report_calls(&self) {
-        if self.verbose == 0 {
-            return;
-        }
-        let p = self.values.lock().unwrap();
-        let c = &p.aws.calls;
-        printer().line(&format!(
-            "resolved {} distinct references: {} SSM GetParameters {}, {} Secrets Manager BatchGetSecretValue {}, {} GetSecretValue {}",
-            p.resolved_count(),
-            c.ssm_get_parameters,
-            plural(c.ssm_get_parameters, "call"),
-            c.secrets_batch_get,
-            plural(c.secrets_batch_get, "call"),
-            c.secrets_get,
-            plural(c.secrets_get, "call")
-        ));
+        let stacks = self.describe(&self.graph.closure(layers), 4)?;
+        self.builds.public(layers, Session::usable(&stacks))
     }
 
     /// Resolve and render one layer with the outputs of `deployed`, ready for CreateChangeSet.
@@ -358,8 +250,8 @@ impl Session {
         layer: &str,
         deployed: &BTreeMap<String, StackInfo>,
     ) -> std::result::Result<Vec<(String, String)>, LayerError> {
-        let b = self.build_layer(layer, deployed, true)?;
-        let version_of = |src: &Source| self.values.lock().unwrap().aws.version_of(src);
+        let b = self.builds.layer(layer, deployed, true)?;
+        let version_of = |src: &Source| self.builds.version_of(src);
         let (prepared, artifacts) = prepare::prepare(&self.project, &self.env, layer, &b, &version_of)?;
         let Ok(parent) = Template::parse(&prepared.template_body) else { return Ok(Vec::new()) };
         let mut out = Vec::new();
@@ -379,15 +271,10 @@ impl Session {
         deployed: &BTreeMap<String, StackInfo>,
         public: bool,
     ) -> std::result::Result<Prepared, LayerError> {
-        let b = self.build_layer(layer, deployed, public)?;
-        let version_of = |src: &Source| self.values.lock().unwrap().aws.version_of(src);
+        let b = self.builds.layer(layer, deployed, public)?;
+        let version_of = |src: &Source| self.builds.version_of(src);
         let (mut prepared, artifacts) = prepare::prepare(&self.project, &self.env, layer, &b, &version_of)?;
         prepared.stackset = self.stack_set_target(layer)?;
-        for p in b.values.parameters.values() {
-            if let Resolved::Secret(secret) = &p.value {
-                printer().add_secret(secret);
-            }
-        }
         // Artifacts go up only in a run that deploys; `status` and `diff` compute the same keys.
         if !public && !artifacts.is_empty() {
             let target = build::artifact_target(&self.project, &self.env, layer);
@@ -425,40 +312,6 @@ impl Session {
             None => self.account()?,
         };
         Ok(Some(settings.resolve(&account, &scope::region_of(&self.project, layer, &self.env))))
-    }
-
-    /// A layer resolved and rendered for `deployed`: from this run's cache while its dependencies' stacks
-    /// are as they were, else built now. Public builds (no secrets fetched) are never cached.
-    fn build_layer(
-        &self,
-        layer: &str,
-        deployed: &BTreeMap<String, StackInfo>,
-        public: bool,
-    ) -> std::result::Result<build::BuiltLayer, LayerError> {
-        let key = self.inputs_key(layer, deployed);
-        if !public {
-            if let Some((k, b)) = self.built.lock().unwrap().get(layer) {
-                if *k == key {
-                    return Ok(b.clone());
-                }
-            }
-        }
-        let mut built = {
-            let mut provider = self.values.lock().unwrap();
-            provider.aws.deployed = deployed.clone();
-            let layers = [layer.to_string()];
-            let result = if public {
-                build::build(&self.project, &self.env, &layers, &mut PublicOnly(&mut *provider))
-            } else {
-                build::build(&self.project, &self.env, &layers, &mut *provider)
-            };
-            result.map_err(|e| LayerError::Unresolved(self.redact(&diagnostics_text(&e))))?
-        };
-        let b = built.remove(layer).ok_or_else(|| LayerError::NotBuilt)?;
-        if !public {
-            self.built.lock().unwrap().insert(layer.to_string(), (key, b.clone()));
-        }
-        Ok(b)
     }
 
     /// The hooks of this environment's layers, reporting through `reporter`.
@@ -523,31 +376,4 @@ impl Session {
     pub fn redact(&self, text: &str) -> String {
         printer().scrub(text)
     }
-}
-
-/// The outputs of a layer's dependencies (None: not deployed) a build used.
-type InputsKey = Vec<(String, Option<BTreeMap<String, String>>)>;
-
-/// Passes only references that are not secret to the provider; secrets stay placeholders.
-struct PublicOnly<'a>(&'a mut Sources);
-
-impl provider::Provider for PublicOnly<'_> {
-    fn fetch(&mut self, requests: &[Source]) -> Vec<std::result::Result<provider::Fetched, provider::FetchError>> {
-        let public: Vec<Source> = requests.iter().filter(|s| !s.is_secret()).cloned().collect();
-        let mut answers = self.0.fetch(&public).into_iter();
-        requests
-            .iter()
-            .map(|s| {
-                if s.is_secret() {
-                    Ok(Fetched::Placeholder)
-                } else {
-                    answers.next().unwrap_or(Ok(Fetched::Placeholder))
-                }
-            })
-            .collect()
-    }
-}
-
-pub fn diagnostics_text(e: &Error) -> String {
-    e.diagnostics.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; ")
 }
