@@ -12,19 +12,18 @@
 //!    pacing, the template model and its YAML reader, parameter constraints, resource schemas and the
 //!    lint), `graph` (a plain DAG of names).
 //! 3. The project as written: `source` (value references), `project` (stackc.toml, layer.toml),
-//!    `environment` (environment files, layered), `stackset_settings`, `checks` (stackc.toml's checks of
-//!    template values, as opposed to `cfn::constraints`, the template's own), `scope` (the project as one
-//!    environment has it), `editor_schemas` (the JSON Schemas a project carries for editors).
+//!    `environment` (environment files, layered), `stackset_settings`, `value_checks` (stackc.toml's
+//!    `[checks]` of template values, as opposed to `cfn::constraints`, the template's own), `scope` (the
+//!    project as one environment has it), `editor_schemas` (the JSON Schemas a project carries for editors).
 //! 4. From files to templates: `provider` (the seam values are fetched through), `values` (resolution),
-//!    `render` (minijinja), `package` (artifacts, `artifact()`), `build` (an environment resolved and
+//!    `render` (minijinja), `package` (artifacts, `artifact()`), `assemble` (an environment resolved and
 //!    rendered), `param_format`.
 //! 5. What is done with them: `validate` (every offline finding), `diff`, `replacement`, `promote`, `import`,
 //!    `drift`, `deploy` (the engine and its scheduler), `completion`.
 //! 6. The world: `edge` (adapters) and `commands` (wiring), `cli` (the command line).
 
-pub mod build;
+pub mod assemble;
 pub mod cfn;
-pub mod checks;
 pub mod cli;
 pub mod commands;
 pub mod completion;
@@ -54,5 +53,6 @@ pub mod stackset_settings;
 pub mod text;
 pub mod toml_error;
 pub mod validate;
+pub mod value_checks;
 pub mod values;
 pub mod watch;

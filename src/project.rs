@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::checks;
 use crate::diagnostic::{display_path, suggestion, Diagnostic, Error, Location, Result};
 use crate::files::{read_text, ReadError, MAX_PROJECT_FILE};
 use crate::stackset_settings;
 use crate::text::list;
 use crate::toml_error;
+use crate::value_checks;
 
 pub const PROJECT_FILE: &str = "stackc.toml";
 pub const DEFAULT_STACK_NAME: &str = "{project}-{env}-{layer}";
@@ -28,7 +28,7 @@ pub(crate) struct ProjectFile {
     #[serde(default)]
     description: Option<String>,
     #[serde(default)]
-    checks: checks::Checks,
+    checks: value_checks::Checks,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -129,7 +129,7 @@ pub struct Project {
     pub stack_name: String,
     pub layers: BTreeMap<String, Layer>,
     /// Checks of template values (`[checks]` in stackc.toml).
-    pub checks: checks::Checks,
+    pub checks: value_checks::Checks,
 }
 
 impl Project {

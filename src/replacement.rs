@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value as Json;
 
-use crate::build::BuiltLayer;
+use crate::assemble::Assembled;
 use crate::cfn::template::Template;
 use crate::project::Project;
 use crate::render::Renderer;
@@ -82,9 +82,9 @@ fn with_parameters(node: &Json, parameters: &HashMap<String, String>) -> Json {
 /// The resources a change of one layer (as built before and after) would make CloudFormation replace:
 /// a create-only property whose value changes (directly, or through a parameter), or a new type under
 /// the same logical id.
-pub fn replacements(before: &BuiltLayer, after: &BuiltLayer) -> Vec<Replacement> {
+pub fn replacements(before: &Assembled, after: &Assembled) -> Vec<Replacement> {
     let (Ok(old), Ok(new)) = (&before.template, &after.template) else { return Vec::new() };
-    let params = |b: &BuiltLayer| -> HashMap<String, String> { b.shown_parameters().into_iter().collect() };
+    let params = |b: &Assembled| -> HashMap<String, String> { b.shown_parameters().into_iter().collect() };
     between(old, new, &params(before), &params(after))
 }
 
@@ -139,14 +139,14 @@ fn plain(v: &Json) -> Option<String> {
 
 /// The replacements inside a layer's nested stacks (templates of the project, rendered with each
 /// version's values): `Child/Resource`, the child's parameters taken from what the parent passes.
-pub fn nested(project: &Project, layer: &str, before: &BuiltLayer, after: &BuiltLayer) -> Vec<Replacement> {
+pub fn nested(project: &Project, layer: &str, before: &Assembled, after: &Assembled) -> Vec<Replacement> {
     let (Ok(old), Ok(new), Ok(def)) = (&before.template, &after.template, project.layer(layer)) else {
         return Vec::new();
     };
     let renderer = Renderer::new(project);
-    let params = |b: &BuiltLayer| -> HashMap<String, String> { b.shown_parameters().into_iter().collect() };
+    let params = |b: &Assembled| -> HashMap<String, String> { b.shown_parameters().into_iter().collect() };
     let (old_params, new_params) = (params(before), params(after));
-    let child = |t: &Template, id: &str, b: &BuiltLayer, parent_params: &HashMap<String, String>| {
+    let child = |t: &Template, id: &str, b: &Assembled, parent_params: &HashMap<String, String>| {
         let props = t.body.pointer(&format!("/Resources/{id}/Properties"))?;
         let url = props.get("TemplateURL")?.as_str()?;
         let file = def.dir.join(url).canonicalize().ok()?;
@@ -181,7 +181,7 @@ mod tests {
     use super::*;
     use crate::values::{LayerValues, Parameter, Resolved};
 
-    fn built(template: &str, parameters: &[(&str, &str)]) -> BuiltLayer {
+    fn built(template: &str, parameters: &[(&str, &str)]) -> Assembled {
         let mut values = LayerValues {
             layer: "db".into(),
             stack_name: "app-qa-db".into(),
@@ -198,7 +198,7 @@ mod tests {
             };
             values.parameters.insert(k.to_string(), p);
         }
-        BuiltLayer {
+        Assembled {
             values,
             text: template.to_string(),
             template: crate::cfn::template::Template::parse(template),

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 
 use crate::cfn::port::{InstanceTargets, OperationPreferences, StackInstance};
-use crate::checks;
+use crate::value_checks;
 
 /// `[stackset]` in layer.toml, `[layers.<l>.stackset]` in an environment file (each key over layer.toml's).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
@@ -97,7 +97,7 @@ impl StackSetSettings {
             if !seen.insert(r) {
                 out.push(format!("`regions` names `{r}` twice"));
             }
-            if let Some(why) = checks::region_problem(r) {
+            if let Some(why) = value_checks::region_problem(r) {
                 out.push(format!("`regions`: {why}"));
             }
         }

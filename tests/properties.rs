@@ -74,7 +74,7 @@ proptest! {
 
     #[test]
     fn cidrs_and_schedules_never_panic(text in "[0-9a-fA-F:./]{0,45}", sched in "(cron|rate|at)\\([ -~]{0,40}\\)") {
-        let _ = stackc::checks::parse_cidr(&text);
-        let _ = stackc::checks::schedule(&sched);
+        let _ = stackc::value_checks::parse_cidr(&text);
+        let _ = stackc::value_checks::schedule(&sched);
     }
 }

@@ -95,7 +95,7 @@ const CFN_MAY_NOT_NAME: &[&str] = &[
     "crate::environment",
     "crate::project",
     "crate::values",
-    "crate::build",
+    "crate::assemble",
     "crate::validate",
     "crate::drift",
 ];
@@ -170,7 +170,7 @@ fn the_project_the_environment_and_the_graph_do_not_name_each_other_upward() {
     let rules: &[(&str, &[&'static str])] = &[
         ("graph.rs", &["crate::project", "crate::environment", "crate::scope", "crate::values"]),
         ("project.rs", &["crate::environment", "crate::graph", "crate::scope"]),
-        ("environment/mod.rs", &["crate::scope", "crate::values", "crate::build"]),
+        ("environment/mod.rs", &["crate::scope", "crate::values", "crate::assemble"]),
     ];
     let mut found = Vec::new();
     for (file, forbidden) in rules {
@@ -208,8 +208,8 @@ fn the_stack_and_stack_set_paths_name_nothing_of_the_engine() {
 const FLOORS: &[&[&str]] = &[
     &["diagnostic", "text", "files", "watch", "secret", "toml_error"],
     &["cfn", "graph"],
-    &["source", "project", "environment", "stackset_settings", "checks", "scope", "editor_schemas"],
-    &["provider", "values", "render", "package", "build", "param_format"],
+    &["source", "project", "environment", "stackset_settings", "value_checks", "scope", "editor_schemas"],
+    &["provider", "values", "render", "package", "assemble", "param_format"],
     &["validate", "diff", "replacement", "promote", "import", "drift", "deploy", "completion"],
     &["edge", "commands", "cli", "schema_parity"],
 ];

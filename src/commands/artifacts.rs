@@ -4,7 +4,7 @@ use std::path::Path;
 
 use super::session::Session;
 use super::{build_dir, print, write_file, write_output};
-use crate::build;
+use crate::assemble;
 use crate::diagnostic::{display_path, Diagnostic, Error, Result};
 use crate::package;
 use crate::package::human_bytes;
@@ -112,19 +112,19 @@ pub fn package(s: &Session, names: &[String], out: Option<&Path>) -> Result<()> 
     let (mut sent, mut bytes, mut present) = (0, 0, 0);
     for layer in &order {
         let b = &built[layer];
-        let packaged = match build::package_layer(&s.project, &s.env, layer, b) {
+        let packaged = match assemble::package_layer(&s.project, &s.env, layer, b) {
             Ok(p) => p,
             Err(e) => {
                 errors.extend(e.into_iter().map(|e| Diagnostic::new(format!("layer `{layer}`: {e}"))));
                 continue;
             }
         };
-        let target = build::artifact_target(&s.project, &s.env, layer);
+        let target = assemble::artifact_target(&s.project, &s.env, layer);
         if !packaged.artifacts.is_empty() {
             let Some(bucket) = &target.bucket else {
                 errors.push(Diagnostic::new(format!(
                     "layer `{layer}` needs an artifact bucket: {}",
-                    build::missing_bucket(&s.project, &s.env, layer)
+                    assemble::missing_bucket(&s.project, &s.env, layer)
                 )));
                 continue;
             };

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use super::printer;
-use crate::build::{self, BuiltLayer};
+use crate::assemble::{self, Assembled};
 use crate::cfn::port::StackInfo;
 use crate::deploy::layer::LayerError;
 use crate::diagnostic::{Diagnostic, Error, Result};
@@ -33,7 +33,7 @@ pub struct Builds {
     values: Mutex<Sources>,
     /// Layers built (resolved and rendered, secrets included) in this run, with the outputs of their
     /// dependencies they were built from: a layer is built again only when those change.
-    cache: Mutex<BTreeMap<String, (InputsKey, BuiltLayer)>>,
+    cache: Mutex<BTreeMap<String, (InputsKey, Assembled)>>,
     verbose: u8,
 }
 
@@ -50,10 +50,10 @@ impl Builds {
 
     /// The offline checks of `validate`, before anything is sent: every finding at once (exit 2). Gives
     /// the layers as built offline.
-    pub fn preflight(&self) -> Result<BTreeMap<String, BuiltLayer>> {
+    pub fn preflight(&self) -> Result<BTreeMap<String, Assembled>> {
         let layers: Vec<String> = self.project.layers.keys().cloned().collect();
         let mut offline = Offline::new(self.project.root.clone());
-        let built = build::build(&self.project, &self.env, &layers, &mut offline)?;
+        let built = assemble::layers(&self.project, &self.env, &layers, &mut offline)?;
         let mut findings = validate::validate(&self.project, &self.env, &built);
         if findings.is_empty() {
             return Ok(built);
@@ -77,7 +77,7 @@ impl Builds {
         let built = {
             let mut provider = self.values.lock().unwrap();
             provider.aws.deployed = deployed.clone();
-            build::build(&self.project, &self.env, layers, &mut *provider)?
+            assemble::layers(&self.project, &self.env, layers, &mut *provider)?
         };
         self.report_calls();
         // From here on every printed line is scrubbed of these values.
@@ -104,7 +104,7 @@ impl Builds {
     }
 
     /// The template's constraints against the values as resolved (secrets included, never shown).
-    fn constraint_findings(&self, layer: &str, b: &BuiltLayer) -> Vec<Diagnostic> {
+    fn constraint_findings(&self, layer: &str, b: &Assembled) -> Vec<Diagnostic> {
         let Ok(template) = &b.template else { return Vec::new() };
         let mut findings = Vec::new();
         for decl in template.parameters() {
@@ -132,10 +132,10 @@ impl Builds {
         &self,
         layers: &[String],
         deployed: BTreeMap<String, StackInfo>,
-    ) -> Result<BTreeMap<String, BuiltLayer>> {
+    ) -> Result<BTreeMap<String, Assembled>> {
         let mut provider = self.values.lock().unwrap();
         provider.aws.deployed = deployed;
-        let built = build::build(&self.project, &self.env, layers, &mut PublicOnly(&mut *provider))?;
+        let built = assemble::layers(&self.project, &self.env, layers, &mut PublicOnly(&mut *provider))?;
         drop(provider);
         self.report_calls();
         Ok(built)
@@ -168,7 +168,7 @@ impl Builds {
         layer: &str,
         deployed: &BTreeMap<String, StackInfo>,
         public: bool,
-    ) -> std::result::Result<BuiltLayer, LayerError> {
+    ) -> std::result::Result<Assembled, LayerError> {
         let key = self.inputs_key(layer, deployed);
         if !public {
             if let Some((k, b)) = self.cache.lock().unwrap().get(layer) {
@@ -182,9 +182,9 @@ impl Builds {
             provider.aws.deployed = deployed.clone();
             let layers = [layer.to_string()];
             let result = if public {
-                build::build(&self.project, &self.env, &layers, &mut PublicOnly(&mut *provider))
+                assemble::layers(&self.project, &self.env, &layers, &mut PublicOnly(&mut *provider))
             } else {
-                build::build(&self.project, &self.env, &layers, &mut *provider)
+                assemble::layers(&self.project, &self.env, &layers, &mut *provider)
             };
             result.map_err(|e| LayerError::Unresolved(printer().scrub(&diagnostics_text(&e))))?
         };
@@ -208,7 +208,7 @@ impl Builds {
 }
 
 /// From here on every printed line is scrubbed of the secrets `b` resolved.
-fn scrub_secrets_of(b: &BuiltLayer) {
+fn scrub_secrets_of(b: &Assembled) {
     for p in b.values.parameters.values() {
         if let Resolved::Secret(s) = &p.value {
             printer().add_secret(s);

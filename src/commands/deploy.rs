@@ -11,7 +11,7 @@ use super::progress::Progress;
 use super::remove;
 use super::session::Session;
 use super::{print, printer};
-use crate::build;
+use crate::assemble;
 use crate::cfn::port::StackInfo;
 use crate::cli::{DeployArgs, Output, PlanOutput};
 
@@ -302,7 +302,7 @@ fn report_outcomes(s: &Session, order: &[String], outcomes: &BTreeMap<String, Ou
         2,
         &format!(
             "this run built {} (resolved and rendered) for {}",
-            count(build::BUILDS.load(std::sync::atomic::Ordering::Relaxed), "layer"),
+            count(assemble::BUILDS.load(std::sync::atomic::Ordering::Relaxed), "layer"),
             count(order.len(), "selected layer")
         ),
     );

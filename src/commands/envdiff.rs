@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::promote_cmd::{class_label, diff_line};
 use super::{load_env, print, EnvOpts};
-use crate::build::{self, BuiltLayer};
+use crate::assemble::{self, Assembled};
 use crate::cli::Output;
 use crate::diagnostic::Result;
 use crate::diff;
@@ -53,7 +53,7 @@ enum LayerRow {
 }
 
 /// Both environments built, when the caller has them already (resolved against AWS).
-type Built = (BTreeMap<String, BuiltLayer>, BTreeMap<String, BuiltLayer>);
+type Built = (BTreeMap<String, Assembled>, BTreeMap<String, Assembled>);
 
 pub fn envdiff(
     project: &Project,
@@ -85,8 +85,8 @@ pub fn envdiff(
                 project.layers.keys().filter(|l| scope::layer_in(project, l, e)).cloned().collect()
             };
             (
-                build::build(project, &a, &in_env(&a), &mut Offline::new(project.root.clone()))?,
-                build::build(project, &b, &in_env(&b), &mut Offline::new(project.root.clone()))?,
+                assemble::layers(project, &a, &in_env(&a), &mut Offline::new(project.root.clone()))?,
+                assemble::layers(project, &b, &in_env(&b), &mut Offline::new(project.root.clone()))?,
             )
         }
     };
@@ -162,8 +162,8 @@ fn targets(e: &Environment, layer: &Layer) -> String {
 /// Each layer: in one environment only, or how its template and parameters differ.
 fn layer_rows(
     project: &Project,
-    (a, ba): (&Environment, &BTreeMap<String, BuiltLayer>),
-    (b, bb): (&Environment, &BTreeMap<String, BuiltLayer>),
+    (a, ba): (&Environment, &BTreeMap<String, Assembled>),
+    (b, bb): (&Environment, &BTreeMap<String, Assembled>),
 ) -> Vec<LayerRow> {
     let mut rows = Vec::new();
     for l in project.layers.keys() {

@@ -19,8 +19,7 @@ mod session;
 
 use std::path::{Path, PathBuf};
 
-use crate::build;
-use crate::checks::region_problem;
+use crate::assemble;
 use crate::cli::{Cli, Command, ImportCommand, SecretCommand};
 use crate::completion;
 use crate::diagnostic::{display_path, Diagnostic, Error, Result};
@@ -31,6 +30,7 @@ use crate::files;
 use crate::project::Project;
 use crate::provider::Placeholders;
 use crate::scope;
+use crate::value_checks::region_problem;
 
 /// When this process started its work; progress lines count from here.
 pub fn started() -> std::time::Instant {
@@ -54,7 +54,7 @@ pub fn load_env(project: &Project, name: &str, opts: &EnvOpts) -> Result<Environ
     }
     if let Some(store) = opts.password_from {
         let layers: Vec<String> = project.layers.keys().cloned().collect();
-        let built = build::build(project, &env, &layers, &mut Placeholders)?;
+        let built = assemble::layers(project, &env, &layers, &mut Placeholders)?;
         for (layer, b) in &built {
             if let Ok(t) = &b.template {
                 let secret: Vec<String> = t.parameters().into_iter().filter(|p| p.no_echo).map(|p| p.name).collect();

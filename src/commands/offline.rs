@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::printer::printer;
 use super::{adopt, build_dir, envdiff, load_env, print, promote_cmd, select_layers, session, write_output, EnvOpts};
-use crate::build::{self, BuiltLayer};
+use crate::assemble::{self, Assembled};
 use crate::cli::{Command, GraphFormat, ImportCommand, NewCommand, Output, RenderArgs};
 use crate::diagnostic::{display_path, Diagnostic, Error, ExitKind, Result};
 use crate::edge::build_step;
@@ -70,9 +70,9 @@ fn build_cmd(project: &Project, env_name: &str, names: &[String], opts: &EnvOpts
     Ok(())
 }
 
-fn offline_build(project: &Project, env: &Environment, layers: &[String]) -> Result<BTreeMap<String, BuiltLayer>> {
+fn offline_build(project: &Project, env: &Environment, layers: &[String]) -> Result<BTreeMap<String, Assembled>> {
     let mut provider = Offline::new(project.root.clone());
-    build::build(project, env, layers, &mut provider)
+    assemble::layers(project, env, layers, &mut provider)
 }
 
 pub fn render(project: &Project, args: &RenderArgs, opts: &EnvOpts, session: Option<&session::Session>) -> Result<()> {
@@ -91,7 +91,7 @@ pub fn render(project: &Project, args: &RenderArgs, opts: &EnvOpts, session: Opt
     let mut parse_errors: Vec<Diagnostic> = layers
         .iter()
         .filter_map(|l| {
-            built[l].template.as_ref().err().map(|e| build::parse_error_diagnostic(project, l, &built[l].text, e))
+            built[l].template.as_ref().err().map(|e| assemble::parse_error_diagnostic(project, l, &built[l].text, e))
         })
         .collect();
     let many = layers.len() > 1;
@@ -132,7 +132,7 @@ pub fn render(project: &Project, args: &RenderArgs, opts: &EnvOpts, session: Opt
     } else {
         write_rendered(project, &env, &layers, &built, out.as_deref(), &mut parse_errors)?;
     }
-    build::release(built);
+    assemble::release(built);
     if !parse_errors.is_empty() {
         return Err(Error::configs(parse_errors));
     }
@@ -143,7 +143,7 @@ pub fn render(project: &Project, args: &RenderArgs, opts: &EnvOpts, session: Opt
 /// makes printing 500 layers cheap); a template that does not parse is printed and fails the command.
 fn print_offline(project: &Project, env: &Environment, layers: &[String]) -> Result<()> {
     let mut provider = Offline::new(project.root.clone());
-    let texts = build::render_texts(project, env, layers, &mut provider)?;
+    let texts = assemble::render_texts(project, env, layers, &mut provider)?;
     let many = layers.len() > 1;
     let mut out = String::new();
     let mut parse_errors = Vec::new();
@@ -157,7 +157,7 @@ fn print_offline(project: &Project, env: &Environment, layers: &[String]) -> Res
             out.push('\n');
         }
         if let Some(e) = &r.parse_error {
-            parse_errors.push(build::parse_error_diagnostic(project, l, &r.text, e));
+            parse_errors.push(assemble::parse_error_diagnostic(project, l, &r.text, e));
         }
     }
     print(&out);
@@ -173,7 +173,7 @@ fn write_rendered(
     project: &Project,
     env: &Environment,
     layers: &[String],
-    built: &BTreeMap<String, BuiltLayer>,
+    built: &BTreeMap<String, Assembled>,
     out: Option<&std::path::Path>,
     problems: &mut Vec<Diagnostic>,
 ) -> Result<()> {
@@ -200,9 +200,9 @@ fn write_rendered(
             count(n, "parameter")
         ));
         // What a deploy would upload (content-addressed: an unchanged artifact is not sent again).
-        match build::package_layer(project, env, l, b) {
+        match assemble::package_layer(project, env, l, b) {
             Ok(p) => {
-                let target = build::artifact_target(project, env, l);
+                let target = assemble::artifact_target(project, env, l);
                 for line in package::summary(l, &p, &target) {
                     summary.push_str(&format!("  {}\n", line.split_once(": ").map_or(line.as_str(), |x| x.1)));
                 }
@@ -228,7 +228,7 @@ fn write_rendered(
 /// --omit-secrets leaves it out.
 fn for_the_cli(
     layers: &[String],
-    built: &BTreeMap<String, BuiltLayer>,
+    built: &BTreeMap<String, Assembled>,
     fmt: ParamFormat,
     resolved: bool,
     omit_secrets: bool,

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use similar::TextDiff;
 
 use super::{load_env, print, write_file, EnvOpts};
-use crate::build;
+use crate::assemble;
 use crate::diagnostic::{display_path, Diagnostic, Error, Result};
 use crate::edge::machine::Offline;
 use crate::environment;
@@ -136,8 +136,8 @@ fn replacement_warnings(
     };
     let offline = || Offline::new(project.root.clone());
     let built = (
-        build::build(&scope::for_env(project, target), target, &layers(target), &mut offline()),
-        build::build(&scope::for_env(project, &after), &after, &layers(&after), &mut offline()),
+        assemble::layers(&scope::for_env(project, target), target, &layers(target), &mut offline()),
+        assemble::layers(&scope::for_env(project, &after), &after, &layers(&after), &mut offline()),
     );
     let (Ok(before), Ok(now)) = built else {
         return vec!["  (not checked: the target does not render offline; `stackc plan` shows replacements)".into()];

@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Read};
 
 use super::print;
 use super::session::Session;
-use crate::build;
+use crate::assemble;
 use crate::cfn::constraints::Constraints;
 use crate::cli;
 use crate::cli::Output;
@@ -29,7 +29,7 @@ pub fn run(s: &Session, command: &SecretCommand) -> Result<()> {
 /// The template's declaration of the parameter must exist and be NoEcho.
 fn check_parameter(s: &Session, layer: &str, parameter: &str) -> Result<Constraints> {
     s.project.layer(layer)?;
-    let built = build::build(&s.project, &s.env, &[layer.to_string()], &mut Placeholders)?;
+    let built = assemble::layers(&s.project, &s.env, &[layer.to_string()], &mut Placeholders)?;
     let Ok(t) = &built[layer].template else {
         return Err(Error::msg(format!(
             "layer `{layer}`: the rendered template does not parse; run `stackc validate {}`",

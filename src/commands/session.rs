@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use super::builds::Builds;
 use super::printer;
-use crate::build;
+use crate::assemble;
 use crate::cfn::port;
 use crate::cfn::port::{CloudFormation, StackInfo, StackSets};
 use crate::cfn::stack_state::{classify, StackState};
@@ -180,11 +180,11 @@ impl Session {
 
     /// Every artifact bucket a selected layer will upload into exists (one HeadBucket per bucket), so a fresh
     /// account is told to bootstrap before any change set, not by a failed upload halfway.
-    pub fn check_buckets(&self, built: &BTreeMap<String, build::BuiltLayer>, selected: &[String]) -> Result<()> {
+    pub fn check_buckets(&self, built: &BTreeMap<String, assemble::Assembled>, selected: &[String]) -> Result<()> {
         let mut buckets: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
         for (layer, b) in built.iter().filter(|(l, _)| selected.contains(l)) {
-            let Ok(packaged) = build::package_layer(&self.project, &self.env, layer, b) else { continue };
-            let target = build::artifact_target(&self.project, &self.env, layer);
+            let Ok(packaged) = assemble::package_layer(&self.project, &self.env, layer, b) else { continue };
+            let target = assemble::artifact_target(&self.project, &self.env, layer);
             if let (false, Some(bucket)) = (packaged.artifacts.is_empty(), target.bucket) {
                 buckets.entry((bucket, target.region)).or_default().push(layer.clone());
             }
@@ -219,7 +219,7 @@ impl Session {
 
     /// Build `layers` with every value that is not secret looked up in AWS (`render --resolve`).
     /// Secret references are never fetched: they stay descriptions.
-    pub fn build_public(&self, layers: &[String]) -> Result<BTreeMap<String, build::BuiltLayer>> {
+    pub fn build_public(&self, layers: &[String]) -> Result<BTreeMap<String, assemble::Assembled>> {
         let stacks = self.describe(&self.graph.closure(layers), 4)?;
         self.builds.public(layers, Session::usable(&stacks))
     }
@@ -277,7 +277,7 @@ impl Session {
         prepared.stackset = self.stack_set_target(layer)?;
         // Artifacts go up only in a run that deploys; `status` and `diff` compute the same keys.
         if !public && !artifacts.is_empty() {
-            let target = build::artifact_target(&self.project, &self.env, layer);
+            let target = assemble::artifact_target(&self.project, &self.env, layer);
             let bucket = target.bucket.as_deref().unwrap_or_default();
             let done = self.s3_in(&target.region).upload(bucket, &artifacts).map_err(LayerError::Upload)?;
             let said = format!(

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use sha2::{Digest, Sha256};
 
 use super::layer::{LayerError, Prepared, PreparedParam};
-use crate::build::stack_tags;
-use crate::build::{self, BuiltLayer};
+use crate::assemble::stack_tags;
+use crate::assemble::{self, Assembled};
 use crate::cfn::port::ApiValue;
 use crate::cfn::template::Template;
 use crate::environment::Environment;
@@ -25,7 +25,7 @@ pub fn prepare(
     project: &Project,
     env: &Environment,
     layer: &str,
-    b: &BuiltLayer,
+    b: &Assembled,
     version_of: &dyn Fn(&Source) -> Option<String>,
 ) -> Result<(Prepared, Vec<Artifact>), LayerError> {
     let template = b.template.as_ref().map_err(|e| LayerError::Unparsable(e.message.clone()))?;
@@ -77,7 +77,7 @@ pub fn prepare(
 }
 
 /// The last guard: a secret goes only to a parameter CloudFormation will not show.
-fn secrets_only_to_no_echo(b: &BuiltLayer, template: &Template) -> Result<(), LayerError> {
+fn secrets_only_to_no_echo(b: &Assembled, template: &Template) -> Result<(), LayerError> {
     let declared = template.parameters();
     for p in b.values.parameters.values().filter(|p| p.is_secret()) {
         if !declared.iter().any(|d| d.name == p.name && d.no_echo) {
@@ -88,10 +88,7 @@ fn secrets_only_to_no_echo(b: &BuiltLayer, template: &Template) -> Result<(), La
 }
 
 /// Each parameter's API value, and the layers whose outputs are still placeholders.
-fn parameters(
-    b: &BuiltLayer,
-    version_of: &dyn Fn(&Source) -> Option<String>,
-) -> (Vec<PreparedParam>, BTreeSet<String>) {
+fn parameters(b: &Assembled, version_of: &dyn Fn(&Source) -> Option<String>) -> (Vec<PreparedParam>, BTreeSet<String>) {
     let mut waiting_for = BTreeSet::new();
     let mut out = Vec::new();
     for p in b.values.parameters.values() {
@@ -139,10 +136,10 @@ fn package(
     project: &Project,
     env: &Environment,
     layer: &str,
-    b: &BuiltLayer,
+    b: &Assembled,
 ) -> Result<(package::Packaged, Option<String>), LayerError> {
-    let target = build::artifact_target(project, env, layer);
-    let packaged = build::package_layer(project, env, layer, b).map_err(LayerError::Packaging)?;
+    let target = assemble::artifact_target(project, env, layer);
+    let packaged = assemble::package_layer(project, env, layer, b).map_err(LayerError::Packaging)?;
     let unbuilt: Vec<String> =
         packaged.artifacts.iter().filter(|a| a.kind == package::Kind::Unbuilt).map(|a| a.source.clone()).collect();
     if !unbuilt.is_empty() {
@@ -151,7 +148,7 @@ fn package(
     if !packaged.artifacts.is_empty() && target.bucket.is_none() {
         return Err(LayerError::NeedsBucket {
             sources: packaged.artifacts.iter().map(|a| a.source.clone()).collect(),
-            how: build::missing_bucket(project, env, layer),
+            how: assemble::missing_bucket(project, env, layer),
         });
     }
     let url = packaged.template_key.as_ref().map(|k| target.https_url(k));
@@ -182,7 +179,7 @@ mod tests {
 
     const TEMPLATE: &str = "Transform: AWS::Serverless-2016-10-31\nParameters:\n  Pw:\n    Type: String\n    NoEcho: true\n  Vpc:\n    Type: String\n  Zones:\n    Type: CommaDelimitedList\n    Default: [a, b]\n  Size:\n    Type: Number\n    Default: 3\nResources:\n  T:\n    Type: AWS::SNS::Topic\n";
 
-    fn built(env_text: &str, template: &str, memory: Memory) -> (tempfile::TempDir, Project, Environment, BuiltLayer) {
+    fn built(env_text: &str, template: &str, memory: Memory) -> (tempfile::TempDir, Project, Environment, Assembled) {
         let dir = tempfile::tempdir().unwrap();
         for (p, c) in [
             ("stackc.toml", "name = \"demo\"\n"),
@@ -197,7 +194,7 @@ mod tests {
         let project = Project::discover(Some(dir.path())).unwrap();
         let env = crate::environment::load(&project, "qa", &[]).unwrap();
         let mut memory = memory;
-        let mut all = build::build(&project, &env, &["app".to_string()], &mut memory).unwrap();
+        let mut all = assemble::layers(&project, &env, &["app".to_string()], &mut memory).unwrap();
         let b = all.remove("app").unwrap();
         (dir, project, env, b)
     }

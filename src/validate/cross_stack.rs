@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value as Json;
 
-use crate::build::BuiltLayer;
+use crate::assemble::Assembled;
 use crate::cfn::template::{sub_variables, Template};
 use crate::diagnostic::{suggestion, Diagnostic, Location};
 use crate::environment::Environment;
@@ -20,8 +20,8 @@ use super::references::walk;
 pub(super) fn output_references(
     env: &Environment,
     layer: &str,
-    built: &BuiltLayer,
-    all: &BTreeMap<String, BuiltLayer>,
+    built: &Assembled,
+    all: &BTreeMap<String, Assembled>,
     out: &mut Vec<Diagnostic>,
 ) {
     for p in built.values.parameters.values() {
@@ -111,7 +111,7 @@ impl Static<'_> {
     }
 }
 
-fn statics<'a>(env: &'a Environment, layer: &'a BuiltLayer) -> Static<'a> {
+fn statics<'a>(env: &'a Environment, layer: &'a Assembled) -> Static<'a> {
     let mut params = BTreeMap::new();
     if let Ok(t) = &layer.template {
         for p in t.parameters() {
@@ -134,9 +134,9 @@ fn statics<'a>(env: &'a Environment, layer: &'a BuiltLayer) -> Static<'a> {
 pub(super) fn imports(
     env: &Environment,
     layer: &str,
-    built: &BuiltLayer,
+    built: &Assembled,
     t: &Template,
-    all: &BTreeMap<String, BuiltLayer>,
+    all: &BTreeMap<String, Assembled>,
     graph: &Graph,
     at: &Location,
     out: &mut Vec<Diagnostic>,

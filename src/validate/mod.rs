@@ -4,12 +4,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value as Json;
 
-use crate::build;
-use crate::build::{parse_error_diagnostic, stack_tags, BuiltLayer};
+use crate::assemble;
+use crate::assemble::{parse_error_diagnostic, stack_tags, Assembled};
 use crate::cfn::declarations::tag_problems;
 use crate::cfn::template;
 use crate::cfn::template::Template;
-use crate::checks;
 use crate::diagnostic::{suggestion, Diagnostic, Location};
 use crate::environment::{Environment, ValueTree};
 use crate::graph;
@@ -17,6 +16,7 @@ use crate::project::Project;
 use crate::scope;
 use crate::source::Source;
 use crate::text::list;
+use crate::value_checks;
 use crate::values;
 use crate::values::Resolved;
 use cross_stack::{imports, output_references};
@@ -69,12 +69,12 @@ pub struct Report {
 }
 
 /// Every finding for `env`, given all its layers built.
-pub fn validate(project: &Project, env: &Environment, built: &BTreeMap<String, BuiltLayer>) -> Vec<Diagnostic> {
+pub fn validate(project: &Project, env: &Environment, built: &BTreeMap<String, Assembled>) -> Vec<Diagnostic> {
     report(project, env, built).findings
 }
 
 /// Every finding and note for `env`, given all its layers built.
-pub fn report(project: &Project, env: &Environment, built: &BTreeMap<String, BuiltLayer>) -> Report {
+pub fn report(project: &Project, env: &Environment, built: &BTreeMap<String, Assembled>) -> Report {
     let mut out = Vec::new();
     let mut notes = Vec::new();
     let graph = scope::graph(project, Some(env));
@@ -152,11 +152,11 @@ pub fn report(project: &Project, env: &Environment, built: &BTreeMap<String, Bui
 /// Every region named (the environment's, each layer's) is a region.
 fn regions(project: &Project, env: &Environment, out: &mut Vec<Diagnostic>) {
     let at_env = Location::file_only(&env.file);
-    if let Some(why) = checks::region_problem(&env.region) {
+    if let Some(why) = value_checks::region_problem(&env.region) {
         out.push(Diagnostic::new(format!("environment `{}`: region {why}", env.name)).at(at_env.clone()));
     }
     for region in env.artifact_buckets.keys() {
-        if let Some(why) = checks::region_problem(region) {
+        if let Some(why) = value_checks::region_problem(region) {
             out.push(
                 Diagnostic::new(format!("environment `{}`: artifact_buckets: {why}", env.name)).at(at_env.clone()),
             );
@@ -170,7 +170,7 @@ fn regions(project: &Project, env: &Environment, out: &mut Vec<Diagnostic>) {
             }
             (None, None) => continue,
         };
-        if let Some(why) = checks::region_problem(region) {
+        if let Some(why) = value_checks::region_problem(region) {
             out.push(Diagnostic::new(format!("environment `{}`, layer `{name}`: region {why}", env.name)).at(at));
         }
     }
@@ -178,7 +178,7 @@ fn regions(project: &Project, env: &Environment, out: &mut Vec<Diagnostic>) {
 
 /// Stack set layers: their settings as CloudFormation would take them, and nothing that reads outputs
 /// from them (a stack set's instances have outputs in many places; stackc reads none).
-fn stack_sets(project: &Project, env: &Environment, built: &BTreeMap<String, BuiltLayer>, out: &mut Vec<Diagnostic>) {
+fn stack_sets(project: &Project, env: &Environment, built: &BTreeMap<String, Assembled>, out: &mut Vec<Diagnostic>) {
     let at_env = Location::file_only(&env.file);
     for (name, layer) in &project.layers {
         let section = env.layers.get(name).and_then(|s| s.stackset.as_ref());
@@ -225,10 +225,10 @@ fn stack_sets(project: &Project, env: &Environment, built: &BTreeMap<String, Bui
 }
 
 /// The `[checks]` of stackc.toml over every layer's template values, each problem once.
-fn value_checks(project: &Project, env: &Environment, built: &BTreeMap<String, BuiltLayer>, out: &mut Vec<Diagnostic>) {
+fn value_checks(project: &Project, env: &Environment, built: &BTreeMap<String, Assembled>, out: &mut Vec<Diagnostic>) {
     let mut seen = BTreeSet::new();
     for layer in built.values() {
-        for (path, message) in checks::run(&project.checks, &layer.values.context) {
+        for (path, message) in value_checks::run(&project.checks, &layer.values.context) {
             if seen.insert((path.clone(), message.clone())) {
                 let top = path.split('.').next().unwrap_or_default();
                 let origin = env
@@ -271,7 +271,7 @@ fn secret_values_in_templates(env: &Environment, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn parameters(env: &Environment, layer: &str, built: &BuiltLayer, t: &Template, out: &mut Vec<Diagnostic>) {
+fn parameters(env: &Environment, layer: &str, built: &Assembled, t: &Template, out: &mut Vec<Diagnostic>) {
     let declared = t.parameters();
     let names: Vec<&str> = declared.iter().map(|p| p.name.as_str()).collect();
     let given = &built.values.parameters;
@@ -367,17 +367,17 @@ fn packaging(
     project: &Project,
     env: &Environment,
     name: &str,
-    layer: &BuiltLayer,
+    layer: &Assembled,
     at: &Location,
     out: &mut Vec<Diagnostic>,
 ) {
-    match build::package_layer(project, env, name, layer) {
+    match assemble::package_layer(project, env, name, layer) {
         Err(errors) => {
             for e in errors {
                 out.push(Diagnostic::new(format!("environment `{}`, layer `{name}`: {e}", env.name)).at(at.clone()));
             }
         }
-        Ok(p) if !p.artifacts.is_empty() && build::artifact_target(project, env, name).bucket.is_none() => {
+        Ok(p) if !p.artifacts.is_empty() && assemble::artifact_target(project, env, name).bucket.is_none() => {
             let what: Vec<String> = p
                 .artifacts
                 .iter()
@@ -394,7 +394,7 @@ fn packaging(
                     "environment `{}`, layer `{name}`: {} must go to S3, and {}",
                     env.name,
                     what.join(", "),
-                    build::missing_bucket(project, env, name)
+                    assemble::missing_bucket(project, env, name)
                 ))
                 .at(Location::file_only(&env.file)),
             );

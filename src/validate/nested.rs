@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value as Json};
 
 use super::schema::{check_template, LayerFindings, Placer};
-use crate::build::BuiltLayer;
+use crate::assemble::Assembled;
 use crate::cfn::finding::Seg;
 use crate::cfn::lint::getatt_walk;
 use crate::cfn::template::{parameters_referenced, Template};
@@ -39,7 +39,7 @@ pub struct Nested {
     pub capabilities: BTreeSet<String>,
 }
 
-pub fn check(project: &Project, env: &Environment, name: &str, built: &BuiltLayer, t: &Template) -> Nested {
+pub fn check(project: &Project, env: &Environment, name: &str, built: &Assembled, t: &Template) -> Nested {
     let mut out = Nested { findings: LayerFindings::default(), capabilities: BTreeSet::new() };
     let def = &project.layers[name];
     let scope =

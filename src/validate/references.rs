@@ -1,7 +1,7 @@
 //! `Ref`, `Fn::GetAtt`, `Fn::Sub` variables and condition names must name something the template has,
 //! each finding placed on the template source line that names it.
 
-use crate::build::BuiltLayer;
+use crate::assemble::Assembled;
 use crate::cfn::finding::Seg;
 use crate::cfn::template::{sub_variables, Template};
 use crate::diagnostic::{suggestion, Diagnostic};
@@ -12,7 +12,7 @@ use super::schema;
 use super::PSEUDO_PARAMETERS;
 
 /// Ref, GetAtt, Sub and Condition names must exist.
-pub(super) fn check(project: &Project, layer: &str, built: &BuiltLayer, t: &Template, out: &mut Vec<Diagnostic>) {
+pub(super) fn check(project: &Project, layer: &str, built: &Assembled, t: &Template, out: &mut Vec<Diagnostic>) {
     let mut placer = schema::Placer::new(project, layer, built);
     let params = t.names("Parameters");
     let resources = t.names("Resources");

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::build::BuiltLayer;
+use crate::assemble::Assembled;
 use crate::cfn::finding::{show_path, Rule, Seg};
 use crate::cfn::lint::{lint, Context};
 use crate::cfn::locate::locate;
@@ -24,13 +24,7 @@ pub struct LayerFindings {
     pub notes: Vec<String>,
 }
 
-pub fn check_layer(
-    project: &Project,
-    env: &Environment,
-    name: &str,
-    built: &BuiltLayer,
-    t: &Template,
-) -> LayerFindings {
+pub fn check_layer(project: &Project, env: &Environment, name: &str, built: &Assembled, t: &Template) -> LayerFindings {
     let mut placer = Placer::new(project, name, built);
     let mut out = check_template(project, env, name, t, &mut placer);
     for accepted in &project.layers[name].secrets_readable_in {
@@ -88,7 +82,7 @@ pub(super) struct Placer<'a> {
 }
 
 impl<'a> Placer<'a> {
-    pub(super) fn new(project: &'a Project, layer: &'a str, built: &'a BuiltLayer) -> Placer<'a> {
+    pub(super) fn new(project: &'a Project, layer: &'a str, built: &'a Assembled) -> Placer<'a> {
         let file = project.layers[layer].template_path.clone();
         Placer::of_file(project, file, &built.text, built.values.jinja_context())
     }

@@ -1,5 +1,7 @@
 //! Checks of what systems put in template values: EventBridge schedules, CIDR blocks that must not
 //! overlap within a VPC, port numbers. Declared in stackc.toml `[checks]` by key path (`*` = every item).
+//! The template's own parameter constraints are `cfn::constraints`', CloudFormation's rules `cfn::lint`'s;
+//! `validate` runs them all.
 
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};

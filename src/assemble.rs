@@ -1,4 +1,6 @@
-//! One environment, resolved and rendered: the input of render, validate and (later) plan.
+//! One environment, resolved and rendered (`layers` gives each layer `Assembled`): the input of render,
+//! validate and (later) plan. Named apart from a layer's `[build]` commands (`edge::build_step`) and from
+//! Cargo's build script.
 
 use std::collections::BTreeMap;
 
@@ -14,7 +16,7 @@ use crate::scope;
 use crate::values::{self, LayerValues};
 
 #[derive(Debug, Clone)]
-pub struct BuiltLayer {
+pub struct Assembled {
     pub values: LayerValues,
     pub text: String,
     pub template: std::result::Result<Template, ParseError>,
@@ -27,7 +29,7 @@ pub struct BuiltLayer {
 
 type Packaging = std::result::Result<package::Packaged, Vec<String>>;
 
-impl BuiltLayer {
+impl Assembled {
     /// The parameters as they may be written or shown: secrets and unresolved values as descriptions.
     pub fn shown_parameters(&self) -> Vec<(String, String)> {
         self.values.parameters.values().map(|p| (p.name.clone(), p.shown())).collect()
@@ -38,9 +40,9 @@ impl BuiltLayer {
 /// is wiped as it goes); the rendered text, the parsed tree and the template data, public and the bulk of
 /// the memory, are left for the process's exit to free all at once (freeing 500 parsed templates node by
 /// node took an eighth of a render's wall time).
-pub fn release(built: BTreeMap<String, BuiltLayer>) {
+pub fn release(built: BTreeMap<String, Assembled>) {
     for (_, b) in built {
-        let BuiltLayer { values, text, template, made, packaged } = b;
+        let Assembled { values, text, template, made, packaged } = b;
         let LayerValues { context, parameters, .. } = values;
         drop(parameters);
         std::mem::forget((text, template, context, made, packaged));
@@ -90,7 +92,7 @@ pub fn missing_bucket(project: &Project, env: &Environment, layer: &str) -> Stri
 
 /// Package a built layer: local code and nested templates become artifacts (nested templates rendered
 /// with the layer's values), and a template over the body limit goes by URL. Uploads nothing.
-pub fn package_layer(project: &Project, env: &Environment, layer: &str, built: &BuiltLayer) -> Packaging {
+pub fn package_layer(project: &Project, env: &Environment, layer: &str, built: &Assembled) -> Packaging {
     let target = artifact_target(project, env, layer);
     let mut cache = built.packaged.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, done)) = cache.as_ref().filter(|(t, _)| *t == target) {
@@ -105,7 +107,7 @@ fn package_afresh(
     project: &Project,
     env: &Environment,
     layer: &str,
-    built: &BuiltLayer,
+    built: &Assembled,
     target: package::Target,
 ) -> Packaging {
     let Ok(template) = &built.template else {
@@ -168,12 +170,12 @@ fn with_collector(context: minijinja::Value, collector: &minijinja::Value) -> mi
 }
 
 /// Resolve and render `layers` of `env`. Render errors of all layers are reported together.
-pub fn build(
+pub fn layers(
     project: &Project,
     env: &Environment,
     layers: &[String],
     provider: &mut dyn Provider,
-) -> Result<BTreeMap<String, BuiltLayer>> {
+) -> Result<BTreeMap<String, Assembled>> {
     each_layer(project, env, layers, provider, &|renderer, name, values| {
         build_one(project, env, renderer, name, values)
     })
@@ -186,7 +188,7 @@ pub struct RenderedText {
     pub parse_error: Option<ParseError>,
 }
 
-/// Resolve and render `layers` of `env`, keeping only the text: each is checked as `build` parses it, but
+/// Resolve and render `layers` of `env`, keeping only the text: each is checked as `layers` parses it, but
 /// no tree is kept (and the values, secrets included, are dropped once rendered).
 pub fn render_texts(
     project: &Project,
@@ -262,10 +264,10 @@ fn build_one(
     renderer: &Renderer,
     name: &str,
     values: LayerValues,
-) -> Result<BuiltLayer> {
+) -> Result<Assembled> {
     let (text, made) = render_one(project, env, renderer, name, &values)?;
     let template = Template::parse(&text);
-    Ok(BuiltLayer { values, text, template, made: std::sync::Arc::new(made), packaged: Default::default() })
+    Ok(Assembled { values, text, template, made: std::sync::Arc::new(made), packaged: Default::default() })
 }
 
 /// One layer's rendered text, and what its `artifact()` calls made.
