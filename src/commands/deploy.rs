@@ -297,6 +297,74 @@ fn deploy_guarded(
     report_outcomes(s, &order, &outcomes, output)
 }
 
+/// How a run ended, per selected layer: rendered as text or JSON from this one value.
+#[derive(Debug, serde::Serialize)]
+struct RunReport {
+    environment: String,
+    ok: bool,
+    layers: Vec<LayerEnd>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct LayerEnd {
+    layer: String,
+    stack: String,
+    /// deployed, up_to_date, pending, failed or skipped.
+    outcome: &'static str,
+    /// The stack's status after a deploy.
+    status: Option<String>,
+    /// The change set left pending, the failure (scrubbed), or why the layer was skipped.
+    message: Option<String>,
+}
+
+impl RunReport {
+    fn of(s: &Session, order: &[String], outcomes: &BTreeMap<String, Outcome>) -> RunReport {
+        let layers: Vec<LayerEnd> = order
+            .iter()
+            .filter_map(|layer| {
+                let (outcome, status, message) = match outcomes.get(layer)? {
+                    Outcome::Deployed(i) => ("deployed", Some(i.status.clone()), None),
+                    Outcome::UpToDate(_) => ("up_to_date", None, None),
+                    Outcome::Pending(cs) => ("pending", None, Some(cs.clone())),
+                    Outcome::Failed(m) => ("failed", None, Some(s.redact(m))),
+                    Outcome::Skipped(why) => ("skipped", None, Some(why.clone())),
+                };
+                Some(LayerEnd { layer: layer.clone(), stack: s.stack_name(layer), outcome, status, message })
+            })
+            .collect();
+        let ok = !layers.iter().any(|l| matches!(l.outcome, "failed" | "skipped"));
+        RunReport { environment: s.env.name.clone(), ok, layers }
+    }
+
+    fn to_text(&self) -> String {
+        let mut text = String::new();
+        for l in &self.layers {
+            let what = match (l.outcome, &l.status, &l.message) {
+                ("deployed", Some(status), _) => status.clone(),
+                ("up_to_date", ..) => "up to date".into(),
+                ("pending", _, Some(cs)) => format!("change set {cs}"),
+                ("skipped", _, Some(why)) => format!("skipped ({why})"),
+                _ => "FAILED".into(),
+            };
+            text.push_str(&format!("{:<12} {}: {what}\n", l.layer, l.stack));
+        }
+        text
+    }
+
+    /// One diagnostic per layer that failed or was skipped.
+    fn failures(&self) -> Vec<Diagnostic> {
+        let said = |l: &LayerEnd| l.message.clone().unwrap_or_default();
+        self.layers
+            .iter()
+            .filter_map(|l| match l.outcome {
+                "failed" => Some(Diagnostic::new(format!("layer `{}` ({}): {}", l.layer, l.stack, said(l)))),
+                "skipped" => Some(Diagnostic::new(format!("layer `{}` was skipped: {}", l.layer, said(l)))),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 fn report_outcomes(s: &Session, order: &[String], outcomes: &BTreeMap<String, Outcome>, output: Output) -> Result<()> {
     printer().detail(
         2,
@@ -306,54 +374,59 @@ fn report_outcomes(s: &Session, order: &[String], outcomes: &BTreeMap<String, Ou
             count(order.len(), "selected layer")
         ),
     );
-    let mut text = String::new();
-    let mut failures = Vec::new();
-    for layer in order {
-        let stack = s.stack_name(layer);
-        match outcomes.get(layer) {
-            Some(Outcome::Deployed(i)) => text.push_str(&format!("{layer:<12} {stack}: {}\n", i.status)),
-            Some(Outcome::UpToDate(_)) => text.push_str(&format!("{layer:<12} {stack}: up to date\n")),
-            Some(Outcome::Pending(cs)) => text.push_str(&format!("{layer:<12} {stack}: change set {cs}\n")),
-            Some(Outcome::Failed(msg)) => {
-                text.push_str(&format!("{layer:<12} {stack}: FAILED\n"));
-                failures.push(Diagnostic::new(format!("layer `{layer}` ({stack}): {}", s.redact(msg))));
-            }
-            Some(Outcome::Skipped(why)) => {
-                text.push_str(&format!("{layer:<12} {stack}: skipped ({why})\n"));
-                failures.push(Diagnostic::new(format!("layer `{layer}` was skipped: {why}")));
-            }
-            None => {}
-        }
-    }
+    let report = RunReport::of(s, order, outcomes);
     match output {
-        Output::Text => print(&text),
-        Output::Json => {
-            let layers: Vec<serde_json::Value> = order
-                .iter()
-                .filter_map(|layer| {
-                    let (outcome, status, message) = match outcomes.get(layer)? {
-                        Outcome::Deployed(i) => ("deployed", Some(i.status.clone()), None),
-                        Outcome::UpToDate(_) => ("up_to_date", None, None),
-                        Outcome::Pending(cs) => ("pending", None, Some(cs.clone())),
-                        Outcome::Failed(m) => ("failed", None, Some(s.redact(m))),
-                        Outcome::Skipped(why) => ("skipped", None, Some(why.clone())),
-                    };
-                    Some(json!({"layer": layer, "stack": s.stack_name(layer), "outcome": outcome, "status": status, "message": message}))
-                })
-                .collect();
-            print(
-                &(serde_json::to_string_pretty(
-                    &json!({"environment": s.env.name, "ok": failures.is_empty(), "layers": layers}),
-                )
-                .unwrap_or_default()
-                    + "\n"),
-            );
-        }
+        Output::Text => print(&report.to_text()),
+        Output::Json => print(&(serde_json::to_string_pretty(&report).unwrap_or_default() + "\n")),
     }
+    let mut failures = report.failures();
     if failures.is_empty() {
         Ok(())
     } else {
         failures.push(Diagnostic::new("the deploy did not finish; fix the cause and run the same command again"));
         Err(Error { kind: ExitKind::Failed, diagnostics: failures })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_report_gives_text_json_and_failures_from_one_value() {
+        let end = |layer: &str, outcome, status: Option<&str>, message: Option<&str>| LayerEnd {
+            layer: layer.into(),
+            stack: format!("app-qa-{layer}"),
+            outcome,
+            status: status.map(String::from),
+            message: message.map(String::from),
+        };
+        let report = RunReport {
+            environment: "qa".into(),
+            ok: false,
+            layers: vec![
+                end("net", "deployed", Some("UPDATE_COMPLETE"), None),
+                end("db", "up_to_date", None, None),
+                end("app", "failed", None, Some("Topic (AWS::SNS::Topic) failed: no")),
+                end("web", "skipped", None, Some("needs `app`, which failed")),
+            ],
+        };
+        assert_eq!(
+            report.to_text(),
+            "net          app-qa-net: UPDATE_COMPLETE\ndb           app-qa-db: up to date\n\
+             app          app-qa-app: FAILED\nweb          app-qa-web: skipped (needs `app`, which failed)\n"
+        );
+        let said: Vec<String> = report.failures().into_iter().map(|d| d.message).collect();
+        assert_eq!(
+            said,
+            [
+                "layer `app` (app-qa-app): Topic (AWS::SNS::Topic) failed: no",
+                "layer `web` was skipped: needs `app`, which failed"
+            ]
+        );
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["layers"][2]["outcome"], "failed");
+        assert_eq!(json["layers"][0]["status"], "UPDATE_COMPLETE");
+        assert_eq!(json["ok"], false);
     }
 }

@@ -195,6 +195,31 @@ pub fn generate_password(constraints: &Constraints) -> Result<Secret> {
     }
 }
 
+/// What `secret check` found: rendered as text or JSON from this one value.
+#[derive(Debug, serde::Serialize)]
+struct SecretCheck {
+    environment: String,
+    ok: bool,
+    secrets: Vec<SecretRow>,
+}
+
+/// One secret parameter: where its value lives and whether it can be read (never the value).
+#[derive(Debug, serde::Serialize)]
+struct SecretRow {
+    layer: String,
+    parameter: String,
+    source: String,
+    ok: bool,
+    status: String,
+}
+
+impl SecretCheck {
+    fn to_text(&self) -> String {
+        let row = |r: &SecretRow| format!("{:<12} {:<24} {:<56} {}\n", r.layer, r.parameter, r.source, r.status);
+        self.secrets.iter().map(row).collect()
+    }
+}
+
 fn check(s: &Session, output: cli::Output) -> Result<()> {
     let layers: Vec<String> = s.order(&[])?;
     let mut needs: Vec<(String, String, Source)> = Vec::new();
@@ -215,40 +240,26 @@ fn check(s: &Session, output: cli::Output) -> Result<()> {
     let checkable: Vec<Source> =
         needs.iter().map(|n| n.2.clone()).filter(|src| !matches!(src, Source::Prompt { .. })).collect();
     let answers = s.builds.fetch(&checkable);
-    let mut text = String::new();
-    let mut rows = Vec::new();
-    let mut missing = 0;
+    let mut report = SecretCheck { environment: s.env.name.clone(), ok: true, secrets: Vec::new() };
     for (layer, name, src) in &needs {
         let status = match checkable.iter().position(|c| c == src) {
             None => "asked on the terminal when needed".to_string(),
             Some(i) => match &answers[i] {
                 Ok(Fetched::Secret(v)) if !v.is_empty() => "ok".to_string(),
-                Ok(_) => {
-                    missing += 1;
-                    "empty".to_string()
-                }
-                Err(e) => {
-                    missing += 1;
-                    format!("MISSING: {}", e.message)
-                }
+                Ok(_) => "empty".to_string(),
+                Err(e) => format!("MISSING: {}", e.message),
             },
         };
-        text.push_str(&format!("{layer:<12} {name:<24} {:<56} {status}\n", src.describe()));
-        rows.push(serde_json::json!({
-            "layer": layer, "parameter": name, "source": src.describe(),
-            "ok": !status.starts_with("MISSING") && status != "empty", "status": status,
-        }));
+        let ok = !status.starts_with("MISSING") && status != "empty";
+        report.ok &= ok;
+        let row = SecretRow { layer: layer.clone(), parameter: name.clone(), source: src.describe(), ok, status };
+        report.secrets.push(row);
     }
     match output {
-        Output::Text => print(&text),
-        Output::Json => print(
-            &(serde_json::to_string_pretty(
-                &serde_json::json!({"environment": s.env.name, "ok": missing == 0, "secrets": rows}),
-            )
-            .unwrap_or_default()
-                + "\n"),
-        ),
+        Output::Text => print(&report.to_text()),
+        Output::Json => print(&(serde_json::to_string_pretty(&report).unwrap_or_default() + "\n")),
     }
+    let missing = report.secrets.iter().filter(|r| !r.ok).count();
     if missing > 0 {
         return Err(Error {
             kind: ExitKind::Failed,
