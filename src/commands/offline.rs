@@ -292,20 +292,48 @@ fn list_json(project: &Project) -> serde_json::Value {
     })
 }
 
+/// What `validate` found across environments: rendered as text or JSON from this one value.
+#[derive(Debug, serde::Serialize)]
+struct ValidateReport {
+    ok: bool,
+    notes: std::collections::BTreeSet<String>,
+    environments: Vec<EnvValidated>,
+    #[serde(serialize_with = "diagnostics_json")]
+    findings: Vec<Diagnostic>,
+}
+
+/// One environment: how many layers it has, how many findings they gave.
+#[derive(Debug, serde::Serialize)]
+struct EnvValidated {
+    environment: String,
+    layers: usize,
+    findings: usize,
+}
+
+fn diagnostics_json<S: serde::Serializer>(d: &[Diagnostic], s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_seq(d.iter().map(Diagnostic::to_json))
+}
+
+impl ValidateReport {
+    /// A line for each environment without findings (the findings themselves are the error).
+    fn to_text(&self) -> String {
+        let ok = self.environments.iter().filter(|e| e.findings == 0);
+        ok.map(|e| format!("ok: environment `{}`: {} valid\n", e.environment, count(e.layers, "layer"))).collect()
+    }
+}
+
 fn validate_cmd(project: &Project, env: Option<&str>, opts: &EnvOpts, output: Output) -> Result<()> {
     let envs: Vec<String> = match env {
         Some(e) => vec![e.to_string()],
         None => project.environment_names(),
     };
-    let mut findings = validate::layer_environments(project);
-    let mut summary = String::new();
-    let mut results = Vec::new();
-    let mut notes = std::collections::BTreeSet::new();
+    let findings = validate::layer_environments(project);
+    let mut report = ValidateReport { ok: true, notes: Default::default(), environments: Vec::new(), findings };
     for name in &envs {
         let env = match load_env(project, name, opts) {
             Ok(e) => e,
             Err(mut e) => {
-                findings.append(&mut e.diagnostics);
+                report.findings.append(&mut e.diagnostics);
                 continue;
             }
         };
@@ -315,35 +343,25 @@ fn validate_cmd(project: &Project, env: Option<&str>, opts: &EnvOpts, output: Ou
         let built = match offline_build(project, &env, &layers) {
             Ok(b) => b,
             Err(mut e) => {
-                findings.append(&mut e.diagnostics);
+                report.findings.append(&mut e.diagnostics);
                 continue;
             }
         };
-        let report = validate::report(project, &env, &built);
-        notes.extend(report.notes);
-        let mut found = report.findings;
-        if found.is_empty() {
-            summary.push_str(&format!("ok: environment `{name}`: {} valid\n", count(layers.len(), "layer")));
-        }
-        results.push(serde_json::json!({"environment": name, "layers": layers.len(), "findings": found.len()}));
-        findings.append(&mut found);
+        let mut found = validate::report(project, &env, &built);
+        report.notes.extend(found.notes);
+        let counts = EnvValidated { environment: name.clone(), layers: layers.len(), findings: found.findings.len() };
+        report.environments.push(counts);
+        report.findings.append(&mut found.findings);
     }
-    for n in &notes {
+    report.ok = report.findings.is_empty();
+    for n in &report.notes {
         printer().note(n);
     }
     match output {
-        Output::Text => print(&summary),
-        Output::Json => print(
-            &(serde_json::to_string_pretty(&serde_json::json!({
-                "ok": findings.is_empty(),
-                "notes": notes,
-                "environments": results,
-                "findings": findings.iter().map(Diagnostic::to_json).collect::<Vec<_>>(),
-            }))
-            .unwrap_or_default()
-                + "\n"),
-        ),
+        Output::Text => print(&report.to_text()),
+        Output::Json => print(&(serde_json::to_string_pretty(&report).unwrap_or_default() + "\n")),
     }
+    let mut findings = report.findings;
     if findings.is_empty() {
         Ok(())
     } else {
