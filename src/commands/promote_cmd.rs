@@ -1,4 +1,4 @@
-//! `stackc envdiff` and `stackc promote`.
+//! `stackc promote`: carry chosen settings from one environment into the next one's file, with replacement warnings and a check before writing.
 
 use std::io::IsTerminal;
 
