@@ -1072,6 +1072,48 @@ fn a_stack_set_targets_an_organizational_unit() {
 /// After a failed deploy, `stackc events` shows the last operation (every page: the stack's history is
 /// longer than one), the root cause first; `status` says it in one line; `--since` reaches back further;
 /// `logs` is the same command; JSON carries the root cause. The secret of the stack shows nowhere.
+/// CloudFormation's reasons can quote a value (EC2: "The vpc ID '<id>' does not exist"): when that value is a
+/// secret, `events` and `status` print the reason scrubbed, as `deploy` does, though neither deploys: they
+/// read the environment's secrets (those that can be read without asking) only to scrub them.
+#[test]
+fn a_secret_quoted_in_a_failure_reason_is_scrubbed_by_events_and_status() {
+    let quoted = "vpc-0c4a7a1e5ec7e7d0";
+    let emu = Emulator::start();
+    emu.seed(&serde_json::json!({"ssm_secure": {"/demo/qa/vpc": quoted}}));
+    let template = "Parameters:\n  Vpc: {Type: String, NoEcho: true}\nResources:\n  Broken:\n    Type: AWS::EC2::Subnet\n    Properties: {VpcId: !Ref Vpc, CidrBlock: 10.9.0.0/24}\n";
+    let dir = project(&[
+        ("stacks/net/template.yaml", template),
+        ("stacks/net/layer.toml", "secrets_readable_in = [\"Broken.VpcId\"]\n"),
+        (
+            "environments/qa.toml",
+            "region = \"us-east-1\"\n[layers.net.parameters]\nVpc = { from = \"ssm-secure\", name = \"/demo/qa/vpc\" }\n",
+        ),
+    ]);
+    let failed = emu.stackc(dir.path(), &["deploy", "qa", "--yes"]);
+    failed.code(1).stderr_has("Broken (AWS::EC2::Subnet) failed");
+    let events = emu.stackc(dir.path(), &["events", "qa"]);
+    events.ok().stdout_has("root cause: Broken (AWS::EC2::Subnet) CREATE_FAILED:").stdout_has("****");
+    let json = emu.stackc(dir.path(), &["events", "qa", "--output", "json"]);
+    let status = emu.stackc(dir.path(), &["status", "qa"]);
+    status.ok().stdout_has("failed: Broken (AWS::EC2::Subnet) CREATE_FAILED:");
+    for run in [&failed, &events, &json, &status] {
+        assert!(
+            !run.stdout.contains(quoted) && !run.stderr.contains(quoted),
+            "the secret the reason quotes was printed:\n{}\n{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+    // A secret that cannot be read without asking is named, not silently left in.
+    std::fs::write(
+        dir.path().join("environments/qa.toml"),
+        "region = \"us-east-1\"\n[layers.net.parameters]\nVpc = { from = \"ssm-secure\", name = \"/demo/qa/other\" }\n",
+    )
+    .unwrap();
+    let unread = emu.stackc(dir.path(), &["events", "qa"]);
+    unread.ok().stderr_has("could not be read to scrub").stderr_has("/demo/qa/other");
+}
+
 #[test]
 fn events_after_a_failed_deploy_name_the_root_cause() {
     let emu = Emulator::start();

@@ -433,10 +433,8 @@ fn the_module_map_names_every_module_and_no_other() {
     let modules: std::collections::BTreeSet<String> =
         files.iter().filter_map(|f| module_of(f.strip_prefix(&src).unwrap())).collect();
     let map = std::fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap();
-    let listed: std::collections::BTreeSet<String> = map
-        .lines()
-        .filter_map(|l| l.strip_prefix("- `")?.split('`').next().map(String::from))
-        .collect();
+    let listed: std::collections::BTreeSet<String> =
+        map.lines().filter_map(|l| l.strip_prefix("- `")?.split('`').next().map(String::from)).collect();
     let missing: Vec<&String> = modules.difference(&listed).collect();
     let stale: Vec<&String> = listed.difference(&modules).collect();
     assert!(missing.is_empty() && stale.is_empty(), "ARCHITECTURE.md lacks {missing:?}; names gone modules {stale:?}");

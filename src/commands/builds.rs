@@ -20,7 +20,7 @@ use crate::provider::{self, Fetched};
 use crate::source::Source;
 use crate::text::{count, plural};
 use crate::validate;
-use crate::values::Resolved;
+use crate::values::{self, Resolved};
 
 /// The outputs of a layer's dependencies (None: not deployed) a build used.
 type InputsKey = Vec<(String, Option<BTreeMap<String, String>>)>;
@@ -199,6 +199,26 @@ impl Builds {
     /// The version of a secret's current value, as the fingerprint a plan compares (None: unversioned).
     pub fn version_of(&self, source: &Source) -> Option<String> {
         self.values.lock().unwrap().aws.version_of(source)
+    }
+
+    /// Read the secrets `layers` take that can be read without asking anyone, only so that everything
+    /// printed from here on is scrubbed of them: `events` and `status` print CloudFormation's reasons,
+    /// which can quote a value a stack was given. Gives the descriptions of those that could not be read
+    /// (a `prompt` source, a store this machine cannot reach), whose values a reason could still show.
+    pub fn learn_secrets(&self, layers: &[String]) -> Vec<String> {
+        let secret: Vec<Source> =
+            values::collect(&self.project, &self.env, layers).into_keys().filter(Source::is_secret).collect();
+        let (asks, readable): (Vec<Source>, Vec<Source>) =
+            secret.into_iter().partition(|s| matches!(s, Source::Prompt { .. }));
+        let mut unread: Vec<String> = asks.iter().map(Source::describe).collect();
+        for (source, answer) in readable.iter().zip(self.fetch(&readable)) {
+            match answer {
+                Ok(Fetched::Secret(value)) => printer().add_secret(&value),
+                Ok(Fetched::Placeholder) | Err(_) => unread.push(source.describe()),
+                Ok(_) => {}
+            }
+        }
+        unread
     }
 
     /// Look `sources` up directly (`secret check`).

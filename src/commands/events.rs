@@ -39,6 +39,7 @@ struct Report {
 pub fn events(s: &Session, layers: &[String], since: Option<&str>, output: Output) -> Result<()> {
     s.probe()?;
     let order = s.order(layers)?;
+    s.scrub_reasons_of(&order);
     let window = match since {
         Some(text) => Window::Since(parse_since(text, now()).map_err(|e| Error::msg(format!("--since: {e}")))?),
         None => Window::LastOperation,

@@ -138,11 +138,24 @@ pub fn status(s: &Session, output: Output) -> Result<()> {
         layers.push(layer_status(s, layer, stacks.get(layer), &deployed)?);
     }
     let report = StatusReport { environment: s.env.name.clone(), layers };
+    let with_reasons: Vec<String> = report.layers.iter().filter(|l| l.has_reason()).map(|l| l.layer.clone()).collect();
+    if !with_reasons.is_empty() {
+        s.scrub_reasons_of(&with_reasons);
+    }
     match output {
         Output::Json => print(&(serde_json::to_string_pretty(&report).unwrap_or_default() + "\n")),
         Output::Text => print(&status_text(&report)),
     }
     Ok(())
+}
+
+impl LayerStatus {
+    /// Whether the row shows a reason CloudFormation gave (a failure, an instance's status reason).
+    fn has_reason(&self) -> bool {
+        self.deployed
+            .as_ref()
+            .is_some_and(|d| d.reason.is_some() || d.stack_set_instances.iter().flatten().any(|i| i.reason.is_some()))
+    }
 }
 
 /// One layer's row: its stack (if any), compared with what the project would deploy now.

@@ -39,7 +39,7 @@ use crate::package::Kind;
 use crate::project::Project;
 use crate::source::Source;
 use crate::stackset_settings::StackSetTarget;
-use crate::text::list;
+use crate::text::{count, list};
 
 pub struct Session {
     pub project: Arc<Project>,
@@ -370,6 +370,22 @@ impl Session {
     pub fn s3_in(&self, region: &str) -> Arc<s3::S3> {
         let mut clients = self.s3_regions.lock().unwrap();
         clients.entry(region.to_string()).or_insert_with(|| Arc::new(S3::new(&self.aws, Some(region)))).clone()
+    }
+
+    /// Before printing CloudFormation's reasons for `layers` (which can quote a value a stack was given):
+    /// everything printed from here on is scrubbed of their secrets; those that cannot be read are named.
+    pub fn scrub_reasons_of(&self, layers: &[String]) {
+        let unread = self.builds.learn_secrets(layers);
+        if unread.is_empty() {
+            return;
+        }
+        printer().note(&format!(
+            "{} could not be read to scrub {} from CloudFormation's reasons ({}): a reason that quotes {} would show it",
+            count(unread.len(), "secret"),
+            if unread.len() == 1 { "it" } else { "them" },
+            unread.join(", "),
+            if unread.len() == 1 { "its value" } else { "one" }
+        ));
     }
 
     /// `text` without the secret values this run has seen (the printer does this to everything it prints).
