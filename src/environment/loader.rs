@@ -12,7 +12,8 @@ use crate::text::list;
 use crate::toml_error;
 
 use super::file::{EnvFile, LayerSection, OneOrMany, RawOptions};
-use super::values::{from_nested, merge_values, nest, set_value};
+use super::set::{self, Override};
+use super::values::{from_nested, merge_values, nest};
 use super::*;
 
 /// Accumulates files, lowest precedence first.
@@ -434,70 +435,45 @@ impl Builder {
 
     fn apply_set(&mut self, set: &str) {
         let origin = Location { file: PathBuf::from("<command line>"), line: 0, col: 0, source_line: None, width: 0 };
-        let Some((key, raw)) = set.split_once('=') else {
-            self.errors.push(Diagnostic::new(format!("`--set {set}` needs the form KEY=VALUE")));
-            return;
+        let change = match set::parse(set) {
+            Ok(change) => change,
+            Err(refused) => return self.errors.push(refused),
         };
-        let key = key.trim();
-        let value = set_value(raw);
-        let path: Vec<&str> = key.split('.').collect();
-        if path.iter().any(|p| p.is_empty()) {
-            self.errors.push(Diagnostic::new(format!("`--set {set}`: `{key}` is not a valid key path")));
-            return;
-        }
-        let text = || match &value {
-            toml::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        match path.as_slice() {
-            ["region"] => self.region = Some(Setting { value: text(), origin }),
-            // The guards of an environment are changed in its file, where review sees it, never for one run.
-            ["account_id" | "role_arn_to_assume"] => self.errors.push(
-                Diagnostic::new(format!(
-                    "`--set {set}`: `{key}` guards the environment and cannot be set on the command line"
-                ))
-                .hint("edit it in the environment's file"),
-            ),
-            ["stack_name"] => self.stack_name = Some(Setting { value: text(), origin }),
-            ["role_arn"] => self.role_arn = Some(text()),
-            ["artifact_bucket"] => self.artifact_bucket = Some(text()),
-            ["artifact_prefix"] => self.artifact_prefix = Some(text()),
-            ["artifact_buckets", region] => {
-                self.artifact_buckets.insert(region.to_string(), text());
+        match change {
+            Override::Region(r) => self.region = Some(Setting { value: r, origin }),
+            Override::StackName(n) => self.stack_name = Some(Setting { value: n, origin }),
+            Override::RoleArn(r) => self.role_arn = Some(r),
+            Override::ArtifactBucket(b) => self.artifact_bucket = Some(b),
+            Override::ArtifactPrefix(p) => self.artifact_prefix = Some(p),
+            Override::ArtifactBucketIn { region, bucket } => {
+                self.artifact_buckets.insert(region, bucket);
             }
-            ["protected"] => match value {
-                toml::Value::Boolean(true) => self.protected = Some(true),
-                toml::Value::Boolean(false) => self.errors.push(
-                    Diagnostic::new(format!("`--set {set}`: protection cannot be switched off on the command line"))
-                        .hint("edit `protected` in the environment's file; `--yes` answers the confirmation"),
-                ),
-                _ => self.errors.push(Diagnostic::new(format!("`--set {set}`: `protected` must be true or false"))),
-            },
-            ["tags", tag] => {
-                self.tags.insert(tag.to_string(), text());
+            Override::Protected => self.protected = Some(true),
+            Override::Tag { key, value } => {
+                self.tags.insert(key, value);
             }
-            ["layers", layer, "parameters", param] => {
-                self.raw_parameters.insert(format!("layers.{layer}.parameters.{param}"), value.clone());
-                let entry = self.layers.entry(layer.to_string()).or_default();
-                entry.parameters.insert(param.to_string(), Setting { value: ParamValue::Literal(text()), origin });
+            Override::LayerParameter { layer, name, value } => {
+                self.raw_parameters.insert(format!("layers.{layer}.parameters.{name}"), value.clone());
+                let text = match value {
+                    toml::Value::String(s) => s,
+                    other => other.to_string(),
+                };
+                let entry = self.layers.entry(layer).or_default();
+                entry.parameters.insert(name, Setting { value: ParamValue::Literal(text), origin });
             }
-            ["layers", layer, "values", rest @ ..] if !rest.is_empty() => {
-                let tree = nest(rest, ValueTree::Scalar(value));
-                let entry = self.layers.entry(layer.to_string()).or_default();
+            Override::LayerValue { layer, path, value } => {
+                let path: Vec<&str> = path.iter().map(String::as_str).collect();
+                let tree = nest(&path, ValueTree::Scalar(value));
+                let entry = self.layers.entry(layer).or_default();
                 merge_values(&mut entry.values, from_nested(tree, origin));
             }
-            ["layers", layer, "tags", tag] => {
-                let entry = self.layers.entry(layer.to_string()).or_default();
-                entry.tags.insert(tag.to_string(), text());
+            Override::LayerTag { layer, key, value } => {
+                self.layers.entry(layer).or_default().tags.insert(key, value);
             }
-            ["layers", ..] => self.errors.push(Diagnostic::new(format!("`--set {set}`: cannot set `{key}`")).hint(
-                "use layers.<layer>.parameters.<Name>, layers.<layer>.values.<key> or layers.<layer>.tags.<Key>",
-            )),
-            ["values", rest @ ..] if !rest.is_empty() => self.set_value_path(rest, value, origin),
-            [first, ..] if RESERVED.contains(first) => {
-                self.errors.push(Diagnostic::new(format!("`--set {set}`: `{first}` cannot be set")))
+            Override::Value { path, value } => {
+                let path: Vec<&str> = path.iter().map(String::as_str).collect();
+                self.set_value_path(&path, value, origin)
             }
-            rest => self.set_value_path(rest, value, origin),
         }
     }
 

@@ -8,6 +8,7 @@
 mod file;
 mod loader;
 mod secret_names;
+mod set;
 mod values;
 
 #[cfg(test)]
