@@ -314,4 +314,34 @@ check("19 nested-change-sets", bool(nested_id) and inner and inner[0]["ResourceC
 child = next((s for s in cf.describe_stacks()["Stacks"] if s["StackId"] != cf.describe_stacks(StackName="parent")["Stacks"][0]["StackId"]
               and s.get("ParentId") == cf.describe_stacks(StackName="parent")["Stacks"][0]["StackId"]), None)
 check("20 nested-parent", child is not None and child.get("RootId") == child.get("ParentId"), str([(s["StackName"], s.get("ParentId")) for s in cf.describe_stacks()["Stacks"]]))
+# 24. intrinsics: Fn::Cidr as documented, Fn::GetAZs of the stack's own region (an argument resolved).
+INTRINSICS = """
+Resources:
+  Vpc:
+    Type: AWS::EC2::VPC
+    Properties: {CidrBlock: 10.20.0.0/16}
+  Second:
+    Type: AWS::EC2::Subnet
+    Properties:
+      VpcId: !Ref Vpc
+      CidrBlock: !Select [1, !Cidr [!GetAtt Vpc.CidrBlock, 3, 8]]
+      AvailabilityZone: !Select [1, !GetAZs ""]
+Outputs:
+  Blocks: {Value: !Join [",", !Cidr ["10.20.0.0/16", 3, 8]]}
+  Small: {Value: !Join [",", !Cidr ["192.168.0.0/24", 2, 6]]}
+  Zones: {Value: !Join [",", !GetAZs ""]}
+  ZonesByRef: {Value: !Join [",", {"Fn::GetAZs": !Ref "AWS::Region"}]}
+"""
+eu = boto3.client("cloudformation", **{**kw, "region_name": "eu-west-1"})
+eu.create_change_set(StackName="intrinsics", ChangeSetName="cs1", ChangeSetType="CREATE", TemplateBody=INTRINSICS)
+eu.execute_change_set(StackName="intrinsics", ChangeSetName="cs1")
+s = eu.describe_stacks(StackName="intrinsics")["Stacks"][0]
+out = {o["OutputKey"]: o["OutputValue"] for o in s.get("Outputs", [])}
+ec2 = boto3.client("ec2", **{**kw, "region_name": "eu-west-1"})
+subnet = ec2.describe_subnets(Filters=[{"Name": "cidr-block", "Values": ["10.20.1.0/24"]}])["Subnets"]
+check("24 intrinsics", s["StackStatus"] == "CREATE_COMPLETE"
+      and out.get("Blocks") == "10.20.0.0/24,10.20.1.0/24,10.20.2.0/24"
+      and out.get("Small") == "192.168.0.0/26,192.168.0.64/26"
+      and out.get("Zones") == "eu-west-1a,eu-west-1b,eu-west-1c" and out.get("ZonesByRef") == out.get("Zones")
+      and len(subnet) == 1 and subnet[0]["AvailabilityZone"] == "eu-west-1b", f"{s['StackStatus']} {out} {subnet}")
 sys.exit(1 if failures else 0)

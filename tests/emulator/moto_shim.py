@@ -89,6 +89,8 @@ tests/deploy.rs:
    (UPDATE_ROLLBACK_IN_PROGRESS, UPDATE_ROLLBACK_COMPLETE, the resource being updated UPDATE_FAILED
    "Resource update cancelled") and puts the previous template and parameters back; from any other status
    it is refused. moto has no such action. With correction 7, a failed update also puts them back.
+24. intrinsics: Fn::Cidr (moto has none) and Fn::GetAZs (moto ignores the stack's region and does not
+   resolve its argument) as AWS documents them; see intrinsics.py.
 4. delete-in-order: moto gives up deleting a stack whose resources depend on each other (a VPC with a
    route table, a role with a policy) and drops the stack record; AWS deletes them in dependency order. We
    finish the delete and record the stack as DELETE_COMPLETE. moto also never deletes a stack's ELBv2
@@ -100,6 +102,7 @@ import logging
 import sys
 import threading
 
+import intrinsics
 import paced
 
 from moto.cloudformation import models, parsing, responses
@@ -157,6 +160,8 @@ class Placeholder(CloudFormationModel):
             return f"{self.physical_resource_id}.cloudfront.net"
         return f"{self.physical_resource_id}.{attribute_name}"
 
+
+intrinsics.install()  # correction 24
 
 _original_class_from_type = parsing.resource_class_from_type
 
