@@ -331,6 +331,8 @@ Outputs:
   Small: {Value: !Join [",", !Cidr ["192.168.0.0/24", 2, 6]]}
   Zones: {Value: !Join [",", !GetAZs ""]}
   ZonesByRef: {Value: !Join [",", {"Fn::GetAZs": !Ref "AWS::Region"}]}
+  ZonesByTag: {Value: !Join [",", !GetAZs {Ref: "AWS::Region"}]}
+  Encoded: {Value: !Base64 {"Fn::Join": ["-", [a, b]]}}
 """
 eu = boto3.client("cloudformation", **{**kw, "region_name": "eu-west-1"})
 eu.create_change_set(StackName="intrinsics", ChangeSetName="cs1", ChangeSetType="CREATE", TemplateBody=INTRINSICS)
@@ -343,5 +345,6 @@ check("24 intrinsics", s["StackStatus"] == "CREATE_COMPLETE"
       and out.get("Blocks") == "10.20.0.0/24,10.20.1.0/24,10.20.2.0/24"
       and out.get("Small") == "192.168.0.0/26,192.168.0.64/26"
       and out.get("Zones") == "eu-west-1a,eu-west-1b,eu-west-1c" and out.get("ZonesByRef") == out.get("Zones")
+      and out.get("ZonesByTag") == out.get("Zones") and out.get("Encoded") == "YS1i"
       and len(subnet) == 1 and subnet[0]["AvailabilityZone"] == "eu-west-1b", f"{s['StackStatus']} {out} {subnet}")
 sys.exit(1 if failures else 0)

@@ -10,13 +10,20 @@ differs.
   stack's region, and does not resolve `!Ref AWS::Region` (the zone names come out as a Python dict).
   Zones come from moto's own table of regions and zones (what DescribeAvailabilityZones answers).
 
+- A short-form tag on a mapping (`!Base64 {"Fn::Join": [...]}`, `!GetAZs {Ref: "AWS::Region"}`,
+  `!ToJsonString {...}`): AWS reads the mapping; moto's YAML constructor hands on the parser's raw node pairs,
+  so the function gets a list of YAML nodes (Base64 fails, GetAZs names no region). moto registers its
+  constructor anew before each parse by its module name, so replacing that name is enough.
+
 moto resolves everything through parsing.clean_json and calls it recursively by its module name, so one
 wrapper there covers properties, outputs and nested uses.
 """
 
 import ipaddress
 
-from moto.cloudformation import parsing
+import yaml
+from moto.cloudformation import models, parsing, responses
+from moto.cloudformation import utils as moto_utils
 from moto.ec2.models.availability_zones_and_regions import RegionsAndZonesBackend
 
 _original_clean_json = parsing.clean_json
@@ -61,5 +68,17 @@ def clean_json(resource_json, resources_map):
     return _original_clean_json(resource_json, resources_map)
 
 
+def yaml_tag_constructor(loader, tag, node):
+    if isinstance(node, yaml.MappingNode):
+        key = "Ref" if tag == "!Ref" else f"Fn::{tag[1:]}"
+        return {key: loader.construct_mapping(node, deep=True)}
+    return _original_tag_constructor(loader, tag, node)
+
+
+_original_tag_constructor = moto_utils.yaml_tag_constructor
+
+
 def install():
     parsing.clean_json = clean_json
+    models.yaml_tag_constructor = yaml_tag_constructor
+    responses.yaml_tag_constructor = yaml_tag_constructor

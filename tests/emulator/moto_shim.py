@@ -89,8 +89,9 @@ tests/deploy.rs:
    (UPDATE_ROLLBACK_IN_PROGRESS, UPDATE_ROLLBACK_COMPLETE, the resource being updated UPDATE_FAILED
    "Resource update cancelled") and puts the previous template and parameters back; from any other status
    it is refused. moto has no such action. With correction 7, a failed update also puts them back.
-24. intrinsics: Fn::Cidr (moto has none) and Fn::GetAZs (moto ignores the stack's region and does not
-   resolve its argument) as AWS documents them; see intrinsics.py.
+24. intrinsics: Fn::Cidr (moto has none), Fn::GetAZs (moto ignores the stack's region and does not
+   resolve its argument) and a short-form tag on a mapping (`!Base64 {"Fn::Join": ...}`: moto hands the
+   function raw YAML nodes) as AWS documents them; see intrinsics.py.
 4. delete-in-order: moto gives up deleting a stack whose resources depend on each other (a VPC with a
    route table, a role with a policy) and drops the stack record; AWS deletes them in dependency order. We
    finish the delete and record the stack as DELETE_COMPLETE. moto also never deletes a stack's ELBv2
