@@ -293,39 +293,57 @@ fn drift_looks_into_nested_stacks() {
 }
 
 /// A plan shows what changes inside a nested stack, under its parent: the change set is made with
-/// IncludeNestedStacks and each nested change set described (values not shown: the child's secrets are
-/// not known to the engine).
+/// IncludeNestedStacks and each nested change set described, masked by the nested stack's own template:
+/// a plain value is shown, one the parent passes a secret into is masked (and never printed).
 #[test]
 fn plans_show_changes_inside_nested_stacks() {
     let emu = Emulator::start();
     emu.seed(&serde_json::json!({"buckets": ["arts"]}));
     let child = |description: &str| {
-        format!("Parameters:\n  Level:\n    Type: String\nResources:\n  Setting:\n    Type: AWS::SSM::Parameter\n    Properties: {{Name: /nested/level, Type: String, Value: !Ref Level{description}}}\n")
+        format!("Parameters:\n  Level:\n    Type: String\n  Token:\n    Type: String\n    NoEcho: true\nResources:\n  Setting:\n    Type: AWS::SSM::Parameter\n    Properties: {{Name: /nested/level, Type: String, Value: !Ref Level{description}}}\n  Secret:\n    Type: AWS::SSM::Parameter\n    Properties: {{Name: /nested/token, Type: String, Value: !Ref Token}}\n")
     };
     let dir = project(&[
         (
             "stacks/app/template.yaml",
-            "Resources:\n  Child:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: nested/child.yaml\n      Parameters:\n        Level: calm\n",
+            "Parameters:\n  Pw: {Type: String, NoEcho: true}\nResources:\n  Child:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: nested/child.yaml\n      Parameters:\n        Level: calm\n        Token: !Ref Pw\n",
         ),
+        ("stacks/app/layer.toml", "secrets_readable_in = [\"Secret.Value\"]\n"),
         ("stacks/app/nested/child.yaml", &child("")),
-        ("environments/qa.toml", "region = \"us-east-1\"\nartifact_bucket = \"arts\"\n"),
+        (
+            "environments/qa.toml",
+            "region = \"us-east-1\"\nartifact_bucket = \"arts\"\n[layers.app.parameters]\nPw = { from = \"env\", var = \"NESTED_PW\", secret = true }\n",
+        ),
     ]);
-    emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).ok();
+    let (first, second) = ("nested-canary-first-91", "nested-canary-second-27");
+    let pw = |v: &str| [("NESTED_PW".to_string(), v.to_string())];
+    emu.stackc_with(dir.path(), &["deploy", "qa", "--yes"], &pw(first), None).ok();
     std::fs::write(dir.path().join("stacks/app/nested/child.yaml"), child(", Description: tuned")).unwrap();
-    let plan = emu.stackc(dir.path(), &["plan", "qa"]);
+    let plan = emu.stackc_with(dir.path(), &["plan", "qa"], &pw(second), None);
     plan.ok()
         .stdout_has("~ Child                            AWS::CloudFormation::Stack")
         .stdout_has("nested stack Child:")
         .stdout_has("~ Setting                          AWS::SSM::Parameter")
-        .stdout_has("~ Description: (values not shown");
-    let json = emu.stackc(dir.path(), &["plan", "qa", "--output", "json"]);
+        .stdout_has("~ Description: -> tuned")
+        .stdout_has("~ Value: (secret, masked)  (in place; parameter Token)");
+    let json = emu.stackc_with(dir.path(), &["plan", "qa", "--output", "json"], &pw(second), None);
     let v: serde_json::Value = serde_json::from_str(&json.ok().stdout).unwrap();
-    assert_eq!(v["layers"][0]["changes"][0]["nested"][0]["logical_id"], "Setting", "{v}");
+    let nested = v["layers"][0]["changes"][0]["nested"].as_array().unwrap().clone();
+    assert!(nested.iter().any(|c| c["logical_id"] == "Setting"), "{v}");
+    let secret = nested.iter().find(|c| c["logical_id"] == "Secret");
+    if let Some(secret) = secret {
+        let value = secret["properties"].as_array().into_iter().flatten().find(|d| d["property"] == "Value");
+        assert!(value.is_none_or(|d| d["secret"] == true), "the secret's property is masked: {secret}");
+    }
+    for run in [&plan, &json] {
+        for canary in [first, second] {
+            assert!(!run.stdout.contains(canary) && !run.stderr.contains(canary), "{}\n{}", run.stdout, run.stderr);
+        }
+    }
     // diff shows the child's template difference under its parent.
-    let diff = emu.stackc(dir.path(), &["diff", "qa"]);
+    let diff = emu.stackc_with(dir.path(), &["diff", "qa"], &pw(second), None);
     diff.code(1).stdout_has("nested stack Child, template:").stdout_has("Description: tuned");
     std::fs::write(dir.path().join("stacks/app/nested/child.yaml"), child("")).unwrap();
-    emu.stackc(dir.path(), &["diff", "qa"]).ok().stdout_has("app (demo-qa-app): no differences");
+    emu.stackc_with(dir.path(), &["diff", "qa"], &pw(first), None).ok().stdout_has("app (demo-qa-app): no differences");
 }
 
 /// A bucket that does not exist (a fresh account) is found before any change set, and the answer is to

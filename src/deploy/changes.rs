@@ -3,14 +3,14 @@
 //! resource's attribute, a direct change), with before/after values where CloudFormation gives them and
 //! never a secret's. A replacement of a stateful resource (a database, a bucket, a table...) is marked.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_json::Value as Json;
 
 use crate::cfn::port::{PropertyChange, ResourceChange};
 use crate::cfn::stateful::is_stateful;
-use crate::cfn::template::parameters_referenced;
+use crate::cfn::template::{parameters_referenced, Template};
 
 /// One property (or resource attribute) that changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -27,7 +27,8 @@ pub struct PropertyDiff {
     pub after: Option<String>,
     /// The value comes from a secret: never shown.
     pub secret: bool,
-    /// Values not shown because where they come from is not known (a nested stack's template).
+    /// Values not shown because where they come from is not known (a nested stack whose template was not
+    /// packaged by this run).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub hidden: bool,
 }
@@ -48,6 +49,37 @@ impl Masking<'_> {
             None => body.pointer(&format!("/Resources/{resource}")),
         };
         node.is_some_and(|n| parameters_referenced(n).iter().any(|p| self.secret_parameters.contains(p)))
+    }
+}
+
+/// One stack of a nested tree as a plan masks it: its template and the parameters that can carry a secret.
+pub struct Level {
+    pub body: Json,
+    pub secret_parameters: BTreeSet<String>,
+}
+
+impl Level {
+    pub fn masking(&self) -> Masking<'_> {
+        Masking { secret_parameters: &self.secret_parameters, template: Some(&self.body) }
+    }
+
+    /// The level of this stack's nested stack `logical_id`: its template, found by its `TemplateURL` among
+    /// `templates` (packaged bodies by artifact key), and as secret every parameter it declares `NoEcho`
+    /// and every one this stack passes it a secret in. None when its template is not among them (its
+    /// values are then not shown).
+    pub fn child(&self, logical_id: &str, templates: &BTreeMap<String, String>) -> Option<Level> {
+        let resource = self.body.pointer(&format!("/Resources/{logical_id}/Properties"))?;
+        let url = resource.get("TemplateURL")?.as_str()?;
+        let (_, text) = templates.iter().find(|(key, _)| url.ends_with(key.as_str()))?;
+        let child = Template::parse(text).ok()?;
+        let mut secret_parameters: BTreeSet<String> =
+            child.parameters().into_iter().filter(|p| p.no_echo).map(|p| p.name).collect();
+        for (name, value) in resource.get("Parameters").and_then(Json::as_object).into_iter().flatten() {
+            if parameters_referenced(value).iter().any(|p| self.secret_parameters.contains(p)) {
+                secret_parameters.insert(name.clone());
+            }
+        }
+        Some(Level { body: child.body, secret_parameters })
     }
 }
 
@@ -141,7 +173,7 @@ pub fn to_lines(diffs: &[PropertyDiff]) -> Vec<String> {
         .map(|p| {
             let values = match (&p.before, &p.after) {
                 _ if p.secret => ": (secret, masked)".to_string(),
-                _ if p.hidden => ": (values not shown: a nested stack's secrets are not known here)".to_string(),
+                _ if p.hidden => ": (values not shown: the nested stack's template is not known here)".to_string(),
                 (Some(b), Some(a)) => format!(": {} -> {}", short(b), short(a)),
                 (None, Some(a)) => format!(": -> {}", short(a)),
                 (Some(b), None) => format!(": {} ->", short(b)),
@@ -215,5 +247,34 @@ mod tests {
         assert!(
             property_diffs(&by_param, &Masking { secret_parameters: &secrets, template: Some(&template) })[0].secret
         );
+    }
+
+    #[test]
+    fn a_nested_level_takes_its_template_and_what_carries_a_secret_into_it() {
+        let parent = Template::parse(
+            "Parameters:\n  Pw: {Type: String, NoEcho: true}\nResources:\n  Child:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: https://arts.s3.us-east-1.amazonaws.com/app/child-1a2b.yaml\n      Parameters: {Token: !Sub 'x-${Pw}', Level: calm}\n  Other:\n    Type: AWS::CloudFormation::Stack\n    Properties: {TemplateURL: https://arts.s3.us-east-1.amazonaws.com/app/gone.yaml}\n",
+        )
+        .unwrap();
+        let top = Level { body: parent.body, secret_parameters: ["Pw".to_string()].into() };
+        let child = "Parameters:\n  Token: {Type: String}\n  Level: {Type: String}\n  Key: {Type: String, NoEcho: true}\nResources: {}\n";
+        let templates = BTreeMap::from([("app/child-1a2b.yaml".to_string(), child.to_string())]);
+        let level = top.child("Child", &templates).unwrap();
+        assert_eq!(level.secret_parameters, BTreeSet::from(["Key".to_string(), "Token".to_string()]));
+        assert!(level.body.pointer("/Parameters/Level").is_some());
+        assert!(top.child("Other", &templates).is_none(), "a template not packaged here is not guessed");
+        assert!(top.child("Missing", &templates).is_none());
+        // Inside it, what a secret feeds is masked even where CloudFormation would show it; the rest is shown.
+        let child_change = |name: &str, entity: &str| ResourceChange {
+            action: "Modify".into(),
+            logical_id: "Setting".into(),
+            resource_type: "AWS::SSM::Parameter".into(),
+            details: vec![detail(name, "Never", "ParameterReference", entity, "old-7", "new-7")],
+            ..Default::default()
+        };
+        let masked = property_diffs(&child_change("Value", "Token"), &level.masking());
+        assert!(masked[0].secret && masked[0].before.is_none() && masked[0].after.is_none(), "{masked:?}");
+        let shown = property_diffs(&child_change("Description", "Level"), &level.masking());
+        assert_eq!((shown[0].before.as_deref(), shown[0].after.as_deref()), (Some("old-7"), Some("new-7")));
+        assert!(!shown[0].hidden && !shown[0].secret);
     }
 }

@@ -61,6 +61,7 @@ pub(super) fn prepared(layer: &str) -> Prepared {
         defaults: BTreeMap::new(),
         stackset: None,
         timeout: None,
+        nested_templates: BTreeMap::new(),
     }
 }
 

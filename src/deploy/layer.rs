@@ -42,6 +42,9 @@ pub struct Prepared {
     /// `timeout_minutes`: how long the stack operation may run before stackc cancels an update (or, for a
     /// create, stops following it and fails the layer).
     pub timeout: Option<Duration>,
+    /// The packaged bodies of the nested stacks' templates, by artifact key: a plan shows a nested stack's
+    /// changes masked by its own template.
+    pub nested_templates: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone)]

@@ -72,6 +72,12 @@ pub fn prepare(
         // Targets need the account, which the caller knows.
         stackset: None,
         timeout: options.timeout_minutes.map(|m| std::time::Duration::from_secs(u64::from(m) * 60)),
+        nested_templates: packaged
+            .artifacts
+            .iter()
+            .filter(|a| a.kind == package::Kind::Template)
+            .map(|a| (a.key.clone(), String::from_utf8_lossy(&a.bytes).into_owned()))
+            .collect(),
     };
     Ok((prepared, packaged.artifacts))
 }

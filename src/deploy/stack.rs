@@ -5,7 +5,7 @@
 use std::collections::{BTreeSet, HashSet};
 use std::time::{Duration, Instant};
 
-use super::changes::Masking;
+use super::changes::{Level, Masking};
 use super::driver::{parameter_plan, Driver};
 use super::layer::{LayerError, Prepared};
 use super::plan::{self, Action, Change, LayerPlan};
@@ -118,7 +118,8 @@ impl StackPath<'_> {
             p.parameters.iter().filter(|x| x.secret).map(|x| x.name.clone()).collect();
         let masking = Masking { secret_parameters: &secret_parameters, template: template.as_ref().map(|t| &t.body) };
         lp.changes = info.changes.iter().map(|c| Change::of(c, &masking)).collect();
-        self.nested_changes(&p.stack_name, &info.changes, &mut lp.changes, 0);
+        let top = template.map(|t| Level { body: t.body, secret_parameters });
+        self.nested_changes(p, top.as_ref(), &info.changes, &mut lp.changes, 0);
         if kind == ChangeSetType::Update
             && lp.changes.is_empty()
             && !unknown_secrets
@@ -134,19 +135,28 @@ impl StackPath<'_> {
     }
 
     /// Each nested stack's changes under its resource: its own change set (made with IncludeNestedStacks)
-    /// described in turn. Their values are never shown: the nested templates' secrets are not known here.
-    fn nested_changes(&self, stack: &str, changes: &[ResourceChange], shown: &mut [Change], depth: usize) {
+    /// described in turn, masked by the nested stack's own template (`Level::child`); where that template is
+    /// not known, no value is shown.
+    fn nested_changes(
+        &self,
+        p: &Prepared,
+        level: Option<&Level>,
+        changes: &[ResourceChange],
+        shown: &mut [Change],
+        depth: usize,
+    ) {
         if depth >= 5 {
             return;
         }
         let blind = BTreeSet::new();
-        let masking = Masking { secret_parameters: &blind, template: None };
         for (c, s) in changes.iter().zip(shown.iter_mut()) {
             let Some(arn) = &c.nested_change_set else { continue };
-            match self.d.cfn.describe_change_set(stack, arn) {
+            let child = level.and_then(|l| l.child(&c.logical_id, &p.nested_templates));
+            let masking = child.as_ref().map_or(Masking { secret_parameters: &blind, template: None }, Level::masking);
+            match self.d.cfn.describe_change_set(&p.stack_name, arn) {
                 Ok(info) => {
                     s.nested = info.changes.iter().map(|n| Change::of(n, &masking)).collect();
-                    self.nested_changes(stack, &info.changes, &mut s.nested, depth + 1);
+                    self.nested_changes(p, child.as_ref(), &info.changes, &mut s.nested, depth + 1);
                 }
                 Err(e) => s.nested_unknown = Some(e.to_string()),
             }

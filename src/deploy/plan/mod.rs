@@ -71,7 +71,7 @@ pub struct Change {
     pub properties: Vec<PropertyDiff>,
     /// The change set replaces a resource that holds data.
     pub replaces_state: bool,
-    /// A nested stack's own changes (its values not shown).
+    /// A nested stack's own changes, masked by its own template (values not shown where it is not known).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub nested: Vec<Change>,
     /// Why a nested stack's changes could not be read.
