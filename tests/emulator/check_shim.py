@@ -333,6 +333,7 @@ Outputs:
   ZonesByRef: {Value: !Join [",", {"Fn::GetAZs": !Ref "AWS::Region"}]}
   ZonesByTag: {Value: !Join [",", !GetAZs {Ref: "AWS::Region"}]}
   Encoded: {Value: !Base64 {"Fn::Join": ["-", [a, b]]}}
+  Zone: {Value: !GetAtt Second.AvailabilityZone}
 """
 eu = boto3.client("cloudformation", **{**kw, "region_name": "eu-west-1"})
 eu.create_change_set(StackName="intrinsics", ChangeSetName="cs1", ChangeSetType="CREATE", TemplateBody=INTRINSICS)
@@ -347,4 +348,6 @@ check("24 intrinsics", s["StackStatus"] == "CREATE_COMPLETE"
       and out.get("Zones") == "eu-west-1a,eu-west-1b,eu-west-1c" and out.get("ZonesByRef") == out.get("Zones")
       and out.get("ZonesByTag") == out.get("Zones") and out.get("Encoded") == "YS1i"
       and len(subnet) == 1 and subnet[0]["AvailabilityZone"] == "eu-west-1b", f"{s['StackStatus']} {out} {subnet}")
+# 25. attributes: an attribute moto's model holds but does not answer through Fn::GetAtt.
+check("25 attributes", out.get("Zone") == "eu-west-1b", str(out))
 sys.exit(1 if failures else 0)

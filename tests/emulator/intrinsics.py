@@ -15,6 +15,11 @@ differs.
   so the function gets a list of YAML nodes (Base64 fails, GetAZs names no region). moto registers its
   constructor anew before each parse by its module name, so replacing that name is enough.
 
+Correction 25 (attributes), here too because it rides on the same function: `Fn::GetAtt` of an attribute
+AWS documents but moto's model does not answer (a subnet's AvailabilityZone, say) comes out of moto as the
+unresolved mapping, which then prints as its Python repr in an output or a property. Where moto's model
+holds the value under the attribute's snake_case name (`availability_zone`), we answer it.
+
 moto resolves everything through parsing.clean_json and calls it recursively by its module name, so one
 wrapper there covers properties, outputs and nested uses.
 """
@@ -57,8 +62,26 @@ def zones_of(region):
     return sorted(z.name for z in RegionsAndZonesBackend.zones.get(region, []))
 
 
+def _snake(name):
+    return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))
+
+
+def _attribute(resource_json, resources_map, answered):
+    """Correction 25: moto's answer, or the model's field of the attribute's snake_case name."""
+    if not (isinstance(answered, dict) and "Fn::GetAtt" in answered):
+        return answered
+    target = resource_json["Fn::GetAtt"]
+    if isinstance(target, str):
+        target = target.split(".", 1)
+    resource = resources_map.get(target[0])
+    value = getattr(resource, _snake(str(target[1])), None) if len(target) == 2 else None
+    return value if isinstance(value, (str, int)) else answered
+
+
 def clean_json(resource_json, resources_map):
     if isinstance(resource_json, dict) and len(resource_json) == 1:
+        if "Fn::GetAtt" in resource_json:
+            return _attribute(resource_json, resources_map, _original_clean_json(resource_json, resources_map))
         if "Fn::Cidr" in resource_json:
             block, count, bits = [clean_json(x, resources_map) for x in resource_json["Fn::Cidr"]]
             return cidr_blocks(block, count, bits)

@@ -92,6 +92,8 @@ tests/deploy.rs:
 24. intrinsics: Fn::Cidr (moto has none), Fn::GetAZs (moto ignores the stack's region and does not
    resolve its argument) and a short-form tag on a mapping (`!Base64 {"Fn::Join": ...}`: moto hands the
    function raw YAML nodes) as AWS documents them; see intrinsics.py.
+25. attributes: a `Fn::GetAtt` AWS documents but moto's model does not answer (a subnet's
+   AvailabilityZone) is read from the model's field of the same name in snake_case; see intrinsics.py.
 4. delete-in-order: moto gives up deleting a stack whose resources depend on each other (a VPC with a
    route table, a role with a policy) and drops the stack record; AWS deletes them in dependency order. We
    finish the delete and record the stack as DELETE_COMPLETE. moto also never deletes a stack's ELBv2
