@@ -27,6 +27,17 @@ struct Live {
     lines: Vec<String>,
     /// How many lines of it are on the screen now.
     drawn: usize,
+    /// A question is waiting for its answer: the block is not redrawn under it until it is answered.
+    paused: bool,
+}
+
+/// While held, the live block is not drawn (see `Printer::live_paused`).
+struct LivePaused<'a>(&'a Printer);
+
+impl Drop for LivePaused<'_> {
+    fn drop(&mut self) {
+        self.0.live.lock().unwrap_or_else(|e| e.into_inner()).paused = false;
+    }
 }
 
 static PRINTER: OnceLock<Printer> = OnceLock::new();
@@ -165,11 +176,14 @@ impl Printer {
     pub fn live_draw(&self, lines: Vec<String>) {
         let width = terminal_size::terminal_size_of(std::io::stderr()).map_or(100, |(w, _)| w.0 as usize).max(20);
         let lines: Vec<String> = lines.iter().map(|l| cut(&self.scrub(l), width - 1)).collect();
+        let mut live = self.live.lock().unwrap();
+        if live.paused {
+            return;
+        }
         if let Some(c) = &self.capture {
             c.lock().unwrap().1.push_str(&block(&lines));
             return;
         }
-        let mut live = self.live.lock().unwrap();
         let mut err = std::io::stderr().lock();
         let mut text = erase(live.drawn);
         text.push_str(&block(&lines));
@@ -185,7 +199,8 @@ impl Printer {
         if !keep && live.drawn > 0 {
             let _ = std::io::stderr().lock().write_all(erase(live.drawn).as_bytes());
         }
-        *live = Live::default();
+        // A question still waiting keeps the block paused.
+        *live = Live { paused: live.paused, ..Live::default() };
     }
 
     /// A result, on stdout.
@@ -228,12 +243,20 @@ impl Printer {
     /// A question on stderr, and the line typed in answer (trimmed).
     pub fn ask(&self, question: &str) -> std::io::Result<String> {
         use std::io::BufRead;
-        self.live_end(true);
+        let _paused = self.live_paused();
         self.write(false, question);
         let _ = std::io::stderr().flush();
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line)?;
         Ok(line.trim().to_string())
+    }
+
+    /// Ends the live block where it is (kept on the screen) and draws no other until the guard is dropped:
+    /// a question asked while layers are running is not drawn over.
+    fn live_paused(&self) -> LivePaused<'_> {
+        self.live_end(true);
+        self.live.lock().unwrap().paused = true;
+        LivePaused(self)
     }
 
     /// An error's diagnostics on stderr.
@@ -279,6 +302,20 @@ mod tests {
 
     fn captured(p: &Printer) -> (String, String) {
         p.capture.as_ref().unwrap().lock().unwrap().clone()
+    }
+
+    #[test]
+    fn no_live_block_is_drawn_while_a_question_waits() {
+        let p = capturing(false);
+        p.live_draw(vec!["| db 1.0s creating".into()]);
+        {
+            let _asking = p.live_paused();
+            p.live_draw(vec!["| db 1.5s creating".into()]);
+        }
+        p.live_draw(vec!["| db 2.0s creating".into()]);
+        let (_, err) = captured(&p);
+        assert!(err.contains("1.0s") && err.contains("2.0s"), "{err}");
+        assert!(!err.contains("1.5s"), "drawn under the question: {err}");
     }
 
     #[test]
