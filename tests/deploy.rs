@@ -343,7 +343,7 @@ fn shim_corrections_each_hold() {
     let emu = Emulator::start();
     let run = emu.python("check_shim.py", "");
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    assert_eq!(run.stdout.matches("ok ").count(), 28, "{}", run.stdout);
+    assert_eq!(run.stdout.matches("ok ").count(), 29, "{}", run.stdout);
 }
 
 #[test]

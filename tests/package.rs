@@ -346,6 +346,29 @@ fn plans_show_changes_inside_nested_stacks() {
     emu.stackc_with(dir.path(), &["diff", "qa"], &pw(first), None).ok().stdout_has("app (demo-qa-app): no differences");
 }
 
+/// A nested stack lives in its parent's region, which may not be the environment's: `events` reads it
+/// there (by the region in its stack id), not in the environment's region where it does not exist.
+#[test]
+fn events_follow_a_nested_stack_into_its_layers_region() {
+    let emu = Emulator::start();
+    emu.seed(&serde_json::json!({"buckets": ["arts-use1"]}));
+    let dir = project(&[
+        (
+            "stacks/app/template.yaml",
+            "Resources:\n  Child:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: nested/child.yaml\n",
+        ),
+        ("stacks/app/nested/child.yaml", "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n"),
+        ("stacks/app/layer.toml", "region = \"us-east-1\"\n"),
+        ("environments/qa.toml", "region = \"eu-west-1\"\nartifact_buckets = { us-east-1 = \"arts-use1\" }\n"),
+    ]);
+    emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).ok();
+    let events = emu.stackc(dir.path(), &["events", "qa"]);
+    events.ok().stdout_has("nested stack Child (").stdout_has("Topic");
+    let json = emu.stackc(dir.path(), &["events", "qa", "--output", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.ok().stdout).unwrap();
+    assert!(v["layers"][0]["history"]["nested"][0]["events"].as_array().is_some_and(|e| !e.is_empty()), "{v}");
+}
+
 /// A bucket that does not exist (a fresh account) is found before any change set, and the answer is to
 /// bootstrap; nothing reaches CloudFormation.
 #[test]

@@ -314,6 +314,9 @@ check("19 nested-change-sets", bool(nested_id) and inner and inner[0]["ResourceC
 child = next((s for s in cf.describe_stacks()["Stacks"] if s["StackId"] != cf.describe_stacks(StackName="parent")["Stacks"][0]["StackId"]
               and s.get("ParentId") == cf.describe_stacks(StackName="parent")["Stacks"][0]["StackId"]), None)
 check("20 nested-parent", child is not None and child.get("RootId") == child.get("ParentId"), str([(s["StackName"], s.get("ParentId")) for s in cf.describe_stacks()["Stacks"]]))
+# 26. nested-stack-id: the nested stack's resource has the nested stack's id as physical id.
+nested_resource = cf.describe_stack_resource(StackName="parent", LogicalResourceId="Child")["StackResourceDetail"]
+check("26 nested-stack-id", child is not None and nested_resource["PhysicalResourceId"] == child["StackId"], str(nested_resource.get("PhysicalResourceId")))
 # 24. intrinsics: Fn::Cidr as documented, Fn::GetAZs of the stack's own region (an argument resolved).
 INTRINSICS = """
 Resources:

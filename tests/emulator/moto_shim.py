@@ -92,6 +92,9 @@ tests/deploy.rs:
 24. intrinsics: Fn::Cidr (moto has none), Fn::GetAZs (moto ignores the stack's region and does not
    resolve its argument) and a short-form tag on a mapping (`!Base64 {"Fn::Join": ...}`: moto hands the
    function raw YAML nodes) as AWS documents them; see intrinsics.py.
+26. nested-stack-id: AWS gives a nested stack's resource the nested stack's id (its ARN) as physical id, and
+   `Ref` of it answers the same; moto gives its name. A tool that follows a nested stack by its id (into its
+   parent's region, which may not be the caller's default) then cannot find it. We answer the id.
 25. attributes: a `Fn::GetAtt` AWS documents but moto's model does not answer (a subnet's
    AvailabilityZone) is read from the model's field of the same name in snake_case; see intrinsics.py.
 4. delete-in-order: moto gives up deleting a stack whose resources depend on each other (a VPC with a
@@ -165,6 +168,8 @@ class Placeholder(CloudFormationModel):
 
 
 intrinsics.install()  # correction 24
+# correction 26: a nested stack's physical id (and its Ref) is its stack id, as in AWS.
+models.Stack.physical_resource_id = property(lambda self: self.stack_id)
 
 _original_class_from_type = parsing.resource_class_from_type
 

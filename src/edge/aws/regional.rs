@@ -37,10 +37,13 @@ impl Regional {
     }
 
     /// The client for `stack`: its region's, made on first use. Counts the call.
+    /// A stack named by its id (a nested stack: `arn:aws:cloudformation:<region>:...`) goes to the region
+    /// the id names; a stack named by name, to the region routed for it.
     fn at(&self, stack: &str) -> Option<Arc<AwsCloudFormation>> {
         *self.calls.lock().unwrap_or_else(|e| e.into_inner()).entry(stack.to_string()).or_default() += 1;
-        let region = self.elsewhere.lock().unwrap_or_else(|e| e.into_inner()).get(stack)?.clone();
-        Some(self.client_in(&region))
+        let routed = self.elsewhere.lock().unwrap_or_else(|e| e.into_inner()).get(stack).cloned();
+        let region = routed.or_else(|| region_of_stack_id(stack).map(str::to_string))?;
+        (region != self.aws.region()).then(|| self.client_in(&region))
     }
 
     fn client_in(&self, region: &str) -> Arc<AwsCloudFormation> {
@@ -123,10 +126,26 @@ fn jitter(n: u32) -> f64 {
     (x % (cap + 1)) as f64 / 1000.0
 }
 
+/// The region in a stack id (`arn:<partition>:cloudformation:<region>:<account>:stack/<name>/<guid>`).
+fn region_of_stack_id(stack: &str) -> Option<&str> {
+    let mut parts = stack.split(':');
+    let (arn, _, service, region) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    (arn == "arn" && service == "cloudformation" && !region.is_empty()).then_some(region)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::cell::Cell;
+
+    #[test]
+    fn a_stack_id_names_its_region() {
+        let id = "arn:aws:cloudformation:eu-west-1:123456789012:stack/app-qa-db-Child-1X/6a1b";
+        assert_eq!(region_of_stack_id(id), Some("eu-west-1"));
+        assert_eq!(region_of_stack_id("arn:aws-cn:cloudformation:cn-north-1:1:stack/x/y"), Some("cn-north-1"));
+        assert_eq!(region_of_stack_id("app-qa-db"), None);
+        assert_eq!(region_of_stack_id("arn:aws:s3:::bucket"), None);
+    }
 
     #[test]
     fn a_throttled_call_is_tried_again_until_it_goes_through_or_patience_runs_out() {
