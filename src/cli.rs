@@ -341,6 +341,22 @@ pub enum Command {
         #[arg(long, default_value_t = 4, value_name = "N")]
         concurrency: usize,
     },
+    /// Finish an update whose rollback failed (UPDATE_ROLLBACK_FAILED), so the layer can be deployed again.
+    ///
+    /// CloudFormation's ContinueUpdateRollback, followed to its end with the stack's events. Fix what kept a
+    /// resource from rolling back first (`stackc events` names it), or name it with `--skip`: CloudFormation
+    /// then marks it rolled back without touching it, and what the stack records of it may no longer match
+    /// what exists. Without layers: every layer of the environment in UPDATE_ROLLBACK_FAILED.
+    ContinueRollback {
+        env: String,
+        layers: Vec<String>,
+        /// A resource to leave as it is (its logical id; `Nested.Resource` inside a nested stack). One layer only.
+        #[arg(long, value_name = "LOGICAL_ID")]
+        skip: Vec<String>,
+        /// Do not ask (a protected environment asks before resources are skipped).
+        #[arg(short, long)]
+        yes: bool,
+    },
     /// Make the environment's artifact buckets for packaged code and templates.
     ///
     /// Versioned, encrypted (SSE-S3), all public access blocked. Named `artifact_bucket` if the

@@ -17,6 +17,17 @@ const VALUED: &[&str] = &[
     "--output",
     "--concurrency",
     "--look-in",
+    "--skip",
+    "--allow-replace",
+    "--since",
+    "--bucket",
+    "--only",
+    "--name",
+    "--env",
+    "--layer",
+    "--template",
+    "--from-template",
+    "--depends-on",
     "--out",
     "--format",
     "--to",
@@ -26,8 +37,20 @@ const VALUED: &[&str] = &[
 
 /// Commands whose first word is an environment and whose further words are layers.
 const ENV_THEN_LAYERS: &[&str] = &[
-    "render", "validate", "build", "plan", "deploy", "status", "outputs", "diff", "drift", "events", "logs", "destroy",
+    "render",
+    "validate",
+    "build",
+    "plan",
+    "deploy",
+    "status",
+    "outputs",
+    "diff",
+    "drift",
+    "events",
+    "logs",
+    "destroy",
     "package",
+    "continue-rollback",
 ];
 /// Commands that take one environment only.
 const ENV_ONLY: &[&str] = &["graph", "bootstrap", "prune"];
@@ -152,5 +175,25 @@ mod tests {
             }
         }
         assert!(missing.is_empty(), "commands taking an environment that completion does not know: {missing:?}");
+    }
+
+    /// Every long option that takes a value (as the command line defines it) is known to take one, so its
+    /// value is never read as an environment or a layer.
+    #[test]
+    fn every_option_that_takes_a_value_is_known_to() {
+        let cli = <crate::cli::Cli as clap::CommandFactory>::command();
+        let mut missing = Vec::new();
+        let nested = cli.get_subcommands().flat_map(|c| c.get_subcommands());
+        let commands = std::iter::once(&cli).chain(cli.get_subcommands()).chain(nested);
+        for arg in commands.flat_map(|c| c.get_arguments()) {
+            let takes = arg.get_action().takes_values() && !arg.is_positional();
+            if let Some(long) = arg.get_long().filter(|_| takes) {
+                let option = format!("--{long}");
+                if !VALUED.contains(&option.as_str()) && !missing.contains(&option) {
+                    missing.push(option);
+                }
+            }
+        }
+        assert!(missing.is_empty(), "options with a value that completion would take for a name: {missing:?}");
     }
 }

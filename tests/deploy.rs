@@ -338,6 +338,27 @@ fn an_unreachable_endpoint_is_one_sentence() {
     assert_eq!(run.stderr.lines().filter(|l| l.starts_with("error:")).count(), 1, "{}", run.stderr);
 }
 
+/// `continue-rollback` acts only on a failed rollback: a named layer that is not in one is an error naming
+/// its status, an environment with none says so and exits 0, `--skip` for several stacks is refused. (The
+/// emulator cannot reach UPDATE_ROLLBACK_FAILED; the way through it is the engine's test on the fake.)
+#[test]
+fn continue_rollback_acts_only_on_a_failed_rollback() {
+    let emu = Emulator::start();
+    let dir = project(&[
+        ("stacks/app/template.yaml", "Resources:\n  T:\n    Type: AWS::SNS::Topic\n"),
+        ("environments/qa.toml", "region = \"us-east-1\"\n"),
+    ]);
+    emu.stackc(dir.path(), &["deploy", "qa", "--yes"]).ok();
+    emu.stackc(dir.path(), &["continue-rollback", "qa"])
+        .ok()
+        .stdout_has("no stack of `qa` is in UPDATE_ROLLBACK_FAILED; there is no rollback to continue");
+    emu.stackc(dir.path(), &["continue-rollback", "qa", "app", "--skip", "T"])
+        .code(1)
+        .stderr_has("layer `app` (demo-qa-app) is CREATE_COMPLETE: there is no failed rollback to continue");
+    let calls = emu.query("cloudformation", "describe_stacks", serde_json::json!({"StackName": "demo-qa-app"}));
+    assert_eq!(calls["Stacks"][0]["StackStatus"], "CREATE_COMPLETE", "{calls}");
+}
+
 #[test]
 fn shim_corrections_each_hold() {
     let emu = Emulator::start();

@@ -40,9 +40,47 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// `text` without its test-only items: each `#[cfg(test)]` and the item it marks (a `mod` block, brace
+/// matched, or a one-line item), wherever it stands; everything else, after a test module too, stays.
+fn without_tests(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("#[cfg(test)]") {
+        out.push_str(&rest[..at]);
+        let item = &rest[at + "#[cfg(test)]".len()..];
+        let end = match (item.find('{'), item.find(';')) {
+            (Some(open), semi) if semi.is_none_or(|s| open < s) => {
+                let mut depth = 0;
+                let close = item[open..].char_indices().find_map(|(i, c)| {
+                    depth += match c {
+                        '{' => 1,
+                        '}' => -1,
+                        _ => 0,
+                    };
+                    (depth == 0).then_some(open + i + 1)
+                });
+                close.unwrap_or(item.len())
+            }
+            (_, Some(semi)) => semi + 1,
+            _ => item.len(),
+        };
+        rest = &item[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn test_items_are_left_out_and_code_after_them_is_kept() {
+    let text = "use a;\n#[cfg(test)]\npub(crate) use x::Y;\nfn real() {}\n#[cfg(test)]\nmod tests {\n    fn t() { if x { y } }\n}\nfn after() { crate::z() }\n";
+    let code = without_tests(text);
+    assert!(code.contains("fn real()") && code.contains("fn after() { crate::z() }"), "{code}");
+    assert!(!code.contains("x::Y") && !code.contains("fn t()"), "{code}");
+}
+
 /// Findings for one file's text: (line, pattern, line text), test modules left out.
 fn reaches_the_edge(text: &str) -> Vec<(usize, &'static str, String)> {
-    let code = text.split("#[cfg(test)]").next().unwrap();
+    let code = &without_tests(text);
     let mut found = Vec::new();
     for (n, line) in code.lines().enumerate() {
         let line = line.split("//").next().unwrap();
@@ -101,7 +139,7 @@ const CFN_MAY_NOT_NAME: &[&str] = &[
 ];
 
 fn upward_imports(text: &str, forbidden: &[&'static str]) -> Vec<(usize, &'static str)> {
-    let code = text.split("#[cfg(test)]").next().unwrap();
+    let code = &without_tests(text);
     let mut found = Vec::new();
     for (n, line) in code.lines().enumerate() {
         let line = line.split("//").next().unwrap();
@@ -130,7 +168,7 @@ fn cloudformation_vocabulary_names_nothing_above_it() {
 
 /// Lines of code (tests left out) that name a crate path inline instead of in a `use`.
 fn inline_crate_paths(text: &str) -> Vec<(usize, String)> {
-    let code = text.split("#[cfg(test)]").next().unwrap();
+    let code = &without_tests(text);
     code.lines()
         .enumerate()
         .filter(|(_, l)| {
@@ -220,7 +258,7 @@ fn floor_of(module: &str) -> Option<usize> {
 
 /// `crate::<module>` names in `text` (tests left out) that stand on a higher floor than `floor`.
 fn above(text: &str, floor: usize) -> Vec<String> {
-    let code = text.split("#[cfg(test)]").next().unwrap();
+    let code = &without_tests(text);
     let mut found = Vec::new();
     for part in code.split("crate::").skip(1) {
         let name: String = part.chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
@@ -306,14 +344,8 @@ fn expand_use(tree: &str, prefix: &str, out: &mut Vec<String>) {
 /// any inline `crate::`/`super::` path, resolved to the longest module that exists. Its own ancestors
 /// and descendants are left out: a folder's mod.rs is the folder's face, its files are its parts.
 fn imports_of(module: &str, text: &str, modules: &std::collections::BTreeSet<String>) -> Vec<String> {
-    let code: String = text
-        .split("#[cfg(test)]")
-        .next()
-        .unwrap()
-        .lines()
-        .map(|l| l.split("//").next().unwrap())
-        .collect::<Vec<_>>()
-        .join("\n");
+    let code: String =
+        without_tests(text).lines().map(|l| l.split("//").next().unwrap()).collect::<Vec<_>>().join("\n");
     let mut paths = Vec::new();
     let mut lines = code.lines();
     while let Some(line) = lines.next() {

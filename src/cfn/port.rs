@@ -383,6 +383,9 @@ pub trait CloudFormation: StackSets + Send + Sync {
     fn delete_stack(&self, stack: &str) -> Result<(), PortError>;
     /// Cancels an update in progress; CloudFormation rolls the stack back.
     fn cancel_update_stack(&self, stack: &str) -> Result<(), PortError>;
+    /// Continues a rollback that failed (UPDATE_ROLLBACK_FAILED), leaving the `skip` resources as they are
+    /// (CloudFormation marks them rolled back without touching them).
+    fn continue_update_rollback(&self, stack: &str, skip: &[String]) -> Result<(), PortError>;
     fn set_termination_protection(&self, stack: &str, enabled: bool) -> Result<(), PortError>;
     fn set_stack_policy(&self, stack: &str, body: &str) -> Result<(), PortError>;
     /// Starts drift detection on the stack; returns the detection's id.

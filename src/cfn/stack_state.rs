@@ -33,8 +33,9 @@ pub fn classify(status: Option<&str>, stack: &str) -> StackState {
         "ROLLBACK_COMPLETE" | "ROLLBACK_FAILED" | "CREATE_FAILED" => StackState::FailedCreate,
         "UPDATE_ROLLBACK_FAILED" => StackState::Stuck(format!(
             "stack `{stack}` is in UPDATE_ROLLBACK_FAILED: an update failed and so did its rollback. Fix the resource that \
-             could not roll back (see `stackc status`), then run `aws cloudformation continue-update-rollback --stack-name {stack}` \
-             (add `--resources-to-skip <LogicalId>` for a resource that cannot be fixed) and deploy again"
+             could not roll back (its events name it), then continue the rollback (`stackc continue-rollback <env> <layer>`, \
+             or `aws cloudformation continue-update-rollback --stack-name {stack}`; skip a resource that cannot be fixed) \
+             and deploy again"
         )),
         "DELETE_FAILED" => StackState::Stuck(format!(
             "stack `{stack}` is in DELETE_FAILED: a delete could not remove every resource. Remove what blocks it \
@@ -77,7 +78,7 @@ mod tests {
         assert_eq!(classify(Some("UPDATE_IN_PROGRESS"), "s"), StackState::Busy);
         assert_eq!(classify(Some("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"), "s"), StackState::Busy);
         let StackState::Stuck(why) = classify(Some("UPDATE_ROLLBACK_FAILED"), "app") else { panic!() };
-        assert!(why.contains("continue-update-rollback --stack-name app"));
+        assert!(why.contains("continue-update-rollback --stack-name app") && why.contains("stackc continue-rollback"));
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod events;
 mod inspect;
 mod progress;
 mod promote_cmd;
+mod recover;
 mod remove;
 mod secrets;
 mod session;
@@ -167,6 +168,7 @@ fn aws_environment(command: &Command) -> Option<&str> {
         | Command::Drift { env, .. }
         | Command::Events { env, .. }
         | Command::Destroy { env, .. }
+        | Command::ContinueRollback { env, .. }
         | Command::Bootstrap { env, .. }
         | Command::Package { env, .. }
         | Command::Prune { env, .. } => Some(env),
@@ -206,6 +208,7 @@ fn with_aws(s: &session::Session, cli: &Cli, opts: &EnvOpts) -> Result<()> {
         Command::Events { layers, since, output, .. } => events::events(s, layers, since.as_deref(), *output),
         Command::Secret { command } => secrets::run(s, command),
         Command::Destroy { layers, yes, concurrency, .. } => remove::destroy(s, layers, *yes, *concurrency),
+        Command::ContinueRollback { layers, skip, yes, .. } => recover::continue_rollback(s, layers, skip, *yes),
         Command::Bootstrap { bucket, .. } => artifacts::bootstrap(s, bucket.as_deref()),
         Command::Package { layers, out, .. } => artifacts::package(s, layers, out.as_deref()),
         Command::Prune { yes, regions, .. } => remove::prune(s, *yes, regions),

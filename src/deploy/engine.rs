@@ -68,6 +68,11 @@ impl<'a> Engine<'a> {
         self.stacks().discard(lp)
     }
 
+    /// Continue a layer's failed rollback (UPDATE_ROLLBACK_FAILED) and follow it to its end.
+    pub fn continue_rollback(&self, layer: &str, stack: &str, skip: &[String]) -> Result<StackInfo, LayerError> {
+        self.stacks().continue_rollback(layer, stack, skip)
+    }
+
     /// Delete a deployed layer: a stack (waiting until it is gone), or a stack set and its instances.
     pub fn delete_layer(&self, layer: &str, info: &StackInfo) -> Result<(), LayerError> {
         if stack_state::is_stack_set(info) {

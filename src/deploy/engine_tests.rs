@@ -369,13 +369,23 @@ fn update_rollback_failed_explains_the_way_out() {
     let fake = Fake::new().with_stack("app-qa-db", "UPDATE_COMPLETE");
     fake.script_execute("app-qa-db", OnExecute::FailRollback("Database", "AWS::RDS::DBInstance", "storage full"));
     let e = engine(&fake);
-    let p = prepared("db");
+    let mut p = prepared("db");
+    p.tags.insert("stackc:env".into(), "qa".into());
     let lp = e.plan_layer(&p).unwrap();
     let err = e.execute(&p, &lp).unwrap_err().to_string();
     assert!(err.starts_with("Database (AWS::RDS::DBInstance) failed: storage full"), "{err}");
     assert!(err.contains("UPDATE_ROLLBACK_FAILED"), "{err}");
     let next = e.plan_layer(&p).unwrap_err().to_string();
-    assert!(next.contains("continue-update-rollback --stack-name app-qa-db"), "{next}");
+    assert!(next.contains("stackc continue-rollback qa db"), "{next}");
+    // The way out: the rollback continued (the resource that cannot roll back left as it is), followed to
+    // its end, and the next plan updates the stack again.
+    let done = e.continue_rollback("db", "app-qa-db", &["Database".to_string()]).unwrap();
+    assert_eq!(done.status, "UPDATE_ROLLBACK_COMPLETE");
+    assert!(fake.calls().contains(&"ContinueUpdateRollback app-qa-db Database".to_string()), "{:?}", fake.calls());
+    assert_eq!(e.plan_layer(&p).unwrap().action, Action::Update);
+    // From any other status CloudFormation refuses, and the refusal is the layer's error.
+    let again = e.continue_rollback("db", "app-qa-db", &[]).unwrap_err().to_string();
+    assert!(again.contains("UPDATE_ROLLBACK_COMPLETE state and can not continue update rollback"), "{again}");
 }
 
 #[test]

@@ -132,6 +132,12 @@ pub enum LayerError {
     },
     /// A state only a person can resolve, in `stack_state`'s words.
     Stuck(String),
+    /// An update failed and so did its rollback: the way out is `stackc continue-rollback`.
+    RollbackFailed {
+        stack: String,
+        env: String,
+        layer: String,
+    },
     /// Ctrl-C came before its change set was made.
     Interrupted,
     ChangeSetNotCreated {
@@ -170,6 +176,12 @@ pub enum LayerError {
         end: String,
     },
     DeleteEnded {
+        stack: String,
+        status: String,
+        reason: Option<String>,
+    },
+    /// A continued rollback did not end in UPDATE_ROLLBACK_COMPLETE.
+    RollbackEnded {
         stack: String,
         status: String,
         reason: Option<String>,
@@ -276,6 +288,17 @@ impl fmt::Display for LayerError {
             LayerError::DeleteEnded { stack, status, reason } => {
                 write!(f, "deleting `{stack}` ended in {status}")?;
                 reason.as_ref().map_or(Ok(()), |r| write!(f, ": {r}"))
+            }
+            LayerError::RollbackFailed { stack, env, layer } => write!(
+                f,
+                "stack `{stack}` is in UPDATE_ROLLBACK_FAILED: an update failed and so did its rollback. Fix the resource \
+                 that could not roll back (`stackc events {env} {layer}` names it), then run `stackc continue-rollback \
+                 {env} {layer}` (`--skip <LogicalId>` leaves a resource that cannot be fixed as it is) and deploy again"
+            ),
+            LayerError::RollbackEnded { stack, status, reason } => {
+                write!(f, "the continued rollback of `{stack}` ended in {status}")?;
+                reason.as_ref().map_or(Ok(()), |r| write!(f, ": {r}"))?;
+                write!(f, "; the layer's events name the resource that still cannot roll back (`--skip <LogicalId>` leaves it)")
             }
             LayerError::LostContact { stack, error } => write!(
                 f,

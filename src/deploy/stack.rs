@@ -173,6 +173,13 @@ impl StackPath<'_> {
                 stack: p.stack_name.clone(),
                 status: existing.map(|e| e.status.clone()).unwrap_or_default(),
             }),
+            StackState::Stuck(_) if existing.is_some_and(|e| e.status == "UPDATE_ROLLBACK_FAILED") => {
+                Err(LayerError::RollbackFailed {
+                    stack: p.stack_name.clone(),
+                    env: p.tags.get("stackc:env").cloned().unwrap_or_else(|| "<env>".into()),
+                    layer: p.layer.clone(),
+                })
+            }
             StackState::Stuck(why) => Err(LayerError::Stuck(why)),
             StackState::Busy => unreachable!("settled_stack waits"),
         }
@@ -415,6 +422,22 @@ impl StackPath<'_> {
             }
         }
         LayerError::Failed(msg)
+    }
+
+    /// Continue a rollback that failed (`skip`: resources left as they are) and follow the stack until the
+    /// rollback ends: UPDATE_ROLLBACK_COMPLETE, from which the next deploy updates it.
+    pub fn continue_rollback(&self, layer: &str, stack: &str, skip: &[String]) -> Result<StackInfo, LayerError> {
+        let seen: HashSet<String> =
+            self.d.cfn.stack_events(stack, &first_page).unwrap_or_default().into_iter().map(|e| e.id).collect();
+        self.d.reporter.status(layer, &Step::ContinuingRollback);
+        self.d.cfn.continue_update_rollback(stack, skip)?;
+        match self.follow(layer, stack, seen)? {
+            Some(i) if i.status == "UPDATE_ROLLBACK_COMPLETE" => Ok(i),
+            Some(i) => {
+                Err(LayerError::RollbackEnded { stack: stack.to_string(), status: i.status, reason: i.status_reason })
+            }
+            None => Err(LayerError::Disappeared { what: "stack", name: stack.to_string() }),
+        }
     }
 
     /// Delete a stack (for --recreate and destroy) and wait until it is gone.

@@ -22,6 +22,8 @@ pub enum Step {
     Done(String),
     Failed,
     Deleting,
+    /// ContinueUpdateRollback was called; the rollback is being followed.
+    ContinuingRollback,
     Deleted,
     CreatingStackSet,
     /// A stack set operation ran past `timeout_minutes` (its status, the minutes): being stopped.
@@ -81,6 +83,7 @@ impl fmt::Display for Step {
             Step::Done(status) => write!(f, "done: {status}"),
             Step::Failed => f.write_str("failed"),
             Step::Deleting => f.write_str("deleting"),
+            Step::ContinuingRollback => f.write_str("continuing the rollback"),
             Step::Deleted => f.write_str("deleted"),
             Step::CreatingStackSet => f.write_str("creating stack set"),
             Step::StoppingOperation { status, minutes } => {

@@ -344,6 +344,42 @@ impl CloudFormation for Fake {
         Ok(())
     }
 
+    /// As AWS: only from UPDATE_ROLLBACK_FAILED, to UPDATE_ROLLBACK_COMPLETE (skipped resources are marked
+    /// UPDATE_COMPLETE with a reason saying so); from any other status a ValidationError.
+    fn continue_update_rollback(&self, stack: &str, skip: &[String]) -> Result<(), PortError> {
+        self.call(format!("ContinueUpdateRollback {stack} {}", skip.join(",")))?;
+        let status = self.stacks.lock().unwrap().get(stack).map(|s| s.status.clone());
+        if status.as_deref() != Some("UPDATE_ROLLBACK_FAILED") {
+            return Err(PortError::Api {
+                operation: "ContinueUpdateRollback".into(),
+                code: "ValidationError".into(),
+                message: format!(
+                    "Stack {stack} is in {} state and can not continue update rollback",
+                    status.unwrap_or_default()
+                ),
+            });
+        }
+        self.event(
+            stack,
+            stack,
+            "AWS::CloudFormation::Stack",
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            Some("Continue rollback"),
+        );
+        for logical in skip {
+            self.event(
+                stack,
+                logical,
+                "AWS::RDS::DBInstance",
+                "UPDATE_COMPLETE",
+                Some("Resource skipped during rollback"),
+            );
+        }
+        self.event(stack, stack, "AWS::CloudFormation::Stack", "UPDATE_ROLLBACK_COMPLETE", None);
+        self.set_status(stack, "UPDATE_ROLLBACK_COMPLETE");
+        Ok(())
+    }
+
     fn set_termination_protection(&self, stack: &str, enabled: bool) -> Result<(), PortError> {
         self.call(format!("UpdateTerminationProtection {stack} {enabled}"))?;
         if let Some(s) = self.stacks.lock().unwrap().get_mut(stack) {

@@ -316,6 +316,13 @@ impl CloudFormation for AwsCloudFormation {
         Ok(())
     }
 
+    fn continue_update_rollback(&self, stack: &str, skip: &[String]) -> Result<(), PortError> {
+        let request = self.client.continue_update_rollback().stack_name(stack);
+        let request = if skip.is_empty() { request } else { request.set_resources_to_skip(Some(skip.to_vec())) };
+        runtime().block_on(request.send()).map_err(|e| self.err("ContinueUpdateRollback", e))?;
+        Ok(())
+    }
+
     fn set_termination_protection(&self, stack: &str, enabled: bool) -> Result<(), PortError> {
         runtime()
             .block_on(

@@ -133,65 +133,6 @@ fn region_of_stack_id(stack: &str) -> Option<&str> {
     (arn == "arn" && service == "cloudformation" && !region.is_empty()).then_some(region)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::cell::Cell;
-
-    #[test]
-    fn a_stack_id_names_its_region() {
-        let id = "arn:aws:cloudformation:eu-west-1:123456789012:stack/app-qa-db-Child-1X/6a1b";
-        assert_eq!(region_of_stack_id(id), Some("eu-west-1"));
-        assert_eq!(region_of_stack_id("arn:aws-cn:cloudformation:cn-north-1:1:stack/x/y"), Some("cn-north-1"));
-        assert_eq!(region_of_stack_id("app-qa-db"), None);
-        assert_eq!(region_of_stack_id("arn:aws:s3:::bucket"), None);
-    }
-
-    #[test]
-    fn a_throttled_call_is_tried_again_until_it_goes_through_or_patience_runs_out() {
-        let calls = Cell::new(0);
-        let through = patient(
-            || {
-                calls.set(calls.get() + 1);
-                if calls.get() < 4 {
-                    Err(PortError::Throttled { operation: "DescribeStacks".into() })
-                } else {
-                    Ok("described")
-                }
-            },
-            std::time::Duration::from_millis(1),
-        );
-        assert_eq!((through, calls.get()), (Ok("described"), 4));
-        calls.set(0);
-        let never = patient(
-            || -> Result<(), PortError> {
-                calls.set(calls.get() + 1);
-                Err(PortError::Throttled { operation: "CreateChangeSet".into() })
-            },
-            std::time::Duration::from_millis(1),
-        );
-        assert!(matches!(never, Err(PortError::Throttled { .. })));
-        assert_eq!(calls.get(), 1 + PATIENCE as usize);
-        calls.set(0);
-        let other = patient(
-            || -> Result<(), PortError> {
-                calls.set(calls.get() + 1);
-                Err(PortError::NoChanges)
-            },
-            std::time::Duration::from_millis(1),
-        );
-        assert_eq!((other, calls.get()), (Err(PortError::NoChanges), 1), "only throttling is tried again");
-    }
-
-    #[test]
-    fn waits_are_spread_and_capped() {
-        let waits: Vec<f64> = (0..40).map(|i| jitter(i % 8)).collect();
-        assert!(waits.iter().all(|w| (0.0..=20.0).contains(w)));
-        assert!(waits.windows(2).any(|w| w[0] != w[1]), "{waits:?}");
-        assert!((0..20).map(|_| jitter(0)).all(|w| w <= 1.0));
-    }
-}
-
 impl CloudFormation for Regional {
     fn describe_stack(&self, name: &str) -> Result<Option<StackInfo>, PortError> {
         routed!(self, name, describe_stack(name))
@@ -231,6 +172,10 @@ impl CloudFormation for Regional {
     }
     fn cancel_update_stack(&self, stack: &str) -> Result<(), PortError> {
         routed!(self, stack, cancel_update_stack(stack))
+    }
+
+    fn continue_update_rollback(&self, stack: &str, skip: &[String]) -> Result<(), PortError> {
+        routed!(self, stack, continue_update_rollback(stack, skip))
     }
     fn set_termination_protection(&self, stack: &str, enabled: bool) -> Result<(), PortError> {
         routed!(self, stack, set_termination_protection(stack, enabled))
@@ -310,5 +255,64 @@ impl StackSets for Regional {
     }
     fn list_stack_sets(&self) -> Result<Vec<StackSetInfo>, PortError> {
         self.home.list_stack_sets()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    #[test]
+    fn a_stack_id_names_its_region() {
+        let id = "arn:aws:cloudformation:eu-west-1:123456789012:stack/app-qa-db-Child-1X/6a1b";
+        assert_eq!(region_of_stack_id(id), Some("eu-west-1"));
+        assert_eq!(region_of_stack_id("arn:aws-cn:cloudformation:cn-north-1:1:stack/x/y"), Some("cn-north-1"));
+        assert_eq!(region_of_stack_id("app-qa-db"), None);
+        assert_eq!(region_of_stack_id("arn:aws:s3:::bucket"), None);
+    }
+
+    #[test]
+    fn a_throttled_call_is_tried_again_until_it_goes_through_or_patience_runs_out() {
+        let calls = Cell::new(0);
+        let through = patient(
+            || {
+                calls.set(calls.get() + 1);
+                if calls.get() < 4 {
+                    Err(PortError::Throttled { operation: "DescribeStacks".into() })
+                } else {
+                    Ok("described")
+                }
+            },
+            std::time::Duration::from_millis(1),
+        );
+        assert_eq!((through, calls.get()), (Ok("described"), 4));
+        calls.set(0);
+        let never = patient(
+            || -> Result<(), PortError> {
+                calls.set(calls.get() + 1);
+                Err(PortError::Throttled { operation: "CreateChangeSet".into() })
+            },
+            std::time::Duration::from_millis(1),
+        );
+        assert!(matches!(never, Err(PortError::Throttled { .. })));
+        assert_eq!(calls.get(), 1 + PATIENCE as usize);
+        calls.set(0);
+        let other = patient(
+            || -> Result<(), PortError> {
+                calls.set(calls.get() + 1);
+                Err(PortError::NoChanges)
+            },
+            std::time::Duration::from_millis(1),
+        );
+        assert_eq!((other, calls.get()), (Err(PortError::NoChanges), 1), "only throttling is tried again");
+    }
+
+    #[test]
+    fn waits_are_spread_and_capped() {
+        let waits: Vec<f64> = (0..40).map(|i| jitter(i % 8)).collect();
+        assert!(waits.iter().all(|w| (0.0..=20.0).contains(w)));
+        assert!(waits.windows(2).any(|w| w[0] != w[1]), "{waits:?}");
+        assert!((0..20).map(|_| jitter(0)).all(|w| w <= 1.0));
     }
 }
