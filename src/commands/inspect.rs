@@ -85,6 +85,19 @@ fn failure_reason(s: &Session, stack: &str, status: &str) -> Option<String> {
     Some(format!("failed: {} ({}) {}: {}", c.logical_id, c.resource_type, c.status, c.reason))
 }
 
+/// The command that gets a stack in `status` going again, when only one does.
+fn next_step(env: &str, layer: &str, status: &str) -> Option<String> {
+    match status {
+        "UPDATE_ROLLBACK_FAILED" => Some(format!(
+            "the rollback failed too: fix the resource, then `stackc continue-rollback {env} {layer}` (or skip it: `--skip <LogicalId>`)"
+        )),
+        "ROLLBACK_COMPLETE" | "ROLLBACK_FAILED" | "CREATE_FAILED" => {
+            Some(format!("its first create failed: `stackc deploy {env} {layer} --recreate` deletes it and creates it anew"))
+        }
+        _ => None,
+    }
+}
+
 /// What `status` found for one environment: rendered as text or JSON from this one value.
 #[derive(Debug, Serialize)]
 struct StatusReport {
@@ -111,6 +124,8 @@ struct LayerStatus {
 struct Deployed {
     /// Why a failed stack failed (its root cause), when it did.
     reason: Option<String>,
+    /// The command that gets a stuck stack going again (a failed first create, a failed rollback).
+    next: Option<String>,
     differs: Vec<String>,
     secrets_not_compared: Vec<String>,
     unknown_because: Option<String>,
@@ -198,6 +213,7 @@ fn layer_status(
     };
     let deployed = Deployed {
         reason: failure_reason(s, &stack, &info.status),
+        next: next_step(&s.env.name, layer, &info.status),
         differs,
         secrets_not_compared: compared.map(|c| c.secrets).unwrap_or_default(),
         unknown_because,
@@ -233,6 +249,9 @@ fn status_text(report: &StatusReport) -> String {
         let mut lines = Vec::new();
         if let Some(reason) = d.and_then(|d| d.reason.as_ref()) {
             lines.push(format!("  {reason} (`stackc events {}` shows every event)", report.environment));
+        }
+        if let Some(next) = d.and_then(|d| d.next.as_ref()) {
+            lines.push(format!("  {next}"));
         }
         for i in d.and_then(|d| d.stack_set_instances.as_ref()).into_iter().flatten() {
             let reason = i.reason.as_deref().map(|x| format!("  {x}")).unwrap_or_default();
@@ -516,4 +535,38 @@ pub fn drift(s: &Session, layers: &[String], output: Output) -> Result<()> {
         return Err(Error { kind: ExitKind::Differs, diagnostics: Vec::new() });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stuck_stack_shows_the_command_that_gets_it_going() {
+        let row = |status: &str| LayerStatus {
+            layer: "db".into(),
+            stack: "app-qa-db".into(),
+            status: status.into(),
+            last_updated: None,
+            in_sync: None,
+            deployed: Some(Deployed {
+                reason: Some("failed: Db (AWS::RDS::DBInstance) UPDATE_FAILED: storage full".into()),
+                next: next_step("qa", "db", status),
+                differs: Vec::new(),
+                secrets_not_compared: Vec::new(),
+                unknown_because: None,
+                stack_set_instances: None,
+            }),
+        };
+        let report = StatusReport { environment: "qa".into(), layers: vec![row("UPDATE_ROLLBACK_FAILED")] };
+        let text = status_text(&report);
+        assert!(
+            text.contains("  the rollback failed too: fix the resource, then `stackc continue-rollback qa db`"),
+            "{text}"
+        );
+        let json = serde_json::to_value(&report).unwrap();
+        assert!(json["layers"][0]["next"].as_str().unwrap().contains("continue-rollback qa db"), "{json}");
+        assert!(next_step("qa", "db", "ROLLBACK_COMPLETE").unwrap().contains("stackc deploy qa db --recreate"));
+        assert_eq!(next_step("qa", "db", "UPDATE_COMPLETE"), None);
+    }
 }
