@@ -9,7 +9,7 @@ use super::session::Session;
 use super::{print, printer};
 use crate::cfn::events::{Event, History, Window};
 use crate::cfn::port::{CloudFormation, StackInfo, StackInstance, StackSets};
-use crate::cfn::stack_state;
+use crate::cfn::stack_state::{self, StackState};
 use crate::cfn::template::Template;
 use crate::cli::Output;
 use crate::deploy::layer::Prepared;
@@ -87,11 +87,11 @@ fn failure_reason(s: &Session, stack: &str, status: &str) -> Option<String> {
 
 /// The command that gets a stack in `status` going again, when only one does.
 fn next_step(env: &str, layer: &str, status: &str) -> Option<String> {
-    match status {
-        "UPDATE_ROLLBACK_FAILED" => Some(format!(
+    match stack_state::classify(Some(status), layer) {
+        StackState::RollbackFailed => Some(format!(
             "the rollback failed too: fix the resource, then `stackc continue-rollback {env} {layer}` (or skip it: `--skip <LogicalId>`)"
         )),
-        "ROLLBACK_COMPLETE" | "ROLLBACK_FAILED" | "CREATE_FAILED" => {
+        StackState::FailedCreate => {
             Some(format!("its first create failed: `stackc deploy {env} {layer} --recreate` deletes it and creates it anew"))
         }
         _ => None,

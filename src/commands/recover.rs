@@ -8,6 +8,7 @@ use super::approve::{confirm, require_confirmation_possible};
 use super::print;
 use super::progress::Progress;
 use super::session::Session;
+use crate::cfn::stack_state::{classify, StackState};
 use crate::deploy::driver::Driver;
 use crate::deploy::engine::Engine;
 use crate::deploy::ports::{NoHooks, Preapproved, Settings};
@@ -21,10 +22,12 @@ pub fn continue_rollback(s: &Session, layers: &[String], skip: &[String], yes: b
     let order = s.order(layers)?;
     let stacks = s.describe(&order.iter().cloned().collect::<BTreeSet<_>>(), 4)?;
     let status_of = |l: &str| stacks.get(l).map_or("not deployed", |i| i.status.as_str());
-    let stuck: Vec<String> = order.iter().filter(|l| status_of(l) == ROLLBACK_FAILED).cloned().collect();
+    let failed =
+        |l: &str| stacks.get(l).is_some_and(|i| classify(Some(&i.status), &i.name) == StackState::RollbackFailed);
+    let stuck: Vec<String> = order.iter().filter(|l| failed(l)).cloned().collect();
     let named_but_fine: Vec<Diagnostic> = order
         .iter()
-        .filter(|l| !layers.is_empty() && status_of(l) != ROLLBACK_FAILED)
+        .filter(|l| !layers.is_empty() && !failed(l))
         .map(|l| {
             let stack = s.stack_name(l);
             Diagnostic::new(format!(

@@ -15,7 +15,7 @@ use crate::cfn::template::Template;
 use crate::cli::Cli;
 use crate::scope;
 
-use crate::deploy::layer::{LayerError, Outcome, Prepared};
+use crate::deploy::layer::{nested_body, LayerError, Outcome, Prepared};
 use crate::deploy::ports::Reporter;
 use crate::deploy::prepare;
 use crate::deploy::run_state::RunState;
@@ -35,7 +35,6 @@ use crate::environment::Environment;
 use crate::graph;
 use crate::graph::Graph;
 use crate::package;
-use crate::package::Kind;
 use crate::project::Project;
 use crate::source::Source;
 use crate::stackset_settings::StackSetTarget;
@@ -252,14 +251,13 @@ impl Session {
     ) -> std::result::Result<Vec<(String, String)>, LayerError> {
         let b = self.builds.layer(layer, deployed, true)?;
         let version_of = |src: &Source| self.builds.version_of(src);
-        let (prepared, artifacts) = prepare::prepare(&self.project, &self.env, layer, &b, &version_of)?;
+        let (prepared, _) = prepare::prepare(&self.project, &self.env, layer, &b, &version_of)?;
         let Ok(parent) = Template::parse(&prepared.template_body) else { return Ok(Vec::new()) };
         let mut out = Vec::new();
         for (id, r) in parent.section("Resources").into_iter().flatten() {
             let Some(url) = r.pointer("/Properties/TemplateURL").and_then(|u| u.as_str()) else { continue };
-            let child = artifacts.iter().find(|a| a.kind == Kind::Template && url.ends_with(&a.key));
-            if let Some(a) = child {
-                out.push((id.clone(), String::from_utf8_lossy(&a.bytes).to_string()));
+            if let Some(body) = nested_body(&prepared.nested_templates, url) {
+                out.push((id.clone(), body.to_string()));
             }
         }
         Ok(out)

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::Value as Json;
 
+use super::layer::nested_body;
 use crate::cfn::port::{PropertyChange, ResourceChange};
 use crate::cfn::stateful::is_stateful;
 use crate::cfn::template::{parameters_referenced, Template};
@@ -70,8 +71,7 @@ impl Level {
     pub fn child(&self, logical_id: &str, templates: &BTreeMap<String, String>) -> Option<Level> {
         let resource = self.body.pointer(&format!("/Resources/{logical_id}/Properties"))?;
         let url = resource.get("TemplateURL")?.as_str()?;
-        let (_, text) = templates.iter().find(|(key, _)| url.ends_with(key.as_str()))?;
-        let child = Template::parse(text).ok()?;
+        let child = Template::parse(nested_body(templates, url)?).ok()?;
         let mut secret_parameters: BTreeSet<String> =
             child.parameters().into_iter().filter(|p| p.no_echo).map(|p| p.name).collect();
         for (name, value) in resource.get("Parameters").and_then(Json::as_object).into_iter().flatten() {

@@ -47,6 +47,12 @@ pub struct Prepared {
     pub nested_templates: BTreeMap<String, String>,
 }
 
+/// The packaged body a nested stack's `TemplateURL` points at, among `templates` (packaged bodies by
+/// artifact key; `Prepared::nested_templates`).
+pub fn nested_body<'a>(templates: &'a BTreeMap<String, String>, url: &str) -> Option<&'a str> {
+    templates.iter().find(|(key, _)| url.ends_with(key.as_str())).map(|(_, body)| body.as_str())
+}
+
 #[derive(Debug, Clone)]
 pub struct PreparedParam {
     pub name: String,
@@ -293,7 +299,8 @@ impl fmt::Display for LayerError {
                 f,
                 "stack `{stack}` is in UPDATE_ROLLBACK_FAILED: an update failed and so did its rollback. Fix the resource \
                  that could not roll back (`stackc events {env} {layer}` names it), then run `stackc continue-rollback \
-                 {env} {layer}` (`--skip <LogicalId>` leaves a resource that cannot be fixed as it is) and deploy again"
+                 {env} {layer}` (CloudFormation's ContinueUpdateRollback; `--skip <LogicalId>` leaves a resource that \
+                 cannot be fixed as it is) and deploy again"
             ),
             LayerError::RollbackEnded { stack, status, reason } => {
                 write!(f, "the continued rollback of `{stack}` ended in {status}")?;

@@ -173,13 +173,11 @@ impl StackPath<'_> {
                 stack: p.stack_name.clone(),
                 status: existing.map(|e| e.status.clone()).unwrap_or_default(),
             }),
-            StackState::Stuck(_) if existing.is_some_and(|e| e.status == "UPDATE_ROLLBACK_FAILED") => {
-                Err(LayerError::RollbackFailed {
-                    stack: p.stack_name.clone(),
-                    env: p.tags.get("stackc:env").cloned().unwrap_or_else(|| "<env>".into()),
-                    layer: p.layer.clone(),
-                })
-            }
+            StackState::RollbackFailed => Err(LayerError::RollbackFailed {
+                stack: p.stack_name.clone(),
+                env: p.tags.get("stackc:env").cloned().unwrap_or_else(|| "<env>".into()),
+                layer: p.layer.clone(),
+            }),
             StackState::Stuck(why) => Err(LayerError::Stuck(why)),
             StackState::Busy => unreachable!("settled_stack waits"),
         }
